@@ -1,0 +1,93 @@
+"""The one module that calls the Ray API: it makes shard hosts Ray actors, finds them by name,
+and routes commands to them, one Ray call per shard per batch."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from typing import Any
+
+import ray
+
+from actors.host import CommandRequest, ShardHost
+from actors.sharding import shard_for, shard_name
+from actors.stores.factory import store_for
+from config.settings import Settings
+
+NAMESPACE = "ludex"
+
+
+def start_shard_hosts(settings: Settings, *, max_restarts: int = -1) -> list[Any]:
+    """Create (or find, if they already run) the deployment's shard host actors."""
+    remote_host = ray.remote(ShardHost)
+    handles = [
+        remote_host.options(
+            name=shard_name(shard_id),
+            namespace=NAMESPACE,
+            get_if_exists=True,
+            lifetime="detached",
+            max_restarts=max_restarts,
+            max_task_retries=0,
+            max_concurrency=10_000,
+            num_cpus=0,
+        ).remote(
+            store_for(settings),
+            shard_id=shard_id,
+            snapshot_every=settings.snapshot_every,
+            idle_timeout_s=settings.idle_timeout_s,
+            max_batch_size=settings.max_batch_size,
+            idempotency_retention_s=settings.idempotency_retention_s,
+        )
+        for shard_id in range(settings.shards)
+    ]
+    ray.get([handle.start.remote() for handle in handles])
+    return handles
+
+
+def stop_shard_hosts(handles: list[Any]) -> None:
+    ray.get([handle.stop.remote() for handle in handles])
+    for handle in handles:
+        ray.kill(handle, no_restart=True)
+
+
+class ShardDirectory:
+    """Routes requests to shard hosts by the stable hash of (tenant, project, player)."""
+
+    def __init__(self, handles: list[Any]) -> None:
+        self.handles = handles
+
+    @classmethod
+    def connect(cls, shards: int) -> ShardDirectory:
+        return cls([ray.get_actor(shard_name(i), namespace=NAMESPACE) for i in range(shards)])
+
+    def host_for(self, tenant: str, project: str, player_id: str) -> Any:
+        return self.handles[shard_for(tenant, project, player_id, len(self.handles))]
+
+    async def execute(self, requests: list[CommandRequest]) -> list[dict[str, Any]]:
+        """Answers in request order; one Ray call per shard involved, order kept per player."""
+        by_shard: dict[int, list[int]] = defaultdict(list)
+        for index, request in enumerate(requests):
+            by_shard[shard_for(request.tenant, request.project, request.player_id, len(self.handles))].append(index)
+        calls = {
+            shard: self.handles[shard].execute.remote([requests[i] for i in indexes])
+            for shard, indexes in by_shard.items()
+        }
+        answers: list[dict[str, Any]] = [{} for _ in requests]
+        results = await asyncio.gather(*calls.values())
+        for shard, outcomes in zip(calls, results, strict=True):
+            for index, outcome in zip(by_shard[shard], outcomes, strict=True):
+                answers[index] = outcome
+        return answers
+
+    async def define_economy(self, tenant: str, project: str, document: dict[str, Any]) -> dict[str, Any]:
+        outcome: dict[str, Any] = await self.host_for(tenant, project, "").define_economy.remote(
+            tenant, project, document
+        )
+        await asyncio.gather(*(h.invalidate_economy.remote(tenant, project) for h in self.handles))
+        return outcome
+
+    async def view(self, tenant: str, project: str, player_id: str, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.host_for(tenant, project, player_id).view.remote(
+            tenant, project, player_id, name
+        )
+        return result

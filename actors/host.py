@@ -1,0 +1,399 @@
+"""The shard host: one process-sized container for many virtual actors (entities).
+
+Promises:
+- one entity's commands run one at a time, in arrival order (a FIFO lock per entity; Ray runs
+  an async actor's calls concurrently and does not order calls from different callers);
+- a command is answered only after its journal record is durable, and commands that arrive
+  together share one transaction (`GroupCommitter`);
+- a keyed command has one effect however often and however concurrently it is sent: copies
+  wait for the first and get its answer, marked as a replay;
+- entities activate from snapshot + journal and passivate when idle.
+
+The host is a plain class: tests construct it directly; `actors.directory` makes it a Ray actor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from actors.clock import SystemClock, epoch_ms
+from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrite
+from actors.stores.base import JournalRecord, Outcome, Snapshot, Store
+from engine import views
+from engine.commands import Command
+from engine.definitions import Economy
+from engine.errors import IdempotencyKeyReusedError, PlayerNotFoundError, ProjectNotFoundError, Rejection
+from engine.events import event_from_dict, event_to_dict
+from engine.idempotency import fingerprint
+from engine.identity import player_key, project_key
+from engine.project import ProjectState, define_economy, economy_of, evolve_project
+from engine.rules import Accepted, Context, apply_record, decide, rfc3339
+from engine.state import PlayerState, state_from_dict, state_to_dict
+
+UNAVAILABLE = "entity-unavailable"
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    tenant: str
+    project: str
+    player_id: str
+    command: Command
+    idempotency_key: str | None = None
+
+
+@dataclass
+class _Inflight:
+    fingerprint: str
+    outcome: dict[str, Any]
+    future: asyncio.Future[None]
+
+
+@dataclass(eq=False)
+class _Entity:
+    key: str
+    state: Any = None
+    durable_state: Any = None
+    loaded: bool = False
+    broken: bool = False
+    retired: bool = False
+    last_used: float = 0.0
+    snapshot_seq: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    inflight: dict[str, _Inflight] = field(default_factory=dict)
+
+    @property
+    def usable(self) -> bool:
+        return not (self.broken or self.retired)
+
+
+def accepted_outcome(decision: Accepted) -> dict[str, Any]:
+    return {"ok": True, "created": decision.created, "body": decision.body}
+
+
+def rejected_outcome(rejection: Rejection) -> dict[str, Any]:
+    return {"ok": False, "error": {"slug": rejection.slug, "detail": rejection.detail, "data": rejection.data()}}
+
+
+def unavailable_outcome(reason: str) -> dict[str, Any]:
+    return {"ok": False, "error": {"slug": UNAVAILABLE, "detail": reason, "data": {}}, "retryable": True}
+
+
+class ShardHost:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Any = None,
+        shard_id: int = 0,
+        snapshot_every: int = 100,
+        idle_timeout_s: float = 300.0,
+        max_batch_size: int = 512,
+        group_commit: bool = True,
+        idempotency_retention_s: float = 7 * 24 * 3600.0,
+    ) -> None:
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.shard_id = shard_id
+        self.snapshot_every = snapshot_every
+        self.idle_timeout_s = idle_timeout_s
+        self.retention = timedelta(seconds=idempotency_retention_s)
+        self.committer = GroupCommitter(store, max_batch_size=max_batch_size, group_commit=group_commit)
+        self._entities: dict[str, _Entity] = {}
+        self._economies: dict[tuple[str, str], Economy] = {}
+        self._project_locks: dict[str, asyncio.Lock] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._started = False
+        self._starting = asyncio.Lock()
+
+    # ------------------------------------------------------------------------------ lifecycle
+
+    async def start(self, *, sweep: bool = True) -> None:
+        """Open the store and start committing. Idempotent, and also run by the first call, so a
+        host that Ray restarted after a crash recovers without being told to."""
+        async with self._starting:
+            if self._started:
+                return
+            await self.store.open()
+            self.committer.start()
+            if sweep:
+                self._sweeper = asyncio.create_task(self._sweep_forever(), name="ludex-passivation")
+            self._started = True
+
+    async def stop(self) -> None:
+        """Drain pending writes, snapshot what is active, close the store."""
+        if not self._started:
+            return
+        self._started = False
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+        await self.committer.stop()
+        await self.passivate_idle(force=True)
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.store.close()
+
+    def ready(self) -> bool:
+        return True
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "shardId": self.shard_id,
+            "activeEntities": len(self._entities),
+            "commits": self.committer.commits,
+            "records": self.committer.records,
+        }
+
+    # ------------------------------------------------------------------------------ commands
+
+    async def execute(self, requests: list[CommandRequest]) -> list[dict[str, Any]]:
+        """Run many commands in one call; each answer is an outcome dict in request order.
+        Commands for one player apply in array order."""
+        if not self._started:
+            await self.start()
+        return list(await asyncio.gather(*(self._execute_one(r) for r in requests)))
+
+    async def _execute_one(self, request: CommandRequest) -> dict[str, Any]:
+        key = player_key(request.tenant, request.project, request.player_id)
+        idem = request.idempotency_key
+        request_fingerprint = fingerprint(request.command)
+        while True:
+            entity = self._entity(key)
+            async with entity.lock:
+                if not entity.usable:
+                    continue
+                try:
+                    await self._load_player(entity, request.player_id)
+                    economy = await self._economy(request.tenant, request.project)
+                except Rejection as rejection:
+                    return {**rejected_outcome(rejection), "replayed": False}
+                waiting = await self._remembered(entity, idem, request_fingerprint)
+                if isinstance(waiting, dict):
+                    return waiting
+                if waiting is None:
+                    waiting = self._decide(entity, request, economy, request_fingerprint)
+                    if isinstance(waiting, dict):
+                        return {**waiting, "replayed": False}
+                    replayed = False
+                else:
+                    replayed = True
+            return await self._await_durable(entity, idem, waiting, replayed)
+
+    async def _remembered(
+        self, entity: _Entity, idem: str | None, request_fingerprint: str
+    ) -> _Inflight | dict[str, Any] | None:
+        """An in-flight copy to wait for, a stored answer to replay, or None for a new request."""
+        if idem is None:
+            return None
+        inflight = entity.inflight.get(idem)
+        if inflight is not None:
+            if inflight.fingerprint != request_fingerprint:
+                return {**rejected_outcome(IdempotencyKeyReusedError(idem)), "replayed": False}
+            return inflight
+        since = epoch_ms(self.clock.now() - self.retention)
+        remembered = await self.store.find_outcome(entity.key, idem, since)
+        if remembered is None:
+            return None
+        if remembered.fingerprint != request_fingerprint:
+            return {**rejected_outcome(IdempotencyKeyReusedError(idem)), "replayed": False}
+        return {**remembered.outcome, "replayed": True}
+
+    def _decide(
+        self, entity: _Entity, request: CommandRequest, economy: Economy, request_fingerprint: str
+    ) -> _Inflight | dict[str, Any]:
+        """Decide against the entity's latest state (durable or pending) and queue the write.
+        Returns the outcome directly when nothing needs to be written."""
+        now = self.clock.now()
+        state: PlayerState = entity.state
+        decision = decide(state, request.command, Context(now=now, economy=economy, entity=entity.key))
+        idem = request.idempotency_key
+        outcome = rejected_outcome(decision) if isinstance(decision, Rejection) else accepted_outcome(decision)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        recorded_at_ms = epoch_ms(now)
+        if isinstance(decision, Accepted) and decision.events:
+            seq = state.seq + 1
+            occurred_at = rfc3339(now)
+            new_state = apply_record(state, seq, list(decision.events), occurred_at)
+            record = JournalRecord(
+                entity=entity.key,
+                seq=seq,
+                events=[event_to_dict(event) for event in decision.events],
+                occurred_at=occurred_at,
+                recorded_at_ms=recorded_at_ms,
+                idempotency_key=idem,
+                fingerprint=request_fingerprint if idem else None,
+                outcome=outcome if idem else None,
+            )
+            entity.state = new_state
+            write = PendingWrite(record, None, future, owner=entity)
+            write.on_durable = lambda: self._on_durable(entity, new_state)
+        elif idem is not None:
+            write = PendingWrite(
+                None, Outcome(entity.key, idem, request_fingerprint, outcome, recorded_at_ms), future, owner=entity
+            )
+        else:
+            return outcome
+        inflight = _Inflight(request_fingerprint, outcome, future)
+        if idem is not None:
+            entity.inflight[idem] = inflight
+        self.committer.submit(write)
+        return inflight
+
+    async def _await_durable(
+        self, entity: _Entity, idem: str | None, inflight: _Inflight, replayed: bool
+    ) -> dict[str, Any]:
+        try:
+            await asyncio.shield(inflight.future)
+        except EntityUnavailableError as error:
+            return unavailable_outcome(str(error))
+        finally:
+            if not replayed and idem is not None and entity.inflight.get(idem) is inflight:
+                del entity.inflight[idem]
+        return {**inflight.outcome, "replayed": replayed}
+
+    def _on_durable(self, entity: _Entity, state: PlayerState) -> None:
+        entity.durable_state = state
+        if state.seq - entity.snapshot_seq >= self.snapshot_every:
+            entity.snapshot_seq = state.seq
+            self._spawn(self.store.save_snapshot(self._snapshot(entity.key, state)))
+
+    def _snapshot(self, key: str, state: PlayerState) -> Snapshot:
+        return Snapshot(key, state.seq, state_to_dict(state), epoch_ms(self.clock.now()))
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # ------------------------------------------------------------------------------ activation
+
+    def _entity(self, key: str) -> _Entity:
+        entity = self._entities.get(key)
+        if entity is None or not entity.usable:
+            entity = _Entity(key)
+            self._entities[key] = entity
+        entity.last_used = self.clock.monotonic()
+        return entity
+
+    async def _load_player(self, entity: _Entity, player_id: str) -> None:
+        if entity.loaded:
+            return
+        snapshot = await self.store.load_snapshot(entity.key)
+        state = PlayerState(player_id=player_id) if snapshot is None else state_from_dict(snapshot.state)
+        entity.snapshot_seq = state.seq
+        for record in await self.store.read_journal(entity.key, after_seq=state.seq):
+            state = apply_record(state, record.seq, [event_from_dict(e) for e in record.events], record.occurred_at)
+        entity.state = entity.durable_state = state
+        entity.loaded = True
+
+    async def passivate_idle(self, *, force: bool = False) -> int:
+        """Snapshot and drop entities idle for `idle_timeout_s` (all quiet ones when forced)."""
+        cutoff = self.clock.monotonic() - self.idle_timeout_s
+        passivated = 0
+        for key, entity in list(self._entities.items()):
+            quiet = not entity.lock.locked() and not entity.inflight and entity.state is entity.durable_state
+            if not quiet or not (force or entity.last_used <= cutoff):
+                continue
+            entity.retired = True
+            del self._entities[key]
+            passivated += 1
+            state = entity.durable_state
+            if isinstance(state, PlayerState) and state.seq > entity.snapshot_seq:
+                await self.store.save_snapshot(self._snapshot(key, state))
+        return passivated
+
+    async def _sweep_forever(self) -> None:
+        interval = max(0.05, min(self.idle_timeout_s / 2, 30.0))
+        while True:
+            await asyncio.sleep(interval)
+            with contextlib.suppress(Exception):
+                await self.passivate_idle()
+
+    def active_entities(self) -> int:
+        return len(self._entities)
+
+    # ------------------------------------------------------------------------------ projects
+
+    async def _economy(self, tenant: str, project: str) -> Economy:
+        economy = self._economies.get((tenant, project))
+        if economy is None:
+            state = await self._project_state(project_key(tenant, project))
+            economy = economy_of(state)
+            if economy is None:
+                raise ProjectNotFoundError(project)
+            self._economies[(tenant, project)] = economy
+        return economy
+
+    async def _project_state(self, key: str) -> ProjectState:
+        state = ProjectState()
+        for record in await self.store.read_journal(key):
+            for event in record.events:
+                state = evolve_project(state, event, record.seq)
+        return state
+
+    async def define_economy(self, tenant: str, project: str, document: dict[str, Any]) -> dict[str, Any]:
+        """Install a new version of a project's definitions (journaled on the project entity)."""
+        if not self._started:
+            await self.start()
+        key = project_key(tenant, project)
+        async with self._project_locks.setdefault(key, asyncio.Lock()):
+            state = await self._project_state(key)
+            event = define_economy(state, document)
+            if isinstance(event, Rejection):
+                return {**rejected_outcome(event), "replayed": False}
+            now = self.clock.now()
+            record = JournalRecord(key, state.seq + 1, [event], rfc3339(now), epoch_ms(now))
+            result = await self.store.commit([record], [])
+            if result.conflicts:
+                return unavailable_outcome("another host changed this project's definitions")
+            self.invalidate_economy(tenant, project)
+        return {"ok": True, "created": True, "body": {"version": event["data"]["version"]}, "replayed": False}
+
+    def invalidate_economy(self, tenant: str, project: str) -> None:
+        self._economies.pop((tenant, project), None)
+
+    # ------------------------------------------------------------------------------ queries
+
+    async def view(self, tenant: str, project: str, player_id: str, name: str) -> dict[str, Any]:
+        """A read model of the player's durable state: `profile`, `progression`, `wallet`,
+        `inventory`, `counters`, `quests` or `achievements`."""
+        if not self._started:
+            await self.start()
+        key = player_key(tenant, project, player_id)
+        while True:
+            entity = self._entity(key)
+            async with entity.lock:
+                if not entity.usable:
+                    continue
+                try:
+                    await self._load_player(entity, player_id)
+                    economy = await self._economy(tenant, project)
+                except Rejection as rejection:
+                    return rejected_outcome(rejection)
+                state: PlayerState = entity.durable_state
+                break
+        if not state.is_active:
+            return rejected_outcome(PlayerNotFoundError(player_id))
+        return {"ok": True, "body": _VIEWS[name](state, economy)}
+
+
+_VIEWS: dict[str, Any] = {
+    "profile": views.profile_view,
+    "player": lambda state, economy: views.player_view(state),
+    "progression": views.progression_view,
+    "wallet": lambda state, economy: {"balances": dict(state.balances)},
+    "inventory": lambda state, economy: {"items": views.inventory_view(state)},
+    "counters": lambda state, economy: {"counters": dict(state.counters)},
+    "quests": views.quests_view,
+    "achievements": lambda state, economy: {"items": views.achievements_view(state)},
+}

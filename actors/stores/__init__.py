@@ -1,0 +1,1 @@
+"""Durable stores behind one protocol (`base.Store`): SQLite by default, MongoDB in production."""

@@ -1,0 +1,84 @@
+"""The store protocol every backend implements, and the records it keeps.
+
+A journal record is one accepted command: its events, and (when the caller gave an
+idempotency key) the key, the request fingerprint and the answer, written atomically with the
+events so a crash can never separate an effect from the memory that it happened. Answers that
+changed nothing (rejections, no-op updates) are kept as `Outcome`s: losing one only means the
+request is decided again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class JournalRecord:
+    entity: str
+    seq: int
+    events: list[dict[str, Any]]
+    occurred_at: str
+    recorded_at_ms: int
+    idempotency_key: str | None = None
+    fingerprint: str | None = None
+    outcome: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The remembered answer of a keyed request that wrote no journal record."""
+
+    entity: str
+    idempotency_key: str
+    fingerprint: str
+    outcome: dict[str, Any]
+    recorded_at_ms: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    entity: str
+    seq: int
+    state: dict[str, Any]
+    taken_at_ms: int
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    """Records refused because their `(entity, seq)` was already taken: a sign that another
+    host wrote for the entity (a stale host after failover), never to be retried blindly."""
+
+    conflicts: set[tuple[str, int]] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Remembered:
+    fingerprint: str
+    outcome: dict[str, Any]
+    recorded_at_ms: int
+
+
+class Store(Protocol):
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[Outcome]) -> CommitResult:
+        """Make records and outcomes durable, in one transaction where the backend has them."""
+        ...
+
+    async def read_journal(self, entity: str, after_seq: int = 0, limit: int | None = None) -> list[JournalRecord]: ...
+
+    async def load_snapshot(self, entity: str) -> Snapshot | None: ...
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None: ...
+
+    async def find_outcome(self, entity: str, key: str, since_ms: int) -> Remembered | None:
+        """The answer remembered for `key` on `entity`, if recorded at or after `since_ms`."""
+        ...
+
+    async def purge_outcomes(self, before_ms: int) -> int:
+        """Forget keyed answers older than the retention; journal records stay (they are the ledger)."""
+        ...

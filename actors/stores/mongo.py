@@ -1,0 +1,152 @@
+"""MongoDB store through PyMongo's async API. The journal is written with journaled majority
+writes and a unique `(entity, seq)` index that fences out a stale host: a record whose slot is
+taken is reported as a conflict, not overwritten. A record is one document, so it is atomic
+without multi-document transactions (which need a replica set)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.write_concern import WriteConcern
+
+from actors.stores.base import CommitResult, JournalRecord, Outcome, Remembered, Snapshot
+
+DUPLICATE_KEY = 11000
+DURABLE = WriteConcern(w="majority", j=True)
+
+
+class MongoStore:
+    def __init__(self, url: str, database: str = "ludex", *, timeout_ms: int = 10_000) -> None:
+        self.url = url
+        self.database = database
+        self.timeout_ms = timeout_ms
+        self._client: AsyncMongoClient[dict[str, Any]] | None = None
+
+    def _collection(self, name: str) -> AsyncCollection[dict[str, Any]]:
+        assert self._client is not None, "store is not open"
+        return self._client[self.database].get_collection(name, write_concern=DURABLE)
+
+    async def open(self) -> None:
+        self._client = AsyncMongoClient(
+            self.url, serverSelectionTimeoutMS=self.timeout_ms, tz_aware=True, uuidRepresentation="standard"
+        )
+        await self._client.admin.command("ping")
+        journal = self._collection("journal")
+        await journal.create_index([("entity", ASCENDING), ("seq", ASCENDING)], unique=True)
+        await journal.create_index(
+            [("entity", ASCENDING), ("idemKey", ASCENDING)],
+            partialFilterExpression={"idemKey": {"$exists": True}},
+        )
+        await self._collection("outcomes").create_index([("recordedAtMs", ASCENDING)])
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[Outcome]) -> CommitResult:
+        conflicts: set[tuple[str, int]] = set()
+        if records:
+            documents = [_record_document(r) for r in records]
+            try:
+                await self._collection("journal").insert_many(documents, ordered=False)
+            except BulkWriteError as error:
+                for failure in error.details.get("writeErrors", []):
+                    if failure.get("code") != DUPLICATE_KEY:
+                        raise
+                    record = records[failure["index"]]
+                    conflicts.add((record.entity, record.seq))
+        if outcomes:
+            await self._collection("outcomes").bulk_write(
+                [
+                    ReplaceOne({"_id": _outcome_id(o.entity, o.idempotency_key)}, _outcome_document(o), upsert=True)
+                    for o in outcomes
+                ],
+                ordered=False,
+            )
+        return CommitResult(conflicts=conflicts)
+
+    async def read_journal(self, entity: str, after_seq: int = 0, limit: int | None = None) -> list[JournalRecord]:
+        cursor = self._collection("journal").find({"entity": entity, "seq": {"$gt": after_seq}}).sort("seq", 1)
+        if limit is not None:
+            cursor = cursor.limit(limit)
+        return [_record_from(document) async for document in cursor]
+
+    async def load_snapshot(self, entity: str) -> Snapshot | None:
+        document = await self._collection("snapshots").find_one({"_id": entity})
+        if document is None:
+            return None
+        return Snapshot(entity, document["seq"], document["state"], document["takenAtMs"])
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        # Never move a snapshot backwards: a late writer must not hide newer state.
+        with contextlib.suppress(DuplicateKeyError):
+            await self._collection("snapshots").update_one(
+                {"_id": snapshot.entity, "seq": {"$lt": snapshot.seq}},
+                {"$set": {"seq": snapshot.seq, "state": snapshot.state, "takenAtMs": snapshot.taken_at_ms}},
+                upsert=True,
+            )
+
+    async def find_outcome(self, entity: str, key: str, since_ms: int) -> Remembered | None:
+        document = await self._collection("journal").find_one(
+            {"entity": entity, "idemKey": key, "recordedAtMs": {"$gte": since_ms}}
+        )
+        if document is None:
+            document = await self._collection("outcomes").find_one(
+                {"_id": _outcome_id(entity, key), "recordedAtMs": {"$gte": since_ms}}
+            )
+        if document is None:
+            return None
+        return Remembered(document["fingerprint"], document["outcome"], document["recordedAtMs"])
+
+    async def purge_outcomes(self, before_ms: int) -> int:
+        deleted = await self._collection("outcomes").delete_many({"recordedAtMs": {"$lt": before_ms}})
+        cleared = await self._collection("journal").update_many(
+            {"idemKey": {"$exists": True}, "recordedAtMs": {"$lt": before_ms}},
+            {"$unset": {"idemKey": "", "fingerprint": "", "outcome": ""}},
+        )
+        return deleted.deleted_count + cleared.modified_count
+
+
+def _outcome_id(entity: str, key: str) -> str:
+    return f"{entity}\x1f{key}"
+
+
+def _record_document(record: JournalRecord) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "entity": record.entity,
+        "seq": record.seq,
+        "occurredAt": record.occurred_at,
+        "recordedAtMs": record.recorded_at_ms,
+        "events": record.events,
+    }
+    if record.idempotency_key is not None:
+        document.update(idemKey=record.idempotency_key, fingerprint=record.fingerprint, outcome=record.outcome)
+    return document
+
+
+def _record_from(document: dict[str, Any]) -> JournalRecord:
+    return JournalRecord(
+        entity=document["entity"],
+        seq=document["seq"],
+        events=document["events"],
+        occurred_at=document["occurredAt"],
+        recorded_at_ms=document["recordedAtMs"],
+        idempotency_key=document.get("idemKey"),
+        fingerprint=document.get("fingerprint"),
+        outcome=document.get("outcome"),
+    )
+
+
+def _outcome_document(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "_id": _outcome_id(outcome.entity, outcome.idempotency_key),
+        "fingerprint": outcome.fingerprint,
+        "outcome": outcome.outcome,
+        "recordedAtMs": outcome.recorded_at_ms,
+    }

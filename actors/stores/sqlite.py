@@ -1,0 +1,219 @@
+"""SQLite store: the embedded default. WAL mode with `synchronous=FULL`, so a commit that
+returned survives a crash of the process and of the machine. All access goes through one
+thread that owns the connection; a group of records is one transaction, one fsync."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from actors.stores.base import CommitResult, JournalRecord, Outcome, Remembered, Snapshot
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS journal (
+    entity TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    occurred_at TEXT NOT NULL,
+    recorded_at_ms INTEGER NOT NULL,
+    events BLOB NOT NULL,
+    idem_key TEXT,
+    fingerprint TEXT,
+    outcome BLOB,
+    UNIQUE (entity, seq)
+);
+CREATE INDEX IF NOT EXISTS journal_idem ON journal (entity, idem_key) WHERE idem_key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS outcomes (
+    entity TEXT NOT NULL,
+    idem_key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    outcome BLOB NOT NULL,
+    recorded_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (entity, idem_key)
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    entity TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    state BLOB NOT NULL,
+    taken_at_ms INTEGER NOT NULL
+);
+"""
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+class SqliteStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        assert self._executor is not None, "store is not open"
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._call, fn)
+
+    def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        assert self._conn is not None
+        return fn(self._conn)
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ludex-sqlite")
+
+        def connect(_: Any) -> None:
+            conn = sqlite3.connect(self.path, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.executescript(SCHEMA)
+            self._conn = conn
+
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, connect, None)
+
+    async def close(self) -> None:
+        if self._executor is None:
+            return
+
+        def disconnect(conn: sqlite3.Connection) -> None:
+            conn.close()
+
+        await self._run(disconnect)
+        self._executor.shutdown(wait=True)
+        self._executor = None
+        self._conn = None
+
+    async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[Outcome]) -> CommitResult:
+        rows = [
+            (
+                r.entity,
+                r.seq,
+                r.occurred_at,
+                r.recorded_at_ms,
+                _dumps(r.events),
+                r.idempotency_key,
+                r.fingerprint,
+                None if r.outcome is None else _dumps(r.outcome),
+            )
+            for r in records
+        ]
+        outcome_rows = [
+            (o.entity, o.idempotency_key, o.fingerprint, _dumps(o.outcome), o.recorded_at_ms) for o in outcomes
+        ]
+
+        def write(conn: sqlite3.Connection) -> CommitResult:
+            try:
+                _write(conn, rows, outcome_rows)
+                return CommitResult()
+            except sqlite3.IntegrityError:
+                taken = _taken(conn, [(row[0], row[1]) for row in rows])
+                _write(conn, [row for row in rows if (row[0], row[1]) not in taken], outcome_rows)
+                return CommitResult(conflicts=taken)
+
+        return await self._run(write)
+
+    async def read_journal(self, entity: str, after_seq: int = 0, limit: int | None = None) -> list[JournalRecord]:
+        def read(conn: sqlite3.Connection) -> list[JournalRecord]:
+            rows = conn.execute(
+                "SELECT entity, seq, occurred_at, recorded_at_ms, events, idem_key, fingerprint, outcome"
+                " FROM journal WHERE entity = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (entity, after_seq, -1 if limit is None else limit),
+            ).fetchall()
+            return [
+                JournalRecord(
+                    entity=row[0],
+                    seq=row[1],
+                    occurred_at=row[2],
+                    recorded_at_ms=row[3],
+                    events=orjson.loads(row[4]),
+                    idempotency_key=row[5],
+                    fingerprint=row[6],
+                    outcome=None if row[7] is None else orjson.loads(row[7]),
+                )
+                for row in rows
+            ]
+
+        return await self._run(read)
+
+    async def load_snapshot(self, entity: str) -> Snapshot | None:
+        def read(conn: sqlite3.Connection) -> Snapshot | None:
+            row = conn.execute("SELECT seq, state, taken_at_ms FROM snapshots WHERE entity = ?", (entity,)).fetchone()
+            return None if row is None else Snapshot(entity, row[0], orjson.loads(row[1]), row[2])
+
+        return await self._run(read)
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            # Never move a snapshot backwards: a late writer must not hide newer state.
+            conn.execute(
+                "INSERT INTO snapshots (entity, seq, state, taken_at_ms) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (entity) DO UPDATE SET seq = excluded.seq, state = excluded.state,"
+                " taken_at_ms = excluded.taken_at_ms WHERE excluded.seq > snapshots.seq",
+                (snapshot.entity, snapshot.seq, _dumps(snapshot.state), snapshot.taken_at_ms),
+            )
+
+        await self._run(write)
+
+    async def find_outcome(self, entity: str, key: str, since_ms: int) -> Remembered | None:
+        def read(conn: sqlite3.Connection) -> Remembered | None:
+            row = conn.execute(
+                "SELECT fingerprint, outcome, recorded_at_ms FROM journal"
+                " WHERE entity = ? AND idem_key = ? AND recorded_at_ms >= ?"
+                " UNION ALL SELECT fingerprint, outcome, recorded_at_ms FROM outcomes"
+                " WHERE entity = ? AND idem_key = ? AND recorded_at_ms >= ? LIMIT 1",
+                (entity, key, since_ms, entity, key, since_ms),
+            ).fetchone()
+            return None if row is None else Remembered(row[0], orjson.loads(row[1]), row[2])
+
+        return await self._run(read)
+
+    async def purge_outcomes(self, before_ms: int) -> int:
+        def purge(conn: sqlite3.Connection) -> int:
+            conn.execute("BEGIN IMMEDIATE")
+            forgotten = conn.execute("DELETE FROM outcomes WHERE recorded_at_ms < ?", (before_ms,)).rowcount
+            forgotten += conn.execute(
+                "UPDATE journal SET idem_key = NULL, fingerprint = NULL, outcome = NULL"
+                " WHERE idem_key IS NOT NULL AND recorded_at_ms < ?",
+                (before_ms,),
+            ).rowcount
+            conn.execute("COMMIT")
+            return forgotten
+
+        return await self._run(purge)
+
+
+def _write(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], outcome_rows: list[tuple[Any, ...]]) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(
+            "INSERT INTO journal (entity, seq, occurred_at, recorded_at_ms, events, idem_key, fingerprint, outcome)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO outcomes (entity, idem_key, fingerprint, outcome, recorded_at_ms)"
+            " VALUES (?, ?, ?, ?, ?)",
+            outcome_rows,
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _taken(conn: sqlite3.Connection, keys: list[tuple[str, int]]) -> set[tuple[str, int]]:
+    taken = set()
+    for entity, seq in keys:
+        if conn.execute("SELECT 1 FROM journal WHERE entity = ? AND seq = ?", (entity, seq)).fetchone():
+            taken.add((entity, seq))
+    return taken

@@ -1,0 +1,1 @@
+"""Settings, the demo economy and logging setup."""

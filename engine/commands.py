@@ -1,0 +1,126 @@
+"""Commands: what a caller asks of a player entity, as verbs. They carry only the request;
+time, definitions and identity come from the `Context` passed to `rules.decide`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Command:
+    op: ClassVar[str] = "command"
+
+
+@dataclass(frozen=True)
+class CreatePlayer(Command):
+    op: ClassVar[str] = "create"
+    username: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UpdatePlayer(Command):
+    op: ClassVar[str] = "update"
+    username: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class DeletePlayer(Command):
+    op: ClassVar[str] = "delete"
+
+
+@dataclass(frozen=True)
+class AwardXp(Command):
+    op: ClassVar[str] = "xp"
+    amount: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Credit(Command):
+    op: ClassVar[str] = "credit"
+    currency: str
+    amount: int
+    reason: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Debit(Command):
+    op: ClassVar[str] = "debit"
+    currency: str
+    amount: int
+    reason: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GrantItem(Command):
+    op: ClassVar[str] = "grant"
+    item_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ConsumeItem(Command):
+    op: ClassVar[str] = "consume"
+    item_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class IncrementCounter(Command):
+    op: ClassVar[str] = "increment"
+    counter_id: str
+    by: int = 1
+
+
+@dataclass(frozen=True)
+class ResetCounter(Command):
+    op: ClassVar[str] = "reset"
+    counter_id: str
+
+
+@dataclass(frozen=True)
+class ProgressQuest(Command):
+    op: ClassVar[str] = "progress"
+    quest_id: str
+    objective_id: str
+    by: int = 1
+
+
+@dataclass(frozen=True)
+class Purchase(Command):
+    op: ClassVar[str] = "purchase"
+    sku: str
+    quantity: int = 1
+
+
+COMMAND_TYPES: dict[str, type[Command]] = {
+    cls.op: cls
+    for cls in (
+        CreatePlayer,
+        UpdatePlayer,
+        DeletePlayer,
+        AwardXp,
+        Credit,
+        Debit,
+        GrantItem,
+        ConsumeItem,
+        IncrementCounter,
+        ResetCounter,
+        ProgressQuest,
+        Purchase,
+    )
+}
+
+
+def command_to_dict(command: Command) -> dict[str, Any]:
+    return {"op": command.op, **asdict(command)}
+
+
+def command_from_dict(document: dict[str, Any]) -> Command:
+    fields = dict(document)
+    return COMMAND_TYPES[fields.pop("op")](**fields)

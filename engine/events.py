@@ -1,0 +1,196 @@
+"""Events: what happened to a player, in past tense. They are the journal's content and the
+only way state changes (`rules.evolve`). Field names become the camelCase `data` of the
+public Event."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    type: ClassVar[str] = "event"
+
+
+@dataclass(frozen=True)
+class PlayerCreated(Event):
+    type: ClassVar[str] = "player.created"
+    username: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlayerUpdated(Event):
+    type: ClassVar[str] = "player.updated"
+    username: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlayerDeleted(Event):
+    type: ClassVar[str] = "player.deleted"
+
+
+@dataclass(frozen=True)
+class XpAdded(Event):
+    type: ClassVar[str] = "player.xp.added"
+    amount: int
+    xp: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class LevelReached(Event):
+    """One per level crossed, so subscribers can celebrate each."""
+
+    type: ClassVar[str] = "player.levelup"
+    level: int
+
+
+@dataclass(frozen=True)
+class LevelUpdated(Event):
+    type: ClassVar[str] = "player.level.updated"
+    level: int
+    previous_level: int
+
+
+@dataclass(frozen=True)
+class WalletCredited(Event):
+    type: ClassVar[str] = "wallet.credited"
+    currency: str
+    amount: int
+    balance_after: int
+    reason: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WalletDebited(Event):
+    type: ClassVar[str] = "wallet.debited"
+    currency: str
+    amount: int
+    balance_after: int
+    reason: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ItemGranted(Event):
+    type: ClassVar[str] = "item.granted"
+    item_id: str
+    quantity: int
+    total: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ItemConsumed(Event):
+    type: ClassVar[str] = "item.consumed"
+    item_id: str
+    quantity: int
+    total: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CounterIncremented(Event):
+    type: ClassVar[str] = "counter.incremented"
+    counter_id: str
+    by: int
+    value: int
+
+
+@dataclass(frozen=True)
+class CounterReset(Event):
+    type: ClassVar[str] = "counter.reset"
+    counter_id: str
+
+
+@dataclass(frozen=True)
+class QuestProgressed(Event):
+    type: ClassVar[str] = "quest.progressed"
+    quest_id: str
+    objective_id: str
+    by: int
+    value: int
+
+
+@dataclass(frozen=True)
+class QuestCompleted(Event):
+    type: ClassVar[str] = "quest.completed"
+    quest_id: str
+
+
+@dataclass(frozen=True)
+class AchievementUnlocked(Event):
+    type: ClassVar[str] = "achievement.unlocked"
+    achievement_id: str
+
+
+@dataclass(frozen=True)
+class PurchaseSucceeded(Event):
+    type: ClassVar[str] = "store.purchase.succeeded"
+    purchase_id: str
+    sku: str
+    quantity: int
+    price: dict[str, int]
+    grants: dict[str, Any]
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        PlayerCreated,
+        PlayerUpdated,
+        PlayerDeleted,
+        XpAdded,
+        LevelReached,
+        LevelUpdated,
+        WalletCredited,
+        WalletDebited,
+        ItemGranted,
+        ItemConsumed,
+        CounterIncremented,
+        CounterReset,
+        QuestProgressed,
+        QuestCompleted,
+        AchievementUnlocked,
+        PurchaseSucceeded,
+    )
+}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+_FIELD_NAMES: dict[type[Event], dict[str, str]] = {
+    cls: {f.name: _camel(f.name) for f in fields(cls)} for cls in EVENT_TYPES.values()
+}
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """`{type, data}` with camelCase data: the journal's and the API's form."""
+    names = _FIELD_NAMES[type(event)]
+    return {"type": event.type, "data": {names[k]: v for k, v in asdict(event).items()}}
+
+
+def event_from_dict(document: dict[str, Any]) -> Event:
+    cls = EVENT_TYPES[document["type"]]
+    names = _FIELD_NAMES[cls]
+    data = document["data"]
+    return cls(**{snake: data[camel] for snake, camel in names.items() if camel in data})
+
+
+def event_id(entity: str, seq: int, index: int) -> str:
+    """Stable across retries and redeliveries: derived from where the event sits in the journal."""
+    digest = hashlib.blake2b(f"{entity}#{seq}#{index}".encode(), digest_size=12).hexdigest()
+    return f"evt_{digest}"
+
+
+def purchase_id(entity: str, seq: int) -> str:
+    digest = hashlib.blake2b(f"{entity}#{seq}#purchase".encode(), digest_size=12).hexdigest()
+    return f"pur_{digest}"

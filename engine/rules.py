@@ -1,0 +1,402 @@
+"""The rules: `decide` turns a command into events (or a rejection) without changing anything;
+`evolve` folds one event into state. A decision is all or nothing: every check runs against a
+draft state before any event leaves this module, so a purchase that would break a stack limit
+or a reward that cannot be paid rejects the whole command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from engine import commands as c
+from engine import events as e
+from engine.definitions import Economy, Grants
+from engine.errors import (
+    BalanceLimitError,
+    InsufficientFundsError,
+    InsufficientItemsError,
+    InvalidAmountError,
+    InvalidFieldError,
+    PlayerExistsError,
+    PlayerNotFoundError,
+    QuestCompletedError,
+    Rejection,
+    StackLimitError,
+    UnknownCounterError,
+    UnknownCurrencyError,
+    UnknownItemError,
+    UnknownObjectiveError,
+    UnknownQuestError,
+    UnknownSkuError,
+)
+from engine.state import PlayerState, QuestState
+from engine.views import player_view, quest_view
+
+MAX_AMOUNT = 10**12
+MAX_BALANCE = 2**62
+MAX_PURCHASE_QUANTITY = 100
+MAX_USERNAME_LENGTH = 64
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a decision may depend on besides state and command."""
+
+    now: datetime
+    economy: Economy
+    entity: str
+
+    @property
+    def occurred_at(self) -> str:
+        return rfc3339(self.now)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    events: tuple[e.Event, ...]
+    body: dict[str, Any] | None
+    created: bool = False
+
+
+# ---------------------------------------------------------------------------------------- evolve
+
+
+def evolve(state: PlayerState, event: e.Event, occurred_at: str) -> PlayerState:
+    """Apply one event. Pure and total: replaying a journal through it rebuilds the state."""
+    changed = _evolve(state, event, occurred_at)
+    return replace(changed, updated_at=occurred_at)
+
+
+def _add(mapping: Any, key: str, delta: int) -> dict[str, int]:
+    return {**mapping, key: mapping.get(key, 0) + delta}
+
+
+def _evolve(s: PlayerState, event: e.Event, at: str) -> PlayerState:
+    match event:
+        case e.PlayerCreated(username=username, metadata=metadata):
+            return replace(s, exists=True, username=username, metadata=metadata, created_at=at)
+        case e.PlayerUpdated(username=username, metadata=metadata):
+            return replace(s, username=username, metadata=metadata)
+        case e.PlayerDeleted():
+            return replace(s, deleted=True)
+        case e.XpAdded(xp=xp):
+            return replace(s, xp=xp)
+        case e.LevelUpdated(level=level):
+            return replace(s, level=level)
+        case e.LevelReached():
+            return s
+        case e.WalletCredited(currency=cur, amount=amount, balance_after=after):
+            return replace(s, balances={**s.balances, cur: after}, earned=_add(s.earned, cur, amount))
+        case e.WalletDebited(currency=cur, amount=amount, balance_after=after):
+            return replace(s, balances={**s.balances, cur: after}, spent=_add(s.spent, cur, amount))
+        case e.ItemGranted(item_id=item, total=total) | e.ItemConsumed(item_id=item, total=total):
+            inventory = {**s.inventory, item: total}
+            if total == 0:
+                del inventory[item]
+            return replace(s, inventory=inventory)
+        case e.CounterIncremented(counter_id=counter, value=value):
+            return replace(s, counters={**s.counters, counter: value})
+        case e.CounterReset(counter_id=counter):
+            return replace(s, counters={**s.counters, counter: 0})
+        case e.QuestProgressed(quest_id=quest, objective_id=objective, value=value):
+            current = s.quests.get(quest, QuestState())
+            updated = replace(current, progress={**current.progress, objective: value})
+            return replace(s, quests={**s.quests, quest: updated})
+        case e.QuestCompleted(quest_id=quest):
+            current = s.quests.get(quest, QuestState())
+            return replace(s, quests={**s.quests, quest: replace(current, completed_at=at)})
+        case e.AchievementUnlocked(achievement_id=achievement):
+            return replace(s, achievements={**s.achievements, achievement: at})
+        case e.PurchaseSucceeded():
+            return replace(s, purchases=s.purchases + 1)
+    raise TypeError(f"no rule evolves {type(event).__name__}")
+
+
+def apply_record(state: PlayerState, seq: int, events: list[e.Event], occurred_at: str) -> PlayerState:
+    """Fold one journal record (the events of one accepted command) into state."""
+    for event in events:
+        state = evolve(state, event, occurred_at)
+    return replace(state, seq=seq)
+
+
+# ---------------------------------------------------------------------------------------- decide
+
+
+class _Draft:
+    """Events decided so far and the state they lead to, so later checks see earlier effects."""
+
+    def __init__(self, state: PlayerState, ctx: Context) -> None:
+        self.state = state
+        self.ctx = ctx
+        self.events: list[e.Event] = []
+
+    def emit(self, event: e.Event) -> int:
+        self.events.append(event)
+        self.state = evolve(self.state, event, self.ctx.occurred_at)
+        return len(self.events) - 1
+
+    def event_id(self, index: int) -> str:
+        return e.event_id(self.ctx.entity, self.state.seq + 1, index)
+
+
+def check_amount(field: str, value: Any, minimum: int = 1, maximum: int = MAX_AMOUNT) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise InvalidAmountError(field, value, minimum, maximum)
+
+
+def check_currency(economy: Economy, currency: str) -> None:
+    if currency not in economy.currencies:
+        raise UnknownCurrencyError(currency)
+
+
+def check_item(economy: Economy, item_id: str) -> None:
+    if item_id not in economy.items:
+        raise UnknownItemError(item_id)
+
+
+def check_username(username: Any) -> None:
+    if not isinstance(username, str) or not 1 <= len(username.strip()) <= MAX_USERNAME_LENGTH:
+        raise InvalidFieldError("username", f"must be 1 to {MAX_USERNAME_LENGTH} characters")
+
+
+def _credit(draft: _Draft, currency: str, amount: int, reason: str, metadata: dict[str, Any]) -> int:
+    balance = draft.state.balance(currency)
+    if balance + amount > MAX_BALANCE:
+        raise BalanceLimitError(currency, balance, amount, MAX_BALANCE)
+    return draft.emit(e.WalletCredited(currency, amount, balance + amount, reason, metadata))
+
+
+def _debit(draft: _Draft, currency: str, amount: int, reason: str, metadata: dict[str, Any]) -> int:
+    balance = draft.state.balance(currency)
+    if balance < amount:
+        raise InsufficientFundsError(currency, balance, amount)
+    return draft.emit(e.WalletDebited(currency, amount, balance - amount, reason, metadata))
+
+
+def _grant_item(draft: _Draft, item_id: str, quantity: int, reason: str) -> None:
+    limit = draft.ctx.economy.items[item_id].stack_limit
+    held = draft.state.quantity(item_id)
+    if held + quantity > limit:
+        raise StackLimitError(item_id, limit, held, quantity)
+    draft.emit(e.ItemGranted(item_id, quantity, held + quantity, reason))
+
+
+def _add_xp(draft: _Draft, amount: int, reason: str) -> None:
+    curve = draft.ctx.economy.xp_curve
+    before = draft.state.level
+    xp = draft.state.xp + amount
+    draft.emit(e.XpAdded(amount, xp, reason))
+    after = curve.level_for(xp)
+    for level in range(before + 1, after + 1):
+        draft.emit(e.LevelReached(level))
+    if after != before:
+        draft.emit(e.LevelUpdated(after, before))
+
+
+def _pay(draft: _Draft, grants: Grants, times: int, reason: str) -> None:
+    for grant in grants.items:
+        _grant_item(draft, grant.item_id, grant.quantity * times, reason)
+    for currency, amount in grants.currencies.items():
+        if amount:
+            _credit(draft, currency, amount * times, reason, {})
+    if grants.xp:
+        _add_xp(draft, grants.xp * times, reason)
+
+
+def metric_value(state: PlayerState, metric: str) -> int:
+    if metric == "level":
+        return state.level
+    if metric == "xp":
+        return state.xp
+    if metric == "purchases":
+        return state.purchases
+    kind, _, name = metric.partition(".")
+    source = {"counter": state.counters, "earned": state.earned, "spent": state.spent}[kind]
+    return source.get(name, 0)
+
+
+def _unlock_achievements(draft: _Draft) -> list[str]:
+    """Unlock every achievement the draft now satisfies, paying rewards, until nothing changes
+    (a reward may satisfy another achievement)."""
+    unlocked: list[str] = []
+    progress = True
+    while progress:
+        progress = False
+        for achievement in draft.ctx.economy.achievements.values():
+            if achievement.id in draft.state.achievements:
+                continue
+            if all(metric_value(draft.state, cond.metric) >= cond.gte for cond in achievement.conditions):
+                draft.emit(e.AchievementUnlocked(achievement.id))
+                _pay(draft, achievement.rewards, 1, f"achievement:{achievement.id}")
+                unlocked.append(achievement.id)
+                progress = True
+    return unlocked
+
+
+def decide(state: PlayerState, command: c.Command, ctx: Context) -> Accepted | Rejection:
+    """The events `command` causes on `state`, or why it is refused. Never raises a Rejection."""
+    try:
+        return _decide(state, command, ctx)
+    except Rejection as rejection:
+        return rejection
+
+
+def _decide(state: PlayerState, command: c.Command, ctx: Context) -> Accepted:
+    economy = ctx.economy
+    if isinstance(command, c.CreatePlayer):
+        return _create(state, command, ctx)
+    if not state.is_active:
+        raise PlayerNotFoundError(state.player_id)
+    draft = _Draft(state, ctx)
+    body: dict[str, Any] | None
+    match command:
+        case c.UpdatePlayer(username=username, metadata=metadata):
+            if username is not None:
+                check_username(username)
+            new_username = state.username if username is None else username
+            new_metadata = dict(state.metadata) if metadata is None else metadata
+            if (new_username, new_metadata) != (state.username, dict(state.metadata)):
+                draft.emit(e.PlayerUpdated(new_username, new_metadata))
+            body = player_view(draft.state)
+        case c.DeletePlayer():
+            draft.emit(e.PlayerDeleted())
+            body = None
+        case c.AwardXp(amount=amount, reason=reason):
+            check_amount("amount", amount)
+            before = state.level
+            _add_xp(draft, amount, reason)
+            _unlock_achievements(draft)
+            after = draft.state
+            body = {
+                "xp": after.xp,
+                "level": after.level,
+                "leveledUp": after.level > before,
+                "levelsGained": after.level - before,
+                "nextLevelXp": economy.xp_curve.next_level_xp(after.level),
+            }
+        case c.Credit(currency=currency, amount=amount, reason=reason, metadata=metadata):
+            check_currency(economy, currency)
+            check_amount("amount", amount)
+            index = _credit(draft, currency, amount, reason, metadata)
+            _unlock_achievements(draft)
+            body = _wallet_body(draft, currency, index)
+        case c.Debit(currency=currency, amount=amount, reason=reason, metadata=metadata):
+            check_currency(economy, currency)
+            check_amount("amount", amount)
+            index = _debit(draft, currency, amount, reason, metadata)
+            _unlock_achievements(draft)
+            body = _wallet_body(draft, currency, index)
+        case c.GrantItem(item_id=item_id, quantity=quantity):
+            check_item(economy, item_id)
+            check_amount("quantity", quantity)
+            _grant_item(draft, item_id, quantity, "")
+            _unlock_achievements(draft)
+            body = {"itemId": item_id, "quantity": draft.state.quantity(item_id)}
+        case c.ConsumeItem(item_id=item_id, quantity=quantity):
+            check_item(economy, item_id)
+            check_amount("quantity", quantity)
+            held = state.quantity(item_id)
+            if held < quantity:
+                raise InsufficientItemsError(item_id, held, quantity)
+            draft.emit(e.ItemConsumed(item_id, quantity, held - quantity))
+            _unlock_achievements(draft)
+            body = {"itemId": item_id, "quantity": draft.state.quantity(item_id)}
+        case c.IncrementCounter(counter_id=counter_id, by=by):
+            if counter_id not in economy.counters:
+                raise UnknownCounterError(counter_id)
+            check_amount("by", by)
+            value = state.counters.get(counter_id, 0) + by
+            draft.emit(e.CounterIncremented(counter_id, by, value))
+            unlocked = _unlock_achievements(draft)
+            body = {"counterId": counter_id, "value": value, "unlocked": unlocked}
+        case c.ResetCounter(counter_id=counter_id):
+            if counter_id not in economy.counters:
+                raise UnknownCounterError(counter_id)
+            draft.emit(e.CounterReset(counter_id))
+            body = {"counterId": counter_id, "value": 0}
+        case c.ProgressQuest(quest_id=quest_id, objective_id=objective_id, by=by):
+            body = _progress_quest(draft, quest_id, objective_id, by)
+        case c.Purchase(sku=sku, quantity=quantity):
+            body = _purchase(draft, sku, quantity)
+            return Accepted(tuple(draft.events), body, created=True)
+        case _:
+            raise TypeError(f"no rule decides {type(command).__name__}")
+    return Accepted(tuple(draft.events), body)
+
+
+def _wallet_body(draft: _Draft, currency: str, index: int) -> dict[str, Any]:
+    return {"currency": currency, "balance": draft.state.balance(currency), "entryId": draft.event_id(index)}
+
+
+def _create(state: PlayerState, command: c.CreatePlayer, ctx: Context) -> Accepted:
+    check_username(command.username)
+    if state.exists:
+        same = (state.username, dict(state.metadata)) == (command.username, command.metadata)
+        if same and not state.deleted:
+            return Accepted((), player_view(state), created=False)
+        raise PlayerExistsError(state.player_id)
+    draft = _Draft(state, ctx)
+    draft.emit(e.PlayerCreated(command.username, command.metadata))
+    _unlock_achievements(draft)
+    return Accepted(tuple(draft.events), player_view(draft.state), created=True)
+
+
+def _progress_quest(draft: _Draft, quest_id: str, objective_id: str, by: int) -> dict[str, Any]:
+    quest = draft.ctx.economy.quests.get(quest_id)
+    if quest is None:
+        raise UnknownQuestError(quest_id)
+    objective = next((o for o in quest.objectives if o.id == objective_id), None)
+    if objective is None:
+        raise UnknownObjectiveError(quest_id, objective_id)
+    check_amount("by", by)
+    current = draft.state.quests.get(quest_id, QuestState())
+    if current.completed_at is not None:
+        raise QuestCompletedError(quest_id)
+    value = min(current.progress.get(objective_id, 0) + by, objective.target)
+    draft.emit(e.QuestProgressed(quest_id, objective_id, by, value))
+    progress = draft.state.quests[quest_id].progress
+    if all(progress.get(o.id, 0) >= o.target for o in quest.objectives):
+        draft.emit(e.QuestCompleted(quest_id))
+        _pay(draft, quest.rewards, 1, f"quest:{quest_id}")
+    _unlock_achievements(draft)
+    return quest_view(draft.state, quest)
+
+
+def _purchase(draft: _Draft, sku_id: str, quantity: int) -> dict[str, Any]:
+    sku = draft.ctx.economy.skus.get(sku_id)
+    if sku is None:
+        raise UnknownSkuError(sku_id)
+    check_amount("quantity", quantity, maximum=MAX_PURCHASE_QUANTITY)
+    price = {currency: amount * quantity for currency, amount in sku.price.items()}
+    for currency, amount in price.items():
+        _debit(draft, currency, amount, f"purchase:{sku_id}", {})
+    _pay(draft, sku.grants, quantity, f"purchase:{sku_id}")
+    grants = grants_document(sku.grants, quantity)
+    purchase = e.purchase_id(draft.ctx.entity, draft.state.seq + 1)
+    draft.emit(e.PurchaseSucceeded(purchase, sku_id, quantity, price, grants))
+    _unlock_achievements(draft)
+    return {
+        "purchaseId": purchase,
+        "sku": sku_id,
+        "quantity": quantity,
+        "price": price,
+        "grants": grants,
+        "balances": dict(draft.state.balances),
+        "occurredAt": draft.ctx.occurred_at,
+    }
+
+
+def grants_document(grants: Grants, times: int = 1) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    if grants.xp:
+        document["xp"] = grants.xp * times
+    if grants.items:
+        document["items"] = [{"itemId": g.item_id, "quantity": g.quantity * times} for g in grants.items]
+    if grants.currencies:
+        document["currencies"] = {cur: amount * times for cur, amount in grants.currencies.items()}
+    return document

@@ -1,0 +1,72 @@
+"""Read models of a player, in the public API's camelCase shapes. Queries and command answers
+share them so a profile and a command's answer never disagree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.definitions import Economy, Quest
+from engine.state import PlayerState, QuestState
+
+
+def player_view(state: PlayerState) -> dict[str, Any]:
+    return {
+        "playerId": state.player_id,
+        "username": state.username,
+        "metadata": dict(state.metadata),
+        "createdAt": state.created_at,
+        "updatedAt": state.updated_at,
+    }
+
+
+def progression_view(state: PlayerState, economy: Economy) -> dict[str, Any]:
+    return {
+        "xp": state.xp,
+        "level": state.level,
+        "currentLevelXp": economy.xp_curve.threshold(state.level),
+        "nextLevelXp": economy.xp_curve.next_level_xp(state.level),
+    }
+
+
+def inventory_view(state: PlayerState) -> list[dict[str, Any]]:
+    return [{"itemId": item, "quantity": qty} for item, qty in sorted(state.inventory.items())]
+
+
+def achievements_view(state: PlayerState) -> list[dict[str, Any]]:
+    return [{"achievementId": a, "unlockedAt": at} for a, at in state.achievements.items()]
+
+
+def quest_view(state: PlayerState, quest: Quest) -> dict[str, Any]:
+    current = state.quests.get(quest.id, QuestState())
+    return {
+        "questId": quest.id,
+        "title": quest.title,
+        "objectives": [
+            {"objectiveId": o.id, "progress": current.progress.get(o.id, 0), "target": o.target}
+            for o in quest.objectives
+        ],
+        "completed": current.completed_at is not None,
+        "completedAt": current.completed_at,
+    }
+
+
+def quests_view(state: PlayerState, economy: Economy) -> dict[str, list[dict[str, Any]]]:
+    views = [quest_view(state, quest) for quest in economy.quests.values()]
+    return {
+        "active": [v for v in views if not v["completed"]],
+        "completed": [v for v in views if v["completed"]],
+    }
+
+
+def profile_view(state: PlayerState, economy: Economy) -> dict[str, Any]:
+    return {
+        **player_view(state),
+        "level": state.level,
+        "xp": state.xp,
+        "nextLevelXp": economy.xp_curve.next_level_xp(state.level),
+        "wallet": dict(state.balances),
+        "inventory": inventory_view(state),
+        "achievements": achievements_view(state),
+        "quests": quests_view(state, economy),
+        "counters": dict(state.counters),
+    }

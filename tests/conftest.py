@@ -1,0 +1,57 @@
+"""Session-wide fixtures: one MongoDB wire-protocol server and one Ray instance per run."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from config.settings import DEMO_ECONOMY_PATH
+from tests.support.services import missing, nx27017_server
+
+
+@pytest.fixture(scope="session")
+def demo_economy_document() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(DEMO_ECONOMY_PATH.read_text())
+    return document
+
+
+@pytest.fixture(scope="session")
+def mongo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`LUDEX_TEST_MONGO_URL` when set (a real MongoDB), else an nx-27017 server we start."""
+    external = os.environ.get("LUDEX_TEST_MONGO_URL")
+    if external:
+        yield external
+        return
+    with nx27017_server(tmp_path_factory.mktemp("nx27017")) as url:
+        yield url
+
+
+@pytest.fixture
+def mongo_database() -> str:
+    return f"ludex_test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def ray_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One local Ray cluster shared by the whole session (a Ray start costs seconds)."""
+    try:
+        import ray
+    except ImportError:  # pragma: no cover - ray is a hard dependency
+        missing("ray is not installed")
+        raise
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        namespace="ludex-tests",
+        runtime_env={"env_vars": {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}},
+    )
+    yield ray
+    ray.shutdown()

@@ -1,0 +1,122 @@
+"""One contract for every store: each backend subclasses `StoreContract` and overrides only
+`create_store`. SQLite runs on a real file; MongoDB over a real connection (nx-27017, or
+`LUDEX_TEST_MONGO_URL`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from actors.stores.base import JournalRecord, Outcome, Snapshot, Store
+from actors.stores.mongo import MongoStore
+from actors.stores.sqlite import SqliteStore
+
+
+def record(entity: str, seq: int, *, key: str | None = None, at_ms: int = 1_000) -> JournalRecord:
+    return JournalRecord(
+        entity=entity,
+        seq=seq,
+        events=[{"type": "wallet.credited", "data": {"currency": "coins", "amount": seq, "balanceAfter": seq}}],
+        occurred_at="2026-01-01T00:00:00.000Z",
+        recorded_at_ms=at_ms,
+        idempotency_key=key,
+        fingerprint=None if key is None else f"fp-{key}",
+        outcome=None if key is None else {"ok": True, "body": {"seq": seq}},
+    )
+
+
+class StoreContract:
+    @pytest.fixture
+    async def store(self, tmp_path: Path) -> AsyncIterator[Store]:
+        store = self.create_store(tmp_path)
+        await store.open()
+        yield store
+        await store.close()
+
+    def create_store(self, tmp_path: Path) -> Store:
+        raise NotImplementedError
+
+    async def test_committed_records_read_back_in_seq_order(self, store: Store) -> None:
+        await store.commit([record("p:a", 2), record("p:a", 1), record("p:b", 1)], [])
+        journal = await store.read_journal("p:a")
+        assert [r.seq for r in journal] == [1, 2]
+        assert journal[0].events == record("p:a", 1).events
+
+    async def test_read_journal_starts_after_a_seq_and_honours_limit(self, store: Store) -> None:
+        await store.commit([record("p:a", seq) for seq in range(1, 6)], [])
+        assert [r.seq for r in await store.read_journal("p:a", after_seq=2)] == [3, 4, 5]
+        assert [r.seq for r in await store.read_journal("p:a", after_seq=1, limit=2)] == [2, 3]
+
+    async def test_a_taken_entity_seq_is_reported_as_conflict_and_not_overwritten(self, store: Store) -> None:
+        await store.commit([record("p:a", 1)], [])
+        stale = JournalRecord("p:a", 1, [{"type": "x", "data": {}}], "2026-01-01T00:00:00.000Z", 5)
+        result = await store.commit([stale, record("p:b", 1)], [])
+        assert result.conflicts == {("p:a", 1)}
+        assert (await store.read_journal("p:a"))[0].events == record("p:a", 1).events
+        assert [r.seq for r in await store.read_journal("p:b")] == [1]
+
+    async def test_keyed_answers_are_found_in_journal_and_outcomes(self, store: Store) -> None:
+        rejected = Outcome("p:a", "k2", "fp-k2", {"ok": False, "error": {"slug": "insufficient-funds"}}, 1_000)
+        await store.commit([record("p:a", 1, key="k1")], [rejected])
+        found = await store.find_outcome("p:a", "k1", since_ms=0)
+        assert found is not None and found.fingerprint == "fp-k1" and found.outcome == {"ok": True, "body": {"seq": 1}}
+        found = await store.find_outcome("p:a", "k2", since_ms=0)
+        assert found is not None and found.outcome["error"]["slug"] == "insufficient-funds"
+        assert await store.find_outcome("p:a", "nope", since_ms=0) is None
+        assert await store.find_outcome("p:b", "k1", since_ms=0) is None
+
+    async def test_answers_older_than_retention_are_not_found_and_can_be_purged(self, store: Store) -> None:
+        await store.commit(
+            [record("p:a", 1, key="old", at_ms=1_000), record("p:a", 2, key="new", at_ms=9_000)],
+            [Outcome("p:a", "old-rejection", "fp", {"ok": False}, 1_000)],
+        )
+        assert await store.find_outcome("p:a", "old", since_ms=5_000) is None
+        assert await store.find_outcome("p:a", "new", since_ms=5_000) is not None
+        assert await store.purge_outcomes(before_ms=5_000) == 2
+        assert await store.find_outcome("p:a", "old", since_ms=0) is None
+        assert await store.find_outcome("p:a", "old-rejection", since_ms=0) is None
+        assert [r.seq for r in await store.read_journal("p:a")] == [1, 2], "the ledger outlives its keys"
+
+    async def test_snapshots_replace_older_ones_but_never_move_backwards(self, store: Store) -> None:
+        assert await store.load_snapshot("p:a") is None
+        await store.save_snapshot(Snapshot("p:a", 5, {"xp": 5}, 1))
+        await store.save_snapshot(Snapshot("p:a", 9, {"xp": 9}, 2))
+        await store.save_snapshot(Snapshot("p:a", 7, {"xp": 7}, 3))
+        snapshot = await store.load_snapshot("p:a")
+        assert snapshot is not None and (snapshot.seq, snapshot.state) == (9, {"xp": 9})
+
+    async def test_committed_data_survives_reopening(self, store: Store, tmp_path: Path) -> None:
+        await store.commit([record("p:a", 1, key="k")], [])
+        await store.close()
+        await store.open()
+        assert [r.seq for r in await store.read_journal("p:a")] == [1]
+        assert await store.find_outcome("p:a", "k", since_ms=0) is not None
+
+    async def test_a_large_group_commits_together(self, store: Store) -> None:
+        await store.commit([record(f"p:{i}", 1, key=f"k{i}") for i in range(300)], [])
+        assert all([await store.read_journal(f"p:{i}") for i in (0, 150, 299)])
+
+
+class TestSqliteStore(StoreContract):
+    def create_store(self, tmp_path: Path) -> Store:
+        return SqliteStore(tmp_path / "ludex.sqlite3")
+
+    async def test_uses_wal_and_full_sync(self, store: Store) -> None:
+        assert isinstance(store, SqliteStore)
+        modes = await store._run(
+            lambda conn: (conn.execute("PRAGMA journal_mode").fetchone()[0], conn.execute("PRAGMA synchronous").fetchone()[0])
+        )
+        assert modes == ("wal", 2)
+
+
+@pytest.mark.mongo
+class TestMongoStore(StoreContract):
+    @pytest.fixture(autouse=True)
+    def _mongo(self, mongo_url: str, mongo_database: str) -> None:
+        self.url = mongo_url
+        self.database = mongo_database
+
+    def create_store(self, tmp_path: Path) -> Store:
+        return MongoStore(self.url, self.database)

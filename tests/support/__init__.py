@@ -1,0 +1,1 @@
+"""Helpers shared by the test suite: starting real services, or failing loudly in CI."""

@@ -1,0 +1,51 @@
+"""Dependencies point inward: serve → actors → engine. The engine imports nothing of ours
+outside itself and no I/O, concurrency or Ray library, so its rules stay replayable."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN_IN_ENGINE = {
+    "asyncio", "ray", "sqlite3", "pymongo", "redis", "socket", "subprocess", "threading",
+    "os", "io", "pathlib", "shutil", "time", "random", "yaml", "fastapi", "starlette",
+    "actors", "serve", "config",
+}  # fmt: skip
+ALLOWED_OURS = {"engine": {"engine"}, "actors": {"engine", "actors", "config"}, "config": {"config"}}
+
+
+def imported_roots(path: Path) -> set[str]:
+    roots: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_engine_imports_no_io_no_ray_and_nothing_of_ours_outside_itself() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(imported_roots(path) & FORBIDDEN_IN_ENGINE)
+        for path in (ROOT / "engine").rglob("*.py")
+    }
+    assert {path: bad for path, bad in offenders.items() if bad} == {}
+
+
+def test_packages_only_import_inward() -> None:
+    ours = {"engine", "actors", "serve", "config"}
+    violations = []
+    for package, allowed in ALLOWED_OURS.items():
+        for path in (ROOT / package).rglob("*.py"):
+            bad = (imported_roots(path) & ours) - allowed
+            if bad:
+                violations.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
+    assert violations == []
+
+
+def test_only_the_directory_module_calls_ray() -> None:
+    callers = sorted(
+        str(path.relative_to(ROOT)) for path in (ROOT / "actors").rglob("*.py") if "ray" in imported_roots(path)
+    )
+    assert callers == ["actors/directory.py"]
