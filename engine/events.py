@@ -137,6 +137,7 @@ class PurchaseSucceeded(Event):
     quantity: int
     price: dict[str, int]
     grants: dict[str, Any]
+    balances: dict[str, int] = field(default_factory=dict)
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -192,5 +193,15 @@ def event_id(entity: str, seq: int, index: int) -> str:
 
 
 def purchase_id(entity: str, seq: int) -> str:
+    """`pur_<seq>_<digest>`: the seq finds the journal record, the digest proves the entity."""
     digest = hashlib.blake2b(f"{entity}#{seq}#purchase".encode(), digest_size=12).hexdigest()
-    return f"pur_{digest}"
+    return f"pur_{seq}_{digest}"
+
+
+def purchase_seq(entity: str, purchase: str) -> int | None:
+    """The journal seq of `purchase` if it is a purchase id of `entity`, else None."""
+    mark, _, rest = purchase.partition("_")
+    seq_text, _, _ = rest.partition("_")
+    if mark != "pur" or not seq_text.isdigit() or purchase_id(entity, int(seq_text)) != purchase:
+        return None
+    return int(seq_text)

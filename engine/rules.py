@@ -378,16 +378,21 @@ def _purchase(draft: _Draft, sku_id: str, quantity: int) -> dict[str, Any]:
     _pay(draft, sku.grants, quantity, f"purchase:{sku_id}")
     grants = grants_document(sku.grants, quantity)
     purchase = e.purchase_id(draft.ctx.entity, draft.state.seq + 1)
-    draft.emit(e.PurchaseSucceeded(purchase, sku_id, quantity, price, grants))
+    succeeded = e.PurchaseSucceeded(purchase, sku_id, quantity, price, grants, dict(draft.state.balances))
+    draft.emit(succeeded)
     _unlock_achievements(draft)
+    return receipt_view(succeeded, draft.ctx.occurred_at)
+
+
+def receipt_view(event: e.PurchaseSucceeded, occurred_at: str) -> dict[str, Any]:
     return {
-        "purchaseId": purchase,
-        "sku": sku_id,
-        "quantity": quantity,
-        "price": price,
-        "grants": grants,
-        "balances": dict(draft.state.balances),
-        "occurredAt": draft.ctx.occurred_at,
+        "purchaseId": event.purchase_id,
+        "sku": event.sku,
+        "quantity": event.quantity,
+        "price": event.price,
+        "grants": event.grants,
+        "balances": event.balances,
+        "occurredAt": occurred_at,
     }
 
 

@@ -82,3 +82,56 @@ class Store(Protocol):
     async def purge_outcomes(self, before_ms: int) -> int:
         """Forget keyed answers older than the retention; journal records stay (they are the ledger)."""
         ...
+
+    async def list_players(
+        self, tenant: str, project: str, *, username: str | None = None, after: str | None = None, limit: int = 50
+    ) -> list[PlayerRow]:
+        """Live (not deleted) players ordered by id, after the `after` id; `username` matches exactly."""
+        ...
+
+    async def put_document(self, kind: str, doc_id: str, document: dict[str, Any]) -> None:
+        """Control-plane documents (tenants, projects, API keys, ...), replaced whole."""
+        ...
+
+    async def get_document(self, kind: str, doc_id: str) -> dict[str, Any] | None: ...
+
+    async def list_documents(
+        self, kind: str, *, tenant: str | None = None, after: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Documents of a kind ordered by id; `tenant` filters on the document's `tenantId`."""
+        ...
+
+
+@dataclass(frozen=True)
+class PlayerRow:
+    """The player index: a projection of the journal kept so players can be listed and searched
+    without activating them."""
+
+    tenant: str
+    project: str
+    player_id: str
+    username: str
+    created_at: str
+    deleted: bool = False
+
+
+def player_rows(records: Sequence[JournalRecord]) -> list[PlayerRow]:
+    rows: list[PlayerRow] = []
+    for record in records:
+        kind, _, path = record.entity.partition(":")
+        if kind != "player":
+            continue
+        for event in record.events:
+            if event["type"] in ("player.created", "player.updated", "player.deleted"):
+                tenant, project, player_id = path.split("/", 2)
+                rows.append(
+                    PlayerRow(
+                        tenant,
+                        project,
+                        player_id,
+                        event["data"].get("username", ""),
+                        record.occurred_at,
+                        deleted=event["type"] == "player.deleted",
+                    )
+                )
+    return rows

@@ -9,12 +9,12 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne
+from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.write_concern import WriteConcern
 
-from actors.stores.base import CommitResult, JournalRecord, Outcome, Remembered, Snapshot
+from actors.stores.base import CommitResult, JournalRecord, Outcome, PlayerRow, Remembered, Snapshot, player_rows
 
 DUPLICATE_KEY = 11000
 DURABLE = WriteConcern(w="majority", j=True)
@@ -43,6 +43,12 @@ class MongoStore:
             partialFilterExpression={"idemKey": {"$exists": True}},
         )
         await self._collection("outcomes").create_index([("recordedAtMs", ASCENDING)])
+        await self._collection("players").create_index(
+            [("tenant", ASCENDING), ("project", ASCENDING), ("playerId", ASCENDING)], unique=True
+        )
+        await self._collection("players").create_index(
+            [("tenant", ASCENDING), ("project", ASCENDING), ("username", ASCENDING)]
+        )
 
     async def close(self) -> None:
         if self._client is not None:
@@ -61,6 +67,10 @@ class MongoStore:
                         raise
                     record = records[failure["index"]]
                     conflicts.add((record.entity, record.seq))
+        written = {r.entity for r in records if (r.entity, r.seq) not in conflicts}
+        changes = [_player_update(row) for row in player_rows(records) if _player_entity(row) in written]
+        if changes:
+            await self._collection("players").bulk_write(changes, ordered=True)
         if outcomes:
             await self._collection("outcomes").bulk_write(
                 [
@@ -76,6 +86,38 @@ class MongoStore:
         if limit is not None:
             cursor = cursor.limit(limit)
         return [_record_from(document) async for document in cursor]
+
+    async def list_players(
+        self, tenant: str, project: str, *, username: str | None = None, after: str | None = None, limit: int = 50
+    ) -> list[PlayerRow]:
+        query: dict[str, Any] = {"tenant": tenant, "project": project, "deleted": False}
+        if username is not None:
+            query["username"] = username
+        if after is not None:
+            query["playerId"] = {"$gt": after}
+        cursor = self._collection("players").find(query).sort("playerId", 1).limit(limit)
+        return [PlayerRow(tenant, project, d["playerId"], d["username"], d["createdAt"]) async for d in cursor]
+
+    async def put_document(self, kind: str, doc_id: str, document: dict[str, Any]) -> None:
+        await self._collection(f"control_{kind}").replace_one({"_id": doc_id}, {"_id": doc_id, **document}, upsert=True)
+
+    async def get_document(self, kind: str, doc_id: str) -> dict[str, Any] | None:
+        document = await self._collection(f"control_{kind}").find_one({"_id": doc_id})
+        if document is None:
+            return None
+        document.pop("_id")
+        return document
+
+    async def list_documents(
+        self, kind: str, *, tenant: str | None = None, after: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {}
+        if tenant is not None:
+            query["tenantId"] = tenant
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        cursor = self._collection(f"control_{kind}").find(query).sort("_id", 1).limit(limit)
+        return [{k: v for k, v in d.items() if k != "_id"} async for d in cursor]
 
     async def load_snapshot(self, entity: str) -> Snapshot | None:
         document = await self._collection("snapshots").find_one({"_id": entity})
@@ -111,6 +153,21 @@ class MongoStore:
             {"$unset": {"idemKey": "", "fingerprint": "", "outcome": ""}},
         )
         return deleted.deleted_count + cleared.modified_count
+
+
+def _player_entity(row: PlayerRow) -> str:
+    return f"player:{row.tenant}/{row.project}/{row.player_id}"
+
+
+def _player_update(row: PlayerRow) -> UpdateOne:
+    key = {"tenant": row.tenant, "project": row.project, "playerId": row.player_id}
+    if row.deleted:
+        return UpdateOne(key, {"$set": {"deleted": True}})
+    return UpdateOne(
+        key,
+        {"$set": {"username": row.username, "deleted": False}, "$setOnInsert": {"createdAt": row.created_at}},
+        upsert=True,
+    )
 
 
 def _outcome_id(entity: str, key: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from actors.stores.base import CommitResult, JournalRecord, Outcome, Remembered, Snapshot
+from actors.stores.base import CommitResult, JournalRecord, Outcome, PlayerRow, Remembered, Snapshot, player_rows
 
 T = TypeVar("T")
 
@@ -37,6 +37,23 @@ CREATE TABLE IF NOT EXISTS outcomes (
     outcome BLOB NOT NULL,
     recorded_at_ms INTEGER NOT NULL,
     PRIMARY KEY (entity, idem_key)
+);
+CREATE TABLE IF NOT EXISTS players (
+    tenant TEXT NOT NULL,
+    project TEXT NOT NULL,
+    player_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, project, player_id)
+);
+CREATE INDEX IF NOT EXISTS players_username ON players (tenant, project, username);
+CREATE TABLE IF NOT EXISTS documents (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    tenant TEXT,
+    body BLOB NOT NULL,
+    PRIMARY KEY (kind, id)
 );
 CREATE TABLE IF NOT EXISTS snapshots (
     entity TEXT PRIMARY KEY,
@@ -107,17 +124,22 @@ class SqliteStore:
             )
             for r in records
         ]
+        index_rows = [
+            (p.tenant, p.project, p.player_id, p.username, p.created_at, int(p.deleted)) for p in player_rows(records)
+        ]
         outcome_rows = [
             (o.entity, o.idempotency_key, o.fingerprint, _dumps(o.outcome), o.recorded_at_ms) for o in outcomes
         ]
 
         def write(conn: sqlite3.Connection) -> CommitResult:
             try:
-                _write(conn, rows, outcome_rows)
+                _write(conn, rows, outcome_rows, index_rows)
                 return CommitResult()
             except sqlite3.IntegrityError:
                 taken = _taken(conn, [(row[0], row[1]) for row in rows])
-                _write(conn, [row for row in rows if (row[0], row[1]) not in taken], outcome_rows)
+                kept = [row for row in rows if (row[0], row[1]) not in taken]
+                kept_entities = {row[0] for row in kept}
+                _write(conn, kept, outcome_rows, [r for r in index_rows if _player_entity(r) in kept_entities])
                 return CommitResult(conflicts=taken)
 
         return await self._run(write)
@@ -191,8 +213,66 @@ class SqliteStore:
 
         return await self._run(purge)
 
+    async def list_players(
+        self, tenant: str, project: str, *, username: str | None = None, after: str | None = None, limit: int = 50
+    ) -> list[PlayerRow]:
+        def read(conn: sqlite3.Connection) -> list[PlayerRow]:
+            sql = "SELECT player_id, username, created_at FROM players WHERE tenant = ? AND project = ? AND deleted = 0"
+            params: list[Any] = [tenant, project]
+            if username is not None:
+                sql += " AND username = ?"
+                params.append(username)
+            if after is not None:
+                sql += " AND player_id > ?"
+                params.append(after)
+            rows = conn.execute(sql + " ORDER BY player_id LIMIT ?", (*params, limit)).fetchall()
+            return [PlayerRow(tenant, project, row[0], row[1], row[2]) for row in rows]
 
-def _write(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], outcome_rows: list[tuple[Any, ...]]) -> None:
+        return await self._run(read)
+
+    async def put_document(self, kind: str, doc_id: str, document: dict[str, Any]) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO documents (kind, id, tenant, body) VALUES (?, ?, ?, ?)",
+                (kind, doc_id, document.get("tenantId"), _dumps(document)),
+            )
+
+        await self._run(write)
+
+    async def get_document(self, kind: str, doc_id: str) -> dict[str, Any] | None:
+        def read(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            row = conn.execute("SELECT body FROM documents WHERE kind = ? AND id = ?", (kind, doc_id)).fetchone()
+            return None if row is None else dict(orjson.loads(row[0]))
+
+        return await self._run(read)
+
+    async def list_documents(
+        self, kind: str, *, tenant: str | None = None, after: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            sql, params = "SELECT body FROM documents WHERE kind = ?", [kind]
+            if tenant is not None:
+                sql += " AND tenant = ?"
+                params.append(tenant)
+            if after is not None:
+                sql += " AND id > ?"
+                params.append(after)
+            rows = conn.execute(sql + " ORDER BY id LIMIT ?", (*params, limit)).fetchall()
+            return [dict(orjson.loads(row[0])) for row in rows]
+
+        return await self._run(read)
+
+
+def _player_entity(row: tuple[Any, ...]) -> str:
+    return f"player:{row[0]}/{row[1]}/{row[2]}"
+
+
+def _write(
+    conn: sqlite3.Connection,
+    rows: list[tuple[Any, ...]],
+    outcome_rows: list[tuple[Any, ...]],
+    index_rows: list[tuple[Any, ...]],
+) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.executemany(
@@ -204,6 +284,13 @@ def _write(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], outcome_rows: 
             "INSERT OR REPLACE INTO outcomes (entity, idem_key, fingerprint, outcome, recorded_at_ms)"
             " VALUES (?, ?, ?, ?, ?)",
             outcome_rows,
+        )
+        conn.executemany(
+            "INSERT INTO players (tenant, project, player_id, username, created_at, deleted) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (tenant, project, player_id) DO UPDATE SET"
+            " username = CASE WHEN excluded.deleted THEN players.username ELSE excluded.username END,"
+            " deleted = excluded.deleted",
+            index_rows,
         )
     except BaseException:
         conn.execute("ROLLBACK")

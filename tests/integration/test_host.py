@@ -200,6 +200,9 @@ async def test_a_new_economy_version_is_picked_up_without_a_restart(
 ) -> None:
     await rich_player(host, "lee")
     assert (await one(host, req("lee", c.Credit("stars", 1))))["error"]["slug"] == "unknown-currency"
-    document = {**demo_economy_document, "currencies": [*demo_economy_document["currencies"], {"id": "stars", "kind": "soft"}]}
+    document = {
+        **demo_economy_document,
+        "currencies": [*demo_economy_document["currencies"], {"id": "stars", "kind": "soft"}],
+    }
     assert (await host.define_economy(T, P, document))["body"] == {"version": 2}
     assert (await one(host, req("lee", c.Credit("stars", 1))))["ok"]

@@ -98,6 +98,46 @@ class StoreContract:
         await store.commit([record(f"p:{i}", 1, key=f"k{i}") for i in range(300)], [])
         assert all([await store.read_journal(f"p:{i}") for i in (0, 150, 299)])
 
+    async def test_player_index_follows_created_updated_and_deleted_events(self, store: Store) -> None:
+        def player_event(entity: str, seq: int, kind: str, username: str = "") -> JournalRecord:
+            data = {"username": username, "metadata": {}} if username else {}
+            return JournalRecord(entity, seq, [{"type": kind, "data": data}], f"2026-01-0{seq}T00:00:00.000Z", 1)
+
+        await store.commit(
+            [
+                player_event("player:t/p/b", 1, "player.created", "bea"),
+                player_event("player:t/p/a", 1, "player.created", "al"),
+                player_event("player:t/p/c", 1, "player.created", "cy"),
+                player_event("player:t/other/z", 1, "player.created", "zed"),
+            ],
+            [],
+        )
+        await store.commit(
+            [
+                player_event("player:t/p/a", 2, "player.updated", "alan"),
+                player_event("player:t/p/c", 2, "player.deleted"),
+            ],
+            [],
+        )
+        rows = await store.list_players("t", "p")
+        assert [(r.player_id, r.username, r.created_at) for r in rows] == [
+            ("a", "alan", "2026-01-01T00:00:00.000Z"),
+            ("b", "bea", "2026-01-01T00:00:00.000Z"),
+        ]
+        assert [r.player_id for r in await store.list_players("t", "p", after="a", limit=1)] == ["b"]
+        assert [r.player_id for r in await store.list_players("t", "p", username="bea")] == ["b"]
+
+    async def test_documents_are_replaced_whole_and_listed_by_tenant(self, store: Store) -> None:
+        await store.put_document("projects", "t1/a", {"tenantId": "t1", "id": "a", "name": "A"})
+        await store.put_document("projects", "t1/b", {"tenantId": "t1", "id": "b", "name": "B"})
+        await store.put_document("projects", "t2/c", {"tenantId": "t2", "id": "c", "name": "C"})
+        await store.put_document("projects", "t1/a", {"tenantId": "t1", "id": "a", "name": "A2"})
+        assert await store.get_document("projects", "t1/a") == {"tenantId": "t1", "id": "a", "name": "A2"}
+        assert await store.get_document("projects", "t9/x") is None
+        listed = await store.list_documents("projects", tenant="t1")
+        assert [d["name"] for d in listed] == ["A2", "B"]
+        assert [d["id"] for d in await store.list_documents("projects", after="t1/b")] == ["c"]
+
 
 class TestSqliteStore(StoreContract):
     def create_store(self, tmp_path: Path) -> Store:
@@ -106,7 +146,10 @@ class TestSqliteStore(StoreContract):
     async def test_uses_wal_and_full_sync(self, store: Store) -> None:
         assert isinstance(store, SqliteStore)
         modes = await store._run(
-            lambda conn: (conn.execute("PRAGMA journal_mode").fetchone()[0], conn.execute("PRAGMA synchronous").fetchone()[0])
+            lambda conn: (
+                conn.execute("PRAGMA journal_mode").fetchone()[0],
+                conn.execute("PRAGMA synchronous").fetchone()[0],
+            )
         )
         assert modes == ("wal", 2)
 
