@@ -91,3 +91,28 @@ class ShardDirectory:
             tenant, project, player_id, name
         )
         return result
+
+    async def ledger(self, tenant: str, project: str, player_id: str, **query: Any) -> list[dict[str, Any]]:
+        entries: list[dict[str, Any]] = await self.host_for(tenant, project, player_id).ledger.remote(
+            tenant, project, player_id, **query
+        )
+        return entries
+
+    async def receipt(self, tenant: str, project: str, player_id: str, purchase: str) -> dict[str, Any] | None:
+        receipt: dict[str, Any] | None = await self.host_for(tenant, project, player_id).receipt.remote(
+            tenant, project, player_id, purchase
+        )
+        return receipt
+
+    async def economy_document(self, tenant: str, project: str) -> dict[str, Any] | None:
+        document: dict[str, Any] | None = await self.host_for(tenant, project, "").economy_document.remote(
+            tenant, project
+        )
+        return document
+
+    async def ready(self, timeout_s: float = 5.0) -> bool:
+        try:
+            await asyncio.wait_for(asyncio.gather(*(h.ready.remote() for h in self.handles)), timeout_s)
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return False
+        return True

@@ -26,13 +26,13 @@ from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrit
 from actors.stores.base import JournalRecord, Outcome, Snapshot, Store
 from engine import views
 from engine.commands import Command
-from engine.definitions import Economy
+from engine.definitions import Economy, economy_to_document
 from engine.errors import IdempotencyKeyReusedError, PlayerNotFoundError, ProjectNotFoundError, Rejection
-from engine.events import event_from_dict, event_to_dict
+from engine.events import PurchaseSucceeded, event_from_dict, event_id, event_to_dict, purchase_seq
 from engine.idempotency import fingerprint
 from engine.identity import player_key, project_key
 from engine.project import ProjectState, define_economy, economy_of, evolve_project
-from engine.rules import Accepted, Context, apply_record, decide, rfc3339
+from engine.rules import Accepted, Context, apply_record, decide, receipt_view, rfc3339
 from engine.state import PlayerState, state_from_dict, state_to_dict
 
 UNAVAILABLE = "entity-unavailable"
@@ -385,6 +385,68 @@ class ShardHost:
         if not state.is_active:
             return rejected_outcome(PlayerNotFoundError(player_id))
         return {"ok": True, "body": _VIEWS[name](state, economy)}
+
+    async def economy_document(self, tenant: str, project: str) -> dict[str, Any] | None:
+        """The project's current definitions in document form (for catalogs), or None."""
+        try:
+            economy = await self._economy(tenant, project)
+        except Rejection:
+            return None
+        return economy_to_document(economy)
+
+    async def ledger(
+        self, tenant: str, project: str, player_id: str, *, currency: str | None, after: tuple[int, int], limit: int
+    ) -> list[dict[str, Any]]:
+        """Wallet entries oldest first, strictly after position `after` = (seq, index).
+        Read from the journal, so it always agrees with the balance."""
+        key = player_key(tenant, project, player_id)
+        entries: list[dict[str, Any]] = []
+        next_seq = max(after[0] - 1, 0)  # re-read `after`'s own record: later events in it count
+        while records := await self.store.read_journal(key, after_seq=next_seq, limit=200):
+            for record in records:
+                for index, event in enumerate(record.events):
+                    if (record.seq, index) <= after or event["type"] not in _LEDGER_TYPES:
+                        continue
+                    if currency is not None and event["data"]["currency"] != currency:
+                        continue
+                    entries.append(_ledger_entry(key, record, index, event))
+                    if len(entries) == limit:
+                        return entries
+            next_seq = records[-1].seq
+        return entries
+
+    async def receipt(self, tenant: str, project: str, player_id: str, purchase: str) -> dict[str, Any] | None:
+        key = player_key(tenant, project, player_id)
+        seq = purchase_seq(key, purchase)
+        if seq is None:
+            return None
+        records = await self.store.read_journal(key, after_seq=seq - 1, limit=1)
+        for record in records:
+            for event in record.events:
+                if event["type"] == PurchaseSucceeded.type:
+                    succeeded = event_from_dict(event)
+                    assert isinstance(succeeded, PurchaseSucceeded)
+                    return receipt_view(succeeded, record.occurred_at)
+        return None
+
+
+_LEDGER_TYPES = ("wallet.credited", "wallet.debited")
+
+
+def _ledger_entry(key: str, record: JournalRecord, index: int, event: dict[str, Any]) -> dict[str, Any]:
+    data = event["data"]
+    sign = 1 if event["type"] == "wallet.credited" else -1
+    return {
+        "entryId": event_id(key, record.seq, index),
+        "currency": data["currency"],
+        "delta": sign * data["amount"],
+        "balanceAfter": data["balanceAfter"],
+        "reason": data.get("reason", ""),
+        "metadata": data.get("metadata", {}),
+        "idempotencyKey": record.idempotency_key,
+        "occurredAt": record.occurred_at,
+        "position": [record.seq, index],
+    }
 
 
 _VIEWS: dict[str, Any] = {

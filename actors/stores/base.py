@@ -112,6 +112,8 @@ class PlayerRow:
     player_id: str
     username: str
     created_at: str
+    updated_at: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
     deleted: bool = False
 
 
@@ -131,6 +133,8 @@ def player_rows(records: Sequence[JournalRecord]) -> list[PlayerRow]:
                         player_id,
                         event["data"].get("username", ""),
                         record.occurred_at,
+                        record.occurred_at,
+                        event["data"].get("metadata", {}),
                         deleted=event["type"] == "player.deleted",
                     )
                 )

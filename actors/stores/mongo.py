@@ -96,7 +96,10 @@ class MongoStore:
         if after is not None:
             query["playerId"] = {"$gt": after}
         cursor = self._collection("players").find(query).sort("playerId", 1).limit(limit)
-        return [PlayerRow(tenant, project, d["playerId"], d["username"], d["createdAt"]) async for d in cursor]
+        return [
+            PlayerRow(tenant, project, d["playerId"], d["username"], d["createdAt"], d["updatedAt"], d["metadata"])
+            async for d in cursor
+        ]
 
     async def put_document(self, kind: str, doc_id: str, document: dict[str, Any]) -> None:
         await self._collection(f"control_{kind}").replace_one({"_id": doc_id}, {"_id": doc_id, **document}, upsert=True)
@@ -162,10 +165,13 @@ def _player_entity(row: PlayerRow) -> str:
 def _player_update(row: PlayerRow) -> UpdateOne:
     key = {"tenant": row.tenant, "project": row.project, "playerId": row.player_id}
     if row.deleted:
-        return UpdateOne(key, {"$set": {"deleted": True}})
+        return UpdateOne(key, {"$set": {"deleted": True, "updatedAt": row.updated_at}})
     return UpdateOne(
         key,
-        {"$set": {"username": row.username, "deleted": False}, "$setOnInsert": {"createdAt": row.created_at}},
+        {
+            "$set": {"username": row.username, "metadata": row.metadata, "updatedAt": row.updated_at, "deleted": False},
+            "$setOnInsert": {"createdAt": row.created_at},
+        },
         upsert=True,
     )
 

@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS players (
     player_id TEXT NOT NULL,
     username TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    metadata BLOB NOT NULL,
     deleted INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant, project, player_id)
 );
@@ -125,7 +127,17 @@ class SqliteStore:
             for r in records
         ]
         index_rows = [
-            (p.tenant, p.project, p.player_id, p.username, p.created_at, int(p.deleted)) for p in player_rows(records)
+            (
+                p.tenant,
+                p.project,
+                p.player_id,
+                p.username,
+                p.created_at,
+                p.updated_at,
+                _dumps(p.metadata),
+                int(p.deleted),
+            )
+            for p in player_rows(records)
         ]
         outcome_rows = [
             (o.entity, o.idempotency_key, o.fingerprint, _dumps(o.outcome), o.recorded_at_ms) for o in outcomes
@@ -217,7 +229,10 @@ class SqliteStore:
         self, tenant: str, project: str, *, username: str | None = None, after: str | None = None, limit: int = 50
     ) -> list[PlayerRow]:
         def read(conn: sqlite3.Connection) -> list[PlayerRow]:
-            sql = "SELECT player_id, username, created_at FROM players WHERE tenant = ? AND project = ? AND deleted = 0"
+            sql = (
+                "SELECT player_id, username, created_at, updated_at, metadata FROM players"
+                " WHERE tenant = ? AND project = ? AND deleted = 0"
+            )
             params: list[Any] = [tenant, project]
             if username is not None:
                 sql += " AND username = ?"
@@ -226,7 +241,7 @@ class SqliteStore:
                 sql += " AND player_id > ?"
                 params.append(after)
             rows = conn.execute(sql + " ORDER BY player_id LIMIT ?", (*params, limit)).fetchall()
-            return [PlayerRow(tenant, project, row[0], row[1], row[2]) for row in rows]
+            return [PlayerRow(tenant, project, r[0], r[1], r[2], r[3], orjson.loads(r[4])) for r in rows]
 
         return await self._run(read)
 
@@ -286,10 +301,11 @@ def _write(
             outcome_rows,
         )
         conn.executemany(
-            "INSERT INTO players (tenant, project, player_id, username, created_at, deleted) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (tenant, project, player_id) DO UPDATE SET"
+            "INSERT INTO players (tenant, project, player_id, username, created_at, updated_at, metadata, deleted)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, project, player_id) DO UPDATE SET"
             " username = CASE WHEN excluded.deleted THEN players.username ELSE excluded.username END,"
-            " deleted = excluded.deleted",
+            " metadata = CASE WHEN excluded.deleted THEN players.metadata ELSE excluded.metadata END,"
+            " updated_at = excluded.updated_at, deleted = excluded.deleted",
             index_rows,
         )
     except BaseException:

@@ -120,9 +120,9 @@ class StoreContract:
             [],
         )
         rows = await store.list_players("t", "p")
-        assert [(r.player_id, r.username, r.created_at) for r in rows] == [
-            ("a", "alan", "2026-01-01T00:00:00.000Z"),
-            ("b", "bea", "2026-01-01T00:00:00.000Z"),
+        assert [(r.player_id, r.username, r.created_at, r.updated_at) for r in rows] == [
+            ("a", "alan", "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z"),
+            ("b", "bea", "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z"),
         ]
         assert [r.player_id for r in await store.list_players("t", "p", after="a", limit=1)] == ["b"]
         assert [r.player_id for r in await store.list_players("t", "p", username="bea")] == ["b"]

@@ -1,0 +1,77 @@
+"""Batch: many commands in one request, answered in order; one Ray call per shard involved."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from actors.host import CommandRequest
+from engine import commands as c
+from serve.auth import Caller, require
+from serve.commanding import outcome_problem, outcome_status
+from serve.problems import ProblemError, problem_body
+from serve.schemas import Batch, BatchCommand, BatchResult, BatchResults, Problem
+
+router = APIRouter(prefix="/v1/projects/{projectId}", tags=["batch"])
+Anyone = Annotated[Caller, Depends(require(None))]
+ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 422)}
+
+SCOPE_BY_OP = {
+    "xp": "players:write",
+    "increment": "players:write",
+    "credit": "economy:write",
+    "debit": "economy:write",
+    "grant": "economy:write",
+    "consume": "economy:write",
+    "purchase": "store:purchase",
+}
+
+
+def to_command(op: BatchCommand) -> c.Command:
+    match op.op:
+        case "xp":
+            return c.AwardXp(op.amount, op.reason)  # type: ignore[union-attr]
+        case "credit":
+            return c.Credit(op.currency, op.amount, op.reason, op.metadata)  # type: ignore[union-attr]
+        case "debit":
+            return c.Debit(op.currency, op.amount, op.reason, op.metadata)  # type: ignore[union-attr]
+        case "grant":
+            return c.GrantItem(op.itemId, op.quantity)  # type: ignore[union-attr]
+        case "consume":
+            return c.ConsumeItem(op.itemId, op.quantity)  # type: ignore[union-attr]
+        case "increment":
+            return c.IncrementCounter(op.counterId, op.by)  # type: ignore[union-attr]
+        case _:
+            return c.Purchase(op.sku, op.quantity)  # type: ignore[union-attr]
+
+
+@router.post("/commands", response_model=BatchResults, responses=ERRORS, summary="Run a batch of commands")
+async def run_batch(request: Request, body: Batch, caller: Anyone) -> BatchResults:
+    """Results come in the order of `commands`, each an answer or a problem; commands for one
+    player apply in array order. Each command needs its own scope (e.g. `store:purchase`)."""
+    results: list[BatchResult | None] = [None] * len(body.commands)
+    requests: list[CommandRequest] = []
+    positions: list[int] = []
+    for index, op in enumerate(body.commands):
+        scope = SCOPE_BY_OP[op.op]
+        if scope not in caller.key.scopes:
+            problem = problem_body("insufficient-scope", f"the API key lacks the '{scope}' scope", request)
+            results[index] = BatchResult(ok=False, status=403, problem=Problem(**problem))
+            continue
+        requests.append(CommandRequest(caller.tenant, caller.project, op.playerId, to_command(op), op.idempotencyKey))
+        positions.append(index)
+    if not requests and not results:
+        raise ProblemError("validation-error", "no commands")
+    outcomes = await caller.backend.directory.execute(requests) if requests else []
+    for index, outcome in zip(positions, outcomes, strict=True):
+        results[index] = _result(request, outcome)
+    return BatchResults(results=[r for r in results if r is not None])
+
+
+def _result(request: Request, outcome: dict[str, Any]) -> BatchResult:
+    status = outcome_status(outcome)
+    replayed = bool(outcome.get("replayed"))
+    if outcome["ok"]:
+        return BatchResult(ok=True, status=status, body=outcome.get("body"), replayed=replayed)
+    return BatchResult(ok=False, status=status, problem=Problem(**outcome_problem(request, outcome)), replayed=replayed)

@@ -1,0 +1,36 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from serve.backend import Backend, backend
+from serve.problems import ProblemError
+from serve.schemas import Health, Problem
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/v1/health", response_model=Health, summary="Liveness")
+async def health() -> Health:
+    """200 while the process serves HTTP."""
+    return Health(status="ok")
+
+
+@router.get("/v1/health/ready", response_model=Health, responses={503: {"model": Problem}}, summary="Readiness")
+async def ready(request: Request) -> Health:
+    """200 only when the store answers and every shard host is up."""
+    try:
+        connected: Backend = await backend(request)
+        await connected.store.get_document("tenants", "-")
+    except Exception as error:  # noqa: BLE001 - any failure means not ready
+        raise ProblemError("not-ready", f"the store is not reachable: {error}") from error
+    if not await connected.directory.ready():
+        raise ProblemError("not-ready", "a shard host is not up")
+    return Health(status="ready", shards=len(connected.directory.handles))
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

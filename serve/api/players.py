@@ -1,0 +1,94 @@
+"""Players and progression."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from engine import commands as c
+from serve.auth import Caller, PlayerId, require
+from serve.commanding import IDEMPOTENT, idempotency_key, run_command, run_view
+from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from serve.problems import ProblemError
+from serve.schemas import AwardXp as AwardXpBody
+from serve.schemas import CreatePlayer, Player, PlayerPage, Problem, Profile, Progression, UpdatePlayer, XpResult
+
+router = APIRouter(prefix="/v1/projects/{projectId}/players", tags=["players"])
+Reader = Annotated[Caller, Depends(require("players:read"))]
+Writer = Annotated[Caller, Depends(require("players:write"))]
+ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
+
+
+@router.post(
+    "", dependencies=IDEMPOTENT, status_code=201, response_model=Player, responses=ERRORS, summary="Create a player"
+)
+async def create_player(request: Request, body: CreatePlayer, caller: Writer) -> Response:
+    """Creates a player. Without `playerId` an id is generated — derived from the idempotency
+    key when there is one, so a retried creation finds the same player. Creating an existing
+    player with the same body answers 200 with it; with another body, 409 `player-exists`."""
+    key = idempotency_key(request, body.idempotencyKey)
+    player_id = body.playerId
+    if player_id is None:
+        seed = f"{caller.tenant}/{caller.project}/{key}" if key else uuid.uuid4().hex
+        player_id = "p_" + hashlib.blake2b(seed.encode(), digest_size=10).hexdigest()
+    return await run_command(request, caller, player_id, c.CreatePlayer(body.username, body.metadata), key)
+
+
+@router.get("", response_model=PlayerPage, responses=ERRORS, summary="List players")
+async def list_players(
+    caller: Reader,
+    username: Annotated[str | None, Query(max_length=64, description="Exact username.")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> PlayerPage:
+    """Live players ordered by id, filtered by exact username."""
+    after = decode_cursor(cursor, None)
+    if after is not None and not isinstance(after, str):
+        raise ProblemError("invalid-cursor", "the cursor is not one this API returned")
+    rows = await caller.backend.store.list_players(
+        caller.tenant, caller.project, username=username, after=after, limit=limit + 1
+    )
+    items = [
+        Player(
+            playerId=r.player_id,
+            username=r.username,
+            metadata=r.metadata,
+            createdAt=r.created_at,
+            updatedAt=r.updated_at,
+        )
+        for r in rows[:limit]
+    ]
+    return PlayerPage(items=items, nextCursor=encode_cursor(rows[limit - 1].player_id) if len(rows) > limit else None)
+
+
+@router.get("/{playerId}", response_model=Profile, responses=ERRORS, summary="Get a player's profile")
+async def get_profile(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+    """Everything about a player: level, XP, wallet, inventory, achievements, quests, counters."""
+    return await run_view(request, caller, playerId, "profile")
+
+
+@router.patch("/{playerId}", response_model=Player, responses=ERRORS, summary="Update a player")
+async def update_player(request: Request, playerId: PlayerId, body: UpdatePlayer, caller: Writer) -> Response:  # noqa: N803
+    """Changes the username and/or replaces the metadata."""
+    return await run_command(request, caller, playerId, c.UpdatePlayer(body.username, body.metadata))
+
+
+@router.delete("/{playerId}", status_code=204, responses=ERRORS, summary="Delete a player")
+async def delete_player(request: Request, playerId: PlayerId, caller: Writer) -> Response:  # noqa: N803
+    """Soft delete: the journal is kept, and later calls for this player answer 404."""
+    return await run_command(request, caller, playerId, c.DeletePlayer())
+
+
+@router.post("/{playerId}/xp", dependencies=IDEMPOTENT, response_model=XpResult, responses=ERRORS, summary="Award XP")
+async def award_xp(request: Request, playerId: PlayerId, body: AwardXpBody, caller: Writer) -> Response:  # noqa: N803
+    """Adds XP; one award may gain several levels (`levelsGained`)."""
+    return await run_command(request, caller, playerId, c.AwardXp(body.amount, body.reason), body.idempotencyKey)
+
+
+@router.get("/{playerId}/progression", response_model=Progression, responses=ERRORS, summary="Get progression")
+async def get_progression(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+    """XP, level, and the XP thresholds of the current and next level."""
+    return await run_view(request, caller, playerId, "progression")

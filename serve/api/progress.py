@@ -1,0 +1,84 @@
+"""Counters, quests and achievements: progress that unlocks and rewards in the same command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from engine import commands as c
+from serve.auth import ID_PATTERN, Caller, PlayerId, require
+from serve.commanding import IDEMPOTENT, idempotency_key, run_command, run_view
+from serve.schemas import Achievements, CounterIncrement, CounterResult, Counters, Problem, QuestProgress, Quests
+from serve.schemas import QuestState as QuestStateBody
+
+router = APIRouter(prefix="/v1/projects/{projectId}/players/{playerId}", tags=["progress"])
+Reader = Annotated[Caller, Depends(require("players:read"))]
+Writer = Annotated[Caller, Depends(require("players:write"))]
+CounterId = Annotated[str, Path(pattern=ID_PATTERN, examples=["wins"])]
+QuestId = Annotated[str, Path(pattern=ID_PATTERN, examples=["daily-battles"])]
+ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
+
+
+@router.get("/counters", response_model=Counters, responses=ERRORS, summary="Get counters")
+async def get_counters(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+    return await run_view(request, caller, playerId, "counters")
+
+
+@router.post(
+    "/counters/{counterId}/increment",
+    dependencies=IDEMPOTENT,
+    response_model=CounterResult,
+    responses=ERRORS,
+    summary="Increment a counter",
+)
+async def increment(
+    request: Request,
+    playerId: PlayerId,  # noqa: N803
+    counterId: CounterId,  # noqa: N803
+    body: CounterIncrement,
+    caller: Writer,
+) -> Response:
+    """Answers the new value and the achievements it unlocked (`unlocked`)."""
+    command = c.IncrementCounter(counterId, body.by)
+    return await run_command(request, caller, playerId, command, body.idempotencyKey)
+
+
+@router.post(
+    "/counters/{counterId}/reset",
+    dependencies=IDEMPOTENT,
+    response_model=CounterResult,
+    responses=ERRORS,
+    summary="Reset a counter",
+)
+async def reset(request: Request, playerId: PlayerId, counterId: CounterId, caller: Writer) -> Response:  # noqa: N803
+    return await run_command(request, caller, playerId, c.ResetCounter(counterId), idempotency_key(request, None))
+
+
+@router.get("/quests", response_model=Quests, responses=ERRORS, summary="Get quests")
+async def get_quests(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+    return await run_view(request, caller, playerId, "quests")
+
+
+@router.post(
+    "/quests/{questId}/progress",
+    dependencies=IDEMPOTENT,
+    response_model=QuestStateBody,
+    responses=ERRORS,
+    summary="Progress a quest",
+)
+async def progress_quest(
+    request: Request,
+    playerId: PlayerId,  # noqa: N803
+    questId: QuestId,  # noqa: N803
+    body: QuestProgress,
+    caller: Writer,
+) -> Response:
+    """Advances one objective; completing the quest pays its rewards in the same command."""
+    command = c.ProgressQuest(questId, body.objectiveId, body.by)
+    return await run_command(request, caller, playerId, command, body.idempotencyKey)
+
+
+@router.get("/achievements", response_model=Achievements, responses=ERRORS, summary="Get achievements")
+async def get_achievements(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+    return await run_view(request, caller, playerId, "achievements")

@@ -1,0 +1,77 @@
+"""The store: the catalog of SKUs and purchases that debit and grant in one commit."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from engine import commands as c
+from serve.auth import ID_PATTERN, Caller, PlayerId, require
+from serve.commanding import IDEMPOTENT, run_command, run_view
+from serve.problems import ProblemError
+from serve.schemas import Catalog, Problem, PurchaseRequest, Receipt, Sku
+
+router = APIRouter(prefix="/v1/projects/{projectId}", tags=["store"])
+Reader = Annotated[Caller, Depends(require("players:read"))]
+Buyer = Annotated[Caller, Depends(require("store:purchase"))]
+ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
+
+
+async def _skus(caller: Caller) -> list[dict[str, Any]]:
+    document = await caller.backend.directory.economy_document(caller.tenant, caller.project)
+    if document is None:
+        raise ProblemError("project-not-found", "this project has no economy defined")
+    return [
+        {
+            "sku": s["sku"],
+            "title": s["title"],
+            "price": s["price"],
+            "grants": s.get("grants", {}),
+            "bundle": s["bundle"],
+        }
+        for s in document.get("skus", [])
+    ]
+
+
+@router.get("/store/catalog", response_model=Catalog, responses=ERRORS, summary="List the catalog")
+async def catalog(caller: Reader) -> Catalog:
+    return Catalog(items=[Sku(**sku) for sku in await _skus(caller)])
+
+
+@router.get("/store/skus/{sku}", response_model=Sku, responses=ERRORS, summary="Get a SKU")
+async def get_sku(sku: Annotated[str, Path(pattern=ID_PATTERN, examples=["potion-pack"])], caller: Reader) -> Sku:
+    for item in await _skus(caller):
+        if item["sku"] == sku:
+            return Sku(**item)
+    raise ProblemError("unknown-sku", f"SKU '{sku}' is not in this project's catalog")
+
+
+@router.post(
+    "/players/{playerId}/purchases",
+    dependencies=IDEMPOTENT,
+    status_code=201,
+    response_model=Receipt,
+    responses=ERRORS,
+    summary="Buy a SKU",
+)
+async def purchase(request: Request, playerId: PlayerId, body: PurchaseRequest, caller: Buyer) -> Response:  # noqa: N803
+    """Debits the price and applies every grant in one commit, or changes nothing
+    (409 `insufficient-funds` or `stack-limit`)."""
+    return await run_command(request, caller, playerId, c.Purchase(body.sku, body.quantity), body.idempotencyKey)
+
+
+@router.get(
+    "/players/{playerId}/purchases/{purchaseId}", response_model=Receipt, responses=ERRORS, summary="Get a receipt"
+)
+async def get_receipt(
+    request: Request,
+    playerId: PlayerId,  # noqa: N803
+    purchaseId: Annotated[str, Path(max_length=128)],  # noqa: N803
+    caller: Reader,
+) -> Any:
+    await run_view(request, caller, playerId, "player")
+    receipt = await caller.backend.directory.receipt(caller.tenant, caller.project, playerId, purchaseId)
+    if receipt is None:
+        raise ProblemError("purchase-not-found", f"player '{playerId}' has no purchase '{purchaseId}'")
+    return receipt

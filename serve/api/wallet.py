@@ -1,0 +1,64 @@
+"""Wallet: balances, credits, debits and the ledger that explains them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from engine import commands as c
+from serve.auth import Caller, PlayerId, require
+from serve.commanding import IDEMPOTENT, run_command, run_view
+from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from serve.problems import ProblemError
+from serve.schemas import LedgerEntry, LedgerPage, Problem, Wallet, WalletChange, WalletResult
+
+router = APIRouter(prefix="/v1/projects/{projectId}/players/{playerId}/wallet", tags=["wallet"])
+Reader = Annotated[Caller, Depends(require("players:read"))]
+Writer = Annotated[Caller, Depends(require("economy:write"))]
+ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
+
+
+@router.get("", response_model=Wallet, responses=ERRORS, summary="Get balances")
+async def get_wallet(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+    return await run_view(request, caller, playerId, "wallet")
+
+
+@router.post(
+    "/credit", dependencies=IDEMPOTENT, response_model=WalletResult, responses=ERRORS, summary="Credit a currency"
+)
+async def credit(request: Request, playerId: PlayerId, body: WalletChange, caller: Writer) -> Response:  # noqa: N803
+    """Adds to a balance. Unknown currency: 422 `unknown-currency`."""
+    command = c.Credit(body.currency, body.amount, body.reason, body.metadata)
+    return await run_command(request, caller, playerId, command, body.idempotencyKey)
+
+
+@router.post(
+    "/debit", dependencies=IDEMPOTENT, response_model=WalletResult, responses=ERRORS, summary="Debit a currency"
+)
+async def debit(request: Request, playerId: PlayerId, body: WalletChange, caller: Writer) -> Response:  # noqa: N803
+    """Takes from a balance; never below zero (409 `insufficient-funds`, nothing changed)."""
+    command = c.Debit(body.currency, body.amount, body.reason, body.metadata)
+    return await run_command(request, caller, playerId, command, body.idempotencyKey)
+
+
+@router.get("/history", response_model=LedgerPage, responses=ERRORS, summary="List ledger entries")
+async def history(
+    request: Request,
+    playerId: PlayerId,  # noqa: N803
+    caller: Reader,
+    currency: Annotated[str | None, Query(max_length=64, description="Only this currency.")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> LedgerPage:
+    """Every credit and debit, oldest first; the deltas of all pages sum to the balance."""
+    await run_view(request, caller, playerId, "player")
+    after = decode_cursor(cursor, [0, -1])
+    if not (isinstance(after, list) and len(after) == 2 and all(isinstance(x, int) for x in after)):
+        raise ProblemError("invalid-cursor", "the cursor is not one this API returned")
+    entries = await caller.backend.directory.ledger(
+        caller.tenant, caller.project, playerId, currency=currency, after=tuple(after), limit=limit + 1
+    )
+    page = entries[:limit]
+    next_cursor = encode_cursor(page[-1]["position"]) if len(entries) > limit else None
+    return LedgerPage(items=[LedgerEntry(**entry) for entry in page], nextCursor=next_cursor)

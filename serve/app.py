@@ -1,0 +1,62 @@
+"""The FastAPI app: routers, problem handlers, request ids and HTTP metrics."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import Counter, Histogram
+
+from config.settings import Settings
+from serve.api import batch, health, inventory, players, progress, store, wallet
+from serve.backend import BackendHolder
+from serve.problems import install_problem_handlers
+
+DESCRIPTION = """
+The Ludex game API: players, progression, wallets, items, counters, quests, achievements,
+the store and batches. Every economy-changing POST accepts an `Idempotency-Key` header (or an
+`idempotencyKey` body field; the header wins): the same key with the same body answers the
+original status and body again with `Idempotent-Replayed: true`; with another body, 422
+`idempotency-key-reused`. Errors are RFC 9457 `application/problem+json`.
+"""
+
+REQUESTS = Counter("ludex_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "ludex_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Ludex",
+        version="1.0.0",
+        description=DESCRIPTION,
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+    )
+    app.state.backend_holder = BackendHolder(settings or Settings())
+    app.state.proxy_sets_request_id = False
+    install_problem_handlers(app)
+    for module in (health, players, wallet, inventory, progress, store, batch):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = request_id[:128]
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        if not app.state.proxy_sets_request_id:
+            response.headers["x-request-id"] = request.state.request_id
+        return response
+
+    return app

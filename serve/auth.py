@@ -1,0 +1,68 @@
+"""Who is calling: the tenant header and the game API key with its scopes. Order of checks:
+tenant header (400), key present and valid (401), project of that tenant (404, never revealing
+another tenant's data), key of that project with the scope (403)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Path
+from fastapi.security import APIKeyHeader
+
+from engine.access import ApiKey
+from serve.backend import Backend, backend
+from serve.problems import ProblemError
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
+api_key_header = APIKeyHeader(
+    name="x-api-key", auto_error=False, description="A project API key: `ldx_<prefix>_<secret>`."
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    tenant: str
+    project: str
+    key: ApiKey
+    backend: Backend
+
+
+async def tenant_id(
+    x_tenant_id: Annotated[
+        str | None, Header(description="The tenant the call acts for.", examples=["demo"], max_length=64)
+    ] = None,
+) -> str:
+    if not x_tenant_id:
+        raise ProblemError("missing-tenant", "the x-tenant-id header is required")
+    return x_tenant_id
+
+
+ProjectId = Annotated[str, Path(pattern=ID_PATTERN, description="The project's id.", examples=["demo"])]
+PlayerId = Annotated[str, Path(pattern=ID_PATTERN, description="The player's id.", examples=["player-1"])]
+
+
+def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
+    """A dependency admitting keys of the path's project with `scope` (any scope when None)."""
+
+    async def caller(
+        projectId: ProjectId,  # noqa: N803 - the path parameter's public name
+        tenant: Annotated[str, Depends(tenant_id)],
+        token: Annotated[str | None, Depends(api_key_header)],
+        backend: Annotated[Backend, Depends(backend)],
+    ) -> Caller:
+        if not token:
+            raise ProblemError("missing-api-key", "the x-api-key header is required")
+        key = await backend.control.authenticate(token)
+        if key is None:
+            raise ProblemError("invalid-api-key", "the API key is unknown, revoked or expired")
+        if await backend.control.get_project(tenant, projectId) is None:
+            raise ProblemError("project-not-found", f"tenant '{tenant}' has no project '{projectId}'")
+        if (key.tenant_id, key.project_id) != (tenant, projectId):
+            raise ProblemError("wrong-project", "the API key belongs to another project")
+        if scope is not None and scope not in key.scopes:
+            raise ProblemError("insufficient-scope", f"the API key lacks the '{scope}' scope")
+        return Caller(tenant, projectId, key, backend)
+
+    return caller

@@ -1,0 +1,69 @@
+"""The `ludex` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from config.settings import Settings
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    from serve.launcher import launch, shutdown
+
+    overrides: dict[str, object] = {}
+    if args.data_dir is not None:
+        overrides["data_dir"] = Path(args.data_dir)
+    if args.shards is not None:
+        overrides["shards"] = args.shards
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    store = f"MongoDB ({settings.mongo_database})" if settings.mongo_url else f"SQLite ({settings.sqlite_path})"
+    print(f"ludex: starting Ray and {settings.shards} shard hosts on {store} ...", flush=True)
+    ray.init(include_dashboard=False, log_to_driver=False, namespace="ludex-serve")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    launched = None
+    try:
+        launched = launch(settings, args.host, args.port)
+        creds = launched.credentials
+        print(
+            f"ludex: serving at {launched.base_url}  (OpenAPI: {launched.base_url}/v1/docs)\n"
+            f"  tenant:  {creds['tenantId']}\n  project: {creds['projectId']}\n  apiKey:  {creds['apiKey']}\n"
+            f"  credentials written to {settings.data_dir / 'demo-credentials.json'}\n"
+            "ludex: press Ctrl-C to stop",
+            flush=True,
+        )
+        stop.wait()
+        print("ludex: stopping ...", flush=True)
+    finally:
+        if launched is not None:
+            shutdown(launched)
+        ray.shutdown()
+    print("ludex: stopped", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ludex", description="Ludex game-economy engine")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="run the HTTP API (embedded SQLite unless LUDEX_MONGO_URL is set)")
+    serve_parser.add_argument("--data-dir", help="where data lives (default ./.ludex, or LUDEX_DATA_DIR)")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.add_argument("--shards", type=int, help="shard hosts (default 4, or LUDEX_SHARDS)")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve_command(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""From a host's outcome to an HTTP answer: status from the outcome (201 when created, 204 when
+there is no body), problems through the slug table, and `Idempotent-Replayed: true` on replays."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request, Response
+from fastapi.responses import JSONResponse
+
+from actors.host import CommandRequest
+from engine.commands import Command
+from serve.auth import Caller
+from serve.problems import PROBLEM_JSON, STATUS_BY_SLUG, ProblemError, problem_body
+
+REPLAYED = "Idempotent-Replayed"
+
+
+async def _idempotency_header(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=255,
+            description="Makes the call safe to retry: same key and body → same answer, one effect.",
+        ),
+    ] = None,
+) -> None:
+    """Declares the header in the OpenAPI; handlers read it through `idempotency_key`."""
+
+
+IDEMPOTENT = [Depends(_idempotency_header)]
+
+
+def idempotency_key(request: Request, body_key: str | None) -> str | None:
+    """The Idempotency-Key header, else the body's `idempotencyKey`: the header wins."""
+    header = request.headers.get("idempotency-key")
+    if header is not None and not 1 <= len(header) <= 255:
+        raise ProblemError("validation-error", "Idempotency-Key must be 1 to 255 characters")
+    return header or body_key
+
+
+def outcome_status(outcome: dict[str, Any]) -> int:
+    if outcome["ok"]:
+        if outcome.get("body") is None:
+            return 204
+        return 201 if outcome.get("created") else 200
+    return STATUS_BY_SLUG.get(outcome["error"]["slug"], 500)
+
+
+def outcome_problem(request: Request, outcome: dict[str, Any]) -> dict[str, Any]:
+    error = outcome["error"]
+    return problem_body(error["slug"], error["detail"], request)
+
+
+def outcome_response(request: Request, outcome: dict[str, Any]) -> Response:
+    status = outcome_status(outcome)
+    headers = {REPLAYED: "true"} if outcome.get("replayed") else {}
+    if outcome["ok"]:
+        if status == 204:
+            return Response(status_code=204, headers=headers)
+        return JSONResponse(outcome["body"], status_code=status, headers=headers)
+    if status == 503:
+        headers["Retry-After"] = "1"
+    return JSONResponse(outcome_problem(request, outcome), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+async def run_command(
+    request: Request, caller: Caller, player_id: str, command: Command, body_key: str | None = None
+) -> Response:
+    key = idempotency_key(request, body_key)
+    outcomes = await caller.backend.directory.execute(
+        [CommandRequest(caller.tenant, caller.project, player_id, command, key)]
+    )
+    return outcome_response(request, outcomes[0])
+
+
+async def run_view(request: Request, caller: Caller, player_id: str, name: str) -> Any:
+    outcome = await caller.backend.directory.view(caller.tenant, caller.project, player_id, name)
+    if not outcome["ok"]:
+        error = outcome["error"]
+        raise ProblemError(error["slug"], error["detail"])
+    return outcome["body"]

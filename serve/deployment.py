@@ -1,0 +1,29 @@
+"""The Ray Serve deployment hosting the FastAPI app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ray import serve
+
+from config.settings import Settings
+from serve.app import create_app
+
+APP_NAME = "ludex"
+
+
+def build_application(settings: Settings, *, replicas: int = 1) -> Any:
+    app = create_app(settings)
+    app.state.proxy_sets_request_id = True  # Serve's proxy echoes or makes x-request-id itself
+
+    @serve.deployment(
+        name="ludex-ingress",
+        num_replicas=replicas,
+        ray_actor_options={"num_cpus": 0},
+        max_ongoing_requests=256,
+    )
+    @serve.ingress(app)
+    class LudexIngress:
+        """Transport only: every request is handled by the FastAPI app."""
+
+    return LudexIngress.bind()  # type: ignore[attr-defined]

@@ -1,0 +1,83 @@
+"""Start and stop a whole Ludex: shard hosts, the demo bootstrap, and the Serve app. Shared by
+`ludex serve` and the end-to-end tests, so the tests run what users run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ray import serve
+
+from actors.control import ControlPlane
+from actors.directory import ShardDirectory, start_shard_hosts, stop_shard_hosts
+from actors.stores.factory import store_for
+from config.settings import DEMO_ECONOMY_PATH, Settings
+from serve.deployment import APP_NAME, build_application
+
+DEMO_TENANT = DEMO_PROJECT = "demo"
+CREDENTIALS_FILE = "demo-credentials.json"
+
+
+@dataclass
+class Launched:
+    settings: Settings
+    handles: list[Any]
+    credentials: dict[str, str]
+    base_url: str
+
+
+async def bootstrap_demo(settings: Settings, directory: ShardDirectory, base_url: str) -> dict[str, str]:
+    """On first start, tenant `demo`, project `demo` with the demo economy and an all-scope key,
+    written to `<data-dir>/demo-credentials.json`. Later starts reuse them."""
+    path = settings.data_dir / CREDENTIALS_FILE
+    store = store_for(settings)
+    await store.open()
+    try:
+        control = ControlPlane(store)
+        await control.ensure_tenant(DEMO_TENANT, "Demo")
+        await control.ensure_project(DEMO_TENANT, DEMO_PROJECT, "Demo project")
+        if await directory.economy_document(DEMO_TENANT, DEMO_PROJECT) is None:
+            document = yaml.safe_load(DEMO_ECONOMY_PATH.read_text())
+            outcome = await directory.define_economy(DEMO_TENANT, DEMO_PROJECT, document)
+            assert outcome["ok"], outcome
+        credentials = _read_credentials(path)
+        if credentials is None or await control.authenticate(credentials["apiKey"]) is None:
+            _, api_key = await control.create_api_key(DEMO_TENANT, DEMO_PROJECT, "demo")
+            credentials = {"tenantId": DEMO_TENANT, "projectId": DEMO_PROJECT, "apiKey": api_key}
+        credentials["baseUrl"] = base_url
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(credentials, indent=2) + "\n")
+        path.chmod(0o600)
+        return credentials
+    finally:
+        await store.close()
+
+
+def _read_credentials(path: Path) -> dict[str, str] | None:
+    try:
+        credentials: dict[str, str] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return credentials if "apiKey" in credentials else None
+
+
+def launch(settings: Settings, host: str, port: int, *, replicas: int = 1) -> Launched:
+    """Within a connected Ray: start the shard hosts, bootstrap the demo, deploy the app."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    handles = start_shard_hosts(settings)
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    base_url = f"http://{shown_host}:{port}"
+    credentials = asyncio.run(bootstrap_demo(settings, ShardDirectory(handles), base_url))
+    serve.start(http_options={"host": host, "port": port})
+    serve.run(build_application(settings, replicas=replicas), name=APP_NAME, route_prefix="/")
+    return Launched(settings, handles, credentials, base_url)
+
+
+def shutdown(launched: Launched) -> None:
+    serve.delete(APP_NAME)
+    serve.shutdown()
+    stop_shard_hosts(launched.handles)

@@ -1,0 +1,346 @@
+"""Request and response bodies of the game API, with the examples the OpenAPI shows. Request
+bodies forbid unknown fields: a typo is a 422, not a silently ignored field."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.rules import MAX_AMOUNT, MAX_PURCHASE_QUANTITY, MAX_USERNAME_LENGTH
+
+ID = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
+Id = Annotated[str, Field(pattern=ID, description="An id: letters, digits and `_.:@-`, at most 64 characters.")]
+Amount = Annotated[int, Field(strict=True, ge=1, le=MAX_AMOUNT, description="A positive integer.")]
+Reason = Annotated[str, Field(max_length=200, description="Why, for the ledger and the event.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=255,
+        description="Alternative to the Idempotency-Key header (the header wins).",
+    ),
+]
+Metadata = Annotated[dict[str, Any], Field(description="Free-form JSON object kept with the record.")]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreatePlayer(Request):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"playerId": "player-1", "username": "ada"}]}
+    )
+    playerId: Id | None = None
+    username: Annotated[str, Field(min_length=1, max_length=MAX_USERNAME_LENGTH)]
+    metadata: Metadata = {}
+    idempotencyKey: IdempotencyKey = None
+
+
+class UpdatePlayer(Request):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"username": "ada-lovelace"}]})
+    username: Annotated[str | None, Field(min_length=1, max_length=MAX_USERNAME_LENGTH)] = None
+    metadata: Metadata | None = None
+
+
+class AwardXp(Request):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"amount": 150, "reason": "match-won"}]})
+    amount: Amount
+    reason: Reason = ""
+    idempotencyKey: IdempotencyKey = None
+
+
+class WalletChange(Request):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"currency": "coins", "amount": 100, "reason": "daily-bonus"}]}
+    )
+    currency: Id
+    amount: Amount
+    reason: Reason = ""
+    metadata: Metadata = {}
+    idempotencyKey: IdempotencyKey = None
+
+
+class ItemChange(Request):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"itemId": "potion", "quantity": 2}]})
+    itemId: Id
+    quantity: Amount
+    idempotencyKey: IdempotencyKey = None
+
+
+class CounterIncrement(Request):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"by": 1}]})
+    by: Amount = 1
+    idempotencyKey: IdempotencyKey = None
+
+
+class QuestProgress(Request):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"objectiveId": "battles", "by": 1}]})
+    objectiveId: Id
+    by: Amount = 1
+    idempotencyKey: IdempotencyKey = None
+
+
+class PurchaseRequest(Request):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"sku": "potion-pack", "quantity": 1}]})
+    sku: Id
+    quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_PURCHASE_QUANTITY)] = 1
+    idempotencyKey: IdempotencyKey = None
+
+
+# ------------------------------------------------------------------------------------------ batch
+
+
+class BatchOp(Request):
+    playerId: Id
+    idempotencyKey: IdempotencyKey = None
+
+
+class XpOp(BatchOp):
+    op: Literal["xp"]
+    amount: Amount
+    reason: Reason = ""
+
+
+class CreditOp(BatchOp):
+    op: Literal["credit"]
+    currency: Id
+    amount: Amount
+    reason: Reason = ""
+    metadata: Metadata = {}
+
+
+class DebitOp(BatchOp):
+    op: Literal["debit"]
+    currency: Id
+    amount: Amount
+    reason: Reason = ""
+    metadata: Metadata = {}
+
+
+class GrantOp(BatchOp):
+    op: Literal["grant"]
+    itemId: Id
+    quantity: Amount
+
+
+class ConsumeOp(BatchOp):
+    op: Literal["consume"]
+    itemId: Id
+    quantity: Amount
+
+
+class IncrementOp(BatchOp):
+    op: Literal["increment"]
+    counterId: Id
+    by: Amount = 1
+
+
+class PurchaseOp(BatchOp):
+    op: Literal["purchase"]
+    sku: Id
+    quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_PURCHASE_QUANTITY)] = 1
+
+
+BatchCommand = Annotated[
+    XpOp | CreditOp | DebitOp | GrantOp | ConsumeOp | IncrementOp | PurchaseOp, Field(discriminator="op")
+]
+
+
+class Batch(Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "commands": [
+                        {"op": "xp", "playerId": "player-1", "idempotencyKey": "m-1-xp", "amount": 50},
+                        {
+                            "op": "credit",
+                            "playerId": "player-1",
+                            "idempotencyKey": "m-1-c",
+                            "currency": "coins",
+                            "amount": 10,
+                        },
+                    ]
+                }
+            ]
+        },
+    )
+    commands: Annotated[list[BatchCommand], Field(min_length=1, max_length=500)]
+
+
+# ------------------------------------------------------------------------------------- responses
+
+
+class Player(BaseModel):
+    playerId: str
+    username: str
+    metadata: dict[str, Any]
+    createdAt: str | None
+    updatedAt: str | None
+
+
+class PlayerPage(BaseModel):
+    items: list[Player]
+    nextCursor: str | None
+
+
+class InventoryLine(BaseModel):
+    itemId: str
+    quantity: int
+
+
+class Unlocked(BaseModel):
+    achievementId: str
+    unlockedAt: str
+
+
+class ObjectiveState(BaseModel):
+    objectiveId: str
+    progress: int
+    target: int
+
+
+class QuestState(BaseModel):
+    questId: str
+    title: str
+    objectives: list[ObjectiveState]
+    completed: bool
+    completedAt: str | None
+
+
+class Quests(BaseModel):
+    active: list[QuestState]
+    completed: list[QuestState]
+
+
+class Profile(Player):
+    level: int
+    xp: int
+    nextLevelXp: int | None
+    wallet: dict[str, int]
+    inventory: list[InventoryLine]
+    achievements: list[Unlocked]
+    quests: Quests
+    counters: dict[str, int]
+
+
+class XpResult(BaseModel):
+    xp: int
+    level: int
+    leveledUp: bool
+    levelsGained: int
+    nextLevelXp: int | None
+
+
+class Progression(BaseModel):
+    xp: int
+    level: int
+    currentLevelXp: int | None
+    nextLevelXp: int | None
+
+
+class Wallet(BaseModel):
+    balances: dict[str, int]
+
+
+class WalletResult(BaseModel):
+    currency: str
+    balance: int
+    entryId: str
+
+
+class LedgerEntry(BaseModel):
+    entryId: str
+    currency: str
+    delta: int
+    balanceAfter: int
+    reason: str
+    metadata: dict[str, Any]
+    idempotencyKey: str | None
+    occurredAt: str
+
+
+class LedgerPage(BaseModel):
+    items: list[LedgerEntry]
+    nextCursor: str | None
+
+
+class Inventory(BaseModel):
+    items: list[InventoryLine]
+
+
+class Counters(BaseModel):
+    counters: dict[str, int]
+
+
+class CounterResult(BaseModel):
+    counterId: str
+    value: int
+    unlocked: list[str] = []
+
+
+class Achievements(BaseModel):
+    items: list[Unlocked]
+
+
+class ItemGrant(BaseModel):
+    itemId: str
+    quantity: int
+
+
+class SkuGrants(BaseModel):
+    xp: int | None = None
+    items: list[ItemGrant] | None = None
+    currencies: dict[str, int] | None = None
+
+
+class Sku(BaseModel):
+    sku: str
+    title: str
+    price: dict[str, int]
+    grants: SkuGrants
+    bundle: bool
+
+
+class Catalog(BaseModel):
+    items: list[Sku]
+
+
+class Receipt(BaseModel):
+    purchaseId: str
+    sku: str
+    quantity: int
+    price: dict[str, int]
+    grants: SkuGrants
+    balances: dict[str, int]
+    occurredAt: str
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    requestId: str | None
+    errors: list[dict[str, str]] | None = None
+
+
+class BatchResult(BaseModel):
+    ok: bool
+    status: int
+    body: dict[str, Any] | None = None
+    problem: Problem | None = None
+    replayed: bool = False
+
+
+class BatchResults(BaseModel):
+    results: list[BatchResult]
+
+
+class Health(BaseModel):
+    status: str
+    shards: int | None = None

@@ -1,0 +1,92 @@
+"""One Ludex for the whole e2e session: shard hosts and the Serve app in the shared Ray,
+listening on a free port, reached over real HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from actors.control import ControlPlane
+from actors.stores.sqlite import SqliteStore
+from config.settings import Settings
+from serve.launcher import Launched, launch, shutdown
+from tests.support.services import free_port, wait_for_port
+
+
+@pytest.fixture(scope="session")
+def ludex(ray_instance: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
+    data_dir: Path = tmp_path_factory.mktemp("ludex-e2e")
+    port = free_port()
+    launched = launch(Settings(data_dir=data_dir, shards=2), "127.0.0.1", port)
+    assert wait_for_port(port), "Serve did not listen"
+    for _ in range(200):
+        try:
+            if httpx.get(f"{launched.base_url}/v1/health/ready", timeout=5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+    yield launched
+    shutdown(launched)
+
+
+class Api:
+    """An HTTP client for one project, with its tenant header and API key set."""
+
+    def __init__(self, base_url: str, tenant: str, project: str, api_key: str | None) -> None:
+        headers = {"x-tenant-id": tenant}
+        if api_key is not None:
+            headers["x-api-key"] = api_key
+        self.project = project
+        self.client = httpx.Client(base_url=f"{base_url}/v1/projects/{project}", headers=headers, timeout=30)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.get(path, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        return self.client.post(path, json=json, **kwargs)
+
+    def patch(self, path: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        return self.client.patch(path, json=json, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.delete(path, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def api(ludex: Launched) -> Api:
+    creds = ludex.credentials
+    return Api(ludex.base_url, creds["tenantId"], creds["projectId"], creds["apiKey"])
+
+
+@pytest.fixture
+def player(api: Api) -> str:
+    """A fresh player of the demo project."""
+    player_id = f"pl-{uuid.uuid4().hex[:10]}"
+    response = api.post("/players", {"playerId": player_id, "username": player_id})
+    assert response.status_code == 201, response.text
+    return player_id
+
+
+@pytest.fixture(scope="session")
+def control_plane(ludex: Launched) -> Iterator[Any]:
+    """Direct access to the control plane over the same SQLite file, to make tenants, projects
+    and keys (the backoffice API that will do this comes later)."""
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    store = SqliteStore(ludex.settings.sqlite_path)
+    loop.run_until_complete(store.open())
+
+    class Sync:
+        def __getattr__(self, name: str) -> Any:
+            method = getattr(ControlPlane(store), name)
+            return lambda *args, **kwargs: loop.run_until_complete(method(*args, **kwargs))
+
+    yield Sync()
+    loop.run_until_complete(store.close())
+    loop.close()
