@@ -21,5 +21,8 @@ check: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+serve: install
+	$(BIN)/ludex serve
+
 bench: install
 	$(BIN)/python -m benchmarks.bench_host

@@ -1,0 +1,83 @@
+"""`ludex serve` as a user runs it: a fresh data dir gets the demo project and credentials,
+SIGTERM stops every process it started, and a restart keeps data and credentials."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+from tests.support.services import free_port
+
+
+def start(data_dir: Path, port: int) -> subprocess.Popen[str]:
+    ludex = Path(sys.executable).with_name("ludex")
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_ADDRESS", None)
+    return subprocess.Popen(
+        [str(ludex), "serve", "--data-dir", str(data_dir), "--port", str(port), "--shards", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+
+
+def wait_ready(base_url: str, process: subprocess.Popen[str], timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"ludex serve exited early: {process.stdout.read() if process.stdout else ''}"
+        try:
+            if httpx.get(f"{base_url}/v1/health/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("ludex serve did not become ready")
+
+
+def stop(process: subprocess.Popen[str]) -> tuple[str, list[psutil.Process]]:
+    descendants = psutil.Process(process.pid).children(recursive=True)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=90)
+    _, alive = psutil.wait_procs(descendants, timeout=20)
+    return output, alive
+
+
+def test_ludex_serve_bootstraps_the_demo_stops_cleanly_and_restarts_with_its_data(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "data", free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    process = start(data_dir, port)
+    wait_ready(base_url, process)
+    creds = json.loads((data_dir / "demo-credentials.json").read_text())
+    assert creds["tenantId"] == "demo" and creds["projectId"] == "demo" and creds["baseUrl"] == base_url
+    headers = {"x-tenant-id": "demo", "x-api-key": creds["apiKey"]}
+    created = httpx.post(
+        f"{base_url}/v1/projects/demo/players", json={"playerId": "p1", "username": "one"}, headers=headers
+    )
+    assert created.status_code == 201
+    credited = httpx.post(
+        f"{base_url}/v1/projects/demo/players/p1/wallet/credit", json={"currency": "coins", "amount": 42}, headers=headers
+    )
+    assert credited.status_code == 200
+    output, alive = stop(process)
+    assert process.returncode == 0, output
+    assert creds["apiKey"] in output and "ludex: stopped" in output
+    assert alive == [], f"processes left behind: {[p.pid for p in alive]}"
+
+    process = start(data_dir, port)
+    try:
+        wait_ready(base_url, process)
+        assert json.loads((data_dir / "demo-credentials.json").read_text())["apiKey"] == creds["apiKey"]
+        wallet = httpx.get(f"{base_url}/v1/projects/demo/players/p1/wallet", headers=headers)
+        assert wallet.status_code == 200 and wallet.json() == {"balances": {"coins": 42}}
+    finally:
+        _, alive = stop(process)
+    assert alive == []
