@@ -1,6 +1,6 @@
 """Write or check the committed OpenAPI snapshot (`docs/openapi.json`).
 
-    python -m serve.openapi --write   # after changing the API on purpose
+python -m serve.openapi --write   # after changing the API on purpose
 """
 
 from __future__ import annotations

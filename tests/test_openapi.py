@@ -70,3 +70,9 @@ def test_economy_changing_posts_declare_the_idempotency_key_header() -> None:
         if method == "post" and path != "/v1/projects/{projectId}/commands":
             names = {p["name"] for p in paths[path][method].get("parameters", [])}
             assert "Idempotency-Key" in names, path
+
+
+def test_every_operation_has_an_english_description() -> None:
+    paths = json.loads(SNAPSHOT.read_text())["paths"]
+    missing = [f"{m.upper()} {p}" for p, item in paths.items() for m, op in item.items() if not op.get("description")]
+    assert missing == []

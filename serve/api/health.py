@@ -33,4 +33,5 @@ async def ready(request: Request) -> Health:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics() -> Response:
+    """Prometheus text exposition of the ingress metrics."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -19,6 +19,7 @@ ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 50
 
 @router.get("/inventory", response_model=Inventory, responses=ERRORS, summary="Get inventory")
 async def get_inventory(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+    """Items the player holds, by item id; items at zero are not listed."""
     return await run_view(request, caller, playerId, "inventory")
 
 

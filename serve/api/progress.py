@@ -22,6 +22,7 @@ ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 50
 
 @router.get("/counters", response_model=Counters, responses=ERRORS, summary="Get counters")
 async def get_counters(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+    """Every counter the player has touched, with its value."""
     return await run_view(request, caller, playerId, "counters")
 
 
@@ -52,11 +53,13 @@ async def increment(
     summary="Reset a counter",
 )
 async def reset(request: Request, playerId: PlayerId, counterId: CounterId, caller: Writer) -> Response:  # noqa: N803
+    """Sets the counter back to zero; achievements already unlocked stay."""
     return await run_command(request, caller, playerId, c.ResetCounter(counterId), idempotency_key(request, None))
 
 
 @router.get("/quests", response_model=Quests, responses=ERRORS, summary="Get quests")
 async def get_quests(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+    """The project's quests split into active and completed, with objective progress."""
     return await run_view(request, caller, playerId, "quests")
 
 
@@ -81,4 +84,5 @@ async def progress_quest(
 
 @router.get("/achievements", response_model=Achievements, responses=ERRORS, summary="Get achievements")
 async def get_achievements(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+    """The player's unlocked achievements with their unlock times."""
     return await run_view(request, caller, playerId, "achievements")

@@ -36,11 +36,13 @@ async def _skus(caller: Caller) -> list[dict[str, Any]]:
 
 @router.get("/store/catalog", response_model=Catalog, responses=ERRORS, summary="List the catalog")
 async def catalog(caller: Reader) -> Catalog:
+    """Every SKU of the project: price, grants, and whether it is a bundle."""
     return Catalog(items=[Sku(**sku) for sku in await _skus(caller)])
 
 
 @router.get("/store/skus/{sku}", response_model=Sku, responses=ERRORS, summary="Get a SKU")
 async def get_sku(sku: Annotated[str, Path(pattern=ID_PATTERN, examples=["potion-pack"])], caller: Reader) -> Sku:
+    """One SKU; unknown SKU: 404 `unknown-sku`."""
     for item in await _skus(caller):
         if item["sku"] == sku:
             return Sku(**item)
@@ -70,6 +72,7 @@ async def get_receipt(
     purchaseId: Annotated[str, Path(max_length=128)],  # noqa: N803
     caller: Reader,
 ) -> Any:
+    """The receipt of one purchase of this player, rebuilt from the journal."""
     await run_view(request, caller, playerId, "player")
     receipt = await caller.backend.directory.receipt(caller.tenant, caller.project, playerId, purchaseId)
     if receipt is None:

@@ -21,6 +21,7 @@ ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 50
 
 @router.get("", response_model=Wallet, responses=ERRORS, summary="Get balances")
 async def get_wallet(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+    """Balances by currency; currencies never touched are absent (zero)."""
     return await run_view(request, caller, playerId, "wallet")
 
 
