@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     idle_timeout_s: float = 300.0
     max_batch_size: int = 512
     idempotency_retention_s: float = 7 * 24 * 3600.0
+    default_rate_limit_per_s: float = 1000.0
 
     @property
     def sqlite_path(self) -> Path:

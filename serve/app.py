@@ -13,6 +13,7 @@ from config.settings import Settings
 from serve.api import batch, health, inventory, players, progress, store, wallet
 from serve.backend import BackendHolder
 from serve.problems import install_problem_handlers
+from serve.ratelimit import LocalRateLimiter
 
 DESCRIPTION = """
 The Ludex game API: players, progression, wallets, items, counters, quests, achievements,
@@ -40,7 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/v1/docs",
         redoc_url=None,
     )
-    app.state.backend_holder = BackendHolder(settings or Settings())
+    settings = settings or Settings()
+    app.state.backend_holder = BackendHolder(settings)
+    app.state.rate_limiter = LocalRateLimiter(settings.default_rate_limit_per_s)
     app.state.proxy_sets_request_id = False
     install_problem_handlers(app)
     for module in (health, players, wallet, inventory, progress, store, batch):
@@ -55,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         route = getattr(request.scope.get("route"), "path", "unmatched")
         LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
         REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        response.headers.update(getattr(request.state, "rate_limit_headers", {}))
         if not app.state.proxy_sets_request_id:
             response.headers["x-request-id"] = request.state.request_id
         return response

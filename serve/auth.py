@@ -8,12 +8,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Path
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import APIKeyHeader
 
 from engine.access import ApiKey
 from serve.backend import Backend, backend
 from serve.problems import ProblemError
+from serve.ratelimit import rate_limit_headers
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
 api_key_header = APIKeyHeader(
@@ -47,6 +48,7 @@ def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
     """A dependency admitting keys of the path's project with `scope` (any scope when None)."""
 
     async def caller(
+        request: Request,
         projectId: ProjectId,  # noqa: N803 - the path parameter's public name
         tenant: Annotated[str, Depends(tenant_id)],
         token: Annotated[str | None, Depends(api_key_header)],
@@ -63,6 +65,14 @@ def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
             raise ProblemError("wrong-project", "the API key belongs to another project")
         if scope is not None and scope not in key.scopes:
             raise ProblemError("insufficient-scope", f"the API key lacks the '{scope}' scope")
+        decision = request.app.state.rate_limiter.hit(key.id, key.rate_limit_per_second)
+        request.state.rate_limit_headers = rate_limit_headers(decision)
+        if not decision.allowed:
+            raise ProblemError(
+                "rate-limited",
+                f"the API key's rate limit of {decision.limit} burst is exhausted",
+                headers={"Retry-After": str(decision.retry_after_s)},
+            )
         return Caller(tenant, projectId, key, backend)
 
     return caller

@@ -48,7 +48,7 @@ def test_the_committed_openapi_snapshot_matches_the_server() -> None:
 def test_every_contract_operation_is_documented_with_a_summary() -> None:
     paths = json.loads(SNAPSHOT.read_text())["paths"]
     documented = {(method, path) for path, item in paths.items() for method in item}
-    assert CONTRACT_OPERATIONS <= documented
+    assert CONTRACT_OPERATIONS.issubset(documented)
     assert all(paths[path][method].get("summary") for method, path in CONTRACT_OPERATIONS)
 
 
