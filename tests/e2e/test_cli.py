@@ -64,7 +64,9 @@ def test_ludex_serve_bootstraps_the_demo_stops_cleanly_and_restarts_with_its_dat
     )
     assert created.status_code == 201
     credited = httpx.post(
-        f"{base_url}/v1/projects/demo/players/p1/wallet/credit", json={"currency": "coins", "amount": 42}, headers=headers
+        f"{base_url}/v1/projects/demo/players/p1/wallet/credit",
+        json={"currency": "coins", "amount": 42},
+        headers=headers,
     )
     assert credited.status_code == 200
     output, alive = stop(process)
