@@ -22,7 +22,7 @@ def start_shard_hosts(settings: Settings, *, max_restarts: int = -1) -> list[Any
     remote_host = ray.remote(ShardHost)
     handles = [
         remote_host.options(
-            name=shard_name(shard_id),
+            name=shard_name(settings.deployment, shard_id),
             namespace=NAMESPACE,
             get_if_exists=True,
             lifetime="detached",
@@ -57,8 +57,9 @@ class ShardDirectory:
         self.handles = handles
 
     @classmethod
-    def connect(cls, shards: int) -> ShardDirectory:
-        return cls([ray.get_actor(shard_name(i), namespace=NAMESPACE) for i in range(shards)])
+    def connect(cls, settings: Settings) -> ShardDirectory:
+        names = [shard_name(settings.deployment, i) for i in range(settings.shards)]
+        return cls([ray.get_actor(name, namespace=NAMESPACE) for name in names])
 
     def host_for(self, tenant: str, project: str, player_id: str) -> Any:
         return self.handles[shard_for(tenant, project, player_id, len(self.handles))]

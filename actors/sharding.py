@@ -11,5 +11,6 @@ def shard_for(tenant: str, project: str, player_id: str, shards: int) -> int:
     return int.from_bytes(digest, "big") % shards
 
 
-def shard_name(shard_id: int) -> str:
-    return f"ludex-shard-{shard_id}"
+def shard_name(deployment: str, shard_id: int) -> str:
+    """Named per deployment, so two deployments (or test sessions) never share a host."""
+    return f"{deployment}-shard-{shard_id}"

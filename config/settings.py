@@ -12,6 +12,7 @@ DEMO_ECONOMY_PATH = Path(__file__).with_name("demo-economy.yaml")
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LUDEX_")
 
+    deployment: str = "ludex"
     data_dir: Path = Path(".ludex")
     mongo_url: str | None = None
     mongo_database: str = "ludex"

@@ -27,7 +27,7 @@ class Backend:
     async def connect(cls, settings: Settings) -> Backend:
         store = store_for(settings)
         await store.open()
-        directory = await asyncio.to_thread(ShardDirectory.connect, settings.shards)
+        directory = await asyncio.to_thread(ShardDirectory.connect, settings)
         return cls(settings, store, ControlPlane(store), directory)
 
     async def close(self) -> None:

@@ -17,7 +17,7 @@ def build_application(settings: Settings, *, replicas: int = 1) -> Any:
     app.state.proxy_sets_request_id = True  # Serve's proxy echoes or makes x-request-id itself
 
     @serve.deployment(
-        name="ludex-ingress",
+        name=f"{settings.deployment}-ingress",
         num_replicas=replicas,
         ray_actor_options={"num_cpus": 0},
         max_ongoing_requests=256,

@@ -28,7 +28,7 @@ T, P = "acme", "space"
 async def test_directory_routes_players_to_their_shards(
     ray_instance: Any, tmp_path: Path, demo_economy_document: dict[str, Any]
 ) -> None:
-    handles = start_shard_hosts(Settings(data_dir=tmp_path, shards=2))
+    handles = start_shard_hosts(Settings(deployment="directory-test", data_dir=tmp_path, shards=2))
     try:
         directory = ShardDirectory(handles)
         assert (await directory.define_economy(T, P, demo_economy_document))["ok"]
