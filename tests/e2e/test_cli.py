@@ -17,9 +17,9 @@ import psutil
 from tests.support.services import free_port
 
 
-def start(data_dir: Path, port: int) -> subprocess.Popen[str]:
+def start(data_dir: Path, port: int, **env_vars: str) -> subprocess.Popen[str]:
     ludex = Path(sys.executable).with_name("ludex")
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **env_vars}
     env.pop("RAY_ADDRESS", None)
     return subprocess.Popen(
         [str(ludex), "serve", "--data-dir", str(data_dir), "--port", str(port), "--shards", "2"],
@@ -82,4 +82,25 @@ def test_ludex_serve_bootstraps_the_demo_stops_cleanly_and_restarts_with_its_dat
         assert wallet.status_code == 200 and wallet.json() == {"balances": {"coins": 42}}
     finally:
         _, alive = stop(process)
+    assert alive == []
+
+
+def test_ludex_serve_runs_on_mongodb_when_a_url_is_set(tmp_path: Path, mongo_url: str, mongo_database: str) -> None:
+    data_dir, port = tmp_path / "data", free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    process = start(data_dir, port, LUDEX_MONGO_URL=mongo_url, LUDEX_MONGO_DATABASE=mongo_database)
+    try:
+        wait_ready(base_url, process)
+        creds = json.loads((data_dir / "demo-credentials.json").read_text())
+        headers = {"x-tenant-id": "demo", "x-api-key": creds["apiKey"]}
+        players = f"{base_url}/v1/projects/demo/players"
+        assert httpx.post(players, json={"playerId": "m1", "username": "m"}, headers=headers).status_code == 201
+        bought = httpx.post(f"{players}/m1/wallet/credit", json={"currency": "gems", "amount": 10}, headers=headers)
+        assert bought.status_code == 200
+        receipt = httpx.post(f"{players}/m1/purchases", json={"sku": "starter-bundle"}, headers=headers)
+        assert receipt.status_code == 201, receipt.text
+        assert receipt.json()["balances"] == {"gems": 0, "coins": 500}
+    finally:
+        output, alive = stop(process)
+    assert "MongoDB" in output and not (data_dir / "ludex.sqlite3").exists()
     assert alive == []
