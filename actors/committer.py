@@ -5,10 +5,12 @@ are answered only after their write is durable."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.metrics import HostMetrics
 from actors.stores.base import CommitResult, JournalRecord, Outcome, Store
 
 
@@ -26,8 +28,11 @@ class PendingWrite:
 
 
 class GroupCommitter:
-    def __init__(self, store: Store, *, max_batch_size: int = 512, group_commit: bool = True) -> None:
+    def __init__(
+        self, store: Store, *, max_batch_size: int = 512, group_commit: bool = True, metrics: HostMetrics | None = None
+    ) -> None:
         self.store = store
+        self.metrics = metrics or HostMetrics()
         self.max_batch_size = max_batch_size if group_commit else 1
         self._queue: list[PendingWrite] = []
         self._wakeup = asyncio.Event()
@@ -65,6 +70,7 @@ class GroupCommitter:
                 _fail(write, "an earlier write of this entity failed")
         if not live:
             return
+        started = time.perf_counter()
         try:
             result = await self.store.commit(
                 [w.record for w in live if w.record is not None],
@@ -75,6 +81,8 @@ class GroupCommitter:
                 _break(write.owner)
                 _fail(write, f"store write failed: {error}")
             return
+        self.metrics.commit_seconds.observe(time.perf_counter() - started)
+        self.metrics.batch_size.observe(len(live))
         self.commits += 1
         self.records += len(live)
         self._settle(live, result)

@@ -9,17 +9,28 @@ from typing import Any
 
 import ray
 
-from actors.host import CommandRequest, ShardHost
+from actors.committer import EntityUnavailableError
+from actors.host import CommandRequest, ShardHost, unavailable_outcome
 from actors.sharding import shard_for, shard_name
 from actors.stores.factory import store_for
+from config.logging import configure_logging
 from config.settings import Settings
 
 NAMESPACE = "ludex"
 
 
+class RayShardHost(ShardHost):
+    """A shard host in its own Ray worker process: it sets up that process's JSON logging."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        configure_logging()
+        super().__init__(*args, **kwargs)
+
+
 def start_shard_hosts(settings: Settings, *, max_restarts: int = -1) -> list[Any]:
-    """Create (or find, if they already run) the deployment's shard host actors."""
-    remote_host = ray.remote(ShardHost)
+    """Create (or find, if they already run) the deployment's shard host actors. Ray restarts a
+    host that dies (`max_restarts`); the new one recovers its entities from the journal."""
+    remote_host = ray.remote(RayShardHost)
     handles = [
         remote_host.options(
             name=shard_name(settings.deployment, shard_id),
@@ -74,11 +85,28 @@ class ShardDirectory:
             for shard, indexes in by_shard.items()
         }
         answers: list[dict[str, Any]] = [{} for _ in requests]
-        results = await asyncio.gather(*calls.values())
+        results = await asyncio.gather(*calls.values(), return_exceptions=True)
         for shard, outcomes in zip(calls, results, strict=True):
+            if isinstance(outcomes, BaseException):
+                # The host died or restarts: whether these commands committed is unknown, and a
+                # retry with the same idempotency key is always safe.
+                _unavailable(outcomes)
+                outcomes = [unavailable_outcome(f"shard {shard} is restarting")] * len(by_shard[shard])
             for index, outcome in zip(by_shard[shard], outcomes, strict=True):
                 answers[index] = outcome
         return answers
+
+    async def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method.remote(*args, **kwargs)
+        except ray.exceptions.RayError as error:
+            _unavailable(error)
+            raise EntityUnavailableError("the shard host is restarting") from error
+
+    async def stats(self) -> list[dict[str, Any]]:
+        """Each reachable host's metrics snapshot (a host that does not answer is left out)."""
+        results = await asyncio.gather(*(h.stats.remote() for h in self.handles), return_exceptions=True)
+        return [r for r in results if isinstance(r, dict)]
 
     async def define_economy(self, tenant: str, project: str, document: dict[str, Any]) -> dict[str, Any]:
         outcome: dict[str, Any] = await self.host_for(tenant, project, "").define_economy.remote(
@@ -88,27 +116,24 @@ class ShardDirectory:
         return outcome
 
     async def view(self, tenant: str, project: str, player_id: str, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self.host_for(tenant, project, player_id).view.remote(
-            tenant, project, player_id, name
+        result: dict[str, Any] = await self._call(
+            self.host_for(tenant, project, player_id).view, tenant, project, player_id, name
         )
         return result
 
     async def ledger(self, tenant: str, project: str, player_id: str, **query: Any) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = await self.host_for(tenant, project, player_id).ledger.remote(
-            tenant, project, player_id, **query
-        )
+        host = self.host_for(tenant, project, player_id)
+        entries: list[dict[str, Any]] = await self._call(host.ledger, tenant, project, player_id, **query)
         return entries
 
     async def receipt(self, tenant: str, project: str, player_id: str, purchase: str) -> dict[str, Any] | None:
-        receipt: dict[str, Any] | None = await self.host_for(tenant, project, player_id).receipt.remote(
-            tenant, project, player_id, purchase
-        )
+        host = self.host_for(tenant, project, player_id)
+        receipt: dict[str, Any] | None = await self._call(host.receipt, tenant, project, player_id, purchase)
         return receipt
 
     async def economy_document(self, tenant: str, project: str) -> dict[str, Any] | None:
-        document: dict[str, Any] | None = await self.host_for(tenant, project, "").economy_document.remote(
-            tenant, project
-        )
+        host = self.host_for(tenant, project, "")
+        document: dict[str, Any] | None = await self._call(host.economy_document, tenant, project)
         return document
 
     async def ready(self, timeout_s: float = 5.0) -> bool:
@@ -117,3 +142,9 @@ class ShardDirectory:
         except Exception:  # noqa: BLE001 - any failure means not ready
             return False
         return True
+
+
+def _unavailable(error: BaseException) -> None:
+    """Only Ray's failures mean "restarting"; anything else is a bug and must surface."""
+    if not isinstance(error, ray.exceptions.RayError):
+        raise error

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,6 +24,7 @@ from typing import Any
 
 from actors.clock import SystemClock, epoch_ms
 from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrite
+from actors.metrics import HostMetrics
 from actors.stores.base import JournalRecord, Outcome, Snapshot, Store
 from engine import views
 from engine.commands import Command
@@ -36,6 +38,7 @@ from engine.rules import Accepted, Context, apply_record, decide, receipt_view, 
 from engine.state import PlayerState, state_from_dict, state_to_dict
 
 UNAVAILABLE = "entity-unavailable"
+log = logging.getLogger("ludex.host")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class CommandRequest:
     player_id: str
     command: Command
     idempotency_key: str | None = None
+    request_id: str | None = None
 
 
 @dataclass
@@ -52,6 +56,7 @@ class _Inflight:
     fingerprint: str
     outcome: dict[str, Any]
     future: asyncio.Future[None]
+    event_ids: list[str] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -103,7 +108,10 @@ class ShardHost:
         self.snapshot_every = snapshot_every
         self.idle_timeout_s = idle_timeout_s
         self.retention = timedelta(seconds=idempotency_retention_s)
-        self.committer = GroupCommitter(store, max_batch_size=max_batch_size, group_commit=group_commit)
+        self.metrics = HostMetrics()
+        self.committer = GroupCommitter(
+            store, max_batch_size=max_batch_size, group_commit=group_commit, metrics=self.metrics
+        )
         self._entities: dict[str, _Entity] = {}
         self._economies: dict[tuple[str, str], Economy] = {}
         self._project_locks: dict[str, asyncio.Lock] = {}
@@ -145,12 +153,13 @@ class ShardHost:
     def pid(self) -> int:
         return os.getpid()
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, Any]:
         return {
             "shardId": self.shard_id,
             "activeEntities": len(self._entities),
             "commits": self.committer.commits,
             "records": self.committer.records,
+            **self.metrics.snapshot(),
         }
 
     # ------------------------------------------------------------------------------ commands
@@ -160,7 +169,32 @@ class ShardHost:
         Commands for one player apply in array order."""
         if not self._started:
             await self.start()
-        return list(await asyncio.gather(*(self._execute_one(r) for r in requests)))
+        outcomes = await asyncio.gather(*(self._execute_one(r) for r in requests))
+        for request, outcome in zip(requests, outcomes, strict=True):
+            self.metrics.command(request.command.op, outcome)
+            self._log(request, outcome)
+        return list(outcomes)
+
+    def _log(self, request: CommandRequest, outcome: dict[str, Any]) -> None:
+        unavailable = not outcome["ok"] and outcome["error"]["slug"] == UNAVAILABLE
+        level = logging.WARNING if unavailable else logging.DEBUG
+        if not log.isEnabledFor(level):
+            return
+        log.log(
+            level,
+            "command %s",
+            "failed" if unavailable else "done",
+            extra={
+                "requestId": request.request_id,
+                "tenantId": request.tenant,
+                "projectId": request.project,
+                "playerId": request.player_id,
+                "command": request.command.op,
+                "outcome": "ok" if outcome["ok"] else outcome["error"]["slug"],
+                "eventIds": outcome.get("eventIds"),
+                "shard": self.shard_id,
+            },
+        )
 
     async def _execute_one(self, request: CommandRequest) -> dict[str, Any]:
         key = player_key(request.tenant, request.project, request.player_id)
@@ -244,6 +278,8 @@ class ShardHost:
         else:
             return outcome
         inflight = _Inflight(request_fingerprint, outcome, future)
+        if write.record is not None:
+            inflight.event_ids = [event_id(entity.key, write.record.seq, i) for i in range(len(write.record.events))]
         if idem is not None:
             entity.inflight[idem] = inflight
         self.committer.submit(write)
@@ -259,7 +295,9 @@ class ShardHost:
         finally:
             if not replayed and idem is not None and entity.inflight.get(idem) is inflight:
                 del entity.inflight[idem]
-        return {**inflight.outcome, "replayed": replayed}
+        if replayed:
+            return {**inflight.outcome, "replayed": True}
+        return {**inflight.outcome, "replayed": False, "eventIds": inflight.event_ids}
 
     def _on_durable(self, entity: _Entity, state: PlayerState) -> None:
         entity.durable_state = state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,7 @@ original status and body again with `Idempotent-Replayed: true`; with another bo
 `idempotency-key-reused`. Errors are RFC 9457 `application/problem+json`.
 """
 
+access_log = logging.getLogger("ludex.http")
 REQUESTS = Counter("ludex_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
     "ludex_http_request_duration_seconds",
@@ -30,6 +32,41 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+
+
+async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Request id, HTTP metrics and the access log. Module-level on purpose: Serve pickles the
+    app, and a nested function would carry copies of the metrics instead of the replica's."""
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    request.state.request_id = request_id[:128]
+    started = time.perf_counter()
+    response = await call_next(request)
+    elapsed = time.perf_counter() - started
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    LATENCY.labels(request.method, route).observe(elapsed)
+    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+    if access_log.isEnabledFor(logging.INFO):
+        params = request.path_params
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            request.url.path,
+            response.status_code,
+            extra={
+                "requestId": request.state.request_id,
+                "tenantId": request.headers.get("x-tenant-id"),
+                "projectId": params.get("projectId"),
+                "playerId": params.get("playerId"),
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "durationMs": round(elapsed * 1000, 2),
+            },
+        )
+    response.headers.update(getattr(request.state, "rate_limit_headers", {}))
+    if not request.app.state.proxy_sets_request_id:
+        response.headers["x-request-id"] = request.state.request_id
+    return response
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,18 +86,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, players, wallet, inventory, progress, store, batch):
         app.include_router(module.router)
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = request_id[:128]
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
-        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        response.headers.update(getattr(request.state, "rate_limit_headers", {}))
-        if not app.state.proxy_sets_request_id:
-            response.headers["x-request-id"] = request.state.request_id
-        return response
-
+    app.middleware("http")(request_context)
     return app

@@ -70,7 +70,7 @@ async def run_command(
 ) -> Response:
     key = idempotency_key(request, body_key)
     outcomes = await caller.backend.directory.execute(
-        [CommandRequest(caller.tenant, caller.project, player_id, command, key)]
+        [CommandRequest(caller.tenant, caller.project, player_id, command, key, request.state.request_id)]
     )
     return outcome_response(request, outcomes[0])
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from ray import serve
 
+from config.logging import configure_logging
 from config.settings import Settings
 from serve.app import create_app
 
@@ -25,5 +26,8 @@ def build_application(settings: Settings, *, replicas: int = 1) -> Any:
     @serve.ingress(app)
     class LudexIngress:
         """Transport only: every request is handled by the FastAPI app."""
+
+        def __init__(self) -> None:
+            configure_logging()
 
     return LudexIngress.bind()  # type: ignore[attr-defined]

@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from actors.committer import EntityUnavailableError
+
 PROBLEM_BASE = "https://ludex.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
 
@@ -121,6 +123,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "bad-request")
         return problem_response(request, ProblemError(slug, str(error.detail), headers=dict(error.headers or {})))
+
+    @app.exception_handler(EntityUnavailableError)
+    async def on_unavailable(request: Request, error: EntityUnavailableError) -> JSONResponse:
+        return problem_response(request, ProblemError("entity-unavailable", f"{error}; retry shortly"))
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, error: Exception) -> JSONResponse:

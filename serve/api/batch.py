@@ -59,7 +59,11 @@ async def run_batch(request: Request, body: Batch, caller: Anyone) -> BatchResul
             problem = problem_body("insufficient-scope", f"the API key lacks the '{scope}' scope", request)
             results[index] = BatchResult(ok=False, status=403, problem=Problem(**problem))
             continue
-        requests.append(CommandRequest(caller.tenant, caller.project, op.playerId, to_command(op), op.idempotencyKey))
+        requests.append(
+            CommandRequest(
+                caller.tenant, caller.project, op.playerId, to_command(op), op.idempotencyKey, request.state.request_id
+            )
+        )
         positions.append(index)
     if not requests and not results:
         raise ProblemError("validation-error", "no commands")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from serve.backend import Backend, backend
+from serve.metrics import render
 from serve.problems import ProblemError
 from serve.schemas import Health, Problem
 
@@ -32,6 +33,11 @@ async def ready(request: Request) -> Health:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics() -> Response:
-    """Prometheus text exposition of the ingress metrics."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request) -> Response:
+    """Prometheus text: the ingress's HTTP metrics and every shard host's command, journal and
+    entity metrics (pulled at scrape time)."""
+    try:
+        snapshots = await (await backend(request)).directory.stats()
+    except Exception:  # noqa: BLE001 - a scrape must still show the ingress's own metrics
+        snapshots = []
+    return Response(render(snapshots), media_type=CONTENT_TYPE_LATEST)
