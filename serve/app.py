@@ -15,6 +15,7 @@ from serve.api import batch, health, inventory, players, progress, store, wallet
 from serve.backend import BackendHolder
 from serve.problems import install_problem_handlers
 from serve.ratelimit import LocalRateLimiter
+from serve.tracing import request_span
 
 DESCRIPTION = """
 The Ludex game API: players, progression, wallets, items, counters, quests, achievements,
@@ -40,9 +41,13 @@ async def request_context(request: Request, call_next: Callable[[Request], Await
     request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
     request.state.request_id = request_id[:128]
     started = time.perf_counter()
-    response = await call_next(request)
+    with request_span(request) as span:
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        if span is not None:
+            span.set_attribute("http.route", route)
+            span.set_attribute("http.response.status_code", response.status_code)
     elapsed = time.perf_counter() - started
-    route = getattr(request.scope.get("route"), "path", "unmatched")
     LATENCY.labels(request.method, route).observe(elapsed)
     REQUESTS.labels(request.method, route, str(response.status_code)).inc()
     if access_log.isEnabledFor(logging.INFO):

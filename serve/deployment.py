@@ -9,6 +9,7 @@ from ray import serve
 from config.logging import configure_logging
 from config.settings import Settings
 from serve.app import create_app
+from serve.tracing import configure_tracing
 
 APP_NAME = "ludex"
 
@@ -29,5 +30,6 @@ def build_application(settings: Settings, *, replicas: int = 1) -> Any:
 
         def __init__(self) -> None:
             configure_logging()
+            configure_tracing()
 
     return LudexIngress.bind()  # type: ignore[attr-defined]
