@@ -162,6 +162,8 @@ def check_item(economy: Economy, item_id: str) -> None:
 def check_username(username: Any) -> None:
     if not isinstance(username, str) or not 1 <= len(username.strip()) <= MAX_USERNAME_LENGTH:
         raise InvalidFieldError("username", f"must be 1 to {MAX_USERNAME_LENGTH} characters")
+    if not username.isprintable():
+        raise InvalidFieldError("username", "must not contain control characters")
 
 
 def _credit(draft: _Draft, currency: str, amount: int, reason: str, metadata: dict[str, Any]) -> int:

@@ -39,7 +39,7 @@ async def request_context(request: Request, call_next: Callable[[Request], Await
     """Request id, HTTP metrics and the access log. Module-level on purpose: Serve pickles the
     app, and a nested function would carry copies of the metrics instead of the replica's."""
     request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-    request.state.request_id = request_id[:128]
+    request.state.request_id = request_id
     started = time.perf_counter()
     with request_span(request) as span:
         response = await call_next(request)

@@ -59,9 +59,12 @@ def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
         key = await backend.control.authenticate(token)
         if key is None:
             raise ProblemError("invalid-api-key", "the API key is unknown, revoked or expired")
+        if key.tenant_id != tenant:
+            # Decided before any lookup, so a key cannot probe another tenant's projects.
+            raise ProblemError("wrong-project", "the API key belongs to another tenant's project")
         if await backend.control.get_project(tenant, projectId) is None:
             raise ProblemError("project-not-found", f"tenant '{tenant}' has no project '{projectId}'")
-        if (key.tenant_id, key.project_id) != (tenant, projectId):
+        if key.project_id != projectId:
             raise ProblemError("wrong-project", "the API key belongs to another project")
         if scope is not None and scope not in key.scopes:
             raise ProblemError("insufficient-scope", f"the API key lacks the '{scope}' scope")

@@ -36,7 +36,12 @@ def idempotency_key(request: Request, body_key: str | None) -> str | None:
     """The Idempotency-Key header, else the body's `idempotencyKey`: the header wins."""
     header = request.headers.get("idempotency-key")
     if header is not None and not 1 <= len(header) <= 255:
-        raise ProblemError("validation-error", "Idempotency-Key must be 1 to 255 characters")
+        message = "must be 1 to 255 characters"
+        raise ProblemError(
+            "validation-error",
+            f"Idempotency-Key: {message}",
+            errors=[{"field": "Idempotency-Key", "message": message}],
+        )
     return header or body_key
 
 
@@ -50,7 +55,9 @@ def outcome_status(outcome: dict[str, Any]) -> int:
 
 def outcome_problem(request: Request, outcome: dict[str, Any]) -> dict[str, Any]:
     error = outcome["error"]
-    return problem_body(error["slug"], error["detail"], request)
+    field = error.get("data", {}).get("field")
+    errors = [{"field": field, "message": error["detail"]}] if field and STATUS_BY_SLUG[error["slug"]] == 422 else None
+    return problem_body(error["slug"], error["detail"], request, errors=errors)
 
 
 def outcome_response(request: Request, outcome: dict[str, Any]) -> Response:

@@ -122,6 +122,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "bad-request")
+        if error.status_code == 400 and "parsing the body" in str(error.detail):
+            slug = "malformed-json"
         return problem_response(request, ProblemError(slug, str(error.detail), headers=dict(error.headers or {})))
 
     @app.exception_handler(EntityUnavailableError)

@@ -46,7 +46,13 @@ def to_command(op: BatchCommand) -> c.Command:
             return c.Purchase(op.sku, op.quantity)  # type: ignore[union-attr]
 
 
-@router.post("/commands", response_model=BatchResults, responses=ERRORS, summary="Run a batch of commands")
+@router.post(
+    "/commands",
+    response_model=BatchResults,
+    response_model_exclude_none=True,
+    responses=ERRORS,
+    summary="Run a batch of commands",
+)
 async def run_batch(request: Request, body: Batch, caller: Anyone) -> BatchResults:
     """Results come in the order of `commands`, each an answer or a problem; commands for one
     player apply in array order. Each command needs its own scope (e.g. `store:purchase`)."""

@@ -34,13 +34,21 @@ async def _skus(caller: Caller) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/store/catalog", response_model=Catalog, responses=ERRORS, summary="List the catalog")
+@router.get(
+    "/store/catalog",
+    response_model=Catalog,
+    response_model_exclude_none=True,
+    responses=ERRORS,
+    summary="List the catalog",
+)
 async def catalog(caller: Reader) -> Catalog:
     """Every SKU of the project: price, grants, and whether it is a bundle."""
     return Catalog(items=[Sku(**sku) for sku in await _skus(caller)])
 
 
-@router.get("/store/skus/{sku}", response_model=Sku, responses=ERRORS, summary="Get a SKU")
+@router.get(
+    "/store/skus/{sku}", response_model=Sku, response_model_exclude_none=True, responses=ERRORS, summary="Get a SKU"
+)
 async def get_sku(sku: Annotated[str, Path(pattern=ID_PATTERN, examples=["potion-pack"])], caller: Reader) -> Sku:
     """One SKU; unknown SKU: 404 `unknown-sku`."""
     for item in await _skus(caller):
@@ -64,7 +72,11 @@ async def purchase(request: Request, playerId: PlayerId, body: PurchaseRequest, 
 
 
 @router.get(
-    "/players/{playerId}/purchases/{purchaseId}", response_model=Receipt, responses=ERRORS, summary="Get a receipt"
+    "/players/{playerId}/purchases/{purchaseId}",
+    response_model=Receipt,
+    response_model_exclude_none=True,
+    responses=ERRORS,
+    summary="Get a receipt",
 )
 async def get_receipt(
     request: Request,

@@ -1,0 +1,82 @@
+"""Shared assertions and small builders for the end-to-end tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from tests.e2e.conftest import Api
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://ludex.dev/problems/"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def new_player(api: Api, **fields: Any) -> str:
+    """Creates a fresh player of the demo project and answers its id."""
+    player_id = fields.pop("playerId", None) or unique("pl")
+    response = api.post("/players", {"playerId": player_id, "username": fields.pop("username", player_id), **fields})
+    assert response.status_code == 201, response.text
+    return player_id
+
+
+def assert_problem_shape(body: dict[str, Any], status: int, slug: str) -> None:
+    """The RFC 9457 members every Ludex problem carries."""
+    assert body["type"] == PROBLEM_BASE + slug, body
+    assert body["type"].endswith("/" + slug)
+    assert body["status"] == status, body
+    assert isinstance(body["title"], str) and body["title"], body
+    assert isinstance(body["detail"], str) and body["detail"], body
+    assert isinstance(body["instance"], str) and body["instance"].startswith("/"), body
+    assert isinstance(body["requestId"], str) and body["requestId"], body
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
+    """A complete problem answer: status, media type, members, instance and request id."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON), response.headers
+    body: dict[str, Any] = response.json()
+    assert_problem_shape(body, status, slug)
+    assert body["instance"] == response.request.url.path
+    assert body["requestId"] == response.headers["x-request-id"]
+    return body
+
+
+def balances(api: Api, player_id: str) -> dict[str, int]:
+    response = api.get(f"/players/{player_id}/wallet")
+    assert response.status_code == 200, response.text
+    result: dict[str, int] = response.json()["balances"]
+    return result
+
+
+def credit(api: Api, player_id: str, currency: str, amount: int, **extra: Any) -> dict[str, Any]:
+    response = api.post(f"/players/{player_id}/wallet/credit", {"currency": currency, "amount": amount, **extra})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def snapshot(api: Api, player_id: str) -> dict[str, Any]:
+    """The profile without `updatedAt`, to compare "nothing changed" before and after."""
+    response = api.get(f"/players/{player_id}")
+    assert response.status_code == 200, response.text
+    profile: dict[str, Any] = response.json()
+    profile.pop("updatedAt")
+    return profile
+
+
+@contextmanager
+def api_with_key(base_url: str, api_key: str | None, *, tenant: str = "demo", project: str = "demo") -> Iterator[Api]:
+    """An `Api` for a given key (None: no key header), closed afterwards."""
+    client = Api(base_url, tenant, project, api_key)
+    try:
+        yield client
+    finally:
+        client.client.close()
