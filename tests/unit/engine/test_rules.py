@@ -19,6 +19,7 @@ from engine.errors import (
     InsufficientFundsError,
     InsufficientItemsError,
     InvalidAmountError,
+    InvalidFieldError,
     PlayerExistsError,
     PlayerNotFoundError,
     QuestCompletedError,
@@ -646,3 +647,9 @@ def test_event_from_dict_fills_defaults_for_missing_optional_fields() -> None:
 def test_event_ids_are_stable_and_positional() -> None:
     assert e.event_id(ENTITY, 3, 0) == e.event_id(ENTITY, 3, 0)
     assert len({e.event_id(ENTITY, 3, 0), e.event_id(ENTITY, 3, 1), e.event_id(ENTITY, 4, 0)}) == 3
+
+
+@pytest.mark.parametrize("username", ["", "   ", "x" * 65, "bad\x00name", "tab\tname"])
+def test_usernames_that_are_empty_too_long_or_have_control_characters_are_refused(username: str) -> None:
+    rejection = Host().reject(c.CreatePlayer(username))
+    assert isinstance(rejection, InvalidFieldError) and rejection.field == "username"
