@@ -5,11 +5,13 @@ revocation on its next lookup."""
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
-from actors.clock import SystemClock
+from actors.clock import SystemClock, epoch_ms
 from actors.stores.base import Store
 from engine.access import SCOPES, ApiKey, compose_api_key, hash_secret, is_usable, secret_matches, split_api_key
+from engine.plans import DEFAULT_PLANS
 from engine.rules import rfc3339
 
 TENANTS, PROJECTS, API_KEYS = "tenants", "projects", "api_keys"
@@ -94,3 +96,210 @@ class ControlPlane:
         if not secret_matches(secret, key.secret_hash) or not is_usable(key, self.clock.now()):
             return None
         return key
+
+
+class ControlError(Exception):
+    """A backoffice request that cannot be done; `slug` names the problem."""
+
+    def __init__(self, slug: str, detail: str) -> None:
+        super().__init__(detail)
+        self.slug = slug
+        self.detail = detail
+
+
+PLANS, AUDIT = "plans", "audit"
+
+
+class Backoffice(ControlPlane):
+    """Tenant, plan, project and key management on top of the game API's control plane."""
+
+    # ---------------------------------------------------------------------------- tenants
+
+    async def list_tenants(self, *, after: str | None, limit: int, query: str | None = None) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        while len(found) < limit:
+            page = await self.store.list_documents(TENANTS, after=after, limit=200)
+            if not page:
+                break
+            for tenant in page:
+                if tenant.get("deleted") or (query and query.lower() not in f"{tenant['id']} {tenant['name']}".lower()):
+                    continue
+                found.append(tenant)
+            after = page[-1]["id"]
+        return found[:limit]
+
+    async def live_tenant(self, tenant_id: str) -> dict[str, Any]:
+        tenant = await self.get_tenant(tenant_id)
+        if tenant is None or tenant.get("deleted"):
+            raise ControlError("tenant-not-found", f"no tenant '{tenant_id}'")
+        return tenant
+
+    async def create_tenant(self, tenant_id: str, name: str, plan_id: str) -> dict[str, Any]:
+        if await self.get_tenant(tenant_id) is not None:
+            raise ControlError("tenant-exists", f"tenant '{tenant_id}' already exists")
+        await self.live_plan(plan_id)
+        tenant = {"id": tenant_id, "tenantId": tenant_id, "name": name, "planId": plan_id, "createdAt": self._now()}
+        await self.store.put_document(TENANTS, tenant_id, tenant)
+        return tenant
+
+    async def update_tenant(self, tenant_id: str, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        before = await self.live_tenant(tenant_id)
+        if "planId" in changes:
+            await self.live_plan(changes["planId"])
+        after = {**before, **changes, "updatedAt": self._now()}
+        await self.store.put_document(TENANTS, tenant_id, after)
+        return before, after
+
+    async def delete_tenant(self, tenant_id: str) -> dict[str, Any]:
+        before, _ = await self.update_tenant(tenant_id, {"deleted": True})
+        return before
+
+    # ------------------------------------------------------------------------------ plans
+
+    async def seed_plans(self) -> None:
+        for plan in DEFAULT_PLANS:
+            if await self.store.get_document(PLANS, plan["id"]) is None:
+                await self.store.put_document(PLANS, plan["id"], {**plan, "createdAt": self._now()})
+
+    async def list_plans(self) -> list[dict[str, Any]]:
+        return [p for p in await self.store.list_documents(PLANS, limit=1000) if not p.get("deleted")]
+
+    async def live_plan(self, plan_id: str) -> dict[str, Any]:
+        plan = await self.store.get_document(PLANS, plan_id)
+        if plan is None or plan.get("deleted"):
+            raise ControlError("plan-not-found", f"no plan '{plan_id}'")
+        return plan
+
+    async def put_plan(self, plan: dict[str, Any], *, create: bool) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        existing = await self.store.get_document(PLANS, plan["id"])
+        if create and existing is not None and not existing.get("deleted"):
+            raise ControlError("plan-exists", f"plan '{plan['id']}' already exists")
+        if not create and (existing is None or existing.get("deleted")):
+            raise ControlError("plan-not-found", f"no plan '{plan['id']}'")
+        after = {**(existing or {}), **plan, "deleted": False, "updatedAt": self._now()}
+        after.setdefault("createdAt", self._now())
+        await self.store.put_document(PLANS, plan["id"], after)
+        return existing, after
+
+    async def delete_plan(self, plan_id: str) -> dict[str, Any]:
+        before = await self.live_plan(plan_id)
+        in_use = [t["id"] for t in await self.list_tenants(after=None, limit=1000) if t.get("planId") == plan_id]
+        if in_use:
+            raise ControlError("plan-in-use", f"plan '{plan_id}' is used by {len(in_use)} tenant(s)")
+        await self.store.put_document(PLANS, plan_id, {**before, "deleted": True})
+        return before
+
+    # --------------------------------------------------------------------------- projects
+
+    async def list_projects(
+        self, tenant_id: str, *, after: str | None, limit: int, query: str | None = None
+    ) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        cursor = f"{tenant_id}/{after}" if after else None
+        while len(found) < limit:
+            page = await self.store.list_documents(PROJECTS, tenant=tenant_id, after=cursor, limit=200)
+            if not page:
+                break
+            for project in page:
+                if project.get("deleted") or (
+                    query and query.lower() not in f"{project['id']} {project['name']}".lower()
+                ):
+                    continue
+                found.append(project)
+            cursor = f"{tenant_id}/{page[-1]['id']}"
+        return found[:limit]
+
+    async def live_project(self, tenant_id: str, project_id: str) -> dict[str, Any]:
+        project = await self.get_project(tenant_id, project_id)
+        if project is None or project.get("deleted"):
+            raise ControlError("project-not-found", f"tenant '{tenant_id}' has no project '{project_id}'")
+        return project
+
+    async def create_project(self, tenant_id: str, project_id: str, name: str) -> dict[str, Any]:
+        await self.live_tenant(tenant_id)
+        if await self.get_project(tenant_id, project_id) is not None:
+            raise ControlError("project-exists", f"project '{project_id}' already exists")
+        return await self.ensure_project(tenant_id, project_id, name)
+
+    async def update_project(
+        self, tenant_id: str, project_id: str, changes: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        before = await self.live_project(tenant_id, project_id)
+        after = {**before, **changes, "updatedAt": self._now()}
+        await self.store.put_document(PROJECTS, f"{tenant_id}/{project_id}", after)
+        return before, after
+
+    # --------------------------------------------------------------------------- API keys
+
+    async def list_api_keys(self, tenant_id: str, project_id: str) -> list[ApiKey]:
+        documents = await self.store.list_documents(API_KEYS, tenant=tenant_id, limit=10_000)
+        return [ApiKey.from_document(d) for d in documents if d["projectId"] == project_id]
+
+    async def api_key_of(self, tenant_id: str, project_id: str, key_id: str) -> ApiKey:
+        document = await self.store.get_document(API_KEYS, key_id.removeprefix("key_"))
+        if document is None or (document["tenantId"], document["projectId"]) != (tenant_id, project_id):
+            raise ControlError("api-key-not-found", f"project '{project_id}' has no API key '{key_id}'")
+        return ApiKey.from_document(document)
+
+    async def rotate_api_key(self, tenant_id: str, project_id: str, key_id: str, grace_s: float) -> tuple[ApiKey, str]:
+        """A new key with the same name, scopes and limit; the old one keeps working for `grace_s`."""
+        old = await self.api_key_of(tenant_id, project_id, key_id)
+        if old.revoked_at is not None:
+            raise ControlError("api-key-revoked", f"API key '{key_id}' is revoked")
+        new, token = await self.create_api_key(
+            tenant_id,
+            project_id,
+            old.name,
+            old.scopes,
+            expires_at=old.expires_at,
+            rate_limit_per_second=old.rate_limit_per_second,
+        )
+        grace_end = rfc3339(self.clock.now() + timedelta(seconds=grace_s))
+        if old.expires_at is None or old.expires_at > grace_end:
+            document = {**old.to_document(), "expiresAt": grace_end, "rotatedTo": new.id}
+            await self.store.put_document(API_KEYS, old.prefix, document)
+        return new, token
+
+    # ------------------------------------------------------------------------------ audit
+
+    async def audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        target: str,
+        tenant_id: str | None,
+        before: Any,
+        after: Any,
+        request_id: str | None,
+    ) -> None:
+        """Append-only: entries are written once under a time-ordered id and never changed."""
+        now = self.clock.now()
+        entry_id = f"{epoch_ms(now):013d}-{secrets.token_hex(4)}"
+        await self.store.put_document(
+            AUDIT,
+            entry_id,
+            {
+                "id": entry_id,
+                "tenantId": tenant_id,
+                "actor": actor,
+                "action": action,
+                "target": target,
+                "before": before,
+                "after": after,
+                "requestId": request_id,
+                "occurredAt": rfc3339(now),
+            },
+        )
+
+    async def list_audit(
+        self, *, tenant_id: str | None, filters: dict[str, str], after: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        while len(found) < limit:
+            page = await self.store.list_documents(AUDIT, tenant=tenant_id, after=after, limit=500)
+            if not page:
+                break
+            found += [e for e in page if all(e.get(k) == v for k, v in filters.items())]
+            after = page[-1]["id"]
+        return found[:limit]

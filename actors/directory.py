@@ -136,6 +136,10 @@ class ShardDirectory:
         document: dict[str, Any] | None = await self._call(host.economy_document, tenant, project)
         return document
 
+    async def economy_version(self, tenant: str, project: str) -> int:
+        version: int = await self._call(self.host_for(tenant, project, "").economy_version, tenant, project)
+        return version
+
     async def ready(self, timeout_s: float = 5.0) -> bool:
         try:
             await asyncio.wait_for(asyncio.gather(*(h.ready.remote() for h in self.handles)), timeout_s)

@@ -397,6 +397,9 @@ class ShardHost:
             self.invalidate_economy(tenant, project)
         return {"ok": True, "created": True, "body": {"version": event["data"]["version"]}, "replayed": False}
 
+    async def economy_version(self, tenant: str, project: str) -> int:
+        return (await self._project_state(project_key(tenant, project))).version
+
     def invalidate_economy(self, tenant: str, project: str) -> None:
         self._economies.pop((tenant, project), None)
 

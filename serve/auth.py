@@ -62,7 +62,8 @@ def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
         if key.tenant_id != tenant:
             # Decided before any lookup, so a key cannot probe another tenant's projects.
             raise ProblemError("wrong-project", "the API key belongs to another tenant's project")
-        if await backend.control.get_project(tenant, projectId) is None:
+        project = await backend.control.get_project(tenant, projectId)
+        if project is None or project.get("deleted"):
             raise ProblemError("project-not-found", f"tenant '{tenant}' has no project '{projectId}'")
         if key.project_id != projectId:
             raise ProblemError("wrong-project", "the API key belongs to another project")

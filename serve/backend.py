@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import Request
 
-from actors.control import ControlPlane
+from actors.control import Backoffice
 from actors.directory import ShardDirectory
 from actors.stores.base import Store
 from actors.stores.factory import store_for
@@ -20,7 +20,7 @@ from config.settings import Settings
 class Backend:
     settings: Settings
     store: Store
-    control: ControlPlane
+    control: Backoffice
     directory: ShardDirectory
 
     @classmethod
@@ -28,7 +28,9 @@ class Backend:
         store = store_for(settings)
         await store.open()
         directory = await asyncio.to_thread(ShardDirectory.connect, settings)
-        return cls(settings, store, ControlPlane(store), directory)
+        control = Backoffice(store)
+        await control.seed_plans()
+        return cls(settings, store, control, directory)
 
     async def close(self) -> None:
         await self.store.close()

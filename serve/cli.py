@@ -37,6 +37,7 @@ def serve_command(args: argparse.Namespace) -> int:
         print(
             f"ludex: serving at {launched.base_url}  (OpenAPI: {launched.base_url}/v1/docs)\n"
             f"  tenant:  {creds['tenantId']}\n  project: {creds['projectId']}\n  apiKey:  {creds['apiKey']}\n"
+            f"  dashboard admin: {creds['adminEmail']}  password: {creds['adminPassword']}\n"
             f"  credentials written to {settings.data_dir / 'demo-credentials.json'}\n"
             "ludex: press Ctrl-C to stop",
             flush=True,
@@ -51,6 +52,51 @@ def serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_new_password(from_stdin: bool) -> str:
+    """The password from stdin (one line, for scripts) or typed twice at a prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    password = getpass.getpass("password: ")
+    if getpass.getpass("repeat password: ") != password:
+        raise ValueError("the passwords differ")
+    return password
+
+
+def create_superadmin_command(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from actors.accounts import AccountError, AccountService
+    from actors.stores.factory import store_for
+
+    overrides: dict[str, object] = {}
+    if args.data_dir is not None:
+        overrides["data_dir"] = Path(args.data_dir)
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        password = read_new_password(args.password_stdin)
+    except (ValueError, EOFError, KeyboardInterrupt) as error:
+        print(f"ludex: {error or 'cancelled'}", file=sys.stderr)
+        return 1
+
+    async def create() -> dict[str, object]:
+        store = store_for(settings)
+        await store.open()
+        try:
+            return await AccountService(store).create_user(args.email, password, platform_role="superadmin")
+        finally:
+            await store.close()
+
+    try:
+        user = asyncio.run(create())
+    except (AccountError, ValueError) as error:
+        print(f"ludex: cannot create the superadmin: {error}", file=sys.stderr)
+        return 1
+    print(f"ludex: superadmin {user['email']} created ({user['id']})", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ludex", description="Ludex game-economy engine")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -59,9 +105,17 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
     serve_parser.add_argument("--shards", type=int, help="shard hosts (default 4, or LUDEX_SHARDS)")
+    admin_parser = commands.add_parser("admin", help="manage dashboard users")
+    admin_commands = admin_parser.add_subparsers(dest="admin_command", required=True)
+    superadmin = admin_commands.add_parser("create-superadmin", help="create a platform superadmin")
+    superadmin.add_argument("--email", required=True)
+    superadmin.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    superadmin.add_argument("--data-dir", help="where data lives (default ./.ludex, or LUDEX_DATA_DIR)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve_command(args)
+    if args.command == "admin" and args.admin_command == "create-superadmin":
+        return create_superadmin_command(args)
     return 2
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import yaml
 from ray import serve
 
+from actors.accounts import AccountService
 from actors.control import ControlPlane
 from actors.directory import ShardDirectory, start_shard_hosts, stop_shard_hosts
 from actors.stores.factory import store_for
@@ -20,6 +22,7 @@ from serve.deployment import APP_NAME, build_application
 
 DEMO_TENANT = DEMO_PROJECT = "demo"
 CREDENTIALS_FILE = "demo-credentials.json"
+DEMO_ADMIN_EMAIL = "admin@demo.ludex.dev"
 
 
 @dataclass
@@ -31,8 +34,9 @@ class Launched:
 
 
 async def bootstrap_demo(settings: Settings, directory: ShardDirectory, base_url: str) -> dict[str, str]:
-    """On first start, tenant `demo`, project `demo` with the demo economy and an all-scope key,
-    written to `<data-dir>/demo-credentials.json`. Later starts reuse them."""
+    """On first start, tenant `demo`, project `demo` with the demo economy, an all-scope key and
+    a superadmin `admin@demo.ludex.dev` for the dashboard, written to
+    `<data-dir>/demo-credentials.json`. Later starts reuse them."""
     path = settings.data_dir / CREDENTIALS_FILE
     store = store_for(settings)
     await store.open()
@@ -44,10 +48,12 @@ async def bootstrap_demo(settings: Settings, directory: ShardDirectory, base_url
             document = yaml.safe_load(DEMO_ECONOMY_PATH.read_text())
             outcome = await directory.define_economy(DEMO_TENANT, DEMO_PROJECT, document)
             assert outcome["ok"], outcome
-        credentials = _read_credentials(path)
+        previous = _read_credentials(path)
+        credentials = previous
         if credentials is None or await control.authenticate(credentials["apiKey"]) is None:
             _, api_key = await control.create_api_key(DEMO_TENANT, DEMO_PROJECT, "demo")
             credentials = {"tenantId": DEMO_TENANT, "projectId": DEMO_PROJECT, "apiKey": api_key}
+        credentials.update(await _bootstrap_admin(AccountService(store), previous or {}))
         credentials["baseUrl"] = base_url
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(credentials, indent=2) + "\n")
@@ -55,6 +61,22 @@ async def bootstrap_demo(settings: Settings, directory: ShardDirectory, base_url
         return credentials
     finally:
         await store.close()
+
+
+async def _bootstrap_admin(accounts: AccountService, previous: dict[str, str]) -> dict[str, str]:
+    """The demo superadmin, created once with a random password. A restart keeps the password
+    written before; if the file lost it, the existing user gets a new one."""
+    await accounts.signing_key()  # generated here, before any ingress replica starts
+    password = previous.get("adminPassword") if previous.get("adminEmail") == DEMO_ADMIN_EMAIL else None
+    user = await accounts.find_user_by_email(DEMO_ADMIN_EMAIL)
+    if user is None:
+        password = password or secrets.token_urlsafe(18)
+        await accounts.create_user(DEMO_ADMIN_EMAIL, password, platform_role="superadmin")
+    elif not password:
+        password = secrets.token_urlsafe(18)
+        await accounts.set_password(user["id"], password)
+    assert password is not None
+    return {"adminEmail": DEMO_ADMIN_EMAIL, "adminPassword": password}
 
 
 def _read_credentials(path: Path) -> dict[str, str] | None:

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from actors.committer import EntityUnavailableError
+from actors.control import ControlError
 
 PROBLEM_BASE = "https://ludex.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
@@ -21,9 +22,19 @@ STATUS_BY_SLUG: dict[str, int] = {
     "malformed-json": 400,
     "missing-api-key": 401,
     "invalid-api-key": 401,
+    "missing-token": 401,
+    "invalid-token": 401,
+    "invalid-credentials": 401,
+    "totp-required": 401,
+    "invalid-totp": 401,
+    "token-reused": 401,
+    "forbidden": 403,
     "wrong-project": 403,
     "insufficient-scope": 403,
     "not-found": 404,
+    "tenant-not-found": 404,
+    "plan-not-found": 404,
+    "api-key-not-found": 404,
     "project-not-found": 404,
     "player-not-found": 404,
     "purchase-not-found": 404,
@@ -32,6 +43,12 @@ STATUS_BY_SLUG: dict[str, int] = {
     "unknown-quest": 404,
     "method-not-allowed": 405,
     "player-exists": 409,
+    "email-taken": 409,
+    "tenant-exists": 409,
+    "plan-exists": 409,
+    "plan-in-use": 409,
+    "project-exists": 409,
+    "api-key-revoked": 409,
     "insufficient-funds": 409,
     "insufficient-items": 409,
     "stack-limit": 409,
@@ -46,8 +63,10 @@ STATUS_BY_SLUG: dict[str, int] = {
     "unknown-objective": 422,
     "idempotency-key-reused": 422,
     "invalid-definition": 422,
+    "weak-password": 422,
     "rate-limited": 429,
     "quota-exceeded": 429,
+    "login-throttled": 429,
     "internal-error": 500,
     "entity-unavailable": 503,
     "not-ready": 503,
@@ -125,6 +144,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         if error.status_code == 400 and "parsing the body" in str(error.detail):
             slug = "malformed-json"
         return problem_response(request, ProblemError(slug, str(error.detail), headers=dict(error.headers or {})))
+
+    @app.exception_handler(ControlError)
+    async def on_control(request: Request, error: ControlError) -> JSONResponse:
+        return problem_response(request, ProblemError(error.slug, error.detail))
 
     @app.exception_handler(EntityUnavailableError)
     async def on_unavailable(request: Request, error: EntityUnavailableError) -> JSONResponse:

@@ -90,3 +90,26 @@ def control_plane(ludex: Launched) -> Iterator[Any]:
     yield Sync()
     loop.run_until_complete(store.close())
     loop.close()
+
+
+@pytest.fixture(scope="session")
+def accounts(ludex: Launched) -> Iterator[Any]:
+    """Direct access to the dashboard accounts over the same SQLite file (same signing key, kept
+    in the store), to make users the backoffice API does not create yet."""
+    import asyncio
+
+    from actors.accounts import AccountService
+
+    loop = asyncio.new_event_loop()
+    store = SqliteStore(ludex.settings.sqlite_path)
+    loop.run_until_complete(store.open())
+    service = AccountService(store)
+
+    class Sync:
+        def __getattr__(self, name: str) -> Any:
+            method = getattr(service, name)
+            return lambda *args, **kwargs: loop.run_until_complete(method(*args, **kwargs))
+
+    yield Sync()
+    loop.run_until_complete(store.close())
+    loop.close()

@@ -1,0 +1,285 @@
+"""`/v1/client`: the studios' backoffice — projects, API keys and economy definitions of the
+tenant named by `x-tenant-id`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+
+from engine.access import ApiKey as StoredKey
+from engine.rbac import Principal, can
+from engine.rules import rfc3339
+from serve.auth import ID_PATTERN, ProjectId, tenant_id
+from serve.backoffice import Connected, record
+from serve.backoffice_schemas import (
+    ApiKey,
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyList,
+    Economy,
+    Project,
+    ProjectIn,
+    ProjectPage,
+    ProjectPatch,
+)
+from serve.dashboard import CurrentPrincipal, ensure_can
+from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from serve.problems import ProblemError
+from serve.schemas import Problem
+
+router = APIRouter(prefix="/v1/client", tags=["client"])
+Tenant = Annotated[str, Depends(tenant_id)]
+KeyId = Annotated[str, Path(pattern=ID_PATTERN, examples=["key_1a2b3c4d5e6f"])]
+ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422)}
+ROTATION_GRACE_S = 24 * 3600.0
+
+
+def _key(key: StoredKey) -> ApiKey:
+    return ApiKey(
+        id=key.id,
+        prefix=key.prefix,
+        name=key.name,
+        scopes=list(key.scopes),
+        expiresAt=key.expires_at,
+        createdAt=key.created_at,
+        revokedAt=key.revoked_at,
+        rateLimitPerSecond=key.rate_limit_per_second,
+    )
+
+
+async def _project(connected: Connected, tenant: str, project: str) -> dict[str, Any]:
+    """The live project, or 404 `project-not-found`."""
+    return await connected.control.live_project(tenant, project)
+
+
+@router.get("/projects", response_model=ProjectPage, responses=ERRORS, summary="List projects")
+async def list_projects(
+    tenant: Tenant,
+    principal: CurrentPrincipal,
+    connected: Connected,
+    q: Annotated[str | None, Query(max_length=120, description="Substring of id or name.")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> ProjectPage:
+    """The tenant's projects ordered by id; members limited to some projects see only those."""
+    ensure_can(principal, "projects:read", tenant)
+    after = decode_cursor(cursor, None)
+    found = await connected.control.list_projects(tenant, after=after, limit=limit + 1, query=q)
+    visible = [p for p in found if _sees(principal, tenant, p["id"])]
+    next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
+    return ProjectPage(items=[Project(**p) for p in visible[:limit]], nextCursor=next_cursor)
+
+
+def _sees(principal: Principal, tenant: str, project: str) -> bool:
+    return can(principal, "projects:read", tenant, project)
+
+
+@router.post("/projects", status_code=201, response_model=Project, responses=ERRORS, summary="Create a project")
+async def create_project(
+    request: Request, body: ProjectIn, tenant: Tenant, principal: CurrentPrincipal, connected: Connected
+) -> Project:
+    """A new project; give it an economy with `PUT .../economy` before game calls."""
+    ensure_can(principal, "projects:write", tenant)
+    project = await connected.control.create_project(tenant, body.id, body.name)
+    await record(request, connected, principal, "project.create", body.id, tenant_id=tenant, before=None, after=project)
+    return Project(**project)
+
+
+@router.get("/projects/{projectId}", response_model=Project, responses=ERRORS, summary="Get a project")
+async def get_project(
+    projectId: ProjectId, tenant: Tenant, principal: CurrentPrincipal, connected: Connected
+) -> Project:  # noqa: N803
+    """One project of the tenant."""
+    ensure_can(principal, "projects:read", tenant, projectId)
+    return Project(**await _project(connected, tenant, projectId))
+
+
+@router.patch("/projects/{projectId}", response_model=Project, responses=ERRORS, summary="Rename a project")
+async def update_project(
+    request: Request,
+    projectId: ProjectId,  # noqa: N803
+    body: ProjectPatch,
+    tenant: Tenant,
+    principal: CurrentPrincipal,
+    connected: Connected,
+) -> Project:
+    """Changes the project's display name."""
+    ensure_can(principal, "projects:write", tenant, projectId)
+    before, after = await connected.control.update_project(tenant, projectId, {"name": body.name})
+    await record(
+        request, connected, principal, "project.update", projectId, tenant_id=tenant, before=before, after=after
+    )
+    return Project(**after)
+
+
+@router.delete("/projects/{projectId}", status_code=204, responses=ERRORS, summary="Delete a project")
+async def delete_project(
+    request: Request,
+    projectId: ProjectId,  # noqa: N803
+    tenant: Tenant,
+    principal: CurrentPrincipal,
+    connected: Connected,
+) -> Response:
+    """Soft delete: the project answers 404 from then on, including to its API keys."""
+    ensure_can(principal, "projects:write", tenant, projectId)
+    before, after = await connected.control.update_project(tenant, projectId, {"deleted": True})
+    await record(
+        request, connected, principal, "project.delete", projectId, tenant_id=tenant, before=before, after=None
+    )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/projects/{projectId}/api-keys",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    responses=ERRORS,
+    summary="Create an API key",
+)
+async def create_api_key(
+    request: Request,
+    projectId: ProjectId,  # noqa: N803
+    body: ApiKeyIn,
+    tenant: Tenant,
+    principal: CurrentPrincipal,
+    connected: Connected,
+) -> ApiKeyCreated:
+    """The answer holds `apiKey`, the secret: it is never shown again (only a hash is kept)."""
+    ensure_can(principal, "api-keys:write", tenant, projectId)
+    await _project(connected, tenant, projectId)
+    key, token = await connected.control.create_api_key(
+        tenant,
+        projectId,
+        body.name,
+        tuple(body.scopes),
+        expires_at=None if body.expiresAt is None else rfc3339(body.expiresAt),
+        rate_limit_per_second=body.rateLimitPerSecond,
+    )
+    await record(
+        request, connected, principal, "api-key.create", key.id, tenant_id=tenant, before=None, after=key.to_document()
+    )
+    return ApiKeyCreated(**_key(key).model_dump(), apiKey=token)
+
+
+@router.get("/projects/{projectId}/api-keys", response_model=ApiKeyList, responses=ERRORS, summary="List API keys")
+async def list_api_keys(
+    projectId: ProjectId,  # noqa: N803
+    tenant: Tenant,
+    principal: CurrentPrincipal,
+    connected: Connected,
+) -> ApiKeyList:
+    """The project's keys without their secrets, revoked and expired ones included."""
+    ensure_can(principal, "api-keys:read", tenant, projectId)
+    await _project(connected, tenant, projectId)
+    return ApiKeyList(items=[_key(k) for k in await connected.control.list_api_keys(tenant, projectId)])
+
+
+@router.post(
+    "/projects/{projectId}/api-keys/{keyId}/rotate",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    responses=ERRORS,
+    summary="Rotate an API key",
+)
+async def rotate_api_key(
+    request: Request,
+    projectId: ProjectId,  # noqa: N803
+    keyId: KeyId,  # noqa: N803
+    tenant: Tenant,
+    principal: CurrentPrincipal,
+    connected: Connected,
+) -> ApiKeyCreated:
+    """A new key with the same name, scopes and limits; the old key keeps working for 24 hours."""
+    ensure_can(principal, "api-keys:write", tenant, projectId)
+    key, token = await connected.control.rotate_api_key(tenant, projectId, keyId, ROTATION_GRACE_S)
+    await record(
+        request, connected, principal, "api-key.rotate", keyId, tenant_id=tenant, before=None, after=key.to_document()
+    )
+    return ApiKeyCreated(**_key(key).model_dump(), apiKey=token)
+
+
+@router.post(
+    "/projects/{projectId}/api-keys/{keyId}/revoke",
+    response_model=ApiKey,
+    responses=ERRORS,
+    summary="Revoke an API key",
+)
+async def revoke_api_key(
+    request: Request,
+    projectId: ProjectId,  # noqa: N803
+    keyId: KeyId,  # noqa: N803
+    tenant: Tenant,
+    principal: CurrentPrincipal,
+    connected: Connected,
+) -> ApiKey:
+    """The key answers 401 from the next call on, on every replica (keys are never cached)."""
+    ensure_can(principal, "api-keys:write", tenant, projectId)
+    await connected.control.api_key_of(tenant, projectId, keyId)
+    revoked = await connected.control.revoke_api_key(keyId)
+    assert revoked is not None
+    await record(
+        request,
+        connected,
+        principal,
+        "api-key.revoke",
+        keyId,
+        tenant_id=tenant,
+        before=None,
+        after=revoked.to_document(),
+    )
+    return _key(revoked)
+
+
+@router.get("/projects/{projectId}/economy", response_model=Economy, responses=ERRORS, summary="Get the economy")
+async def get_economy(
+    projectId: ProjectId,  # noqa: N803
+    tenant: Tenant,
+    principal: CurrentPrincipal,
+    connected: Connected,
+) -> Economy:
+    """The current definitions (currencies, items, SKUs, XP curve, quests, ...) and their version."""
+    ensure_can(principal, "economy:read", tenant, projectId)
+    await _project(connected, tenant, projectId)
+    document = await connected.directory.economy_document(tenant, projectId)
+    if document is None:
+        raise ProblemError("not-found", "this project has no economy defined yet")
+    version = await connected.directory.economy_version(tenant, projectId)
+    return Economy(version=version, document=document)
+
+
+@router.put("/projects/{projectId}/economy", response_model=Economy, responses=ERRORS, summary="Replace the economy")
+async def put_economy(
+    request: Request,
+    projectId: ProjectId,  # noqa: N803
+    tenant: Tenant,
+    principal: CurrentPrincipal,
+    connected: Connected,
+    document: Annotated[
+        dict[str, Any],
+        Body(
+            examples=[
+                {
+                    "currencies": [{"id": "coins", "kind": "soft"}],
+                    "items": [{"id": "potion", "stackLimit": 99}],
+                    "xpCurve": {"levels": [0, 100, 250]},
+                }
+            ]
+        ),
+    ],
+) -> Economy:
+    """Validates and installs a new version; shard hosts use it from their next command, without
+    a restart. A bad definition is 422 `invalid-definition` naming the path of every bad field."""
+    ensure_can(principal, "economy:write", tenant, projectId)
+    await _project(connected, tenant, projectId)
+    before = await connected.directory.economy_document(tenant, projectId)
+    outcome = await connected.directory.define_economy(tenant, projectId, document)
+    if not outcome["ok"]:
+        problems = outcome["error"]["data"].get("problems", [])
+        errors = [{"field": path, "message": message} for path, message in problems]
+        raise ProblemError(outcome["error"]["slug"], outcome["error"]["detail"], errors=errors or None)
+    version = outcome["body"]["version"]
+    await record(
+        request, connected, principal, "economy.define", projectId, tenant_id=tenant, before=before, after=document
+    )
+    return Economy(version=version, document=document)

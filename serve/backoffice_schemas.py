@@ -1,0 +1,163 @@
+"""Request and response bodies of the backoffice (`/v1/admin`, `/v1/client`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from engine.access import SCOPES
+from serve.schemas import Id
+
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+Quota = Annotated[int | None, Field(strict=True, ge=0, description="None: unlimited.")]
+Scope = Literal["players:read", "players:write", "economy:write", "store:purchase", "events:read", "realtime"]
+assert set(Scope.__args__) == set(SCOPES), "the API's scopes are engine.access.SCOPES"
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TenantIn(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"id": "acme", "name": "Acme Games"}]})
+    id: Id
+    name: Name
+    planId: Id = "free"
+
+
+class TenantPatch(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"planId": "studio"}]})
+    name: Name | None = None
+    planId: Id | None = None
+
+
+class Tenant(BaseModel):
+    id: str
+    name: str
+    planId: str | None = None
+    createdAt: str
+    updatedAt: str | None = None
+
+
+class TenantPage(BaseModel):
+    items: list[Tenant]
+    nextCursor: str | None
+
+
+class PlanIn(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "pro",
+                    "name": "Pro",
+                    "requestsPerMonth": 10_000_000,
+                    "eventsPerMonth": 5_000_000,
+                    "players": 100_000,
+                    "projects": 5,
+                    "apiRequestsPerSecond": 500,
+                }
+            ]
+        },
+    )
+    id: Id
+    name: Name
+    requestsPerMonth: Quota = None
+    eventsPerMonth: Quota = None
+    players: Quota = None
+    projects: Quota = None
+    apiRequestsPerSecond: Quota = None
+
+
+class Plan(BaseModel):
+    id: str
+    name: str
+    requestsPerMonth: int | None
+    eventsPerMonth: int | None
+    players: int | None
+    projects: int | None
+    apiRequestsPerSecond: int | None
+
+
+class PlanList(BaseModel):
+    items: list[Plan]
+
+
+class ProjectIn(Body):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"id": "space-race", "name": "Space Race"}]}
+    )
+    id: Id
+    name: Name
+
+
+class ProjectPatch(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Space Race 2"}]})
+    name: Name
+
+
+class Project(BaseModel):
+    id: str
+    tenantId: str
+    name: str
+    createdAt: str
+    updatedAt: str | None = None
+
+
+class ProjectPage(BaseModel):
+    items: list[Project]
+    nextCursor: str | None
+
+
+class ApiKeyIn(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "game-server", "scopes": ["players:read", "players:write"]}]},
+    )
+    name: Name
+    scopes: Annotated[list[Scope], Field(min_length=1)]
+    expiresAt: Annotated[AwareDatetime | None, Field(description="RFC 3339 with a zone; None: never.")] = None
+    rateLimitPerSecond: Annotated[int | None, Field(strict=True, ge=1, le=100_000)] = None
+
+
+class ApiKey(BaseModel):
+    id: str
+    prefix: str
+    name: str
+    scopes: list[str]
+    expiresAt: str | None
+    createdAt: str
+    revokedAt: str | None = None
+    rateLimitPerSecond: int | None = None
+
+
+class ApiKeyCreated(ApiKey):
+    apiKey: str = Field(description="The secret key: shown only in this answer.")
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKey]
+
+
+class Economy(BaseModel):
+    version: int
+    document: dict[str, Any]
+
+
+class AuditEntry(BaseModel):
+    id: str
+    tenantId: str | None
+    actor: str
+    action: str
+    target: str
+    before: Any
+    after: Any
+    requestId: str | None
+    occurredAt: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    nextCursor: str | None

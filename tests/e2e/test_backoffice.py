@@ -1,0 +1,207 @@
+"""The backoffice over HTTP: every route tried by every role gives exactly the expected
+allow/deny; a second tenant's users and keys get nothing of the first tenant; keys revoke and
+rotate; economy changes apply without a restart."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from engine.rbac import Membership
+from serve.launcher import Launched
+from tests.e2e.conftest import Api
+
+PASSWORD = "correct-horse-battery-staple"
+ROLES = ("superadmin", "admin", "support", "owner", "developer", "analyst", "outsider")
+TENANT, OTHER = "acme-bo", "globex-bo"
+
+
+def uid(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def world(ludex: Launched, accounts: Any, control_plane: Any, demo_economy_document: Any) -> dict[str, Any]:
+    """Two tenants with a project each, and one signed-in client per role."""
+    for tenant in (TENANT, OTHER):
+        control_plane.ensure_tenant(tenant, tenant.title())
+        control_plane.ensure_project(tenant, "main", f"{tenant} main")
+    suffix = uuid.uuid4().hex[:6]
+    users = {
+        "superadmin": ("superadmin", ()),
+        "admin": ("admin", ()),
+        "support": ("support", ()),
+        "owner": (None, (Membership(TENANT, "owner"),)),
+        "developer": (None, (Membership(TENANT, "developer"),)),
+        "analyst": (None, (Membership(TENANT, "analyst"),)),
+        "outsider": (None, (Membership(OTHER, "owner"),)),
+    }
+    clients: dict[str, httpx.Client] = {}
+    for role, (platform_role, memberships) in users.items():
+        email = f"{role}-{suffix}@example.com"
+        accounts.create_user(email, PASSWORD, platform_role, memberships)
+        login = httpx.post(f"{ludex.base_url}/v1/auth/login", json={"email": email, "password": PASSWORD}, timeout=30)
+        assert login.status_code == 200, login.text
+        headers = {"Authorization": f"Bearer {login.json()['accessToken']}", "x-tenant-id": TENANT}
+        clients[role] = httpx.Client(base_url=ludex.base_url, headers=headers, timeout=30)
+    economy = clients["superadmin"].put(f"{PROJECT}/economy", json=demo_economy_document)
+    assert economy.status_code == 200, economy.text
+    return {"clients": clients, "control": control_plane}
+
+
+def fresh_key(control: Any) -> str:
+    key, _ = control.create_api_key(TENANT, "main", uid("k"))
+    return str(key.id)
+
+
+PROJECT = "/v1/client/projects/main"
+Route = tuple[str, Callable[[httpx.Client, Any], httpx.Response], set[str]]
+PLATFORM = {"superadmin", "admin", "support"}
+ROUTES: list[Route] = [
+    ("GET tenants", lambda c, w: c.get("/v1/admin/tenants"), PLATFORM),
+    (
+        "POST tenant",
+        lambda c, w: c.post("/v1/admin/tenants", json={"id": uid("t"), "name": "T"}),
+        {"superadmin", "admin"},
+    ),
+    ("GET tenant", lambda c, w: c.get(f"/v1/admin/tenants/{TENANT}"), PLATFORM),
+    (
+        "PATCH tenant",
+        lambda c, w: c.patch(f"/v1/admin/tenants/{TENANT}", json={"name": "Acme"}),
+        {"superadmin", "admin"},
+    ),
+    (
+        "DELETE tenant",
+        lambda c, w: c.delete(f"/v1/admin/tenants/{w['control'].ensure_tenant(uid('gone'), 'Gone')['id']}"),
+        {"superadmin", "admin"},
+    ),
+    ("GET plans", lambda c, w: c.get("/v1/admin/plans"), PLATFORM),
+    ("GET plan", lambda c, w: c.get("/v1/admin/plans/indie"), PLATFORM),
+    ("POST plan", lambda c, w: c.post("/v1/admin/plans", json={"id": uid("plan"), "name": "P"}), {"superadmin"}),
+    (
+        "PUT plan",
+        lambda c, w: c.put("/v1/admin/plans/studio", json={"id": "studio", "name": "Studio", "projects": 20}),
+        {"superadmin"},
+    ),
+    ("GET audit (platform)", lambda c, w: c.get("/v1/admin/audit"), PLATFORM),
+    ("GET audit (tenant)", lambda c, w: c.get("/v1/admin/audit", params={"tenantId": TENANT}), PLATFORM | {"owner"}),
+    ("GET projects", lambda c, w: c.get("/v1/client/projects"), PLATFORM | {"owner", "developer", "analyst"}),
+    (
+        "POST project",
+        lambda c, w: c.post("/v1/client/projects", json={"id": uid("p"), "name": "P"}),
+        {"superadmin", "admin", "owner"},
+    ),
+    ("GET project", lambda c, w: c.get(PROJECT), PLATFORM | {"owner", "developer", "analyst"}),
+    ("PATCH project", lambda c, w: c.patch(PROJECT, json={"name": "Main"}), {"superadmin", "admin", "owner"}),
+    (
+        "POST api-key",
+        lambda c, w: c.post(f"{PROJECT}/api-keys", json={"name": "k", "scopes": ["players:read"]}),
+        {"superadmin", "admin", "owner", "developer"},
+    ),
+    ("GET api-keys", lambda c, w: c.get(f"{PROJECT}/api-keys"), PLATFORM | {"owner", "developer"}),
+    (
+        "rotate api-key",
+        lambda c, w: c.post(f"{PROJECT}/api-keys/{fresh_key(w['control'])}/rotate"),
+        {"superadmin", "admin", "owner", "developer"},
+    ),
+    (
+        "revoke api-key",
+        lambda c, w: c.post(f"{PROJECT}/api-keys/{fresh_key(w['control'])}/revoke"),
+        {"superadmin", "admin", "owner", "developer"},
+    ),
+    ("GET economy", lambda c, w: c.get(f"{PROJECT}/economy"), PLATFORM | {"owner", "developer", "analyst"}),
+    (
+        "PUT economy",
+        lambda c, w: c.put(f"{PROJECT}/economy", json=w["economy"]),
+        {"superadmin", "admin", "owner", "developer"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "call", "allowed"), ROUTES, ids=[r[0] for r in ROUTES])
+def test_every_role_gets_exactly_the_expected_answer(
+    name: str, call: Callable[..., httpx.Response], allowed: set[str], world: dict[str, Any], demo_economy_document: Any
+) -> None:
+    world["economy"] = demo_economy_document
+    outcomes = {}
+    for role in ROLES:
+        response = call(world["clients"][role], world)
+        assert response.status_code < 500, f"{name} as {role}: {response.status_code} {response.text}"
+        outcomes[role] = response.status_code
+    granted = {role for role, status in outcomes.items() if status < 300}
+    denied = {role for role, status in outcomes.items() if status == 403}
+    assert granted == allowed, outcomes
+    assert denied == set(ROLES) - allowed, outcomes
+
+
+def test_another_tenants_staff_and_keys_get_nothing(world: dict[str, Any], ludex: Launched, control_plane: Any) -> None:
+    outsider = world["clients"]["outsider"]
+    for name, call, _ in ROUTES:
+        response = call(outsider, {**world, "economy": {}})
+        assert response.status_code in (403, 404, 422), f"{name}: {response.status_code}"
+        assert TENANT not in response.text.replace(f"/{TENANT}", ""), f"{name} leaked {TENANT}: {response.text}"
+    # The outsider in its own tenant, naming the first tenant's project, finds nothing.
+    response = outsider.get(PROJECT, headers={"x-tenant-id": OTHER})
+    assert response.status_code == 200 and response.json()["tenantId"] == OTHER
+    _, foreign_key = control_plane.create_api_key(OTHER, "main", "foreign")
+    as_acme = Api(ludex.base_url, TENANT, "main", foreign_key)
+    assert as_acme.get("/store/catalog").status_code == 403
+    as_globex = Api(ludex.base_url, OTHER, "main", foreign_key)
+    assert as_globex.get("/store/catalog").status_code == 404, "globex's project has no economy: nothing of acme's"
+
+
+def test_a_revoked_key_answers_401_and_a_rotated_one_keeps_working_for_its_grace(
+    world: dict[str, Any], ludex: Launched, demo_economy_document: Any
+) -> None:
+    owner = world["clients"]["owner"]
+    assert owner.put(f"{PROJECT}/economy", json=demo_economy_document).status_code == 200
+    created = owner.post(f"{PROJECT}/api-keys", json={"name": "svc", "scopes": ["players:read"]})
+    assert created.status_code == 201 and created.json()["apiKey"].startswith("ldx_")
+    listed = owner.get(f"{PROJECT}/api-keys").json()["items"]
+    assert all("apiKey" not in item and "secretHash" not in item for item in listed)
+    game = Api(ludex.base_url, TENANT, "main", created.json()["apiKey"])
+    assert game.get("/store/catalog").status_code == 200
+    rotated = owner.post(f"{PROJECT}/api-keys/{created.json()['id']}/rotate")
+    assert rotated.status_code == 201 and rotated.json()["apiKey"] != created.json()["apiKey"]
+    assert game.get("/store/catalog").status_code == 200, "the old key works during its grace period"
+    assert Api(ludex.base_url, TENANT, "main", rotated.json()["apiKey"]).get("/store/catalog").status_code == 200
+    revoked = owner.post(f"{PROJECT}/api-keys/{created.json()['id']}/revoke")
+    assert revoked.status_code == 200 and revoked.json()["revokedAt"]
+    assert game.get("/store/catalog").status_code == 401
+
+
+def test_a_new_economy_version_applies_to_the_game_api_without_a_restart(
+    world: dict[str, Any], ludex: Launched, demo_economy_document: Any
+) -> None:
+    developer = world["clients"]["developer"]
+    document = {
+        **demo_economy_document,
+        "currencies": [*demo_economy_document["currencies"], {"id": "stars", "kind": "soft"}],
+    }
+    before = developer.get(f"{PROJECT}/economy")
+    installed = developer.put(f"{PROJECT}/economy", json=document)
+    assert installed.status_code == 200
+    assert before.status_code == 404 or installed.json()["version"] == before.json()["version"] + 1
+    key = developer.post(f"{PROJECT}/api-keys", json={"name": "g", "scopes": ["players:write", "economy:write"]}).json()
+    game = Api(ludex.base_url, TENANT, "main", key["apiKey"])
+    player = uid("pl")
+    assert game.post("/players", {"playerId": player, "username": player}).status_code == 201
+    assert game.post(f"/players/{player}/wallet/credit", {"currency": "stars", "amount": 3}).json()["balance"] == 3
+    bad = developer.put(f"{PROJECT}/economy", json={**document, "items": [{"id": "x", "stackLimit": 0}]})
+    assert bad.status_code == 422 and bad.json()["type"].endswith("/invalid-definition")
+    assert any(e["field"] == "items[0].stackLimit" for e in bad.json()["errors"])
+
+
+def test_backoffice_changes_are_in_the_audit_log(world: dict[str, Any]) -> None:
+    owner = world["clients"]["owner"]
+    project = uid("audited")
+    assert owner.post("/v1/client/projects", json={"id": project, "name": "Audited"}).status_code == 201
+    entries = owner.get("/v1/admin/audit", params={"tenantId": TENANT, "action": "project.create", "limit": 200})
+    assert entries.status_code == 200
+    mine = [e for e in entries.json()["items"] if e["target"] == project]
+    assert len(mine) == 1 and mine[0]["actor"].startswith("owner-") and mine[0]["after"]["name"] == "Audited"
+    assert mine[0]["requestId"]

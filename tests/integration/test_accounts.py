@@ -1,0 +1,323 @@
+"""Dashboard accounts over a real SQLite store, with a fake clock for expiry and backoff:
+password hashing, login errors without user enumeration, failed-login backoff, access tokens,
+refresh-token rotation and theft detection, logout and TOTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pyotp
+import pytest
+
+from actors.accounts import (
+    REFRESH_TOKENS,
+    USERS,
+    AccountService,
+    EmailTakenError,
+    InvalidCredentialsError,
+    InvalidTokenError,
+    InvalidTotpError,
+    LoginThrottledError,
+    TokenReusedError,
+    TotpRequiredError,
+    WeakPasswordError,
+    token_hash,
+)
+from actors.clock import FakeClock
+from actors.stores.sqlite import SqliteStore
+from engine.rbac import Membership, Principal, can
+
+PASSWORD = "correct horse battery staple"
+KEY = "k" * 64
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    store = SqliteStore(tmp_path / "ludex.sqlite3")
+    await store.open()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def accounts(store: SqliteStore, clock: FakeClock) -> AccountService:
+    return AccountService(store, clock, signing_key=KEY)
+
+
+async def make_user(accounts: AccountService, email: str = "ada@example.com", **options: Any) -> dict[str, Any]:
+    return await accounts.create_user(email, PASSWORD, **options)
+
+
+async def test_passwords_are_stored_as_argon2id_hashes_never_in_plaintext(
+    accounts: AccountService, store: SqliteStore, tmp_path: Path
+) -> None:
+    user = await make_user(accounts, "Ada@Example.com", platform_role="admin")
+    stored = await store.get_document(USERS, user["id"])
+    assert stored is not None
+    assert stored["passwordHash"].startswith("$argon2id$")
+    assert PASSWORD not in str(stored)
+    assert stored["email"] == "ada@example.com" and user["id"].startswith("usr_")
+    assert PASSWORD.encode() not in (tmp_path / "ludex.sqlite3").read_bytes()
+    assert (await accounts.find_user_by_email("ADA@example.com"))["id"] == user["id"]  # type: ignore[index]
+
+
+async def test_short_passwords_and_duplicate_emails_are_refused(accounts: AccountService) -> None:
+    with pytest.raises(WeakPasswordError) as weak:
+        await accounts.create_user("bob@example.com", "short-pass1")
+    assert weak.value.slug == "weak-password" and weak.value.status == 422
+    await make_user(accounts)
+    with pytest.raises(EmailTakenError) as taken:
+        await make_user(accounts, " ADA@example.com ")
+    assert taken.value.slug == "email-taken" and taken.value.status == 409
+
+
+async def test_principal_for_a_user_carries_roles_and_memberships(accounts: AccountService) -> None:
+    user = await make_user(
+        accounts,
+        memberships=[Membership("acme", "developer", ("space",)), {"tenantId": "zeta", "role": "owner"}],
+    )
+    principal = accounts.principal_for(user)
+    assert principal == Principal(
+        user["id"],
+        "ada@example.com",
+        None,
+        (Membership("acme", "developer", ("space",)), Membership("zeta", "owner", ("*",))),
+    )
+    assert can(principal, "economy:write", "acme", "space") and not can(principal, "economy:write", "acme", "other")
+
+
+async def test_wrong_password_and_unknown_email_are_the_same_error(accounts: AccountService) -> None:
+    await make_user(accounts)
+    tokens = await accounts.login("ada@example.com", PASSWORD)
+    assert tokens["tokenType"] == "Bearer" and tokens["expiresIn"] == 900
+    assert tokens["refreshToken"].startswith("rt_")
+    with pytest.raises(InvalidCredentialsError) as wrong:
+        await accounts.login("ada@example.com", PASSWORD + "!")
+    with pytest.raises(InvalidCredentialsError) as unknown:
+        await accounts.login("nobody@example.com", PASSWORD)
+    assert (
+        (wrong.value.slug, wrong.value.detail)
+        == (unknown.value.slug, unknown.value.detail)
+        == (
+            "invalid-credentials",
+            "the email or password is wrong",
+        )
+    )
+
+
+async def test_failed_logins_back_off_exponentially_and_success_resets(
+    accounts: AccountService, clock: FakeClock
+) -> None:
+    await make_user(accounts)
+    for _ in range(4):
+        with pytest.raises(InvalidCredentialsError):
+            await accounts.login("ada@example.com", "wrong password!")
+    await accounts.login("ada@example.com", PASSWORD)  # 4 failures: not yet locked; success resets
+    for _ in range(5):
+        with pytest.raises(InvalidCredentialsError):
+            await accounts.login("ada@example.com", "wrong password!")
+    waits = []
+    for _ in range(4):
+        with pytest.raises(LoginThrottledError) as throttled:
+            await accounts.login("ada@example.com", PASSWORD)  # even the right password waits
+        assert throttled.value.slug == "login-throttled" and throttled.value.status == 429
+        waits.append(throttled.value.retry_after_s)
+        clock.advance(throttled.value.retry_after_s)
+        with pytest.raises(InvalidCredentialsError):
+            await accounts.login("ada@example.com", "wrong password!")
+    assert waits == [1, 2, 4, 8]
+    with pytest.raises(LoginThrottledError) as throttled:
+        await accounts.login("ada@example.com", PASSWORD)
+    clock.advance(throttled.value.retry_after_s)
+    await accounts.login("ada@example.com", PASSWORD)
+    with pytest.raises(InvalidCredentialsError):  # the count starts again from zero
+        await accounts.login("ada@example.com", "wrong password!")
+    await accounts.login("ada@example.com", PASSWORD)
+
+
+async def test_the_lockout_is_capped_at_15_minutes(accounts: AccountService, store: SqliteStore) -> None:
+    user = await make_user(accounts)
+    stored = await store.get_document(USERS, user["id"])
+    assert stored is not None
+    stored["failedLogins"] = 40
+    await store.put_document(USERS, user["id"], stored)
+    with pytest.raises(InvalidCredentialsError):
+        await accounts.login("ada@example.com", "wrong password!")
+    with pytest.raises(LoginThrottledError) as throttled:
+        await accounts.login("ada@example.com", PASSWORD)
+    assert throttled.value.retry_after_s == 900
+
+
+async def test_access_tokens_round_trip_and_expire(accounts: AccountService, clock: FakeClock) -> None:
+    user = await make_user(accounts, platform_role="superadmin")
+    tokens = await accounts.login("ada@example.com", PASSWORD)
+    principal = await accounts.verify_access_token(tokens["accessToken"])
+    assert principal == accounts.principal_for(user)
+    claims = jwt.decode(tokens["accessToken"], KEY, algorithms=["HS256"], options={"verify_exp": False})
+    assert claims["typ"] == "access" and claims["exp"] - claims["iat"] == 900 and claims["jti"]
+    assert Principal.from_claims(claims) == principal
+    clock.advance(899)
+    await accounts.verify_access_token(tokens["accessToken"])
+    clock.advance(1)
+    with pytest.raises(InvalidTokenError):
+        await accounts.verify_access_token(tokens["accessToken"])
+
+
+async def test_forged_or_foreign_tokens_are_refused(accounts: AccountService, store: SqliteStore) -> None:
+    await make_user(accounts)
+    tokens = await accounts.login("ada@example.com", PASSWORD)
+    claims = jwt.decode(tokens["accessToken"], KEY, algorithms=["HS256"], options={"verify_exp": False})
+    for forged in (
+        jwt.encode({**claims, "prole": "superadmin"}, "x" * 64, algorithm="HS256"),
+        jwt.encode({**claims, "typ": "refresh"}, KEY, algorithm="HS256"),
+        jwt.encode(claims, None, algorithm="none"),
+        "not-a-jwt",
+        tokens["refreshToken"],
+    ):
+        with pytest.raises(InvalidTokenError):
+            await accounts.verify_access_token(forged)
+    other = AccountService(store, accounts.clock)  # no explicit key: the store's generated key
+    with pytest.raises(InvalidTokenError):
+        await other.verify_access_token(tokens["accessToken"])
+
+
+async def test_the_generated_signing_key_is_shared_through_the_store(
+    store: SqliteStore, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LUDEX_AUTH_SECRET", raising=False)
+    first, second = AccountService(store, clock), AccountService(store, clock)
+    await first.create_user("ada@example.com", PASSWORD)
+    tokens = await first.login("ada@example.com", PASSWORD)
+    assert (await second.verify_access_token(tokens["accessToken"])).email == "ada@example.com"
+    assert (
+        await first.signing_key()
+        == await second.signing_key()
+        == (await store.get_document("secrets", "auth-signing-key"))["key"]
+    )  # type: ignore[index]  # noqa: E501
+    monkeypatch.setenv("LUDEX_AUTH_SECRET", "e" * 64)
+    assert await AccountService(store, clock).signing_key() == "e" * 64
+
+
+async def test_refresh_rotates_the_pair_and_spends_the_old_refresh_token(
+    accounts: AccountService, store: SqliteStore, clock: FakeClock
+) -> None:
+    await make_user(accounts)
+    first = await accounts.login("ada@example.com", PASSWORD)
+    clock.advance(60)
+    second = await accounts.refresh(first["refreshToken"])
+    assert second["refreshToken"] != first["refreshToken"] and second["accessToken"] != first["accessToken"]
+    old = await store.get_document(REFRESH_TOKENS, token_hash(first["refreshToken"]))
+    new = await store.get_document(REFRESH_TOKENS, token_hash(second["refreshToken"]))
+    assert old is not None and new is not None
+    assert old["usedAt"] and old["family"] == new["family"] and new["usedAt"] is None
+    assert first["refreshToken"] not in str(old)  # stored hashed only
+    third = await accounts.refresh(second["refreshToken"])
+    await accounts.verify_access_token(third["accessToken"])
+    with pytest.raises(InvalidTokenError):
+        await accounts.refresh("rt_unknown")
+
+
+async def test_reusing_a_refresh_token_revokes_the_whole_family(accounts: AccountService) -> None:
+    await make_user(accounts)
+    first = await accounts.login("ada@example.com", PASSWORD)
+    other_session = await accounts.login("ada@example.com", PASSWORD)
+    second = await accounts.refresh(first["refreshToken"])
+    with pytest.raises(TokenReusedError) as reused:
+        await accounts.refresh(first["refreshToken"])
+    assert reused.value.slug == "token-reused"
+    with pytest.raises(InvalidTokenError):  # the newer tokens of the family die too
+        await accounts.refresh(second["refreshToken"])
+    with pytest.raises(InvalidTokenError):
+        await accounts.verify_access_token(second["accessToken"])
+    with pytest.raises(InvalidTokenError):
+        await accounts.verify_access_token(first["accessToken"])
+    await accounts.verify_access_token(other_session["accessToken"])  # another login is untouched
+    await accounts.refresh(other_session["refreshToken"])
+
+
+async def test_refresh_tokens_expire_after_30_days(accounts: AccountService, clock: FakeClock) -> None:
+    await make_user(accounts)
+    tokens = await accounts.login("ada@example.com", PASSWORD)
+    clock.advance(30 * 24 * 3600)
+    with pytest.raises(InvalidTokenError):
+        await accounts.refresh(tokens["refreshToken"])
+
+
+async def test_logout_revokes_the_session(accounts: AccountService) -> None:
+    await make_user(accounts)
+    tokens = await accounts.login("ada@example.com", PASSWORD)
+    rotated = await accounts.refresh(tokens["refreshToken"])
+    await accounts.logout(rotated["refreshToken"])
+    await accounts.logout(rotated["refreshToken"])  # idempotent
+    with pytest.raises(InvalidTokenError):
+        await accounts.refresh(rotated["refreshToken"])
+    with pytest.raises(InvalidTokenError):
+        await accounts.verify_access_token(rotated["accessToken"])
+    with pytest.raises(InvalidTokenError):
+        await accounts.logout("rt_unknown")
+
+
+async def test_disabled_users_cannot_log_in_or_use_their_tokens(accounts: AccountService, store: SqliteStore) -> None:
+    user = await make_user(accounts)
+    tokens = await accounts.login("ada@example.com", PASSWORD)
+    user["disabled"] = True
+    await store.put_document(USERS, user["id"], user)
+    with pytest.raises(InvalidCredentialsError):
+        await accounts.login("ada@example.com", PASSWORD)
+    with pytest.raises(InvalidTokenError):
+        await accounts.verify_access_token(tokens["accessToken"])
+    with pytest.raises(InvalidTokenError):
+        await accounts.refresh(tokens["refreshToken"])
+
+
+async def test_totp_setup_verify_then_login_requires_a_fresh_code(accounts: AccountService, clock: FakeClock) -> None:
+    user = await make_user(accounts)
+    setup = await accounts.totp_setup(user["id"])
+    assert setup["otpauthUri"].startswith("otpauth://totp/") and "Ludex" in setup["otpauthUri"]
+    totp = pyotp.TOTP(setup["secret"])
+    await accounts.login("ada@example.com", PASSWORD)  # not in force before verification
+    with pytest.raises(InvalidTotpError):
+        await accounts.totp_verify(user["id"], "000000" if totp.at(clock.now()) != "000000" else "111111")
+    assert await accounts.totp_verify(user["id"], totp.at(clock.now())) is True
+    with pytest.raises(TotpRequiredError) as required:
+        await accounts.login("ada@example.com", PASSWORD)
+    assert required.value.slug == "totp-required"
+    with pytest.raises(InvalidTotpError):
+        await accounts.login("ada@example.com", PASSWORD, totp="12345x")
+    with pytest.raises(InvalidCredentialsError):  # the password is still checked first
+        await accounts.login("ada@example.com", "wrong password!", totp=totp.at(clock.now()))
+    tokens = await accounts.login("ada@example.com", PASSWORD, totp=totp.at(clock.now()))
+    await accounts.verify_access_token(tokens["accessToken"])
+    with pytest.raises(InvalidTotpError):  # a code works once
+        await accounts.login("ada@example.com", PASSWORD, totp=totp.at(clock.now()))
+    clock.advance(30)
+    await accounts.login("ada@example.com", PASSWORD, totp=totp.at(clock.now()))
+    clock.advance(120)
+    with pytest.raises(InvalidTotpError):  # an old code is refused
+        await accounts.login("ada@example.com", PASSWORD, totp=totp.at(clock.now() - timedelta(seconds=90)))
+
+
+async def test_a_new_totp_setup_does_not_weaken_an_enabled_2fa(accounts: AccountService, clock: FakeClock) -> None:
+    user = await make_user(accounts)
+    old = pyotp.TOTP((await accounts.totp_setup(user["id"]))["secret"])
+    await accounts.totp_verify(user["id"], old.at(clock.now()))
+    new = pyotp.TOTP((await accounts.totp_setup(user["id"]))["secret"])
+    with pytest.raises(TotpRequiredError):
+        await accounts.login("ada@example.com", PASSWORD)
+    clock.advance(30)
+    await accounts.login("ada@example.com", PASSWORD, totp=old.at(clock.now()))
+    await accounts.totp_verify(user["id"], new.at(clock.now()))
+    clock.advance(30)
+    with pytest.raises(InvalidTotpError):
+        await accounts.login("ada@example.com", PASSWORD, totp=old.at(clock.now()))
+    clock.advance(30)
+    await accounts.login("ada@example.com", PASSWORD, totp=new.at(clock.now()))
