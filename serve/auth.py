@@ -49,7 +49,7 @@ def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
 
     async def caller(
         request: Request,
-        projectId: ProjectId,  # noqa: N803 - the path parameter's public name
+        projectId: ProjectId,
         tenant: Annotated[str, Depends(tenant_id)],
         token: Annotated[str | None, Depends(api_key_header)],
         backend: Annotated[Backend, Depends(backend)],

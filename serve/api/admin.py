@@ -53,7 +53,7 @@ async def create_tenant(request: Request, body: TenantIn, principal: CurrentPrin
 
 
 @router.get("/tenants/{tenantId}", response_model=Tenant, responses=ERRORS, summary="Get a tenant")
-async def get_tenant(tenantId: TenantId, principal: CurrentPrincipal, connected: Connected) -> Tenant:  # noqa: N803
+async def get_tenant(tenantId: TenantId, principal: CurrentPrincipal, connected: Connected) -> Tenant:
     """One tenant with its plan."""
     ensure_can(principal, "tenants:read")
     return Tenant(**await connected.control.live_tenant(tenantId))
@@ -62,7 +62,7 @@ async def get_tenant(tenantId: TenantId, principal: CurrentPrincipal, connected:
 @router.patch("/tenants/{tenantId}", response_model=Tenant, responses=ERRORS, summary="Update a tenant")
 async def update_tenant(
     request: Request,
-    tenantId: TenantId,  # noqa: N803
+    tenantId: TenantId,
     body: TenantPatch,
     principal: CurrentPrincipal,
     connected: Connected,
@@ -79,7 +79,7 @@ async def update_tenant(
 @router.delete("/tenants/{tenantId}", status_code=204, responses=ERRORS, summary="Delete a tenant")
 async def delete_tenant(
     request: Request, tenantId: TenantId, principal: CurrentPrincipal, connected: Connected
-) -> Response:  # noqa: N803
+) -> Response:
     """Soft delete: the tenant disappears from lists and answers 404; its data is kept."""
     ensure_can(principal, "tenants:write")
     before = await connected.control.delete_tenant(tenantId)
@@ -106,7 +106,7 @@ async def create_plan(request: Request, body: PlanIn, principal: CurrentPrincipa
 
 
 @router.get("/plans/{planId}", response_model=Plan, responses=ERRORS, summary="Get a plan")
-async def get_plan(planId: PlanId, principal: CurrentPrincipal, connected: Connected) -> Plan:  # noqa: N803
+async def get_plan(planId: PlanId, principal: CurrentPrincipal, connected: Connected) -> Plan:
     """One plan with its quotas."""
     ensure_can(principal, "plans:read")
     return Plan(**await connected.control.live_plan(planId))
@@ -115,7 +115,7 @@ async def get_plan(planId: PlanId, principal: CurrentPrincipal, connected: Conne
 @router.put("/plans/{planId}", response_model=Plan, responses=ERRORS, summary="Replace a plan")
 async def replace_plan(
     request: Request,
-    planId: PlanId,  # noqa: N803
+    planId: PlanId,
     body: PlanIn,
     principal: CurrentPrincipal,
     connected: Connected,
@@ -132,7 +132,7 @@ async def replace_plan(
 
 
 @router.delete("/plans/{planId}", status_code=204, responses=ERRORS, summary="Delete a plan")
-async def delete_plan(request: Request, planId: PlanId, principal: CurrentPrincipal, connected: Connected) -> Response:  # noqa: N803
+async def delete_plan(request: Request, planId: PlanId, principal: CurrentPrincipal, connected: Connected) -> Response:
     """Refused (409 `plan-in-use`) while a tenant is on it."""
     ensure_can(principal, "plans:write")
     before = await connected.control.delete_plan(planId)
@@ -144,7 +144,7 @@ async def delete_plan(request: Request, planId: PlanId, principal: CurrentPrinci
 async def list_audit(
     principal: CurrentPrincipal,
     connected: Connected,
-    tenantId: Annotated[str | None, Query(max_length=64)] = None,  # noqa: N803
+    tenantId: Annotated[str | None, Query(max_length=64)] = None,
     actor: Annotated[str | None, Query(max_length=254)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     target: Annotated[str | None, Query(max_length=200)] = None,

@@ -89,7 +89,7 @@ async def create_project(
 @router.get("/projects/{projectId}", response_model=Project, responses=ERRORS, summary="Get a project")
 async def get_project(
     projectId: ProjectId, tenant: Tenant, principal: CurrentPrincipal, connected: Connected
-) -> Project:  # noqa: N803
+) -> Project:
     """One project of the tenant."""
     ensure_can(principal, "projects:read", tenant, projectId)
     return Project(**await _project(connected, tenant, projectId))
@@ -98,7 +98,7 @@ async def get_project(
 @router.patch("/projects/{projectId}", response_model=Project, responses=ERRORS, summary="Rename a project")
 async def update_project(
     request: Request,
-    projectId: ProjectId,  # noqa: N803
+    projectId: ProjectId,
     body: ProjectPatch,
     tenant: Tenant,
     principal: CurrentPrincipal,
@@ -116,7 +116,7 @@ async def update_project(
 @router.delete("/projects/{projectId}", status_code=204, responses=ERRORS, summary="Delete a project")
 async def delete_project(
     request: Request,
-    projectId: ProjectId,  # noqa: N803
+    projectId: ProjectId,
     tenant: Tenant,
     principal: CurrentPrincipal,
     connected: Connected,
@@ -139,7 +139,7 @@ async def delete_project(
 )
 async def create_api_key(
     request: Request,
-    projectId: ProjectId,  # noqa: N803
+    projectId: ProjectId,
     body: ApiKeyIn,
     tenant: Tenant,
     principal: CurrentPrincipal,
@@ -164,7 +164,7 @@ async def create_api_key(
 
 @router.get("/projects/{projectId}/api-keys", response_model=ApiKeyList, responses=ERRORS, summary="List API keys")
 async def list_api_keys(
-    projectId: ProjectId,  # noqa: N803
+    projectId: ProjectId,
     tenant: Tenant,
     principal: CurrentPrincipal,
     connected: Connected,
@@ -184,8 +184,8 @@ async def list_api_keys(
 )
 async def rotate_api_key(
     request: Request,
-    projectId: ProjectId,  # noqa: N803
-    keyId: KeyId,  # noqa: N803
+    projectId: ProjectId,
+    keyId: KeyId,
     tenant: Tenant,
     principal: CurrentPrincipal,
     connected: Connected,
@@ -207,8 +207,8 @@ async def rotate_api_key(
 )
 async def revoke_api_key(
     request: Request,
-    projectId: ProjectId,  # noqa: N803
-    keyId: KeyId,  # noqa: N803
+    projectId: ProjectId,
+    keyId: KeyId,
     tenant: Tenant,
     principal: CurrentPrincipal,
     connected: Connected,
@@ -233,7 +233,7 @@ async def revoke_api_key(
 
 @router.get("/projects/{projectId}/economy", response_model=Economy, responses=ERRORS, summary="Get the economy")
 async def get_economy(
-    projectId: ProjectId,  # noqa: N803
+    projectId: ProjectId,
     tenant: Tenant,
     principal: CurrentPrincipal,
     connected: Connected,
@@ -251,7 +251,7 @@ async def get_economy(
 @router.put("/projects/{projectId}/economy", response_model=Economy, responses=ERRORS, summary="Replace the economy")
 async def put_economy(
     request: Request,
-    projectId: ProjectId,  # noqa: N803
+    projectId: ProjectId,
     tenant: Tenant,
     principal: CurrentPrincipal,
     connected: Connected,

@@ -18,7 +18,7 @@ ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 50
 
 
 @router.get("/inventory", response_model=Inventory, responses=ERRORS, summary="Get inventory")
-async def get_inventory(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+async def get_inventory(request: Request, playerId: PlayerId, caller: Reader) -> object:
     """Items the player holds, by item id; items at zero are not listed."""
     return await run_view(request, caller, playerId, "inventory")
 
@@ -26,7 +26,7 @@ async def get_inventory(request: Request, playerId: PlayerId, caller: Reader) ->
 @router.post(
     "/items/grant", dependencies=IDEMPOTENT, response_model=InventoryLine, responses=ERRORS, summary="Grant items"
 )
-async def grant(request: Request, playerId: PlayerId, body: ItemChange, caller: Writer) -> Response:  # noqa: N803
+async def grant(request: Request, playerId: PlayerId, body: ItemChange, caller: Writer) -> Response:
     """Answers the new total; past the item's stack limit: 409 `stack-limit`, nothing changed."""
     return await run_command(request, caller, playerId, c.GrantItem(body.itemId, body.quantity), body.idempotencyKey)
 
@@ -34,7 +34,7 @@ async def grant(request: Request, playerId: PlayerId, body: ItemChange, caller: 
 @router.post(
     "/items/consume", dependencies=IDEMPOTENT, response_model=InventoryLine, responses=ERRORS, summary="Consume items"
 )
-async def consume(request: Request, playerId: PlayerId, body: ItemChange, caller: Writer) -> Response:  # noqa: N803
+async def consume(request: Request, playerId: PlayerId, body: ItemChange, caller: Writer) -> Response:
     """Answers the new total; more than held: 409 `insufficient-items`, nothing changed."""
     command = c.ConsumeItem(body.itemId, body.quantity)
     return await run_command(request, caller, playerId, command, body.idempotencyKey)

@@ -65,30 +65,30 @@ async def list_players(
 
 
 @router.get("/{playerId}", response_model=Profile, responses=ERRORS, summary="Get a player's profile")
-async def get_profile(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+async def get_profile(request: Request, playerId: PlayerId, caller: Reader) -> object:
     """Everything about a player: level, XP, wallet, inventory, achievements, quests, counters."""
     return await run_view(request, caller, playerId, "profile")
 
 
 @router.patch("/{playerId}", response_model=Player, responses=ERRORS, summary="Update a player")
-async def update_player(request: Request, playerId: PlayerId, body: UpdatePlayer, caller: Writer) -> Response:  # noqa: N803
+async def update_player(request: Request, playerId: PlayerId, body: UpdatePlayer, caller: Writer) -> Response:
     """Changes the username and/or replaces the metadata."""
     return await run_command(request, caller, playerId, c.UpdatePlayer(body.username, body.metadata))
 
 
 @router.delete("/{playerId}", status_code=204, responses=ERRORS, summary="Delete a player")
-async def delete_player(request: Request, playerId: PlayerId, caller: Writer) -> Response:  # noqa: N803
+async def delete_player(request: Request, playerId: PlayerId, caller: Writer) -> Response:
     """Soft delete: the journal is kept, and later calls for this player answer 404."""
     return await run_command(request, caller, playerId, c.DeletePlayer())
 
 
 @router.post("/{playerId}/xp", dependencies=IDEMPOTENT, response_model=XpResult, responses=ERRORS, summary="Award XP")
-async def award_xp(request: Request, playerId: PlayerId, body: AwardXpBody, caller: Writer) -> Response:  # noqa: N803
+async def award_xp(request: Request, playerId: PlayerId, body: AwardXpBody, caller: Writer) -> Response:
     """Adds XP; one award may gain several levels (`levelsGained`)."""
     return await run_command(request, caller, playerId, c.AwardXp(body.amount, body.reason), body.idempotencyKey)
 
 
 @router.get("/{playerId}/progression", response_model=Progression, responses=ERRORS, summary="Get progression")
-async def get_progression(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+async def get_progression(request: Request, playerId: PlayerId, caller: Reader) -> object:
     """XP, level, and the XP thresholds of the current and next level."""
     return await run_view(request, caller, playerId, "progression")

@@ -21,7 +21,7 @@ ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 50
 
 
 @router.get("/counters", response_model=Counters, responses=ERRORS, summary="Get counters")
-async def get_counters(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+async def get_counters(request: Request, playerId: PlayerId, caller: Reader) -> object:
     """Every counter the player has touched, with its value."""
     return await run_view(request, caller, playerId, "counters")
 
@@ -35,8 +35,8 @@ async def get_counters(request: Request, playerId: PlayerId, caller: Reader) -> 
 )
 async def increment(
     request: Request,
-    playerId: PlayerId,  # noqa: N803
-    counterId: CounterId,  # noqa: N803
+    playerId: PlayerId,
+    counterId: CounterId,
     body: CounterIncrement,
     caller: Writer,
 ) -> Response:
@@ -52,13 +52,13 @@ async def increment(
     responses=ERRORS,
     summary="Reset a counter",
 )
-async def reset(request: Request, playerId: PlayerId, counterId: CounterId, caller: Writer) -> Response:  # noqa: N803
+async def reset(request: Request, playerId: PlayerId, counterId: CounterId, caller: Writer) -> Response:
     """Sets the counter back to zero; achievements already unlocked stay."""
     return await run_command(request, caller, playerId, c.ResetCounter(counterId), idempotency_key(request, None))
 
 
 @router.get("/quests", response_model=Quests, responses=ERRORS, summary="Get quests")
-async def get_quests(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+async def get_quests(request: Request, playerId: PlayerId, caller: Reader) -> object:
     """The project's quests split into active and completed, with objective progress."""
     return await run_view(request, caller, playerId, "quests")
 
@@ -72,8 +72,8 @@ async def get_quests(request: Request, playerId: PlayerId, caller: Reader) -> ob
 )
 async def progress_quest(
     request: Request,
-    playerId: PlayerId,  # noqa: N803
-    questId: QuestId,  # noqa: N803
+    playerId: PlayerId,
+    questId: QuestId,
     body: QuestProgress,
     caller: Writer,
 ) -> Response:
@@ -83,6 +83,6 @@ async def progress_quest(
 
 
 @router.get("/achievements", response_model=Achievements, responses=ERRORS, summary="Get achievements")
-async def get_achievements(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+async def get_achievements(request: Request, playerId: PlayerId, caller: Reader) -> object:
     """The player's unlocked achievements with their unlock times."""
     return await run_view(request, caller, playerId, "achievements")

@@ -65,7 +65,7 @@ async def get_sku(sku: Annotated[str, Path(pattern=ID_PATTERN, examples=["potion
     responses=ERRORS,
     summary="Buy a SKU",
 )
-async def purchase(request: Request, playerId: PlayerId, body: PurchaseRequest, caller: Buyer) -> Response:  # noqa: N803
+async def purchase(request: Request, playerId: PlayerId, body: PurchaseRequest, caller: Buyer) -> Response:
     """Debits the price and applies every grant in one commit, or changes nothing
     (409 `insufficient-funds` or `stack-limit`)."""
     return await run_command(request, caller, playerId, c.Purchase(body.sku, body.quantity), body.idempotencyKey)
@@ -80,8 +80,8 @@ async def purchase(request: Request, playerId: PlayerId, body: PurchaseRequest, 
 )
 async def get_receipt(
     request: Request,
-    playerId: PlayerId,  # noqa: N803
-    purchaseId: Annotated[str, Path(max_length=128)],  # noqa: N803
+    playerId: PlayerId,
+    purchaseId: Annotated[str, Path(max_length=128)],
     caller: Reader,
 ) -> Any:
     """The receipt of one purchase of this player, rebuilt from the journal."""

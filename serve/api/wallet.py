@@ -20,7 +20,7 @@ ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 50
 
 
 @router.get("", response_model=Wallet, responses=ERRORS, summary="Get balances")
-async def get_wallet(request: Request, playerId: PlayerId, caller: Reader) -> object:  # noqa: N803
+async def get_wallet(request: Request, playerId: PlayerId, caller: Reader) -> object:
     """Balances by currency; currencies never touched are absent (zero)."""
     return await run_view(request, caller, playerId, "wallet")
 
@@ -28,7 +28,7 @@ async def get_wallet(request: Request, playerId: PlayerId, caller: Reader) -> ob
 @router.post(
     "/credit", dependencies=IDEMPOTENT, response_model=WalletResult, responses=ERRORS, summary="Credit a currency"
 )
-async def credit(request: Request, playerId: PlayerId, body: WalletChange, caller: Writer) -> Response:  # noqa: N803
+async def credit(request: Request, playerId: PlayerId, body: WalletChange, caller: Writer) -> Response:
     """Adds to a balance. Unknown currency: 422 `unknown-currency`."""
     command = c.Credit(body.currency, body.amount, body.reason, body.metadata)
     return await run_command(request, caller, playerId, command, body.idempotencyKey)
@@ -37,7 +37,7 @@ async def credit(request: Request, playerId: PlayerId, body: WalletChange, calle
 @router.post(
     "/debit", dependencies=IDEMPOTENT, response_model=WalletResult, responses=ERRORS, summary="Debit a currency"
 )
-async def debit(request: Request, playerId: PlayerId, body: WalletChange, caller: Writer) -> Response:  # noqa: N803
+async def debit(request: Request, playerId: PlayerId, body: WalletChange, caller: Writer) -> Response:
     """Takes from a balance; never below zero (409 `insufficient-funds`, nothing changed)."""
     command = c.Debit(body.currency, body.amount, body.reason, body.metadata)
     return await run_command(request, caller, playerId, command, body.idempotencyKey)
@@ -46,7 +46,7 @@ async def debit(request: Request, playerId: PlayerId, body: WalletChange, caller
 @router.get("/history", response_model=LedgerPage, responses=ERRORS, summary="List ledger entries")
 async def history(
     request: Request,
-    playerId: PlayerId,  # noqa: N803
+    playerId: PlayerId,
     caller: Reader,
     currency: Annotated[str | None, Query(max_length=64, description="Only this currency.")] = None,
     cursor: Cursor = None,
