@@ -266,6 +266,55 @@ class AccountService:
             await self.store.put_document(USERS, user_id, user)
             return user
 
+    async def list_users(
+        self, *, after: str | None, limit: int, query: str | None = None, tenant_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Users ordered by id, searched by email, or only the members of `tenant_id`."""
+        found: list[dict[str, Any]] = []
+        while len(found) < limit:
+            page = await self.store.list_documents(USERS, after=after, limit=200)
+            if not page:
+                break
+            for user in page:
+                if query and query.lower() not in user["email"]:
+                    continue
+                if tenant_id and not any(m["tenantId"] == tenant_id for m in user.get("memberships", [])):
+                    continue
+                found.append(user)
+            after = page[-1]["id"]
+        return found[:limit]
+
+    async def change_user(self, user_id: str, **changes: Any) -> dict[str, Any]:
+        """Platform role and disabled flag; KeyError when there is no such user."""
+        if changes.get("platformRole") not in (None, *PLATFORM_ROLES):
+            raise ValueError(f"unknown platform role {changes['platformRole']!r}")
+        user = await self._update_user(user_id, lambda u: u.update(changes))
+        if user is None:
+            raise KeyError(user_id)
+        return user
+
+    async def set_membership(self, user_id: str, membership: Membership | dict[str, Any]) -> dict[str, Any]:
+        """Adds or replaces the user's membership of that membership's tenant."""
+        document = _membership_document(membership)
+
+        def change(user: dict[str, Any]) -> None:
+            others = [m for m in user.get("memberships", []) if m["tenantId"] != document["tenantId"]]
+            user["memberships"] = [*others, document]
+
+        user = await self._update_user(user_id, change)
+        if user is None:
+            raise KeyError(user_id)
+        return user
+
+    async def remove_membership(self, user_id: str, tenant_id: str) -> dict[str, Any]:
+        def change(user: dict[str, Any]) -> None:
+            user["memberships"] = [m for m in user.get("memberships", []) if m["tenantId"] != tenant_id]
+
+        user = await self._update_user(user_id, change)
+        if user is None:
+            raise KeyError(user_id)
+        return user
+
     @staticmethod
     def principal_for(user: dict[str, Any]) -> Principal:
         return Principal(

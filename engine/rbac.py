@@ -21,6 +21,7 @@ POLICY: dict[str, frozenset[str]] = {
     "plans:write": frozenset({"superadmin"}),
     "platform:metrics": frozenset({"superadmin", "admin", "support"}),
     "usage:read": frozenset({"superadmin", "admin", "support"}),
+    "users:read": frozenset({"superadmin", "admin", "support"}),
     "users:write": frozenset({"superadmin"}),
     # tenant work
     "projects:read": frozenset({"superadmin", "admin", "support", "owner", "developer", "analyst"}),
@@ -33,6 +34,7 @@ POLICY: dict[str, frozenset[str]] = {
     "webhooks:read": frozenset({"superadmin", "admin", "support", "owner", "developer"}),
     "webhooks:write": frozenset({"superadmin", "admin", "owner", "developer"}),
     "audit:read": frozenset({"superadmin", "admin", "support", "owner"}),
+    "members:read": frozenset({"superadmin", "admin", "support", "owner"}),
     "members:write": frozenset({"superadmin", "admin", "owner"}),
 }
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import Counter, Histogram
 
 from config.settings import Settings
-from serve.api import admin, auth, batch, client, health, inventory, players, progress, store, wallet
+from serve.api import admin, auth, batch, client, health, inventory, members, players, progress, store, wallet
 from serve.backend import BackendHolder
 from serve.problems import install_problem_handlers
 from serve.ratelimit import LocalRateLimiter
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = LocalRateLimiter(settings.default_rate_limit_per_s)
     app.state.proxy_sets_request_id = False
     install_problem_handlers(app)
-    for module in (health, auth, players, wallet, inventory, progress, store, batch, admin, client):
+    for module in (health, auth, players, wallet, inventory, progress, store, batch, admin, client, members):
         app.include_router(module.router)
 
     app.middleware("http")(request_context)

@@ -161,3 +161,58 @@ class AuditEntry(BaseModel):
 class AuditPage(BaseModel):
     items: list[AuditEntry]
     nextCursor: str | None
+
+
+class MembershipBody(BaseModel):
+    tenantId: str
+    role: Literal["owner", "developer", "analyst"]
+    projects: Annotated[list[str], Field(min_length=1)] = ["*"]
+
+
+class User(BaseModel):
+    id: str
+    email: str
+    platformRole: str | None
+    memberships: list[MembershipBody]
+    totpEnabled: bool
+    disabled: bool
+    createdAt: str
+
+
+class UserPage(BaseModel):
+    items: list[User]
+    nextCursor: str | None
+
+
+class UserIn(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"email": "ops@example.com", "password": "a-long-passphrase", "platformRole": "support"}]
+        },
+    )
+    email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+    password: Annotated[str, Field(min_length=12, max_length=256)]
+    platformRole: Literal["superadmin", "admin", "support"] | None = None
+    memberships: list[MembershipBody] = []
+
+
+class UserPatch(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"disabled": True}]})
+    platformRole: Literal["superadmin", "admin", "support"] | None = None
+    disabled: bool | None = None
+
+
+class MemberIn(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"email": "dev@studio.example", "role": "developer", "projects": ["*"]}]},
+    )
+    email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+    role: Literal["owner", "developer", "analyst"]
+    projects: Annotated[
+        list[Annotated[str, Field(pattern=r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63})$")]], Field(min_length=1)
+    ] = ["*"]
+    password: Annotated[
+        str | None, Field(min_length=12, max_length=256, description="Creates the user when the email is new.")
+    ] = None

@@ -114,6 +114,21 @@ ROUTES: list[Route] = [
         {"superadmin", "admin", "owner", "developer"},
     ),
     ("GET economy", lambda c, w: c.get(f"{PROJECT}/economy"), PLATFORM | {"owner", "developer", "analyst"}),
+    ("GET users", lambda c, w: c.get("/v1/admin/users"), PLATFORM),
+    (
+        "POST user",
+        lambda c, w: c.post("/v1/admin/users", json={"email": f"{uid('u')}@example.com", "password": PASSWORD}),
+        {"superadmin"},
+    ),
+    ("GET members", lambda c, w: c.get("/v1/client/members"), PLATFORM | {"owner"}),
+    (
+        "POST member",
+        lambda c, w: c.post(
+            "/v1/client/members",
+            json={"email": f"{uid('m')}@example.com", "role": "analyst", "password": PASSWORD},
+        ),
+        {"superadmin", "admin", "owner"},
+    ),
     (
         "PUT economy",
         lambda c, w: c.put(f"{PROJECT}/economy", json=w["economy"]),
@@ -205,3 +220,25 @@ def test_backoffice_changes_are_in_the_audit_log(world: dict[str, Any]) -> None:
     mine = [e for e in entries.json()["items"] if e["target"] == project]
     assert len(mine) == 1 and mine[0]["actor"].startswith("owner-") and mine[0]["after"]["name"] == "Audited"
     assert mine[0]["requestId"]
+
+
+def test_an_owner_adds_and_removes_a_member_whose_access_follows_at_once(
+    world: dict[str, Any], ludex: Launched
+) -> None:
+    owner = world["clients"]["owner"]
+    email = f"{uid('new')}@example.com"
+    added = owner.post("/v1/client/members", json={"email": email, "role": "developer", "password": PASSWORD})
+    assert added.status_code == 200, added.text
+    assert added.json()["memberships"] == [{"tenantId": TENANT, "role": "developer", "projects": ["*"]}]
+    assert "passwordHash" not in added.text and "totpSecret" not in added.text
+    login = httpx.post(f"{ludex.base_url}/v1/auth/login", json={"email": email, "password": PASSWORD}, timeout=30)
+    member = httpx.Client(
+        base_url=ludex.base_url,
+        headers={"Authorization": f"Bearer {login.json()['accessToken']}", "x-tenant-id": TENANT},
+        timeout=30,
+    )
+    assert member.get(f"{PROJECT}/api-keys").status_code == 200
+    listed = owner.get("/v1/client/members").json()["items"]
+    assert any(u["email"] == email for u in listed)
+    assert owner.delete(f"/v1/client/members/{added.json()['id']}").status_code == 204
+    assert member.get(f"{PROJECT}/api-keys").status_code == 403, "a removed member loses access at once"
