@@ -11,7 +11,7 @@ from typing import Any
 from actors.clock import SystemClock, epoch_ms
 from actors.stores.base import Store
 from engine.access import SCOPES, ApiKey, compose_api_key, hash_secret, is_usable, secret_matches, split_api_key
-from engine.plans import DEFAULT_PLANS
+from engine.plans import DEFAULT_PLANS, QUOTA_FIELDS
 from engine.rules import rfc3339
 
 TENANTS, PROJECTS, API_KEYS = "tenants", "projects", "api_keys"
@@ -176,7 +176,8 @@ class Backoffice(ControlPlane):
             raise ControlError("plan-exists", f"plan '{plan['id']}' already exists")
         if not create and (existing is None or existing.get("deleted")):
             raise ControlError("plan-not-found", f"no plan '{plan['id']}'")
-        after = {**(existing or {}), **plan, "deleted": False, "updatedAt": self._now()}
+        unlimited = {field: None for field in QUOTA_FIELDS}
+        after = {**unlimited, **(existing or {}), **plan, "deleted": False, "updatedAt": self._now()}
         after.setdefault("createdAt", self._now())
         await self.store.put_document(PLANS, plan["id"], after)
         return existing, after

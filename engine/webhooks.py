@@ -5,8 +5,7 @@ library in the delivery worker; nothing here does I/O."""
 from __future__ import annotations
 
 import ipaddress
-import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 DEFAULT_RETRY_SCHEDULE_S = (5, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600)
@@ -22,13 +21,16 @@ def parse_retry_schedule(text: str | None) -> tuple[float, ...]:
     return delays
 
 
-def next_attempt_delay(schedule: Sequence[float], failed_attempts: int, rng: random.Random) -> float | None:
+def next_attempt_delay(
+    schedule: Sequence[float], failed_attempts: int, uniform: Callable[[float, float], float]
+) -> float | None:
     """Seconds until the next try after `failed_attempts` failures, with ±20 % jitter so a burst
-    of failures does not retry in lockstep; None when the schedule is spent (the delivery is dead)."""
+    of failures does not retry in lockstep; None when the schedule is spent (the delivery is dead).
+    `uniform(a, b)` is the caller's random source (e.g. `random.Random(seed).uniform`)."""
     if failed_attempts < 1 or failed_attempts > len(schedule):
         return None
     base = schedule[failed_attempts - 1]
-    return base * rng.uniform(0.8, 1.2)
+    return base * uniform(0.8, 1.2)
 
 
 def matches(event_types: Sequence[str], event_type: str) -> bool:

@@ -11,10 +11,24 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import Counter, Histogram
 
 from config.settings import Settings
-from serve.api import admin, auth, batch, client, health, inventory, members, players, progress, store, wallet
+from serve.api import (
+    admin,
+    auth,
+    batch,
+    client,
+    health,
+    inventory,
+    members,
+    players,
+    progress,
+    reports,
+    store,
+    usage,
+    wallet,
+)
 from serve.backend import BackendHolder
 from serve.problems import install_problem_handlers
-from serve.ratelimit import LocalRateLimiter
+from serve.ratelimit import LocalRateLimiter, RedisRateLimiter
 from serve.tracing import request_span
 
 DESCRIPTION = """
@@ -85,10 +99,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     settings = settings or Settings()
     app.state.backend_holder = BackendHolder(settings)
-    app.state.rate_limiter = LocalRateLimiter(settings.default_rate_limit_per_s)
+    app.state.rate_limiter = (
+        RedisRateLimiter(settings.redis_url, settings.default_rate_limit_per_s)
+        if settings.redis_url
+        else LocalRateLimiter(settings.default_rate_limit_per_s)
+    )
     app.state.proxy_sets_request_id = False
     install_problem_handlers(app)
-    for module in (health, auth, players, wallet, inventory, progress, store, batch, admin, client, members):
+    for module in (
+        health,
+        auth,
+        players,
+        wallet,
+        inventory,
+        progress,
+        store,
+        batch,
+        admin,
+        usage,
+        client,
+        members,
+        reports,
+    ):
         app.include_router(module.router)
 
     app.middleware("http")(request_context)

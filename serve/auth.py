@@ -1,16 +1,19 @@
 """Who is calling: the tenant header and the game API key with its scopes. Order of checks:
 tenant header (400), key present and valid (401), project of that tenant (404, never revealing
-another tenant's data), key of that project with the scope (403)."""
+another tenant's data), key of that project with the scope (403), then the key's rate limit (429 `rate-limited`). An
+admitted call counts as one request of its tenant's month; economy-changing handlers then ask
+`Caller.ensure_quota()` (429 `quota-exceeded`) and count the events their commands produced."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
 from fastapi.security import APIKeyHeader
 
+from actors.usage import Metering, Usage
 from engine.access import ApiKey
 from serve.backend import Backend, backend
 from serve.problems import ProblemError
@@ -28,6 +31,32 @@ class Caller:
     project: str
     key: ApiKey
     backend: Backend
+    metering: Metering | None = None
+    plan: dict[str, Any] | None = None
+    usage: Usage | None = None
+
+    def ensure_quota(self) -> None:
+        """429 `quota-exceeded` (Retry-After: the start of next month, UTC) once the tenant's plan
+        quota for the month is used up; asked before every economy-changing command."""
+        if self.metering is None or self.usage is None:
+            return
+        refusal = self.metering.refusal(self.plan, self.usage)
+        if refusal is not None:
+            raise ProblemError("quota-exceeded", refusal.detail, headers={"Retry-After": str(refusal.retry_after_s)})
+
+    async def count_events(self, outcomes: Sequence[dict[str, Any]]) -> None:
+        """Adds the events of fresh accepted commands to the tenant's monthly usage."""
+        if self.metering is not None:
+            await self.metering.count_events(self.tenant, outcomes)
+
+
+def metering(request: Request, backend: Backend) -> Metering:
+    """The replica's usage meter and plan cache, made on first use (Redis when configured)."""
+    found: Metering | None = getattr(request.app.state, "metering", None)
+    if found is None:
+        found = Metering.for_deployment(backend.store, backend.settings.redis_url)
+        request.app.state.metering = found
+    return found
 
 
 async def tenant_id(
@@ -69,7 +98,11 @@ def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
             raise ProblemError("wrong-project", "the API key belongs to another project")
         if scope is not None and scope not in key.scopes:
             raise ProblemError("insufficient-scope", f"the API key lacks the '{scope}' scope")
-        decision = request.app.state.rate_limiter.hit(key.id, key.rate_limit_per_second)
+        meter = metering(request, backend)
+        plan = await meter.plans.plan_of(tenant)
+        # The key's own limit, else its tenant's plan's, else the deployment default.
+        per_second = key.rate_limit_per_second or (plan or {}).get("apiRequestsPerSecond")
+        decision = await request.app.state.rate_limiter.hit(key.id, per_second)
         request.state.rate_limit_headers = rate_limit_headers(decision)
         if not decision.allowed:
             raise ProblemError(
@@ -77,6 +110,7 @@ def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
                 f"the API key's rate limit of {decision.limit} burst is exhausted",
                 headers={"Retry-After": str(decision.retry_after_s)},
             )
-        return Caller(tenant, projectId, key, backend)
+        usage = await meter.count_request(tenant)
+        return Caller(tenant, projectId, key, backend, meter, plan, usage)
 
     return caller

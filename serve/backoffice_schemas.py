@@ -10,7 +10,7 @@ from engine.access import SCOPES
 from serve.schemas import Id
 
 Name = Annotated[str, Field(min_length=1, max_length=120)]
-Quota = Annotated[int | None, Field(strict=True, ge=0, description="None: unlimited.")]
+Quota = Annotated[int | None, Field(strict=True, ge=0, le=10**15, description="None: unlimited.")]
 Scope = Literal["players:read", "players:write", "economy:write", "store:purchase", "events:read", "realtime"]
 assert set(Scope.__args__) == set(SCOPES), "the API's scopes are engine.access.SCOPES"
 
@@ -74,11 +74,11 @@ class PlanIn(Body):
 class Plan(BaseModel):
     id: str
     name: str
-    requestsPerMonth: int | None
-    eventsPerMonth: int | None
-    players: int | None
-    projects: int | None
-    apiRequestsPerSecond: int | None
+    requestsPerMonth: int | None = None
+    eventsPerMonth: int | None = None
+    players: int | None = None
+    projects: int | None = None
+    apiRequestsPerSecond: int | None = None
 
 
 class PlanList(BaseModel):

@@ -8,8 +8,12 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from config.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -97,6 +101,126 @@ def create_superadmin_command(args: argparse.Namespace) -> int:
     return 0
 
 
+class ApplyError(Exception):
+    """`ludex project apply` stops: `code` is the exit status, the message says why."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _problem(response: httpx.Response) -> dict[str, Any]:
+    """The problem+json body of an error answer, or {} when it has none."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _problem_text(response: httpx.Response) -> str:
+    """The problem detail of an error answer (and its field errors), or its status and text."""
+    body = _problem(response)
+    if not body:
+        return f"HTTP {response.status_code}: {response.text[:500]}"
+    text = f"HTTP {response.status_code} {body.get('title', '')}: {body.get('detail', response.text[:500])}"
+    for error in body.get("errors") or []:
+        text += f"\n  {error.get('field')}: {error.get('message')}"
+    return text
+
+
+def _apply_defaults() -> dict[str, str]:
+    """`<LUDEX_DATA_DIR or .ludex>/demo-credentials.json`, written by `ludex serve`, if present."""
+    import json
+
+    path = Path(os.environ.get("LUDEX_DATA_DIR") or ".ludex") / "demo-credentials.json"
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+
+
+def _load_definition(file: str) -> dict[str, object]:
+    """The economy file (YAML or JSON), checked locally: every problem printed as `path: message`."""
+    import yaml
+
+    from engine.definitions import DefinitionError, parse_economy
+
+    try:
+        document = yaml.safe_load(Path(file).read_text())
+    except OSError as error:
+        raise ApplyError(1, f"cannot read {file}: {error.strerror or error}") from error
+    except yaml.YAMLError as error:
+        raise ApplyError(1, f"{file} is not valid YAML: {error}") from error
+    if not isinstance(document, dict):
+        raise ApplyError(1, f"{file}: $: must be a mapping")
+    try:
+        parse_economy(document)
+    except DefinitionError as error:
+        lines = "\n".join(f"  {path}: {message}" for path, message in error.problems)
+        raise ApplyError(1, f"{file} is not a valid economy:\n{lines}") from error
+    return document
+
+
+def project_apply(args: argparse.Namespace) -> int:
+    """Validate an economy file, show what changes against the live version, and install it."""
+    import httpx
+
+    from engine.economy_diff import diff_economies
+
+    defaults = _apply_defaults()
+    tenant = args.tenant or defaults.get("tenantId")
+    project = args.project or defaults.get("projectId")
+    base_url = (args.base_url or defaults.get("baseUrl") or "http://127.0.0.1:8000").rstrip("/")
+    email = args.email or defaults.get("adminEmail")
+    password = os.environ.get("LUDEX_ADMIN_PASSWORD") or defaults.get("adminPassword")
+    try:
+        document = _load_definition(args.file)
+        missing = [
+            name for name, value in (("--tenant", tenant), ("--project", project), ("--email", email)) if not value
+        ]
+        if missing or not password:
+            names = ", ".join(missing + ([] if password else ["LUDEX_ADMIN_PASSWORD"]))
+            raise ApplyError(2, f"missing {names} (and no demo-credentials.json to default from)")
+        assert tenant is not None
+        with httpx.Client(base_url=base_url, timeout=30) as client:
+            login = client.post("/v1/auth/login", json={"email": email, "password": password})
+            if login.status_code != 200:
+                raise ApplyError(2, f"cannot log in as {email}: {_problem_text(login)}")
+            client.headers.update({"Authorization": f"Bearer {login.json()['accessToken']}", "x-tenant-id": tenant})
+            economy_path = f"/v1/client/projects/{project}/economy"
+            current = client.get(economy_path)
+            if current.status_code == 200:
+                old, version = current.json()["document"], current.json()["version"]
+            elif current.status_code == 404 and str(_problem(current).get("type", "")).endswith("/not-found"):
+                old, version = None, None
+            else:
+                raise ApplyError(2, f"cannot read the economy of {tenant}/{project}: {_problem_text(current)}")
+            changes = diff_economies(old, document)
+            live = "no economy yet" if version is None else f"version {version}"
+            if not changes:
+                print(f"ludex: {tenant}/{project} ({live}): no changes", flush=True)
+                return 0
+            print(f"ludex: {tenant}/{project} ({live}): {len(changes)} change(s)")
+            for line in changes:
+                print(f"  {line}")
+            if args.dry_run:
+                print("ludex: dry run, nothing applied", flush=True)
+                return 0
+            applied = client.put(economy_path, json=document)
+            if applied.status_code != 200:
+                raise ApplyError(2, f"the server refused the economy: {_problem_text(applied)}")
+            print(f"ludex: applied, {tenant}/{project} is now at version {applied.json()['version']}", flush=True)
+            return 0
+    except ApplyError as error:
+        print(f"ludex: {error}", file=sys.stderr, flush=True)
+        return error.code
+    except httpx.HTTPError as error:
+        print(f"ludex: cannot reach {base_url}: {error}", file=sys.stderr, flush=True)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ludex", description="Ludex game-economy engine")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -111,11 +235,28 @@ def main(argv: list[str] | None = None) -> int:
     superadmin.add_argument("--email", required=True)
     superadmin.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     superadmin.add_argument("--data-dir", help="where data lives (default ./.ludex, or LUDEX_DATA_DIR)")
+    project_parser = commands.add_parser("project", help="manage a project through the backoffice API")
+    project_commands = project_parser.add_subparsers(dest="project_command", required=True)
+    apply = project_commands.add_parser(
+        "apply",
+        help="validate an economy file, print what changes, and install it",
+        description="Defaults come from <LUDEX_DATA_DIR or .ludex>/demo-credentials.json; the password from "
+        "LUDEX_ADMIN_PASSWORD or that file. Exit status: 0 applied or nothing to change, 1 invalid file, "
+        "2 server or login error.",
+    )
+    apply.add_argument("file", help="the economy definition (YAML or JSON)")
+    apply.add_argument("--tenant", help="tenant id (default: the demo credentials' tenantId)")
+    apply.add_argument("--project", help="project id (default: the demo credentials' projectId)")
+    apply.add_argument("--base-url", help="the Ludex API (default: the demo credentials' baseUrl)")
+    apply.add_argument("--email", help="dashboard user (default: the demo credentials' adminEmail)")
+    apply.add_argument("--dry-run", action="store_true", help="print the changes, apply nothing")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve_command(args)
     if args.command == "admin" and args.admin_command == "create-superadmin":
         return create_superadmin_command(args)
+    if args.command == "project" and args.project_command == "apply":
+        return project_apply(args)
     return 2
 
 

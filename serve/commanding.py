@@ -76,9 +76,11 @@ async def run_command(
     request: Request, caller: Caller, player_id: str, command: Command, body_key: str | None = None
 ) -> Response:
     key = idempotency_key(request, body_key)
+    caller.ensure_quota()
     outcomes = await caller.backend.directory.execute(
         [CommandRequest(caller.tenant, caller.project, player_id, command, key, request.state.request_id)]
     )
+    await caller.count_events(outcomes)
     return outcome_response(request, outcomes[0])
 
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from config.settings import DEMO_ECONOMY_PATH
-from tests.support.services import missing, nx27017_server
+from tests.support.services import missing, nx27017_server, redis_server
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +29,13 @@ def mongo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield external
         return
     with nx27017_server(tmp_path_factory.mktemp("nx27017")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `redis-server` started for this session on a free port."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
         yield url
 
 

@@ -71,6 +71,20 @@ class Store(Protocol):
 
     async def read_journal(self, entity: str, after_seq: int = 0, limit: int | None = None) -> list[JournalRecord]: ...
 
+    async def scan_journal(
+        self,
+        prefix: str,
+        *,
+        since: str | None,
+        until: str | None,
+        after: tuple[str, int] | None,
+        limit: int,
+    ) -> list[JournalRecord]:
+        """Records of every entity whose id starts with `prefix` (e.g. `player:acme/space/`) with
+        `since <= occurred_at < until` (None: unbounded), ordered by `(entity, seq)` and starting
+        after the `(entity, seq)` key `after`: one page of a keyset scan, for reports."""
+        ...
+
     async def load_snapshot(self, entity: str) -> Snapshot | None: ...
 
     async def save_snapshot(self, snapshot: Snapshot) -> None: ...
@@ -115,6 +129,17 @@ class PlayerRow:
     updated_at: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     deleted: bool = False
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The smallest string greater than every string starting with `prefix` (None: no bound),
+    so a prefix match becomes the index range `prefix <= entity < bound`."""
+    while prefix:
+        last = ord(prefix[-1])
+        if last < 0x10FFFF:
+            return prefix[:-1] + chr(last + 1)
+        prefix = prefix[:-1]
+    return None
 
 
 def player_rows(records: Sequence[JournalRecord]) -> list[PlayerRow]:

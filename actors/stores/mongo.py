@@ -14,7 +14,16 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.write_concern import WriteConcern
 
-from actors.stores.base import CommitResult, JournalRecord, Outcome, PlayerRow, Remembered, Snapshot, player_rows
+from actors.stores.base import (
+    CommitResult,
+    JournalRecord,
+    Outcome,
+    PlayerRow,
+    Remembered,
+    Snapshot,
+    player_rows,
+    prefix_upper_bound,
+)
 
 DUPLICATE_KEY = 11000
 DURABLE = WriteConcern(w="majority", j=True)
@@ -85,6 +94,35 @@ class MongoStore:
         cursor = self._collection("journal").find({"entity": entity, "seq": {"$gt": after_seq}}).sort("seq", 1)
         if limit is not None:
             cursor = cursor.limit(limit)
+        return [_record_from(document) async for document in cursor]
+
+    async def scan_journal(
+        self,
+        prefix: str,
+        *,
+        since: str | None,
+        until: str | None,
+        after: tuple[str, int] | None,
+        limit: int,
+    ) -> list[JournalRecord]:
+        # A range on `entity` (not a regex) so the unique (entity, seq) index serves both the
+        # filter and the sort; the keyset `after` is expressed on the same index.
+        entity: dict[str, Any] = {"$gte": prefix}
+        upper = prefix_upper_bound(prefix)
+        if upper is not None:
+            entity["$lt"] = upper
+        query: dict[str, Any] = {"entity": entity}
+        occurred: dict[str, Any] = {}
+        if since is not None:
+            occurred["$gte"] = since
+        if until is not None:
+            occurred["$lt"] = until
+        if occurred:
+            query["occurredAt"] = occurred
+        if after is not None:
+            after_entity, after_seq = after
+            query["$or"] = [{"entity": {"$gt": after_entity}}, {"entity": after_entity, "seq": {"$gt": after_seq}}]
+        cursor = self._collection("journal").find(query).sort([("entity", 1), ("seq", 1)]).limit(limit)
         return [_record_from(document) async for document in cursor]
 
     async def list_players(

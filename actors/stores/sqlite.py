@@ -13,7 +13,16 @@ from typing import Any, TypeVar
 
 import orjson
 
-from actors.stores.base import CommitResult, JournalRecord, Outcome, PlayerRow, Remembered, Snapshot, player_rows
+from actors.stores.base import (
+    CommitResult,
+    JournalRecord,
+    Outcome,
+    PlayerRow,
+    Remembered,
+    Snapshot,
+    player_rows,
+    prefix_upper_bound,
+)
 
 T = TypeVar("T")
 
@@ -163,19 +172,44 @@ class SqliteStore:
                 " FROM journal WHERE entity = ? AND seq > ? ORDER BY seq LIMIT ?",
                 (entity, after_seq, -1 if limit is None else limit),
             ).fetchall()
-            return [
-                JournalRecord(
-                    entity=row[0],
-                    seq=row[1],
-                    occurred_at=row[2],
-                    recorded_at_ms=row[3],
-                    events=orjson.loads(row[4]),
-                    idempotency_key=row[5],
-                    fingerprint=row[6],
-                    outcome=None if row[7] is None else orjson.loads(row[7]),
-                )
-                for row in rows
-            ]
+            return [_journal_record(row) for row in rows]
+
+        return await self._run(read)
+
+    async def scan_journal(
+        self,
+        prefix: str,
+        *,
+        since: str | None,
+        until: str | None,
+        after: tuple[str, int] | None,
+        limit: int,
+    ) -> list[JournalRecord]:
+        # A range on `entity` walks the UNIQUE (entity, seq) index in order, so a page costs
+        # its own rows (plus those the time window skips), never a sort of the whole journal.
+        sql = (
+            "SELECT entity, seq, occurred_at, recorded_at_ms, events, idem_key, fingerprint, outcome"
+            " FROM journal WHERE entity >= ?"
+        )
+        params: list[Any] = [prefix]
+        upper = prefix_upper_bound(prefix)
+        if upper is not None:
+            sql += " AND entity < ?"
+            params.append(upper)
+        if since is not None:
+            sql += " AND occurred_at >= ?"
+            params.append(since)
+        if until is not None:
+            sql += " AND occurred_at < ?"
+            params.append(until)
+        if after is not None:
+            sql += " AND (entity, seq) > (?, ?)"
+            params.extend(after)
+        sql += " ORDER BY entity, seq LIMIT ?"
+        params.append(limit)
+
+        def read(conn: sqlite3.Connection) -> list[JournalRecord]:
+            return [_journal_record(row) for row in conn.execute(sql, params).fetchall()]
 
         return await self._run(read)
 
@@ -276,6 +310,19 @@ class SqliteStore:
             return [dict(orjson.loads(row[0])) for row in rows]
 
         return await self._run(read)
+
+
+def _journal_record(row: tuple[Any, ...]) -> JournalRecord:
+    return JournalRecord(
+        entity=row[0],
+        seq=row[1],
+        occurred_at=row[2],
+        recorded_at_ms=row[3],
+        events=orjson.loads(row[4]),
+        idempotency_key=row[5],
+        fingerprint=row[6],
+        outcome=None if row[7] is None else orjson.loads(row[7]),
+    )
 
 
 def _player_entity(row: tuple[Any, ...]) -> str:

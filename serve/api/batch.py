@@ -73,7 +73,10 @@ async def run_batch(request: Request, body: Batch, caller: Anyone) -> BatchResul
         positions.append(index)
     if not requests and not results:
         raise ProblemError("validation-error", "no commands")
+    if requests:
+        caller.ensure_quota()
     outcomes = await caller.backend.directory.execute(requests) if requests else []
+    await caller.count_events(outcomes)
     for index, outcome in zip(positions, outcomes, strict=True):
         results[index] = _result(request, outcome)
     return BatchResults(results=[r for r in results if r is not None])

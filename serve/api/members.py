@@ -74,6 +74,8 @@ async def create_user(
         )
     except AccountError as error:
         raise problem_from(error) from error
+    except ValueError as error:
+        raise ProblemError("validation-error", str(error), errors=[{"field": "body", "message": str(error)}]) from error
     await record(
         request, connected, principal, "user.create", user["id"], tenant_id=None, before=None, after=_safe(user)
     )
@@ -130,6 +132,10 @@ async def put_member(
             user = await service.create_user(body.email, body.password)
         except AccountError as error:
             raise problem_from(error) from error
+        except ValueError as error:
+            raise ProblemError(
+                "validation-error", str(error), errors=[{"field": "email", "message": str(error)}]
+            ) from error
     before = _safe(user)
     membership = {"tenantId": tenant, "role": body.role, "projects": body.projects}
     user = await service.set_membership(user["id"], membership)

@@ -113,3 +113,25 @@ def accounts(ludex: Launched) -> Iterator[Any]:
     yield Sync()
     loop.run_until_complete(store.close())
     loop.close()
+
+
+@pytest.fixture(scope="session")
+def backoffice(ludex: Launched) -> Iterator[Any]:
+    """Direct access to actors.control.Backoffice (plans, tenants, projects, keys) over the same
+    SQLite file, like `control_plane`."""
+    import asyncio
+
+    from actors.control import Backoffice
+
+    loop = asyncio.new_event_loop()
+    store = SqliteStore(ludex.settings.sqlite_path)
+    loop.run_until_complete(store.open())
+
+    class Sync:
+        def __getattr__(self, name: str) -> Any:
+            method = getattr(Backoffice(store), name)
+            return lambda *args, **kwargs: loop.run_until_complete(method(*args, **kwargs))
+
+    yield Sync()
+    loop.run_until_complete(store.close())
+    loop.close()

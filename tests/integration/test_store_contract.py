@@ -138,6 +138,59 @@ class StoreContract:
         assert [d["name"] for d in listed] == ["A2", "B"]
         assert [d["id"] for d in await store.list_documents("projects", after="t1/b")] == ["c"]
 
+    async def test_scan_journal_reads_a_prefix_in_entity_seq_order_within_the_time_window(self, store: Store) -> None:
+        def at(entity: str, seq: int, day: int) -> JournalRecord:
+            return JournalRecord(entity, seq, [{"type": "x", "data": {}}], f"2026-01-{day:02d}T12:00:00.000Z", 1)
+
+        await store.commit(
+            [
+                at("player:t/p/b", 1, 1),
+                at("player:t/p/a", 2, 2),
+                at("player:t/p/a", 1, 1),
+                at("player:t/p/b", 2, 3),
+                at("player:t/p/a", 3, 4),
+                at("player:t/p2/a", 1, 2),
+                at("player:t/pa", 1, 2),
+                at("player:u/p/a", 1, 2),
+                at("project:t/p", 1, 2),
+            ],
+            [],
+        )
+        everything = await store.scan_journal("player:t/p/", since=None, until=None, after=None, limit=100)
+        assert [(r.entity, r.seq) for r in everything] == [
+            ("player:t/p/a", 1),
+            ("player:t/p/a", 2),
+            ("player:t/p/a", 3),
+            ("player:t/p/b", 1),
+            ("player:t/p/b", 2),
+        ]
+        assert everything[0].events == [{"type": "x", "data": {}}]
+        window = await store.scan_journal(
+            "player:t/p/", since="2026-01-02T00:00:00.000Z", until="2026-01-04T00:00:00.000Z", after=None, limit=100
+        )
+        assert [(r.entity, r.seq) for r in window] == [("player:t/p/a", 2), ("player:t/p/b", 2)]
+        exact = await store.scan_journal(
+            "player:t/p/", since="2026-01-04T12:00:00.000Z", until="2026-01-04T12:00:01.000Z", after=None, limit=9
+        )
+        assert [(r.entity, r.seq) for r in exact] == [("player:t/p/a", 3)], "since is inclusive, until exclusive"
+
+    async def test_scan_journal_pages_by_keyset_without_gaps_or_repeats(self, store: Store) -> None:
+        records = [record(f"player:t/p/{name}", seq) for name in ("c", "a", "b") for seq in range(1, 5)]
+        await store.commit(records, [])
+        seen: list[tuple[str, int]] = []
+        after: tuple[str, int] | None = None
+        while True:
+            page = await store.scan_journal("player:t/p/", since=None, until=None, after=after, limit=5)
+            assert len(page) <= 5
+            seen.extend((r.entity, r.seq) for r in page)
+            if len(page) < 5:
+                break
+            after = (page[-1].entity, page[-1].seq)
+        assert seen == sorted((r.entity, r.seq) for r in records)
+        tail = await store.scan_journal("player:t/p/", since=None, until=None, after=("player:t/p/b", 3), limit=3)
+        assert [(r.entity, r.seq) for r in tail] == [("player:t/p/b", 4), ("player:t/p/c", 1), ("player:t/p/c", 2)]
+        assert await store.scan_journal("player:t/q/", since=None, until=None, after=None, limit=5) == []
+
 
 class TestSqliteStore(StoreContract):
     def create_store(self, tmp_path: Path) -> Store:

@@ -48,6 +48,22 @@ def _venv_tool(name: str) -> str | None:
 
 
 @contextmanager
+def _server(name: str, argv: list[str], port: int, url: str) -> Iterator[str]:
+    """Run `argv` until the context ends; yield `url` once `port` listens."""
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not wait_for_port(port):
+            missing(f"{name} did not listen on port {port} within 15 s")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextmanager
 def nx27017_server(data_dir: Path) -> Iterator[str]:
     """A MongoDB wire-protocol server (nx-27017, from PyPI) on a free port."""
     binary = _venv_tool("nx-27017")
@@ -56,30 +72,20 @@ def nx27017_server(data_dir: Path) -> Iterator[str]:
         raise AssertionError("unreachable")
     port = free_port()
     (data_dir / "databases").mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen(
-        [
-            binary,
-            "--data-dir",
-            str(data_dir / "databases"),
-            "--host",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "--log-file",
-            str(data_dir / "nx.log"),
-            "--pid-file",
-            str(data_dir / "nx.pid"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        if not wait_for_port(port):
-            missing(f"nx-27017 did not listen on port {port} within 15 s")
-        yield f"mongodb://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    argv = [binary, "--data-dir", str(data_dir / "databases"), "--host", "127.0.0.1", "-p", str(port)]
+    argv += ["--log-file", str(data_dir / "nx.log"), "--pid-file", str(data_dir / "nx.pid")]
+    with _server("nx-27017", argv, port, f"mongodb://127.0.0.1:{port}") as url:
+        yield url
+
+
+@contextmanager
+def redis_server(data_dir: Path) -> Iterator[str]:
+    """A throwaway `redis-server` on a free port, without persistence."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        missing("redis-server is not installed (apt-get install redis-server)")
+        raise AssertionError("unreachable")
+    port = free_port()
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    with _server("redis-server", [*argv, "--dir", str(data_dir)], port, f"redis://127.0.0.1:{port}/0") as url:
+        yield url

@@ -27,7 +27,7 @@ def test_the_schedule_is_read_from_comma_separated_seconds() -> None:
 def test_delays_follow_the_schedule_with_bounded_jitter_and_end_when_spent(
     schedule: list[float], failures: int, seed: int
 ) -> None:
-    delay = next_attempt_delay(schedule, failures, random.Random(seed))
+    delay = next_attempt_delay(schedule, failures, random.Random(seed).uniform)
     if 1 <= failures <= len(schedule):
         assert delay is not None
         assert 0.8 * schedule[failures - 1] - 1e-9 <= delay <= 1.2 * schedule[failures - 1] + 1e-9
