@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from engine.events import event_id
+
 
 @dataclass(frozen=True)
 class JournalRecord:
@@ -103,6 +105,18 @@ class Store(Protocol):
         """Live (not deleted) players ordered by id, after the `after` id; `username` matches exactly."""
         ...
 
+    async def read_events(self, query: EventQuery, *, after: int = 0, limit: int = 100) -> list[EventRecord]:
+        """Events matching `query` with a position above `after`, in position order."""
+        ...
+
+    async def event_position(self, event_id: str) -> int | None:
+        """Where an event sits in the global order (for `since` replays), if it is stored."""
+        ...
+
+    async def purge_events(self, before: str) -> int:
+        """Drop events that occurred before `before` from the event store (the journal stays)."""
+        ...
+
     async def put_document(self, kind: str, doc_id: str, document: dict[str, Any]) -> None:
         """Control-plane documents (tenants, projects, API keys, ...), replaced whole."""
         ...
@@ -164,3 +178,69 @@ def player_rows(records: Sequence[JournalRecord]) -> list[PlayerRow]:
                     )
                 )
     return rows
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One event of the event store: the journal's events, one row each, in a global order
+    (`position`) that feeds queries, realtime fan-out and webhook deliveries."""
+
+    id: str
+    type: str
+    tenant: str
+    project: str
+    player_id: str
+    seq: int
+    data: dict[str, Any]
+    occurred_at: str
+    position: int = 0
+
+    def public(self) -> dict[str, Any]:
+        """The API's Event: `{id, type, tenantId, projectId, playerId, seq, data, occurredAt}`."""
+        return {
+            "id": self.id,
+            "type": self.type,
+            "tenantId": self.tenant,
+            "projectId": self.project,
+            "playerId": self.player_id,
+            "seq": self.seq,
+            "data": self.data,
+            "occurredAt": self.occurred_at,
+        }
+
+
+def event_records(records: Sequence[JournalRecord]) -> list[EventRecord]:
+    """The event-store rows of player records, in journal order (positions come from the store)."""
+    rows: list[EventRecord] = []
+    for record in records:
+        kind, _, path = record.entity.partition(":")
+        parts = path.split("/", 2)
+        if kind != "player" or len(parts) != 3:
+            continue
+        tenant, project, player_id = parts
+        for index, event in enumerate(record.events):
+            rows.append(
+                EventRecord(
+                    id=event_id(record.entity, record.seq, index),
+                    type=event["type"],
+                    tenant=tenant,
+                    project=project,
+                    player_id=player_id,
+                    seq=record.seq,
+                    data=event["data"],
+                    occurred_at=record.occurred_at,
+                )
+            )
+    return rows
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """Filters of `Store.read_events`; None means any. `until` is exclusive."""
+
+    tenant: str | None = None
+    project: str | None = None
+    types: tuple[str, ...] | None = None
+    player_id: str | None = None
+    since: str | None = None
+    until: str | None = None

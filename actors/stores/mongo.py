@@ -9,18 +9,21 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.write_concern import WriteConcern
 
 from actors.stores.base import (
     CommitResult,
+    EventQuery,
+    EventRecord,
     JournalRecord,
     Outcome,
     PlayerRow,
     Remembered,
     Snapshot,
+    event_records,
     player_rows,
     prefix_upper_bound,
 )
@@ -58,6 +61,11 @@ class MongoStore:
         await self._collection("players").create_index(
             [("tenant", ASCENDING), ("project", ASCENDING), ("username", ASCENDING)]
         )
+        events = self._collection("events")
+        await events.create_index([("position", ASCENDING)])
+        for field in ("position", "type", "playerId"):
+            keys = [("tenant", ASCENDING), ("project", ASCENDING), (field, ASCENDING)]
+            await events.create_index(keys if field == "position" else [*keys, ("position", ASCENDING)])
 
     async def close(self) -> None:
         if self._client is not None:
@@ -77,6 +85,9 @@ class MongoStore:
                     record = records[failure["index"]]
                     conflicts.add((record.entity, record.seq))
         written = {r.entity for r in records if (r.entity, r.seq) not in conflicts}
+        events = [e for e in event_records(records) if f"player:{e.tenant}/{e.project}/{e.player_id}" in written]
+        if events:
+            await self._insert_events(events)
         changes = [_player_update(row) for row in player_rows(records) if _player_entity(row) in written]
         if changes:
             await self._collection("players").bulk_write(changes, ordered=True)
@@ -138,6 +149,71 @@ class MongoStore:
             PlayerRow(tenant, project, d["playerId"], d["username"], d["createdAt"], d["updatedAt"], d["metadata"])
             async for d in cursor
         ]
+
+    async def _insert_events(self, events: list[EventRecord]) -> None:
+        """Positions are reserved from a counter, then the events inserted (re-inserting one that
+        is there already is a no-op). Writers that reserve concurrently may land out of position
+        order; readers that tail the feed re-read a short window behind their cursor for that."""
+        counter = await self._collection("counters").find_one_and_update(
+            {"_id": "events"}, {"$inc": {"value": len(events)}}, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        first = int(counter["value"]) - len(events) + 1
+        documents = [
+            {
+                "_id": e.id,
+                "position": first + i,
+                "type": e.type,
+                "tenant": e.tenant,
+                "project": e.project,
+                "playerId": e.player_id,
+                "seq": e.seq,
+                "data": e.data,
+                "occurredAt": e.occurred_at,
+            }
+            for i, e in enumerate(events)
+        ]
+        try:
+            await self._collection("events").insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            if any(f.get("code") != DUPLICATE_KEY for f in error.details.get("writeErrors", [])):
+                raise
+
+    async def read_events(self, query: EventQuery, *, after: int = 0, limit: int = 100) -> list[EventRecord]:
+        found: dict[str, Any] = {"position": {"$gt": after}}
+        for field, value in (("tenant", query.tenant), ("project", query.project), ("playerId", query.player_id)):
+            if value is not None:
+                found[field] = value
+        if query.types is not None:
+            found["type"] = {"$in": list(query.types)}
+        if query.since is not None or query.until is not None:
+            window: dict[str, str] = {}
+            if query.since is not None:
+                window["$gte"] = query.since
+            if query.until is not None:
+                window["$lt"] = query.until
+            found["occurredAt"] = window
+        cursor = self._collection("events").find(found).sort("position", 1).limit(limit)
+        return [
+            EventRecord(
+                d["_id"],
+                d["type"],
+                d["tenant"],
+                d["project"],
+                d["playerId"],
+                d["seq"],
+                d["data"],
+                d["occurredAt"],
+                d["position"],
+            )
+            async for d in cursor
+        ]
+
+    async def event_position(self, event_id: str) -> int | None:
+        document = await self._collection("events").find_one({"_id": event_id}, {"position": 1})
+        return None if document is None else int(document["position"])
+
+    async def purge_events(self, before: str) -> int:
+        return int((await self._collection("events").delete_many({"occurredAt": {"$lt": before}})).deleted_count)
 
     async def put_document(self, kind: str, doc_id: str, document: dict[str, Any]) -> None:
         await self._collection(f"control_{kind}").replace_one({"_id": doc_id}, {"_id": doc_id, **document}, upsert=True)

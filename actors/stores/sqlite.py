@@ -15,11 +15,14 @@ import orjson
 
 from actors.stores.base import (
     CommitResult,
+    EventQuery,
+    EventRecord,
     JournalRecord,
     Outcome,
     PlayerRow,
     Remembered,
     Snapshot,
+    event_records,
     player_rows,
     prefix_upper_bound,
 )
@@ -59,6 +62,21 @@ CREATE TABLE IF NOT EXISTS players (
     PRIMARY KEY (tenant, project, player_id)
 );
 CREATE INDEX IF NOT EXISTS players_username ON players (tenant, project, username);
+CREATE TABLE IF NOT EXISTS events (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    project TEXT NOT NULL,
+    player_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    occurred_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_project ON events (tenant, project, position);
+CREATE INDEX IF NOT EXISTS events_type ON events (tenant, project, type, position);
+CREATE INDEX IF NOT EXISTS events_player ON events (tenant, project, player_id, position);
+CREATE INDEX IF NOT EXISTS events_time ON events (occurred_at);
 CREATE TABLE IF NOT EXISTS documents (
     kind TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -151,16 +169,22 @@ class SqliteStore:
         outcome_rows = [
             (o.entity, o.idempotency_key, o.fingerprint, _dumps(o.outcome), o.recorded_at_ms) for o in outcomes
         ]
+        event_rows = [
+            (e.id, e.type, e.tenant, e.project, e.player_id, e.seq, _dumps(e.data), e.occurred_at)
+            for e in event_records(records)
+        ]
 
         def write(conn: sqlite3.Connection) -> CommitResult:
             try:
-                _write(conn, rows, outcome_rows, index_rows)
+                _write(conn, rows, outcome_rows, index_rows, event_rows)
                 return CommitResult()
             except sqlite3.IntegrityError:
                 taken = _taken(conn, [(row[0], row[1]) for row in rows])
                 kept = [row for row in rows if (row[0], row[1]) not in taken]
                 kept_entities = {row[0] for row in kept}
-                _write(conn, kept, outcome_rows, [r for r in index_rows if _player_entity(r) in kept_entities])
+                kept_events = [e for e in event_rows if f"player:{e[2]}/{e[3]}/{e[4]}" in kept_entities]
+                kept_index = [r for r in index_rows if _player_entity(r) in kept_entities]
+                _write(conn, kept, outcome_rows, kept_index, kept_events)
                 return CommitResult(conflicts=taken)
 
         return await self._run(write)
@@ -279,6 +303,44 @@ class SqliteStore:
 
         return await self._run(read)
 
+    async def read_events(self, query: EventQuery, *, after: int = 0, limit: int = 100) -> list[EventRecord]:
+        def read(conn: sqlite3.Connection) -> list[EventRecord]:
+            clauses, params = ["position > ?"], [after]
+            for column, value in (("tenant", query.tenant), ("project", query.project), ("player_id", query.player_id)):
+                if value is not None:
+                    clauses.append(f"{column} = ?")
+                    params.append(value)
+            if query.types is not None:
+                clauses.append(f"type IN ({', '.join('?' * len(query.types))})")
+                params.extend(query.types)
+            if query.since is not None:
+                clauses.append("occurred_at >= ?")
+                params.append(query.since)
+            if query.until is not None:
+                clauses.append("occurred_at < ?")
+                params.append(query.until)
+            rows = conn.execute(
+                "SELECT position, event_id, type, tenant, project, player_id, seq, data, occurred_at FROM events"
+                f" WHERE {' AND '.join(clauses)} ORDER BY position LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+            return [EventRecord(r[1], r[2], r[3], r[4], r[5], r[6], orjson.loads(r[7]), r[8], r[0]) for r in rows]
+
+        return await self._run(read)
+
+    async def event_position(self, event_id: str) -> int | None:
+        def read(conn: sqlite3.Connection) -> int | None:
+            row = conn.execute("SELECT position FROM events WHERE event_id = ?", (event_id,)).fetchone()
+            return None if row is None else int(row[0])
+
+        return await self._run(read)
+
+    async def purge_events(self, before: str) -> int:
+        def purge(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("DELETE FROM events WHERE occurred_at < ?", (before,)).rowcount)
+
+        return await self._run(purge)
+
     async def put_document(self, kind: str, doc_id: str, document: dict[str, Any]) -> None:
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(
@@ -334,6 +396,7 @@ def _write(
     rows: list[tuple[Any, ...]],
     outcome_rows: list[tuple[Any, ...]],
     index_rows: list[tuple[Any, ...]],
+    event_rows: list[tuple[Any, ...]],
 ) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -354,6 +417,11 @@ def _write(
             " metadata = CASE WHEN excluded.deleted THEN players.metadata ELSE excluded.metadata END,"
             " updated_at = excluded.updated_at, deleted = excluded.deleted",
             index_rows,
+        )
+        conn.executemany(
+            "INSERT INTO events (event_id, type, tenant, project, player_id, seq, data, occurred_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            event_rows,
         )
     except BaseException:
         conn.execute("ROLLBACK")

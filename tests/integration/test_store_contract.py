@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from actors.stores.base import JournalRecord, Outcome, Snapshot, Store
+from actors.stores.base import EventQuery, JournalRecord, Outcome, Snapshot, Store
 from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
+from engine.events import event_id
 
 
 def record(entity: str, seq: int, *, key: str | None = None, at_ms: int = 1_000) -> JournalRecord:
@@ -190,6 +191,45 @@ class StoreContract:
         tail = await store.scan_journal("player:t/p/", since=None, until=None, after=("player:t/p/b", 3), limit=3)
         assert [(r.entity, r.seq) for r in tail] == [("player:t/p/b", 4), ("player:t/p/c", 1), ("player:t/p/c", 2)]
         assert await store.scan_journal("player:t/q/", since=None, until=None, after=None, limit=5) == []
+
+    async def test_events_are_stored_in_order_with_stable_ids_and_filters(self, store: Store) -> None:
+        def player_record(player: str, seq: int, types: list[str], at: str, project: str = "p") -> JournalRecord:
+            events = [{"type": t, "data": {"n": seq}} for t in types]
+            return JournalRecord(f"player:t/{project}/{player}", seq, events, at, 1)
+
+        await store.commit(
+            [
+                player_record("a", 1, ["player.created"], "2026-01-01T00:00:00.000Z"),
+                player_record("b", 1, ["player.created", "wallet.credited"], "2026-01-02T00:00:00.000Z"),
+                player_record("c", 1, ["player.created"], "2026-01-02T00:00:00.000Z", project="q"),
+                JournalRecord("project:t/p", 1, [{"type": "project.economy.defined", "data": {}}], "2026-01-01", 1),
+            ],
+            [],
+        )
+        await store.commit([player_record("a", 2, ["wallet.credited"], "2026-01-03T00:00:00.000Z")], [])
+        everything = await store.read_events(EventQuery(tenant="t", project="p"))
+        assert [(e.player_id, e.seq, e.type) for e in everything] == [
+            ("a", 1, "player.created"),
+            ("b", 1, "player.created"),
+            ("b", 1, "wallet.credited"),
+            ("a", 2, "wallet.credited"),
+        ]
+        positions = [e.position for e in everything]
+        assert positions == sorted(positions) and len(set(positions)) == 4
+        assert everything[2].id == event_id("player:t/p/b", 1, 1)
+        assert everything[2].public()["tenantId"] == "t" and everything[2].data == {"n": 1}
+        credited = await store.read_events(EventQuery(tenant="t", project="p", types=("wallet.credited",)))
+        assert [(e.player_id, e.seq) for e in credited] == [("b", 1), ("a", 2)]
+        assert [e.seq for e in await store.read_events(EventQuery(project="p", player_id="a"))] == [1, 2]
+        window = EventQuery(project="p", since="2026-01-02T00:00:00.000Z", until="2026-01-03T00:00:00.000Z")
+        assert [e.player_id for e in await store.read_events(window)] == ["b", "b"]
+        page = await store.read_events(EventQuery(project="p"), after=positions[1], limit=1)
+        assert [e.id for e in page] == [everything[2].id]
+        assert await store.event_position(everything[3].id) == positions[3]
+        assert await store.event_position("evt_missing") is None
+        assert len(await store.read_events(EventQuery())) == 5, "the feed spans projects"
+        assert await store.purge_events("2026-01-02T00:00:00.000Z") == 1
+        assert [e.player_id for e in await store.read_events(EventQuery(project="p"))] == ["b", "b", "a"]
 
 
 class TestSqliteStore(StoreContract):
