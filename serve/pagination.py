@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Query
 
@@ -25,3 +25,32 @@ def decode_cursor(cursor: str | None, default: Any) -> Any:
         return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, TypeError) as error:
         raise ProblemError("invalid-cursor", "the cursor is not one this API returned") from error
+
+
+Sort = Annotated[
+    Literal["id", "-id", "name", "-name", "createdAt", "-createdAt"],
+    Query(description="Order by a field; a leading `-` sorts descending."),
+]
+SORT_SCAN_LIMIT = 10_000
+
+
+def sorted_page(
+    items: list[dict[str, Any]], sort: str, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of `items` in `sort` order, keyset-paginated on (field, id) so pages stay
+    consistent while items are added. Meant for small collections (tenants, projects)."""
+    descending = sort.startswith("-")
+    field = sort.removeprefix("-")
+
+    def key(item: dict[str, Any]) -> tuple[str, str]:
+        return (str(item.get(field) or ""), str(item["id"]))
+
+    ordered = sorted(items, key=key, reverse=descending)
+    after = decode_cursor(cursor, None)
+    if after is not None:
+        if not (isinstance(after, list) and len(after) == 2 and all(isinstance(x, str) for x in after)):
+            raise ProblemError("invalid-cursor", "the cursor is not one this API returned")
+        mark = (after[0], after[1])
+        ordered = [i for i in ordered if (key(i) < mark if descending else key(i) > mark)]
+    page = ordered[:limit]
+    return page, encode_cursor(list(key(page[-1]))) if len(ordered) > limit else None

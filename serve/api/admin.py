@@ -20,7 +20,7 @@ from serve.backoffice_schemas import (
     TenantPatch,
 )
 from serve.dashboard import CurrentPrincipal, ensure_can
-from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from serve.pagination import SORT_SCAN_LIMIT, Cursor, Limit, Sort, decode_cursor, encode_cursor, sorted_page
 from serve.problems import ProblemError
 from serve.schemas import Problem
 
@@ -33,14 +33,20 @@ ERRORS = {code: {"model": Problem} for code in (401, 403, 404, 409, 422)}
 
 @router.get("/tenants", response_model=TenantPage, responses=ERRORS, summary="List tenants")
 async def list_tenants(
-    principal: CurrentPrincipal, connected: Connected, q: Search = None, cursor: Cursor = None, limit: Limit = 50
+    principal: CurrentPrincipal,
+    connected: Connected,
+    q: Search = None,
+    planId: Annotated[str | None, Query(max_length=64, description="Only tenants on this plan.")] = None,
+    sort: Sort = "id",
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> TenantPage:
-    """Tenants ordered by id, optionally searched by id or name."""
+    """Tenants searched by id or name, filtered by plan, in the order asked for."""
     ensure_can(principal, "tenants:read")
-    after = decode_cursor(cursor, None)
-    found = await connected.control.list_tenants(after=after, limit=limit + 1, query=q)
-    next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
-    return TenantPage(items=[Tenant(**t) for t in found[:limit]], nextCursor=next_cursor)
+    found = await connected.control.list_tenants(after=None, limit=SORT_SCAN_LIMIT, query=q)
+    matching = [t for t in found if planId is None or t.get("planId") == planId]
+    page, next_cursor = sorted_page(matching, sort, cursor, limit)
+    return TenantPage(items=[Tenant(**t) for t in page], nextCursor=next_cursor)
 
 
 @router.post("/tenants", status_code=201, response_model=Tenant, responses=ERRORS, summary="Create a tenant")

@@ -24,7 +24,7 @@ from serve.backoffice_schemas import (
     ProjectPatch,
 )
 from serve.dashboard import CurrentPrincipal, ensure_can
-from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from serve.pagination import SORT_SCAN_LIMIT, Cursor, Limit, Sort, sorted_page
 from serve.problems import ProblemError
 from serve.schemas import Problem
 
@@ -59,16 +59,16 @@ async def list_projects(
     principal: CurrentPrincipal,
     connected: Connected,
     q: Annotated[str | None, Query(max_length=120, description="Substring of id or name.")] = None,
+    sort: Sort = "id",
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> ProjectPage:
-    """The tenant's projects ordered by id; members limited to some projects see only those."""
+    """The tenant's projects in the order asked for; members limited to some projects see only those."""
     ensure_can(principal, "projects:read", tenant)
-    after = decode_cursor(cursor, None)
-    found = await connected.control.list_projects(tenant, after=after, limit=limit + 1, query=q)
+    found = await connected.control.list_projects(tenant, after=None, limit=SORT_SCAN_LIMIT, query=q)
     visible = [p for p in found if _sees(principal, tenant, p["id"])]
-    next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
-    return ProjectPage(items=[Project(**p) for p in visible[:limit]], nextCursor=next_cursor)
+    page, next_cursor = sorted_page(visible, sort, cursor, limit)
+    return ProjectPage(items=[Project(**p) for p in page], nextCursor=next_cursor)
 
 
 def _sees(principal: Principal, tenant: str, project: str) -> bool:

@@ -242,3 +242,33 @@ def test_an_owner_adds_and_removes_a_member_whose_access_follows_at_once(
     assert any(u["email"] == email for u in listed)
     assert owner.delete(f"/v1/client/members/{added.json()['id']}").status_code == 204
     assert member.get(f"{PROJECT}/api-keys").status_code == 403, "a removed member loses access at once"
+
+
+def test_tenant_and_project_lists_sort_filter_search_and_page(world: dict[str, Any]) -> None:
+    admin = world["clients"]["superadmin"]
+    tag = uuid.uuid4().hex[:6]
+    names = ["delta", "alpha", "charlie", "bravo"]
+    for name in names:
+        created = admin.post(
+            "/v1/admin/tenants", json={"id": f"s-{tag}-{name}", "name": f"{name} {tag}", "planId": "indie"}
+        )
+        assert created.status_code == 201
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"q": tag, "sort": "-name", "limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = admin.get("/v1/admin/tenants", params=params).json()
+        seen += [t["name"].split()[0] for t in page["items"]]
+        cursor = page["nextCursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(names, reverse=True)
+    on_plan = admin.get("/v1/admin/tenants", params={"q": tag, "planId": "indie"}).json()["items"]
+    assert len(on_plan) == 4
+    assert admin.get("/v1/admin/tenants", params={"q": tag, "planId": "studio"}).json()["items"] == []
+    assert admin.get("/v1/admin/tenants", params={"sort": "bogus"}).status_code == 422
+    owner = world["clients"]["owner"]
+    for name in ("zeta", "eta"):
+        assert owner.post("/v1/client/projects", json={"id": f"{name}-{tag}", "name": name}).status_code == 201
+    listed = owner.get("/v1/client/projects", params={"q": tag, "sort": "name"}).json()["items"]
+    assert [p["name"] for p in listed] == ["eta", "zeta"]
