@@ -10,20 +10,26 @@ from typing import Any
 import ray
 
 from actors.committer import EntityUnavailableError
+from actors.fanout import RedisEventPublisher
 from actors.host import CommandRequest, ShardHost, unavailable_outcome
 from actors.sharding import shard_for, shard_name
 from actors.stores.factory import store_for
+from actors.webhooks import WebhookWorker
 from config.logging import configure_logging
 from config.settings import Settings
+from engine.webhooks import parse_retry_schedule
 
 NAMESPACE = "ludex"
 
 
 class RayShardHost(ShardHost):
-    """A shard host in its own Ray worker process: it sets up that process's JSON logging."""
+    """A shard host in its own Ray worker process: it sets up that process's JSON logging, and
+    publishes durable events to Redis for realtime fan-out when `redis_url` is given."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, redis_url: str | None = None, **kwargs: Any) -> None:
         configure_logging()
+        if redis_url:
+            kwargs["publisher"] = RedisEventPublisher(redis_url)
         super().__init__(*args, **kwargs)
 
 
@@ -48,6 +54,8 @@ def start_shard_hosts(settings: Settings, *, max_restarts: int = -1) -> list[Any
             idle_timeout_s=settings.idle_timeout_s,
             max_batch_size=settings.max_batch_size,
             idempotency_retention_s=settings.idempotency_retention_s,
+            event_retention_days=settings.event_retention_days,
+            redis_url=settings.redis_url,
         )
         for shard_id in range(settings.shards)
     ]
@@ -59,6 +67,59 @@ def stop_shard_hosts(handles: list[Any]) -> None:
     ray.get([handle.stop.remote() for handle in handles])
     for handle in handles:
         ray.kill(handle, no_restart=True)
+
+
+class RayWebhookWorker(WebhookWorker):
+    """The webhook worker in its own Ray worker process. It starts its loop as soon as it is
+    constructed, so a worker Ray restarts after a crash resumes from its durable cursor alone."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        configure_logging()
+        super().__init__(*args, **kwargs)
+        self._boot: asyncio.Task[None] | None = None
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a Ray that constructs actors outside their loop: `start` does it
+            return
+        self._boot = asyncio.ensure_future(self._keep_starting())
+
+    async def _keep_starting(self) -> None:
+        while True:
+            try:
+                await self.start()
+                return
+            except Exception:  # noqa: BLE001 - e.g. the store is not reachable yet
+                await asyncio.sleep(1.0)
+
+
+def webhook_worker_name(deployment: str) -> str:
+    return f"{deployment}-webhooks"
+
+
+def start_webhook_worker(settings: Settings, *, max_restarts: int = -1) -> Any:
+    """Create (or find) the deployment's one webhook worker; Ray restarts it if it dies."""
+    remote_worker: Any = ray.remote(RayWebhookWorker)
+    handle = remote_worker.options(
+        name=webhook_worker_name(settings.deployment),
+        namespace=NAMESPACE,
+        get_if_exists=True,
+        lifetime="detached",
+        max_restarts=max_restarts,
+        max_task_retries=0,
+        max_concurrency=100,
+        num_cpus=0,
+    ).remote(
+        store_for(settings),
+        schedule=parse_retry_schedule(settings.webhook_retry_schedule),
+        allow_private=settings.webhook_allow_private,
+    )
+    ray.get(handle.start.remote())
+    return handle
+
+
+def stop_webhook_worker(handle: Any) -> None:
+    ray.get(handle.stop.remote())
+    ray.kill(handle, no_restart=True)
 
 
 class ShardDirectory:

@@ -24,8 +24,10 @@ from typing import Any
 
 from actors.clock import SystemClock, epoch_ms
 from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrite
+from actors.fanout import EventPublisher
 from actors.metrics import HostMetrics
-from actors.stores.base import JournalRecord, Outcome, Snapshot, Store
+from actors.retention import EventRetention
+from actors.stores.base import JournalRecord, Outcome, Snapshot, Store, event_records
 from engine import views
 from engine.commands import Command
 from engine.definitions import Economy, economy_to_document
@@ -101,6 +103,8 @@ class ShardHost:
         max_batch_size: int = 512,
         group_commit: bool = True,
         idempotency_retention_s: float = 7 * 24 * 3600.0,
+        event_retention_days: float | None = None,
+        publisher: EventPublisher | None = None,
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
@@ -108,6 +112,8 @@ class ShardHost:
         self.snapshot_every = snapshot_every
         self.idle_timeout_s = idle_timeout_s
         self.retention = timedelta(seconds=idempotency_retention_s)
+        self.event_retention = EventRetention(store, self.clock, event_retention_days)
+        self.publisher = publisher  # announces durable events to realtime fan-out (Redis), if set
         self.metrics = HostMetrics()
         self.committer = GroupCommitter(
             store, max_batch_size=max_batch_size, group_commit=group_commit, metrics=self.metrics
@@ -145,6 +151,8 @@ class ShardHost:
         await self.committer.stop()
         await self.passivate_idle(force=True)
         await asyncio.gather(*self._background, return_exceptions=True)
+        if self.publisher is not None:
+            await self.publisher.close()
         await self.store.close()
 
     def ready(self) -> bool:
@@ -270,7 +278,7 @@ class ShardHost:
             )
             entity.state = new_state
             write = PendingWrite(record, None, future, owner=entity)
-            write.on_durable = lambda: self._on_durable(entity, new_state)
+            write.on_durable = lambda: self._on_durable(entity, new_state, record)
         elif idem is not None:
             write = PendingWrite(
                 None, Outcome(entity.key, idem, request_fingerprint, outcome, recorded_at_ms), future, owner=entity
@@ -299,8 +307,10 @@ class ShardHost:
             return {**inflight.outcome, "replayed": True}
         return {**inflight.outcome, "replayed": False, "eventIds": inflight.event_ids}
 
-    def _on_durable(self, entity: _Entity, state: PlayerState) -> None:
+    def _on_durable(self, entity: _Entity, state: PlayerState, record: JournalRecord | None = None) -> None:
         entity.durable_state = state
+        if self.publisher is not None and record is not None:
+            self.publisher.publish(event_records([record]))
         if state.seq - entity.snapshot_seq >= self.snapshot_every:
             entity.snapshot_seq = state.seq
             self._spawn(self.store.save_snapshot(self._snapshot(entity.key, state)))
@@ -356,6 +366,9 @@ class ShardHost:
             await asyncio.sleep(interval)
             with contextlib.suppress(Exception):
                 await self.passivate_idle()
+            if self.shard_id == 0:  # one purger per deployment, at most hourly
+                with contextlib.suppress(Exception):
+                    await self.event_retention.run_if_due()
 
     def active_entities(self) -> int:
         return len(self._entities)

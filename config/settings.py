@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_ECONOMY_PATH = Path(__file__).with_name("demo-economy.yaml")
@@ -22,7 +23,20 @@ class Settings(BaseSettings):
     idle_timeout_s: float = 300.0
     max_batch_size: int = 512
     idempotency_retention_s: float = 7 * 24 * 3600.0
+    event_retention_days: float | None = None  # event store (not journal) retention; None keeps all
     default_rate_limit_per_s: float = 1000.0
+    realtime_max_eventtypes: int = 32  # event types one realtime subscription may name
+    realtime_queue_size: int = 1000  # per-connection backlog before a slow consumer is closed
+    webhook_retry_schedule: str | None = None  # comma-separated seconds; None: the engine's schedule
+    webhook_allow_private: bool = False  # unset: on for the embedded default (no LUDEX_MONGO_URL)
+
+    @model_validator(mode="after")
+    def _webhook_private_default(self) -> Settings:
+        """A single-node embedded Ludex talks to receivers on the same machine; a cluster with a
+        shared store refuses private destinations unless told otherwise."""
+        if "webhook_allow_private" not in self.model_fields_set:
+            self.webhook_allow_private = self.mongo_url is None
+        return self
 
     @property
     def sqlite_path(self) -> Path:

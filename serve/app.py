@@ -11,11 +11,13 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import Counter, Histogram
 
 from config.settings import Settings
+from serve import realtime
 from serve.api import (
     admin,
     auth,
     batch,
     client,
+    events,
     health,
     inventory,
     members,
@@ -25,6 +27,7 @@ from serve.api import (
     store,
     usage,
     wallet,
+    webhooks,
 )
 from serve.backend import BackendHolder
 from serve.problems import install_problem_handlers
@@ -120,6 +123,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         client,
         members,
         reports,
+        events,
+        realtime,
+        webhooks,
     ):
         app.include_router(module.router)
 

@@ -216,3 +216,86 @@ class MemberIn(Body):
     password: Annotated[
         str | None, Field(min_length=12, max_length=256, description="Creates the user when the email is new.")
     ] = None
+
+
+EventType = Annotated[
+    str,
+    Field(
+        pattern=r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$",
+        max_length=120,
+        description="An event type, `*` for all, or a prefix such as `wallet.*`.",
+    ),
+]
+WebhookUrl = Annotated[str, Field(min_length=8, max_length=2048, description="An http(s) URL that receives POSTs.")]
+
+
+class WebhookIn(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"url": "https://hooks.example.com/ludex", "eventTypes": ["wallet.*", "player.levelup"]}]
+        },
+    )
+    url: WebhookUrl
+    eventTypes: Annotated[list[EventType], Field(min_length=1, max_length=100)] = ["*"]
+    active: bool = True
+
+
+class WebhookPatch(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"active": True}]})
+    url: WebhookUrl | None = None
+    eventTypes: Annotated[list[EventType] | None, Field(min_length=1, max_length=100)] = None
+    active: bool | None = None
+
+
+class Webhook(BaseModel):
+    id: str
+    url: str
+    eventTypes: list[str]
+    active: bool
+    disabledReason: str | None = Field(default=None, description="`gone` when the receiver answered 410.")
+    createdAt: str
+    updatedAt: str
+
+
+class WebhookCreated(BaseModel):
+    id: str
+    url: str
+    eventTypes: list[str]
+    active: bool
+    secret: str = Field(description="`whsec_<base64>`: signs every delivery. Shown only in this answer.")
+
+
+class WebhookPage(BaseModel):
+    items: list[Webhook]
+    nextCursor: str | None
+
+
+class DeliveryAttempt(BaseModel):
+    at: str
+    statusCode: int | None = Field(description="The receiver's status; None when no answer came.")
+    latencyMs: float
+    error: str | None = Field(description="Why no answer came (timeout, refused connection, ...).")
+
+
+class Delivery(BaseModel):
+    id: str = Field(description="`<webhookId>:<eventId>`.")
+    subscriptionId: str
+    eventId: str = Field(description="Sent as `webhook-id` on every attempt.")
+    eventType: str
+    status: Literal["pending", "delivered", "failed", "dead"] = Field(
+        description="`pending`: not tried yet; `failed`: a retry is scheduled; `dead`: retries spent or 410."
+    )
+    attempts: list[DeliveryAttempt]
+    createdAt: str
+    nextAttemptAt: str | None
+    deliveredAt: str | None = None
+
+
+class DeliveryPage(BaseModel):
+    items: list[Delivery]
+    nextCursor: str | None
+
+
+class Redriven(BaseModel):
+    redriven: int = Field(description="How many dead deliveries went back to pending.")

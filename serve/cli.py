@@ -36,7 +36,7 @@ def serve_command(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     launched = None
     try:
-        launched = launch(settings, args.host, args.port)
+        launched = launch(settings, args.host, args.port, replicas=args.replicas)
         creds = launched.credentials
         print(
             f"ludex: serving at {launched.base_url}  (OpenAPI: {launched.base_url}/v1/docs)\n"
@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
     serve_parser.add_argument("--shards", type=int, help="shard hosts (default 4, or LUDEX_SHARDS)")
+    serve_parser.add_argument("--replicas", type=int, default=1, help="ingress (HTTP/WebSocket) replicas (default 1)")
     admin_parser = commands.add_parser("admin", help="manage dashboard users")
     admin_commands = admin_parser.add_subparsers(dest="admin_command", required=True)
     superadmin = admin_commands.add_parser("create-superadmin", help="create a platform superadmin")

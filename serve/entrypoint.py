@@ -43,10 +43,11 @@ def app(args: dict[str, Any]) -> Any:
             "(set it, e.g. from a Secret, or pass require_mongo: false in the Serve args for a "
             "single-node test cluster)"
         )
-    from actors.directory import start_shard_hosts
+    from actors.directory import start_shard_hosts, start_webhook_worker
     from serve.deployment import build_application
 
     if not settings.mongo_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     start_shard_hosts(settings)
+    start_webhook_worker(settings)
     return build_application(settings, replicas=options.replicas)

@@ -15,7 +15,13 @@ from ray import serve
 
 from actors.accounts import AccountService
 from actors.control import ControlPlane
-from actors.directory import ShardDirectory, start_shard_hosts, stop_shard_hosts
+from actors.directory import (
+    ShardDirectory,
+    start_shard_hosts,
+    start_webhook_worker,
+    stop_shard_hosts,
+    stop_webhook_worker,
+)
 from actors.stores.factory import store_for
 from config.settings import DEMO_ECONOMY_PATH, Settings
 from serve.deployment import APP_NAME, build_application
@@ -31,6 +37,7 @@ class Launched:
     handles: list[Any]
     credentials: dict[str, str]
     base_url: str
+    webhooks: Any = None  # the webhook worker actor
 
 
 async def bootstrap_demo(settings: Settings, directory: ShardDirectory, base_url: str) -> dict[str, str]:
@@ -91,15 +98,18 @@ def launch(settings: Settings, host: str, port: int, *, replicas: int = 1) -> La
     """Within a connected Ray: start the shard hosts, bootstrap the demo, deploy the app."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     handles = start_shard_hosts(settings)
+    webhooks = start_webhook_worker(settings)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base_url = f"http://{shown_host}:{port}"
     credentials = asyncio.run(bootstrap_demo(settings, ShardDirectory(handles), base_url))
     serve.start(http_options={"host": host, "port": port})
     serve.run(build_application(settings, replicas=replicas), name=APP_NAME, route_prefix="/")
-    return Launched(settings, handles, credentials, base_url)
+    return Launched(settings, handles, credentials, base_url, webhooks)
 
 
 def shutdown(launched: Launched) -> None:
     serve.delete(APP_NAME)
     serve.shutdown()
+    if launched.webhooks is not None:
+        stop_webhook_worker(launched.webhooks)
     stop_shard_hosts(launched.handles)

@@ -1,0 +1,51 @@
+"""Event retention: the event store (the per-event rows behind `GET .../events`, realtime
+replays and webhooks) forgets events older than `LUDEX_EVENT_RETENTION_DAYS`; the journal, the
+ledger, stays whole. Shard host 0 runs the purge from its sweeper loop at most once an hour, so
+one process in the deployment does it whatever the number of shards or replicas."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from actors.stores.base import Store
+from engine.rules import rfc3339
+
+PURGE_INTERVAL_S = 3600.0
+
+
+async def purge_expired_events(store: Store, now: datetime, retention_days: float | None) -> int:
+    """Drops the events that occurred more than `retention_days` before `now` and answers how
+    many went; None (keep everything) or a non-positive retention purges nothing."""
+    if retention_days is None or retention_days <= 0:
+        return 0
+    try:
+        cutoff = now - timedelta(days=retention_days)
+    except OverflowError:  # a retention longer than the calendar: nothing is old enough
+        return 0
+    return await store.purge_events(rfc3339(cutoff))
+
+
+class EventRetention:
+    """When the next purge is due, on the host's clock (`monotonic` for the interval, `now` for
+    the cutoff), so tests drive it with `FakeClock`."""
+
+    def __init__(
+        self, store: Store, clock: Any, retention_days: float | None, *, interval_s: float = PURGE_INTERVAL_S
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.retention_days = retention_days
+        self.interval_s = interval_s
+        self._last_run: float | None = None
+
+    async def run_if_due(self) -> int | None:
+        """Purges when retention is on and no purge ran in the last interval (the first call
+        always runs); answers the number purged, or None when nothing was due."""
+        if self.retention_days is None:
+            return None
+        started = self.clock.monotonic()
+        if self._last_run is not None and started - self._last_run < self.interval_s:
+            return None
+        self._last_run = started
+        return await purge_expired_events(self.store, self.clock.now(), self.retention_days)

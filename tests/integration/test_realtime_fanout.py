@@ -1,0 +1,239 @@
+"""Realtime fan-out without a network: the per-process `Hub` tailing a real store, `since`
+replays racing live writes (no gap, no duplicate), the slow-consumer rule through the real
+WebSocket handler with fake sockets, and Redis announcements waking the hub."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from actors.control import ControlPlane
+from actors.fanout import SLOW_CONSUMER, SLOW_CONSUMER_CODE, Hub, RedisEventPublisher, Subscriber, head_position
+from actors.stores.base import EventQuery, EventRecord, JournalRecord, Store, event_records
+from actors.stores.mongo import MongoStore
+from actors.stores.sqlite import SqliteStore
+from config.settings import Settings
+from serve import realtime
+
+T, P = "acme", "space"
+
+
+def record(player: str, seq: int, *, project: str = P, events: int = 1) -> JournalRecord:
+    return JournalRecord(
+        entity=f"player:{T}/{project}/{player}",
+        seq=seq,
+        events=[{"type": "player.xp.added", "data": {"amount": seq, "n": i}} for i in range(events)],
+        occurred_at="2026-01-01T00:00:00.000Z",
+        recorded_at_ms=1,
+    )
+
+
+class Writer:
+    """Commits one event per record for a player, numbering seqs."""
+
+    def __init__(self, store: Store, project: str = P) -> None:
+        self.store, self.project = store, project
+        self.player = f"pl-{uuid.uuid4().hex[:8]}"
+        self.seq = 0
+
+    async def write(self, count: int = 1) -> list[EventRecord]:
+        records = []
+        for _ in range(count):
+            self.seq += 1
+            records.append(record(self.player, self.seq, project=self.project))
+        await self.store.commit(records, [])
+        return event_records(records)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mongo", marks=pytest.mark.mongo)])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    if request.param == "sqlite":
+        store: Store = SqliteStore(tmp_path / "ludex.sqlite3")
+    else:
+        store = MongoStore(request.getfixturevalue("mongo_url"), request.getfixturevalue("mongo_database"))
+    await store.open()
+    yield store
+    await store.close()
+
+
+async def drain(subscriber: Subscriber, count: int, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    async with asyncio.timeout(timeout_s):
+        while len(messages) < count:
+            messages.append(await subscriber.queue.get())
+    return messages
+
+
+async def quiet(subscriber: Subscriber, wait_s: float = 0.3) -> list[dict[str, Any]]:
+    """Whatever else arrives within `wait_s`."""
+    await asyncio.sleep(wait_s)
+    extra = []
+    while not subscriber.queue.empty():
+        extra.append(subscriber.queue.get_nowait())
+    return extra
+
+
+def ids(messages: list[dict[str, Any]]) -> list[str]:
+    return [m["event"]["id"] for m in messages]
+
+
+async def test_head_position_finds_the_last_event_of_a_project(store: Store) -> None:
+    query = EventQuery(tenant=T, project=P)
+    assert await head_position(store, query) == 0
+    mine, other = Writer(store), Writer(store, project="other")
+    for _ in range(7):
+        await other.write(3)
+        await mine.write(2)
+    await other.write(5)
+    last = (await mine.write())[0].id
+    assert await head_position(store, query) == await store.event_position(last)
+
+
+async def test_live_events_reach_every_subscriber_filtered_by_type(store: Store) -> None:
+    hub = Hub(store, poll_interval_s=0.02)
+    writer = Writer(store)
+    await writer.write(3)  # before the subscriptions: never delivered live
+    everything, levelups = Subscriber(T, P, "a"), Subscriber(T, P, "b")
+    await hub.subscribe(everything, None)
+    await hub.subscribe(levelups, ["player.levelup"])
+    written = await writer.write(5)
+    try:
+        assert ids(await drain(everything, 5)) == [e.id for e in written]
+        assert await quiet(everything) == [] and await quiet(levelups) == []
+        assert hub.subscribers(T, P) == 2
+    finally:
+        hub.unsubscribe(everything)
+        hub.unsubscribe(levelups)
+        await hub.close()
+    assert hub.subscribers(T, P) == 0
+
+
+async def test_a_since_replay_racing_live_writes_has_no_gap_and_no_duplicate(store: Store) -> None:
+    hub = Hub(store, poll_interval_s=0.01, page_size=7)  # small pages: many replay round trips
+    writer = Writer(store)
+    written = await writer.write(40)
+    since = written[9]
+    subscriber = Subscriber(T, P, "replayer")
+
+    async def keep_writing() -> None:
+        for _ in range(30):
+            written.extend(await writer.write(2))
+            await asyncio.sleep(0.002)
+
+    try:
+        watcher = asyncio.create_task(hub.subscribe(Subscriber(T, P, "live"), None))  # the feed runs meanwhile
+        await watcher
+        racing = asyncio.create_task(keep_writing())
+        await asyncio.sleep(0.01)
+        await hub.subscribe(subscriber, None, since_position=await store.event_position(since.id))
+        await racing
+        expected = [e.id for e in written[10:]]
+        received = ids(await drain(subscriber, len(expected)))
+        assert received == expected
+        assert await quiet(subscriber) == []
+    finally:
+        await hub.close()
+
+
+async def test_a_slow_consumer_is_closed_with_4008_while_another_receives_everything(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "ludex.sqlite3")
+    await store.open()
+    control = ControlPlane(store)
+    await control.ensure_tenant(T, "Acme")
+    await control.ensure_project(T, P, "Space")
+    _, api_key = await control.create_api_key(T, P, "rt", scopes=("realtime",))
+    settings = Settings(data_dir=tmp_path, realtime_queue_size=20)
+    backend = SimpleNamespace(store=store, control=control, settings=settings)
+    app = SimpleNamespace(state=SimpleNamespace(backend_holder=SimpleNamespace(get=_returning(backend))))
+    app.state.realtime_hub = Hub(store, poll_interval_s=0.02)
+    query = {"x-api-key": api_key, "x-tenant-id": T, "x-project-id": P}
+    stalled, reader = FakeSocket(app, query, reads=False), FakeSocket(app, query, reads=True)
+    handlers = [asyncio.create_task(realtime.realtime(s)) for s in (stalled, reader)]  # type: ignore[arg-type]
+    try:
+        for socket in (stalled, reader):
+            socket.incoming.put_nowait(json.dumps({"action": "subscribe", "eventTypes": ["*"]}))
+        async with asyncio.timeout(5):
+            while len(reader.sent) < 2:
+                await asyncio.sleep(0.01)
+        assert [m["type"] for m in reader.sent] == ["hello", "subscribed"]
+        writer, written = Writer(store), []
+        async with asyncio.timeout(10):
+            for _ in range(10):  # the reader keeps up: each batch is read before the next is written
+                written.extend(await writer.write(10))
+                while len(reader.sent) < 2 + len(written):
+                    await asyncio.sleep(0.005)
+            await handlers[0]
+        assert stalled.closed == (SLOW_CONSUMER_CODE, SLOW_CONSUMER) == (4008, "slow_consumer")
+        assert ids(reader.sent[2:]) == [e.id for e in written]
+        assert reader.closed is None and not handlers[1].done()
+    finally:
+        reader.incoming.put_nowait(None)
+        await asyncio.gather(*handlers, return_exceptions=True)
+        await app.state.realtime_hub.close()
+        await store.close()
+
+
+async def test_redis_announcements_wake_the_hub_before_its_next_poll(tmp_path: Path, redis_url: str) -> None:
+    store = SqliteStore(tmp_path / "ludex.sqlite3")
+    await store.open()
+    hub = Hub(store, redis_url=redis_url, poll_interval_s=60)  # only a wake-up can deliver in time
+    publisher = RedisEventPublisher(redis_url)
+    subscriber = Subscriber(T, P, "woken")
+    try:
+        await hub.subscribe(subscriber, None)
+        await asyncio.sleep(0.3)  # the PSUBSCRIBE is in place
+        written = await Writer(store).write(3)
+        publisher.publish(written)
+        assert ids(await drain(subscriber, 3, timeout_s=5)) == [e.id for e in written]
+        assert publisher.published >= 1 and hub.wakeups >= 1
+    finally:
+        await publisher.close()
+        await hub.close()
+        await store.close()
+
+
+def _returning(value: Any) -> Any:
+    async def get() -> Any:
+        return value
+
+    return get
+
+
+class FakeSocket:
+    """Enough of Starlette's WebSocket for the realtime handler. A socket that `reads=False`
+    never completes a send: a client that stopped reading."""
+
+    def __init__(self, app: Any, query: dict[str, str], *, reads: bool) -> None:
+        from starlette.websockets import WebSocketState
+
+        self.app, self.query_params = app, query
+        self.headers: dict[str, str] = {}
+        self.reads = reads
+        self.incoming: asyncio.Queue[str | None] = asyncio.Queue()
+        self.sent: list[dict[str, Any]] = []
+        self.closed: tuple[int, str | None] | None = None
+        self.client_state = self.application_state = WebSocketState.CONNECTED
+
+    async def accept(self) -> None:
+        return None
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        if not self.reads:
+            await asyncio.Event().wait()
+        self.sent.append(message)
+
+    async def receive(self) -> dict[str, Any]:
+        text = await self.incoming.get()
+        if text is None:
+            return {"type": "websocket.disconnect", "code": 1000}
+        return {"type": "websocket.receive", "text": text}
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        self.closed = (code, reason)
