@@ -135,3 +135,13 @@ def backoffice(ludex: Launched) -> Iterator[Any]:
     yield Sync()
     loop.run_until_complete(store.close())
     loop.close()
+
+
+@pytest.fixture(scope="session")
+def admin(ludex: Launched) -> Iterator[httpx.Client]:
+    """The demo superadmin, signed in, acting for tenant `demo`."""
+    from tests.e2e.helpers import login
+
+    creds = ludex.credentials
+    with login(ludex.base_url, creds["adminEmail"], creds["adminPassword"], creds["tenantId"]) as client:
+        yield client

@@ -80,3 +80,11 @@ def api_with_key(base_url: str, api_key: str | None, *, tenant: str = "demo", pr
         yield client
     finally:
         client.client.close()
+
+
+def login(base_url: str, email: str, password: str, tenant: str) -> httpx.Client:
+    """A dashboard client signed in as `email`, acting for `tenant`."""
+    response = httpx.post(f"{base_url}/v1/auth/login", json={"email": email, "password": password}, timeout=30)
+    assert response.status_code == 200, response.text
+    headers = {"Authorization": f"Bearer {response.json()['accessToken']}", "x-tenant-id": tenant}
+    return httpx.Client(base_url=base_url, headers=headers, timeout=30)

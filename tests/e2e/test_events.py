@@ -9,7 +9,6 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -19,24 +18,10 @@ import pytest
 from engine.rbac import Membership
 from serve.launcher import Launched
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_problem, new_player
+from tests.e2e.helpers import assert_problem, login, new_player
 
 PASSWORD = "correct-horse-battery-staple"
 GAME_SCOPES = ["players:read", "players:write", "economy:write", "store:purchase"]
-
-
-def login(ludex: Launched, email: str, password: str, tenant: str) -> httpx.Client:
-    response = httpx.post(f"{ludex.base_url}/v1/auth/login", json={"email": email, "password": password}, timeout=30)
-    assert response.status_code == 200, response.text
-    headers = {"Authorization": f"Bearer {response.json()['accessToken']}", "x-tenant-id": tenant}
-    return httpx.Client(base_url=ludex.base_url, headers=headers, timeout=30)
-
-
-@pytest.fixture(scope="module")
-def admin(ludex: Launched) -> Iterator[httpx.Client]:
-    creds = ludex.credentials
-    with login(ludex, creds["adminEmail"], creds["adminPassword"], creds["tenantId"]) as client:
-        yield client
 
 
 def new_key(admin: httpx.Client, project: str, scopes: list[str]) -> str:
@@ -205,10 +190,10 @@ def test_a_dashboard_token_may_read_and_an_analyst_of_another_tenant_may_not(
     analyst, stranger = f"evt-analyst-{suffix}@example.com", f"evt-stranger-{suffix}@example.com"
     accounts.create_user(analyst, PASSWORD, None, (Membership(tenant, "analyst", (played["project"],)),))
     accounts.create_user(stranger, PASSWORD, None, (Membership(f"elsewhere-{suffix}", "analyst"),))
-    with login(ludex, analyst, PASSWORD, tenant) as client:
+    with login(ludex.base_url, analyst, PASSWORD, tenant) as client:
         assert client.get(path).json()["items"] == events[:100]
         assert_problem(client.get(f"/v1/projects/{ludex.credentials['projectId']}/events"), 403, "forbidden")
-    with login(ludex, stranger, PASSWORD, tenant) as client:
+    with login(ludex.base_url, stranger, PASSWORD, tenant) as client:
         assert_problem(client.get(path), 403, "forbidden")
     invalid = httpx.get(
         f"{ludex.base_url}{path}", headers={"x-tenant-id": tenant, "Authorization": "Bearer nope"}, timeout=30

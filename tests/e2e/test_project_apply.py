@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +18,6 @@ import yaml
 from serve.launcher import Launched
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def admin(ludex: Launched) -> Iterator[httpx.Client]:
-    creds = ludex.credentials
-    login = httpx.post(
-        f"{ludex.base_url}/v1/auth/login",
-        json={"email": creds["adminEmail"], "password": creds["adminPassword"]},
-        timeout=30,
-    )
-    assert login.status_code == 200, login.text
-    headers = {"Authorization": f"Bearer {login.json()['accessToken']}", "x-tenant-id": creds["tenantId"]}
-    with httpx.Client(base_url=ludex.base_url, headers=headers, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,27 +16,13 @@ import pytest
 from engine.rbac import Membership
 from serve.launcher import Launched
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_problem, new_player
+from tests.e2e.helpers import assert_problem, login, new_player
 
 PASSWORD = "correct-horse-battery-staple"
 
 
 def today() -> datetime:
     return datetime.now(UTC)
-
-
-def login(ludex: Launched, email: str, password: str, tenant: str) -> httpx.Client:
-    response = httpx.post(f"{ludex.base_url}/v1/auth/login", json={"email": email, "password": password}, timeout=30)
-    assert response.status_code == 200, response.text
-    headers = {"Authorization": f"Bearer {response.json()['accessToken']}", "x-tenant-id": tenant}
-    return httpx.Client(base_url=ludex.base_url, headers=headers, timeout=30)
-
-
-@pytest.fixture(scope="module")
-def admin(ludex: Launched) -> Iterator[httpx.Client]:
-    creds = ludex.credentials
-    with login(ludex, creds["adminEmail"], creds["adminPassword"], creds["tenantId"]) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
@@ -181,10 +166,10 @@ def test_an_analyst_of_the_project_may_read_reports_and_others_may_not(
     analyst, elsewhere = f"analyst-{suffix}@example.com", f"analyst-elsewhere-{suffix}@example.com"
     accounts.create_user(analyst, PASSWORD, None, (Membership(tenant, "analyst", (played["project"],)),))
     accounts.create_user(elsewhere, PASSWORD, None, (Membership(tenant, "analyst", ("demo",)),))
-    with login(ludex, analyst, PASSWORD, tenant) as client:
+    with login(ludex.base_url, analyst, PASSWORD, tenant) as client:
         assert read(client, played, "active-players")["totals"] == {"players": 2}
         assert_problem(client.get("/v1/client/projects/demo/reports/active-players"), 403, "forbidden")
-    with login(ludex, elsewhere, PASSWORD, tenant) as client:
+    with login(ludex.base_url, elsewhere, PASSWORD, tenant) as client:
         assert_problem(client.get(f"{played['path']}/active-players"), 403, "forbidden")
     anonymous = httpx.get(f"{ludex.base_url}{played['path']}/active-players", headers={"x-tenant-id": tenant})
     assert_problem(anonymous, 401, "missing-token")

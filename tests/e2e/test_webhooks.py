@@ -76,18 +76,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(scope="module")
-def dashboard(ludex: Launched) -> Iterator[httpx.Client]:
+def dashboard(admin: httpx.Client) -> httpx.Client:
     """The demo superadmin, signed in, acting for tenant `demo`."""
-    creds = ludex.credentials
-    login = httpx.post(
-        f"{ludex.base_url}/v1/auth/login",
-        json={"email": creds["adminEmail"], "password": creds["adminPassword"]},
-        timeout=30,
-    )
-    assert login.status_code == 200, login.text
-    headers = {"Authorization": f"Bearer {login.json()['accessToken']}", "x-tenant-id": "demo"}
-    with httpx.Client(base_url=ludex.base_url, headers=headers, timeout=30) as client:
-        yield client
+    return admin
 
 
 def subscribe(dashboard: httpx.Client, url: str, event_types: list[str]) -> dict[str, Any]:
