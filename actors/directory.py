@@ -117,6 +117,16 @@ def start_webhook_worker(settings: Settings, *, max_restarts: int = -1) -> Any:
     return handle
 
 
+async def webhook_stats(deployment: str, timeout_s: float = 2.0) -> dict[str, Any] | None:
+    """The webhook worker's counters, or None when it is not running (or not answering)."""
+    try:
+        handle = ray.get_actor(webhook_worker_name(deployment), namespace=NAMESPACE)
+        stats: dict[str, Any] = await asyncio.wait_for(handle.stats.remote(), timeout_s)
+    except Exception:  # noqa: BLE001 - metrics must not fail a scrape
+        return None
+    return stats
+
+
 def stop_webhook_worker(handle: Any) -> None:
     ray.get(handle.stop.remote())
     ray.kill(handle, no_restart=True)

@@ -12,8 +12,9 @@ from prometheus_client.registry import Collector
 
 
 class HostSnapshotCollector(Collector):
-    def __init__(self, snapshots: list[dict[str, Any]]) -> None:
+    def __init__(self, snapshots: list[dict[str, Any]], webhooks: dict[str, Any] | None = None) -> None:
         self.snapshots = snapshots
+        self.webhooks = webhooks
 
     def collect(self) -> Iterator[Metric]:
         commands = CounterMetricFamily(
@@ -36,13 +37,22 @@ class HostSnapshotCollector(Collector):
                 buckets = [(_bound(bound), count) for bound, count in histogram["buckets"]]
                 family.add_metric([shard], buckets, histogram["sum"])
         yield from (commands, replays, entities, commit, batch)
+        deliveries = CounterMetricFamily(
+            "ludex_webhook_deliveries", "Webhook delivery attempts by outcome", labels=["outcome"]
+        )
+        if self.webhooks is not None:
+            delivered, dead, sent = self.webhooks["delivered"], self.webhooks["dead"], self.webhooks["sent"]
+            deliveries.add_metric(["delivered"], delivered)
+            deliveries.add_metric(["dead"], dead)
+            deliveries.add_metric(["retried"], max(sent - delivered - dead, 0))
+        yield deliveries
 
 
 def _bound(value: float) -> str:
     return "+Inf" if value == float("inf") else repr(float(value))
 
 
-def render(host_snapshots: list[dict[str, Any]]) -> bytes:
+def render(host_snapshots: list[dict[str, Any]], webhooks: dict[str, Any] | None = None) -> bytes:
     pulled = CollectorRegistry(auto_describe=False)
-    pulled.register(HostSnapshotCollector(host_snapshots))
+    pulled.register(HostSnapshotCollector(host_snapshots, webhooks))
     return generate_latest(REGISTRY) + generate_latest(pulled)

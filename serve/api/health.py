@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from actors.directory import webhook_stats
 from serve.backend import Backend, backend
 from serve.metrics import render
 from serve.problems import ProblemError
@@ -37,7 +38,9 @@ async def metrics(request: Request) -> Response:
     """Prometheus text: the ingress's HTTP metrics and every shard host's command, journal and
     entity metrics (pulled at scrape time)."""
     try:
-        snapshots = await (await backend(request)).directory.stats()
+        connected = await backend(request)
+        snapshots = await connected.directory.stats()
+        webhooks = await webhook_stats(connected.settings.deployment)
     except Exception:  # noqa: BLE001 - a scrape must still show the ingress's own metrics
-        snapshots = []
-    return Response(render(snapshots), media_type=CONTENT_TYPE_LATEST)
+        snapshots, webhooks = [], None
+    return Response(render(snapshots, webhooks), media_type=CONTENT_TYPE_LATEST)

@@ -55,6 +55,8 @@ def test_metrics_move_with_traffic(ludex: Launched, api: Api, player: str) -> No
     assert total(after, "ludex_journal_commit_seconds_count") >= total(before, "ludex_journal_commit_seconds_count") + 5
     assert total(after, "ludex_journal_batch_size_sum") >= total(before, "ludex_journal_batch_size_sum") + 5
     assert total(after, "ludex_active_entities") >= 1
+    for family in ("ludex_realtime_connections", "ludex_webhook_deliveries", "ludex_realtime_events_sent"):
+        assert re.search(rf"^{family}(_total)?[ {{]", after, re.MULTILINE), f"{family} is not exported"
 
 
 def test_every_answer_carries_the_callers_request_id_or_a_new_one(api: Api, player: str) -> None:
