@@ -20,6 +20,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from actors.directory import NAMESPACE, webhook_worker_name
+from actors.sharding import shard_for, shard_name
 from serve.launcher import Launched
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, new_player
@@ -218,5 +219,24 @@ def test_a_killed_webhook_worker_is_restarted_by_ray_and_still_delivers(
         payload = Webhook(webhook["secret"]).verify(body, headers)
         assert payload["playerId"] == player
         assert ray_instance.get(worker.pid.remote()) != pid, "Ray restarted the worker in a new process"
+    finally:
+        dashboard.delete(f"{DEMO}/{webhook['id']}")
+
+
+def test_a_shard_host_killed_right_after_the_commit_still_has_its_event_delivered(
+    ludex: Launched, dashboard: httpx.Client, api: Api, receiver: Receiver, ray_instance: Any
+) -> None:
+    webhook = subscribe(dashboard, receiver.url, ["wallet.credited"])
+    try:
+        player = new_player(api)
+        credited = api.post(f"/players/{player}/wallet/credit", {"currency": "coins", "amount": 7})
+        assert credited.status_code == 200
+        shard = shard_for("demo", "demo", player, ludex.settings.shards)
+        host = ray_instance.get_actor(shard_name(ludex.settings.deployment, shard), namespace=NAMESPACE)
+        os.kill(ray_instance.get(host.pid.remote()), signal.SIGKILL)  # before any delivery could be made
+        [(headers, body)] = receiver.wait_for(1, timeout_s=90)
+        payload = Webhook(webhook["secret"]).verify(body, headers)
+        assert payload["playerId"] == player and payload["data"]["amount"] == 7
+        assert headers["webhook-id"] == credited.json()["entryId"], "the ledger entry id is the event id"
     finally:
         dashboard.delete(f"{DEMO}/{webhook['id']}")
