@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from actors.control import Backoffice
+from actors.directory import webhook_stats
 from actors.usage import Usage, month_of
 from serve.auth import ID_PATTERN, metering
 from serve.backend import Backend
@@ -70,8 +71,8 @@ class UsagePage(BaseModel):
 
 
 class Deliveries(BaseModel):
-    ok: int = Field(description="Webhook deliveries accepted by their receiver (0 until webhooks ship).")
-    failed: int = Field(description="Webhook deliveries that ended dead (0 until webhooks ship).")
+    ok: int = Field(description="Webhook deliveries accepted by their receiver since the worker started.")
+    failed: int = Field(description="Webhook deliveries that ended dead since the worker started.")
 
 
 class PlatformMetrics(BaseModel):
@@ -201,7 +202,7 @@ async def list_usage(
 @router.get("/metrics", response_model=PlatformMetrics, responses=ERRORS, summary="Get platform metrics")
 async def platform_metrics(request: Request, principal: CurrentPrincipal, connected: Connected) -> PlatformMetrics:
     """Platform-wide figures: live tenants, projects and players, this month's requests and
-    events, webhook deliveries (`ok`/`failed`; always 0 until webhook delivery exists) and every
+    events, webhook deliveries (`ok`/`failed`, counted by the webhook worker) and every
     live tenant's quota use this month. Players are counted from the player index, page by page,
     so this call costs in proportion to the number of players."""
     ensure_can(principal, "platform:metrics")
@@ -226,6 +227,7 @@ async def platform_metrics(request: Request, principal: CurrentPrincipal, connec
         if len(page) < PAGE_SIZE:
             break
         after = page[-1].id
+    webhooks = await webhook_stats(connected.settings.deployment)
     return PlatformMetrics(
         month=month,
         tenants=len(tenants),
@@ -233,7 +235,7 @@ async def platform_metrics(request: Request, principal: CurrentPrincipal, connec
         players=players,
         requestsThisMonth=sum(u.requests for u in this_month),
         eventsThisMonth=sum(u.events for u in this_month),
-        deliveries=Deliveries(ok=0, failed=0),
+        deliveries=Deliveries(ok=webhooks["delivered"] if webhooks else 0, failed=webhooks["dead"] if webhooks else 0),
         quotaUse=quota_use,
     )
 

@@ -115,7 +115,7 @@ def test_economy_calls_stop_at_the_events_quota_and_usage_shows_it(
     figures = metrics.json()
     assert figures["month"] == month and figures["tenants"] >= 2 and figures["projects"] >= 2
     assert figures["players"] >= 1 and figures["eventsThisMonth"] >= row["events"]
-    assert figures["deliveries"] == {"ok": 0, "failed": 0}
+    assert set(figures["deliveries"]) == {"ok", "failed"} and min(figures["deliveries"].values()) >= 0
     [use] = [u for u in figures["quotaUse"] if u["tenantId"] == tenant]
     assert use["events"] == row["events"] and use["eventsPerMonth"] == EVENTS_PER_MONTH
 
