@@ -337,20 +337,7 @@ class AccountService:
             await self._spend_password_time(password)
             raise InvalidCredentialsError()
         now = self._now()
-        locked_until = user.get("lockedUntil")
-        if locked_until and _parse(locked_until) > now:
-            raise LoginThrottledError(max(1, math.ceil((_parse(locked_until) - now).total_seconds())))
-        if not await self._password_matches(user["passwordHash"], password):
-            await self._record_failure(user["id"])
-            raise InvalidCredentialsError()
-        step: int | None = None
-        if user.get("totpEnabled"):
-            if not totp:
-                raise TotpRequiredError()
-            step = self._totp_step(user["totpSecret"], totp, now)
-            if step is None or step <= int(user.get("totpLastStep") or -1):
-                await self._record_failure(user["id"])
-                raise InvalidTotpError()
+        step = await self._check_secrets(user, password, totp, now)
         rehash = await asyncio.to_thread(self.hasher.check_needs_rehash, user["passwordHash"])
         new_hash = await self._hash(password) if rehash else None
 
@@ -363,6 +350,26 @@ class AccountService:
 
         user = await self._update_user(user["id"], succeed) or user
         return await self._issue(user, await self._new_family(user["id"]))
+
+    async def _check_secrets(self, user: dict[str, Any], password: str, totp: str | None, now: datetime) -> int | None:
+        """Checks what only the user knows, as login does: the lock, the password, then (when 2FA is
+        on) a TOTP code not used before. Wrong answers count towards the lock. Answers the code's
+        time step (to record as used), or None without 2FA."""
+        locked_until = user.get("lockedUntil")
+        if locked_until and _parse(locked_until) > now:
+            raise LoginThrottledError(max(1, math.ceil((_parse(locked_until) - now).total_seconds())))
+        if not await self._password_matches(user["passwordHash"], password):
+            await self._record_failure(user["id"])
+            raise InvalidCredentialsError()
+        if not user.get("totpEnabled"):
+            return None
+        if not totp:
+            raise TotpRequiredError()
+        step = self._totp_step(user["totpSecret"], totp, now)
+        if step is None or step <= int(user.get("totpLastStep") or -1):
+            await self._record_failure(user["id"])
+            raise InvalidTotpError()
+        return step
 
     async def _record_failure(self, user_id: str) -> None:
         now = self._now()
@@ -496,12 +503,23 @@ class AccountService:
                 return int(totp.timecode(moment))
         return None
 
-    async def totp_setup(self, user_id: str) -> dict[str, str]:
+    async def totp_setup(self, user_id: str, password: str, totp: str | None = None) -> dict[str, str]:
         """A new TOTP secret, stored but not in force until `totp_verify` confirms a code from it.
-        When 2FA is already on, the current secret stays in force until then."""
+        When 2FA is already on, the current secret stays in force until then.
+
+        An access token alone is not enough (a stolen one would take the account over): the user
+        proves the password, and when 2FA is on a current code, exactly as at login; wrong answers
+        count as failed logins (`invalid-credentials`, `totp-required`, `invalid-totp`, then
+        `login-throttled`)."""
+        current = await self.get_user(user_id)
+        if current is None or current.get("disabled"):
+            raise InvalidTokenError("the user no longer exists or is disabled")
+        step = await self._check_secrets(current, password, totp, self._now())
         secret = pyotp.random_base32()
 
         def stage(user: dict[str, Any]) -> None:
+            if step is not None:
+                user["totpLastStep"] = max(step, int(user.get("totpLastStep") or -1))
             if user.get("totpEnabled"):
                 user["totpPendingSecret"] = secret
             else:
@@ -514,7 +532,8 @@ class AccountService:
         return {"secret": secret, "otpauthUri": uri}
 
     async def totp_verify(self, user_id: str, code: str) -> bool:
-        """Turns 2FA on (or switches to the newly set-up secret) when `code` is valid."""
+        """Turns 2FA on (or switches to the newly set-up secret) when `code` is valid. Only the
+        caller of `totp_setup` (who proved the password, and the old code) knows that secret."""
         user = await self.get_user(user_id)
         if user is None:
             raise InvalidTokenError("the user no longer exists")

@@ -28,6 +28,10 @@ class ControlPlane:
     async def get_tenant(self, tenant_id: str) -> dict[str, Any] | None:
         return await self.store.get_document(TENANTS, tenant_id)
 
+    async def is_tenant_deleted(self, tenant_id: str) -> bool:
+        tenant = await self.get_tenant(tenant_id)
+        return bool(tenant and tenant.get("deleted"))
+
     async def ensure_tenant(self, tenant_id: str, name: str) -> dict[str, Any]:
         tenant = await self.get_tenant(tenant_id)
         if tenant is None:
@@ -195,6 +199,8 @@ class Backoffice(ControlPlane):
     async def list_projects(
         self, tenant_id: str, *, after: str | None, limit: int, query: str | None = None
     ) -> list[dict[str, Any]]:
+        if await self.is_tenant_deleted(tenant_id):
+            raise ControlError("tenant-not-found", f"no tenant '{tenant_id}'")
         found: list[dict[str, Any]] = []
         cursor = f"{tenant_id}/{after}" if after else None
         while len(found) < limit:
@@ -212,7 +218,7 @@ class Backoffice(ControlPlane):
 
     async def live_project(self, tenant_id: str, project_id: str) -> dict[str, Any]:
         project = await self.get_project(tenant_id, project_id)
-        if project is None or project.get("deleted"):
+        if project is None or project.get("deleted") or await self.is_tenant_deleted(tenant_id):
             raise ControlError("project-not-found", f"tenant '{tenant_id}' has no project '{project_id}'")
         return project
 

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import orjson
 
 from actors.stores.base import EventQuery, EventRecord, Store
+from engine.webhooks import matches
 
 log = logging.getLogger("ludex.fanout")
 
@@ -131,7 +132,8 @@ class Subscriber:
         return self.overflowed.is_set()
 
     def wants(self, event: EventRecord) -> bool:
-        return self.types is None or event.type in self.types
+        """`*`, exact types and prefixes like `wallet.*`, as webhooks match them."""
+        return self.types is None or matches(tuple(self.types), event.type)
 
     def send(self, message: dict[str, Any]) -> None:
         """Queue a message for the client; a full queue means the client does not read."""
@@ -303,6 +305,9 @@ class Hub:
             while not subscriber.closed:
                 page = await self.store.read_events(query, after=cursor, limit=self.page_size)
                 for event in page:
+                    if not subscriber.wants(event):
+                        cursor = event.position
+                        continue
                     # Replays wait for room: the live buffer meanwhile bounds how far behind it may fall.
                     await _put(subscriber, event_message(event))
                     cursor = event.position
@@ -425,4 +430,7 @@ async def _put(subscriber: Subscriber, message: dict[str, Any]) -> None:
 
 
 def _types(types: Sequence[str] | None) -> tuple[str, ...] | None:
-    return None if types is None else tuple(types)
+    """The store filter for `types`: none when a pattern (`wallet.*`) needs `matches` instead."""
+    if types is None or any(t.endswith("*") for t in types):
+        return None
+    return tuple(types)

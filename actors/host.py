@@ -120,6 +120,7 @@ class ShardHost:
         )
         self._entities: dict[str, _Entity] = {}
         self._economies: dict[tuple[str, str], Economy] = {}
+        self._economy_generations: dict[tuple[str, str], int] = {}
         self._project_locks: dict[str, asyncio.Lock] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None
@@ -378,11 +379,14 @@ class ShardHost:
     async def _economy(self, tenant: str, project: str) -> Economy:
         economy = self._economies.get((tenant, project))
         if economy is None:
+            generation = self._economy_generations.get((tenant, project), 0)
             state = await self._project_state(project_key(tenant, project))
             economy = economy_of(state)
             if economy is None:
                 raise ProjectNotFoundError(project)
-            self._economies[(tenant, project)] = economy
+            # An invalidation that arrived while we read may mean what we read is already old.
+            if self._economy_generations.get((tenant, project), 0) == generation:
+                self._economies[(tenant, project)] = economy
         return economy
 
     async def _project_state(self, key: str) -> ProjectState:
@@ -415,6 +419,7 @@ class ShardHost:
 
     def invalidate_economy(self, tenant: str, project: str) -> None:
         self._economies.pop((tenant, project), None)
+        self._economy_generations[(tenant, project)] = self._economy_generations.get((tenant, project), 0) + 1
 
     # ------------------------------------------------------------------------------ queries
 

@@ -44,6 +44,7 @@ CURSOR_ID = "webhooks"
 REDRIVE_SIGNAL_ID = "webhooks-redrive"  # changed on every redrive: the worker rescans its queue
 STATUSES = ("pending", "delivered", "failed", "dead")
 DUE = ("pending", "failed")  # not tried yet / tried and failed, with a retry scheduled
+MAX_RESPONSE_BYTES = 1024  # of a receiver's response body: only its status counts
 log = logging.getLogger("ludex.webhooks")
 
 
@@ -195,7 +196,9 @@ class WebhookSubscriptions:
 
     async def _due_again(self, delivery: dict[str, Any]) -> dict[str, Any]:
         now = self._now()
-        delivery.update(status="pending", failures=0, nextAttemptAt=now, redrivenAt=now)
+        # `redrives` tells a worker that is mid-attempt that its result no longer applies.
+        redrives = int(delivery.get("redrives", 0)) + 1
+        delivery.update(status="pending", failures=0, nextAttemptAt=now, redrivenAt=now, redrives=redrives)
         await self.store.put_document(DELIVERIES, delivery["id"], delivery)
         return delivery
 
@@ -485,22 +488,24 @@ class WebhookWorker:
             log.exception("webhook delivery %s failed", delivery["id"])
 
     async def _send(self, delivery: dict[str, Any]) -> None:
+        mark = _redrive_mark(delivery)
         subscription = await self.store.get_document(WEBHOOKS, delivery["subscriptionId"])
         if subscription is None or subscription.get("deleted") or not subscription.get("active"):
             reason = "the subscription is inactive" if subscription else "the subscription is gone"
             if subscription is not None and subscription.get("deleted"):
                 reason = "the subscription was deleted"
-            await self._finish(delivery, "dead", _attempt(self.clock.now(), None, 0.0, reason))
+            await self._finish(delivery, "dead", _attempt(self.clock.now(), None, 0.0, reason), mark)
             return
         at = self.clock.now()
         started = time.perf_counter()
         status_code: int | None = None
         error: str | None = None
         try:
-            status_code = await self._post(subscription, delivery)
+            # The whole attempt is bounded (httpx's timeout bounds each read, not a trickled body).
+            status_code = await asyncio.wait_for(self._post(subscription, delivery), self.http_timeout_s)
         except _Refused as refused:
             error = str(refused)
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             error = "timeout"
         except Exception as failure:  # noqa: BLE001 - refused connection, bad URL, TLS...: a failed attempt
             error = f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
@@ -508,19 +513,19 @@ class WebhookWorker:
         self.sent += 1
         if status_code is not None and 200 <= status_code < 300:
             delivery["deliveredAt"] = rfc3339(self.clock.now())
-            await self._finish(delivery, "delivered", attempt)
+            await self._finish(delivery, "delivered", attempt, mark)
         elif status_code == 410:
             await self._disable(subscription["id"])
-            await self._finish(delivery, "dead", attempt)
+            await self._finish(delivery, "dead", attempt, mark)
         else:
             failures = int(delivery.get("failures", 0)) + 1
             delivery["failures"] = failures
             delay = next_attempt_delay(self.schedule, failures, self.uniform)
             if delay is None:
-                await self._finish(delivery, "dead", attempt)
+                await self._finish(delivery, "dead", attempt, mark)
             else:
                 delivery["nextAttemptAt"] = rfc3339(self.clock.now() + timedelta(seconds=delay))
-                await self._finish(delivery, "failed", attempt)
+                await self._finish(delivery, "failed", attempt, mark)
 
     async def _post(self, subscription: dict[str, Any], delivery: dict[str, Any]) -> int:
         assert self._client is not None, "worker is not open"
@@ -557,10 +562,33 @@ class WebhookWorker:
                 "ludex-event-type": delivery["eventType"],
             }
         )
-        response = await self._client.post(target, content=body.encode(), headers=headers, extensions=extensions)
-        return response.status_code
+        async with self._client.stream(
+            "POST", target, content=body.encode(), headers=headers, extensions=extensions
+        ) as response:
+            # Only the status counts: read a little (a short body leaves the connection reusable),
+            # never a whole body of unbounded size.
+            read = 0
+            async for chunk in response.aiter_raw():
+                read += len(chunk)
+                if read >= MAX_RESPONSE_BYTES:
+                    break
+            return response.status_code
 
-    async def _finish(self, delivery: dict[str, Any], status: str, attempt: dict[str, Any]) -> None:
+    async def _finish(
+        self, delivery: dict[str, Any], status: str, attempt: dict[str, Any], mark: tuple[int, str | None]
+    ) -> None:
+        """Record the attempt. If the delivery was redriven while it was being tried (its redrive
+        mark changed since `mark`), the redrive wins: the attempt is only added to its log and the
+        delivery stays due, to be sent again."""
+        stored = await self.store.get_document(DELIVERIES, delivery["id"])
+        if stored is not None and _redrive_mark(stored) != mark:
+            stored["attempts"] = [*stored.get("attempts", []), attempt]
+            await self.store.put_document(DELIVERIES, stored["id"], stored)
+            if stored["status"] in DUE:
+                self._due[stored["id"]] = stored
+            else:
+                self._due.pop(stored["id"], None)
+            return
         delivery["attempts"] = [*delivery.get("attempts", []), attempt]
         delivery["status"] = status
         if status not in DUE:
@@ -586,6 +614,11 @@ class WebhookWorker:
 
 class _Refused(Exception):
     """The destination may not be called (SSRF rules); counts as a failed attempt."""
+
+
+def _redrive_mark(delivery: dict[str, Any]) -> tuple[int, str | None]:
+    """Changes whenever the delivery is redriven."""
+    return int(delivery.get("redrives", 0)), delivery.get("redrivenAt")
 
 
 def _attempt(at: datetime, status_code: int | None, latency_ms: float, error: str | None) -> dict[str, Any]:

@@ -44,14 +44,18 @@ def matches(event_types: Sequence[str], event_type: str) -> bool:
 
 
 def is_private_address(address: str) -> bool:
-    """Loopback, private, link-local, multicast, reserved and unspecified addresses: never a
-    public webhook receiver, and the classic targets of server-side request forgery."""
+    """Anything but a globally routable address: loopback, private, shared (100.64/10, where
+    some clouds keep metadata services), link-local, multicast, reserved, unspecified — and IPv6
+    forms that embed such an IPv4 address (mapped, 6to4, Teredo). These are never a public
+    webhook receiver, and they are the classic targets of server-side request forgery."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return bool(
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
-    )
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None and is_private_address(str(embedded)):
+            return True
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
 
 
 def check_webhook_url(url: str) -> str | None:

@@ -92,7 +92,7 @@ def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
             # Decided before any lookup, so a key cannot probe another tenant's projects.
             raise ProblemError("wrong-project", "the API key belongs to another tenant's project")
         project = await backend.control.get_project(tenant, projectId)
-        if project is None or project.get("deleted"):
+        if project is None or project.get("deleted") or await backend.control.is_tenant_deleted(tenant):
             raise ProblemError("project-not-found", f"tenant '{tenant}' has no project '{projectId}'")
         if key.project_id != projectId:
             raise ProblemError("wrong-project", "the API key belongs to another project")

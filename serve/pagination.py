@@ -18,6 +18,14 @@ def encode_cursor(position: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
 
 
+def decode_id_cursor(cursor: str | None) -> str | None:
+    """A cursor that holds the last id of the previous page."""
+    after = decode_cursor(cursor, None)
+    if after is not None and not isinstance(after, str):
+        raise ProblemError("invalid-cursor", "the cursor is not one this API returned")
+    return after
+
+
 def decode_cursor(cursor: str | None, default: Any) -> Any:
     if cursor is None:
         return default

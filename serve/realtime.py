@@ -128,7 +128,9 @@ async def admitted(backend: Backend, tenant: str, project: str, token: str) -> b
     if key is None or key.tenant_id != tenant or key.project_id != project:
         return False
     found = await backend.control.get_project(tenant, project)
-    return found is not None and not found.get("deleted") and SCOPE in key.scopes
+    if found is None or found.get("deleted") or await backend.control.is_tenant_deleted(tenant):
+        return False
+    return SCOPE in key.scopes
 
 
 async def refuse(websocket: WebSocket, error: str, code: int) -> None:

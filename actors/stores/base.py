@@ -55,6 +55,19 @@ class CommitResult:
     conflicts: set[tuple[str, int]] = field(default_factory=set)
 
 
+def split_fenced(
+    records: Sequence[JournalRecord], taken: set[tuple[str, int]]
+) -> tuple[list[JournalRecord], set[tuple[str, int]]]:
+    """Records still safe to write, and the refused ones: a taken `(entity, seq)` and every later
+    record of that entity, which was decided on top of the refused one and is void with it."""
+    first_taken: dict[str, int] = {}
+    for entity, seq in taken:
+        first_taken[entity] = min(seq, first_taken.get(entity, seq))
+    kept = [r for r in records if r.seq < first_taken.get(r.entity, r.seq + 1)]
+    refused = {(r.entity, r.seq) for r in records} - {(r.entity, r.seq) for r in kept}
+    return kept, refused
+
+
 @dataclass(frozen=True)
 class Remembered:
     fingerprint: str

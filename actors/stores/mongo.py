@@ -73,22 +73,11 @@ class MongoStore:
             self._client = None
 
     async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[Outcome]) -> CommitResult:
-        conflicts: set[tuple[str, int]] = set()
-        if records:
-            documents = [_record_document(r) for r in records]
-            try:
-                await self._collection("journal").insert_many(documents, ordered=False)
-            except BulkWriteError as error:
-                for failure in error.details.get("writeErrors", []):
-                    if failure.get("code") != DUPLICATE_KEY:
-                        raise
-                    record = records[failure["index"]]
-                    conflicts.add((record.entity, record.seq))
-        written = {r.entity for r in records if (r.entity, r.seq) not in conflicts}
-        events = [e for e in event_records(records) if f"player:{e.tenant}/{e.project}/{e.player_id}" in written]
+        written, conflicts = await self._insert_fenced(records)
+        events = event_records(written)
         if events:
             await self._insert_events(events)
-        changes = [_player_update(row) for row in player_rows(records) if _player_entity(row) in written]
+        changes = [_player_update(row) for row in player_rows(written)]
         if changes:
             await self._collection("players").bulk_write(changes, ordered=True)
         if outcomes:
@@ -149,6 +138,36 @@ class MongoStore:
             PlayerRow(tenant, project, d["playerId"], d["username"], d["createdAt"], d["updatedAt"], d["metadata"])
             async for d in cursor
         ]
+
+    async def _insert_fenced(
+        self, records: Sequence[JournalRecord]
+    ) -> tuple[list[JournalRecord], set[tuple[str, int]]]:
+        """Insert in rounds holding at most one record per entity, so a refused `(entity, seq)`
+        voids that entity's later records before they are written (see `split_fenced`)."""
+        pending = list(records)
+        written: list[JournalRecord] = []
+        refused: set[tuple[str, int]] = set()
+        while pending:
+            round_: list[JournalRecord] = []
+            rest: list[JournalRecord] = []
+            seen: set[str] = set()
+            for record in pending:
+                (rest if record.entity in seen else round_).append(record)
+                seen.add(record.entity)
+            taken: set[tuple[str, int]] = set()
+            try:
+                await self._collection("journal").insert_many([_record_document(r) for r in round_], ordered=False)
+            except BulkWriteError as error:
+                for failure in error.details.get("writeErrors", []):
+                    if failure.get("code") != DUPLICATE_KEY:
+                        raise
+                    record = round_[failure["index"]]
+                    taken.add((record.entity, record.seq))
+            written += [r for r in round_ if (r.entity, r.seq) not in taken]
+            dead = {entity for entity, _ in taken}
+            refused |= taken | {(r.entity, r.seq) for r in rest if r.entity in dead}
+            pending = [r for r in rest if r.entity not in dead]
+        return written, refused
 
     async def _insert_events(self, events: list[EventRecord]) -> None:
         """Positions are reserved from a counter, then the events inserted (re-inserting one that

@@ -25,6 +25,7 @@ from actors.stores.base import (
     event_records,
     player_rows,
     prefix_upper_bound,
+    split_fenced,
 )
 
 T = TypeVar("T")
@@ -140,52 +141,19 @@ class SqliteStore:
         self._conn = None
 
     async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[Outcome]) -> CommitResult:
-        rows = [
-            (
-                r.entity,
-                r.seq,
-                r.occurred_at,
-                r.recorded_at_ms,
-                _dumps(r.events),
-                r.idempotency_key,
-                r.fingerprint,
-                None if r.outcome is None else _dumps(r.outcome),
-            )
-            for r in records
-        ]
-        index_rows = [
-            (
-                p.tenant,
-                p.project,
-                p.player_id,
-                p.username,
-                p.created_at,
-                p.updated_at,
-                _dumps(p.metadata),
-                int(p.deleted),
-            )
-            for p in player_rows(records)
-        ]
         outcome_rows = [
             (o.entity, o.idempotency_key, o.fingerprint, _dumps(o.outcome), o.recorded_at_ms) for o in outcomes
-        ]
-        event_rows = [
-            (e.id, e.type, e.tenant, e.project, e.player_id, e.seq, _dumps(e.data), e.occurred_at)
-            for e in event_records(records)
         ]
 
         def write(conn: sqlite3.Connection) -> CommitResult:
             try:
-                _write(conn, rows, outcome_rows, index_rows, event_rows)
+                _write(conn, *_rows(records), outcome_rows)
                 return CommitResult()
             except sqlite3.IntegrityError:
-                taken = _taken(conn, [(row[0], row[1]) for row in rows])
-                kept = [row for row in rows if (row[0], row[1]) not in taken]
-                kept_entities = {row[0] for row in kept}
-                kept_events = [e for e in event_rows if f"player:{e[2]}/{e[3]}/{e[4]}" in kept_entities]
-                kept_index = [r for r in index_rows if _player_entity(r) in kept_entities]
-                _write(conn, kept, outcome_rows, kept_index, kept_events)
-                return CommitResult(conflicts=taken)
+                taken = _taken(conn, [(r.entity, r.seq) for r in records])
+                kept, refused = split_fenced(records, taken)
+                _write(conn, *_rows(kept), outcome_rows)
+                return CommitResult(conflicts=refused)
 
         return await self._run(write)
 
@@ -387,16 +355,38 @@ def _journal_record(row: tuple[Any, ...]) -> JournalRecord:
     )
 
 
-def _player_entity(row: tuple[Any, ...]) -> str:
-    return f"player:{row[0]}/{row[1]}/{row[2]}"
+def _rows(records: Sequence[JournalRecord]) -> tuple[list[tuple[Any, ...]], ...]:
+    """Journal, player-index and event-store rows of `records`, in insertion order."""
+    journal = [
+        (
+            r.entity,
+            r.seq,
+            r.occurred_at,
+            r.recorded_at_ms,
+            _dumps(r.events),
+            r.idempotency_key,
+            r.fingerprint,
+            None if r.outcome is None else _dumps(r.outcome),
+        )
+        for r in records
+    ]
+    index = [
+        (p.tenant, p.project, p.player_id, p.username, p.created_at, p.updated_at, _dumps(p.metadata), int(p.deleted))
+        for p in player_rows(records)
+    ]
+    events = [
+        (e.id, e.type, e.tenant, e.project, e.player_id, e.seq, _dumps(e.data), e.occurred_at)
+        for e in event_records(records)
+    ]
+    return journal, index, events
 
 
 def _write(
     conn: sqlite3.Connection,
     rows: list[tuple[Any, ...]],
-    outcome_rows: list[tuple[Any, ...]],
     index_rows: list[tuple[Any, ...]],
     event_rows: list[tuple[Any, ...]],
+    outcome_rows: list[tuple[Any, ...]],
 ) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:

@@ -20,7 +20,7 @@ from serve.backoffice_schemas import (
     TenantPatch,
 )
 from serve.dashboard import CurrentPrincipal, ensure_can
-from serve.pagination import SORT_SCAN_LIMIT, Cursor, Limit, Sort, decode_cursor, encode_cursor, sorted_page
+from serve.pagination import SORT_SCAN_LIMIT, Cursor, Limit, Sort, decode_id_cursor, encode_cursor, sorted_page
 from serve.problems import ProblemError
 from serve.schemas import Problem
 
@@ -160,7 +160,7 @@ async def list_audit(
     """Every backoffice change, oldest first, filtered by tenant, actor, action or target."""
     ensure_can(principal, "audit:read", tenantId)
     filters = {k: v for k, v in {"actor": actor, "action": action, "target": target}.items() if v is not None}
-    after = decode_cursor(cursor, None)
+    after = decode_id_cursor(cursor)
     found = await connected.control.list_audit(tenant_id=tenantId, filters=filters, after=after, limit=limit + 1)
     next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
     return AuditPage(items=[AuditEntry(**e) for e in found[:limit]], nextCursor=next_cursor)

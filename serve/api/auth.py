@@ -51,6 +51,19 @@ class Logout(Refresh):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"refreshToken": "rt_Vh3k9c2Q..."}]})
 
 
+class TotpSetupRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"password": "correct horse battery staple", "totp": "123456"}]},
+    )
+    password: Annotated[
+        str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH, description="The account's current password.")
+    ]
+    totp: Annotated[
+        str | None, Field(max_length=16, description="The current TOTP code; required when 2FA is already enabled.")
+    ] = None
+
+
 class TotpVerify(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"code": "123456"}]})
     code: TotpCode
@@ -132,13 +145,17 @@ async def logout(body: Logout, service: Accounts) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/2fa/setup", response_model=TotpSetup, responses=errors(401), summary="Start TOTP setup")
-async def totp_setup(principal: Signed, service: Accounts) -> TotpSetup:
+@router.post("/2fa/setup", response_model=TotpSetup, responses=errors(401, 422, 429), summary="Start TOTP setup")
+async def totp_setup(body: TotpSetupRequest, principal: Signed, service: Accounts) -> TotpSetup:
     """Creates a TOTP secret for the signed-in user. It takes effect only once
     `/v1/auth/2fa/verify` confirms a code from it; until then login works as before (and an
-    already enabled 2FA keeps its old secret)."""
+    already enabled 2FA keeps its old secret). The access token is not enough: the body carries
+    the `password`, and once 2FA is enabled a current `totp` code. These are checked as at login
+    and failures count towards its lock: a wrong password is 401 `invalid-credentials`, a
+    missing or wrong code 401 `totp-required` / `invalid-totp`, a locked account 429
+    `login-throttled`."""
     try:
-        return TotpSetup(**await service.totp_setup(principal.user_id))
+        return TotpSetup(**await service.totp_setup(principal.user_id, body.password, body.totp))
     except AccountError as error:
         raise problem_from(error) from error
 

@@ -12,7 +12,7 @@ from serve.auth import tenant_id
 from serve.backoffice import Connected, record
 from serve.backoffice_schemas import MemberIn, User, UserIn, UserPage, UserPatch
 from serve.dashboard import CurrentPrincipal, accounts, ensure_can, problem_from
-from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from serve.pagination import Cursor, Limit, decode_id_cursor, encode_cursor
 from serve.problems import ProblemError
 from serve.schemas import Problem
 
@@ -57,7 +57,7 @@ async def list_users(
 ) -> UserPage:
     """Every dashboard user ordered by id, with roles and 2FA state."""
     ensure_can(principal, "users:read")
-    found = await service.list_users(after=decode_cursor(cursor, None), limit=limit + 1, query=q)
+    found = await service.list_users(after=decode_id_cursor(cursor), limit=limit + 1, query=q)
     next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
     return UserPage(items=[_user(u) for u in found[:limit]], nextCursor=next_cursor)
 
@@ -107,7 +107,7 @@ async def list_members(
 ) -> UserPage:
     """Users with a role in this tenant, showing only that membership."""
     ensure_can(principal, "members:read", tenant)
-    found = await service.list_users(after=decode_cursor(cursor, None), limit=limit + 1, tenant_id=tenant)
+    found = await service.list_users(after=decode_id_cursor(cursor), limit=limit + 1, tenant_id=tenant)
     next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
     return UserPage(items=[_user(u, tenant) for u in found[:limit]], nextCursor=next_cursor)
 

@@ -23,7 +23,7 @@ from serve.backoffice_schemas import (
     WebhookPatch,
 )
 from serve.dashboard import CurrentPrincipal, ensure_can
-from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from serve.pagination import Cursor, Limit, decode_id_cursor, encode_cursor
 from serve.problems import ProblemError
 from serve.schemas import Problem
 
@@ -108,7 +108,7 @@ async def list_webhooks(
     ensure_can(principal, "webhooks:read", tenant, projectId)
     await connected.control.live_project(tenant, projectId)
     found = await _subscriptions(connected).list_page(
-        tenant, projectId, after=decode_cursor(cursor, None), limit=limit + 1
+        tenant, projectId, after=decode_id_cursor(cursor), limit=limit + 1
     )
     next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
     return WebhookPage(items=[_webhook(d) for d in found[:limit]], nextCursor=next_cursor)
@@ -181,7 +181,7 @@ async def list_deliveries(
     await connected.control.live_project(tenant, projectId)
     with _problems():
         found = await _subscriptions(connected).deliveries(
-            tenant, projectId, webhookId, status=status, after=decode_cursor(cursor, None), limit=limit + 1
+            tenant, projectId, webhookId, status=status, after=decode_id_cursor(cursor), limit=limit + 1
         )
     next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
     return DeliveryPage(items=[_delivery(d) for d in found[:limit]], nextCursor=next_cursor)

@@ -272,3 +272,21 @@ def test_tenant_and_project_lists_sort_filter_search_and_page(world: dict[str, A
         assert owner.post("/v1/client/projects", json={"id": f"{name}-{tag}", "name": name}).status_code == 201
     listed = owner.get("/v1/client/projects", params={"q": tag, "sort": "name"}).json()["items"]
     assert [p["name"] for p in listed] == ["eta", "zeta"]
+
+
+def test_a_deleted_tenant_loses_its_game_keys_and_its_backoffice(
+    world: dict[str, Any], ludex: Launched, control_plane: Any, demo_economy_document: Any
+) -> None:
+    admin = world["clients"]["superadmin"]
+    tenant = uid("doomed")
+    assert admin.post("/v1/admin/tenants", json={"id": tenant, "name": "Doomed"}).status_code == 201
+    client = {"x-tenant-id": tenant}
+    assert admin.post("/v1/client/projects", json={"id": "g", "name": "G"}, headers=client).status_code == 201
+    assert admin.put("/v1/client/projects/g/economy", json=demo_economy_document, headers=client).status_code == 200
+    _, key = control_plane.create_api_key(tenant, "g", "k")
+    game = Api(ludex.base_url, tenant, "g", key)
+    assert game.get("/store/catalog").status_code == 200
+    assert admin.delete(f"/v1/admin/tenants/{tenant}").status_code == 204
+    assert game.get("/store/catalog").status_code == 404
+    assert admin.get("/v1/client/projects", headers=client).status_code == 404
+    assert admin.get("/v1/client/projects/g", headers=client).status_code == 404

@@ -116,7 +116,7 @@ def test_logout_ends_the_session(auth: httpx.Client, accounts: Any) -> None:
 def test_totp_setup_and_verify_then_login_needs_the_code(auth: httpx.Client, accounts: Any) -> None:
     email = new_user(accounts)
     tokens = login(auth, email, PASSWORD)
-    setup = auth.post("/2fa/setup", headers=bearer(tokens))
+    setup = auth.post("/2fa/setup", json={"password": PASSWORD}, headers=bearer(tokens))
     assert setup.status_code == 200, setup.text
     assert setup.json()["otpauthUri"].startswith("otpauth://totp/")
     totp = pyotp.TOTP(setup.json()["secret"])
@@ -131,10 +131,28 @@ def test_totp_setup_and_verify_then_login_needs_the_code(auth: httpx.Client, acc
     login(auth, email, PASSWORD, totp=totp.now())
 
 
+def test_a_stolen_access_token_alone_cannot_replace_or_enable_2fa(auth: httpx.Client, accounts: Any) -> None:
+    tokens = login(auth, new_user(accounts), PASSWORD)
+    assert_problem(auth.post("/2fa/setup", headers=bearer(tokens)), 422, "validation-error")
+    wrong = auth.post("/2fa/setup", json={"password": "not the password"}, headers=bearer(tokens))
+    assert_problem(wrong, 401, "invalid-credentials")
+    extra = auth.post("/2fa/setup", json={"password": PASSWORD, "code": "123456"}, headers=bearer(tokens))
+    assert_problem(extra, 422, "validation-error")
+    totp = pyotp.TOTP(auth.post("/2fa/setup", json={"password": PASSWORD}, headers=bearer(tokens)).json()["secret"])
+    code = totp.now()
+    assert auth.post("/2fa/verify", json={"code": code}, headers=bearer(tokens)).status_code == 200
+    # 2FA on: replacing it needs a current code from the authenticator as well.
+    assert_problem(auth.post("/2fa/setup", json={"password": PASSWORD}, headers=bearer(tokens)), 401, "totp-required")
+    wrong_code = "000000" if code != "000000" else "111111"
+    replaced = auth.post("/2fa/setup", json={"password": PASSWORD, "totp": wrong_code}, headers=bearer(tokens))
+    assert_problem(replaced, 401, "invalid-totp")
+
+
 def test_bearer_routes_refuse_missing_and_invalid_tokens(auth: httpx.Client) -> None:
-    for path in ("/2fa/setup", "/2fa/verify"):
-        assert_problem(auth.post(path, json={"code": "123456"}), 401, "missing-token")
-        response = auth.post(path, json={"code": "123456"}, headers={"Authorization": "Bearer nope.nope.nope"})
+    bodies = {"/2fa/setup": {"password": PASSWORD}, "/2fa/verify": {"code": "123456"}}
+    for path, body in bodies.items():
+        assert_problem(auth.post(path, json=body), 401, "missing-token")
+        response = auth.post(path, json=body, headers={"Authorization": "Bearer nope.nope.nope"})
         assert_problem(response, 401, "invalid-token")
     assert_problem(auth.get("/me", headers={"Authorization": "Basic YTpi"}), 401, "missing-token")
 

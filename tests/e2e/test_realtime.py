@@ -136,6 +136,20 @@ def test_explicit_event_types_filter_out_the_others(ludex: Launched, api: Api, p
         nothing_more(ws, player)
 
 
+def test_prefix_patterns_match_live_and_replayed_events(ludex: Launched, api: Api, player: str) -> None:
+    creds = credentials(ludex)
+    with subscribed(ludex.base_url, creds, ["player.*"]) as ws:
+        award(api, player, 10)
+        first = events_of(ws, player, 1)[0]
+        assert first["type"] == XP_ADDED
+    api.post(f"/players/{player}/wallet/credit", {"currency": "coins", "amount": 1})
+    award(api, player, 200)  # xp.added, levelup, level.updated: all player.*
+    with subscribed(ludex.base_url, creds, ["player.*"], since=first["id"]) as ws:
+        replayed = events_until(ws, player, lambda e: e["type"] == "player.level.updated")
+    assert all(e["type"].startswith("player.") for e in replayed)
+    assert [e["type"] for e in replayed][0] == XP_ADDED and LEVELUP in [e["type"] for e in replayed]
+
+
 def test_a_reconnect_with_since_receives_exactly_what_it_missed_then_live_events(
     ludex: Launched, api: Api, player: str
 ) -> None:

@@ -281,7 +281,7 @@ async def test_disabled_users_cannot_log_in_or_use_their_tokens(accounts: Accoun
 
 async def test_totp_setup_verify_then_login_requires_a_fresh_code(accounts: AccountService, clock: FakeClock) -> None:
     user = await make_user(accounts)
-    setup = await accounts.totp_setup(user["id"])
+    setup = await accounts.totp_setup(user["id"], PASSWORD)
     assert setup["otpauthUri"].startswith("otpauth://totp/") and "Ludex" in setup["otpauthUri"]
     totp = pyotp.TOTP(setup["secret"])
     await accounts.login("ada@example.com", PASSWORD)  # not in force before verification
@@ -308,9 +308,10 @@ async def test_totp_setup_verify_then_login_requires_a_fresh_code(accounts: Acco
 
 async def test_a_new_totp_setup_does_not_weaken_an_enabled_2fa(accounts: AccountService, clock: FakeClock) -> None:
     user = await make_user(accounts)
-    old = pyotp.TOTP((await accounts.totp_setup(user["id"]))["secret"])
+    old = pyotp.TOTP((await accounts.totp_setup(user["id"], PASSWORD))["secret"])
     await accounts.totp_verify(user["id"], old.at(clock.now()))
-    new = pyotp.TOTP((await accounts.totp_setup(user["id"]))["secret"])
+    clock.advance(30)
+    new = pyotp.TOTP((await accounts.totp_setup(user["id"], PASSWORD, old.at(clock.now())))["secret"])
     with pytest.raises(TotpRequiredError):
         await accounts.login("ada@example.com", PASSWORD)
     clock.advance(30)
@@ -321,3 +322,43 @@ async def test_a_new_totp_setup_does_not_weaken_an_enabled_2fa(accounts: Account
         await accounts.login("ada@example.com", PASSWORD, totp=old.at(clock.now()))
     clock.advance(30)
     await accounts.login("ada@example.com", PASSWORD, totp=new.at(clock.now()))
+
+
+async def test_totp_setup_needs_the_password_and_once_enabled_a_current_code(
+    accounts: AccountService, clock: FakeClock, store: SqliteStore
+) -> None:
+    """A stolen access token alone cannot replace or enable 2FA (account takeover)."""
+    user = await make_user(accounts)
+    with pytest.raises(InvalidCredentialsError) as wrong:
+        await accounts.totp_setup(user["id"], "wrong password!")
+    assert wrong.value.slug == "invalid-credentials" and wrong.value.status == 401
+    stored = await store.get_document(USERS, user["id"])
+    assert stored is not None and stored["totpSecret"] is None and stored["failedLogins"] == 1
+    totp = pyotp.TOTP((await accounts.totp_setup(user["id"], PASSWORD))["secret"])
+    await accounts.totp_verify(user["id"], totp.at(clock.now()))
+    clock.advance(30)
+
+    # 2FA on: the password alone, a wrong code or a used code cannot stage a new secret.
+    with pytest.raises(TotpRequiredError):
+        await accounts.totp_setup(user["id"], PASSWORD)
+    with pytest.raises(InvalidTotpError):
+        await accounts.totp_setup(user["id"], PASSWORD, "000000" if totp.at(clock.now()) != "000000" else "111111")
+    with pytest.raises(InvalidCredentialsError):
+        await accounts.totp_setup(user["id"], "wrong password!", totp.at(clock.now()))
+    stored = await store.get_document(USERS, user["id"])
+    assert stored is not None and not stored.get("totpPendingSecret")
+    code = totp.at(clock.now())
+    assert (await accounts.totp_setup(user["id"], PASSWORD, code))["secret"]
+    with pytest.raises(InvalidTotpError):  # the code was spent
+        await accounts.login("ada@example.com", PASSWORD, totp=code)
+
+    # Setup's failures count towards the login lock (with the spent code, four so far; a fifth
+    # locks), and setup honours the lock.
+    stored = await store.get_document(USERS, user["id"])
+    assert stored is not None and stored["failedLogins"] == 4
+    with pytest.raises(InvalidCredentialsError):
+        await accounts.totp_setup(user["id"], "wrong password!", totp.at(clock.now()))
+    with pytest.raises(LoginThrottledError):
+        await accounts.totp_setup(user["id"], PASSWORD, totp.at(clock.now()))
+    with pytest.raises(LoginThrottledError):
+        await accounts.login("ada@example.com", PASSWORD, totp=totp.at(clock.now()))

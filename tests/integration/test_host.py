@@ -206,3 +206,24 @@ async def test_a_new_economy_version_is_picked_up_without_a_restart(
     }
     assert (await host.define_economy(T, P, document))["body"] == {"version": 2}
     assert (await one(host, req("lee", c.Credit("stars", 1))))["ok"]
+
+
+async def test_an_invalidation_during_an_economy_read_is_not_lost(
+    host: ShardHost, demo_economy_document: dict[str, Any]
+) -> None:
+    host.invalidate_economy(T, P)
+    real_read = host._project_state
+
+    async def read_then_change(key: str) -> Any:
+        host._project_state = real_read  # type: ignore[method-assign]
+        state = await real_read(key)  # sees the current version...
+        document = {
+            **demo_economy_document,
+            "currencies": [*demo_economy_document["currencies"], {"id": "stars", "kind": "soft"}],
+        }
+        assert (await host.define_economy(T, P, document))["ok"]  # ...which is replaced meanwhile
+        return state
+
+    host._project_state = read_then_change  # type: ignore[method-assign]
+    await rich_player(host, "race")
+    assert (await one(host, req("race", c.Credit("stars", 1))))["ok"], "the host must not keep the old version"

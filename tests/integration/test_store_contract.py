@@ -58,6 +58,22 @@ class StoreContract:
         assert (await store.read_journal("p:a"))[0].events == record("p:a", 1).events
         assert [r.seq for r in await store.read_journal("p:b")] == [1]
 
+    async def test_records_after_a_fenced_one_of_the_same_entity_are_refused_too(self, store: Store) -> None:
+        other = JournalRecord("player:t/p/e", 1, [{"type": "wallet.credited", "data": {"balanceAfter": 5}}], "x", 1)
+        await store.commit([other], [])
+
+        def stale(seq: int, balance: int) -> JournalRecord:
+            event = {"type": "wallet.credited", "data": {"balanceAfter": balance}}
+            return JournalRecord("player:t/p/e", seq, [event], "2026-01-01T00:00:00.000Z", 2)
+
+        result = await store.commit([stale(1, 100), record("p:fine", 1), stale(2, 110)], [])
+        assert result.conflicts == {("player:t/p/e", 1), ("player:t/p/e", 2)}
+        journal = await store.read_journal("player:t/p/e")
+        assert [(r.seq, r.events[0]["data"]["balanceAfter"]) for r in journal] == [(1, 5)]
+        assert [r.seq for r in await store.read_journal("p:fine")] == [1], "other entities still commit"
+        events = await store.read_events(EventQuery(tenant="t", project="p", player_id="e"))
+        assert [e.data["balanceAfter"] for e in events] == [5]
+
     async def test_keyed_answers_are_found_in_journal_and_outcomes(self, store: Store) -> None:
         rejected = Outcome("p:a", "k2", "fp-k2", {"ok": False, "error": {"slug": "insufficient-funds"}}, 1_000)
         await store.commit([record("p:a", 1, key="k1")], [rejected])

@@ -66,6 +66,47 @@ class Receiver:
         writer.close()
 
 
+class Trickler(Receiver):
+    """Answers 200 with headers at once, then a body that never ends: one byte now and then."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed = asyncio.Event()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readline()
+        headers: dict[str, str] = {}
+        while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.decode().partition(":")
+            headers[name.strip().lower()] = value.strip()
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+        self.requests.append((headers, body))
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 1000000000\r\n\r\n")
+        try:
+            for _ in range(600):  # 30 s at most, far beyond the worker's timeout
+                writer.write(b"x")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+        except ConnectionError:
+            pass
+        finally:
+            self.closed.set()
+            writer.close()
+
+
+class Redriving(Receiver):
+    """Redrives the delivery while the worker waits for the first answer."""
+
+    def __init__(self, redrive: Any) -> None:
+        super().__init__()
+        self.redrive = redrive
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.requests:
+            await self.redrive()
+        await super()._handle(reader, writer)
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     # Real "now": receivers verify that the signed timestamp is within 5 minutes of their clock.
@@ -228,6 +269,65 @@ async def test_redriving_one_delivery_sends_it_again(
     assert [h["webhook-id"] for h, _ in receiver.requests] == [event, event]
     [delivery] = await deliveries(store)
     assert delivery["status"] == "delivered" and len(delivery["attempts"]) == 2
+
+
+async def test_a_redrive_during_an_attempt_wins_and_the_delivery_is_sent_again(
+    store: SqliteStore, path: Path, clock: FakeClock
+) -> None:
+    subscriptions = WebhookSubscriptions(store, clock, allow_private=True)
+    identity: list[str] = []
+
+    async def redrive() -> None:
+        [found] = await deliveries(store)
+        identity.append(found["id"])
+        await subscriptions.redrive(TENANT, PROJECT, found["subscriptionId"], found["id"])
+
+    receiver = await Redriving(redrive).start()
+    await subscribe(store, clock, receiver.url)
+    [event] = await emit(store, clock, "p1", 1, "player.created")
+    worker = new_worker(SqliteStore(path), clock)
+    await worker.open()
+    try:
+        await worker.run_once()
+        [delivery] = await deliveries(store)
+        assert delivery["status"] == "pending", "the worker's result did not overwrite the redrive"
+        assert delivery["redrives"] == 1 and delivery["redrivenAt"]
+        assert [a["statusCode"] for a in delivery["attempts"]] == [200], "the attempt is still logged"
+        await worker.run_once()
+    finally:
+        await worker.close()
+        await receiver.stop()
+    assert [h["webhook-id"] for h, _ in receiver.requests] == [event, event]
+    [delivery] = await deliveries(store)
+    assert delivery["id"] == identity[0]
+    assert delivery["status"] == "delivered" and [a["statusCode"] for a in delivery["attempts"]] == [200, 200]
+
+
+async def test_a_receiver_trickling_its_answer_fails_within_the_timeout_and_blocks_no_one(
+    store: SqliteStore, path: Path, clock: FakeClock, receiver: Receiver
+) -> None:
+    trickler = await Trickler().start()
+    slow = await subscribe(store, clock, trickler.url)
+    fast = await subscribe(store, clock, receiver.url)
+    [event] = await emit(store, clock, "p1", 1, "player.created")
+    worker = new_worker(SqliteStore(path), clock, http_timeout_s=0.5)
+    await worker.open()
+    try:
+        started = asyncio.get_running_loop().time()
+        await worker.run_once()
+        elapsed = asyncio.get_running_loop().time() - started
+        await asyncio.wait_for(trickler.closed.wait(), 5)  # the worker hung up
+    finally:
+        await worker.close()
+        await trickler.stop()
+    assert elapsed < 3, f"the attempt took {elapsed:.1f}s"
+    by_subscription = {d["subscriptionId"]: d for d in await deliveries(store)}
+    assert by_subscription[fast["id"]]["status"] == "delivered"
+    failed = by_subscription[slow["id"]]
+    assert failed["status"] == "failed" and failed["failures"] == 1
+    assert failed["attempts"][0]["error"] == "timeout" and failed["attempts"][0]["statusCode"] is None
+    assert [h["webhook-id"] for h, _ in receiver.requests] == [event]
+    assert len(trickler.requests) == 1
 
 
 async def test_410_gone_disables_the_subscription(

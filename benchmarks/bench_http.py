@@ -1,0 +1,184 @@
+"""XP awards over HTTP: (a) the ceiling — the engine's rule behind plain uvicorn, no Ray, no
+durability — and (b) Ludex end to end through `ludex serve` (durable, exactly-once), measured in
+one run with the same load generator (wrk) and settings. Prints req/s, p50/p95/p99 and b/a,
+and writes JSON and a PNG chart under benchmarks/results/.
+
+    apt-get install wrk            # the load generator (C, so it is not the bottleneck)
+    pip install -e '.[bench]'      # matplotlib for the chart
+    python -m benchmarks.bench_http [--duration 15] [--connections 32] [--players 1000]
+        [--serve-env RAY_SERVE_ENABLE_HA_PROXY=1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(check: Any, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"bench_http: {what} did not come up within {timeout_s:.0f} s")
+
+
+def run_wrk(url: str, args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+    command = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s"]
+    command += ["--timeout", "10s", "-s", str(HERE / "xp.lua"), url]
+    print(f"  $ {' '.join(command)}", flush=True)
+    output = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, check=True).stdout
+    match = re.search(r"^RESULT (\{.*\})$", output, re.MULTILINE)
+    if match is None:
+        raise SystemExit(f"bench_http: unexpected wrk output:\n{output}")
+    result: dict[str, Any] = json.loads(match.group(1))
+    result["rps"] = round(result["requests"] / result["seconds"], 1)
+    return result
+
+
+def measure_ceiling(args: argparse.Namespace) -> dict[str, Any]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "benchmarks.ceiling_app", str(port)], cwd=HERE.parent)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until(
+            lambda: httpx.post(f"{url}/v1/projects/demo/players/p0/xp", json={"amount": 1}).is_success,
+            30,
+            "the ceiling app",
+        )
+        env = {"LUDEX_BENCH_PLAYERS": str(args.players)}
+        return run_wrk(url, args, env)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def measure_ludex(args: argparse.Namespace) -> dict[str, Any]:
+    port, data_dir = free_port(), Path(tempfile.mkdtemp(prefix="ludex-bench-"))
+    extra_env = dict(item.split("=", 1) for item in args.serve_env)
+    command = [shutil.which("ludex") or "ludex", "serve", "--data-dir", str(data_dir), "--port", str(port)]
+    command += ["--shards", str(args.shards)]
+    process = subprocess.Popen(command, env={**os.environ, **extra_env}, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: httpx.get(f"{url}/v1/health/ready").status_code == 200, 180, "ludex serve")
+        creds = json.loads((data_dir / "demo-credentials.json").read_text())
+        headers = {"x-tenant-id": creds["tenantId"], "x-api-key": creds["apiKey"]}
+        players_url = f"{url}/v1/projects/{creds['projectId']}/players"
+        print(f"  creating {args.players} players ...", flush=True)
+        with httpx.Client(headers=headers, timeout=60) as client, ThreadPoolExecutor(16) as pool:
+            made = list(
+                pool.map(
+                    lambda i: client.post(players_url, json={"playerId": f"p{i}", "username": f"p{i}"}).status_code,
+                    range(args.players),
+                )
+            )
+        assert all(status in (200, 201) for status in made), "player creation failed"
+        env = {"LUDEX_BENCH_PLAYERS": str(args.players), "LUDEX_BENCH_KEY": creds["apiKey"]}
+        env["LUDEX_BENCH_PREFIX"] = f"/v1/projects/{creds['projectId']}/players/"
+        return run_wrk(url, args, env)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=90)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def chart(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = ["ceiling (uvicorn, in-memory)", "ludex serve (durable)"]
+    runs = [report["ceiling"], report["ludex"]]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.bar(names, [r["rps"] for r in runs], color=["#999999", "#3366cc"])
+    left.set_ylabel("requests/s")
+    left.set_title(f"POST .../xp throughput (b/a = {report['ratio']:.3f})")
+    for offset, key in enumerate(("p50_ms", "p95_ms", "p99_ms")):
+        right.bar([i + offset * 0.25 for i in range(2)], [r[key] for r in runs], width=0.25, label=key)
+    right.set_xticks([0.25, 1.25], names)
+    right.set_ylabel("latency (ms)")
+    right.legend()
+    right.set_title("latency")
+    for axis in (left, right):
+        axis.tick_params(axis="x", labelsize=8)
+    figure.suptitle(f"{report['date']} · {report['machine']} · wrk -t{report['threads']} -c{report['connections']}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--players", type=int, default=1000)
+    parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--serve-env", action="append", default=[], help="KEY=VALUE for ludex serve (repeatable)")
+    parser.add_argument("--label", default="default")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench_http: wrk is required (apt-get install wrk)")
+    print("(a) ceiling: engine XP rule behind plain uvicorn", flush=True)
+    ceiling = measure_ceiling(args)
+    print(
+        f"    {ceiling['rps']:,.0f} req/s  p50 {ceiling['p50_ms']:.1f} ms  p99 {ceiling['p99_ms']:.1f} ms", flush=True
+    )
+    print("(b) ludex serve: durable, keyed, through Ray Serve", flush=True)
+    ludex = measure_ludex(args)
+    print(f"    {ludex['rps']:,.0f} req/s  p50 {ludex['p50_ms']:.1f} ms  p99 {ludex['p99_ms']:.1f} ms", flush=True)
+    ratio = ludex["rps"] / ceiling["rps"]
+    print(
+        f"b/a = {ratio:.3f}   (errors: a={ceiling['errors']}+{ceiling['non2xx']} b={ludex['errors']}+{ludex['non2xx']})"
+    )
+    report = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{os.cpu_count()} cores",
+        "label": args.label,
+        "threads": args.threads,
+        "connections": args.connections,
+        "durationS": args.duration,
+        "players": args.players,
+        "serveEnv": args.serve_env,
+        "ceiling": ceiling,
+        "ludex": ludex,
+        "ratio": round(ratio, 4),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    stem = RESULTS / f"http-{args.label}"
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    chart(report, stem.with_suffix(".png"))
+    print(f"wrote {stem.with_suffix('.json')} and {stem.with_suffix('.png')}")
+
+
+if __name__ == "__main__":
+    main()

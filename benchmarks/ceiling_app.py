@@ -1,0 +1,41 @@
+"""The ceiling for `bench_http`: the engine's XP rule behind plain uvicorn — no Ray, no store,
+no durability, no auth. Ludex end to end is compared with this in the same run.
+
+    python -m benchmarks.ceiling_app PORT
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+import uvicorn
+import yaml
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from config.settings import DEMO_ECONOMY_PATH
+from engine.commands import AwardXp
+from engine.definitions import parse_economy
+from engine.rules import Accepted, Context, apply_record, decide
+from engine.state import PlayerState
+
+ECONOMY = parse_economy(yaml.safe_load(DEMO_ECONOMY_PATH.read_text()))
+app = FastAPI()
+players: dict[str, PlayerState] = {}
+
+
+@app.post("/v1/projects/{project}/players/{player}/xp")
+async def award(project: str, player: str, request: Request) -> JSONResponse:
+    body = await request.json()
+    state = players.get(player) or PlayerState(player_id=player, exists=True, username=player)
+    context = Context(now=datetime.now(UTC), economy=ECONOMY, entity=f"player:{project}/{player}")
+    decision = decide(state, AwardXp(int(body["amount"])), context)
+    if not isinstance(decision, Accepted):
+        return JSONResponse({"error": decision.slug}, status_code=409)
+    players[player] = apply_record(state, state.seq + 1, list(decision.events), context.occurred_at)
+    return JSONResponse(decision.body)
+
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
