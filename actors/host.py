@@ -367,9 +367,11 @@ class ShardHost:
             await asyncio.sleep(interval)
             with contextlib.suppress(Exception):
                 await self.passivate_idle()
-            if self.shard_id == 0:  # one purger per deployment, at most hourly
+            if self.shard_id == 0:  # one purger and repairer per deployment
                 with contextlib.suppress(Exception):
                     await self.event_retention.run_if_due()
+                with contextlib.suppress(Exception):
+                    await self.store.repair()  # projections a failed write left unfinished
 
     def active_entities(self) -> int:
         return len(self._entities)

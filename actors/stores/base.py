@@ -118,6 +118,10 @@ class Store(Protocol):
         """Live (not deleted) players ordered by id, after the `after` id; `username` matches exactly."""
         ...
 
+    async def repair(self) -> int:
+        """Finish projections (event store, player index) of journal records a crash interrupted."""
+        ...
+
     async def read_events(self, query: EventQuery, *, after: int = 0, limit: int = 100) -> list[EventRecord]:
         """Events matching `query` with a position above `after`, in position order."""
         ...

@@ -66,6 +66,8 @@ class MongoStore:
         for field in ("position", "type", "playerId"):
             keys = [("tenant", ASCENDING), ("project", ASCENDING), (field, ASCENDING)]
             await events.create_index(keys if field == "position" else [*keys, ("position", ASCENDING)])
+        await journal.create_index([("projected", ASCENDING)], partialFilterExpression={"projected": False})
+        await self.repair()
 
     async def close(self) -> None:
         if self._client is not None:
@@ -74,12 +76,7 @@ class MongoStore:
 
     async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[Outcome]) -> CommitResult:
         written, conflicts = await self._insert_fenced(records)
-        events = event_records(written)
-        if events:
-            await self._insert_events(events)
-        changes = [_player_update(row) for row in player_rows(written)]
-        if changes:
-            await self._collection("players").bulk_write(changes, ordered=True)
+        await self._project(written)
         if outcomes:
             await self._collection("outcomes").bulk_write(
                 [
@@ -138,6 +135,33 @@ class MongoStore:
             PlayerRow(tenant, project, d["playerId"], d["username"], d["createdAt"], d["updatedAt"], d["metadata"])
             async for d in cursor
         ]
+
+    async def _project(self, records: Sequence[JournalRecord]) -> None:
+        """Write the event store and player index for journaled records, then mark them projected.
+        The journal insert is the commit; if this fails or the process dies first, `repair` (run
+        when a store opens, and by hosts now and then) finishes it — event ids make it idempotent."""
+        if not records:
+            return
+        events = event_records(records)
+        if events:
+            await self._insert_events(events)
+        changes = [_player_update(row) for row in player_rows(records)]
+        if changes:
+            await self._collection("players").bulk_write(changes, ordered=True)
+        await self._collection("journal").update_many(
+            {"$or": [{"entity": r.entity, "seq": r.seq} for r in records]}, {"$set": {"projected": True}}
+        )
+
+    async def repair(self) -> int:
+        """Project journal records a crash left unprojected; answers how many."""
+        repaired = 0
+        while True:
+            cursor = self._collection("journal").find({"projected": False}).sort([("entity", 1), ("seq", 1)])
+            batch = [_record_from(d) async for d in cursor.limit(500)]
+            if not batch:
+                return repaired
+            await self._project(batch)
+            repaired += len(batch)
 
     async def _insert_fenced(
         self, records: Sequence[JournalRecord]
@@ -320,6 +344,7 @@ def _record_document(record: JournalRecord) -> dict[str, Any]:
         "occurredAt": record.occurred_at,
         "recordedAtMs": record.recorded_at_ms,
         "events": record.events,
+        "projected": False,
     }
     if record.idempotency_key is not None:
         document.update(idemKey=record.idempotency_key, fingerprint=record.fingerprint, outcome=record.outcome)

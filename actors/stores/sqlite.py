@@ -271,6 +271,10 @@ class SqliteStore:
 
         return await self._run(read)
 
+    async def repair(self) -> int:
+        """Nothing to repair: the journal and its projections commit in one transaction."""
+        return 0
+
     async def read_events(self, query: EventQuery, *, after: int = 0, limit: int = 100) -> list[EventRecord]:
         def read(conn: sqlite3.Connection) -> list[EventRecord]:
             clauses, params = ["position > ?"], [after]
