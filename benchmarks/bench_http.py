@@ -84,7 +84,7 @@ def measure_ceiling(args: argparse.Namespace) -> dict[str, Any]:
 def measure_ludex(args: argparse.Namespace) -> dict[str, Any]:
     port, data_dir = free_port(), Path(tempfile.mkdtemp(prefix="ludex-bench-"))
     extra_env = dict(item.split("=", 1) for item in args.serve_env)
-    command = [shutil.which("ludex") or "ludex", "serve", "--data-dir", str(data_dir), "--port", str(port)]
+    command = [str(Path(sys.executable).with_name("ludex")), "serve", "--data-dir", str(data_dir), "--port", str(port)]
     command += ["--shards", str(args.shards)]
     process = subprocess.Popen(command, env={**os.environ, **extra_env}, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
