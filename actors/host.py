@@ -51,6 +51,9 @@ class CommandRequest:
     command: Command
     idempotency_key: str | None = None
     request_id: str | None = None
+    refuse_fresh: dict[str, Any] | None = None
+    """When set (e.g. the monthly quota is spent), a new request gets this error outcome, while a
+    repeat of a remembered key still gets its original answer."""
 
 
 @dataclass
@@ -222,6 +225,8 @@ class ShardHost:
                 waiting = await self._remembered(entity, idem, request_fingerprint)
                 if isinstance(waiting, dict):
                     return waiting
+                if waiting is None and request.refuse_fresh is not None:
+                    return {"ok": False, "error": request.refuse_fresh, "replayed": False}
                 if waiting is None:
                     waiting = self._decide(entity, request, economy, request_fingerprint)
                     if isinstance(waiting, dict):

@@ -1,8 +1,9 @@
 """Who is calling: the tenant header and the game API key with its scopes. Order of checks:
 tenant header (400), key present and valid (401), project of that tenant (404, never revealing
-another tenant's data), key of that project with the scope (403), then the key's rate limit (429 `rate-limited`). An
-admitted call counts as one request of its tenant's month; economy-changing handlers then ask
-`Caller.ensure_quota()` (429 `quota-exceeded`) and count the events their commands produced."""
+another tenant's data), key of that project with the scope (403), then the key's rate limit
+(429 `rate-limited`). An admitted call counts as one request of its tenant's month; economy-changing
+handlers then ask `Caller.quota_refusal()` (429 `quota-exceeded`, answered by the host to new
+requests only, so a remembered key still replays) and count the events their commands produced."""
 
 from __future__ import annotations
 
@@ -35,14 +36,16 @@ class Caller:
     plan: dict[str, Any] | None = None
     usage: Usage | None = None
 
-    def ensure_quota(self) -> None:
-        """429 `quota-exceeded` (Retry-After: the start of next month, UTC) once the tenant's plan
-        quota for the month is used up; asked before every economy-changing command."""
+    def quota_refusal(self) -> dict[str, Any] | None:
+        """The `quota-exceeded` error (with the seconds until next month, UTC) once the tenant's
+        plan quota for the month is used up. Commands carry it to the host, which answers it to new
+        requests but still replays a remembered key's original answer."""
         if self.metering is None or self.usage is None:
-            return
+            return None
         refusal = self.metering.refusal(self.plan, self.usage)
-        if refusal is not None:
-            raise ProblemError("quota-exceeded", refusal.detail, headers={"Retry-After": str(refusal.retry_after_s)})
+        if refusal is None:
+            return None
+        return {"slug": "quota-exceeded", "detail": refusal.detail, "data": {"retryAfterS": refusal.retry_after_s}}
 
     async def count_events(self, outcomes: Sequence[dict[str, Any]]) -> None:
         """Adds the events of fresh accepted commands to the tenant's monthly usage."""

@@ -69,6 +69,9 @@ def outcome_response(request: Request, outcome: dict[str, Any]) -> Response:
         return JSONResponse(outcome["body"], status_code=status, headers=headers)
     if status == 503:
         headers["Retry-After"] = "1"
+    retry_after = outcome["error"].get("data", {}).get("retryAfterS")
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return JSONResponse(outcome_problem(request, outcome), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -76,9 +79,13 @@ async def run_command(
     request: Request, caller: Caller, player_id: str, command: Command, body_key: str | None = None
 ) -> Response:
     key = idempotency_key(request, body_key)
-    caller.ensure_quota()
+    refusal = caller.quota_refusal()
+    if refusal is not None and key is None:
+        raise ProblemError(
+            refusal["slug"], refusal["detail"], headers={"Retry-After": str(refusal["data"]["retryAfterS"])}
+        )
     outcomes = await caller.backend.directory.execute(
-        [CommandRequest(caller.tenant, caller.project, player_id, command, key, request.state.request_id)]
+        [CommandRequest(caller.tenant, caller.project, player_id, command, key, request.state.request_id, refusal)]
     )
     await caller.count_events(outcomes)
     return outcome_response(request, outcomes[0])

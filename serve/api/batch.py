@@ -59,6 +59,7 @@ async def run_batch(request: Request, body: Batch, caller: Anyone) -> BatchResul
     results: list[BatchResult | None] = [None] * len(body.commands)
     requests: list[CommandRequest] = []
     positions: list[int] = []
+    refusal = caller.quota_refusal()
     for index, op in enumerate(body.commands):
         scope = SCOPE_BY_OP[op.op]
         if scope not in caller.key.scopes:
@@ -67,14 +68,18 @@ async def run_batch(request: Request, body: Batch, caller: Anyone) -> BatchResul
             continue
         requests.append(
             CommandRequest(
-                caller.tenant, caller.project, op.playerId, to_command(op), op.idempotencyKey, request.state.request_id
+                caller.tenant,
+                caller.project,
+                op.playerId,
+                to_command(op),
+                op.idempotencyKey,
+                request.state.request_id,
+                refusal,
             )
         )
         positions.append(index)
     if not requests and not results:
         raise ProblemError("validation-error", "no commands")
-    if requests:
-        caller.ensure_quota()
     outcomes = await caller.backend.directory.execute(requests) if requests else []
     await caller.count_events(outcomes)
     for index, outcome in zip(positions, outcomes, strict=True):
