@@ -76,6 +76,25 @@ ProjectId = Annotated[str, Path(pattern=ID_PATTERN, description="The project's i
 PlayerId = Annotated[str, Path(pattern=ID_PATTERN, description="The player's id.", examples=["player-1"])]
 
 
+async def admit_key(backend: Backend, token: str, tenant: str, project: str, scope: str | None) -> ApiKey:
+    """The key `token` names if it may act on that tenant's live project with `scope` (any when
+    None); else the problem saying why. Shared by HTTP routes and the realtime WebSocket."""
+    key = await backend.control.authenticate(token)
+    if key is None:
+        raise ProblemError("invalid-api-key", "the API key is unknown, revoked or expired")
+    if key.tenant_id != tenant:
+        # Decided before any lookup, so a key cannot probe another tenant's projects.
+        raise ProblemError("wrong-project", "the API key belongs to another tenant's project")
+    found = await backend.control.get_project(tenant, project)
+    if found is None or found.get("deleted") or await backend.control.is_tenant_deleted(tenant):
+        raise ProblemError("project-not-found", f"tenant '{tenant}' has no project '{project}'")
+    if key.project_id != project:
+        raise ProblemError("wrong-project", "the API key belongs to another project")
+    if scope is not None and scope not in key.scopes:
+        raise ProblemError("insufficient-scope", f"the API key lacks the '{scope}' scope")
+    return key
+
+
 def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
     """A dependency admitting keys of the path's project with `scope` (any scope when None)."""
 
@@ -88,19 +107,7 @@ def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
     ) -> Caller:
         if not token:
             raise ProblemError("missing-api-key", "the x-api-key header is required")
-        key = await backend.control.authenticate(token)
-        if key is None:
-            raise ProblemError("invalid-api-key", "the API key is unknown, revoked or expired")
-        if key.tenant_id != tenant:
-            # Decided before any lookup, so a key cannot probe another tenant's projects.
-            raise ProblemError("wrong-project", "the API key belongs to another tenant's project")
-        project = await backend.control.get_project(tenant, projectId)
-        if project is None or project.get("deleted") or await backend.control.is_tenant_deleted(tenant):
-            raise ProblemError("project-not-found", f"tenant '{tenant}' has no project '{projectId}'")
-        if key.project_id != projectId:
-            raise ProblemError("wrong-project", "the API key belongs to another project")
-        if scope is not None and scope not in key.scopes:
-            raise ProblemError("insufficient-scope", f"the API key lacks the '{scope}' scope")
+        key = await admit_key(backend, token, tenant, projectId, scope)
         meter = metering(request, backend)
         plan = await meter.plans.plan_of(tenant)
         # The key's own limit, else its tenant's plan's, else the deployment default.

@@ -24,7 +24,9 @@ from prometheus_client import Counter, Gauge
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from actors.fanout import SLOW_CONSUMER, SLOW_CONSUMER_CODE, Hub, Subscriber
+from serve.auth import admit_key
 from serve.backend import Backend, BackendHolder
+from serve.problems import ProblemError
 
 router = APIRouter(tags=["realtime"])
 log = logging.getLogger("ludex.realtime")
@@ -123,14 +125,12 @@ def credentials(websocket: WebSocket) -> dict[str, str]:
 
 
 async def admitted(backend: Backend, tenant: str, project: str, token: str) -> bool:
-    """The HTTP rules (serve.auth): a valid key of that tenant's live project with the scope."""
-    key = await backend.control.authenticate(token)
-    if key is None or key.tenant_id != tenant or key.project_id != project:
+    """The HTTP rules (`serve.auth.admit_key`): a valid key of that tenant's live project with the scope."""
+    try:
+        await admit_key(backend, token, tenant, project, SCOPE)
+    except ProblemError:
         return False
-    found = await backend.control.get_project(tenant, project)
-    if found is None or found.get("deleted") or await backend.control.is_tenant_deleted(tenant):
-        return False
-    return SCOPE in key.scopes
+    return True
 
 
 async def refuse(websocket: WebSocket, error: str, code: int) -> None:
