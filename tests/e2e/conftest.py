@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 
-from actors.control import ControlPlane
 from actors.stores.sqlite import SqliteStore
 from config.settings import Settings
 from serve.launcher import Launched, launch, shutdown
@@ -72,69 +71,54 @@ def player(api: Api) -> str:
     return player_id
 
 
+class SyncProxy:
+    """Calls an async service's methods synchronously on the proxy's own event loop."""
+
+    def __init__(self, service: Any, loop: Any) -> None:
+        self.service = service
+        self.loop = loop
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.service, name)
+        return lambda *args, **kwargs: self.loop.run_until_complete(method(*args, **kwargs))
+
+
 @pytest.fixture(scope="session")
-def control_plane(ludex: Launched) -> Iterator[Any]:
-    """Direct access to the control plane over the same SQLite file, to make tenants, projects
-    and keys (the backoffice API that will do this comes later)."""
+def direct_store(ludex: Launched) -> Iterator[tuple[Any, SqliteStore]]:
+    """An event loop and a store over the server's own SQLite file, for services the tests drive
+    directly (to set up what the backoffice API would, or what it does not offer)."""
     import asyncio
 
     loop = asyncio.new_event_loop()
     store = SqliteStore(ludex.settings.sqlite_path)
     loop.run_until_complete(store.open())
-
-    class Sync:
-        def __getattr__(self, name: str) -> Any:
-            method = getattr(ControlPlane(store), name)
-            return lambda *args, **kwargs: loop.run_until_complete(method(*args, **kwargs))
-
-    yield Sync()
+    yield loop, store
     loop.run_until_complete(store.close())
     loop.close()
 
 
 @pytest.fixture(scope="session")
-def accounts(ludex: Launched) -> Iterator[Any]:
-    """Direct access to the dashboard accounts over the same SQLite file (same signing key, kept
-    in the store), to make users the backoffice API does not create yet."""
-    import asyncio
-
-    from actors.accounts import AccountService
-
-    loop = asyncio.new_event_loop()
-    store = SqliteStore(ludex.settings.sqlite_path)
-    loop.run_until_complete(store.open())
-    service = AccountService(store)
-
-    class Sync:
-        def __getattr__(self, name: str) -> Any:
-            method = getattr(service, name)
-            return lambda *args, **kwargs: loop.run_until_complete(method(*args, **kwargs))
-
-    yield Sync()
-    loop.run_until_complete(store.close())
-    loop.close()
-
-
-@pytest.fixture(scope="session")
-def backoffice(ludex: Launched) -> Iterator[Any]:
-    """Direct access to actors.control.Backoffice (plans, tenants, projects, keys) over the same
-    SQLite file, like `control_plane`."""
-    import asyncio
-
+def backoffice(direct_store: tuple[Any, SqliteStore]) -> SyncProxy:
+    """actors.control.Backoffice: tenants, plans, projects and keys."""
     from actors.control import Backoffice
 
-    loop = asyncio.new_event_loop()
-    store = SqliteStore(ludex.settings.sqlite_path)
-    loop.run_until_complete(store.open())
+    loop, store = direct_store
+    return SyncProxy(Backoffice(store), loop)
 
-    class Sync:
-        def __getattr__(self, name: str) -> Any:
-            method = getattr(Backoffice(store), name)
-            return lambda *args, **kwargs: loop.run_until_complete(method(*args, **kwargs))
 
-    yield Sync()
-    loop.run_until_complete(store.close())
-    loop.close()
+@pytest.fixture(scope="session")
+def control_plane(backoffice: SyncProxy) -> SyncProxy:
+    """The control plane (the Backoffice is one, with more)."""
+    return backoffice
+
+
+@pytest.fixture(scope="session")
+def accounts(direct_store: tuple[Any, SqliteStore]) -> SyncProxy:
+    """The dashboard accounts (same signing key, kept in the store)."""
+    from actors.accounts import AccountService
+
+    loop, store = direct_store
+    return SyncProxy(AccountService(store), loop)
 
 
 @pytest.fixture(scope="session")
