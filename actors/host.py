@@ -19,7 +19,7 @@ import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from actors.clock import SystemClock, epoch_ms
@@ -33,7 +33,7 @@ from engine.commands import Command
 from engine.definitions import Economy, economy_to_document
 from engine.errors import IdempotencyKeyReusedError, PlayerNotFoundError, ProjectNotFoundError, Rejection
 from engine.events import PurchaseSucceeded, event_from_dict, event_id, event_to_dict, purchase_seq
-from engine.idempotency import fingerprint
+from engine.idempotency import IdempotencyRecord, check_idempotency, fingerprint
 from engine.identity import player_key, project_key
 from engine.project import ProjectState, define_economy, economy_of, evolve_project
 from engine.rules import Accepted, Context, apply_record, decide, receipt_view, rfc3339
@@ -247,13 +247,21 @@ class ShardHost:
             if inflight.fingerprint != request_fingerprint:
                 return {**rejected_outcome(IdempotencyKeyReusedError(idem)), "replayed": False}
             return inflight
-        since = epoch_ms(self.clock.now() - self.retention)
-        remembered = await self.store.find_outcome(entity.key, idem, since)
+        now = self.clock.now()
+        remembered = await self.store.find_outcome(entity.key, idem, epoch_ms(now - self.retention))
         if remembered is None:
             return None
-        if remembered.fingerprint != request_fingerprint:
-            return {**rejected_outcome(IdempotencyKeyReusedError(idem)), "replayed": False}
-        return {**remembered.outcome, "replayed": True}
+        record = IdempotencyRecord(
+            idem,
+            remembered.fingerprint,
+            remembered.outcome,
+            datetime.fromtimestamp(remembered.recorded_at_ms / 1000, UTC),
+        )
+        try:
+            replay = check_idempotency(record, request_fingerprint, now, self.retention)
+        except IdempotencyKeyReusedError as reused:
+            return {**rejected_outcome(reused), "replayed": False}
+        return None if replay is None else {**replay, "replayed": True}
 
     def _decide(
         self, entity: _Entity, request: CommandRequest, economy: Economy, request_fingerprint: str
