@@ -108,6 +108,10 @@ class Store(Protocol):
         """The answer remembered for `key` on `entity`, if recorded at or after `since_ms`."""
         ...
 
+    async def find_outcomes(self, keys: Sequence[tuple[str, str]], since_ms: int) -> list[Remembered | None]:
+        """`find_outcome` for many `(entity, key)` pairs in one round trip, answers in order."""
+        ...
+
     async def purge_outcomes(self, before_ms: int) -> int:
         """Forget keyed answers older than the retention; journal records stay (they are the ledger)."""
         ...
@@ -139,6 +143,10 @@ class Store(Protocol):
         ...
 
     async def get_document(self, kind: str, doc_id: str) -> dict[str, Any] | None: ...
+
+    async def get_documents(self, refs: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
+        """`get_document` for many `(kind, id)` pairs in one round trip, answers in order."""
+        ...
 
     async def list_documents(
         self, kind: str, *, tenant: str | None = None, after: str | None = None, limit: int = 100

@@ -5,6 +5,7 @@ without multi-document transactions (which need a replica set)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Sequence
 from typing import Any
@@ -268,6 +269,9 @@ class MongoStore:
         document.pop("_id")
         return document
 
+    async def get_documents(self, refs: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
+        return list(await asyncio.gather(*(self.get_document(kind, doc_id) for kind, doc_id in refs)))
+
     async def list_documents(
         self, kind: str, *, tenant: str | None = None, after: str | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
@@ -305,6 +309,9 @@ class MongoStore:
         if document is None:
             return None
         return Remembered(document["fingerprint"], document["outcome"], document["recordedAtMs"])
+
+    async def find_outcomes(self, keys: Sequence[tuple[str, str]], since_ms: int) -> list[Remembered | None]:
+        return list(await asyncio.gather(*(self.find_outcome(entity, key, since_ms) for entity, key in keys)))
 
     async def purge_outcomes(self, before_ms: int) -> int:
         deleted = await self._collection("outcomes").delete_many({"recordedAtMs": {"$lt": before_ms}})

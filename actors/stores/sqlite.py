@@ -1,6 +1,8 @@
 """SQLite store: the embedded default. WAL mode with `synchronous=FULL`, so a commit that
-returned survives a crash of the process and of the machine. All access goes through one
-thread that owns the connection; a group of records is one transaction, one fsync."""
+returned survives a crash of the process and of the machine. Writes go through one thread that
+owns the writing connection; a group of records is one transaction, one fsync. Reads go through
+a second thread and connection: WAL lets them run while a commit waits for its fsync, and a read
+started after a commit returned sees that commit."""
 
 from __future__ import annotations
 
@@ -94,6 +96,14 @@ CREATE TABLE IF NOT EXISTS snapshots (
 """
 
 
+async def _on(
+    executor: ThreadPoolExecutor | None, conn: sqlite3.Connection | None, fn: Callable[[sqlite3.Connection], T]
+) -> T:
+    """`fn(conn)` in the thread that owns `conn` (a connection is used by one thread only)."""
+    assert executor is not None and conn is not None, "store is not open"
+    return await asyncio.get_running_loop().run_in_executor(executor, fn, conn)
+
+
 def _dumps(value: Any) -> bytes:
     return orjson.dumps(value)
 
@@ -103,19 +113,21 @@ class SqliteStore:
         self.path = Path(path)
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        self._read_executor: ThreadPoolExecutor | None = None
+        self._reader: sqlite3.Connection | None = None
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        assert self._executor is not None, "store is not open"
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._call, fn)
+        """On the writing connection: writes, and reads that must see them in the same thread."""
+        return await _on(self._executor, self._conn, fn)
 
-    def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        assert self._conn is not None
-        return fn(self._conn)
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """On the reading connection, so a read never queues behind a commit's fsync."""
+        return await _on(self._read_executor, self._reader, fn)
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ludex-sqlite")
+        self._read_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ludex-sqlite-read")
 
         def connect(_: Any) -> None:
             conn = sqlite3.connect(self.path, isolation_level=None)
@@ -125,20 +137,28 @@ class SqliteStore:
             conn.executescript(SCHEMA)
             self._conn = conn
 
+        def connect_reader(_: Any) -> None:
+            reader = sqlite3.connect(self.path, isolation_level=None)
+            reader.execute("PRAGMA busy_timeout=10000")
+            self._reader = reader
+
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, connect, None)
+        await loop.run_in_executor(self._read_executor, connect_reader, None)
 
     async def close(self) -> None:
-        if self._executor is None:
+        if self._executor is None or self._read_executor is None:
             return
 
         def disconnect(conn: sqlite3.Connection) -> None:
             conn.close()
 
+        await self._read(disconnect)
         await self._run(disconnect)
+        self._read_executor.shutdown(wait=True)
         self._executor.shutdown(wait=True)
-        self._executor = None
-        self._conn = None
+        self._executor = self._read_executor = None
+        self._conn = self._reader = None
 
     async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[Outcome]) -> CommitResult:
         outcome_rows = [
@@ -166,7 +186,7 @@ class SqliteStore:
             ).fetchall()
             return [_journal_record(row) for row in rows]
 
-        return await self._run(read)
+        return await self._read(read)
 
     async def scan_journal(
         self,
@@ -203,14 +223,14 @@ class SqliteStore:
         def read(conn: sqlite3.Connection) -> list[JournalRecord]:
             return [_journal_record(row) for row in conn.execute(sql, params).fetchall()]
 
-        return await self._run(read)
+        return await self._read(read)
 
     async def load_snapshot(self, entity: str) -> Snapshot | None:
         def read(conn: sqlite3.Connection) -> Snapshot | None:
             row = conn.execute("SELECT seq, state, taken_at_ms FROM snapshots WHERE entity = ?", (entity,)).fetchone()
             return None if row is None else Snapshot(entity, row[0], orjson.loads(row[1]), row[2])
 
-        return await self._run(read)
+        return await self._read(read)
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         def write(conn: sqlite3.Connection) -> None:
@@ -225,17 +245,23 @@ class SqliteStore:
         await self._run(write)
 
     async def find_outcome(self, entity: str, key: str, since_ms: int) -> Remembered | None:
-        def read(conn: sqlite3.Connection) -> Remembered | None:
-            row = conn.execute(
-                "SELECT fingerprint, outcome, recorded_at_ms FROM journal"
-                " WHERE entity = ? AND idem_key = ? AND recorded_at_ms >= ?"
-                " UNION ALL SELECT fingerprint, outcome, recorded_at_ms FROM outcomes"
-                " WHERE entity = ? AND idem_key = ? AND recorded_at_ms >= ? LIMIT 1",
-                (entity, key, since_ms, entity, key, since_ms),
-            ).fetchone()
-            return None if row is None else Remembered(row[0], orjson.loads(row[1]), row[2])
+        return (await self.find_outcomes([(entity, key)], since_ms))[0]
 
-        return await self._run(read)
+    async def find_outcomes(self, keys: Sequence[tuple[str, str]], since_ms: int) -> list[Remembered | None]:
+        def read(conn: sqlite3.Connection) -> list[Remembered | None]:
+            found: list[Remembered | None] = []
+            for entity, key in keys:
+                row = conn.execute(
+                    "SELECT fingerprint, outcome, recorded_at_ms FROM journal"
+                    " WHERE entity = ? AND idem_key = ? AND recorded_at_ms >= ?"
+                    " UNION ALL SELECT fingerprint, outcome, recorded_at_ms FROM outcomes"
+                    " WHERE entity = ? AND idem_key = ? AND recorded_at_ms >= ? LIMIT 1",
+                    (entity, key, since_ms, entity, key, since_ms),
+                ).fetchone()
+                found.append(None if row is None else Remembered(row[0], orjson.loads(row[1]), row[2]))
+            return found
+
+        return await self._read(read)
 
     async def purge_outcomes(self, before_ms: int) -> int:
         def purge(conn: sqlite3.Connection) -> int:
@@ -269,7 +295,7 @@ class SqliteStore:
             rows = conn.execute(sql + " ORDER BY player_id LIMIT ?", (*params, limit)).fetchall()
             return [PlayerRow(tenant, project, r[0], r[1], r[2], r[3], orjson.loads(r[4])) for r in rows]
 
-        return await self._run(read)
+        return await self._read(read)
 
     async def repair(self) -> int:
         """Nothing to repair: the journal and its projections commit in one transaction."""
@@ -298,14 +324,14 @@ class SqliteStore:
             ).fetchall()
             return [EventRecord(r[1], r[2], r[3], r[4], r[5], r[6], orjson.loads(r[7]), r[8], r[0]) for r in rows]
 
-        return await self._run(read)
+        return await self._read(read)
 
     async def event_position(self, event_id: str) -> int | None:
         def read(conn: sqlite3.Connection) -> int | None:
             row = conn.execute("SELECT position FROM events WHERE event_id = ?", (event_id,)).fetchone()
             return None if row is None else int(row[0])
 
-        return await self._run(read)
+        return await self._read(read)
 
     async def purge_events(self, before: str) -> int:
         def purge(conn: sqlite3.Connection) -> int:
@@ -323,11 +349,15 @@ class SqliteStore:
         await self._run(write)
 
     async def get_document(self, kind: str, doc_id: str) -> dict[str, Any] | None:
-        def read(conn: sqlite3.Connection) -> dict[str, Any] | None:
-            row = conn.execute("SELECT body FROM documents WHERE kind = ? AND id = ?", (kind, doc_id)).fetchone()
-            return None if row is None else dict(orjson.loads(row[0]))
+        return (await self.get_documents([(kind, doc_id)]))[0]
 
-        return await self._run(read)
+    async def get_documents(self, refs: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any] | None]:
+            sql = "SELECT body FROM documents WHERE kind = ? AND id = ?"
+            rows = (conn.execute(sql, ref).fetchone() for ref in refs)
+            return [None if row is None else dict(orjson.loads(row[0])) for row in rows]
+
+        return await self._read(read)
 
     async def list_documents(
         self, kind: str, *, tenant: str | None = None, after: str | None = None, limit: int = 100
@@ -343,7 +373,7 @@ class SqliteStore:
             rows = conn.execute(sql + " ORDER BY id LIMIT ?", (*params, limit)).fetchall()
             return [dict(orjson.loads(row[0])) for row in rows]
 
-        return await self._run(read)
+        return await self._read(read)
 
 
 def _journal_record(row: tuple[Any, ...]) -> JournalRecord:

@@ -105,6 +105,14 @@ class StoreContract:
         assert await store.find_outcome("p:a", "nope", since_ms=0) is None
         assert await store.find_outcome("p:b", "k1", since_ms=0) is None
 
+    async def test_many_answers_are_found_in_one_call_in_the_order_asked(self, store: Store) -> None:
+        rejected = Outcome("p:b", "k2", "fp-k2", {"ok": False}, 5_000)
+        await store.commit([record("p:a", 1, key="k1", at_ms=9_000), record("p:a", 2, key="old")], [rejected])
+        found = await store.find_outcomes(
+            [("p:b", "k2"), ("p:a", "nope"), ("p:a", "k1"), ("p:b", "k1"), ("p:a", "old")], since_ms=2_000
+        )
+        assert [f.fingerprint if f else None for f in found] == ["fp-k2", None, "fp-k1", None, None]
+
     async def test_answers_older_than_retention_are_not_found_and_can_be_purged(self, store: Store) -> None:
         await store.commit(
             [record("p:a", 1, key="old", at_ms=1_000), record("p:a", 2, key="new", at_ms=9_000)],
@@ -175,6 +183,12 @@ class StoreContract:
         listed = await store.list_documents("projects", tenant="t1")
         assert [d["name"] for d in listed] == ["A2", "B"]
         assert [d["id"] for d in await store.list_documents("projects", after="t1/b")] == ["c"]
+
+    async def test_many_documents_of_several_kinds_are_read_in_one_call(self, store: Store) -> None:
+        await store.put_document("tenants", "t1", {"id": "t1"})
+        await store.put_document("projects", "t1/a", {"tenantId": "t1", "id": "a"})
+        found = await store.get_documents([("projects", "t1/a"), ("tenants", "t9"), ("tenants", "t1")])
+        assert found == [{"tenantId": "t1", "id": "a"}, None, {"id": "t1"}]
 
     async def test_scan_journal_reads_a_prefix_in_entity_seq_order_within_the_time_window(self, store: Store) -> None:
         def at(entity: str, seq: int, day: int) -> JournalRecord:
