@@ -1,5 +1,7 @@
 """The one module that calls the Ray API: it makes shard hosts Ray actors, finds them by name,
-and routes commands to them, one Ray call per shard per batch."""
+and routes commands to them. Commands for a shard that arrive while earlier calls to it are in
+flight go together in its next call (`Coalescer`), so a burst costs one Ray call per shard per
+batch, not one per request."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 
 import ray
 
+from actors.coalescer import Coalescer
 from actors.committer import EntityUnavailableError
 from actors.fanout import RedisEventPublisher
 from actors.host import CommandRequest, ShardHost, unavailable_outcome
@@ -20,6 +23,8 @@ from config.settings import Settings
 from engine.webhooks import parse_retry_schedule
 
 NAMESPACE = "ludex"
+MAX_CALLS_IN_FLIGHT_PER_SHARD = 2  # one call decides while the previous one waits for its commit
+MAX_COMMANDS_PER_CALL = 512
 
 
 class RayShardHost(ShardHost):
@@ -137,6 +142,27 @@ class ShardDirectory:
 
     def __init__(self, handles: list[Any]) -> None:
         self.handles = handles
+        self._shards = [
+            Coalescer(
+                self._sender(handle),
+                max_batch_size=MAX_COMMANDS_PER_CALL,
+                max_inflight=MAX_CALLS_IN_FLIGHT_PER_SHARD,
+            )
+            for handle in handles
+        ]
+
+    @staticmethod
+    def _sender(handle: Any) -> Any:
+        async def send(groups: list[list[CommandRequest]]) -> list[list[dict[str, Any]]]:
+            """One Ray call for every caller's commands; each caller's stay together, in order."""
+            outcomes: list[dict[str, Any]] = await handle.execute.remote([r for group in groups for r in group])
+            answers, start = [], 0
+            for group in groups:
+                answers.append(outcomes[start : start + len(group)])
+                start += len(group)
+            return answers
+
+        return send
 
     @classmethod
     def connect(cls, settings: Settings) -> ShardDirectory:
@@ -147,14 +173,11 @@ class ShardDirectory:
         return self.handles[shard_for(tenant, project, player_id, len(self.handles))]
 
     async def execute(self, requests: list[CommandRequest]) -> list[dict[str, Any]]:
-        """Answers in request order; one Ray call per shard involved, order kept per player."""
+        """Answers in request order; commands for one player apply in request order."""
         by_shard: dict[int, list[int]] = defaultdict(list)
         for index, request in enumerate(requests):
             by_shard[shard_for(request.tenant, request.project, request.player_id, len(self.handles))].append(index)
-        calls = {
-            shard: self.handles[shard].execute.remote([requests[i] for i in indexes])
-            for shard, indexes in by_shard.items()
-        }
+        calls = {shard: self._shards[shard].call([requests[i] for i in indexes]) for shard, indexes in by_shard.items()}
         answers: list[dict[str, Any]] = [{} for _ in requests]
         results = await asyncio.gather(*calls.values(), return_exceptions=True)
         for shard, outcomes in zip(calls, results, strict=True):

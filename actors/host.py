@@ -23,11 +23,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from actors.clock import SystemClock, epoch_ms
+from actors.coalescer import Coalescer
 from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrite
 from actors.fanout import EventPublisher
 from actors.metrics import HostMetrics
 from actors.retention import EventRetention
-from actors.stores.base import JournalRecord, Outcome, Snapshot, Store, event_records
+from actors.stores.base import JournalRecord, Outcome, Remembered, Snapshot, Store, event_records
 from engine import views
 from engine.commands import Command
 from engine.definitions import Economy, economy_to_document
@@ -120,6 +121,10 @@ class ShardHost:
         self.metrics = HostMetrics()
         self.committer = GroupCommitter(
             store, max_batch_size=max_batch_size, group_commit=group_commit, metrics=self.metrics
+        )
+        # Keyed commands that arrive together look their keys up in one store round trip.
+        self._lookups: Coalescer[tuple[str, str], Remembered | None] = Coalescer(
+            self._find_outcomes, max_batch_size=max_batch_size, max_inflight=2
         )
         self._entities: dict[str, _Entity] = {}
         self._economies: dict[tuple[str, str], Economy] = {}
@@ -248,7 +253,7 @@ class ShardHost:
                 return {**rejected_outcome(IdempotencyKeyReusedError(idem)), "replayed": False}
             return inflight
         now = self.clock.now()
-        remembered = await self.store.find_outcome(entity.key, idem, epoch_ms(now - self.retention))
+        remembered = await self._lookups.call((entity.key, idem))
         if remembered is None:
             return None
         record = IdempotencyRecord(
@@ -262,6 +267,9 @@ class ShardHost:
         except IdempotencyKeyReusedError as reused:
             return {**rejected_outcome(reused), "replayed": False}
         return None if replay is None else {**replay, "replayed": True}
+
+    async def _find_outcomes(self, keys: list[tuple[str, str]]) -> list[Remembered | None]:
+        return await self.store.find_outcomes(keys, epoch_ms(self.clock.now() - self.retention))
 
     def _decide(
         self, entity: _Entity, request: CommandRequest, economy: Economy, request_fingerprint: str
