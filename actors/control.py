@@ -90,14 +90,29 @@ class ControlPlane:
     async def authenticate(self, token: str) -> ApiKey | None:
         """The key `token` names if it exists, matches, and is neither revoked nor expired."""
         parts = split_api_key(token)
-        if parts is None:
-            return None
-        prefix, secret = parts
-        document = await self.store.get_document(API_KEYS, prefix)
-        if document is None:
+        document = None if parts is None else await self.store.get_document(API_KEYS, parts[0])
+        return self._usable_key(token, document)
+
+    async def admission(
+        self, token: str, tenant_id: str, project_id: str
+    ) -> tuple[ApiKey | None, dict[str, Any] | None, dict[str, Any] | None]:
+        """What admitting a game API call needs — the key `token` names (as `authenticate`
+        answers it), the project and the tenant — read in one store round trip, never cached,
+        so a revocation on any replica applies from the next call on."""
+        parts = split_api_key(token)
+        refs = [(PROJECTS, f"{tenant_id}/{project_id}"), (TENANTS, tenant_id)]
+        if parts is not None:
+            refs.append((API_KEYS, parts[0]))
+        documents = await self.store.get_documents(refs)
+        key_document = documents[2] if parts is not None else None
+        return self._usable_key(token, key_document), documents[0], documents[1]
+
+    def _usable_key(self, token: str, document: dict[str, Any] | None) -> ApiKey | None:
+        parts = split_api_key(token)
+        if parts is None or document is None:
             return None
         key = ApiKey.from_document(document)
-        if not secret_matches(secret, key.secret_hash) or not is_usable(key, self.clock.now()):
+        if not secret_matches(parts[1], key.secret_hash) or not is_usable(key, self.clock.now()):
             return None
         return key
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from prometheus_client import Counter, Histogram
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config.settings import Settings
 from serve import realtime
@@ -52,28 +53,59 @@ LATENCY = Histogram(
 )
 
 
-async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Request id, HTTP metrics and the access log. Module-level on purpose: Serve pickles the
-    app, and a nested function would carry copies of the metrics instead of the replica's."""
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-    request.state.request_id = request_id
-    started = time.perf_counter()
-    with request_span(request) as span:
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        if span is not None:
-            span.set_attribute("http.route", route)
-            span.set_attribute("http.response.status_code", response.status_code)
-    elapsed = time.perf_counter() - started
-    LATENCY.labels(request.method, route).observe(elapsed)
-    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-    if access_log.isEnabledFor(logging.INFO):
+class RequestContext:
+    """Request id, HTTP metrics and the access log, as plain ASGI middleware (Starlette's
+    `BaseHTTPMiddleware` runs every request in an extra task and stream, which costs a hot path
+    measurably). Module-level on purpose: Serve pickles the app, and a nested function would carry
+    copies of the metrics instead of the replica's."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = request_id
+        sets_request_id = not scope["app"].state.proxy_sets_request_id
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                for name, value in getattr(request.state, "rate_limit_headers", {}).items():
+                    headers[name] = value
+                if sets_request_id:
+                    headers["x-request-id"] = request_id
+            await send(message)
+
+        with request_span(request) as span:
+            try:
+                await self.app(scope, receive, send_with_headers)
+            finally:
+                route = getattr(scope.get("route"), "path", "unmatched")
+                if span is not None:
+                    span.set_attribute("http.route", route)
+                    span.set_attribute("http.response.status_code", status)
+                self._record(request, route, status, time.perf_counter() - started)
+
+    @staticmethod
+    def _record(request: Request, route: str, status: int, elapsed: float) -> None:
+        LATENCY.labels(request.method, route).observe(elapsed)
+        REQUESTS.labels(request.method, route, str(status)).inc()
+        if not access_log.isEnabledFor(logging.INFO):
+            return
         params = request.path_params
         access_log.info(
             "%s %s %s",
             request.method,
             request.url.path,
-            response.status_code,
+            status,
             extra={
                 "requestId": request.state.request_id,
                 "tenantId": request.headers.get("x-tenant-id"),
@@ -81,14 +113,10 @@ async def request_context(request: Request, call_next: Callable[[Request], Await
                 "playerId": params.get("playerId"),
                 "method": request.method,
                 "route": route,
-                "status": response.status_code,
+                "status": status,
                 "durationMs": round(elapsed * 1000, 2),
             },
         )
-    response.headers.update(getattr(request.state, "rate_limit_headers", {}))
-    if not request.app.state.proxy_sets_request_id:
-        response.headers["x-request-id"] = request.state.request_id
-    return response
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -129,5 +157,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
 
-    app.middleware("http")(request_context)
+    app.add_middleware(RequestContext)
     return app

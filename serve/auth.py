@@ -79,14 +79,14 @@ PlayerId = Annotated[str, Path(pattern=ID_PATTERN, description="The player's id.
 async def admit_key(backend: Backend, token: str, tenant: str, project: str, scope: str | None) -> ApiKey:
     """The key `token` names if it may act on that tenant's live project with `scope` (any when
     None); else the problem saying why. Shared by HTTP routes and the realtime WebSocket."""
-    key = await backend.control.authenticate(token)
+    key, found, tenant_document = await backend.control.admission(token, tenant, project)
     if key is None:
         raise ProblemError("invalid-api-key", "the API key is unknown, revoked or expired")
     if key.tenant_id != tenant:
-        # Decided before any lookup, so a key cannot probe another tenant's projects.
+        # Decided before what was read of the project is used, so a key cannot probe another
+        # tenant's projects.
         raise ProblemError("wrong-project", "the API key belongs to another tenant's project")
-    found = await backend.control.get_project(tenant, project)
-    if found is None or found.get("deleted") or await backend.control.is_tenant_deleted(tenant):
+    if found is None or found.get("deleted") or (tenant_document or {}).get("deleted"):
         raise ProblemError("project-not-found", f"tenant '{tenant}' has no project '{project}'")
     if key.project_id != project:
         raise ProblemError("wrong-project", "the API key belongs to another project")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from config.settings import Settings
+from serve.proxy import PROXIES, apply_proxy_environment
 
 if TYPE_CHECKING:
     import httpx
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 
 def serve_command(args: argparse.Namespace) -> int:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    proxy_env = apply_proxy_environment(args.proxy)
     import ray
 
     from serve.launcher import launch, shutdown
@@ -52,6 +55,8 @@ def serve_command(args: argparse.Namespace) -> int:
         if launched is not None:
             shutdown(launched)
         ray.shutdown()
+        if "RAY_SERVE_HAPROXY_SERVER_STATE_BASE" in proxy_env:
+            shutil.rmtree(proxy_env["RAY_SERVE_HAPROXY_SERVER_STATE_BASE"], ignore_errors=True)
     print("ludex: stopped", flush=True)
     return 0
 
@@ -230,6 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--port", type=int, default=8000)
     serve_parser.add_argument("--shards", type=int, help="shard hosts (default 4, or LUDEX_SHARDS)")
     serve_parser.add_argument("--replicas", type=int, default=1, help="ingress (HTTP/WebSocket) replicas (default 1)")
+    serve_parser.add_argument(
+        "--proxy",
+        choices=PROXIES,
+        default=os.environ.get("LUDEX_PROXY", "haproxy"),
+        help="HTTP proxy in front of the ingress: haproxy (default, or LUDEX_PROXY) or Serve's python proxy",
+    )
     admin_parser = commands.add_parser("admin", help="manage dashboard users")
     admin_commands = admin_parser.add_subparsers(dest="admin_command", required=True)
     superadmin = admin_commands.add_parser("create-superadmin", help="create a platform superadmin")

@@ -23,6 +23,9 @@ def build_application(settings: Settings, *, replicas: int = 1) -> Any:
         num_replicas=replicas,
         ray_actor_options={"num_cpus": 0},
         max_ongoing_requests=256,
+        # The app writes one JSON access line per request (with tenant, route and request id);
+        # Serve's own access line would double the logging cost on the hot path.
+        logging_config={"enable_access_log": False},
     )
     @serve.ingress(app)
     class LudexIngress:

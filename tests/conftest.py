@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,12 @@ import pytest
 import yaml
 
 from config.settings import DEMO_ECONOMY_PATH
+from serve.proxy import apply_proxy_environment
 from tests.support.services import missing, nx27017_server, redis_server
+
+# The end-to-end tests go through the proxy `ludex serve` uses (LUDEX_PROXY picks another).
+# Exported before any test module imports Ray Serve, which reads it at import.
+PROXY_ENV = apply_proxy_environment(os.environ.get("LUDEX_PROXY", "haproxy"))
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +68,5 @@ def ray_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     )
     yield ray
     ray.shutdown()
+    if "RAY_SERVE_HAPROXY_SERVER_STATE_BASE" in PROXY_ENV:
+        shutil.rmtree(PROXY_ENV["RAY_SERVE_HAPROXY_SERVER_STATE_BASE"], ignore_errors=True)
