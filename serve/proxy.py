@@ -78,8 +78,6 @@ def proxy_environment(proxy: str, state_dir: Path | None = None) -> dict[str, st
         "RAY_SERVE_HAPROXY_SERVER_STATE_FILE": str(state / "server-state"),
         # A replica that stops waits this long for load balancers to notice; HAProxy is told at once.
         "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "1",
-        # The app and Serve's request handling share one event loop: no thread hop per request.
-        "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
     }
 
 
