@@ -1,12 +1,14 @@
 """XP awards over HTTP: (a) the ceiling — the engine's rule behind plain uvicorn, no Ray, no
 durability — and (b) Ludex end to end through `ludex serve` (durable, exactly-once), measured in
 one run with the same load generator (wrk) and settings. Prints req/s, p50/p95/p99 and b/a,
-and writes JSON and a PNG chart under benchmarks/results/.
+and writes JSON and a PNG chart under benchmarks/results/. Against the same `ludex serve` it also
+measures (c) latency at half of (b)'s throughput (each connection paced) and (d) one hot player
+receiving every award, as a ratio to (b).
 
     apt-get install wrk            # the load generator (C, so it is not the bottleneck)
     pip install -e '.[bench]'      # matplotlib for the chart
     python -m benchmarks.bench_http [--duration 15] [--connections 32] [--players 1000]
-        [--serve-env RAY_SERVE_ENABLE_HA_PROXY=1]
+        [--serve-arg=--proxy=python] [--serve-env KEY=VALUE]
 """
 
 from __future__ import annotations
@@ -81,11 +83,11 @@ def measure_ceiling(args: argparse.Namespace) -> dict[str, Any]:
         process.wait(timeout=10)
 
 
-def measure_ludex(args: argparse.Namespace) -> dict[str, Any]:
+def measure_ludex(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     port, data_dir = free_port(), Path(tempfile.mkdtemp(prefix="ludex-bench-"))
     extra_env = dict(item.split("=", 1) for item in args.serve_env)
     command = [str(Path(sys.executable).with_name("ludex")), "serve", "--data-dir", str(data_dir), "--port", str(port)]
-    command += ["--shards", str(args.shards)]
+    command += ["--shards", str(args.shards), *args.serve_arg]
     process = subprocess.Popen(command, env={**os.environ, **extra_env}, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -104,7 +106,15 @@ def measure_ludex(args: argparse.Namespace) -> dict[str, Any]:
         assert all(status in (200, 201) for status in made), "player creation failed"
         env = {"LUDEX_BENCH_PLAYERS": str(args.players), "LUDEX_BENCH_KEY": creds["apiKey"]}
         env["LUDEX_BENCH_PREFIX"] = f"/v1/projects/{creds['projectId']}/players/"
-        return run_wrk(url, args, env)
+        runs = {"ludex": run_wrk(url, args, env)}
+        # Each connection waits so that all of them together offer about half the saturated rate.
+        half_rate = runs["ludex"]["rps"] / 2
+        pause_ms = max(1, int(args.connections / half_rate * 1000 - runs["ludex"]["p50_ms"]))
+        print(f"  (c) paced at ~{half_rate:,.0f} req/s ({pause_ms} ms between a connection's requests)", flush=True)
+        runs["halfLoad"] = run_wrk(url, args, {**env, "LUDEX_BENCH_DELAY_MS": str(pause_ms)})
+        print("  (d) one hot player receives every award", flush=True)
+        runs["hotPlayer"] = run_wrk(url, args, {**env, "LUDEX_BENCH_PLAYERS": "1"})
+        return runs
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=90)
@@ -117,15 +127,15 @@ def chart(report: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = ["ceiling (uvicorn, in-memory)", "ludex serve (durable)"]
-    runs = [report["ceiling"], report["ludex"]]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.bar(names, [r["rps"] for r in runs], color=["#999999", "#3366cc"])
+    names = ["(a) ceiling\nin-memory", "(b) ludex serve\ndurable", "(c) ludex at\nhalf load", "(d) ludex,\nhot player"]
+    runs = [report["ceiling"], report["ludex"], report["halfLoad"], report["hotPlayer"]]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    left.bar(names, [r["rps"] for r in runs], color=["#999999", "#3366cc", "#7799dd", "#cc6633"])
     left.set_ylabel("requests/s")
     left.set_title(f"POST .../xp throughput (b/a = {report['ratio']:.3f})")
     for offset, key in enumerate(("p50_ms", "p95_ms", "p99_ms")):
-        right.bar([i + offset * 0.25 for i in range(2)], [r[key] for r in runs], width=0.25, label=key)
-    right.set_xticks([0.25, 1.25], names)
+        right.bar([i + offset * 0.25 for i in range(len(runs))], [r[key] for r in runs], width=0.25, label=key)
+    right.set_xticks([i + 0.25 for i in range(len(runs))], names)
     right.set_ylabel("latency (ms)")
     right.legend()
     right.set_title("latency")
@@ -144,6 +154,7 @@ def main() -> None:
     parser.add_argument("--players", type=int, default=1000)
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--serve-env", action="append", default=[], help="KEY=VALUE for ludex serve (repeatable)")
+    parser.add_argument("--serve-arg", action="append", default=[], help="an option for ludex serve (repeatable)")
     parser.add_argument("--label", default="default")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -154,12 +165,13 @@ def main() -> None:
         f"    {ceiling['rps']:,.0f} req/s  p50 {ceiling['p50_ms']:.1f} ms  p99 {ceiling['p99_ms']:.1f} ms", flush=True
     )
     print("(b) ludex serve: durable, keyed, through Ray Serve", flush=True)
-    ludex = measure_ludex(args)
-    print(f"    {ludex['rps']:,.0f} req/s  p50 {ludex['p50_ms']:.1f} ms  p99 {ludex['p99_ms']:.1f} ms", flush=True)
+    runs = measure_ludex(args)
+    ludex, half, hot = runs["ludex"], runs["halfLoad"], runs["hotPlayer"]
+    for name, run in (("(b) ludex", ludex), ("(c) half load", half), ("(d) hot player", hot)):
+        print(f"    {name:<15} {run['rps']:>8,.0f} req/s  p50 {run['p50_ms']:.1f} ms  p99 {run['p99_ms']:.1f} ms")
     ratio = ludex["rps"] / ceiling["rps"]
-    print(
-        f"b/a = {ratio:.3f}   (errors: a={ceiling['errors']}+{ceiling['non2xx']} b={ludex['errors']}+{ludex['non2xx']})"
-    )
+    errors = {name: run["errors"] + run["non2xx"] for name, run in {"ceiling": ceiling, **runs}.items()}
+    print(f"b/a = {ratio:.3f}   hot/uniform = {hot['rps'] / ludex['rps']:.2f}   errors: {errors}")
     report = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{os.cpu_count()} cores",
@@ -169,9 +181,11 @@ def main() -> None:
         "durationS": args.duration,
         "players": args.players,
         "serveEnv": args.serve_env,
+        "serveArgs": args.serve_arg,
         "ceiling": ceiling,
-        "ludex": ludex,
+        **runs,
         "ratio": round(ratio, 4),
+        "hotToUniform": round(hot["rps"] / ludex["rps"], 4),
     }
     RESULTS.mkdir(exist_ok=True)
     stem = RESULTS / f"http-{args.label}"
