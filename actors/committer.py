@@ -18,7 +18,7 @@ class EntityUnavailableError(Exception):
     """A write could not be made durable; the caller may retry (with its idempotency key)."""
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: `in` over a batch must not compare records field by field
 class PendingWrite:
     record: JournalRecord | None
     outcome: Outcome | None
