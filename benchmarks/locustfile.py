@@ -4,13 +4,19 @@
     locust -f benchmarks/locustfile.py --headless -u 32 -r 32 -t 30s --host http://127.0.0.1:8000 XpBurst
 
 Credentials come from `$LUDEX_CREDENTIALS` (default `.ludex/demo-credentials.json`). Every
-write carries an Idempotency-Key, as a real client's retries would.
+write carries an Idempotency-Key, as a real client's retries would. `ZipfMixed` spreads the mixed
+workload over `$LUDEX_LOAD_PLAYERS` players (default 10,000) with Zipf-distributed popularity
+(exponent `$LUDEX_LOAD_ZIPF_S`, default 1.1): a few hot players take most of the calls, as in a
+live game with streamers and bots.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import os
+import random
 import uuid
 from pathlib import Path
 
@@ -59,6 +65,50 @@ class Mixed(Purchases):
     @task(2)
     def read_profile(self) -> None:
         self.client.get(f"{PROJECT}/players/{self.player}", headers=HEADERS, name="GET /players/{id}")
+
+    @task(1)
+    def win(self) -> None:
+        self.write("/counters/wins/increment", {"by": 1}, "POST /players/{id}/counters/wins/increment")
+
+
+def zipf_weights(players: int, exponent: float) -> list[float]:
+    """Cumulative Zipf weights of ranks 1..players, for `bisect` sampling."""
+    return list(itertools.accumulate(1 / rank**exponent for rank in range(1, players + 1)))
+
+
+ZIPF_CUMULATIVE = zipf_weights(
+    int(os.environ.get("LUDEX_LOAD_PLAYERS", "10000")), float(os.environ.get("LUDEX_LOAD_ZIPF_S", "1.1"))
+)
+
+
+class ZipfMixed(FastHttpUser):
+    """XP awards (6), profile reads (2) and counter increments (1) to Zipf-popular players."""
+
+    wait_time = between(0, 0)
+
+    def on_start(self) -> None:
+        self.created: set[str] = set()
+
+    def pick(self) -> str:
+        rank = bisect.bisect_left(ZIPF_CUMULATIVE, random.random() * ZIPF_CUMULATIVE[-1])
+        player = f"zipf-{rank}"
+        if player not in self.created:  # creating an existing player with the same body answers 200
+            body = {"playerId": player, "username": player}
+            self.client.post(f"{PROJECT}/players", json=body, headers=HEADERS, name="POST /players")
+            self.created.add(player)
+        return player
+
+    def write(self, path: str, body: dict[str, object], name: str) -> None:
+        headers = {**HEADERS, "Idempotency-Key": uuid.uuid4().hex}
+        self.client.post(f"{PROJECT}/players/{self.pick()}{path}", json=body, headers=headers, name=name)
+
+    @task(6)
+    def award_xp(self) -> None:
+        self.write("/xp", {"amount": 10}, "POST /players/{id}/xp")
+
+    @task(2)
+    def read_profile(self) -> None:
+        self.client.get(f"{PROJECT}/players/{self.pick()}", headers=HEADERS, name="GET /players/{id}")
 
     @task(1)
     def win(self) -> None:
