@@ -35,9 +35,13 @@ class LudexPlayer(FastHttpUser):
         self.player = f"load-{uuid.uuid4().hex[:12]}"
         self.client.post(f"{PROJECT}/players", json={"playerId": self.player, "username": self.player}, headers=HEADERS)
 
+    def target(self) -> str:
+        """The player the next call acts on."""
+        return self.player
+
     def write(self, path: str, body: dict[str, object], name: str) -> None:
         headers = {**HEADERS, "Idempotency-Key": uuid.uuid4().hex}
-        self.client.post(f"{PROJECT}/players/{self.player}{path}", json=body, headers=headers, name=name)
+        self.client.post(f"{PROJECT}/players/{self.target()}{path}", json=body, headers=headers, name=name)
 
 
 class XpBurst(LudexPlayer):
@@ -57,18 +61,26 @@ class Purchases(LudexPlayer):
         self.write("/items/consume", {"itemId": "potion", "quantity": 5}, "POST /players/{id}/items/consume")
 
 
-class Mixed(Purchases):
+class Progress(LudexPlayer):
+    """XP awards (6), profile reads (2) and counter increments (1)."""
+
+    abstract = True
+
     @task(6)
     def award_xp(self) -> None:
         self.write("/xp", {"amount": 10}, "POST /players/{id}/xp")
 
     @task(2)
     def read_profile(self) -> None:
-        self.client.get(f"{PROJECT}/players/{self.player}", headers=HEADERS, name="GET /players/{id}")
+        self.client.get(f"{PROJECT}/players/{self.target()}", headers=HEADERS, name="GET /players/{id}")
 
     @task(1)
     def win(self) -> None:
         self.write("/counters/wins/increment", {"by": 1}, "POST /players/{id}/counters/wins/increment")
+
+
+class Mixed(Purchases, Progress):
+    """Purchases and progress, each user on a player of its own."""
 
 
 def zipf_weights(players: int, exponent: float) -> list[float]:
@@ -81,15 +93,13 @@ ZIPF_CUMULATIVE = zipf_weights(
 )
 
 
-class ZipfMixed(FastHttpUser):
-    """XP awards (6), profile reads (2) and counter increments (1) to Zipf-popular players."""
-
-    wait_time = between(0, 0)
+class ZipfMixed(Progress):
+    """Progress calls to players of Zipf-distributed popularity."""
 
     def on_start(self) -> None:
         self.created: set[str] = set()
 
-    def pick(self) -> str:
+    def target(self) -> str:
         rank = bisect.bisect_left(ZIPF_CUMULATIVE, random.random() * ZIPF_CUMULATIVE[-1])
         player = f"zipf-{rank}"
         if player not in self.created:  # creating an existing player with the same body answers 200
@@ -97,19 +107,3 @@ class ZipfMixed(FastHttpUser):
             self.client.post(f"{PROJECT}/players", json=body, headers=HEADERS, name="POST /players")
             self.created.add(player)
         return player
-
-    def write(self, path: str, body: dict[str, object], name: str) -> None:
-        headers = {**HEADERS, "Idempotency-Key": uuid.uuid4().hex}
-        self.client.post(f"{PROJECT}/players/{self.pick()}{path}", json=body, headers=headers, name=name)
-
-    @task(6)
-    def award_xp(self) -> None:
-        self.write("/xp", {"amount": 10}, "POST /players/{id}/xp")
-
-    @task(2)
-    def read_profile(self) -> None:
-        self.client.get(f"{PROJECT}/players/{self.pick()}", headers=HEADERS, name="GET /players/{id}")
-
-    @task(1)
-    def win(self) -> None:
-        self.write("/counters/wins/increment", {"by": 1}, "POST /players/{id}/counters/wins/increment")
