@@ -91,7 +91,7 @@ class ControlPlane:
         """The key `token` names if it exists, matches, and is neither revoked nor expired."""
         parts = split_api_key(token)
         document = None if parts is None else await self.store.get_document(API_KEYS, parts[0])
-        return self._usable_key(token, document)
+        return self._usable_key(parts, document)
 
     async def admission(
         self, token: str, tenant_id: str, project_id: str
@@ -105,10 +105,10 @@ class ControlPlane:
             refs.append((API_KEYS, parts[0]))
         documents = await self.store.get_documents(refs)
         key_document = documents[2] if parts is not None else None
-        return self._usable_key(token, key_document), documents[0], documents[1]
+        return self._usable_key(parts, key_document), documents[0], documents[1]
 
-    def _usable_key(self, token: str, document: dict[str, Any] | None) -> ApiKey | None:
-        parts = split_api_key(token)
+    def _usable_key(self, parts: tuple[str, str] | None, document: dict[str, Any] | None) -> ApiKey | None:
+        """The stored key if the token's secret (`parts` = prefix, secret) matches and it is usable."""
         if parts is None or document is None:
             return None
         key = ApiKey.from_document(document)
