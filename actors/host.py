@@ -41,6 +41,7 @@ from engine.rules import Accepted, Context, apply_record, decide, receipt_view, 
 from engine.state import PlayerState, state_from_dict, state_to_dict
 
 UNAVAILABLE = "entity-unavailable"
+SNAPSHOTS_PER_WRITE = 500
 log = logging.getLogger("ludex.host")
 
 
@@ -369,6 +370,7 @@ class ShardHost:
     async def passivate_idle(self, *, force: bool = False) -> int:
         """Snapshot and drop entities idle for `idle_timeout_s` (all quiet ones when forced)."""
         cutoff = self.clock.monotonic() - self.idle_timeout_s
+        snapshots: list[Snapshot] = []
         passivated = 0
         for key, entity in list(self._entities.items()):
             quiet = not entity.lock.locked() and not entity.inflight and entity.state is entity.durable_state
@@ -379,7 +381,11 @@ class ShardHost:
             passivated += 1
             state = entity.durable_state
             if isinstance(state, PlayerState) and state.seq > entity.snapshot_seq:
-                await self.store.save_snapshot(self._snapshot(key, state))
+                snapshots.append(self._snapshot(key, state))
+        # One transaction per sweep, not one per entity: one at a time, passivation fell behind
+        # activation with many distinct players (benchmarks/bench_scale.py).
+        for start in range(0, len(snapshots), SNAPSHOTS_PER_WRITE):
+            await self.store.save_snapshots(snapshots[start : start + SNAPSHOTS_PER_WRITE])
         return passivated
 
     async def _sweep_forever(self) -> None:

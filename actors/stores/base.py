@@ -104,6 +104,10 @@ class Store(Protocol):
 
     async def save_snapshot(self, snapshot: Snapshot) -> None: ...
 
+    async def save_snapshots(self, snapshots: Sequence[Snapshot]) -> None:
+        """Many snapshots in one transaction (round trip); none moves an entity's snapshot back."""
+        ...
+
     async def find_outcome(self, entity: str, key: str, since_ms: int) -> Remembered | None:
         """The answer remembered for `key` on `entity`, if recorded at or after `since_ms`."""
         ...

@@ -6,13 +6,12 @@ without multi-document transactions (which need a replica set)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 from pymongo.write_concern import WriteConcern
 
 from actors.stores.base import (
@@ -290,13 +289,26 @@ class MongoStore:
         return Snapshot(entity, document["seq"], document["state"], document["takenAtMs"])
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
-        # Never move a snapshot backwards: a late writer must not hide newer state.
-        with contextlib.suppress(DuplicateKeyError):
-            await self._collection("snapshots").update_one(
-                {"_id": snapshot.entity, "seq": {"$lt": snapshot.seq}},
-                {"$set": {"seq": snapshot.seq, "state": snapshot.state, "takenAtMs": snapshot.taken_at_ms}},
+        await self.save_snapshots([snapshot])
+
+    async def save_snapshots(self, snapshots: Sequence[Snapshot]) -> None:
+        # Never move a snapshot backwards: a late writer must not hide newer state. The upsert of
+        # an entity whose stored snapshot is newer collides on `_id` and is dropped.
+        writes = [
+            UpdateOne(
+                {"_id": s.entity, "seq": {"$lt": s.seq}},
+                {"$set": {"seq": s.seq, "state": s.state, "takenAtMs": s.taken_at_ms}},
                 upsert=True,
             )
+            for s in snapshots
+        ]
+        if not writes:
+            return
+        try:
+            await self._collection("snapshots").bulk_write(writes, ordered=False)
+        except BulkWriteError as error:
+            if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
+                raise
 
     async def find_outcome(self, entity: str, key: str, since_ms: int) -> Remembered | None:
         document = await self._collection("journal").find_one(

@@ -233,16 +233,28 @@ class SqliteStore:
         return await self._read(read)
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
-        def write(conn: sqlite3.Connection) -> None:
-            # Never move a snapshot backwards: a late writer must not hide newer state.
-            conn.execute(
-                "INSERT INTO snapshots (entity, seq, state, taken_at_ms) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (entity) DO UPDATE SET seq = excluded.seq, state = excluded.state,"
-                " taken_at_ms = excluded.taken_at_ms WHERE excluded.seq > snapshots.seq",
-                (snapshot.entity, snapshot.seq, _dumps(snapshot.state), snapshot.taken_at_ms),
-            )
+        await self.save_snapshots([snapshot])
 
-        await self._run(write)
+    async def save_snapshots(self, snapshots: Sequence[Snapshot]) -> None:
+        rows = [(s.entity, s.seq, _dumps(s.state), s.taken_at_ms) for s in snapshots]
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Never move a snapshot backwards: a late writer must not hide newer state.
+                conn.executemany(
+                    "INSERT INTO snapshots (entity, seq, state, taken_at_ms) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (entity) DO UPDATE SET seq = excluded.seq, state = excluded.state,"
+                    " taken_at_ms = excluded.taken_at_ms WHERE excluded.seq > snapshots.seq",
+                    rows,
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+        if rows:
+            await self._run(write)
 
     async def find_outcome(self, entity: str, key: str, since_ms: int) -> Remembered | None:
         return (await self.find_outcomes([(entity, key)], since_ms))[0]

@@ -125,6 +125,13 @@ class StoreContract:
         assert await store.find_outcome("p:a", "old-rejection", since_ms=0) is None
         assert [r.seq for r in await store.read_journal("p:a")] == [1, 2], "the ledger outlives its keys"
 
+    async def test_many_snapshots_are_saved_together_and_none_moves_backwards(self, store: Store) -> None:
+        await store.save_snapshot(Snapshot("p:b", 9, {"xp": 9}, 1))
+        await store.save_snapshots([Snapshot("p:a", 3, {"xp": 3}, 2), Snapshot("p:b", 4, {"xp": 4}, 2)])
+        await store.save_snapshots([])
+        saved = [await store.load_snapshot(entity) for entity in ("p:a", "p:b")]
+        assert [(s.seq, s.state) if s else None for s in saved] == [(3, {"xp": 3}), (9, {"xp": 9})]
+
     async def test_snapshots_replace_older_ones_but_never_move_backwards(self, store: Store) -> None:
         assert await store.load_snapshot("p:a") is None
         await store.save_snapshot(Snapshot("p:a", 5, {"xp": 5}, 1))
