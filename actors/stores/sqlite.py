@@ -7,8 +7,9 @@ started after a commit returned sees that commit."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -102,6 +103,18 @@ async def _on(
     """`fn(conn)` in the thread that owns `conn` (a connection is used by one thread only)."""
     assert executor is not None and conn is not None, "store is not open"
     return await asyncio.get_running_loop().run_in_executor(executor, fn, conn)
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction: committed when the block ends, rolled back if it raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _dumps(value: Any) -> bytes:
@@ -239,8 +252,7 @@ class SqliteStore:
         rows = [(s.entity, s.seq, _dumps(s.state), s.taken_at_ms) for s in snapshots]
 
         def write(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with _transaction(conn):
                 # Never move a snapshot backwards: a late writer must not hide newer state.
                 conn.executemany(
                     "INSERT INTO snapshots (entity, seq, state, taken_at_ms) VALUES (?, ?, ?, ?)"
@@ -248,10 +260,6 @@ class SqliteStore:
                     " taken_at_ms = excluded.taken_at_ms WHERE excluded.seq > snapshots.seq",
                     rows,
                 )
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
 
         if rows:
             await self._run(write)
@@ -277,14 +285,13 @@ class SqliteStore:
 
     async def purge_outcomes(self, before_ms: int) -> int:
         def purge(conn: sqlite3.Connection) -> int:
-            conn.execute("BEGIN IMMEDIATE")
-            forgotten = conn.execute("DELETE FROM outcomes WHERE recorded_at_ms < ?", (before_ms,)).rowcount
-            forgotten += conn.execute(
-                "UPDATE journal SET idem_key = NULL, fingerprint = NULL, outcome = NULL"
-                " WHERE idem_key IS NOT NULL AND recorded_at_ms < ?",
-                (before_ms,),
-            ).rowcount
-            conn.execute("COMMIT")
+            with _transaction(conn):
+                forgotten = conn.execute("DELETE FROM outcomes WHERE recorded_at_ms < ?", (before_ms,)).rowcount
+                forgotten += conn.execute(
+                    "UPDATE journal SET idem_key = NULL, fingerprint = NULL, outcome = NULL"
+                    " WHERE idem_key IS NOT NULL AND recorded_at_ms < ?",
+                    (before_ms,),
+                ).rowcount
             return forgotten
 
         return await self._run(purge)
@@ -434,8 +441,7 @@ def _write(
     event_rows: list[tuple[Any, ...]],
     outcome_rows: list[tuple[Any, ...]],
 ) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(conn):
         conn.executemany(
             "INSERT INTO journal (entity, seq, occurred_at, recorded_at_ms, events, idem_key, fingerprint, outcome)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -459,10 +465,6 @@ def _write(
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             event_rows,
         )
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def _taken(conn: sqlite3.Connection, keys: list[tuple[str, int]]) -> set[tuple[str, int]]:
