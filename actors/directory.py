@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import ray
@@ -152,7 +153,7 @@ class ShardDirectory:
         ]
 
     @staticmethod
-    def _sender(handle: Any) -> Any:
+    def _sender(handle: Any) -> Callable[[list[list[CommandRequest]]], Awaitable[list[list[dict[str, Any]]]]]:
         async def send(groups: list[list[CommandRequest]]) -> list[list[dict[str, Any]]]:
             """One Ray call for every caller's commands; each caller's stay together, in order."""
             outcomes: list[dict[str, Any]] = await handle.execute.remote([r for group in groups for r in group])
