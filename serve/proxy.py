@@ -27,12 +27,6 @@ OWNER = "LUDEX_PROXY_ENV_OWNER"  # the pid that exported the settings below
 REPLICA_PORTS = 32  # direct-ingress HTTP ports for this instance's replicas (and as many for gRPC)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _free_port_block(size: int) -> int:
     """The first port of `size` consecutive ports that are free now on every interface."""
     rng = random.SystemRandom()
@@ -45,7 +39,7 @@ def _free_port_block(size: int) -> int:
         except OSError:
             continue
         return base
-    raise RuntimeError(f"no {size} consecutive free ports for the ingress replicas")
+    raise RuntimeError(f"no {size} consecutive free ports for HAProxy and the ingress replicas")
 
 
 def proxy_environment(proxy: str, state_dir: Path | None = None) -> dict[str, str]:
@@ -59,8 +53,9 @@ def proxy_environment(proxy: str, state_dir: Path | None = None) -> dict[str, st
     if proxy == "python":
         return {}
     state = state_dir or Path(tempfile.mkdtemp(prefix="ludex-haproxy-"))
-    fallback = _free_port_block(2 + 2 * REPLICA_PORTS)
-    replicas = fallback + 2
+    # One block of free ports: fallback HTTP and gRPC, HAProxy stats and Prometheus, replicas.
+    fallback = _free_port_block(4 + 2 * REPLICA_PORTS)
+    replicas = fallback + 4
     return {
         # Each Ray cluster starts its fallback Python proxy on 8500 and hands its replicas ports
         # from 30000 up; HAProxy sends requests to the fallback while no replica is up. Two Ludex
@@ -72,9 +67,9 @@ def proxy_environment(proxy: str, state_dir: Path | None = None) -> dict[str, st
         "RAY_SERVE_DIRECT_INGRESS_MIN_GRPC_PORT": str(replicas + REPLICA_PORTS),
         "RAY_SERVE_DIRECT_INGRESS_MAX_GRPC_PORT": str(replicas + 2 * REPLICA_PORTS - 1),
         "RAY_SERVE_ENABLE_HA_PROXY": "1",
-        "RAY_SERVE_HAPROXY_STATS_PORT": str(_free_port()),
+        "RAY_SERVE_HAPROXY_STATS_PORT": str(fallback + 2),
         "RAY_SERVE_HAPROXY_METRICS_ENABLED": "0",
-        "RAY_SERVE_HAPROXY_METRICS_PORT": str(_free_port()),
+        "RAY_SERVE_HAPROXY_METRICS_PORT": str(fallback + 3),
         "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": str(state / "haproxy.cfg"),
         "RAY_SERVE_HAPROXY_SOCKET_PATH": str(state / "admin.sock"),
         "RAY_SERVE_HAPROXY_SERVER_STATE_BASE": str(state),
