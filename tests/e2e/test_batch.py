@@ -81,8 +81,17 @@ def test_a_long_sequence_for_one_player_keeps_its_order(api: Api, player: str) -
     assert [r["body"]["balance"] for r in results] == list(range(1, 41))
 
 
+def ids_on_every_shard(count: int, shards: int) -> list[str]:
+    """Fresh player ids, alternating between shards so the spread never depends on luck."""
+    by_shard: dict[int, list[str]] = {shard: [] for shard in range(shards)}
+    while min(len(ids) for ids in by_shard.values()) < count // shards + 1:
+        player_id = unique("pl")
+        by_shard[shard_for("demo", "demo", player_id, shards)].append(player_id)
+    return [by_shard[i % shards][i // shards] for i in range(count)]
+
+
 def test_a_batch_spans_players_on_several_shards(api: Api) -> None:
-    players = [new_player(api) for _ in range(8)]
+    players = [new_player(api, playerId=player_id) for player_id in ids_on_every_shard(8, shards=2)]
     assert len({shard_for("demo", "demo", p, 2) for p in players}) == 2, "expected players on both shards"
     commands = []
     for i, p in enumerate(players):
