@@ -3,7 +3,7 @@ time, definitions and identity come from the `Context` passed to `rules.decide`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 
@@ -118,7 +118,8 @@ COMMAND_TYPES: dict[str, type[Command]] = {
 
 
 def command_to_dict(command: Command) -> dict[str, Any]:
-    return {"op": command.op, **asdict(command)}
+    """The command's fields (its own values, not copies: this is for hashing and sending)."""
+    return {"op": command.op, **command.__dict__}
 
 
 def command_from_dict(document: dict[str, Any]) -> Command:

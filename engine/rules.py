@@ -5,7 +5,7 @@ or a reward that cannot be paid rejects the whole command."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +30,7 @@ from engine.errors import (
     UnknownQuestError,
     UnknownSkuError,
 )
-from engine.state import PlayerState, QuestState
+from engine.state import PlayerState, QuestState, with_changes
 from engine.views import player_view, quest_view
 
 MAX_AMOUNT = 10**12
@@ -61,6 +61,9 @@ class Accepted:
     events: tuple[e.Event, ...]
     body: dict[str, Any] | None
     created: bool = False
+    # The state the events lead to (seq not yet bumped): decide evolves it anyway, and the host
+    # would otherwise fold the same events a second time (`state_after`).
+    state: PlayerState | None = field(default=None, compare=False, repr=False)
 
 
 # ---------------------------------------------------------------------------------------- evolve
@@ -68,52 +71,52 @@ class Accepted:
 
 def evolve(state: PlayerState, event: e.Event, occurred_at: str) -> PlayerState:
     """Apply one event. Pure and total: replaying a journal through it rebuilds the state."""
-    changed = _evolve(state, event, occurred_at)
-    return replace(changed, updated_at=occurred_at)
+    return with_changes(state, updated_at=occurred_at, **_changes(state, event, occurred_at))
 
 
 def _add(mapping: Any, key: str, delta: int) -> dict[str, int]:
     return {**mapping, key: mapping.get(key, 0) + delta}
 
 
-def _evolve(s: PlayerState, event: e.Event, at: str) -> PlayerState:
+def _changes(s: PlayerState, event: e.Event, at: str) -> dict[str, Any]:
+    """The fields `event` changes: one copy of the state per event, not two."""
     match event:
         case e.PlayerCreated(username=username, metadata=metadata):
-            return replace(s, exists=True, username=username, metadata=metadata, created_at=at)
+            return dict(exists=True, username=username, metadata=metadata, created_at=at)
         case e.PlayerUpdated(username=username, metadata=metadata):
-            return replace(s, username=username, metadata=metadata)
+            return dict(username=username, metadata=metadata)
         case e.PlayerDeleted():
-            return replace(s, deleted=True)
+            return dict(deleted=True)
         case e.XpAdded(xp=xp):
-            return replace(s, xp=xp)
+            return dict(xp=xp)
         case e.LevelUpdated(level=level):
-            return replace(s, level=level)
+            return dict(level=level)
         case e.LevelReached():
-            return s
+            return {}
         case e.WalletCredited(currency=cur, amount=amount, balance_after=after):
-            return replace(s, balances={**s.balances, cur: after}, earned=_add(s.earned, cur, amount))
+            return dict(balances={**s.balances, cur: after}, earned=_add(s.earned, cur, amount))
         case e.WalletDebited(currency=cur, amount=amount, balance_after=after):
-            return replace(s, balances={**s.balances, cur: after}, spent=_add(s.spent, cur, amount))
+            return dict(balances={**s.balances, cur: after}, spent=_add(s.spent, cur, amount))
         case e.ItemGranted(item_id=item, total=total) | e.ItemConsumed(item_id=item, total=total):
             inventory = {**s.inventory, item: total}
             if total == 0:
                 del inventory[item]
-            return replace(s, inventory=inventory)
+            return dict(inventory=inventory)
         case e.CounterIncremented(counter_id=counter, value=value):
-            return replace(s, counters={**s.counters, counter: value})
+            return dict(counters={**s.counters, counter: value})
         case e.CounterReset(counter_id=counter):
-            return replace(s, counters={**s.counters, counter: 0})
+            return dict(counters={**s.counters, counter: 0})
         case e.QuestProgressed(quest_id=quest, objective_id=objective, value=value):
             current = s.quests.get(quest, QuestState())
-            updated = replace(current, progress={**current.progress, objective: value})
-            return replace(s, quests={**s.quests, quest: updated})
+            updated = with_changes(current, progress={**current.progress, objective: value})
+            return dict(quests={**s.quests, quest: updated})
         case e.QuestCompleted(quest_id=quest):
             current = s.quests.get(quest, QuestState())
-            return replace(s, quests={**s.quests, quest: replace(current, completed_at=at)})
+            return dict(quests={**s.quests, quest: with_changes(current, completed_at=at)})
         case e.AchievementUnlocked(achievement_id=achievement):
-            return replace(s, achievements={**s.achievements, achievement: at})
+            return dict(achievements={**s.achievements, achievement: at})
         case e.PurchaseSucceeded():
-            return replace(s, purchases=s.purchases + 1)
+            return dict(purchases=s.purchases + 1)
     raise TypeError(f"no rule evolves {type(event).__name__}")
 
 
@@ -121,7 +124,14 @@ def apply_record(state: PlayerState, seq: int, events: list[e.Event], occurred_a
     """Fold one journal record (the events of one accepted command) into state."""
     for event in events:
         state = evolve(state, event, occurred_at)
-    return replace(state, seq=seq)
+    return with_changes(state, seq=seq)
+
+
+def state_after(state: PlayerState, decision: Accepted, seq: int, occurred_at: str) -> PlayerState:
+    """What `apply_record` makes of `decision`'s journal record, from the state decide reached."""
+    if decision.state is None:
+        return apply_record(state, seq, list(decision.events), occurred_at)
+    return with_changes(decision.state, seq=seq)
 
 
 # ---------------------------------------------------------------------------------------- decide
@@ -325,10 +335,10 @@ def _decide(state: PlayerState, command: c.Command, ctx: Context) -> Accepted:
             body = _progress_quest(draft, quest_id, objective_id, by)
         case c.Purchase(sku=sku, quantity=quantity):
             body = _purchase(draft, sku, quantity)
-            return Accepted(tuple(draft.events), body, created=True)
+            return Accepted(tuple(draft.events), body, created=True, state=draft.state)
         case _:
             raise TypeError(f"no rule decides {type(command).__name__}")
-    return Accepted(tuple(draft.events), body)
+    return Accepted(tuple(draft.events), body, state=draft.state)
 
 
 def _wallet_body(draft: _Draft, currency: str, index: int) -> dict[str, Any]:
@@ -345,7 +355,7 @@ def _create(state: PlayerState, command: c.CreatePlayer, ctx: Context) -> Accept
     draft = _Draft(state, ctx)
     draft.emit(e.PlayerCreated(command.username, command.metadata))
     _unlock_achievements(draft)
-    return Accepted(tuple(draft.events), player_view(draft.state), created=True)
+    return Accepted(tuple(draft.events), player_view(draft.state), created=True, state=draft.state)
 
 
 def _progress_quest(draft: _Draft, quest_id: str, objective_id: str, by: int) -> dict[str, Any]:

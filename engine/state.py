@@ -4,9 +4,12 @@ it and grants items is one decision and one journal record."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
+
+_Frozen = TypeVar("_Frozen", "PlayerState", "QuestState")
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,21 @@ class PlayerState:
         return self.inventory.get(item_id, 0)
 
 
+_FLAT_MAPPINGS = ("balances", "inventory", "counters", "achievements", "earned", "spent")
+
+
 def state_to_dict(state: PlayerState) -> dict[str, Any]:
-    return asdict(state)
+    """The snapshot form, equal to `asdict(state)` but built by hand: `asdict`'s recursion was
+    most of a passivation sweep's CPU (benchmarks/bench_scale.py)."""
+    data = dict(state.__dict__)
+    for name in _FLAT_MAPPINGS:
+        data[name] = dict(data[name])
+    data["metadata"] = copy.deepcopy(dict(state.metadata))
+    data["quests"] = {
+        quest_id: {"progress": dict(quest.progress), "completed_at": quest.completed_at}
+        for quest_id, quest in state.quests.items()
+    }
+    return data
 
 
 def state_from_dict(data: Mapping[str, Any]) -> PlayerState:
@@ -58,3 +74,20 @@ def state_from_dict(data: Mapping[str, Any]) -> PlayerState:
         for quest_id, q in fields.get("quests", {}).items()
     }
     return PlayerState(**fields)
+
+
+_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def with_changes(value: _Frozen, **changes: Any) -> _Frozen:
+    """`dataclasses.replace` for our plain frozen states, without re-running `__init__`: replaying
+    a journal is mostly this, and `replace` cost ~5 µs a call, a fifth of a host's CPU per command
+    when every command activated its entity (benchmarks/bench_scale.py)."""
+    names = _FIELDS.get(type(value))
+    if names is None:
+        names = _FIELDS[type(value)] = frozenset(f.name for f in fields(value))
+    if not names.issuperset(changes):
+        raise TypeError(f"{type(value).__name__} has no field {sorted(set(changes) - names)}")
+    clone = object.__new__(type(value))
+    clone.__dict__.update(value.__dict__, **changes)
+    return clone

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,8 +18,8 @@ from engine import commands as c
 from engine import events as e
 from engine.definitions import Economy, parse_economy
 from engine.errors import InsufficientFundsError, Rejection, StackLimitError
-from engine.rules import Accepted, Context, apply_record, decide
-from engine.state import PlayerState, state_from_dict, state_to_dict
+from engine.rules import Accepted, Context, apply_record, decide, state_after
+from engine.state import PlayerState, state_from_dict, state_to_dict, with_changes
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEMO_PATH = REPO_ROOT / "config" / "demo-economy.yaml"
@@ -248,3 +249,51 @@ def test_wallet_entry_ids_name_the_wallet_event_in_the_journal(commands: list[c.
         index = next(i for i, ev in enumerate(step.result.events) if isinstance(ev, e.WalletCredited | e.WalletDebited))
         assert body["entryId"] == e.event_id(ENTITY, step.after.seq, index)
         assert body["balance"] == step.after.balance(step.command.currency)
+
+
+state_changes = st.fixed_dictionaries(
+    {},
+    optional={
+        "xp": st.integers(0, 10**9),
+        "username": st.text(max_size=8),
+        "balances": st.dictionaries(currencies, st.integers(0, 10**6)),
+        "seq": st.integers(0, 10**6),
+        "deleted": st.booleans(),
+    },
+)
+
+
+@PROPERTY_SETTINGS
+@given(command_sequences, state_changes)
+def test_with_changes_is_dataclasses_replace(commands: list[c.Command], changes: dict[str, object]) -> None:
+    state = run(commands).state
+    changed = with_changes(state, **changes)
+    assert changed == replace(state, **changes)
+    assert changed is not state and state == run(commands).state  # the original is untouched
+
+
+def test_with_changes_refuses_a_field_the_state_does_not_have() -> None:
+    with pytest.raises(TypeError, match="balance"):
+        with_changes(PlayerState(player_id="p1"), balance=3)
+
+
+@PROPERTY_SETTINGS
+@given(command_sequences)
+def test_the_snapshot_form_is_asdict_and_shares_nothing_with_the_state(commands: list[c.Command]) -> None:
+    state = run(commands).state
+    snapshot = state_to_dict(state)
+    assert snapshot == asdict(state)
+    for value in snapshot.values():
+        if isinstance(value, dict):
+            value["mutated"] = {"mutated": True}
+    assert asdict(state) == asdict(run(commands).state)
+
+
+@PROPERTY_SETTINGS
+@given(command_sequences)
+def test_the_state_decide_reaches_is_the_state_its_record_replays_to(commands: list[c.Command]) -> None:
+    outcome = run(commands)  # folds every record with apply_record
+    for step in outcome.steps:
+        if isinstance(step.result, Accepted) and step.result.events:
+            assert step.result.state is not None
+            assert state_after(step.before, step.result, step.before.seq + 1, "unused") == step.after

@@ -618,6 +618,18 @@ def test_event_round_trips_through_its_dict_form(type_name: str) -> None:
 
 
 @pytest.mark.parametrize("type_name", sorted(e.EVENT_TYPES))
+def test_event_data_is_a_copy_of_every_field(type_name: str) -> None:
+    event = SAMPLE_EVENTS[type_name]
+    data = e.event_to_dict(event)["data"]
+    assert list(data.values()) == list(dataclasses.asdict(event).values())
+    before = dataclasses.asdict(event)
+    for value in data.values():
+        if isinstance(value, dict):
+            value["mutated"] = True  # the journal's copy must not reach into the event
+    assert dataclasses.asdict(event) == before
+
+
+@pytest.mark.parametrize("type_name", sorted(e.EVENT_TYPES))
 def test_event_data_keys_are_camel_case(type_name: str) -> None:
     document = e.event_to_dict(SAMPLE_EVENTS[type_name])
     for key in document["data"]:
