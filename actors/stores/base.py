@@ -48,6 +48,14 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class History:
+    """What an entity's activation reads: its latest snapshot and the journal after it."""
+
+    snapshot: Snapshot | None
+    records: list[JournalRecord]
+
+
+@dataclass(frozen=True)
 class CommitResult:
     """Records refused because their `(entity, seq)` was already taken: a sign that another
     host wrote for the entity (a stale host after failover), never to be retried blindly."""
@@ -103,6 +111,11 @@ class Store(Protocol):
     async def load_snapshot(self, entity: str) -> Snapshot | None: ...
 
     async def save_snapshot(self, snapshot: Snapshot) -> None: ...
+
+    async def load_histories(self, entities: Sequence[str]) -> list[History]:
+        """Snapshot plus journal tail of many entities in one round trip, answers in order: with
+        many distinct players nearly every command activates its entity (bench_scale)."""
+        ...
 
     async def save_snapshots(self, snapshots: Sequence[Snapshot]) -> None:
         """Many snapshots in one transaction (round trip); none moves an entity's snapshot back."""

@@ -18,6 +18,7 @@ from actors.stores.base import (
     CommitResult,
     EventQuery,
     EventRecord,
+    History,
     JournalRecord,
     Outcome,
     PlayerRow,
@@ -284,12 +285,24 @@ class MongoStore:
 
     async def load_snapshot(self, entity: str) -> Snapshot | None:
         document = await self._collection("snapshots").find_one({"_id": entity})
-        if document is None:
-            return None
-        return Snapshot(entity, document["seq"], document["state"], document["takenAtMs"])
+        return None if document is None else _snapshot_from(document)
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         await self.save_snapshots([snapshot])
+
+    async def load_histories(self, entities: Sequence[str]) -> list[History]:
+        if not entities:
+            return []
+        snapshots = {
+            d["_id"]: _snapshot_from(d)
+            async for d in self._collection("snapshots").find({"_id": {"$in": list(entities)}})
+        }
+        after = {entity: snapshots[entity].seq if entity in snapshots else 0 for entity in entities}
+        tails = [{"entity": entity, "seq": {"$gt": seq}} for entity, seq in after.items()]
+        records: dict[str, list[JournalRecord]] = {entity: [] for entity in entities}
+        async for document in self._collection("journal").find({"$or": tails}).sort([("entity", 1), ("seq", 1)]):
+            records[document["entity"]].append(_record_from(document))
+        return [History(snapshots.get(entity), records[entity]) for entity in entities]
 
     async def save_snapshots(self, snapshots: Sequence[Snapshot]) -> None:
         # Never move a snapshot backwards: a late writer must not hide newer state. The upsert of
@@ -368,6 +381,10 @@ def _record_document(record: JournalRecord) -> dict[str, Any]:
     if record.idempotency_key is not None:
         document.update(idemKey=record.idempotency_key, fingerprint=record.fingerprint, outcome=record.outcome)
     return document
+
+
+def _snapshot_from(document: dict[str, Any]) -> Snapshot:
+    return Snapshot(document["_id"], document["seq"], document["state"], document["takenAtMs"])
 
 
 def _record_from(document: dict[str, Any]) -> JournalRecord:

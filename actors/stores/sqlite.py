@@ -20,6 +20,7 @@ from actors.stores.base import (
     CommitResult,
     EventQuery,
     EventRecord,
+    History,
     JournalRecord,
     Outcome,
     PlayerRow,
@@ -97,12 +98,41 @@ CREATE TABLE IF NOT EXISTS snapshots (
 """
 
 
-async def _on(
-    executor: ThreadPoolExecutor | None, conn: sqlite3.Connection | None, fn: Callable[[sqlite3.Connection], T]
-) -> T:
-    """`fn(conn)` in the thread that owns `conn` (a connection is used by one thread only)."""
-    assert executor is not None and conn is not None, "store is not open"
-    return await asyncio.get_running_loop().run_in_executor(executor, fn, conn)
+class _Connection:
+    """One SQLite connection and the one thread that may use it."""
+
+    def __init__(self, path: Path, name: str, pragmas: Sequence[str], script: str = "") -> None:
+        self.path, self.pragmas, self.script = path, pragmas, script
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self.conn: sqlite3.Connection | None = None
+        self.busy = 0  # calls queued or running
+
+    async def open(self) -> None:
+        def connect() -> None:
+            conn = sqlite3.connect(self.path, isolation_level=None)
+            for pragma in self.pragmas:
+                conn.execute(pragma)
+            if self.script:
+                conn.executescript(self.script)
+            self.conn = conn
+
+        await asyncio.get_running_loop().run_in_executor(self.executor, connect)
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self.conn
+        assert conn is not None, "store is not open"
+        self.busy += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.executor, fn, conn)
+        finally:
+            self.busy -= 1
+
+    async def close(self) -> None:
+        conn = self.conn
+        if conn is not None:
+            await asyncio.get_running_loop().run_in_executor(self.executor, conn.close)
+        self.conn = None
+        self.executor.shutdown(wait=True)
 
 
 @contextlib.contextmanager
@@ -117,61 +147,67 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
+def _load_snapshot(conn: sqlite3.Connection, entity: str) -> Snapshot | None:
+    row = conn.execute("SELECT seq, state, taken_at_ms FROM snapshots WHERE entity = ?", (entity,)).fetchone()
+    return None if row is None else Snapshot(entity, row[0], orjson.loads(row[1]), row[2])
+
+
+def _read_journal(
+    conn: sqlite3.Connection, entity: str, after_seq: int, limit: int | None = None
+) -> list[JournalRecord]:
+    rows = conn.execute(
+        "SELECT entity, seq, occurred_at, recorded_at_ms, events, idem_key, fingerprint, outcome"
+        " FROM journal WHERE entity = ? AND seq > ? ORDER BY seq LIMIT ?",
+        (entity, after_seq, -1 if limit is None else limit),
+    ).fetchall()
+    return [_journal_record(row) for row in rows]
+
+
 def _dumps(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
 class SqliteStore:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readers: int = 2) -> None:
         self.path = Path(path)
-        self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None
-        self._read_executor: ThreadPoolExecutor | None = None
-        self._reader: sqlite3.Connection | None = None
+        self.readers = readers
+        self._writer: _Connection | None = None
+        self._readers: list[_Connection] = []
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """On the writing connection: writes, and reads that must see them in the same thread."""
-        return await _on(self._executor, self._conn, fn)
+        assert self._writer is not None, "store is not open"
+        return await self._writer.run(fn)
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """On the reading connection, so a read never queues behind a commit's fsync."""
-        return await _on(self._read_executor, self._reader, fn)
+        """On the least busy reading connection: a read never queues behind a commit's fsync, and
+        two reads (an activation batch, a key-lookup batch) run side by side, since SQLite lets go
+        of the GIL while it searches."""
+        assert self._readers, "store is not open"
+        return await min(self._readers, key=lambda reader: reader.busy).run(fn)
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ludex-sqlite")
-        self._read_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ludex-sqlite-read")
-
-        def connect(_: Any) -> None:
-            conn = sqlite3.connect(self.path, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=10000")
-            conn.executescript(SCHEMA)
-            self._conn = conn
-
-        def connect_reader(_: Any) -> None:
-            reader = sqlite3.connect(self.path, isolation_level=None)
-            reader.execute("PRAGMA busy_timeout=10000")
-            self._reader = reader
-
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, connect, None)
-        await loop.run_in_executor(self._read_executor, connect_reader, None)
+        writer = _Connection(
+            self.path,
+            "ludex-sqlite",
+            ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=10000"],
+            SCHEMA,
+        )
+        await writer.open()  # first: it creates the schema the readers see
+        readers = [
+            _Connection(self.path, f"ludex-sqlite-read-{i}", ["PRAGMA busy_timeout=10000"]) for i in range(self.readers)
+        ]
+        await asyncio.gather(*(reader.open() for reader in readers))
+        self._writer, self._readers = writer, readers
 
     async def close(self) -> None:
-        if self._executor is None or self._read_executor is None:
+        writer, readers = self._writer, self._readers
+        if writer is None:
             return
-
-        def disconnect(conn: sqlite3.Connection) -> None:
-            conn.close()
-
-        await self._read(disconnect)
-        await self._run(disconnect)
-        self._read_executor.shutdown(wait=True)
-        self._executor.shutdown(wait=True)
-        self._executor = self._read_executor = None
-        self._conn = self._reader = None
+        self._writer, self._readers = None, []
+        await asyncio.gather(*(reader.close() for reader in readers))
+        await writer.close()
 
     async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[Outcome]) -> CommitResult:
         outcome_rows = [
@@ -191,15 +227,7 @@ class SqliteStore:
         return await self._run(write)
 
     async def read_journal(self, entity: str, after_seq: int = 0, limit: int | None = None) -> list[JournalRecord]:
-        def read(conn: sqlite3.Connection) -> list[JournalRecord]:
-            rows = conn.execute(
-                "SELECT entity, seq, occurred_at, recorded_at_ms, events, idem_key, fingerprint, outcome"
-                " FROM journal WHERE entity = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (entity, after_seq, -1 if limit is None else limit),
-            ).fetchall()
-            return [_journal_record(row) for row in rows]
-
-        return await self._read(read)
+        return await self._read(lambda conn: _read_journal(conn, entity, after_seq, limit))
 
     async def scan_journal(
         self,
@@ -239,14 +267,20 @@ class SqliteStore:
         return await self._read(read)
 
     async def load_snapshot(self, entity: str) -> Snapshot | None:
-        def read(conn: sqlite3.Connection) -> Snapshot | None:
-            row = conn.execute("SELECT seq, state, taken_at_ms FROM snapshots WHERE entity = ?", (entity,)).fetchone()
-            return None if row is None else Snapshot(entity, row[0], orjson.loads(row[1]), row[2])
-
-        return await self._read(read)
+        return await self._read(lambda conn: _load_snapshot(conn, entity))
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         await self.save_snapshots([snapshot])
+
+    async def load_histories(self, entities: Sequence[str]) -> list[History]:
+        def read(conn: sqlite3.Connection) -> list[History]:
+            histories = []
+            for entity in entities:
+                snapshot = _load_snapshot(conn, entity)
+                histories.append(History(snapshot, _read_journal(conn, entity, snapshot.seq if snapshot else 0)))
+            return histories
+
+        return await self._read(read)
 
     async def save_snapshots(self, snapshots: Sequence[Snapshot]) -> None:
         rows = [(s.entity, s.seq, _dumps(s.state), s.taken_at_ms) for s in snapshots]

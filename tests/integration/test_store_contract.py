@@ -132,6 +132,15 @@ class StoreContract:
         saved = [await store.load_snapshot(entity) for entity in ("p:a", "p:b")]
         assert [(s.seq, s.state) if s else None for s in saved] == [(3, {"xp": 3}), (9, {"xp": 9})]
 
+    async def test_histories_are_each_entitys_snapshot_and_the_journal_after_it(self, store: Store) -> None:
+        await store.commit([record("p:a", seq) for seq in (1, 2, 3, 4)] + [record("p:b", 1)], [])
+        await store.save_snapshot(Snapshot("p:a", 2, {"xp": 2}, 1))
+        histories = await store.load_histories(["p:b", "p:none", "p:a"])
+        assert [h.snapshot.seq if h.snapshot else None for h in histories] == [None, None, 2]
+        assert [[r.seq for r in h.records] for h in histories] == [[1], [], [3, 4]]
+        assert [r.entity for r in histories[2].records] == ["p:a", "p:a"]
+        assert await store.load_histories([]) == []
+
     async def test_snapshots_replace_older_ones_but_never_move_backwards(self, store: Store) -> None:
         assert await store.load_snapshot("p:a") is None
         await store.save_snapshot(Snapshot("p:a", 5, {"xp": 5}, 1))
