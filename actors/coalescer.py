@@ -33,10 +33,15 @@ class Coalescer(Generic[T, R]):
 
     async def call(self, item: T) -> R:
         """The answer `send` gave for `item`; `send`'s exception if its batch failed."""
+        return await self.submit(item)
+
+    def submit(self, item: T) -> asyncio.Future[R]:
+        """`call` without awaiting yet: a caller can start other work (another coalesced read)
+        and await both, without the task a `gather` would create per item."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
         self._schedule()
-        return await future
+        return future
 
     def _schedule(self) -> None:
         # Flush on the next loop turn, so every item submitted in this turn joins the batch.

@@ -28,7 +28,8 @@ from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrit
 from actors.fanout import EventPublisher
 from actors.metrics import HostMetrics
 from actors.retention import EventRetention
-from actors.stores.base import JournalRecord, Outcome, Remembered, Snapshot, Store, event_records
+from actors.stores.base import History, JournalRecord, Outcome, Remembered, Snapshot, Store, event_records
+from config.gc_tuning import tune_for_long_lived_objects
 from engine import views
 from engine.commands import Command
 from engine.definitions import Economy, economy_to_document
@@ -37,7 +38,7 @@ from engine.events import PurchaseSucceeded, event_from_dict, event_id, event_to
 from engine.idempotency import IdempotencyRecord, check_idempotency, fingerprint
 from engine.identity import player_key, project_key
 from engine.project import ProjectState, define_economy, economy_of, evolve_project
-from engine.rules import Accepted, Context, apply_record, decide, receipt_view, rfc3339
+from engine.rules import Accepted, Context, apply_record, decide, receipt_view, rfc3339, state_after
 from engine.state import PlayerState, state_from_dict, state_to_dict
 
 UNAVAILABLE = "entity-unavailable"
@@ -104,6 +105,7 @@ class ShardHost:
         clock: Any = None,
         shard_id: int = 0,
         snapshot_every: int = 100,
+        snapshot_on_passivation_after: int = 8,
         idle_timeout_s: float = 300.0,
         max_batch_size: int = 512,
         group_commit: bool = True,
@@ -115,6 +117,10 @@ class ShardHost:
         self.clock = clock or SystemClock()
         self.shard_id = shard_id
         self.snapshot_every = snapshot_every
+        # A passivated entity with a shorter journal tail than this is not snapshotted: replaying
+        # a few records on its next activation is cheaper than a snapshot written for each of
+        # many players seen once or twice (benchmarks/bench_scale.py, 100k-1M players).
+        self.snapshot_on_passivation_after = snapshot_on_passivation_after
         self.idle_timeout_s = idle_timeout_s
         self.retention = timedelta(seconds=idempotency_retention_s)
         self.event_retention = EventRetention(store, self.clock, event_retention_days)
@@ -126,6 +132,10 @@ class ShardHost:
         # Keyed commands that arrive together look their keys up in one store round trip.
         self._lookups: Coalescer[tuple[str, str], Remembered | None] = Coalescer(
             self._find_outcomes, max_batch_size=max_batch_size, max_inflight=2
+        )
+        # Entities activated together read their snapshots and journal tails in one round trip.
+        self._histories: Coalescer[str, History] = Coalescer(
+            self.store.load_histories, max_batch_size=max_batch_size, max_inflight=2
         )
         self._entities: dict[str, _Entity] = {}
         self._economies: dict[tuple[str, str], Economy] = {}
@@ -144,6 +154,7 @@ class ShardHost:
         async with self._starting:
             if self._started:
                 return
+            tune_for_long_lived_objects()
             await self.store.open()
             self.committer.start()
             if sweep:
@@ -224,11 +235,14 @@ class ShardHost:
                 if not entity.usable:
                     continue
                 try:
-                    await self._load_player(entity, request.player_id)
                     economy = await self._economy(request.tenant, request.project)
                 except Rejection as rejection:
                     return {**rejected_outcome(rejection), "replayed": False}
+                # Activation and the key lookup are independent store reads: overlap their trips.
+                history = None if entity.loaded else self._histories.submit(entity.key)
                 waiting = await self._remembered(entity, idem, request_fingerprint)
+                if history is not None:
+                    self._activate(entity, request.player_id, await history)
                 if isinstance(waiting, dict):
                     return waiting
                 if waiting is None and request.refuse_fresh is not None:
@@ -288,7 +302,7 @@ class ShardHost:
         if isinstance(decision, Accepted) and decision.events:
             seq = state.seq + 1
             occurred_at = rfc3339(now)
-            new_state = apply_record(state, seq, list(decision.events), occurred_at)
+            new_state = state_after(state, decision, seq, occurred_at)
             record = JournalRecord(
                 entity=entity.key,
                 seq=seq,
@@ -357,12 +371,14 @@ class ShardHost:
         return entity
 
     async def _load_player(self, entity: _Entity, player_id: str) -> None:
-        if entity.loaded:
-            return
-        snapshot = await self.store.load_snapshot(entity.key)
+        if not entity.loaded:
+            self._activate(entity, player_id, await self._histories.call(entity.key))
+
+    def _activate(self, entity: _Entity, player_id: str, history: History) -> None:
+        snapshot = history.snapshot
         state = PlayerState(player_id=player_id) if snapshot is None else state_from_dict(snapshot.state)
         entity.snapshot_seq = state.seq
-        for record in await self.store.read_journal(entity.key, after_seq=state.seq):
+        for record in history.records:
             state = apply_record(state, record.seq, [event_from_dict(e) for e in record.events], record.occurred_at)
         entity.state = entity.durable_state = state
         entity.loaded = True
@@ -380,7 +396,7 @@ class ShardHost:
             del self._entities[key]
             passivated += 1
             state = entity.durable_state
-            if isinstance(state, PlayerState) and state.seq > entity.snapshot_seq:
+            if isinstance(state, PlayerState) and state.seq - entity.snapshot_seq >= self.snapshot_on_passivation_after:
                 snapshots.append(self._snapshot(key, state))
         # One transaction per sweep, not one per entity: one at a time, passivation fell behind
         # activation with many distinct players (benchmarks/bench_scale.py).

@@ -4,6 +4,7 @@ exactly-once with idempotency keys, activation, snapshots and passivation."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from actors.clock import FakeClock
 from actors.host import CommandRequest, ShardHost
 from actors.stores.sqlite import SqliteStore
+from config.gc_tuning import HOST_THRESHOLDS
 from engine import commands as c
 from engine.identity import player_key
 
@@ -144,7 +146,14 @@ async def test_idle_entities_passivate_to_a_snapshot_and_reactivate(
     tmp_path: Path, demo_economy_document: dict[str, Any]
 ) -> None:
     clock = FakeClock()
-    host = await make_host(tmp_path, demo_economy_document, clock=clock, snapshot_every=5, idle_timeout_s=60)
+    host = await make_host(
+        tmp_path,
+        demo_economy_document,
+        clock=clock,
+        snapshot_every=5,
+        snapshot_on_passivation_after=3,
+        idle_timeout_s=60,
+    )
     await rich_player(host, "jo")
     for _ in range(12):
         await one(host, req("jo", c.AwardXp(25)))
@@ -160,6 +169,33 @@ async def test_idle_entities_passivate_to_a_snapshot_and_reactivate(
     assert snapshot is not None and snapshot.seq == 13, "passivation snapshots the latest state"
     progression = (await host.view(T, P, "jo", "progression"))["body"]
     assert progression == {"xp": 300, "level": 3, "currentLevelXp": 250, "nextLevelXp": 450}
+    await host.stop()
+
+
+async def test_a_short_journal_tail_passivates_without_a_snapshot_and_replays_on_activation(
+    tmp_path: Path, demo_economy_document: dict[str, Any]
+) -> None:
+    clock = FakeClock()
+    host = await make_host(
+        tmp_path,
+        demo_economy_document,
+        clock=clock,
+        snapshot_every=5,
+        snapshot_on_passivation_after=3,
+        idle_timeout_s=60,
+    )
+    await rich_player(host, "lu")
+    for _ in range(6):
+        await one(host, req("lu", c.AwardXp(25)))
+    key = player_key(T, P, "lu")
+    snapshot = await host.store.load_snapshot(key)
+    assert snapshot is not None and snapshot.seq == 5
+    clock.advance(61)
+    assert await host.passivate_idle() == 1
+    snapshot = await host.store.load_snapshot(key)
+    assert snapshot is not None and snapshot.seq == 5, "a tail of 2 records is shorter than 3: no snapshot"
+    progression = (await host.view(T, P, "lu", "progression"))["body"]
+    assert progression["xp"] == 150
     await host.stop()
 
 
@@ -227,3 +263,7 @@ async def test_an_invalidation_during_an_economy_read_is_not_lost(
     host._project_state = read_then_change  # type: ignore[method-assign]
     await rich_player(host, "race")
     assert (await one(host, req("race", c.Credit("stars", 1))))["ok"], "the host must not keep the old version"
+
+
+async def test_a_started_host_collects_old_objects_rarely(host: ShardHost) -> None:
+    assert gc.get_threshold() == HOST_THRESHOLDS  # entity objects live long: see config/gc_tuning.py
