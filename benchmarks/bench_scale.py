@@ -236,7 +236,9 @@ async def measure_memory(folder: Path, entities: int, concurrency: int) -> dict[
     creations = Creations(await define_demo_economy(path))
     warm = 200  # activated before the baseline: the economy cache, metrics labels, executor
     await prepopulate(path, creations, 0, entities + warm)
-    host = await new_host(path, idle_timeout_s=3600.0)
+    # Every passivated entity snapshotted (by default a tail this short would not be): the
+    # snapshot's size is one of the figures.
+    host = await new_host(path, idle_timeout_s=3600.0, snapshot_on_passivation_after=1)
     await bounded(concurrency, (award(host, player_id(i), f"warm-{i}") for i in range(warm)))
     process = psutil.Process()
     tracemalloc.start()
@@ -276,7 +278,7 @@ async def measure_memory(folder: Path, entities: int, concurrency: int) -> dict[
 async def write_journals(path: Path, lengths: list[int], replicas: int, snapshot_every: int) -> ShardHost:
     """`replicas` players per length, each with a journal of exactly that many records (one create,
     then keyed XP awards); plus player `warm`, for loading the economy before timing."""
-    host = await new_host(path, snapshot_every=snapshot_every)
+    host = await new_host(path, snapshot_every=snapshot_every, snapshot_on_passivation_after=1)
     players = ["warm"] + [f"a{length}-{r}" for length in lengths for r in range(replicas)]
     outcomes = await host.execute([CommandRequest(T, P, pid, c.CreatePlayer(pid)) for pid in players])
     assert all(o["ok"] for o in outcomes), outcomes
