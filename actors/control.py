@@ -4,11 +4,13 @@ revocation on its next lookup."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import timedelta
 from typing import Any
 
 from actors.clock import SystemClock, epoch_ms
+from actors.coalescer import Coalescer
 from actors.stores.base import Store
 from engine.access import SCOPES, ApiKey, compose_api_key, hash_secret, is_usable, secret_matches, split_api_key
 from engine.plans import DEFAULT_PLANS, QUOTA_FIELDS
@@ -21,6 +23,17 @@ class ControlPlane:
     def __init__(self, store: Store, clock: Any = None) -> None:
         self.store = store
         self.clock = clock or SystemClock()
+        # Admissions that arrive together read their documents in one round trip, each document
+        # once (they mostly name the same project, tenant and key); every read still starts after
+        # its request arrived, so nothing is cached.
+        self._admission_reads: Coalescer[tuple[str, str], dict[str, Any] | None] = Coalescer(
+            self._read_documents, max_batch_size=512
+        )
+
+    async def _read_documents(self, refs: list[tuple[str, str]]) -> list[dict[str, Any] | None]:
+        unique = list(dict.fromkeys(refs))
+        found = dict(zip(unique, await self.store.get_documents(unique), strict=True))
+        return [None if found[ref] is None else dict(found[ref] or {}) for ref in refs]
 
     def _now(self) -> str:
         return rfc3339(self.clock.now())
@@ -97,13 +110,14 @@ class ControlPlane:
         self, token: str, tenant_id: str, project_id: str
     ) -> tuple[ApiKey | None, dict[str, Any] | None, dict[str, Any] | None]:
         """What admitting a game API call needs — the key `token` names (as `authenticate`
-        answers it), the project and the tenant — read in one store round trip, never cached,
-        so a revocation on any replica applies from the next call on."""
+        answers it), the project and the tenant — read in one store round trip (shared with the
+        admissions that arrive together), never cached, so a revocation on any replica applies
+        from the next call on."""
         parts = split_api_key(token)
         refs = [(PROJECTS, f"{tenant_id}/{project_id}"), (TENANTS, tenant_id)]
         if parts is not None:
             refs.append((API_KEYS, parts[0]))
-        documents = await self.store.get_documents(refs)
+        documents = await asyncio.gather(*(self._admission_reads.submit(ref) for ref in refs))
         key_document = documents[2] if parts is not None else None
         return self._usable_key(parts, key_document), documents[0], documents[1]
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_ECONOMY_PATH = Path(__file__).with_name("demo-economy.yaml")
+
+
+def default_shards() -> int:
+    """Half the machine's cores, 1 to 4. A shard host is one Python process (a core at most), and
+    the ingress replica is the busier process: on 2 cores, 1 shard served 1,115 keyed XP awards/s,
+    2 shards 978/s and 4 shards 736/s (fewer, larger batched Ray calls; benchmarks/RESULTS.md).
+    A cluster sets LUDEX_SHARDS explicitly: it must not change while the cluster runs."""
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
 class Settings(BaseSettings):
@@ -18,7 +27,7 @@ class Settings(BaseSettings):
     mongo_url: str | None = None
     mongo_database: str = "ludex"
     redis_url: str | None = None
-    shards: int = 4
+    shards: int = Field(default_factory=default_shards)
     snapshot_every: int = 100
     idle_timeout_s: float = 300.0
     max_batch_size: int = 512
