@@ -233,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--data-dir", help="where data lives (default ./.ludex, or LUDEX_DATA_DIR)")
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
-    serve_parser.add_argument("--shards", type=int, help="shard hosts (default: half the cores, 1 to 4; or LUDEX_SHARDS)")
+    serve_parser.add_argument(
+        "--shards", type=int, help="shard hosts (default: half the cores, 1 to 4, or LUDEX_SHARDS)"
+    )
     serve_parser.add_argument("--replicas", type=int, default=1, help="ingress (HTTP/WebSocket) replicas (default 1)")
     serve_parser.add_argument(
         "--proxy",
