@@ -286,14 +286,23 @@ class Hub:
     # ------------------------------------------------------------------------------ subscribers
 
     async def subscribe(
-        self, subscriber: Subscriber, types: Sequence[str] | None, *, since_position: int | None = None
+        self,
+        subscriber: Subscriber,
+        types: Sequence[str] | None,
+        *,
+        since_position: int | None = None,
+        acknowledgement: dict[str, Any] | None = None,
     ) -> None:
         """Start (or change) a subscription. Without `since_position`, live events from now on;
         with it, every matching event after that position, then live ones, in position order.
-        Callers send their acknowledgement first: replayed events are queued from here on."""
+        `acknowledgement` is queued once the project's feed knows where "now" is, before any
+        event: a client that acts on it (awards XP, say) gets the events that follow. Queued
+        before that, a fresh feed could still be reading its head and count them as past."""
         self._ensure_listener()
         subscriber.types = None if types is None else frozenset(types)
         await self._join(subscriber)
+        if acknowledgement is not None:
+            subscriber.send(acknowledgement)
         if since_position is None:
             subscriber.active = True
             return

@@ -100,9 +100,13 @@ async def subscribe(connection: Connection, message: dict[str, Any]) -> None:
         if since_position is None:
             connection.error("unknown_event")
             return
-    connection.subscriber.send({"type": "subscribed", "eventTypes": types})
     wanted = None if "*" in types else list(dict.fromkeys(types))
-    await connection.hub.subscribe(connection.subscriber, wanted, since_position=since_position)
+    await connection.hub.subscribe(
+        connection.subscriber,
+        wanted,
+        since_position=since_position,
+        acknowledgement={"type": "subscribed", "eventTypes": types},
+    )
 
 
 async def ping(connection: Connection, message: dict[str, Any]) -> None:

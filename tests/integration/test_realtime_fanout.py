@@ -96,6 +96,49 @@ async def test_head_position_finds_the_last_event_of_a_project(store: Store) -> 
     assert await head_position(store, query) == await store.event_position(last)
 
 
+class SlowFeedStore:
+    """The store, with event-feed reads held until `opened` is set: a feed that is slow to learn
+    its head (a large event store, a busy machine)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.opened = asyncio.Event()
+
+    async def read_events(self, query: EventQuery, *, after: int = 0, limit: int = 100) -> list[EventRecord]:
+        await self.opened.wait()
+        return await self.store.read_events(query, after=after, limit=limit)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+async def test_an_event_caused_after_the_acknowledgement_is_delivered_however_slow_the_feed_starts(
+    store: Store,
+) -> None:
+    await Writer(store).write(3)  # history before the subscription
+    slow = SlowFeedStore(store)
+    hub = Hub(slow, poll_interval_s=0.02)  # type: ignore[arg-type]
+    subscriber = Subscriber(T, P, "c1")
+    writer = Writer(store)
+
+    async def client() -> list[dict[str, Any]]:
+        acknowledgement = await subscriber.queue.get()
+        caused = await writer.write()  # the client acts as soon as it is told it is subscribed
+        return [acknowledgement, *await drain(subscriber, 1), {"caused": caused[0].id}]
+
+    watching = asyncio.create_task(client())
+    subscribing = asyncio.create_task(hub.subscribe(subscriber, None, acknowledgement={"type": "subscribed"}))
+    await asyncio.sleep(0.1)  # a client told too early has acted by now
+    slow.opened.set()
+    try:
+        acknowledgement, event, caused = await asyncio.wait_for(watching, 10)
+        await subscribing
+        assert acknowledgement == {"type": "subscribed"}
+        assert event["event"]["id"] == caused["caused"]
+    finally:
+        await hub.close()
+
+
 async def test_live_events_reach_every_subscriber_filtered_by_type(store: Store) -> None:
     hub = Hub(store, poll_interval_s=0.02)
     writer = Writer(store)
