@@ -240,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument(
         "--proxy",
         choices=PROXIES,
-        default=os.environ.get("LUDEX_PROXY", "python"),
-        help="HTTP proxy in front of the ingress: Serve's python proxy (default, or LUDEX_PROXY) or haproxy (faster)",
+        default=os.environ.get("LUDEX_PROXY", "haproxy"),
+        help="HTTP proxy in front of the ingress: haproxy (default, or LUDEX_PROXY) or Serve's python proxy (slower)",
     )
     admin_parser = commands.add_parser("admin", help="manage dashboard users")
     admin_commands = admin_parser.add_subparsers(dest="admin_command", required=True)

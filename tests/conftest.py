@@ -18,7 +18,7 @@ from tests.support.services import missing, nx27017_server, redis_server
 
 # The end-to-end tests go through the proxy `ludex serve` uses by default (LUDEX_PROXY picks
 # another). Exported before any test module imports Ray Serve, which reads it at import.
-PROXY_ENV = apply_proxy_environment(os.environ.get("LUDEX_PROXY", "python"))
+PROXY_ENV = apply_proxy_environment(os.environ.get("LUDEX_PROXY", "haproxy"))
 
 
 @pytest.fixture(scope="session")

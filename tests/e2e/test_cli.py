@@ -66,6 +66,8 @@ def test_ludex_serve_bootstraps_the_demo_stops_cleanly_and_restarts_with_its_dat
     base_url = f"http://127.0.0.1:{port}"
     process = start(data_dir, port)
     wait_ready(base_url, process)
+    if os.environ.get("LUDEX_PROXY", "haproxy") == "haproxy":
+        assert "haproxy" in process_names(process.pid), "no HAProxy runs in front of the ingress by default"
     creds = json.loads((data_dir / "demo-credentials.json").read_text())
     assert creds["tenantId"] == "demo" and creds["projectId"] == "demo" and creds["baseUrl"] == base_url
     headers = {"x-tenant-id": "demo", "x-api-key": creds["apiKey"]}
@@ -116,13 +118,13 @@ def test_ludex_serve_runs_on_mongodb_when_a_url_is_set(tmp_path: Path, mongo_url
     assert alive == []
 
 
-def test_ludex_serve_behind_haproxy_applies_a_keyed_award_once_and_stops_haproxy(tmp_path: Path) -> None:
+def test_ludex_serve_behind_the_python_proxy_applies_a_keyed_award_once(tmp_path: Path) -> None:
     data_dir, port = tmp_path / "data", free_port()
     base_url = f"http://127.0.0.1:{port}"
-    process = start(data_dir, port, LUDEX_PROXY="haproxy")
+    process = start(data_dir, port, LUDEX_PROXY="python")
     try:
         wait_ready(base_url, process)
-        assert "haproxy" in process_names(process.pid), "no HAProxy runs in front of the ingress"
+        assert "haproxy" not in process_names(process.pid), "HAProxy runs though the python proxy was chosen"
         creds = json.loads((data_dir / "demo-credentials.json").read_text())
         headers = {"x-tenant-id": "demo", "x-api-key": creds["apiKey"]}
         players = f"{base_url}/v1/projects/demo/players"
