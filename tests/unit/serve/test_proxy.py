@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from serve.proxy import OWNER, apply_proxy_environment, proxy_environment
+from serve.proxy import OWNER, PORT_RANGE, apply_proxy_environment, proxy_environment
 
 
 @pytest.fixture
@@ -31,6 +31,13 @@ def test_each_instance_gets_its_own_replica_and_fallback_proxy_ports(tmp_path: P
     assert high - low + 1 == 32
     assert int(env["RAY_SERVE_DIRECT_INGRESS_MIN_GRPC_PORT"]) == high + 1
     assert int(env["RAY_SERVE_FALLBACK_PROXY_HTTP_PORT"]) not in (8500, *range(low, high + 1))
+
+
+def test_the_port_block_stays_out_of_rays_worker_ports_and_the_ephemeral_range(tmp_path: Path) -> None:
+    env = proxy_environment("haproxy", tmp_path)
+    ports = [int(v) for k, v in env.items() if k.endswith("_PORT")]
+    assert all(PORT_RANGE[0] <= port <= PORT_RANGE[1] for port in ports), ports
+    assert PORT_RANGE[0] >= 20_000 and PORT_RANGE[1] < 32_768
 
 
 def test_the_python_proxy_needs_no_settings_and_unknown_proxies_are_refused() -> None:
