@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -312,6 +315,25 @@ class TestSqliteStore(StoreContract):
             )
         )
         assert modes == ("wal", 2)
+
+    async def test_committed_records_reach_the_database_file_without_the_writer_checkpointing(
+        self, store: Store, tmp_path: Path
+    ) -> None:
+        assert isinstance(store, SqliteStore)
+        await store.commit([record("p:a", 1)], [])  # a few WAL pages: far below the writer's threshold
+        main_file_only = f"file:{tmp_path / 'ludex.sqlite3'}?immutable=1"  # reads the file, ignores the WAL
+
+        def in_main_file() -> bool:
+            with contextlib.closing(sqlite3.connect(main_file_only, uri=True)) as conn:
+                try:
+                    return conn.execute("SELECT count(*) FROM journal WHERE entity = 'p:a'").fetchone()[0] == 1
+                except sqlite3.OperationalError:  # not even the schema has left the WAL yet
+                    return False
+
+        deadline = asyncio.get_running_loop().time() + 10
+        while not in_main_file():
+            assert asyncio.get_running_loop().time() < deadline, "the background checkpoint never ran"
+            await asyncio.sleep(0.05)
 
 
 @pytest.mark.mongo
