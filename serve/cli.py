@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from config.settings import Settings
-from serve.proxy import PROXIES, apply_proxy_environment
+from serve.proxy import PROXIES, apply_proxy_environment, default_proxy
 
 if TYPE_CHECKING:
     import httpx
@@ -240,8 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument(
         "--proxy",
         choices=PROXIES,
-        default=os.environ.get("LUDEX_PROXY", "haproxy"),
-        help="HTTP proxy in front of the ingress: haproxy (default, or LUDEX_PROXY) or Serve's python proxy (slower)",
+        default=default_proxy(),
+        help="HTTP proxy in front of the ingress: haproxy (default where installed, or LUDEX_PROXY) or Serve's "
+        "python proxy (slower)",
     )
     admin_parser = commands.add_parser("admin", help="manage dashboard users")
     admin_commands = admin_parser.add_subparsers(dest="admin_command", required=True)

