@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,6 +35,7 @@ from actors.stores.base import (
 )
 
 T = TypeVar("T")
+OPEN_RETRY_S = 30.0  # how long opening a connection waits out other processes' locks
 HISTORY_CHUNK = 500  # entities per statement, well under SQLite's limit on bound parameters
 
 SCHEMA = """
@@ -110,11 +113,24 @@ class _Connection:
 
     async def open(self) -> None:
         def connect() -> None:
-            conn = sqlite3.connect(self.path, isolation_level=None)
-            for pragma in self.pragmas:
-                conn.execute(pragma)
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+            # Several processes open one file at once (shard hosts, ingress replicas, their
+            # checkpointers); switching to WAL or creating the schema can meet a lock that SQLite
+            # reports at once instead of waiting on it: retry for a while.
+            steps = [functools.partial(conn.execute, pragma) for pragma in self.pragmas]
             if self.script:
-                conn.executescript(self.script)
+                steps.append(functools.partial(conn.executescript, self.script))
+            deadline = time.monotonic() + OPEN_RETRY_S
+            for step in steps:
+                while True:
+                    try:
+                        step()
+                        break
+                    except sqlite3.OperationalError as error:
+                        if "locked" not in str(error) or time.monotonic() > deadline:
+                            conn.close()
+                            raise
+                        time.sleep(0.05)
             self.conn = conn
 
         await asyncio.get_running_loop().run_in_executor(self.executor, connect)
