@@ -33,7 +33,7 @@ class ControlPlane:
     async def _read_documents(self, refs: list[tuple[str, str]]) -> list[dict[str, Any] | None]:
         unique = list(dict.fromkeys(refs))
         found = dict(zip(unique, await self.store.get_documents(unique), strict=True))
-        return [None if found[ref] is None else dict(found[ref] or {}) for ref in refs]
+        return [None if (document := found[ref]) is None else dict(document) for ref in refs]
 
     def _now(self) -> str:
         return rfc3339(self.clock.now())

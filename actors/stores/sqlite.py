@@ -35,6 +35,9 @@ from actors.stores.base import (
 )
 
 T = TypeVar("T")
+JOURNAL_COLUMNS = (
+    "entity, seq, occurred_at, recorded_at_ms, events, idem_key, fingerprint, outcome"  # `_journal_record`'s order
+)
 OPEN_RETRY_S = 30.0  # how long opening a connection waits out other processes' locks
 HISTORY_CHUNK = 500  # entities per statement, well under SQLite's limit on bound parameters
 
@@ -173,8 +176,7 @@ def _read_journal(
     conn: sqlite3.Connection, entity: str, after_seq: int, limit: int | None = None
 ) -> list[JournalRecord]:
     rows = conn.execute(
-        "SELECT entity, seq, occurred_at, recorded_at_ms, events, idem_key, fingerprint, outcome"
-        " FROM journal WHERE entity = ? AND seq > ? ORDER BY seq LIMIT ?",
+        f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE entity = ? AND seq > ? ORDER BY seq LIMIT ?",
         (entity, after_seq, -1 if limit is None else limit),
     ).fetchall()
     return [_journal_record(row) for row in rows]
@@ -254,7 +256,7 @@ class SqliteStore:
         if checkpoints is not None:
             checkpoints.cancel()
             await asyncio.gather(checkpoints, return_exceptions=True)
-        await asyncio.gather(*(c.close() for c in (*readers, *([checkpointer] if checkpointer else []))))
+        await asyncio.gather(*(connection.close() for connection in (*readers, checkpointer) if connection is not None))
         await writer.close()
 
     async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[Outcome]) -> CommitResult:
@@ -288,10 +290,7 @@ class SqliteStore:
     ) -> list[JournalRecord]:
         # A range on `entity` walks the UNIQUE (entity, seq) index in order, so a page costs
         # its own rows (plus those the time window skips), never a sort of the whole journal.
-        sql = (
-            "SELECT entity, seq, occurred_at, recorded_at_ms, events, idem_key, fingerprint, outcome"
-            " FROM journal WHERE entity >= ?"
-        )
+        sql = f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE entity >= ?"
         params: list[Any] = [prefix]
         upper = prefix_upper_bound(prefix)
         if upper is not None:
@@ -335,9 +334,9 @@ class SqliteStore:
                 ):
                     snapshots[entity] = Snapshot(entity, seq, orjson.loads(state), taken_at_ms)
                 rows = conn.execute(
-                    "SELECT j.entity, j.seq, j.occurred_at, j.recorded_at_ms, j.events, j.idem_key, j.fingerprint,"
-                    " j.outcome FROM journal j LEFT JOIN snapshots s ON s.entity = j.entity"
-                    f" WHERE j.entity IN ({marks}) AND j.seq > coalesce(s.seq, 0) ORDER BY j.entity, j.seq",
+                    f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE entity IN ({marks}) AND seq >"
+                    " coalesce((SELECT seq FROM snapshots WHERE snapshots.entity = journal.entity), 0)"
+                    " ORDER BY entity, seq",
                     chunk,
                 )
                 for row in rows:
