@@ -142,22 +142,25 @@ async def test_keys_are_forgotten_after_the_retention(tmp_path: Path, demo_econo
     await host.stop()
 
 
+async def awarded_player(
+    tmp_path: Path, document: dict[str, Any], player: str, *, awards: int
+) -> tuple[ShardHost, FakeClock, str]:
+    """A host that snapshots every 5 records and on passivation from a tail of 3, idles entities
+    after 60 s of its clock, and holds `player` after creation and `awards` XP awards of 25."""
+    clock = FakeClock()
+    host = await make_host(
+        tmp_path, document, clock=clock, snapshot_every=5, snapshot_on_passivation_after=3, idle_timeout_s=60
+    )
+    await rich_player(host, player)
+    for _ in range(awards):
+        await one(host, req(player, c.AwardXp(25)))
+    return host, clock, player_key(T, P, player)
+
+
 async def test_idle_entities_passivate_to_a_snapshot_and_reactivate(
     tmp_path: Path, demo_economy_document: dict[str, Any]
 ) -> None:
-    clock = FakeClock()
-    host = await make_host(
-        tmp_path,
-        demo_economy_document,
-        clock=clock,
-        snapshot_every=5,
-        snapshot_on_passivation_after=3,
-        idle_timeout_s=60,
-    )
-    await rich_player(host, "jo")
-    for _ in range(12):
-        await one(host, req("jo", c.AwardXp(25)))
-    key = player_key(T, P, "jo")
+    host, clock, key = await awarded_player(tmp_path, demo_economy_document, "jo", awards=12)
     snapshot = await host.store.load_snapshot(key)
     assert snapshot is not None and snapshot.seq == 10, "a snapshot every 5 records"
     clock.advance(30)
@@ -175,19 +178,7 @@ async def test_idle_entities_passivate_to_a_snapshot_and_reactivate(
 async def test_a_short_journal_tail_passivates_without_a_snapshot_and_replays_on_activation(
     tmp_path: Path, demo_economy_document: dict[str, Any]
 ) -> None:
-    clock = FakeClock()
-    host = await make_host(
-        tmp_path,
-        demo_economy_document,
-        clock=clock,
-        snapshot_every=5,
-        snapshot_on_passivation_after=3,
-        idle_timeout_s=60,
-    )
-    await rich_player(host, "lu")
-    for _ in range(6):
-        await one(host, req("lu", c.AwardXp(25)))
-    key = player_key(T, P, "lu")
+    host, clock, key = await awarded_player(tmp_path, demo_economy_document, "lu", awards=6)
     snapshot = await host.store.load_snapshot(key)
     assert snapshot is not None and snapshot.seq == 5
     clock.advance(61)
