@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test check bench serve
+.PHONY: install system-packages test check bench serve
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,11 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-test: install
+# redis-server, chromium, node, the SDK toolchains: apt-get installs what a fresh Debian/Ubuntu lacks.
+system-packages:
+	scripts/system-packages.sh
+
+test: install system-packages
 	$(BIN)/pytest
 
 check: install
