@@ -1,10 +1,13 @@
 """Group commit: writes that arrive while a commit is in flight wait and go together in the
 next one, so a burst costs one transaction (one fsync) rather than one per command. Callers
-are answered only after their write is durable."""
+are answered only after their write is durable. A batch the store refuses as a whole is tried
+again one write at a time, so one write no store can keep fails alone, not every tenant's
+command that happened to share its transaction."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +15,8 @@ from typing import Any
 
 from actors.metrics import HostMetrics
 from actors.stores.base import CommitResult, JournalRecord, Outcome, Store
+
+log = logging.getLogger("ludex.committer")
 
 
 class EntityUnavailableError(Exception):
@@ -61,31 +66,67 @@ class GroupCommitter:
             while self._queue:
                 batch = self._queue[: self.max_batch_size]
                 del self._queue[: self.max_batch_size]
-                await self._commit(batch)
+                try:
+                    await self._commit(batch)
+                except Exception:  # the loop outlives any one batch: later writers must still commit
+                    log.exception("group commit failed unexpectedly; its writes are answered unavailable")
+                    for write in batch:
+                        _break(write.owner)
+                        _fail(write, "the commit failed")
 
     async def _commit(self, batch: list[PendingWrite]) -> None:
-        live = [w for w in batch if not getattr(w.owner, "broken", False)]
-        for write in batch:
-            if write not in live:
-                _fail(write, "an earlier write of this entity failed")
+        live = self._live(batch)
         if not live:
             return
         started = time.perf_counter()
         try:
-            result = await self.store.commit(
-                [w.record for w in live if w.record is not None],
-                [w.outcome for w in live if w.outcome is not None],
-            )
+            result = await self._write(live)
         except Exception as error:  # noqa: BLE001 - any store failure makes the batch unknown
-            for write in live:
-                _break(write.owner)
-                _fail(write, f"store write failed: {error}")
+            if len(live) == 1:
+                _break(live[0].owner)
+                _fail(live[0], f"store write failed: {error}")
+                return
+            log.warning("a batch of %d writes failed (%s); committing them one at a time", len(live), error)
+            await self._commit_one_by_one(live)
             return
         self.metrics.commit_seconds.observe(time.perf_counter() - started)
         self.metrics.batch_size.observe(len(live))
         self.commits += 1
         self.records += len(live)
         self._settle(live, result)
+
+    def _live(self, batch: list[PendingWrite]) -> list[PendingWrite]:
+        """The writes still worth making: none after a failed write of the same entity."""
+        live = [w for w in batch if not getattr(w.owner, "broken", False)]
+        for write in batch:
+            if write not in live:
+                _fail(write, "an earlier write of this entity failed")
+        return live
+
+    async def _write(self, writes: list[PendingWrite]) -> CommitResult:
+        return await self.store.commit(
+            [w.record for w in writes if w.record is not None],
+            [w.outcome for w in writes if w.outcome is not None],
+        )
+
+    async def _commit_one_by_one(self, writes: list[PendingWrite]) -> None:
+        """After a failed batch: each write alone, in order, so only the offending one (and the
+        later writes of its entity, decided on top of it) fail. On MongoDB part of the failed
+        batch may have landed; such a write now meets its own `(entity, seq)` and is answered
+        unavailable, and the caller's retry replays it from the journal."""
+        for write in writes:
+            if not self._live([write]):
+                continue
+            try:
+                result = await self._write([write])
+            except Exception as error:  # noqa: BLE001 - this write is the one no store keeps
+                log.warning("write %s failed alone: %s", _describe(write), error)
+                _break(write.owner)
+                _fail(write, f"store write failed: {error}")
+                continue
+            self.commits += 1
+            self.records += 1
+            self._settle([write], result)
 
     def _settle(self, live: list[PendingWrite], result: CommitResult) -> None:
         for write in live:
@@ -98,9 +139,18 @@ class GroupCommitter:
                 _fail(write, "an earlier write of this entity failed")
                 continue
             if write.on_durable is not None:
-                write.on_durable()
+                try:
+                    write.on_durable()
+                except Exception:  # the write is durable: its caller is answered regardless
+                    log.exception("a durability callback of %s failed", _describe(write))
             if not write.future.done():
                 write.future.set_result(None)
+
+
+def _describe(write: PendingWrite) -> str:
+    if write.record is not None:
+        return f"{write.record.entity}#{write.record.seq}"
+    return f"outcome of {write.outcome.entity}" if write.outcome is not None else "an empty write"
 
 
 def _break(owner: Any) -> None:

@@ -15,9 +15,9 @@ The host is a plain class: tests construct it directly; `actors.directory` makes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +27,7 @@ from actors.coalescer import Coalescer
 from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrite
 from actors.fanout import EventPublisher
 from actors.metrics import HostMetrics
-from actors.retention import EventRetention
+from actors.retention import EventRetention, OutcomeRetention
 from actors.stores.base import History, JournalRecord, Outcome, Remembered, Snapshot, Store, event_records
 from config.gc_tuning import tune_for_long_lived_objects
 from engine import views
@@ -124,6 +124,7 @@ class ShardHost:
         self.idle_timeout_s = idle_timeout_s
         self.retention = timedelta(seconds=idempotency_retention_s)
         self.event_retention = EventRetention(store, self.clock, event_retention_days)
+        self.outcome_retention = OutcomeRetention(store, self.clock, self.retention)
         self.publisher = publisher  # announces durable events to realtime fan-out (Redis), if set
         self.metrics = HostMetrics()
         self.committer = GroupCommitter(
@@ -408,13 +409,22 @@ class ShardHost:
         interval = max(0.05, min(self.idle_timeout_s / 2, 30.0))
         while True:
             await asyncio.sleep(interval)
-            with contextlib.suppress(Exception):
-                await self.passivate_idle()
-            if self.shard_id == 0:  # one purger and repairer per deployment
-                with contextlib.suppress(Exception):
-                    await self.event_retention.run_if_due()
-                with contextlib.suppress(Exception):
-                    await self.store.repair()  # projections a failed write left unfinished
+            await self.sweep_once()
+
+    async def sweep_once(self) -> None:
+        """One round of housekeeping; a failing step is logged and the others still run."""
+        steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = [("passivation", self.passivate_idle)]
+        if self.shard_id == 0:  # one purger and repairer per deployment
+            steps += [
+                ("event retention", self.event_retention.run_if_due),
+                ("idempotency retention", self.outcome_retention.run_if_due),
+                ("projection repair", self.store.repair),  # projections a failed write left unfinished
+            ]
+        for name, step in steps:
+            try:
+                await step()
+            except Exception:
+                log.exception("shard %d: %s failed; retried on the next sweep", self.shard_id, name)
 
     def active_entities(self) -> int:
         return len(self._entities)

@@ -1,13 +1,15 @@
-"""Event retention: the event store (the per-event rows behind `GET .../events`, realtime
-replays and webhooks) forgets events older than `LUDEX_EVENT_RETENTION_DAYS`; the journal, the
-ledger, stays whole. Shard host 0 runs the purge from its sweeper loop at most once an hour, so
-one process in the deployment does it whatever the number of shards or replicas."""
+"""Retention: the event store (the per-event rows behind `GET .../events`, realtime replays and
+webhooks) forgets events older than `LUDEX_EVENT_RETENTION_DAYS`, and remembered idempotency
+answers go after `LUDEX_IDEMPOTENCY_RETENTION_S` (at least 7 days); the journal, the ledger,
+stays whole. Shard host 0 runs both purges from its sweeper loop at most once an hour, so one
+process in the deployment does it whatever the number of shards or replicas."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
+from actors.clock import epoch_ms
 from actors.stores.base import Store
 from engine.rules import rfc3339
 
@@ -49,3 +51,22 @@ class EventRetention:
             return None
         self._last_run = started
         return await purge_expired_events(self.store, self.clock.now(), self.retention_days)
+
+
+class OutcomeRetention:
+    """Forgets keyed answers older than the idempotency retention, at most once an interval;
+    without it the outcomes table grows with every keyed call for ever."""
+
+    def __init__(self, store: Store, clock: Any, retention: timedelta, *, interval_s: float = PURGE_INTERVAL_S) -> None:
+        self.store = store
+        self.clock = clock
+        self.retention = retention
+        self.interval_s = interval_s
+        self._last_run: float | None = None
+
+    async def run_if_due(self) -> int | None:
+        started = self.clock.monotonic()
+        if self._last_run is not None and started - self._last_run < self.interval_s:
+            return None
+        self._last_run = started
+        return await self.store.purge_outcomes(epoch_ms(self.clock.now() - self.retention))

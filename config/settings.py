@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     snapshot_every: int = 100
     idle_timeout_s: float = 300.0
     max_batch_size: int = 512
-    idempotency_retention_s: float = 7 * 24 * 3600.0
+    idempotency_retention_s: float = Field(default=7 * 24 * 3600.0, ge=7 * 24 * 3600.0)  # the contract's 7-day floor
     event_retention_days: float | None = None  # event store (not journal) retention; None keeps all
     default_rate_limit_per_s: float = 1000.0
     realtime_max_eventtypes: int = 32  # event types one realtime subscription may name

@@ -7,10 +7,20 @@ bad field with its path, so an operator can fix a definition file in one pass.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from engine.limits import (
+    MAX_ACHIEVEMENTS,
+    MAX_CONDITIONS,
+    MAX_ECONOMY_BYTES,
+    MAX_ENTRIES_PER_KIND,
+    MAX_SAFE_INTEGER,
+    MAX_XP_LEVELS,
+)
 
 CurrencyKind = Literal["soft", "hard"]
 FlagValue = bool | int | str
@@ -156,7 +166,7 @@ _TOP_LEVEL_KEYS = (
     "featureFlags",
 )
 _CURRENCY_KINDS: tuple[CurrencyKind, ...] = ("soft", "hard")
-_MAX_FORMULA_LEVEL = 1000
+_MAX_FORMULA_LEVEL = MAX_XP_LEVELS
 _PLAIN_METRICS = frozenset({"level", "xp", "purchases"})
 
 Problem = tuple[str, str]
@@ -199,18 +209,26 @@ class _Reader:
                 self.report(_join(path, key), "required")
         return value
 
-    def sequence(self, value: object, path: str, min_entries: int = 0) -> list[Any] | None:
+    def sequence(
+        self, value: object, path: str, min_entries: int = 0, max_entries: int = MAX_ENTRIES_PER_KIND
+    ) -> list[Any] | None:
         if not isinstance(value, list | tuple):
             self.report(path, "must be a list")
             return None
         if len(value) < min_entries:
             self.report(path, f"must have at least {min_entries} entry")
             return None
+        if len(value) > max_entries:
+            self.report(path, f"must have at most {max_entries} entries")
+            return None
         return list(value)
 
-    def integer(self, value: object, path: str, minimum: int) -> int | None:
+    def integer(self, value: object, path: str, minimum: int, maximum: int = MAX_SAFE_INTEGER) -> int | None:
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             self.report(path, f"must be an integer >= {minimum}")
+            return None
+        if value > maximum:
+            self.report(path, f"must be at most {maximum}")
             return None
         return value
 
@@ -239,7 +257,8 @@ class _Reader:
     ) -> list[tuple[str, Mapping[str, Any], str]]:
         """Returns (path, entry, id) for each well-formed entry, reporting duplicates once here
         so section parsers only deal with their own fields."""
-        raw = self.sequence(document.get(section, []), section)
+        limit = MAX_ACHIEVEMENTS if section == "achievements" else MAX_ENTRIES_PER_KIND
+        raw = self.sequence(document.get(section, []), section, max_entries=limit)
         if raw is None:
             return []
         seen: set[str] = set()
@@ -272,6 +291,10 @@ class _EconomyParser(_Reader):
         self.counter_ids: set[str] = set()
 
     def parse(self, document: object) -> Economy | None:
+        size = _json_size(document)
+        if size > MAX_ECONOMY_BYTES:
+            self.report("$", f"the economy document must be at most {MAX_ECONOMY_BYTES} bytes of JSON (got {size})")
+            return None
         top = self.mapping(document, "", _TOP_LEVEL_KEYS, ("xpCurve",))
         if top is None:
             return None
@@ -339,7 +362,7 @@ class _EconomyParser(_Reader):
         return self.parse_formula(curve["formula"], _join(path, "formula"))
 
     def parse_levels(self, value: object, path: str) -> XpCurve | None:
-        levels = self.sequence(value, path, min_entries=1)
+        levels = self.sequence(value, path, min_entries=1, max_entries=MAX_XP_LEVELS)
         if levels is None:
             return None
         before = len(self.problems)
@@ -507,7 +530,9 @@ class _EconomyParser(_Reader):
             title = self.title(entry, path, achievement_id)
             conditions: list[Condition] = []
             conditions_path = _join(path, "conditions")
-            raw = self.sequence(entry["conditions"], conditions_path, 1) if "conditions" in entry else None
+            raw = None
+            if "conditions" in entry:
+                raw = self.sequence(entry["conditions"], conditions_path, 1, MAX_CONDITIONS)
             for index, value in enumerate(raw or []):
                 condition = self.parse_condition(value, f"{conditions_path}[{index}]")
                 if condition is not None:
@@ -576,6 +601,15 @@ class _EconomyParser(_Reader):
             else:
                 flags[name] = flag
         return flags
+
+
+def _json_size(document: object) -> int:
+    """Bytes of the document as compact JSON; a document JSON cannot hold is left to the
+    field checks, which say where."""
+    try:
+        return len(json.dumps(document, separators=(",", ":"), default=str).encode())
+    except (TypeError, ValueError):
+        return 0
 
 
 def _expand_formula(base: int, growth: float, max_level: int) -> tuple[int, ...]:

@@ -195,6 +195,31 @@ class BalanceLimitError(Rejection):
 
 
 @dataclass
+class XpLimitError(Rejection):
+    slug: ClassVar[str] = "xp-limit"
+    xp: int
+    amount: int
+    limit: int
+
+    @property
+    def detail(self) -> str:
+        return f"awarding {self.amount} XP to {self.xp} would pass the XP limit {self.limit}"
+
+
+@dataclass
+class CounterLimitError(Rejection):
+    slug: ClassVar[str] = "counter-limit"
+    counter_id: str
+    value: int
+    by: int
+    limit: int
+
+    @property
+    def detail(self) -> str:
+        return f"incrementing '{self.counter_id}' ({self.value}) by {self.by} would pass the counter limit {self.limit}"
+
+
+@dataclass
 class IdempotencyKeyReusedError(Rejection):
     slug: ClassVar[str] = "idempotency-key-reused"
     idempotency_key: str
@@ -222,6 +247,8 @@ REJECTIONS: dict[str, type[Rejection]] = {
         InsufficientItemsError,
         StackLimitError,
         BalanceLimitError,
+        XpLimitError,
+        CounterLimitError,
         IdempotencyKeyReusedError,
     )
 }

@@ -14,6 +14,7 @@ from engine import events as e
 from engine.definitions import Economy, Grants
 from engine.errors import (
     BalanceLimitError,
+    CounterLimitError,
     InsufficientFundsError,
     InsufficientItemsError,
     InvalidAmountError,
@@ -29,12 +30,15 @@ from engine.errors import (
     UnknownObjectiveError,
     UnknownQuestError,
     UnknownSkuError,
+    XpLimitError,
 )
+from engine.limits import MAX_AMOUNT, MAX_SAFE_INTEGER, MAX_UNLOCK_PASSES, MetadataError, check_metadata
 from engine.state import PlayerState, QuestState, with_changes
 from engine.views import player_view, quest_view
 
-MAX_AMOUNT = 10**12
-MAX_BALANCE = 2**62
+MAX_BALANCE = MAX_SAFE_INTEGER
+MAX_XP = MAX_SAFE_INTEGER
+MAX_COUNTER = MAX_SAFE_INTEGER
 MAX_PURCHASE_QUANTITY = 100
 MAX_USERNAME_LENGTH = 64
 
@@ -75,7 +79,9 @@ def evolve(state: PlayerState, event: e.Event, occurred_at: str) -> PlayerState:
 
 
 def _add(mapping: Any, key: str, delta: int) -> dict[str, int]:
-    return {**mapping, key: mapping.get(key, 0) + delta}
+    """Lifetime totals (earned, spent) stop at the safe-integer maximum instead of growing past
+    what a store keeps: they only feed `>=` conditions, which stay true there."""
+    return {**mapping, key: min(mapping.get(key, 0) + delta, MAX_SAFE_INTEGER)}
 
 
 def _changes(s: PlayerState, event: e.Event, at: str) -> dict[str, Any]:
@@ -176,6 +182,15 @@ def check_username(username: Any) -> None:
         raise InvalidFieldError("username", "must not contain control characters")
 
 
+def check_metadata_field(metadata: Any) -> None:
+    """Metadata reaches the journal only if every store and SDK can keep it exactly: one bad
+    value must not fail the group commit that carries other tenants' writes."""
+    try:
+        check_metadata(metadata)
+    except MetadataError as error:
+        raise InvalidFieldError(f"metadata.{error.path}" if error.path else "metadata", error.message) from None
+
+
 def _credit(draft: _Draft, currency: str, amount: int, reason: str, metadata: dict[str, Any]) -> int:
     balance = draft.state.balance(currency)
     if balance + amount > MAX_BALANCE:
@@ -202,6 +217,8 @@ def _add_xp(draft: _Draft, amount: int, reason: str) -> None:
     curve = draft.ctx.economy.xp_curve
     before = draft.state.level
     xp = draft.state.xp + amount
+    if xp > MAX_XP:
+        raise XpLimitError(draft.state.xp, amount, MAX_XP)
     draft.emit(e.XpAdded(amount, xp, reason))
     after = curve.level_for(xp)
     for level in range(before + 1, after + 1):
@@ -237,7 +254,9 @@ def _unlock_achievements(draft: _Draft) -> list[str]:
     (a reward may satisfy another achievement)."""
     unlocked: list[str] = []
     progress = True
-    while progress:
+    for _ in range(MAX_UNLOCK_PASSES):
+        if not progress:
+            break
         progress = False
         for achievement in draft.ctx.economy.achievements.values():
             if achievement.id in draft.state.achievements:
@@ -271,6 +290,8 @@ def _decide(state: PlayerState, command: c.Command, ctx: Context) -> Accepted:
             if username is not None:
                 check_username(username)
             new_username = state.username if username is None else username
+            if metadata is not None:
+                check_metadata_field(metadata)
             new_metadata = dict(state.metadata) if metadata is None else metadata
             if (new_username, new_metadata) != (state.username, dict(state.metadata)):
                 draft.emit(e.PlayerUpdated(new_username, new_metadata))
@@ -294,12 +315,14 @@ def _decide(state: PlayerState, command: c.Command, ctx: Context) -> Accepted:
         case c.Credit(currency=currency, amount=amount, reason=reason, metadata=metadata):
             check_currency(economy, currency)
             check_amount("amount", amount)
+            check_metadata_field(metadata)
             index = _credit(draft, currency, amount, reason, metadata)
             _unlock_achievements(draft)
             body = _wallet_body(draft, currency, index)
         case c.Debit(currency=currency, amount=amount, reason=reason, metadata=metadata):
             check_currency(economy, currency)
             check_amount("amount", amount)
+            check_metadata_field(metadata)
             index = _debit(draft, currency, amount, reason, metadata)
             _unlock_achievements(draft)
             body = _wallet_body(draft, currency, index)
@@ -323,6 +346,8 @@ def _decide(state: PlayerState, command: c.Command, ctx: Context) -> Accepted:
                 raise UnknownCounterError(counter_id)
             check_amount("by", by)
             value = state.counters.get(counter_id, 0) + by
+            if value > MAX_COUNTER:
+                raise CounterLimitError(counter_id, value - by, by, MAX_COUNTER)
             draft.emit(e.CounterIncremented(counter_id, by, value))
             unlocked = _unlock_achievements(draft)
             body = {"counterId": counter_id, "value": value, "unlocked": unlocked}
@@ -347,6 +372,7 @@ def _wallet_body(draft: _Draft, currency: str, index: int) -> dict[str, Any]:
 
 def _create(state: PlayerState, command: c.CreatePlayer, ctx: Context) -> Accepted:
     check_username(command.username)
+    check_metadata_field(command.metadata)
     if state.exists:
         same = (state.username, dict(state.metadata)) == (command.username, command.metadata)
         if same and not state.deleted:

@@ -3,6 +3,7 @@ never choose statuses themselves."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from actors.committer import EntityUnavailableError
 from actors.control import ControlError
+from engine.limits import MetadataError
 
 PROBLEM_BASE = "https://ludex.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
@@ -56,6 +58,8 @@ STATUS_BY_SLUG: dict[str, int] = {
     "insufficient-items": 409,
     "stack-limit": 409,
     "balance-limit": 409,
+    "xp-limit": 409,
+    "counter-limit": 409,
     "quest-completed": 409,
     "validation-error": 422,
     "invalid-amount": 422,
@@ -128,6 +132,17 @@ def _field(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _validation_error(issue: Mapping[str, Any]) -> dict[str, str]:
+    """One `errors[]` entry; metadata problems name the path inside the metadata."""
+    field, message = _field(tuple(issue.get("loc", ()))), str(issue.get("msg"))
+    error = (issue.get("ctx") or {}).get("error")
+    if isinstance(error, MetadataError):
+        message = error.message
+        if error.path:
+            field = f"{field}{'' if error.path.startswith('[') else '.'}{error.path}"
+    return {"field": field, "message": message}
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def on_problem(request: Request, error: ProblemError) -> JSONResponse:
@@ -138,7 +153,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         issues = error.errors()
         if any(issue.get("type") == "json_invalid" for issue in issues):
             return problem_response(request, ProblemError("malformed-json", "the request body is not valid JSON"))
-        errors = [{"field": _field(tuple(issue.get("loc", ()))), "message": str(issue.get("msg"))} for issue in issues]
+        errors = [_validation_error(issue) for issue in issues]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem_response(request, ProblemError("validation-error", detail, errors=errors))
 

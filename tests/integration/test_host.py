@@ -258,3 +258,46 @@ async def test_an_invalidation_during_an_economy_read_is_not_lost(
 
 async def test_a_started_host_collects_old_objects_rarely(host: ShardHost) -> None:
     assert gc.get_threshold() == HOST_THRESHOLDS  # entity objects live long: see config/gc_tuning.py
+
+
+async def test_the_sweeper_purges_remembered_answers_past_the_retention(
+    tmp_path: Path, demo_economy_document: dict[str, Any]
+) -> None:
+    """Without the purge the outcome table grows with every keyed call for ever."""
+    clock = FakeClock()
+    host = await make_host(tmp_path, demo_economy_document, clock=clock, idempotency_retention_s=3600)
+    await rich_player(host, "ivy")
+    await one(host, req("ivy", c.Credit("coins", 7), key="old"))
+    await one(host, req("ivy", c.Debit("coins", 10**6), key="refused"))  # an Outcome, no record
+    clock.advance(7200)
+    await one(host, req("ivy", c.Credit("coins", 7), key="new"))
+    await host.sweep_once()
+    entity = player_key(T, P, "ivy")
+    since_ever = 0
+    assert await host.store.find_outcome(entity, "old", since_ever) is None
+    assert await host.store.find_outcome(entity, "refused", since_ever) is None
+    assert await host.store.find_outcome(entity, "new", since_ever) is not None
+    assert (await host.view(T, P, "ivy", "wallet"))["body"]["balances"]["coins"] == 14  # the ledger stays
+    await host.stop()
+
+
+class RepairFails(SqliteStore):
+    async def repair(self) -> int:
+        raise RuntimeError("repair exploded")
+
+
+async def test_a_failing_housekeeping_step_is_logged_and_the_others_still_run(
+    tmp_path: Path, demo_economy_document: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    host = ShardHost(RepairFails(tmp_path / "ludex.sqlite3"), clock=clock, idle_timeout_s=60)
+    await host.start(sweep=False)
+    assert (await host.define_economy(T, P, demo_economy_document))["ok"]
+    await rich_player(host, "max")
+    clock.advance(120)
+    with caplog.at_level("ERROR", logger="ludex.host"):
+        await host.sweep_once()
+    assert host.active_entities() == 0  # passivation ran
+    failures = [r for r in caplog.records if "projection repair failed" in r.getMessage()]
+    assert failures and failures[0].exc_info is not None and "repair exploded" in str(failures[0].exc_info[1])
+    await host.stop()
