@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     idempotency_retention_s: float = Field(default=7 * 24 * 3600.0, ge=7 * 24 * 3600.0)  # the contract's 7-day floor
     event_retention_days: float | None = None  # event store (not journal) retention; None keeps all
     default_rate_limit_per_s: float = 1000.0
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # larger request bodies answer 413
+    metrics_token: str | None = None  # when set, GET /metrics needs `Authorization: Bearer <token>`
     realtime_max_eventtypes: int = 32  # event types one realtime subscription may name
     realtime_queue_size: int = 1000  # per-connection backlog before a slow consumer is closed
     webhook_retry_schedule: str | None = None  # comma-separated seconds; None: the engine's schedule

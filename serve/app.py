@@ -31,6 +31,7 @@ from serve.api import (
     webhooks,
 )
 from serve.backend import BackendHolder
+from serve.body_limit import BodyLimit
 from serve.problems import install_problem_handlers
 from serve.ratelimit import LocalRateLimiter, RedisRateLimiter
 from serve.tracing import request_span
@@ -82,6 +83,7 @@ class RequestContext:
                     headers[name] = value
                 if sets_request_id:
                     headers["x-request-id"] = request_id
+                _secure(headers, scope["path"])
             await send(message)
 
         with request_span(request) as span:
@@ -117,6 +119,24 @@ class RequestContext:
                 "durationMs": round(elapsed * 1000, 2),
             },
         )
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+def _secure(headers: MutableHeaders, path: str) -> None:
+    """Headers every answer carries: no MIME sniffing, no referrer leaking ids, no framing of
+    pages, and nothing an API answer holds (tokens, keys, secrets, player data) kept by a cache."""
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    if "cache-control" not in headers and path.startswith("/v1/"):
+        headers["Cache-Control"] = "no-store"
+    if headers.get("content-type", "").startswith("text/html"):
+        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        headers["X-Frame-Options"] = "DENY"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -157,5 +177,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
 
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)
     return app

@@ -40,15 +40,7 @@ def serve_command(args: argparse.Namespace) -> int:
     launched = None
     try:
         launched = launch(settings, args.host, args.port, replicas=args.replicas)
-        creds = launched.credentials
-        print(
-            f"ludex: serving at {launched.base_url}  (OpenAPI: {launched.base_url}/v1/docs)\n"
-            f"  tenant:  {creds['tenantId']}\n  project: {creds['projectId']}\n  apiKey:  {creds['apiKey']}\n"
-            f"  dashboard admin: {creds['adminEmail']}  password: {creds['adminPassword']}\n"
-            f"  credentials written to {settings.data_dir / 'demo-credentials.json'}\n"
-            "ludex: press Ctrl-C to stop",
-            flush=True,
-        )
+        print(serving_banner(launched, settings, show_secrets=args.print_credentials), flush=True)
         stop.wait()
         print("ludex: stopping ...", flush=True)
     finally:
@@ -59,6 +51,22 @@ def serve_command(args: argparse.Namespace) -> int:
             shutil.rmtree(proxy_env["RAY_SERVE_HAPROXY_SERVER_STATE_BASE"], ignore_errors=True)
     print("ludex: stopped", flush=True)
     return 0
+
+
+def serving_banner(launched: Any, settings: Settings, *, show_secrets: bool) -> str:
+    """Where to find the demo credentials; the key and password themselves only on request, so
+    they do not end up in terminal scrollback, CI logs or log collectors."""
+    creds = launched.credentials
+    lines = [
+        f"ludex: serving at {launched.base_url}  (OpenAPI: {launched.base_url}/v1/docs)",
+        f"  tenant:  {creds['tenantId']}",
+        f"  project: {creds['projectId']}",
+        f"  dashboard admin: {creds['adminEmail']}",
+        f"  API key and admin password: in {settings.data_dir / 'demo-credentials.json'} (mode 0600)",
+    ]
+    if show_secrets:
+        lines += [f"  apiKey:  {creds['apiKey']}", f"  adminPassword: {creds['adminPassword']}"]
+    return "\n".join([*lines, "ludex: press Ctrl-C to stop"])
 
 
 def read_new_password(from_stdin: bool) -> str:
@@ -243,6 +251,11 @@ def main(argv: list[str] | None = None) -> int:
         default=default_proxy(),
         help="HTTP proxy in front of the ingress: haproxy (default where installed, or LUDEX_PROXY) or Serve's "
         "python proxy (slower)",
+    )
+    serve_parser.add_argument(
+        "--print-credentials",
+        action="store_true",
+        help="also print the demo API key and admin password (by default only the file holding them)",
     )
     admin_parser = commands.add_parser("admin", help="manage dashboard users")
     admin_commands = admin_parser.add_subparsers(dest="admin_command", required=True)

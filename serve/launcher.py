@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,9 +63,7 @@ async def bootstrap_demo(settings: Settings, directory: ShardDirectory, base_url
             credentials = {"tenantId": DEMO_TENANT, "projectId": DEMO_PROJECT, "apiKey": api_key}
         credentials.update(await _bootstrap_admin(AccountService(store), previous or {}))
         credentials["baseUrl"] = base_url
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(credentials, indent=2) + "\n")
-        path.chmod(0o600)
+        write_private(path, json.dumps(credentials, indent=2) + "\n")
         return credentials
     finally:
         await store.close()
@@ -84,6 +83,15 @@ async def _bootstrap_admin(accounts: AccountService, previous: dict[str, str]) -
         await accounts.set_password(user["id"], password)
     assert password is not None
     return {"adminEmail": DEMO_ADMIN_EMAIL, "adminPassword": password}
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, from its first byte (no world-readable window)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an older file keeps its mode through O_CREAT: set it anyway
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
 
 
 def _read_credentials(path: Path) -> dict[str, str] | None:

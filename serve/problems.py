@@ -46,6 +46,7 @@ STATUS_BY_SLUG: dict[str, int] = {
     "unknown-counter": 404,
     "unknown-quest": 404,
     "method-not-allowed": 405,
+    "payload-too-large": 413,
     "player-exists": 409,
     "email-taken": 409,
     "tenant-exists": 409,
@@ -159,7 +160,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "bad-request")
+        slug = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(
+            error.status_code, "bad-request"
+        )
         if error.status_code == 400 and "parsing the body" in str(error.detail):
             slug = "malformed-json"
         return problem_response(request, ProblemError(slug, str(error.detail), headers=dict(error.headers or {})))

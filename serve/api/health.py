@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
+import logging
+
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -12,6 +15,7 @@ from serve.problems import ProblemError
 from serve.schemas import Health, Problem
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("ludex.health")
 
 
 @router.get("/v1/health", response_model=Health, summary="Liveness")
@@ -27,7 +31,9 @@ async def ready(request: Request) -> Health:
         connected: Backend = await backend(request)
         await connected.store.get_document("tenants", "-")
     except Exception as error:  # noqa: BLE001 - any failure means not ready
-        raise ProblemError("not-ready", f"the store is not reachable: {error}") from error
+        # The reason goes to the log, not to whoever probes: store errors name hosts and users.
+        log.warning("readiness: the store is not reachable: %s", error)
+        raise ProblemError("not-ready", "the store is not reachable") from error
     if not await connected.directory.ready():
         raise ProblemError("not-ready", "a shard host is not up")
     return Health(status="ready", shards=len(connected.directory.handles))
@@ -36,7 +42,13 @@ async def ready(request: Request) -> Health:
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
     """Prometheus text: the ingress's HTTP metrics and every shard host's command, journal and
-    entity metrics (pulled at scrape time)."""
+    entity metrics (pulled at scrape time). With `LUDEX_METRICS_TOKEN` set, only a scraper that
+    sends it as a bearer token reads them."""
+    expected = request.app.state.backend_holder.settings.metrics_token
+    if expected is not None:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+            raise ProblemError("missing-token", "GET /metrics needs the metrics bearer token")
     try:
         connected = await backend(request)
         snapshots = await connected.directory.stats()
