@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -17,6 +18,15 @@ def default_shards() -> int:
     2 shards 978/s and 4 shards 736/s (fewer, larger batched Ray calls; benchmarks/RESULTS.md).
     A cluster sets LUDEX_SHARDS explicitly: it must not change while the cluster runs."""
     return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -41,12 +51,15 @@ class Settings(BaseSettings):
     webhook_retry_schedule: str | None = None  # comma-separated seconds; None: the engine's schedule
     webhook_allow_private: bool = False  # unset: on for the embedded default (no LUDEX_MONGO_URL)
 
+    bind_host: str = "127.0.0.1"  # where the HTTP API listens (`ludex serve --host` sets it)
+
     @model_validator(mode="after")
     def _webhook_private_default(self) -> Settings:
-        """A single-node embedded Ludex talks to receivers on the same machine; a cluster with a
-        shared store refuses private destinations unless told otherwise."""
+        """An embedded Ludex that only this machine can reach talks to receivers on the same
+        machine; one that listens on a network, or a cluster with a shared store, refuses private
+        destinations unless told otherwise (a tenant's webhook must not probe the LAN)."""
         if "webhook_allow_private" not in self.model_fields_set:
-            self.webhook_allow_private = self.mongo_url is None
+            self.webhook_allow_private = self.mongo_url is None and _is_loopback(self.bind_host)
         return self
 
     @property

@@ -46,16 +46,23 @@ def matches(event_types: Sequence[str], event_type: str) -> bool:
 def is_private_address(address: str) -> bool:
     """Anything but a globally routable address: loopback, private, shared (100.64/10, where
     some clouds keep metadata services), link-local, multicast, reserved, unspecified — and IPv6
-    forms that embed such an IPv4 address (mapped, 6to4, Teredo). These are never a public
-    webhook receiver, and they are the classic targets of server-side request forgery."""
+    forms that embed an IPv4 address (mapped, IPv4-compatible, NAT64, 6to4, Teredo), which a
+    gateway may route to it. These are never a public webhook receiver, and they are the classic
+    targets of server-side request forgery."""
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64 or ip in _IPV4_COMPATIBLE:
+            return True  # translated to an IPv4 address we cannot vet from here: never a receiver
         embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if embedded is not None and is_private_address(str(embedded)):
             return True
         if ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
     return not ip.is_global or ip.is_multicast
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052 well-known prefix (64:ff9b:1::/48 is not global)
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated ::a.b.c.d, still routed by some stacks
 
 
 def check_webhook_url(url: str) -> str | None:

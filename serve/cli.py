@@ -25,7 +25,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
     from serve.launcher import launch, shutdown
 
-    overrides: dict[str, object] = {}
+    overrides: dict[str, object] = {"bind_host": args.host}
     if args.data_dir is not None:
         overrides["data_dir"] = Path(args.data_dir)
     if args.shards is not None:

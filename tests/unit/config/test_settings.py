@@ -22,3 +22,31 @@ def test_an_explicit_shard_count_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(settings.os, "cpu_count", lambda: 2)
     monkeypatch.setenv("LUDEX_SHARDS", "16")
     assert Settings().shards == 16
+
+
+@pytest.mark.parametrize(
+    ("bind_host", "mongo_url", "allowed"),
+    [
+        ("127.0.0.1", None, True),
+        ("::1", None, True),
+        ("localhost", None, True),
+        ("0.0.0.0", None, False),
+        ("192.168.1.10", None, False),
+        ("127.0.0.1", "mongodb://db:27017", False),
+    ],
+)
+def test_private_webhook_targets_are_allowed_by_default_only_on_a_loopback_embedded_server(
+    monkeypatch: pytest.MonkeyPatch, bind_host: str, mongo_url: str | None, allowed: bool
+) -> None:
+    monkeypatch.delenv("LUDEX_WEBHOOK_ALLOW_PRIVATE", raising=False)
+    assert Settings(bind_host=bind_host, mongo_url=mongo_url).webhook_allow_private is allowed
+
+
+def test_an_explicit_private_webhook_setting_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LUDEX_WEBHOOK_ALLOW_PRIVATE", "true")
+    assert Settings(bind_host="0.0.0.0").webhook_allow_private is True
+
+
+def test_idempotency_answers_are_kept_at_least_seven_days() -> None:
+    with pytest.raises(ValueError, match="greater than or equal"):
+        Settings(idempotency_retention_s=3600)

@@ -66,6 +66,10 @@ def test_event_type_patterns(patterns: list[str], event_type: str, expected: boo
         ("100.64.0.1", True),
         ("2002:7f00:1::1", True),
         ("224.0.0.1", True),
+        ("64:ff9b::a9fe:a9fe", True),  # NAT64 of 169.254.169.254
+        ("64:ff9b::5db8:d822", True),  # NAT64 of a public address: translated, not vetted
+        ("::169.254.169.254", True),  # IPv4-compatible
+        ("::7f00:1", True),  # IPv4-compatible 127.0.0.1
         ("93.184.216.34", False),
         ("2606:4700:4700::1111", False),
     ],
