@@ -247,12 +247,14 @@ class AccountService:
         return None if index is None else await self.get_user(index["userId"])
 
     async def set_password(self, user_id: str, password: str) -> None:
-        """Replaces the password and lifts any lockout."""
+        """Replaces the password, lifts any lockout and ends every session of the user: whoever
+        signed in with the old password (perhaps the reason for the change) is signed out."""
         self._check_password(password)
         password_hash = await self._hash(password)
 
         def change(user: dict[str, Any]) -> None:
             user.update(passwordHash=password_hash, failedLogins=0, lockedUntil=None)
+            user["sessionGeneration"] = int(user.get("sessionGeneration") or 0) + 1
 
         if await self._update_user(user_id, change) is None:
             raise KeyError(user_id)
@@ -349,7 +351,7 @@ class AccountService:
                 current["passwordHash"] = new_hash
 
         user = await self._update_user(user["id"], succeed) or user
-        return await self._issue(user, await self._new_family(user["id"]))
+        return await self._issue(user, await self._new_family(user))
 
     async def _check_secrets(self, user: dict[str, Any], password: str, totp: str | None, now: datetime) -> int | None:
         """Checks what only the user knows, as login does: the lock, the password, then (when 2FA is
@@ -385,9 +387,15 @@ class AccountService:
 
     # -- tokens -----------------------------------------------------------------------------
 
-    async def _new_family(self, user_id: str) -> str:
+    async def _new_family(self, user: dict[str, Any]) -> str:
         family = f"fam_{secrets.token_hex(12)}"
-        document = {"id": family, "userId": user_id, "createdAt": rfc3339(self._now()), "revokedAt": None}
+        document = {
+            "id": family,
+            "userId": user["id"],
+            "generation": int(user.get("sessionGeneration") or 0),
+            "createdAt": rfc3339(self._now()),
+            "revokedAt": None,
+        }
         await self.store.put_document(TOKEN_FAMILIES, family, document)
         return family
 
@@ -424,9 +432,16 @@ class AccountService:
             "tokenType": "Bearer",
         }
 
-    async def _family_live(self, family: str) -> bool:
+    async def _family_live(self, family: str, user: dict[str, Any]) -> bool:
+        """The session exists, is not revoked, belongs to `user` and began after the user's last
+        password change."""
         document = await self.store.get_document(TOKEN_FAMILIES, family)
-        return document is not None and not document.get("revokedAt")
+        return (
+            document is not None
+            and not document.get("revokedAt")
+            and document.get("userId") == user["id"]
+            and int(document.get("generation") or 0) == int(user.get("sessionGeneration") or 0)
+        )
 
     async def _revoke_family(self, family: str, reason: str) -> None:
         document = await self.store.get_document(TOKEN_FAMILIES, family)
@@ -451,11 +466,11 @@ class AccountService:
             raise InvalidTokenError("not an access token")
         if not isinstance(claims["exp"], int | float) or claims["exp"] <= self._now().timestamp():
             raise InvalidTokenError("the access token has expired")
-        if not await self._family_live(str(claims["sid"])):
-            raise InvalidTokenError("the session was revoked")
         user = await self.get_user(str(claims["sub"]))
         if user is None or user.get("disabled"):
             raise InvalidTokenError("the user no longer exists or is disabled")
+        if not await self._family_live(str(claims["sid"]), user):
+            raise InvalidTokenError("the session was revoked")
         return self.principal_for(user)
 
     async def refresh(self, refresh_token: str) -> dict[str, Any]:
@@ -465,7 +480,11 @@ class AccountService:
             if document is None:
                 raise InvalidTokenError("unknown refresh token")
             family = document["family"]
-            if document.get("revokedAt") or not await self._family_live(family):
+            user = await self.get_user(document["userId"])
+            if user is None or user.get("disabled"):
+                await self._revoke_family(family, "user-disabled")
+                raise InvalidTokenError("the user no longer exists or is disabled")
+            if document.get("revokedAt") or not await self._family_live(family, user):
                 raise InvalidTokenError("the session was revoked")
             if document.get("usedAt"):
                 await self._revoke_family(family, "refresh-token-reused")
@@ -473,10 +492,6 @@ class AccountService:
             now = self._now()
             if _parse(document["expiresAt"]) <= now:
                 raise InvalidTokenError("the refresh token has expired")
-            user = await self.get_user(document["userId"])
-            if user is None or user.get("disabled"):
-                await self._revoke_family(family, "user-disabled")
-                raise InvalidTokenError("the user no longer exists or is disabled")
             document["usedAt"] = rfc3339(now)
             await self.store.put_document(REFRESH_TOKENS, document["id"], document)
         return await self._issue(user, family)

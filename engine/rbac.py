@@ -39,6 +39,12 @@ POLICY: dict[str, frozenset[str]] = {
 }
 
 
+# Actions on the tenant as a whole (its members, its audit log, creating projects): a tenant
+# role needs a membership of every project (`*`) for them, so a member limited to some projects
+# can never widen its own reach by adding itself to more, or by creating a project.
+TENANT_WIDE: frozenset[str] = frozenset({"members:read", "members:write", "audit:read", "projects:write"})
+
+
 @dataclass(frozen=True)
 class Membership:
     tenant_id: str
@@ -47,6 +53,10 @@ class Membership:
 
     def covers(self, project_id: str | None) -> bool:
         return project_id is None or ALL_PROJECTS in self.projects or project_id in self.projects
+
+    @property
+    def tenant_wide(self) -> bool:
+        return ALL_PROJECTS in self.projects
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,11 @@ def can(principal: Principal, action: str, tenant_id: str | None = None, project
         return True
     if tenant_id is None:
         return False
-    return any(m.tenant_id == tenant_id and m.role in allowed and m.covers(project_id) for m in principal.memberships)
+    whole_tenant = project_id is None and action in TENANT_WIDE
+    return any(
+        m.tenant_id == tenant_id and m.role in allowed and m.covers(project_id) and (m.tenant_wide or not whole_tenant)
+        for m in principal.memberships
+    )
 
 
 def visible_tenants(principal: Principal) -> set[str] | None:

@@ -201,6 +201,7 @@ class UserPatch(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"disabled": True}]})
     platformRole: Literal["superadmin", "admin", "support"] | None = None
     disabled: bool | None = None
+    password: Annotated[str | None, Field(min_length=1, max_length=1024, description="A new password.")] = None
 
 
 class MemberIn(Body):
@@ -214,7 +215,15 @@ class MemberIn(Body):
         list[Annotated[str, Field(pattern=r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63})$")]], Field(min_length=1)
     ] = ["*"]
     password: Annotated[
-        str | None, Field(min_length=12, max_length=256, description="Creates the user when the email is new.")
+        str | None,
+        Field(
+            min_length=12,
+            max_length=256,
+            description=(
+                "The password of a new account (ignored for an existing one; without it, a new"
+                " account has none until a platform admin sets one)."
+            ),
+        ),
     ] = None
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -36,8 +37,9 @@ def _user(user: dict[str, Any], tenant: str | None = None) -> User:
     )
 
 
-def _safe(user: dict[str, Any]) -> dict[str, Any]:
-    return _user(user).model_dump()
+def _safe(user: dict[str, Any], tenant: str | None = None) -> dict[str, Any]:
+    """What an audit entry keeps of a user: in a tenant's log, only that tenant's membership."""
+    return _user(user, tenant).model_dump()
 
 
 async def _existing(service: AccountService, user_id: str, tenant: str | None = None) -> dict[str, Any]:
@@ -91,10 +93,18 @@ async def change_user(
     service: Accounts,
     connected: Connected,
 ) -> User:
-    """Sets the platform role or disables the user (a disabled user's tokens stop working)."""
+    """Sets the platform role, disables the user (a disabled user's tokens stop working) or sets
+    a new password (every session of the user ends; how an invited member gets one)."""
     ensure_can(principal, "users:write")
     before = await _existing(service, userId)
-    user = await service.change_user(userId, **body.model_dump(exclude_unset=True))
+    changes = body.model_dump(exclude_unset=True)
+    password = changes.pop("password", None)
+    if password is not None:
+        try:
+            await service.set_password(userId, password)
+        except AccountError as error:
+            raise problem_from(error) from error
+    user = await service.change_user(userId, **changes)
     await record(
         request, connected, principal, "user.update", userId, tenant_id=None, before=_safe(before), after=_safe(user)
     )
@@ -121,26 +131,33 @@ async def put_member(
     service: Accounts,
     connected: Connected,
 ) -> User:
-    """Gives a user (found by email; created when `password` is given) a role in this tenant,
-    for all projects (`*`) or the listed ones. Replaces the user's previous role here."""
+    """Gives a user (found by email, or created) a role in this tenant, for all projects (`*`)
+    or the listed ones. Replaces the user's previous role here. The answer is the same whether
+    or not the email already had an account elsewhere: a new account gets `password`, or none
+    usable until a platform admin sets one (an invitation)."""
     ensure_can(principal, "members:write", tenant)
     user = await service.find_user_by_email(body.email)
     if user is None:
-        if body.password is None:
-            raise ProblemError("not-found", "no user with that email; give a password to create one")
         try:
-            user = await service.create_user(body.email, body.password)
+            user = await service.create_user(body.email, body.password or secrets.token_urlsafe(32))
         except AccountError as error:
             raise problem_from(error) from error
         except ValueError as error:
             raise ProblemError(
                 "validation-error", str(error), errors=[{"field": "email", "message": str(error)}]
             ) from error
-    before = _safe(user)
+    before = _safe(user, tenant)
     membership = {"tenantId": tenant, "role": body.role, "projects": body.projects}
     user = await service.set_membership(user["id"], membership)
     await record(
-        request, connected, principal, "member.put", user["id"], tenant_id=tenant, before=before, after=_safe(user)
+        request,
+        connected,
+        principal,
+        "member.put",
+        user["id"],
+        tenant_id=tenant,
+        before=before,
+        after=_safe(user, tenant),
     )
     return _user(user, tenant)
 
@@ -165,7 +182,7 @@ async def remove_member(
         "member.remove",
         userId,
         tenant_id=tenant,
-        before=_safe(before),
-        after=_safe(user),
+        before=_safe(before, tenant),
+        after=_safe(user, tenant),
     )
     return Response(status_code=204)

@@ -362,3 +362,30 @@ async def test_totp_setup_needs_the_password_and_once_enabled_a_current_code(
         await accounts.totp_setup(user["id"], PASSWORD, totp.at(clock.now()))
     with pytest.raises(LoginThrottledError):
         await accounts.login("ada@example.com", PASSWORD, totp=totp.at(clock.now()))
+
+
+async def test_changing_the_password_ends_every_session_of_the_user(accounts: AccountService) -> None:
+    user = await make_user(accounts)
+    first = await accounts.login("ada@example.com", PASSWORD)
+    second = await accounts.login("ada@example.com", PASSWORD)
+    await accounts.set_password(user["id"], "a brand new passphrase")
+    for session in (first, second):
+        with pytest.raises(InvalidTokenError):
+            await accounts.verify_access_token(session["accessToken"])
+        with pytest.raises(InvalidTokenError):
+            await accounts.refresh(session["refreshToken"])
+    fresh = await accounts.login("ada@example.com", "a brand new passphrase")
+    assert (await accounts.verify_access_token(fresh["accessToken"])).user_id == user["id"]
+
+
+async def test_a_token_naming_another_users_session_is_refused(accounts: AccountService) -> None:
+    """A token is only as good as the session it names: one minted for Bob on Ada's session (a
+    leaked signing key, a confused issuer) does not work while Ada's session lives."""
+    await make_user(accounts)
+    bob = await make_user(accounts, "bob@example.com", platform_role="superadmin")
+    ada_session = await accounts.login("ada@example.com", PASSWORD)
+    claims = jwt.decode(ada_session["accessToken"], KEY, algorithms=["HS256"], options={"verify_exp": False})
+    claims.update(sub=bob["id"], email=bob["email"], prole="superadmin")
+    forged = jwt.encode(claims, KEY, algorithm="HS256")
+    with pytest.raises(InvalidTokenError):
+        await accounts.verify_access_token(forged)

@@ -52,3 +52,19 @@ def test_claims_round_trip_and_visible_tenants() -> None:
     assert Principal.from_claims(ANALYST_P1.to_claims()) == ANALYST_P1
     assert visible_tenants(SUPER) is None
     assert visible_tenants(OWNER) == {"acme"}
+
+
+OWNER_P1 = Principal("u5", "own1@x", None, (Membership("acme", "owner", ("p1",)),))
+
+
+@pytest.mark.parametrize("action", ["members:read", "members:write", "audit:read", "projects:write"])
+def test_an_owner_limited_to_some_projects_cannot_act_on_the_whole_tenant(action: str) -> None:
+    """Else it could add itself to every project, or create one: more than it was given."""
+    assert not can(OWNER_P1, action, "acme")
+    assert can(OWNER, action, "acme")
+
+
+def test_an_owner_limited_to_some_projects_still_runs_them() -> None:
+    assert can(OWNER_P1, "projects:write", "acme", "p1")
+    assert can(OWNER_P1, "economy:write", "acme", "p1")
+    assert not can(OWNER_P1, "projects:write", "acme", "p2")
