@@ -110,17 +110,25 @@ def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
         key = await admit_key(backend, token, tenant, projectId, scope)
         meter = metering(request, backend)
         plan = await meter.plans.plan_of(tenant)
-        # The key's own limit, else its tenant's plan's, else the deployment default.
-        per_second = key.rate_limit_per_second or (plan or {}).get("apiRequestsPerSecond")
-        decision = await request.app.state.rate_limiter.hit(key.id, per_second)
-        request.state.rate_limit_headers = rate_limit_headers(decision)
-        if not decision.allowed:
-            raise ProblemError(
-                "rate-limited",
-                f"the API key's rate limit of {decision.limit} burst is exhausted",
-                headers={"Retry-After": str(decision.retry_after_s)},
-            )
+        await charge(request, tenant, key, plan, 1)
         usage = await meter.count_request(tenant)
         return Caller(tenant, projectId, key, backend, meter, plan, usage)
 
     return caller
+
+
+async def charge(request: Request, tenant: str, key: ApiKey, plan: dict[str, Any] | None, cost: int) -> None:
+    """Takes `cost` tokens from the key's bucket (its own rate, else its plan's, else the
+    deployment default) and from the tenant's (its plan's rate, else the default), shared by all
+    the tenant's keys; 429 `rate-limited` when either is short."""
+    plan_rate = (plan or {}).get("apiRequestsPerSecond")
+    per_second = key.rate_limit_per_second or plan_rate
+    decision = await request.app.state.rate_limiter.hit(key.id, per_second, cost=cost, tenant=(tenant, plan_rate))
+    request.state.rate_limit_headers = rate_limit_headers(decision)
+    if not decision.allowed:
+        what = f"{cost} requests' worth" if cost > 1 else "a request"
+        raise ProblemError(
+            "rate-limited",
+            f"the rate limit (burst {decision.limit}, key and tenant together) has no room for {what}",
+            headers={"Retry-After": str(decision.retry_after_s)},
+        )

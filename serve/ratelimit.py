@@ -1,4 +1,5 @@
-"""Per-key rate limits: token buckets of `rate` tokens a second and bursts of twice that.
+"""Rate limits: token buckets of `rate` tokens a second and bursts of twice that, one per API key
+and one per tenant (all its keys together), drawn on together; a batch costs a token per command.
 
 `LocalRateLimiter` keeps the buckets in this process (each ingress replica limits its own share);
 `RedisRateLimiter` keeps them in Redis, shared by every replica, updated atomically by one Lua
@@ -11,17 +12,31 @@ import time
 from typing import Any, Protocol
 
 from actors.usage import connect_redis
-from engine.ratelimit import Bucket, Decision, take
+from engine.ratelimit import Bucket, Decision, Limit, take_together
 
 
 def capacity_for(rate: float) -> int:
     return max(1, int(rate * 2))
 
 
+TENANT_PREFIX = "tenant:"
+
+
 class RateLimiter(Protocol):
-    async def hit(self, key_id: str, per_second: float | None) -> Decision:
-        """Take one token from the key's bucket (`per_second` None: the default rate)."""
+    async def hit(
+        self, key_id: str, per_second: float | None, *, cost: int = 1, tenant: tuple[str, float | None] | None = None
+    ) -> Decision:
+        """Take `cost` tokens from the key's bucket and, when `tenant` names `(tenant id, rate)`,
+        from the tenant's too, or from neither (a rate of None: the default)."""
         ...
+
+
+def _buckets(
+    key_id: str, per_second: float | None, tenant: tuple[str, float | None] | None, default: float
+) -> tuple[list[str], list[Limit]]:
+    named = [(key_id, per_second)] + ([(TENANT_PREFIX + tenant[0], tenant[1])] if tenant else [])
+    rates = [rate or default for _, rate in named]
+    return [name for name, _ in named], [Limit(rate, capacity_for(rate)) for rate in rates]
 
 
 class LocalRateLimiter:
@@ -29,42 +44,53 @@ class LocalRateLimiter:
         self.default_per_second = default_per_second
         self._buckets: dict[str, Bucket] = {}
 
-    async def hit(self, key_id: str, per_second: float | None) -> Decision:
-        rate = per_second or self.default_per_second
-        bucket, decision = take(self._buckets.get(key_id), rate, capacity_for(rate), time.monotonic())
-        self._buckets[key_id] = bucket
+    async def hit(
+        self, key_id: str, per_second: float | None, *, cost: int = 1, tenant: tuple[str, float | None] | None = None
+    ) -> Decision:
+        names, limits = _buckets(key_id, per_second, tenant, self.default_per_second)
+        current = [self._buckets.get(name) for name in names]
+        after, decision = take_together(current, limits, time.monotonic(), cost)
+        self._buckets.update(zip(names, after, strict=True))
         return decision
 
 
-# KEYS[1] the bucket; ARGV rate, capacity, ttl in ms. The script refills and takes a token in
-# one step on the server's clock (so replicas never disagree about time) and answers whether it
-# took one and the refilled level before taking; `engine.ratelimit.take` over that level makes
-# the same decision and derives the headers, so the rule lives in one place. Numbers travel as
-# `%.17g` strings, which round-trip doubles exactly.
+# KEYS the buckets; ARGV cost, ttl in ms, then rate and capacity of each bucket. The script
+# refills every bucket on the server's clock (so replicas never disagree about time), takes the
+# cost from all of them only if all hold it, and answers whether it took and each refilled level
+# before taking; `engine.ratelimit.take_together` over those levels makes the same decision and
+# derives the headers, so the rule lives in one place. Numbers travel as `%.17g` strings, which
+# round-trip doubles exactly.
 TOKEN_BUCKET_LUA = """
-local rate = tonumber(ARGV[1])
-local capacity = tonumber(ARGV[2])
+local cost = tonumber(ARGV[1])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(state[1])
-local ts = tonumber(state[2])
-if tokens == nil or ts == nil then
-  tokens = capacity
-  ts = now
+local levels = {}
+local allowed = 1
+for i = 1, #KEYS do
+  local rate = tonumber(ARGV[1 + 2 * i])
+  local capacity = tonumber(ARGV[2 + 2 * i])
+  local state = redis.call('HMGET', KEYS[i], 'tokens', 'ts')
+  local tokens = tonumber(state[1])
+  local ts = tonumber(state[2])
+  if tokens == nil or ts == nil then
+    tokens = capacity
+    ts = now
+  end
+  local elapsed = now - ts
+  if elapsed < 0 then elapsed = 0 end
+  tokens = math.min(capacity, tokens + elapsed * rate)
+  levels[i] = tokens
+  if tokens < cost then allowed = 0 end
 end
-local elapsed = now - ts
-if elapsed < 0 then elapsed = 0 end
-tokens = math.min(capacity, tokens + elapsed * rate)
-local refilled = tokens
-local allowed = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
+local answer = {allowed}
+for i = 1, #KEYS do
+  local tokens = levels[i]
+  if allowed == 1 then tokens = tokens - cost end
+  redis.call('HSET', KEYS[i], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.17g', now))
+  redis.call('PEXPIRE', KEYS[i], ARGV[2])
+  answer[i + 1] = string.format('%.17g', levels[i])
 end
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.17g', now))
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return {allowed, string.format('%.17g', refilled)}
+return answer
 """
 TOKEN_BUCKET_SHA = hashlib.sha1(TOKEN_BUCKET_LUA.encode(), usedforsecurity=False).hexdigest()
 KEY_PREFIX = "ludex:rl:"
@@ -85,24 +111,28 @@ class RedisRateLimiter:
             self._client = connect_redis(self.url)
         return self._client
 
-    async def hit(self, key_id: str, per_second: float | None) -> Decision:
-        rate = per_second or self.default_per_second
-        capacity = capacity_for(rate)
-        ttl_ms = int((capacity / rate + 1) * 1000)
-        allowed, refilled = await self._run(KEY_PREFIX + key_id, rate, capacity, ttl_ms)
-        _, decision = take(Bucket(float(refilled), 0.0), rate, capacity, 0.0)
+    async def hit(
+        self, key_id: str, per_second: float | None, *, cost: int = 1, tenant: tuple[str, float | None] | None = None
+    ) -> Decision:
+        names, limits = _buckets(key_id, per_second, tenant, self.default_per_second)
+        ttl_ms = int(max(limit.capacity / limit.rate + 1 for limit in limits) * 1000)
+        arguments: list[Any] = [cost, ttl_ms]
+        for limit in limits:
+            arguments += [limit.rate, limit.capacity]
+        allowed, *levels = await self._run([KEY_PREFIX + name for name in names], *arguments)
+        _, decision = take_together([Bucket(float(level), 0.0) for level in levels], limits, 0.0, cost)
         if decision.allowed != bool(allowed):  # pragma: no cover - the script and the rule agree
-            raise AssertionError(f"rate limit script and rule disagree at {refilled} tokens")
+            raise AssertionError(f"rate limit script and rule disagree at {levels} tokens")
         return decision
 
-    async def _run(self, key: str, *args: Any) -> list[Any]:
+    async def _run(self, keys: list[str], *args: Any) -> list[Any]:
         """EVALSHA; EVAL (which also caches the script) when Redis does not know it yet."""
         from redis.exceptions import NoScriptError
 
         try:
-            result: list[Any] = await self.client.evalsha(TOKEN_BUCKET_SHA, 1, key, *args)
+            result: list[Any] = await self.client.evalsha(TOKEN_BUCKET_SHA, len(keys), *keys, *args)
         except NoScriptError:
-            result = await self.client.eval(TOKEN_BUCKET_LUA, 1, key, *args)
+            result = await self.client.eval(TOKEN_BUCKET_LUA, len(keys), *keys, *args)
         return result
 
     async def close(self) -> None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from actors.host import CommandRequest
 from engine import commands as c
-from serve.auth import Caller, require
+from serve.auth import Caller, charge, require
 from serve.commanding import outcome_problem, outcome_status
 from serve.problems import ProblemError, problem_body
 from serve.schemas import Batch, BatchCommand, BatchResult, BatchResults, Problem
@@ -55,7 +55,10 @@ def to_command(op: BatchCommand) -> c.Command:
 )
 async def run_batch(request: Request, body: Batch, caller: Anyone) -> BatchResults:
     """Results come in the order of `commands`, each an answer or a problem; commands for one
-    player apply in array order. Each command needs its own scope (e.g. `store:purchase`)."""
+    player apply in array order. Each command needs its own scope (e.g. `store:purchase`). A
+    batch costs one rate-limit token per command (the request paid the first)."""
+    if len(body.commands) > 1:
+        await charge(request, caller.tenant, caller.key, caller.plan, len(body.commands) - 1)
     results: list[BatchResult | None] = [None] * len(body.commands)
     requests: list[CommandRequest] = []
     positions: list[int] = []

@@ -27,3 +27,15 @@ def test_answers_carry_rate_limit_headers(api: Api, player: str) -> None:
     answer = api.get(f"/players/{player}/wallet")
     assert answer.status_code == 200
     assert {"ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"}.issubset(answer.headers.keys())
+
+
+def test_a_batch_costs_one_token_per_command(ludex: Launched, control_plane: Any, api: Api) -> None:
+    _, token = control_plane.create_api_key("demo", "demo", "batcher", rate_limit_per_second=2)  # burst 4
+    batcher = Api(ludex.base_url, "demo", "demo", token)
+    player = f"rl-{token[-8:]}"
+    assert batcher.post("/players", {"playerId": player, "username": player}).status_code == 201
+    commands = [{"op": "xp", "playerId": player, "amount": 1} for _ in range(5)]
+    refused = batcher.post("/commands", {"commands": commands})  # 1 for the call, 4 more needed: 3 left
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["type"].endswith("/rate-limited") and int(refused.headers["Retry-After"]) >= 1
+    assert api.get(f"/players/{player}/progression").json()["xp"] == 0  # a refused batch applies nothing

@@ -124,3 +124,22 @@ def test_the_app_limits_in_redis_when_a_redis_url_is_set(tmp_path: Path) -> None
     assert isinstance(shared.state.rate_limiter, RedisRateLimiter)
     assert shared.state.rate_limiter.default_per_second == 7
     assert isinstance(create_app(Settings(data_dir=tmp_path)).state.rate_limiter, LocalRateLimiter)
+
+
+async def test_keys_of_one_tenant_share_the_tenants_bucket(limiter: RateLimiter) -> None:
+    """Many keys do not multiply a tenant's rate: every key also draws on the tenant's bucket."""
+    tenant = (f"t-{uuid.uuid4().hex[:8]}", 2.0)  # burst 4 for the whole tenant
+    keys = [key() for _ in range(4)]
+    allowed = [(await limiter.hit(k, 100, tenant=tenant)).allowed for k in keys for _ in range(2)]
+    assert allowed.count(True) == 4
+    refused = await limiter.hit(key(), 100, tenant=tenant)
+    assert not refused.allowed and refused.limit == 4 and refused.retry_after_s >= 1
+    assert (await limiter.hit(key(), 100, tenant=(f"t-{uuid.uuid4().hex[:8]}", 2.0))).allowed
+
+
+async def test_a_call_costing_more_tokens_takes_all_or_none(limiter: RateLimiter) -> None:
+    name = key()
+    assert (await limiter.hit(name, 5, cost=7)).remaining == 3  # burst 10
+    refused = await limiter.hit(name, 5, cost=4)
+    assert not refused.allowed and refused.remaining == 3
+    assert (await limiter.hit(name, 5, cost=3)).allowed
