@@ -252,9 +252,14 @@ class Backoffice(ControlPlane):
         return project
 
     async def create_project(self, tenant_id: str, project_id: str, name: str) -> dict[str, Any]:
-        await self.live_tenant(tenant_id)
+        """A new project, within the tenant's plan's `projects` quota (403 `plan-limit`)."""
+        tenant = await self.live_tenant(tenant_id)
         if await self.get_project(tenant_id, project_id) is not None:
             raise ControlError("project-exists", f"project '{project_id}' already exists")
+        plan = await self.store.get_document(PLANS, tenant["planId"]) if tenant.get("planId") else None
+        limit = (plan or {}).get("projects")
+        if limit is not None and len(await self.list_projects(tenant_id, after=None, limit=limit)) >= limit:
+            raise ControlError("plan-limit", f"the plan allows {limit} project(s); delete one or change plan")
         return await self.ensure_project(tenant_id, project_id, name)
 
     async def update_project(

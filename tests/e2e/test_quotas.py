@@ -18,7 +18,7 @@ from actors.usage import month_of, seconds_to_next_month
 from engine.plans import QUOTA_FIELDS
 from serve.launcher import Launched
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_problem, unique
+from tests.e2e.helpers import assert_problem, login, unique
 
 EVENTS_PER_MONTH = 5
 
@@ -141,3 +141,18 @@ def test_usage_and_metrics_need_a_platform_role(ludex: Launched, admin: httpx.Cl
     assert_problem(httpx.get(f"{ludex.base_url}/v1/admin/usage", timeout=30), 401, "missing-token")
     assert_problem(httpx.get(f"{ludex.base_url}/v1/admin/metrics", timeout=30), 401, "missing-token")
     assert_problem(admin.get("/usage", params={"month": "2026-13"}), 422, "validation-error")
+
+
+def test_the_plans_projects_quota_stops_project_creation(
+    ludex: Launched, backoffice: Any, demo_economy_document: dict[str, Any]
+) -> None:
+    tenant, _ = tenant_on_plan(ludex, backoffice, demo_economy_document, projects=2)  # "game" is one
+    creds = ludex.credentials
+    with login(ludex.base_url, creds["adminEmail"], creds["adminPassword"], tenant) as client:
+        assert client.post("/v1/client/projects", json={"id": "second", "name": "Second"}).status_code == 201
+        refused = client.post("/v1/client/projects", json={"id": "third", "name": "Third"})
+        assert_problem(refused, 403, "plan-limit")
+        assert "2 project" in refused.json()["detail"]
+        assert client.get("/v1/client/projects/third").status_code == 404
+        assert client.delete("/v1/client/projects/second").status_code == 204
+        assert client.post("/v1/client/projects", json={"id": "third", "name": "Third"}).status_code == 201
