@@ -51,9 +51,12 @@ def test_a_wrong_password_shows_the_problem_detail_then_the_right_one_signs_in_a
 
 def test_the_session_outlives_its_access_token_by_refreshing_silently(page: Page, server: Server) -> None:
     refreshes: list[int] = []
-    page.on(
-        "response", lambda response: refreshes.append(response.status) if response.url.endswith("/v1/auth/refresh") else None
-    )
+
+    def note_refresh(response: Any) -> None:
+        if response.url.endswith("/v1/auth/refresh"):
+            refreshes.append(response.status)
+
+    page.on("response", note_refresh)
     sign_in(page, server)
     time.sleep(ACCESS_TTL_S + 2)  # the first access token has expired by now
     nav(page, "API keys")
