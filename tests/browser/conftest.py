@@ -84,6 +84,13 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="session")
 def server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`ludex serve` for the session; `LUDEX_BROWSER_SERVER=<base url>,<data dir>` reuses a running
+    one instead (while working on the console: saves the minute a start takes)."""
+    reuse = os.environ.get("LUDEX_BROWSER_SERVER")
+    if reuse:
+        base_url, data = reuse.split(",", 1)
+        yield Server(base_url, json.loads((Path(data) / "demo-credentials.json").read_text()))
+        return
     data_dir = tmp_path_factory.mktemp("ludex-browser")
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -98,8 +105,9 @@ def server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 @pytest.fixture(scope="session")
 def browser(chromium_path: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=15_000)  # a loaded 2-core machine; a passing check returns at once
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         yield launched

@@ -3,7 +3,7 @@
 import { h, s } from "./dom.js";
 
 const PALETTE = ["#4f46e5", "#0ea5e9", "#f59e0b", "#10b981", "#ef4444", "#a855f7", "#64748b", "#ec4899"];
-const W = 720;
+const WIDE = 720;
 const H = 260;
 const PAD = { left: 56, right: 16, top: 16, bottom: 36 };
 
@@ -22,7 +22,7 @@ function short(value) {
   return String(+value.toFixed(2));
 }
 
-function frame(title, min, max) {
+function frame(title, min, max, W) {
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title, class: "chart", preserveAspectRatio: "xMidYMid meet" });
   svg.append(s("title", {}, title));
   const plotH = H - PAD.top - PAD.bottom;
@@ -37,8 +37,10 @@ function frame(title, min, max) {
 
 function xLabels(svg, labels, xOf) {
   const every = Math.max(1, Math.ceil(labels.length / 8));
+  const last = labels.length - 1;
   labels.forEach((label, i) => {
-    if (i % every !== 0 && i !== labels.length - 1) return;
+    // Every n-th label, and the last one unless it would crowd the one before it.
+    if (i % every !== 0 && (i !== last || last % every < every / 2)) return;
     svg.append(s("text", { x: xOf(i), y: H - PAD.bottom + 18, "text-anchor": "middle", class: "axis" }, label));
   });
 }
@@ -51,12 +53,12 @@ function legend(series) {
   );
 }
 
-/** series: [{name, values}] aligned with labels. */
-export function lineChart(title, labels, series) {
+/** series: [{name, values}] aligned with labels; `width` is the drawing's own width (text scales with it). */
+export function lineChart(title, labels, series, { width: W = WIDE } = {}) {
   const all = series.flatMap((one) => one.values);
   const min = Math.min(0, ...all);
   const max = niceMax(Math.max(0, ...all));
-  const svg = frame(title, min, max);
+  const svg = frame(title, min, max, W);
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const xOf = (i) => PAD.left + (labels.length <= 1 ? plotW / 2 : (plotW * i) / (labels.length - 1));
@@ -74,10 +76,10 @@ export function lineChart(title, labels, series) {
 }
 
 /** One bar per label; `stacks` [{name, values}] are stacked. */
-export function barChart(title, labels, stacks) {
+export function barChart(title, labels, stacks, { width: W = WIDE } = {}) {
   const totals = labels.map((_, i) => stacks.reduce((sum, one) => sum + Math.max(0, one.values[i] || 0), 0));
   const max = niceMax(Math.max(0, ...totals));
-  const svg = frame(title, 0, max);
+  const svg = frame(title, 0, max, W);
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const slot = plotW / Math.max(1, labels.length);

@@ -362,10 +362,24 @@ function consoleKey(ctx, purpose, onReady) {
 
 // --- Events: history (dashboard token) and the live feed (realtime WebSocket) ----------------
 
+// docs/EVENTS.md: the stored-events query takes exact types, so a prefix such as `wallet.*`
+// is expanded here (the live feed takes prefixes itself).
+const EVENT_TYPES = [
+  "player.created", "player.updated", "player.deleted", "player.xp.added", "player.level.updated", "player.levelup",
+  "wallet.credited", "wallet.debited", "item.granted", "item.consumed", "counter.incremented", "counter.reset",
+  "quest.progressed", "quest.completed", "achievement.unlocked", "store.purchase.succeeded",
+];
+
+function exactTypes(wanted) {
+  if (wanted.includes("*")) return [];
+  return [...new Set(wanted.flatMap((t) => (t.endsWith(".*") ? EVENT_TYPES.filter((known) => known.startsWith(t.slice(0, -1))) : [t])))];
+}
+
 async function events(ctx) {
   if (needProject(ctx)) return;
   const { main, tenant, project } = ctx;
-  const type = input({ placeholder: "all types, or e.g. player.levelup, wallet.*" });
+  const type = input({ placeholder: "all types, or e.g. player.levelup, wallet.*", list: "event-types" });
+  const suggestions = h("datalist", { id: "event-types" }, EVENT_TYPES.map((t) => h("option", { value: t })));
   const player = input({ placeholder: "any player" });
   const state = h("span", { class: "badge neutral", role: "status" }, "not connected");
   const feed = h("ol", { class: "feed", "aria-label": "Live events" });
@@ -373,6 +387,8 @@ async function events(ctx) {
   let socket = null;
   let lastId = null;
   let stopped = false;
+  let generation = 0; // a filter change starts a new connection; the old one must not reconnect
+  let currentKey = null;
   const types = () => type.value.split(",").map((t) => t.trim()).filter(Boolean);
   const matches = (event) => {
     const wanted = types();
@@ -391,6 +407,9 @@ async function events(ctx) {
   }
   function connect(key) {
     if (stopped) return;
+    currentKey = key;
+    generation += 1;
+    const mine = generation;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const params = new URLSearchParams({ "x-api-key": key, "x-tenant-id": tenant, "x-project-id": project });
     socket = new WebSocket(`${scheme}://${location.host}/v1/realtime?${params}`);
@@ -420,7 +439,7 @@ async function events(ctx) {
       }
     });
     socket.addEventListener("close", () => {
-      if (!main.isConnected) return;
+      if (!main.isConnected || mine !== generation) return;
       if (!stopped) {
         state.textContent = "reconnecting";
         state.className = "badge warn";
@@ -430,18 +449,23 @@ async function events(ctx) {
   }
   const keyPanel = consoleKey(ctx, "The live feed", (key) => setTimeout(() => connect(key)));
   const restart = () => {
-    if (socket) {
-      socket.close();
-      socket = null;
-    }
+    const old = socket;
+    socket = null;
     clear(feed);
+    feed.before(feedEmpty);
+    if (currentKey) {
+      state.textContent = "connecting";
+      state.className = "badge neutral";
+      connect(currentKey);
+    }
+    if (old) old.close();
   };
   const apply = button("Apply filters", () => {
     restart();
     history.reload();
   }, { class: "primary" });
   const history = paginated(
-    (cursor) => api(`/v1/projects/${enc(project)}/events`, { tenant, params: { type: types().join(","), playerId: player.value.trim(), cursor, limit: 25 } }),
+    (cursor) => api(`/v1/projects/${enc(project)}/events`, { tenant, params: { type: exactTypes(types()).join(","), playerId: player.value.trim(), cursor, limit: 25 } }),
     (items) =>
       table(
         [
@@ -455,9 +479,9 @@ async function events(ctx) {
     empty("No stored events match.", "Try other filters."),
   );
   put(main, 
-    toolbar(field("Event type", type), field("Player", player), apply),
+    toolbar(field("Event type", type), suggestions, field("Player", player), apply),
     card("Live feed", h("div", { class: "row" }, state), keyPanel, feedEmpty, feed),
-    card("Stored events", history.element),
+    card("Stored events", toolbar(h("p", { class: "hint" }, "Events kept in the event store, oldest first, with the same filters."), h("span", { class: "grow" }), button("Refresh", () => history.reload())), history.element),
   );
   history.reload();
   const observer = new MutationObserver(() => {
@@ -491,7 +515,10 @@ function pivot(rows, labels, key, value) {
 }
 
 function reportChart(result) {
-  const labels = days(result.from, result.to);
+  const dates = days(result.from, result.to);
+  const sameYear = dates.length && dates[0].slice(0, 4) === dates[dates.length - 1].slice(0, 4);
+  const labels = sameYear ? dates.map((d) => d.slice(5)) : dates;
+  result = { ...result, rows: result.rows.map((r) => ({ ...r, day: sameYear ? r.day.slice(5) : r.day })) };
   const title = REPORTS.find(([id]) => id === result.report)[1];
   if (result.report === "events-per-day") return barChart(`${title} chart`, labels, pivot(result.rows, labels, "type", (r) => r.count));
   if (result.report === "active-players") return lineChart(`${title} chart`, labels, [{ name: "Active players", values: labels.map((d) => (result.rows.find((r) => r.day === d) || { players: 0 }).players) }]);

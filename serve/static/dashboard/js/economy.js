@@ -186,7 +186,7 @@ export async function economy(ctx) {
     const drawChart = () => {
       const labels = levels.map((_, i) => `L${i + 1}`);
       const perLevel = levels.map((xp, i) => (i === 0 ? Number(xp) || 0 : (Number(xp) || 0) - (Number(levels[i - 1]) || 0)));
-      put(clear(chartBox), barChart("XP per level chart", labels, [{ name: "XP to reach the level", values: perLevel }]));
+      put(clear(chartBox), barChart("XP per level chart", labels, [{ name: "XP to reach the level", values: perLevel }], { width: 440 }));
     };
     const rows = levels.map((xp, i) => {
       const control = input({ type: "number", min: 0, value: xp, readonly: !writable });
