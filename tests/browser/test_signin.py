@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pyotp
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import ACCESS_TTL_S, Server, screenshot, signed_in
@@ -47,6 +49,33 @@ def test_a_wrong_password_shows_the_problem_detail_then_the_right_one_signs_in_a
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     page.goto(f"{server.base_url}/dashboard/client/keys")
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+
+def test_an_account_with_totp_is_asked_for_the_code_before_it_is_signed_in(page: Page, server: Server) -> None:
+    email, password = f"{unique('totp')}@studio.example", "totp-passphrase-12"
+    with server.admin() as admin:
+        body = {"email": email, "password": password, "memberships": [{"tenantId": "demo", "role": "developer"}]}
+        assert admin.post("/v1/admin/users", json=body).status_code == 201
+    with signed_in(server.base_url, email, password) as user:
+        secret = user.post("/v1/auth/2fa/setup", json={"password": password}).json()["secret"]
+        totp = pyotp.TOTP(secret)
+        previous_step = totp.at(datetime.now(UTC) - timedelta(seconds=totp.interval))
+        assert user.post("/v1/auth/2fa/verify", json={"code": previous_step}).json() == {"totpEnabled": True}
+
+    page.goto(f"{server.base_url}/dashboard/")
+    expect(page.get_by_label("TOTP code")).to_be_hidden()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_label("TOTP code")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+    page.get_by_label("TOTP code").fill("000000" if totp.now() != "000000" else "111111")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("TOTP code is wrong")
+    page.get_by_label("TOTP code").fill(totp.now())
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    assert links(page) == ["Projects", "API keys", "Webhooks", "Events", "Economy", "Reports", "Players"]
 
 
 def test_the_session_outlives_its_access_token_by_refreshing_silently(page: Page, server: Server) -> None:

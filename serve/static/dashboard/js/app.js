@@ -120,7 +120,7 @@ function renderSignIn() {
   const email = input({ type: "email", name: "email", autocomplete: "username", required: true });
   const password = input({ type: "password", name: "password", autocomplete: "current-password", required: true });
   const totp = input({ name: "totp", inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}" });
-  const totpField = field("Authentication code", totp, { hint: "The 6-digit code from your authenticator app." });
+  const totpField = field("TOTP code", totp, { hint: "The 6-digit code from your authenticator app." });
   totpField.hidden = true;
   const submit = h("button", { type: "submit", class: "primary wide" }, "Sign in");
   const form = h(
