@@ -1,6 +1,7 @@
 """Browser tests: one `ludex serve` (started as a user starts it, on a temp data dir and a free
-port) and one headless Chromium for the whole session; each test gets a fresh browser context
-(its own storage, so its own sign-in) and fails on any uncaught JavaScript error.
+port) and one headless Chromium for this package, stopped before the rest of the suite runs.
+Each test gets a fresh browser context (its own storage, so its own sign-in) and fails on any
+uncaught JavaScript error.
 
 Chromium is the Debian package (`apt-get install chromium`): Playwright's own browser download
 does not work here. Without it the tests skip, and fail under `CI=true`."""
@@ -82,7 +83,7 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`ludex serve` for the session; `LUDEX_BROWSER_SERVER=<base url>,<data dir>` reuses a running
     one instead (while working on the console: saves the minute a start takes)."""
@@ -103,7 +104,7 @@ def server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         stop(process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium_path: str) -> Iterator[Any]:
     from playwright.sync_api import expect, sync_playwright
 

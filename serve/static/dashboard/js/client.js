@@ -231,6 +231,7 @@ async function webhooks(ctx) {
     }
   }
   function deliveries(hook) {
+    clear(messages);
     const status = select([["", "any status"], ["pending", "pending"], ["delivered", "delivered"], ["failed", "failed"], ["dead", "dead"]], {});
     const log = paginated(
       (cursor) => api(projectPath(ctx, `/webhooks/${enc(hook.id)}/deliveries`), { tenant, params: { status: status.value, cursor, limit: 20 } }),

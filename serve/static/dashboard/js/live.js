@@ -187,7 +187,7 @@ export async function events(ctx) {
   );
   put(main, 
     toolbar(field("Event type", type), suggestions, field("Player", player), apply),
-    card("Live feed", h("div", { class: "row" }, state), keyPanel, feedEmpty, feed),
+    card("Live feed", h("div", { class: "row" }, state), keyPanel, currentKey || storedKey(tenant, project) ? feedEmpty : null, feed),
     card("Stored events", toolbar(h("p", { class: "hint" }, "Events kept in the event store, oldest first, with the same filters."), h("span", { class: "grow" }), button("Refresh", () => history.reload())), history.element),
   );
   history.reload();
