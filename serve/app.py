@@ -12,7 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config.settings import Settings
-from serve import realtime
+from serve import realtime, webui
 from serve.api import (
     admin,
     auth,
@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         openapi_url="/v1/openapi.json",
-        docs_url="/v1/docs",
+        docs_url=None,  # serve.webui serves /v1/docs from packaged assets (works offline)
         redoc_url=None,
     )
     settings = settings or Settings()
@@ -176,6 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks,
     ):
         app.include_router(module.router)
+    webui.install(app)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)

@@ -1,0 +1,389 @@
+// The economy editor: one working copy of the project's economy document, edited per section
+// (forms for currencies, items, counters, flags and the XP curve; JSON per entry for SKUs,
+// quests and achievements), reviewed as a diff, then published with PUT as the next version.
+// The API validates the whole document; its 422 `errors[].field` paths are shown at the field.
+import { h, clear, when, put } from "./dom.js";
+import { api, ApiError } from "./api.js";
+import { input, select, button, showError, notice, dialog, markFields, clearFieldErrors, empty, badge, card, toolbar } from "./ui.js";
+import { barChart } from "./charts.js";
+
+const enc = encodeURIComponent;
+// section -> [title, id key, template of a new entry]; diff order follows engine/economy_diff.py.
+const LISTS = {
+  currencies: ["Currencies", "id", { id: "", kind: "soft" }],
+  items: ["Items", "id", { id: "", stackLimit: 1 }],
+  skus: ["SKUs & bundles", "sku", { sku: "new-sku", title: "New SKU", price: {}, grants: { items: [] }, bundle: false }],
+  counters: ["Counters", "id", { id: "", title: "" }],
+  achievements: ["Achievements", "id", { id: "new-achievement", title: "New achievement", conditions: [] }],
+  quests: ["Quests", "id", { id: "new-quest", title: "New quest", objectives: [{ id: "objective", target: 1 }], rewards: {} }],
+};
+const TABS = [
+  ["currencies", "Currencies"],
+  ["items", "Items"],
+  ["skus", "SKUs & bundles"],
+  ["xpCurve", "XP curve"],
+  ["quests", "Quests"],
+  ["achievements", "Achievements"],
+  ["counters", "Counters"],
+  ["featureFlags", "Feature flags"],
+  ["history", "Version history"],
+];
+const clone = (value) => JSON.parse(JSON.stringify(value ?? null));
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Lines a human reviews: `+ item shield`, `- currency gems`, `~ item potion: stackLimit 99 -> 150`. */
+export function diffEconomy(before, after) {
+  const lines = [];
+  before = before || {};
+  for (const [section, [title, idKey]] of Object.entries(LISTS)) {
+    const noun = title.toLowerCase().replace(/ & .*/, "").replace(/ies$/, "y").replace(/s$/, "");
+    const old = new Map((before[section] || []).map((e) => [e[idKey], e]));
+    const now = new Map((after[section] || []).map((e) => [e[idKey], e]));
+    for (const [id, entry] of now) {
+      if (!old.has(id)) lines.push(["+", `${noun} ${id}`]);
+      else if (!same(old.get(id), entry)) {
+        const changed = [...new Set([...Object.keys(old.get(id)), ...Object.keys(entry)])].filter((k) => !same(old.get(id)[k], entry[k]));
+        lines.push(["~", `${noun} ${id}: ${changed.map((k) => `${k} ${JSON.stringify(old.get(id)[k])} → ${JSON.stringify(entry[k])}`).join("; ")}`]);
+      }
+    }
+    for (const id of old.keys()) if (!now.has(id)) lines.push(["-", `${noun} ${id}`]);
+  }
+  if (!same(before.xpCurve, after.xpCurve)) lines.push(["~", `xp curve: ${JSON.stringify((before.xpCurve || {}).levels || [])} → ${JSON.stringify((after.xpCurve || {}).levels || [])}`]);
+  const flagsBefore = before.featureFlags || {};
+  const flagsAfter = after.featureFlags || {};
+  for (const name of new Set([...Object.keys(flagsBefore), ...Object.keys(flagsAfter)])) {
+    if (!(name in flagsBefore)) lines.push(["+", `feature flag ${name} = ${JSON.stringify(flagsAfter[name])}`]);
+    else if (!(name in flagsAfter)) lines.push(["-", `feature flag ${name}`]);
+    else if (!same(flagsBefore[name], flagsAfter[name])) lines.push(["~", `feature flag ${name}: ${JSON.stringify(flagsBefore[name])} → ${JSON.stringify(flagsAfter[name])}`]);
+  }
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (key in LISTS || key === "xpCurve" || key === "featureFlags") continue;
+    if (!same(before[key], after[key])) lines.push(["~", `${key}: changed`]);
+  }
+  return lines;
+}
+
+function diffList(lines) {
+  if (!lines.length) return empty("No changes.");
+  return h("ul", { class: "diff", "aria-label": "Changes" }, lines.map(([sign, text]) => h("li", { class: { "+": "add", "-": "del", "~": "mod" }[sign] }, h("span", { class: "sign" }, sign), text)));
+}
+
+/** An input with its error slot under it; `path` is the API field path it edits. */
+function cell(control, label, path) {
+  control.id = `eco-${path.replace(/[^A-Za-z0-9]+/g, "-")}`;
+  control.dataset.field = path;
+  control.setAttribute("aria-label", label);
+  const error = h("p", { class: "field-error", id: `${control.id}-error`, hidden: true });
+  control.setAttribute("aria-describedby", error.id);
+  return h("div", { class: "cell" }, control, error);
+}
+
+export async function economy(ctx) {
+  const { main, tenant, project, can } = ctx;
+  if (!project) {
+    put(main, empty("No project selected.", "Create a project on the Projects page first."));
+    return;
+  }
+  const writable = can("economy:write", tenant, project);
+  const path = `/v1/client/projects/${enc(project)}/economy`;
+  let version = 0;
+  let published = null;
+  try {
+    const found = await api(path, { tenant });
+    version = found.version;
+    published = found.document;
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404 && error.slug === "not-found")) throw error;
+  }
+  let working = clone(published) || { currencies: [], items: [], xpCurve: { levels: [0, 100] } };
+  let tab = "currencies";
+  const messages = h("div");
+  const versionBadge = badge(published ? `Version ${version}` : "No economy yet", "neutral");
+  const dirty = h("span", { class: "hint" });
+  const form = h("form", { class: "economy", novalidate: true });
+  form.addEventListener("submit", (event) => event.preventDefault());
+  const tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Economy sections" });
+
+  function touched() {
+    const changes = diffEconomy(published, working).length;
+    dirty.textContent = changes ? `${changes} unpublished change${changes === 1 ? "" : "s"}` : "No unpublished changes";
+  }
+
+  function listSection(section) {
+    const [title, idKey, template] = LISTS[section];
+    const entries = working[section] || (working[section] = []);
+    const noun = title.replace(/ & .*/, "").replace(/ies$/, "y").replace(/s$/, "");
+    const rows = entries.map((entry, i) => {
+      const n = i + 1;
+      const remove = writable
+        ? button("Remove", async () => {
+            if (!(await confirmRemove(`${noun} ${entry[idKey] || n}`))) return;
+            entries.splice(i, 1);
+            draw();
+          }, { class: "danger ghost", "aria-label": `Remove ${noun.toLowerCase()} ${n}` })
+        : null;
+      return h("div", { class: "entry" }, h("span", { class: "entry-n" }, `#${n}`), ...entryFields(section, entry, n, i, noun), remove);
+    });
+    const add = writable
+      ? button(`Add ${noun.toLowerCase()}`, () => {
+          entries.push(clone(template));
+          draw();
+        })
+      : null;
+    return h("div", {}, rows.length ? rows : empty(`No ${title.toLowerCase()} yet.`, writable ? `Add one with “Add ${noun.toLowerCase()}”.` : null), h("div", { class: "row" }, add));
+  }
+
+  function text(entry, key, label, path, attrs = {}) {
+    const control = input({ value: entry[key] ?? "", readonly: !writable, ...attrs });
+    control.addEventListener("input", () => {
+      entry[key] = attrs.type === "number" ? (control.value === "" ? null : Number(control.value)) : control.value;
+      touched();
+    });
+    return cell(control, label, path);
+  }
+
+  function jsonEntry(entry, label, path, replace) {
+    const area = h("textarea", { rows: Math.min(14, JSON.stringify(entry, null, 2).split("\n").length + 1), class: "mono", spellcheck: "false", readonly: !writable });
+    area.value = JSON.stringify(entry, null, 2);
+    area.addEventListener("input", () => {
+      try {
+        replace(JSON.parse(area.value));
+        area.removeAttribute("aria-invalid");
+        form.querySelector(`#${CSS.escape(area.id)}-error`).hidden = true;
+        touched();
+      } catch (error) {
+        area.setAttribute("aria-invalid", "true");
+        const slot = form.querySelector(`#${CSS.escape(area.id)}-error`);
+        slot.hidden = false;
+        slot.textContent = `Not valid JSON: ${error.message}`;
+      }
+    });
+    return cell(area, label, path);
+  }
+
+  function entryFields(section, entry, n, i, noun) {
+    const at = `${section}[${i}]`;
+    if (section === "currencies") {
+      const kind = select([["soft", "soft"], ["hard", "hard"]], { value: entry.kind, disabled: !writable });
+      kind.addEventListener("change", () => {
+        entry.kind = kind.value;
+        touched();
+      });
+      return [text(entry, "id", `Currency ${n} ID`, `${at}.id`), cell(kind, `Currency ${n} kind`, `${at}.kind`)];
+    }
+    if (section === "items") return [text(entry, "id", `Item ${n} ID`, `${at}.id`), text(entry, "stackLimit", `Item ${n} stack limit`, `${at}.stackLimit`, { type: "number" })];
+    if (section === "counters") return [text(entry, "id", `Counter ${n} ID`, `${at}.id`), text(entry, "title", `Counter ${n} title`, `${at}.title`)];
+    const entries = working[section];
+    return [jsonEntry(entry, `${noun} ${n} (${entry[LISTS[section][1]]})`, at, (value) => {
+      entries[i] = value;
+    })];
+  }
+
+  function xpSection() {
+    const curve = working.xpCurve || (working.xpCurve = { levels: [0] });
+    const levels = curve.levels || (curve.levels = [0]);
+    const chartBox = h("div");
+    const drawChart = () => {
+      const labels = levels.map((_, i) => `L${i + 1}`);
+      const perLevel = levels.map((xp, i) => (i === 0 ? Number(xp) || 0 : (Number(xp) || 0) - (Number(levels[i - 1]) || 0)));
+      put(clear(chartBox), barChart("XP per level chart", labels, [{ name: "XP to reach the level", values: perLevel }], { width: 440 }));
+    };
+    const rows = levels.map((xp, i) => {
+      const control = input({ type: "number", min: 0, value: xp, readonly: !writable });
+      control.addEventListener("input", () => {
+        levels[i] = control.value === "" ? null : Number(control.value);
+        drawChart();
+        touched();
+      });
+      return h("div", { class: "entry" }, h("span", { class: "entry-n" }, `Level ${i + 1}`), cell(control, `Total XP for level ${i + 1}`, `xpCurve.levels[${i}]`));
+    });
+    drawChart();
+    return h(
+      "div",
+      { class: "grid-2" },
+      h(
+        "div",
+        {},
+        h("p", { class: "hint" }, "Total XP a player needs to reach each level (strictly increasing, starting at 0)."),
+        h("div", { class: "cell", "data-field": "xpCurve", id: "eco-xpCurve" }, h("p", { class: "field-error", id: "eco-xpCurve-error", hidden: true })),
+        rows,
+        writable
+          ? h(
+              "div",
+              { class: "row" },
+              button("Add level", () => {
+                const last = Number(levels[levels.length - 1]) || 0;
+                const step = levels.length > 1 ? last - (Number(levels[levels.length - 2]) || 0) : 100;
+                levels.push(last + Math.max(1, Math.round(step * 1.2)));
+                draw();
+              }),
+              levels.length > 1
+                ? button("Remove last level", () => {
+                    levels.pop();
+                    draw();
+                  }, { class: "danger ghost" })
+                : null,
+            )
+          : null,
+      ),
+      h("div", {}, chartBox),
+    );
+  }
+
+  function flagsSection() {
+    const flags = working.featureFlags || (working.featureFlags = {});
+    const rows = Object.entries(flags).map(([name, value]) => {
+      const control =
+        typeof value === "boolean"
+          ? h("input", { type: "checkbox", checked: value, disabled: !writable })
+          : input({ value: JSON.stringify(value), class: "mono", readonly: !writable });
+      control.addEventListener(typeof value === "boolean" ? "change" : "input", () => {
+        if (control.type === "checkbox") flags[name] = control.checked;
+        else {
+          try {
+            flags[name] = JSON.parse(control.value);
+          } catch {
+            flags[name] = control.value;
+          }
+        }
+        touched();
+      });
+      const remove = writable
+        ? button("Remove", () => {
+            delete flags[name];
+            draw();
+          }, { class: "danger ghost", "aria-label": `Remove flag ${name}` })
+        : null;
+      return h("div", { class: "entry" }, h("span", { class: "mono flag" }, name), cell(control, `Flag ${name}`, `featureFlags.${name}`), remove);
+    });
+    const newName = input({ placeholder: "flagName", "aria-label": "New flag name" });
+    const add = writable
+      ? h(
+          "div",
+          { class: "row" },
+          newName,
+          button("Add flag", () => {
+            const name = newName.value.trim();
+            if (!name || name in flags) return;
+            flags[name] = false;
+            draw();
+          }),
+        )
+      : null;
+    return h("div", {}, rows.length ? rows : empty("No feature flags.", writable ? "Add one below; games read them from the economy." : null), add);
+  }
+
+  async function historySection() {
+    const box = h("div", {}, h("p", { class: "hint" }, "Loading…"));
+    if (!can("audit:read", tenant)) {
+      put(clear(box), empty("Version history comes from the audit log.", "Your role cannot read the audit log; ask an owner."));
+      return box;
+    }
+    try {
+      const page = await api("/v1/admin/audit", { params: { tenantId: tenant, action: "economy.define", target: project, limit: 50 } });
+      put(clear(box), 
+        page.items.length
+          ? h(
+              "ol",
+              { class: "versions" },
+              page.items.map((entry, i) =>
+                h(
+                  "li",
+                  {},
+                  h("div", { class: "row" }, h("strong", {}, i === 0 ? `Version ${version} (current)` : `Version ${version - i}`), h("span", { class: "hint" }, `${when(entry.occurredAt)} by ${entry.actor}`)),
+                  h("details", {}, h("summary", {}, "Changes in this version"), diffList(diffEconomy(entry.before, entry.after || {}))),
+                ),
+              ),
+            )
+          : empty("No published versions recorded.", "Versions published from this console or the API appear here."),
+      );
+    } catch (error) {
+      showError(box, error);
+    }
+    return box;
+  }
+
+  async function draw() {
+    put(clear(tabs), 
+      TABS.map(([id, label]) => {
+        const tabButton = h("button", { type: "button", role: "tab", "aria-selected": String(id === tab), class: "tab" }, label);
+        tabButton.addEventListener("click", () => {
+          tab = id;
+          draw();
+        });
+        return tabButton;
+      }),
+    );
+    clear(form);
+    if (tab in LISTS) put(form, listSection(tab));
+    else if (tab === "xpCurve") put(form, xpSection());
+    else if (tab === "featureFlags") put(form, flagsSection());
+    else put(form, await historySection());
+    touched();
+  }
+
+  async function confirmRemove(what) {
+    return dialog("Please confirm", h("p", {}, `Remove ${what} from the working copy? Nothing changes until you publish.`), { submitLabel: "Remove", danger: true });
+  }
+
+  /** The section tab holding an API error path. */
+  function tabOf(fieldPath) {
+    const section = String(fieldPath).split(/[.[]/)[0];
+    return TABS.some(([id]) => id === section) ? section : null;
+  }
+
+  async function review() {
+    clear(messages);
+    clearFieldErrors(form);
+    const lines = diffEconomy(published, working);
+    if (!lines.length) {
+      notice(messages, "Nothing to publish: the working copy equals the published version.");
+      return;
+    }
+    const outcome = await dialog(`Review changes before publishing version ${version + 1}`, diffList(lines), {
+      submitLabel: `Publish version ${version + 1}`,
+      onSubmit: async () => {
+        try {
+          return { saved: await api(path, { method: "PUT", tenant, body: working }) };
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 422) return { error };
+          throw error;
+        }
+      },
+    });
+    if (!outcome) return;
+    if (outcome.error) {
+      const errors = outcome.error.errors;
+      const first = errors.length ? tabOf(errors[0].field) : null;
+      if (first && first !== tab) {
+        tab = first;
+        await draw();
+      }
+      showError(messages, outcome.error);
+      const unplaced = markFields(form, errors);
+      if (unplaced.length) put(messages, h("ul", { class: "field-list" }, unplaced.map((line) => h("li", {}, line))));
+      return;
+    }
+    version = outcome.saved.version;
+    published = clone(outcome.saved.document);
+    working = clone(published);
+    versionBadge.textContent = `Version ${version}`;
+    notice(messages, `Published version ${version}. Games use it from their next call.`);
+    draw();
+  }
+
+  const discard = button("Discard changes", async () => {
+    if (!diffEconomy(published, working).length) return;
+    if (!(await dialog("Please confirm", h("p", {}, "Discard every unpublished change?"), { submitLabel: "Discard", danger: true }))) return;
+    working = clone(published) || { currencies: [], items: [], xpCurve: { levels: [0, 100] } };
+    clear(messages);
+    draw();
+  });
+  put(main, 
+    toolbar(versionBadge, dirty, h("span", { class: "grow" }), writable ? discard : null, writable ? button("Review and publish", review, { class: "primary" }) : null),
+    messages,
+    published ? null : h("div", { class: "notice" }, "This project has no economy yet: define its sections, then publish version 1."),
+    card(null, tabs, form),
+  );
+  draw();
+}
