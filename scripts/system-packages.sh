@@ -8,6 +8,7 @@ set -euo pipefail
 # command or file that proves the package is there | Debian package(s)
 NEEDED=(
   "redis-server|redis-server"
+  "${LUDEX_CHROMIUM:-/usr/bin/chromium}|chromium"
 )
 
 present() {
