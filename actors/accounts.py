@@ -31,7 +31,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from actors.clock import SystemClock
+from actors.secret_box import SecretBox
 from actors.stores.base import Store
+from config.settings import Settings
 from engine.rbac import PLATFORM_ROLES, TENANT_ROLES, Membership, Principal
 from engine.rules import rfc3339
 
@@ -136,6 +138,7 @@ class AccountService:
         refresh_ttl_s: int = REFRESH_TTL_S,
         totp_issuer: str = "Ludex",
         hasher: PasswordHasher | None = None,
+        box: SecretBox | None = None,
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
@@ -143,6 +146,7 @@ class AccountService:
         self.refresh_ttl_s = refresh_ttl_s
         self.totp_issuer = totp_issuer
         self.hasher = hasher or PasswordHasher()  # argon2id with the library's current defaults
+        self.box = box or SecretBox.from_settings(Settings())  # seals TOTP secrets and the signing key
         self._explicit_key = signing_key
         self._key: str | None = None
         self._dummy_hash: str | None = None
@@ -158,7 +162,7 @@ class AccountService:
 
     async def signing_key(self) -> str:
         """The HS256 key: the constructor's, else `LUDEX_AUTH_SECRET`, else one generated once
-        and kept in the store (document `secrets/auth-signing-key`) for every replica."""
+        and kept sealed in the store (document `secrets/auth-signing-key`) for every replica."""
         if self._key is None:
             key = self._explicit_key or os.environ.get(SECRET_ENV)
             if not key:
@@ -166,12 +170,12 @@ class AccountService:
                 if document is None:
                     generated = {
                         "id": SIGNING_KEY_ID,
-                        "key": secrets.token_urlsafe(48),
+                        "key": self.box.seal(secrets.token_urlsafe(48)),
                         "createdAt": rfc3339(self._now()),
                     }
                     await self.store.put_document(SECRETS, SIGNING_KEY_ID, generated)
                     document = await self.store.get_document(SECRETS, SIGNING_KEY_ID) or generated
-                key = str(document["key"])
+                key = self.box.open(str(document["key"]))
             self._key = key
         return self._key
 
@@ -367,7 +371,7 @@ class AccountService:
             return None
         if not totp:
             raise TotpRequiredError()
-        step = self._totp_step(user["totpSecret"], totp, now)
+        step = self._totp_step(self.box.open(user["totpSecret"]), totp, now)
         if step is None or step <= int(user.get("totpLastStep") or -1):
             await self._record_failure(user["id"])
             raise InvalidTotpError()
@@ -535,10 +539,11 @@ class AccountService:
         def stage(user: dict[str, Any]) -> None:
             if step is not None:
                 user["totpLastStep"] = max(step, int(user.get("totpLastStep") or -1))
+            sealed = self.box.seal(secret)
             if user.get("totpEnabled"):
-                user["totpPendingSecret"] = secret
+                user["totpPendingSecret"] = sealed
             else:
-                user["totpSecret"] = secret
+                user["totpSecret"] = sealed
 
         user = await self._update_user(user_id, stage)
         if user is None:
@@ -555,7 +560,7 @@ class AccountService:
         pending = user.get("totpPendingSecret") or (None if user.get("totpEnabled") else user.get("totpSecret"))
         if not pending:
             raise InvalidTotpError("no TOTP secret is waiting for verification; call setup first")
-        if self._totp_step(pending, code, self._now()) is None:
+        if self._totp_step(self.box.open(pending), code, self._now()) is None:
             raise InvalidTotpError()
 
         def enable(current: dict[str, Any]) -> None:

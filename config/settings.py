@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     event_retention_days: float | None = None  # event store (not journal) retention; None keeps all
     default_rate_limit_per_s: float = 1000.0
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # larger request bodies answer 413
+    secret_key: str | None = None  # Fernet key sealing secrets at rest; unset: <data dir>/secret.key
     metrics_token: str | None = None  # when set, GET /metrics needs `Authorization: Bearer <token>`
     realtime_max_eventtypes: int = 32  # event types one realtime subscription may name
     realtime_queue_size: int = 1000  # per-connection backlog before a slow consumer is closed

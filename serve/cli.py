@@ -85,6 +85,7 @@ def create_superadmin_command(args: argparse.Namespace) -> int:
     import asyncio
 
     from actors.accounts import AccountError, AccountService
+    from actors.secret_box import SecretBox
     from actors.stores.factory import store_for
 
     overrides: dict[str, object] = {}
@@ -101,7 +102,8 @@ def create_superadmin_command(args: argparse.Namespace) -> int:
         store = store_for(settings)
         await store.open()
         try:
-            return await AccountService(store).create_user(args.email, password, platform_role="superadmin")
+            accounts = AccountService(store, box=SecretBox.from_settings(settings))
+            return await accounts.create_user(args.email, password, platform_role="superadmin")
         finally:
             await store.close()
 

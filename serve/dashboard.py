@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from actors.accounts import ACCESS_TTL_S, AccountError, AccountService, LoginThrottledError
+from actors.secret_box import SecretBox
 from engine.rbac import Principal, can
 from serve.backend import backend
 from serve.problems import ProblemError
@@ -30,7 +31,11 @@ async def accounts(request: Request) -> AccountService:
         connected = await backend(request)
         service = getattr(request.app.state, "accounts", None)
         if service is None:
-            service = AccountService(connected.store, access_ttl_s=int(os.environ.get(ACCESS_TTL_ENV) or ACCESS_TTL_S))
+            service = AccountService(
+                connected.store,
+                access_ttl_s=int(os.environ.get(ACCESS_TTL_ENV) or ACCESS_TTL_S),
+                box=SecretBox.from_settings(connected.settings),
+            )
             request.app.state.accounts = service
     return service
 

@@ -23,6 +23,7 @@ from actors.directory import (
     stop_shard_hosts,
     stop_webhook_worker,
 )
+from actors.secret_box import SecretBox
 from actors.stores.factory import store_for
 from config.settings import DEMO_ECONOMY_PATH, Settings
 from serve.deployment import APP_NAME, build_application
@@ -61,7 +62,8 @@ async def bootstrap_demo(settings: Settings, directory: ShardDirectory, base_url
         if credentials is None or await control.authenticate(credentials["apiKey"]) is None:
             _, api_key = await control.create_api_key(DEMO_TENANT, DEMO_PROJECT, "demo")
             credentials = {"tenantId": DEMO_TENANT, "projectId": DEMO_PROJECT, "apiKey": api_key}
-        credentials.update(await _bootstrap_admin(AccountService(store), previous or {}))
+        accounts = AccountService(store, box=SecretBox.from_settings(settings))
+        credentials.update(await _bootstrap_admin(accounts, previous or {}))
         credentials["baseUrl"] = base_url
         write_private(path, json.dumps(credentials, indent=2) + "\n")
         return credentials

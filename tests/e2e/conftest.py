@@ -113,12 +113,13 @@ def control_plane(backoffice: SyncProxy) -> SyncProxy:
 
 
 @pytest.fixture(scope="session")
-def accounts(direct_store: tuple[Any, SqliteStore]) -> SyncProxy:
-    """The dashboard accounts (same signing key, kept in the store)."""
+def accounts(ludex: Launched, direct_store: tuple[Any, SqliteStore]) -> SyncProxy:
+    """The dashboard accounts (same signing key, kept in the store, sealed with the server's key)."""
     from actors.accounts import AccountService
+    from actors.secret_box import SecretBox
 
     loop, store = direct_store
-    return SyncProxy(AccountService(store), loop)
+    return SyncProxy(AccountService(store, box=SecretBox.from_settings(ludex.settings)), loop)
 
 
 @pytest.fixture(scope="session")

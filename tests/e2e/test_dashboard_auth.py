@@ -17,7 +17,9 @@ import pyotp
 import pytest
 
 from actors.accounts import AccountService
+from actors.secret_box import SecretBox
 from actors.stores.sqlite import SqliteStore
+from config.settings import Settings
 from serve.launcher import Launched
 from tests.e2e.helpers import assert_problem, unique
 
@@ -206,7 +208,7 @@ def test_ludex_admin_create_superadmin_makes_a_user_who_can_log_in(tmp_path: Pat
         store = SqliteStore(tmp_path / "ludex.sqlite3")
         await store.open()
         try:
-            accounts = AccountService(store)
+            accounts = AccountService(store, box=SecretBox.from_settings(Settings(data_dir=tmp_path)))
             tokens = await accounts.login("ops@example.com", PASSWORD)
             principal = await accounts.verify_access_token(tokens["accessToken"])
             assert principal.platform_role == "superadmin"
@@ -224,7 +226,7 @@ def test_the_demo_admin_keeps_its_password_and_gets_a_new_one_if_the_file_lost_i
         store = SqliteStore(tmp_path / "ludex.sqlite3")
         await store.open()
         try:
-            accounts = AccountService(store)
+            accounts = AccountService(store, box=SecretBox.from_settings(Settings(data_dir=tmp_path)))
             first = await _bootstrap_admin(accounts, {})
             assert first["adminEmail"] == DEMO_ADMIN_EMAIL
             assert await _bootstrap_admin(accounts, {"apiKey": "k", **first}) == first  # a restart keeps it

@@ -12,6 +12,7 @@ from typing import Any
 import jwt
 import pyotp
 import pytest
+from cryptography.fernet import Fernet
 
 from actors.accounts import (
     REFRESH_TOKENS,
@@ -28,7 +29,9 @@ from actors.accounts import (
     token_hash,
 )
 from actors.clock import FakeClock
+from actors.secret_box import SecretBox, SecretKeyError
 from actors.stores.sqlite import SqliteStore
+from config.settings import Settings
 from engine.rbac import Membership, Principal, can
 
 PASSWORD = "correct horse battery staple"
@@ -49,8 +52,13 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def accounts(store: SqliteStore, clock: FakeClock) -> AccountService:
-    return AccountService(store, clock, signing_key=KEY)
+def box(tmp_path: Path) -> SecretBox:
+    return SecretBox.from_settings(Settings(data_dir=tmp_path))
+
+
+@pytest.fixture
+def accounts(store: SqliteStore, clock: FakeClock, box: SecretBox) -> AccountService:
+    return AccountService(store, clock, signing_key=KEY, box=box)
 
 
 async def make_user(accounts: AccountService, email: str = "ada@example.com", **options: Any) -> dict[str, Any]:
@@ -185,26 +193,24 @@ async def test_forged_or_foreign_tokens_are_refused(accounts: AccountService, st
     ):
         with pytest.raises(InvalidTokenError):
             await accounts.verify_access_token(forged)
-    other = AccountService(store, accounts.clock)  # no explicit key: the store's generated key
+    other = AccountService(store, accounts.clock, box=accounts.box)  # no explicit key: the store's generated key
     with pytest.raises(InvalidTokenError):
         await other.verify_access_token(tokens["accessToken"])
 
 
 async def test_the_generated_signing_key_is_shared_through_the_store(
-    store: SqliteStore, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    store: SqliteStore, clock: FakeClock, box: SecretBox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("LUDEX_AUTH_SECRET", raising=False)
-    first, second = AccountService(store, clock), AccountService(store, clock)
+    first, second = AccountService(store, clock, box=box), AccountService(store, clock, box=box)
     await first.create_user("ada@example.com", PASSWORD)
     tokens = await first.login("ada@example.com", PASSWORD)
     assert (await second.verify_access_token(tokens["accessToken"])).email == "ada@example.com"
-    assert (
-        await first.signing_key()
-        == await second.signing_key()
-        == (await store.get_document("secrets", "auth-signing-key"))["key"]
-    )  # type: ignore[index]  # noqa: E501
+    stored = await store.get_document("secrets", "auth-signing-key")
+    assert stored is not None and stored["key"] != await first.signing_key()  # kept sealed
+    assert await first.signing_key() == await second.signing_key() == box.open(stored["key"])
     monkeypatch.setenv("LUDEX_AUTH_SECRET", "e" * 64)
-    assert await AccountService(store, clock).signing_key() == "e" * 64
+    assert await AccountService(store, clock, box=box).signing_key() == "e" * 64
 
 
 async def test_refresh_rotates_the_pair_and_spends_the_old_refresh_token(
@@ -389,3 +395,24 @@ async def test_a_token_naming_another_users_session_is_refused(accounts: Account
     forged = jwt.encode(claims, KEY, algorithm="HS256")
     with pytest.raises(InvalidTokenError):
         await accounts.verify_access_token(forged)
+
+
+async def test_a_copy_of_the_store_holds_no_usable_secret(
+    store: SqliteStore, clock: FakeClock, box: SecretBox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TOTP secrets and the generated signing key are sealed with a key kept outside the store
+    (here `<data dir>/secret.key`, mode 0600): the database file alone opens neither."""
+    monkeypatch.delenv("LUDEX_AUTH_SECRET", raising=False)
+    accounts = AccountService(store, clock, box=box)
+    user = await make_user(accounts)
+    setup = await accounts.totp_setup(user["id"], PASSWORD)
+    assert await accounts.totp_verify(user["id"], pyotp.TOTP(setup["secret"]).at(clock.now()))
+    signing_key = await accounts.signing_key()
+    await store.close()
+    database = b"".join(path.read_bytes() for path in tmp_path.glob("ludex.sqlite3*"))
+    assert setup["secret"].encode() not in database and signing_key.encode() not in database
+    assert oct((tmp_path / "secret.key").stat().st_mode & 0o777) == "0o600"
+    await store.open()
+    stranger = AccountService(store, clock, box=SecretBox(Fernet.generate_key()))
+    with pytest.raises(SecretKeyError):
+        await stranger.signing_key()

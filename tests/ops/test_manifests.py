@@ -25,7 +25,7 @@ KUBERNETES_VERSION = "1.32.0"
 IMAGE = "ghcr.io/ludex/ludex:0.1.0"
 RUN_AS_USER = 1000
 SETTINGS_KEYS = {f"LUDEX_{name.upper()}" for name in Settings.model_fields}
-SECRET_KEYS = {"LUDEX_MONGO_URL", "LUDEX_REDIS_URL"}
+SECRET_KEYS = {"LUDEX_MONGO_URL", "LUDEX_REDIS_URL", "LUDEX_SECRET_KEY"}
 
 
 @cache
