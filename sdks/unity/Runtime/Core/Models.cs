@@ -1,0 +1,103 @@
+using System.Collections.Generic;
+
+namespace Ludex
+{
+    /// <summary>The answer of an XP award. <see cref="Raw"/> keeps every field the server sent.</summary>
+    public sealed class XpAward
+    {
+        public long Xp;
+        public int Level;
+        public bool LeveledUp;
+        public int LevelsGained;
+        public long? NextLevelXp;
+        public JsonObject Raw;
+
+        internal static XpAward From(JsonObject body)
+        {
+            return new XpAward
+            {
+                Xp = body.GetLong("xp"),
+                Level = (int)body.GetLong("level"),
+                LeveledUp = body.GetBool("leveledUp"),
+                LevelsGained = (int)body.GetLong("levelsGained"),
+                NextLevelXp = body.ContainsKey("nextLevelXp") && body["nextLevelXp"] != null ? body.GetLong("nextLevelXp") : (long?)null,
+                Raw = body,
+            };
+        }
+    }
+
+    /// <summary>A player's XP and level.</summary>
+    public sealed class Progression
+    {
+        public long Xp;
+        public int Level;
+        public long CurrentLevelXp;
+        public long? NextLevelXp;
+        public JsonObject Raw;
+
+        internal static Progression From(JsonObject body)
+        {
+            return new Progression
+            {
+                Xp = body.GetLong("xp"),
+                Level = (int)body.GetLong("level"),
+                CurrentLevelXp = body.GetLong("currentLevelXp"),
+                NextLevelXp = body.ContainsKey("nextLevelXp") && body["nextLevelXp"] != null ? body.GetLong("nextLevelXp") : (long?)null,
+                Raw = body,
+            };
+        }
+    }
+
+    /// <summary>A stored event (from GET .../events or the realtime socket); ids are stable across redeliveries.</summary>
+    public sealed class LudexEvent
+    {
+        public string Id;
+        public string Type;
+        public string TenantId;
+        public string ProjectId;
+        public string PlayerId;
+        public long Seq;
+        public JsonObject Data;
+        public string OccurredAt;
+        public JsonObject Raw;
+
+        public static LudexEvent From(JsonObject body)
+        {
+            return new LudexEvent
+            {
+                Id = body.GetString("id"),
+                Type = body.GetString("type"),
+                TenantId = body.GetString("tenantId"),
+                ProjectId = body.GetString("projectId"),
+                PlayerId = body.GetString("playerId"),
+                Seq = body.GetLong("seq"),
+                Data = body.GetObject("data") ?? new JsonObject(),
+                OccurredAt = body.GetString("occurredAt"),
+                Raw = body,
+            };
+        }
+
+        public override string ToString()
+        {
+            return Type + " " + Id + " " + Json.Serialize(Data);
+        }
+    }
+
+    /// <summary>One page of a cursor-paginated list; NextCursor is null on the last page.</summary>
+    public sealed class Page<T>
+    {
+        public List<T> Items = new List<T>();
+        public string NextCursor;
+    }
+
+    /// <summary>Filters of GET .../events.</summary>
+    public sealed class EventQuery
+    {
+        public IList<string> Types;
+        public string PlayerId;
+        public string From; // RFC 3339
+        public string To;   // RFC 3339, exclusive
+        public string Cursor;
+        public int? Limit;
+    }
+}
