@@ -67,6 +67,7 @@ namespace Ludex
         {
             using (var message = new HttpRequestMessage(new HttpMethod(request.Method), request.Url))
             {
+                message.Headers.ExpectContinue = false; // no 100-continue round trip before each POST body
                 if (request.Body != null) message.Content = new StringContent(request.Body, Encoding.UTF8, "application/json");
                 foreach (var header in request.Headers)
                 {
