@@ -9,36 +9,20 @@ namespace Ludex.Tests
 {
     /// <summary>The game API surface against the real server and its demo economy.</summary>
     [TestFixture]
-    public class ClientTests
+    public class ClientTests : ServerFixture
     {
-        private LudexClient _ludex;
-
-        [TestFixtureSetUp]
-        public void Connect() { _ludex = TestServer.Client(); }
-
-        [TestFixtureTearDown]
-        public void Disconnect() { if (_ludex != null) _ludex.Dispose(); }
-
-        private async Task<string> NewPlayer(string prefix)
-        {
-            string id = TestServer.NewPlayerId(prefix);
-            var player = await _ludex.Players.CreateAsync(id, id, new Dictionary<string, object> { { "team", "red" } });
-            Assert.AreEqual(id, player.GetString("playerId"));
-            return id;
-        }
-
         [Test]
         public async Task QuickStartFlowReachesLevelFourOnce()
         {
             string id = await NewPlayer("qs");
             string key = LudexClient.NewIdempotencyKey();
-            var first = await _ludex.Players.AwardXpAsync(id, 460, "match", key);
-            var second = await _ludex.Players.AwardXpAsync(id, 460, "match", key);
+            var first = await Api.Players.AwardXpAsync(id, 460, "match", key);
+            var second = await Api.Players.AwardXpAsync(id, 460, "match", key);
             Assert.AreEqual(4, first.Level);
             Assert.IsTrue(first.LeveledUp);
             Assert.AreEqual(3, first.LevelsGained);
             Assert.AreEqual(460, second.Xp, "the same key replays the first award");
-            var progression = await _ludex.Players.GetProgressionAsync(id);
+            var progression = await Api.Players.GetProgressionAsync(id);
             Assert.AreEqual(460, progression.Xp);
             Assert.AreEqual(4, progression.Level);
             Assert.AreEqual(450, progression.CurrentLevelXp);
@@ -49,15 +33,15 @@ namespace Ludex.Tests
         public async Task PlayersCreateGetListUpdateDelete()
         {
             string id = await NewPlayer("crud");
-            var profile = await _ludex.Players.GetAsync(id);
+            var profile = await Api.Players.GetAsync(id);
             Assert.AreEqual(1, profile.GetLong("level"));
             Assert.AreEqual(id, profile.GetString("username"));
-            var page = await _ludex.Players.ListAsync(username: id, limit: 10);
+            var page = await Api.Players.ListAsync(username: id, limit: 10);
             Assert.AreEqual(new[] { id }, page.Items.Select(p => p.GetString("playerId")).ToArray());
-            var renamed = await _ludex.Players.UpdateAsync(id, username: id + "-x");
+            var renamed = await Api.Players.UpdateAsync(id, username: id + "-x");
             Assert.AreEqual(id + "-x", renamed.GetString("username"));
-            await _ludex.Players.DeleteAsync(id);
-            var gone = await TestServer.Throws<LudexException>(() => _ludex.Players.GetAsync(id));
+            await Api.Players.DeleteAsync(id);
+            var gone = await TestServer.Throws<LudexException>(() => Api.Players.GetAsync(id));
             Assert.AreEqual(404, gone.Status);
         }
 
@@ -66,15 +50,15 @@ namespace Ludex.Tests
         {
             string id = await NewPlayer("wallet");
             string key = LudexClient.NewIdempotencyKey();
-            var credit = await _ludex.Wallet.CreditAsync(id, "coins", 500, "bonus", idempotencyKey: key);
+            var credit = await Api.Wallet.CreditAsync(id, "coins", 500, "bonus", idempotencyKey: key);
             Assert.AreEqual(500, credit.GetLong("balance"));
-            var again = await _ludex.Wallet.CreditAsync(id, "coins", 500, "bonus", idempotencyKey: key);
+            var again = await Api.Wallet.CreditAsync(id, "coins", 500, "bonus", idempotencyKey: key);
             Assert.AreEqual(500, again.GetLong("balance"), "same key: no second credit");
-            var debit = await _ludex.Wallet.DebitAsync(id, "coins", 120);
+            var debit = await Api.Wallet.DebitAsync(id, "coins", 120);
             Assert.AreEqual(380, debit.GetLong("balance"));
-            var wallet = await _ludex.Wallet.GetAsync(id);
+            var wallet = await Api.Wallet.GetAsync(id);
             Assert.AreEqual(380, wallet.GetObject("balances").GetLong("coins"));
-            var history = await _ludex.Wallet.HistoryAsync(id, "coins");
+            var history = await Api.Wallet.HistoryAsync(id, "coins");
             Assert.AreEqual(new long[] { 500, -120 }, history.Items.Select(e => e.GetLong("delta")).ToArray());
             Assert.AreEqual(key, history.Items[0].GetString("idempotencyKey"));
         }
@@ -83,42 +67,42 @@ namespace Ludex.Tests
         public async Task InventoryCountersAchievementsQuests()
         {
             string id = await NewPlayer("items");
-            Assert.AreEqual(3, (await _ludex.Inventory.GrantAsync(id, "potion", 3)).GetLong("quantity"));
-            Assert.AreEqual(2, (await _ludex.Inventory.ConsumeAsync(id, "potion", 1)).GetLong("quantity"));
-            var items = (await _ludex.Inventory.GetAsync(id)).GetArray("items").Cast<JsonObject>().ToList();
+            Assert.AreEqual(3, (await Api.Inventory.GrantAsync(id, "potion", 3)).GetLong("quantity"));
+            Assert.AreEqual(2, (await Api.Inventory.ConsumeAsync(id, "potion", 1)).GetLong("quantity"));
+            var items = (await Api.Inventory.GetAsync(id)).GetArray("items").Cast<JsonObject>().ToList();
             Assert.AreEqual(2, items.Single(i => i.GetString("itemId") == "potion").GetLong("quantity"));
-            var shortOfItems = await TestServer.Throws<LudexException>(() => _ludex.Inventory.ConsumeAsync(id, "potion", 5));
+            var shortOfItems = await TestServer.Throws<LudexException>(() => Api.Inventory.ConsumeAsync(id, "potion", 5));
             Assert.AreEqual("insufficient-items", shortOfItems.Slug);
 
-            var win = await _ludex.Counters.IncrementAsync(id, "wins");
+            var win = await Api.Counters.IncrementAsync(id, "wins");
             Assert.AreEqual(1, win.GetLong("value"));
-            Assert.AreEqual(1, (await _ludex.Counters.GetAsync(id)).GetObject("counters").GetLong("wins"));
-            var achievements = (await _ludex.Achievements.GetAsync(id)).GetArray("items").Cast<JsonObject>();
+            Assert.AreEqual(1, (await Api.Counters.GetAsync(id)).GetObject("counters").GetLong("wins"));
+            var achievements = (await Api.Achievements.GetAsync(id)).GetArray("items").Cast<JsonObject>();
             CollectionAssert.Contains(achievements.Select(a => a.GetString("achievementId")).ToList(), "first-win");
-            Assert.AreEqual(0, (await _ludex.Counters.ResetAsync(id, "wins")).GetLong("value"));
+            Assert.AreEqual(0, (await Api.Counters.ResetAsync(id, "wins")).GetLong("value"));
 
-            await _ludex.Quests.ProgressAsync(id, "daily-battles", "battles", 3);
-            var quests = await _ludex.Quests.GetAsync(id);
+            await Api.Quests.ProgressAsync(id, "daily-battles", "battles", 3);
+            var quests = await Api.Quests.GetAsync(id);
             StringAssert.Contains("daily-battles", Json.Serialize(quests.GetArray("completed")));
-            Assert.AreEqual(50, (await _ludex.Wallet.GetAsync(id)).GetObject("balances").GetLong("coins"), "the quest's reward");
+            Assert.AreEqual(50, (await Api.Wallet.GetAsync(id)).GetObject("balances").GetLong("coins"), "the quest's reward");
         }
 
         [Test]
         public async Task StoreCatalogSkuPurchaseReceipt()
         {
             string id = await NewPlayer("store");
-            var catalog = (await _ludex.Store.CatalogAsync()).GetArray("items").Cast<JsonObject>().Select(s => s.GetString("sku")).ToList();
+            var catalog = (await Api.Store.CatalogAsync()).GetArray("items").Cast<JsonObject>().Select(s => s.GetString("sku")).ToList();
             CollectionAssert.IsSubsetOf(new[] { "potion-pack", "starter-bundle" }, catalog);
-            var sku = await _ludex.Store.GetSkuAsync("potion-pack");
+            var sku = await Api.Store.GetSkuAsync("potion-pack");
             Assert.AreEqual(100, sku.GetObject("price").GetLong("coins"));
-            var broke = await TestServer.Throws<LudexException>(() => _ludex.Store.PurchaseAsync(id, "potion-pack"));
+            var broke = await TestServer.Throws<LudexException>(() => Api.Store.PurchaseAsync(id, "potion-pack"));
             Assert.AreEqual("insufficient-funds", broke.Slug);
-            await _ludex.Wallet.CreditAsync(id, "coins", 150);
-            var receipt = await _ludex.Store.PurchaseAsync(id, "potion-pack");
+            await Api.Wallet.CreditAsync(id, "coins", 150);
+            var receipt = await Api.Store.PurchaseAsync(id, "potion-pack");
             Assert.AreEqual(50, receipt.GetObject("balances").GetLong("coins"));
-            var again = await _ludex.Store.GetReceiptAsync(id, receipt.GetString("purchaseId"));
+            var again = await Api.Store.GetReceiptAsync(id, receipt.GetString("purchaseId"));
             Assert.AreEqual("potion-pack", again.GetString("sku"));
-            var unknown = await TestServer.Throws<LudexException>(() => _ludex.Store.GetSkuAsync("no-such-sku"));
+            var unknown = await TestServer.Throws<LudexException>(() => Api.Store.GetSkuAsync("no-such-sku"));
             Assert.AreEqual(404, unknown.Status);
         }
 
@@ -132,27 +116,27 @@ namespace Ludex.Tests
                 new Dictionary<string, object> { { "op", "credit" }, { "playerId", id }, { "idempotencyKey", id + "-c" }, { "currency", "coins" }, { "amount", 10 } },
                 new Dictionary<string, object> { { "op", "debit" }, { "playerId", id }, { "currency", "coins" }, { "amount", 99 } },
             };
-            var results = await _ludex.Commands.BatchAsync(commands);
+            var results = await Api.Commands.BatchAsync(commands);
             Assert.AreEqual(new[] { true, true, false }, results.Select(r => r.GetBool("ok")).ToArray());
             Assert.AreEqual(409, results[2].GetLong("status"));
             Assert.IsFalse(commands[2].ContainsKey("idempotencyKey"), "the caller's command is not modified");
-            var replay = await _ludex.Commands.BatchAsync(commands.Take(2));
+            var replay = await Api.Commands.BatchAsync(commands.Take(2));
             Assert.AreEqual(new[] { true, true }, replay.Select(r => r.GetBool("replayed")).ToArray());
-            Assert.AreEqual(10, (await _ludex.Wallet.GetAsync(id)).GetObject("balances").GetLong("coins"));
+            Assert.AreEqual(10, (await Api.Wallet.GetAsync(id)).GetObject("balances").GetLong("coins"));
         }
 
         [Test]
         public async Task EventsListFollowsCursorsOverEveryPage()
         {
             string id = await NewPlayer("events");
-            for (int i = 0; i < 3; i++) await _ludex.Wallet.CreditAsync(id, "coins", 1 + i);
-            var first = await _ludex.Events.ListAsync(new EventQuery { PlayerId = id, Limit = 2 });
+            for (int i = 0; i < 3; i++) await Api.Wallet.CreditAsync(id, "coins", 1 + i);
+            var first = await Api.Events.ListAsync(new EventQuery { PlayerId = id, Limit = 2 });
             Assert.AreEqual(2, first.Items.Count);
             Assert.IsNotNull(first.NextCursor);
-            var all = await _ludex.Events.ListAllAsync(new EventQuery { PlayerId = id, Limit = 2 });
+            var all = await Api.Events.ListAllAsync(new EventQuery { PlayerId = id, Limit = 2 });
             Assert.AreEqual(new[] { "player.created", "wallet.credited", "wallet.credited", "wallet.credited" }, all.Select(e => e.Type).ToArray());
             Assert.AreEqual(all.Count, all.Select(e => e.Id).Distinct().Count());
-            var credits = await _ludex.Events.ListAllAsync(new EventQuery { PlayerId = id, Types = new[] { "wallet.credited" } });
+            var credits = await Api.Events.ListAllAsync(new EventQuery { PlayerId = id, Types = new[] { "wallet.credited" } });
             Assert.AreEqual(new long[] { 1, 2, 3 }, credits.Select(e => e.Data.GetLong("amount")).ToArray());
         }
 
@@ -160,25 +144,25 @@ namespace Ludex.Tests
         public async Task ProblemAnswersMapToLudexException()
         {
             string id = await NewPlayer("problem");
-            await _ludex.Wallet.CreditAsync(id, "coins", 10);
-            var funds = await TestServer.Throws<LudexException>(() => _ludex.Wallet.DebitAsync(id, "coins", 11));
+            await Api.Wallet.CreditAsync(id, "coins", 10);
+            var funds = await TestServer.Throws<LudexException>(() => Api.Wallet.DebitAsync(id, "coins", 11));
             Assert.AreEqual(409, funds.Status);
             Assert.AreEqual("insufficient-funds", funds.Slug);
             Assert.IsNotNullOrEmpty(funds.Detail);
             Assert.IsNotNullOrEmpty(funds.RequestId);
             Assert.AreEqual(409, funds.Problem.GetLong("status"));
             Assert.AreEqual("https://ludex.dev/problems/insufficient-funds", funds.Problem.GetString("type"));
-            Assert.AreEqual(10, (await _ludex.Wallet.GetAsync(id)).GetObject("balances").GetLong("coins"), "a refused debit changes nothing");
+            Assert.AreEqual(10, (await Api.Wallet.GetAsync(id)).GetObject("balances").GetLong("coins"), "a refused debit changes nothing");
 
-            var missing = await TestServer.Throws<LudexException>(() => _ludex.Players.AwardXpAsync(TestServer.NewPlayerId("nobody"), 5));
+            var missing = await TestServer.Throws<LudexException>(() => Api.Players.AwardXpAsync(TestServer.NewPlayerId("nobody"), 5));
             Assert.AreEqual(404, missing.Status);
             Assert.AreEqual("player-not-found", missing.Slug);
 
-            var invalid = await TestServer.Throws<LudexException>(() => _ludex.Wallet.CreditAsync(id, "coins", -5));
+            var invalid = await TestServer.Throws<LudexException>(() => Api.Wallet.CreditAsync(id, "coins", -5));
             Assert.AreEqual(422, invalid.Status);
             StringAssert.EndsWith("/" + invalid.Slug, invalid.Problem.GetString("type"));
 
-            var unknownCurrency = await TestServer.Throws<LudexException>(() => _ludex.Wallet.CreditAsync(id, "rubies", 5));
+            var unknownCurrency = await TestServer.Throws<LudexException>(() => Api.Wallet.CreditAsync(id, "rubies", 5));
             Assert.AreEqual("unknown-currency", unknownCurrency.Slug);
         }
 

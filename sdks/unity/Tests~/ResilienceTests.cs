@@ -13,23 +13,8 @@ namespace Ludex.Tests
     /// real server, and rate limits from the server itself.
     /// </summary>
     [TestFixture]
-    public class ResilienceTests
+    public class ResilienceTests : ServerFixture
     {
-        private LudexClient _direct;
-
-        [TestFixtureSetUp]
-        public void Connect() { _direct = TestServer.Client(); }
-
-        [TestFixtureTearDown]
-        public void Disconnect() { if (_direct != null) _direct.Dispose(); }
-
-        private async Task<string> NewPlayer(string prefix)
-        {
-            string id = TestServer.NewPlayerId(prefix);
-            await _direct.Players.CreateAsync(id, id);
-            return id;
-        }
-
         [Test]
         public async Task AwardRetriedAfterTheConnectionDiesLandsExactlyOnce()
         {
@@ -48,8 +33,8 @@ namespace Ludex.Tests
                 Assert.AreEqual(1, retries.Count);
                 Assert.AreEqual(0, retries[0].Status, "a network error, not an HTTP status");
             }
-            Assert.AreEqual(460, (await _direct.Players.GetProgressionAsync(id)).Xp, "awarded once, not twice");
-            var xpEvents = await _direct.Events.ListAllAsync(new EventQuery { PlayerId = id, Types = new[] { "player.xp.added" } });
+            Assert.AreEqual(460, (await Api.Players.GetProgressionAsync(id)).Xp, "awarded once, not twice");
+            var xpEvents = await Api.Events.ListAllAsync(new EventQuery { PlayerId = id, Types = new[] { "player.xp.added" } });
             Assert.AreEqual(1, xpEvents.Count, "one award in the event store");
         }
 
@@ -70,7 +55,7 @@ namespace Ludex.Tests
                 Assert.AreEqual(keys[0], keys[1]);
                 Assert.AreEqual(TimeSpan.FromSeconds(1), retries.Single().RetryAfter);
             }
-            Assert.AreEqual(25, (await _direct.Wallet.GetAsync(id)).GetObject("balances").GetLong("coins"));
+            Assert.AreEqual(25, (await Api.Wallet.GetAsync(id)).GetObject("balances").GetLong("coins"));
         }
 
         [Test]
@@ -124,7 +109,7 @@ namespace Ludex.Tests
                 Assert.IsTrue(retry.RetryAfter.HasValue, "the server sends Retry-After");
                 Assert.GreaterOrEqual(retry.Delay, retry.RetryAfter.Value, "Retry-After is the minimum wait");
             }
-            Assert.AreEqual(5, (await _direct.Wallet.GetAsync(id)).GetObject("balances").GetLong("coins"), "each call landed once");
+            Assert.AreEqual(5, (await Api.Wallet.GetAsync(id)).GetObject("balances").GetLong("coins"), "each call landed once");
         }
 
         [Test]

@@ -109,6 +109,26 @@ namespace Ludex.Tests
         }
     }
 
+    /// <summary>A fixture with one client on the test server, and fresh players for each test.</summary>
+    public abstract class ServerFixture
+    {
+        protected LudexClient Api;
+
+        [TestFixtureSetUp]
+        public void Connect() { Api = TestServer.Client(); }
+
+        [TestFixtureTearDown]
+        public void Disconnect() { if (Api != null) Api.Dispose(); }
+
+        protected async Task<string> NewPlayer(string prefix)
+        {
+            string id = TestServer.NewPlayerId(prefix);
+            var player = await Api.Players.CreateAsync(id, id, new Dictionary<string, object> { { "team", "red" } });
+            Assert.AreEqual(id, player.GetString("playerId"));
+            return id;
+        }
+    }
+
     /// <summary>The backoffice calls the tests need (a rate-limited API key), over plain HttpClient.</summary>
     public static class Backoffice
     {

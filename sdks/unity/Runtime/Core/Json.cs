@@ -31,6 +31,13 @@ namespace Ludex
             return long.TryParse(Convert.ToString(value, CultureInfo.InvariantCulture), NumberStyles.Integer, CultureInfo.InvariantCulture, out parsed) ? parsed : fallback;
         }
 
+        /// <summary>Null when the key is missing or null (e.g. nextLevelXp at the top level).</summary>
+        public long? GetNullableLong(string key)
+        {
+            object value;
+            return TryGetValue(key, out value) && value != null ? GetLong(key) : (long?)null;
+        }
+
         public double GetDouble(string key, double fallback = 0)
         {
             object value;

@@ -20,7 +20,7 @@ namespace Ludex
                 Level = (int)body.GetLong("level"),
                 LeveledUp = body.GetBool("leveledUp"),
                 LevelsGained = (int)body.GetLong("levelsGained"),
-                NextLevelXp = body.ContainsKey("nextLevelXp") && body["nextLevelXp"] != null ? body.GetLong("nextLevelXp") : (long?)null,
+                NextLevelXp = body.GetNullableLong("nextLevelXp"),
                 Raw = body,
             };
         }
@@ -42,7 +42,7 @@ namespace Ludex
                 Xp = body.GetLong("xp"),
                 Level = (int)body.GetLong("level"),
                 CurrentLevelXp = body.GetLong("currentLevelXp"),
-                NextLevelXp = body.ContainsKey("nextLevelXp") && body["nextLevelXp"] != null ? body.GetLong("nextLevelXp") : (long?)null,
+                NextLevelXp = body.GetNullableLong("nextLevelXp"),
                 Raw = body,
             };
         }
