@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Xml.Linq;
@@ -60,6 +61,42 @@ namespace Ludex.Tests
             Assert.AreEqual("linker", linker.Name.LocalName);
             var preserved = linker.Elements("assembly").Where(a => (string)a.Attribute("preserve") == "all").Select(a => (string)a.Attribute("fullname")).ToList();
             CollectionAssert.IsSubsetOf(new[] { "Ludex.Core", "Ludex.Unity" }, preserved);
+        }
+
+        /// <summary>
+        /// A package installed from a git URL is immutable: Unity ignores any asset without a .meta
+        /// file there, so every file and folder Unity imports (all but `~` folders, dot-files and
+        /// the local build output) needs one, each with its own GUID.
+        /// </summary>
+        [Test]
+        public void EveryImportedAssetHasAMetaFileWithAUniqueGuid()
+        {
+            string root = PackageRoot();
+            var guids = new Dictionary<string, string>();
+            var pending = new Stack<string>();
+            pending.Push(root);
+            int checkedAssets = 0;
+            while (pending.Count > 0)
+            {
+                string folder = pending.Pop();
+                var entries = Directory.GetDirectories(folder).Concat(Directory.GetFiles(folder));
+                foreach (string path in entries)
+                {
+                    string name = Path.GetFileName(path);
+                    if (name.StartsWith(".") || name.EndsWith("~") || name.EndsWith(".meta")) continue;
+                    if (folder == root && name == "build") continue;
+                    if (Directory.Exists(path)) pending.Push(path);
+                    string meta = path + ".meta";
+                    Assert.IsTrue(File.Exists(meta), "no .meta for " + path.Substring(root.Length));
+                    string guidLine = File.ReadAllLines(meta).Single(l => l.StartsWith("guid: "));
+                    string guid = guidLine.Substring(6).Trim();
+                    StringAssert.IsMatch("^[0-9a-f]{32}$", guid);
+                    Assert.IsFalse(guids.ContainsKey(guid), "GUID of " + path + " repeats " + (guids.ContainsKey(guid) ? guids[guid] : ""));
+                    guids[guid] = path;
+                    checkedAssets++;
+                }
+            }
+            Assert.Greater(checkedAssets, 15);
         }
     }
 }

@@ -19,6 +19,11 @@ public static class Quickstart
             Console.Error.WriteLine(error.Message + " (request " + error.RequestId + ")");
             return 1;
         }
+        catch (InvalidOperationException missing)
+        {
+            Console.Error.WriteLine(missing.Message + ": set LUDEX_BASE_URL, LUDEX_TENANT_ID, LUDEX_PROJECT_ID and LUDEX_API_KEY");
+            return 2;
+        }
     }
 
     private static async Task RunAsync()

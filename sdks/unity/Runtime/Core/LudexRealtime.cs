@@ -43,7 +43,7 @@ namespace Ludex
         private IWebSocketConnection _connection;
         private string _lastEventId;
         private long _lastReceivedTicks;
-        private RealtimeState _state = RealtimeState.Idle;
+        private volatile RealtimeState _state = RealtimeState.Idle;
 
         /// <summary>Each new event, once.</summary>
         public event Action<LudexEvent> EventReceived;
@@ -167,6 +167,7 @@ namespace Ludex
                     break;
                 }
             }
+            _firstSubscribed.TrySetCanceled(); // stopped before the first subscription: StartAsync must not wait for ever
             SetState(RealtimeState.Closed);
         }
 
