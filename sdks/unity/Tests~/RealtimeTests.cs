@@ -77,6 +77,122 @@ namespace Ludex.Tests
             }
         }
 
+        /// <summary>
+        /// Real sockets to the real server, with two faults a test can trigger: drop the current
+        /// connection, and make the next subscription ask for more than it should (an older
+        /// `since`), as a replica replaying from an earlier position would.
+        /// </summary>
+        private sealed class FaultySocketTransport : IWebSocketTransport
+        {
+            private readonly ClientWebSocketTransport _real = new ClientWebSocketTransport();
+            public volatile IWebSocketConnection Current;
+            public volatile string RewindTo;
+
+            public async Task<IWebSocketConnection> ConnectAsync(Uri uri, IDictionary<string, string> headers, System.Threading.CancellationToken cancellationToken)
+            {
+                var connection = new Rewinding(await _real.ConnectAsync(uri, headers, cancellationToken), this);
+                Current = connection;
+                return connection;
+            }
+
+            private sealed class Rewinding : IWebSocketConnection
+            {
+                private readonly IWebSocketConnection _inner;
+                private readonly FaultySocketTransport _owner;
+
+                public Rewinding(IWebSocketConnection inner, FaultySocketTransport owner) { _inner = inner; _owner = owner; }
+
+                public int? CloseCode { get { return _inner.CloseCode; } }
+                public Task<string> ReceiveAsync(System.Threading.CancellationToken token) { return _inner.ReceiveAsync(token); }
+                public Task CloseAsync() { return _inner.CloseAsync(); }
+                public void Abort() { _inner.Abort(); }
+                public void Dispose() { _inner.Dispose(); }
+
+                public Task SendAsync(string message, System.Threading.CancellationToken token)
+                {
+                    var parsed = Json.ParseObject(message);
+                    string rewind = _owner.RewindTo;
+                    if (rewind != null && parsed.GetString("action") == "subscribe")
+                    {
+                        parsed["since"] = rewind;
+                        _owner.RewindTo = null;
+                        message = Json.Serialize(parsed);
+                    }
+                    return _inner.SendAsync(message, token);
+                }
+            }
+        }
+
+        [Test]
+        public async Task ReconnectsAfterADropAndNeverDeliversAnIdTwice()
+        {
+            var sockets = new FaultySocketTransport();
+            using (var ludex = TestServer.Client(o => o.WebSocketTransport = sockets))
+            {
+                string id = TestServer.NewPlayerId("dedup");
+                await ludex.Players.CreateAsync(id, id);
+                var seen = new Collector();
+                var realtime = ludex.Realtime(new[] { "wallet.*" });
+                seen.Attach(realtime);
+                await realtime.StartAsync();
+                try
+                {
+                    for (int amount = 1; amount <= 3; amount++) await ludex.Wallet.CreditAsync(id, "coins", amount);
+                    Assert.IsTrue(await TestServer.Eventually(() => seen.Of(id).Count == 3, TimeSpan.FromSeconds(15)));
+                    sockets.RewindTo = seen.Of(id)[0].Id; // the server will replay credits 2 and 3
+                    sockets.Current.Abort();
+                    Assert.IsTrue(await TestServer.Eventually(() => realtime.Subscriptions == 2, TimeSpan.FromSeconds(15)), "reconnected by itself");
+                    Assert.IsNull(sockets.RewindTo, "the resubscription went out (with the older since)");
+                    await ludex.Wallet.CreditAsync(id, "coins", 4);
+                    Assert.IsTrue(await TestServer.Eventually(() => seen.Of(id).Count >= 4, TimeSpan.FromSeconds(15)));
+                    await Task.Delay(500);
+                }
+                finally
+                {
+                    await realtime.StopAsync();
+                }
+                Assert.AreEqual(new long[] { 1, 2, 3, 4 }, seen.Of(id).Select(e => e.Data.GetLong("amount")).ToArray(), "replayed ids were dropped");
+            }
+        }
+
+        [Test]
+        public async Task ResumesFromAStoredIdWithExactlyWhatWasMissed()
+        {
+            using (var ludex = TestServer.Client())
+            {
+                string id = TestServer.NewPlayerId("since");
+                await ludex.Players.CreateAsync(id, id);
+                var first = new Collector();
+                var session = ludex.Realtime(new[] { "wallet.*" });
+                first.Attach(session);
+                await session.StartAsync();
+                await ludex.Wallet.CreditAsync(id, "coins", 1);
+                Assert.IsTrue(await TestServer.Eventually(() => first.Of(id).Count == 1, TimeSpan.FromSeconds(15)));
+                await session.StopAsync();
+                string stored = session.LastEventId; // what a game would keep across sessions
+
+                await ludex.Wallet.CreditAsync(id, "coins", 2); // nobody listening
+                await ludex.Wallet.CreditAsync(id, "coins", 3);
+
+                var second = new Collector();
+                var resumed = ludex.Realtime(new[] { "wallet.*" }, since: stored);
+                second.Attach(resumed);
+                await resumed.StartAsync();
+                try
+                {
+                    Assert.IsTrue(await TestServer.Eventually(() => second.Of(id).Count >= 2, TimeSpan.FromSeconds(15)), "the missed events are replayed");
+                    await ludex.Wallet.CreditAsync(id, "coins", 4);
+                    Assert.IsTrue(await TestServer.Eventually(() => second.Of(id).Count >= 3, TimeSpan.FromSeconds(15)), "then live ones");
+                    await Task.Delay(500);
+                }
+                finally
+                {
+                    await resumed.StopAsync();
+                }
+                Assert.AreEqual(new long[] { 2, 3, 4 }, second.Of(id).Select(e => e.Data.GetLong("amount")).ToArray());
+            }
+        }
+
         [Test]
         public async Task ResumesAcrossAServerRestartWithEveryEventOnce()
         {
@@ -95,7 +211,9 @@ namespace Ludex.Tests
                     await ludex.Wallet.CreditAsync(id, "coins", 2);
                     Assert.IsTrue(await TestServer.Eventually(() => seen.Of(id).Count == 2, TimeSpan.FromSeconds(15)), "events before the restart");
 
+                    var restartClock = System.Diagnostics.Stopwatch.StartNew();
                     await Task.Run(() => TestServer.Restart());
+                    Console.WriteLine("server restart took {0:F1} s", restartClock.Elapsed.TotalSeconds);
 
                     // while the subscription is still down (it is backing off, up to 5 s): only `since` brings these
                     await ludex.Wallet.CreditAsync(id, "coins", 3);

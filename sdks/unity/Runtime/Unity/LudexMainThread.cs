@@ -23,7 +23,7 @@ namespace Ludex.Unity
         private static void Bootstrap()
         {
             if (_instance != null) return;
-            var host = new GameObject("Ludex main thread") { hideFlags = HideFlags.HideAndDontSave };
+            var host = new GameObject("Ludex main thread") { hideFlags = HideFlags.HideInHierarchy };
             DontDestroyOnLoad(host);
             _instance = host.AddComponent<LudexMainThread>();
         }
