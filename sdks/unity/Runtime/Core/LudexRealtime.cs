@@ -40,7 +40,8 @@ namespace Ludex
         private readonly TaskCompletionSource<bool> _firstSubscribed = new TaskCompletionSource<bool>();
         private CancellationTokenSource _stop;
         private Task _loop;
-        private IWebSocketConnection _connection;
+        private volatile IWebSocketConnection _connection;
+        private int _subscriptions;
         private string _lastEventId;
         private long _lastReceivedTicks;
         private volatile RealtimeState _state = RealtimeState.Idle;
@@ -64,7 +65,7 @@ namespace Ludex
         public string LastEventId { get { lock (_gate) return _lastEventId; } }
 
         /// <summary>How many times a subscription was confirmed (1 + reconnects).</summary>
-        public int Subscriptions { get; private set; }
+        public int Subscriptions { get { return Volatile.Read(ref _subscriptions); } }
 
         public RealtimeState State { get { return _state; } }
 
@@ -207,7 +208,7 @@ namespace Ludex
                                 break;
                             case "subscribed":
                                 subscribed = true;
-                                Subscriptions++;
+                                Interlocked.Increment(ref _subscriptions);
                                 SetState(RealtimeState.Subscribed);
                                 _firstSubscribed.TrySetResult(true);
                                 break;
