@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using Ludex;
 using NUnit.Framework;
@@ -87,10 +88,14 @@ namespace Ludex.Tests
             private readonly ClientWebSocketTransport _real = new ClientWebSocketTransport();
             public volatile IWebSocketConnection Current;
             public volatile string RewindTo;
+            public volatile bool Deaf; // swallow every incoming message: a socket that went silent
+            public int PingsSent;
+            public int PongsReceived;
 
             public async Task<IWebSocketConnection> ConnectAsync(Uri uri, IDictionary<string, string> headers, System.Threading.CancellationToken cancellationToken)
             {
                 var connection = new Rewinding(await _real.ConnectAsync(uri, headers, cancellationToken), this);
+                Deaf = false;
                 Current = connection;
                 return connection;
             }
@@ -103,7 +108,18 @@ namespace Ludex.Tests
                 public Rewinding(IWebSocketConnection inner, FaultySocketTransport owner) { _inner = inner; _owner = owner; }
 
                 public int? CloseCode { get { return _inner.CloseCode; } }
-                public Task<string> ReceiveAsync(System.Threading.CancellationToken token) { return _inner.ReceiveAsync(token); }
+                public async Task<string> ReceiveAsync(System.Threading.CancellationToken token)
+                {
+                    while (true)
+                    {
+                        string message = await _inner.ReceiveAsync(token);
+                        if (message == null || !_owner.Deaf)
+                        {
+                            if (message != null && message.Contains("\"pong\"")) System.Threading.Interlocked.Increment(ref _owner.PongsReceived);
+                            return message;
+                        }
+                    }
+                }
                 public Task CloseAsync() { return _inner.CloseAsync(); }
                 public void Abort() { _inner.Abort(); }
                 public void Dispose() { _inner.Dispose(); }
@@ -111,6 +127,7 @@ namespace Ludex.Tests
                 public Task SendAsync(string message, System.Threading.CancellationToken token)
                 {
                     var parsed = Json.ParseObject(message);
+                    if (parsed.GetString("action") == "ping") System.Threading.Interlocked.Increment(ref _owner.PingsSent);
                     string rewind = _owner.RewindTo;
                     if (rewind != null && parsed.GetString("action") == "subscribe")
                     {
@@ -152,6 +169,36 @@ namespace Ludex.Tests
                     await realtime.StopAsync();
                 }
                 Assert.AreEqual(new long[] { 1, 2, 3, 4 }, seen.Of(id).Select(e => e.Data.GetLong("amount")).ToArray(), "replayed ids were dropped");
+            }
+        }
+
+        [Test]
+        public async Task PingsKeepTheSocketCheckedAndASilentOneIsReplaced()
+        {
+            var sockets = new FaultySocketTransport();
+            using (var ludex = TestServer.Client(o => o.WebSocketTransport = sockets))
+            {
+                string id = TestServer.NewPlayerId("silent");
+                await ludex.Players.CreateAsync(id, id);
+                var seen = new Collector();
+                var realtime = ludex.Realtime(new[] { "wallet.*" });
+                realtime.PingInterval = TimeSpan.FromMilliseconds(400);
+                seen.Attach(realtime);
+                await realtime.StartAsync();
+                try
+                {
+                    Assert.IsTrue(await TestServer.Eventually(() => Volatile.Read(ref sockets.PongsReceived) >= 2, TimeSpan.FromSeconds(15)), "pings are sent and answered");
+                    Assert.GreaterOrEqual(Volatile.Read(ref sockets.PingsSent), 2);
+                    int before = realtime.Subscriptions;
+                    sockets.Deaf = true; // the socket stays open but nothing arrives any more
+                    Assert.IsTrue(await TestServer.Eventually(() => realtime.Subscriptions > before, TimeSpan.FromSeconds(15)), "the silent socket was dropped and replaced");
+                    await ludex.Wallet.CreditAsync(id, "coins", 7);
+                    Assert.IsTrue(await TestServer.Eventually(() => seen.Of(id).Count == 1, TimeSpan.FromSeconds(15)), "events flow on the new socket");
+                }
+                finally
+                {
+                    await realtime.StopAsync();
+                }
             }
         }
 
