@@ -34,12 +34,13 @@ namespace Ludex.Tests
         {
             string id = await NewPlayer("crud");
             var profile = await Api.Players.GetAsync(id);
-            Assert.AreEqual(1, profile.GetLong("level"));
-            Assert.AreEqual(id, profile.GetString("username"));
+            Assert.AreEqual(1, profile.Level);
+            Assert.AreEqual(id, profile.Username);
+            Assert.AreEqual("red", profile.Metadata.GetString("team"));
             var page = await Api.Players.ListAsync(username: id, limit: 10);
-            Assert.AreEqual(new[] { id }, page.Items.Select(p => p.GetString("playerId")).ToArray());
+            Assert.AreEqual(new[] { id }, page.Items.Select(p => p.PlayerId).ToArray());
             var renamed = await Api.Players.UpdateAsync(id, username: id + "-x");
-            Assert.AreEqual(id + "-x", renamed.GetString("username"));
+            Assert.AreEqual(id + "-x", renamed.Username);
             await Api.Players.DeleteAsync(id);
             var gone = await TestServer.Throws<LudexException>(() => Api.Players.GetAsync(id));
             Assert.AreEqual(404, gone.Status);
@@ -51,57 +52,61 @@ namespace Ludex.Tests
             string id = await NewPlayer("wallet");
             string key = LudexClient.NewIdempotencyKey();
             var credit = await Api.Wallet.CreditAsync(id, "coins", 500, "bonus", idempotencyKey: key);
-            Assert.AreEqual(500, credit.GetLong("balance"));
+            Assert.AreEqual(500, credit.Balance);
             var again = await Api.Wallet.CreditAsync(id, "coins", 500, "bonus", idempotencyKey: key);
-            Assert.AreEqual(500, again.GetLong("balance"), "same key: no second credit");
+            Assert.AreEqual(500, again.Balance, "same key: no second credit");
             var debit = await Api.Wallet.DebitAsync(id, "coins", 120);
-            Assert.AreEqual(380, debit.GetLong("balance"));
+            Assert.AreEqual(380, debit.Balance);
             var wallet = await Api.Wallet.GetAsync(id);
-            Assert.AreEqual(380, wallet.GetObject("balances").GetLong("coins"));
+            Assert.AreEqual(380, wallet.Balances["coins"]);
             var history = await Api.Wallet.HistoryAsync(id, "coins");
-            Assert.AreEqual(new long[] { 500, -120 }, history.Items.Select(e => e.GetLong("delta")).ToArray());
-            Assert.AreEqual(key, history.Items[0].GetString("idempotencyKey"));
+            Assert.AreEqual(new long[] { 500, -120 }, history.Items.Select(e => e.Delta).ToArray());
+            Assert.AreEqual(key, history.Items[0].IdempotencyKey);
         }
 
         [Test]
         public async Task InventoryCountersAchievementsQuests()
         {
             string id = await NewPlayer("items");
-            Assert.AreEqual(3, (await Api.Inventory.GrantAsync(id, "potion", 3)).GetLong("quantity"));
-            Assert.AreEqual(2, (await Api.Inventory.ConsumeAsync(id, "potion", 1)).GetLong("quantity"));
-            var items = (await Api.Inventory.GetAsync(id)).GetArray("items").Cast<JsonObject>().ToList();
-            Assert.AreEqual(2, items.Single(i => i.GetString("itemId") == "potion").GetLong("quantity"));
+            Assert.AreEqual(3, (await Api.Inventory.GrantAsync(id, "potion", 3)).Quantity);
+            Assert.AreEqual(2, (await Api.Inventory.ConsumeAsync(id, "potion", 1)).Quantity);
+            var items = (await Api.Inventory.GetAsync(id)).Items;
+            Assert.AreEqual(2, items.Single(i => i.ItemId == "potion").Quantity);
             var shortOfItems = await TestServer.Throws<LudexException>(() => Api.Inventory.ConsumeAsync(id, "potion", 5));
             Assert.AreEqual("insufficient-items", shortOfItems.Slug);
 
             var win = await Api.Counters.IncrementAsync(id, "wins");
-            Assert.AreEqual(1, win.GetLong("value"));
-            Assert.AreEqual(1, (await Api.Counters.GetAsync(id)).GetObject("counters").GetLong("wins"));
-            var achievements = (await Api.Achievements.GetAsync(id)).GetArray("items").Cast<JsonObject>();
-            CollectionAssert.Contains(achievements.Select(a => a.GetString("achievementId")).ToList(), "first-win");
-            Assert.AreEqual(0, (await Api.Counters.ResetAsync(id, "wins")).GetLong("value"));
+            Assert.AreEqual(1, win.Value);
+            CollectionAssert.Contains(win.Unlocked, "first-win");
+            Assert.AreEqual(1, (await Api.Counters.GetAsync(id)).Values["wins"]);
+            var achievements = (await Api.Achievements.GetAsync(id)).Items;
+            CollectionAssert.Contains(achievements.Select(a => a.AchievementId).ToList(), "first-win");
+            Assert.AreEqual(0, (await Api.Counters.ResetAsync(id, "wins")).Value);
 
-            await Api.Quests.ProgressAsync(id, "daily-battles", "battles", 3);
+            var quest = await Api.Quests.ProgressAsync(id, "daily-battles", "battles", 3);
+            Assert.IsTrue(quest.Completed);
+            Assert.AreEqual(3, quest.Objectives.Single().Progress);
             var quests = await Api.Quests.GetAsync(id);
-            StringAssert.Contains("daily-battles", Json.Serialize(quests.GetArray("completed")));
-            Assert.AreEqual(50, (await Api.Wallet.GetAsync(id)).GetObject("balances").GetLong("coins"), "the quest's reward");
+            CollectionAssert.Contains(quests.Completed.Select(q => q.QuestId).ToList(), "daily-battles");
+            Assert.AreEqual(50, (await Api.Wallet.GetAsync(id)).Balances["coins"], "the quest's reward");
         }
 
         [Test]
         public async Task StoreCatalogSkuPurchaseReceipt()
         {
             string id = await NewPlayer("store");
-            var catalog = (await Api.Store.CatalogAsync()).GetArray("items").Cast<JsonObject>().Select(s => s.GetString("sku")).ToList();
+            var catalog = (await Api.Store.CatalogAsync()).Items.Select(s => s.SkuId).ToList();
             CollectionAssert.IsSubsetOf(new[] { "potion-pack", "starter-bundle" }, catalog);
             var sku = await Api.Store.GetSkuAsync("potion-pack");
-            Assert.AreEqual(100, sku.GetObject("price").GetLong("coins"));
+            Assert.AreEqual(100, sku.Price["coins"]);
+            Assert.AreEqual(5, sku.Grants.Items.Single().Quantity);
             var broke = await TestServer.Throws<LudexException>(() => Api.Store.PurchaseAsync(id, "potion-pack"));
             Assert.AreEqual("insufficient-funds", broke.Slug);
             await Api.Wallet.CreditAsync(id, "coins", 150);
             var receipt = await Api.Store.PurchaseAsync(id, "potion-pack");
-            Assert.AreEqual(50, receipt.GetObject("balances").GetLong("coins"));
-            var again = await Api.Store.GetReceiptAsync(id, receipt.GetString("purchaseId"));
-            Assert.AreEqual("potion-pack", again.GetString("sku"));
+            Assert.AreEqual(50, receipt.Balances["coins"]);
+            var again = await Api.Store.GetReceiptAsync(id, receipt.PurchaseId);
+            Assert.AreEqual("potion-pack", again.Sku);
             var unknown = await TestServer.Throws<LudexException>(() => Api.Store.GetSkuAsync("no-such-sku"));
             Assert.AreEqual(404, unknown.Status);
         }
@@ -117,12 +122,13 @@ namespace Ludex.Tests
                 new Dictionary<string, object> { { "op", "debit" }, { "playerId", id }, { "currency", "coins" }, { "amount", 99 } },
             };
             var results = await Api.Commands.BatchAsync(commands);
-            Assert.AreEqual(new[] { true, true, false }, results.Select(r => r.GetBool("ok")).ToArray());
-            Assert.AreEqual(409, results[2].GetLong("status"));
+            Assert.AreEqual(new[] { true, true, false }, results.Select(r => r.Ok).ToArray());
+            Assert.AreEqual(409, results[2].Status);
+            Assert.AreEqual("https://ludex.dev/problems/insufficient-funds", results[2].Problem.Type);
             Assert.IsFalse(commands[2].ContainsKey("idempotencyKey"), "the caller's command is not modified");
             var replay = await Api.Commands.BatchAsync(commands.Take(2));
-            Assert.AreEqual(new[] { true, true }, replay.Select(r => r.GetBool("replayed")).ToArray());
-            Assert.AreEqual(10, (await Api.Wallet.GetAsync(id)).GetObject("balances").GetLong("coins"));
+            Assert.AreEqual(new[] { true, true }, replay.Select(r => r.Replayed).ToArray());
+            Assert.AreEqual(10, (await Api.Wallet.GetAsync(id)).Balances["coins"]);
         }
 
         [Test]
@@ -152,7 +158,7 @@ namespace Ludex.Tests
             Assert.IsNotNullOrEmpty(funds.RequestId);
             Assert.AreEqual(409, funds.Problem.GetLong("status"));
             Assert.AreEqual("https://ludex.dev/problems/insufficient-funds", funds.Problem.GetString("type"));
-            Assert.AreEqual(10, (await Api.Wallet.GetAsync(id)).GetObject("balances").GetLong("coins"), "a refused debit changes nothing");
+            Assert.AreEqual(10, (await Api.Wallet.GetAsync(id)).Balances["coins"], "a refused debit changes nothing");
 
             var missing = await TestServer.Throws<LudexException>(() => Api.Players.AwardXpAsync(TestServer.NewPlayerId("nobody"), 5));
             Assert.AreEqual(404, missing.Status);

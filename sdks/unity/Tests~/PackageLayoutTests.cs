@@ -55,6 +55,15 @@ namespace Ludex.Tests
         }
 
         [Test]
+        public void GeneratedModelsMatchTheOpenApiDocument()
+        {
+            string openApi = Path.Combine(PackageRoot(), "..", "..", "docs", "openapi.json");
+            string committed = File.ReadAllText(Path.Combine(PackageRoot(), "Runtime", "Core", "Models.Generated.cs"));
+            Assert.AreEqual(ModelGenerator.Generate(File.ReadAllText(openApi)), committed,
+                "Runtime/Core/Models.Generated.cs is stale: run `make -C sdks/unity models`");
+        }
+
+        [Test]
         public void LinkXmlPreservesBothAssemblies()
         {
             var linker = XDocument.Load(Path.Combine(PackageRoot(), "Runtime", "link.xml")).Root;

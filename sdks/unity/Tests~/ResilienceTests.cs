@@ -48,14 +48,14 @@ namespace Ludex.Tests
             {
                 var clock = Stopwatch.StartNew();
                 var credit = await viaProxy.Wallet.CreditAsync(id, "coins", 25);
-                Assert.AreEqual(25, credit.GetLong("balance"));
+                Assert.AreEqual(25, credit.Balance);
                 Assert.GreaterOrEqual(clock.Elapsed.TotalSeconds, 0.95, "Retry-After: 1 is a minimum wait");
                 var keys = proxy.Requests.Select(r => r.Header("Idempotency-Key")).ToList();
                 Assert.AreEqual(2, keys.Count);
                 Assert.AreEqual(keys[0], keys[1]);
                 Assert.AreEqual(TimeSpan.FromSeconds(1), retries.Single().RetryAfter);
             }
-            Assert.AreEqual(25, (await Api.Wallet.GetAsync(id)).GetObject("balances").GetLong("coins"));
+            Assert.AreEqual(25, (await Api.Wallet.GetAsync(id)).Balances["coins"]);
         }
 
         [Test]
@@ -109,7 +109,7 @@ namespace Ludex.Tests
                 Assert.IsTrue(retry.RetryAfter.HasValue, "the server sends Retry-After");
                 Assert.GreaterOrEqual(retry.Delay, retry.RetryAfter.Value, "Retry-After is the minimum wait");
             }
-            Assert.AreEqual(5, (await Api.Wallet.GetAsync(id)).GetObject("balances").GetLong("coins"), "each call landed once");
+            Assert.AreEqual(5, (await Api.Wallet.GetAsync(id)).Balances["coins"], "each call landed once");
         }
 
         [Test]

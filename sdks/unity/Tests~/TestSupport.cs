@@ -124,7 +124,7 @@ namespace Ludex.Tests
         {
             string id = TestServer.NewPlayerId(prefix);
             var player = await Api.Players.CreateAsync(id, id, new Dictionary<string, object> { { "team", "red" } });
-            Assert.AreEqual(id, player.GetString("playerId"));
+            Assert.AreEqual(id, player.PlayerId);
             return id;
         }
     }

@@ -34,7 +34,7 @@ public static class Quickstart
             await ludex.Players.CreateAsync(playerId, playerId);
             string key = LudexClient.NewIdempotencyKey();
             await ludex.Players.AwardXpAsync(playerId, 460, "quickstart", key);
-            XpAward award = await ludex.Players.AwardXpAsync(playerId, 460, "quickstart", key);
+            XpResult award = await ludex.Players.AwardXpAsync(playerId, 460, "quickstart", key);
             Console.WriteLine("level=" + award.Level + " xp=" + award.Xp);
         }
     }

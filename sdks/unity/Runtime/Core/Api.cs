@@ -39,14 +39,6 @@ namespace Ludex
             }
             return body;
         }
-
-        internal static Page<JsonObject> PageOf(JsonObject body)
-        {
-            var page = new Page<JsonObject> { NextCursor = body.GetString("nextCursor") };
-            var items = body.GetArray("items");
-            if (items != null) foreach (object item in items) page.Items.Add(item as JsonObject);
-            return page;
-        }
     }
 
     /// <summary>Players, profiles and progression.</summary>
@@ -55,28 +47,28 @@ namespace Ludex
         internal PlayersApi(LudexClient client) : base(client) { }
 
         /// <summary>201 a new player; 200 when that playerId exists with the same body. A null playerId is derived from the idempotency key.</summary>
-        public Task<JsonObject> CreateAsync(string playerId, string username, IDictionary<string, object> metadata = null,
+        public async Task<Player> CreateAsync(string playerId, string username, IDictionary<string, object> metadata = null,
             string idempotencyKey = null, CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.WriteAsync(Client.ProjectPath("/players"), Body("playerId", playerId, "username", username, "metadata", metadata), idempotencyKey, cancellationToken);
+            return Player.From(await Client.WriteAsync(Client.ProjectPath("/players"), Body("playerId", playerId, "username", username, "metadata", metadata), idempotencyKey, cancellationToken));
         }
 
-        public Task<JsonObject> GetAsync(string playerId, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<Profile> GetAsync(string playerId, CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.ReadAsync("GET", PlayerPath(playerId), null, cancellationToken);
+            return Profile.From(await Client.ReadAsync("GET", PlayerPath(playerId), null, cancellationToken));
         }
 
-        public async Task<Page<JsonObject>> ListAsync(string username = null, string cursor = null, int? limit = null,
+        public async Task<Page<Player>> ListAsync(string username = null, string cursor = null, int? limit = null,
             CancellationToken cancellationToken = default(CancellationToken))
         {
             var body = await Client.ReadAsync("GET", Client.ProjectPath("/players"), Query("username", username, "cursor", cursor, "limit", Number(limit)), cancellationToken);
-            return PageOf(body);
+            return Page<Player>.From(body, Player.From);
         }
 
-        public Task<JsonObject> UpdateAsync(string playerId, string username = null, IDictionary<string, object> metadata = null,
+        public async Task<Player> UpdateAsync(string playerId, string username = null, IDictionary<string, object> metadata = null,
             CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.SendAsync("PATCH", PlayerPath(playerId), null, Body("username", username, "metadata", metadata), null, cancellationToken);
+            return Player.From(await Client.SendAsync("PATCH", PlayerPath(playerId), null, Body("username", username, "metadata", metadata), null, cancellationToken));
         }
 
         public Task DeleteAsync(string playerId, CancellationToken cancellationToken = default(CancellationToken))
@@ -84,11 +76,11 @@ namespace Ludex
             return Client.ReadAsync("DELETE", PlayerPath(playerId), null, cancellationToken);
         }
 
-        public async Task<XpAward> AwardXpAsync(string playerId, long amount, string reason = null, string idempotencyKey = null,
+        public async Task<XpResult> AwardXpAsync(string playerId, long amount, string reason = null, string idempotencyKey = null,
             CancellationToken cancellationToken = default(CancellationToken))
         {
             var body = await Client.WriteAsync(PlayerPath(playerId, "/xp"), Body("amount", amount, "reason", reason), idempotencyKey, cancellationToken);
-            return XpAward.From(body);
+            return XpResult.From(body);
         }
 
         public async Task<Progression> GetProgressionAsync(string playerId, CancellationToken cancellationToken = default(CancellationToken))
@@ -102,31 +94,29 @@ namespace Ludex
     {
         internal WalletApi(LudexClient client) : base(client) { }
 
-        /// <summary>{balances: {CURRENCY: n}}</summary>
-        public Task<JsonObject> GetAsync(string playerId, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<Wallet> GetAsync(string playerId, CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.ReadAsync("GET", PlayerPath(playerId, "/wallet"), null, cancellationToken);
+            return Wallet.From(await Client.ReadAsync("GET", PlayerPath(playerId, "/wallet"), null, cancellationToken));
         }
 
-        /// <summary>{currency, balance, entryId}</summary>
-        public Task<JsonObject> CreditAsync(string playerId, string currency, long amount, string reason = null,
+        public async Task<WalletResult> CreditAsync(string playerId, string currency, long amount, string reason = null,
             IDictionary<string, object> metadata = null, string idempotencyKey = null, CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.WriteAsync(PlayerPath(playerId, "/wallet/credit"), Body("currency", currency, "amount", amount, "reason", reason, "metadata", metadata), idempotencyKey, cancellationToken);
+            return WalletResult.From(await Client.WriteAsync(PlayerPath(playerId, "/wallet/credit"), Body("currency", currency, "amount", amount, "reason", reason, "metadata", metadata), idempotencyKey, cancellationToken));
         }
 
-        /// <summary>{currency, balance, entryId}; 409 <c>insufficient-funds</c> when short.</summary>
-        public Task<JsonObject> DebitAsync(string playerId, string currency, long amount, string reason = null,
+        /// <summary>409 <c>insufficient-funds</c> when short.</summary>
+        public async Task<WalletResult> DebitAsync(string playerId, string currency, long amount, string reason = null,
             IDictionary<string, object> metadata = null, string idempotencyKey = null, CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.WriteAsync(PlayerPath(playerId, "/wallet/debit"), Body("currency", currency, "amount", amount, "reason", reason, "metadata", metadata), idempotencyKey, cancellationToken);
+            return WalletResult.From(await Client.WriteAsync(PlayerPath(playerId, "/wallet/debit"), Body("currency", currency, "amount", amount, "reason", reason, "metadata", metadata), idempotencyKey, cancellationToken));
         }
 
         /// <summary>Ledger entries, oldest first.</summary>
-        public async Task<Page<JsonObject>> HistoryAsync(string playerId, string currency = null, string cursor = null, int? limit = null,
+        public async Task<Page<LedgerEntry>> HistoryAsync(string playerId, string currency = null, string cursor = null, int? limit = null,
             CancellationToken cancellationToken = default(CancellationToken))
         {
-            return PageOf(await Client.ReadAsync("GET", PlayerPath(playerId, "/wallet/history"), Query("currency", currency, "cursor", cursor, "limit", Number(limit)), cancellationToken));
+            return Page<LedgerEntry>.From(await Client.ReadAsync("GET", PlayerPath(playerId, "/wallet/history"), Query("currency", currency, "cursor", cursor, "limit", Number(limit)), cancellationToken), LedgerEntry.From);
         }
     }
 
@@ -135,24 +125,23 @@ namespace Ludex
     {
         internal InventoryApi(LudexClient client) : base(client) { }
 
-        /// <summary>{items: [{itemId, quantity}]}</summary>
-        public Task<JsonObject> GetAsync(string playerId, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<Inventory> GetAsync(string playerId, CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.ReadAsync("GET", PlayerPath(playerId, "/inventory"), null, cancellationToken);
+            return Inventory.From(await Client.ReadAsync("GET", PlayerPath(playerId, "/inventory"), null, cancellationToken));
         }
 
-        /// <summary>{itemId, quantity} (the new total); 409 <c>stack-limit</c>.</summary>
-        public Task<JsonObject> GrantAsync(string playerId, string itemId, long quantity, string idempotencyKey = null,
+        /// <summary>The new total; 409 <c>stack-limit</c>.</summary>
+        public async Task<InventoryLine> GrantAsync(string playerId, string itemId, long quantity, string idempotencyKey = null,
             CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.WriteAsync(PlayerPath(playerId, "/items/grant"), Body("itemId", itemId, "quantity", quantity), idempotencyKey, cancellationToken);
+            return InventoryLine.From(await Client.WriteAsync(PlayerPath(playerId, "/items/grant"), Body("itemId", itemId, "quantity", quantity), idempotencyKey, cancellationToken));
         }
 
-        /// <summary>{itemId, quantity}; 409 <c>insufficient-items</c>.</summary>
-        public Task<JsonObject> ConsumeAsync(string playerId, string itemId, long quantity, string idempotencyKey = null,
+        /// <summary>The new total; 409 <c>insufficient-items</c>.</summary>
+        public async Task<InventoryLine> ConsumeAsync(string playerId, string itemId, long quantity, string idempotencyKey = null,
             CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.WriteAsync(PlayerPath(playerId, "/items/consume"), Body("itemId", itemId, "quantity", quantity), idempotencyKey, cancellationToken);
+            return InventoryLine.From(await Client.WriteAsync(PlayerPath(playerId, "/items/consume"), Body("itemId", itemId, "quantity", quantity), idempotencyKey, cancellationToken));
         }
     }
 
@@ -161,24 +150,22 @@ namespace Ludex
     {
         internal CountersApi(LudexClient client) : base(client) { }
 
-        /// <summary>{counters: {id: value}}</summary>
-        public Task<JsonObject> GetAsync(string playerId, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<Counters> GetAsync(string playerId, CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.ReadAsync("GET", PlayerPath(playerId, "/counters"), null, cancellationToken);
+            return Counters.From(await Client.ReadAsync("GET", PlayerPath(playerId, "/counters"), null, cancellationToken));
         }
 
-        /// <summary>{counterId, value, unlocked: [...]}</summary>
-        public Task<JsonObject> IncrementAsync(string playerId, string counterId, long by = 1, string idempotencyKey = null,
+        /// <summary>The new value and the achievements it unlocked.</summary>
+        public async Task<CounterResult> IncrementAsync(string playerId, string counterId, long by = 1, string idempotencyKey = null,
             CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.WriteAsync(PlayerPath(playerId, "/counters/" + LudexClient.Escape(counterId) + "/increment"), Body("by", by), idempotencyKey, cancellationToken);
+            return CounterResult.From(await Client.WriteAsync(PlayerPath(playerId, "/counters/" + LudexClient.Escape(counterId) + "/increment"), Body("by", by), idempotencyKey, cancellationToken));
         }
 
-        /// <summary>{counterId, value}</summary>
-        public Task<JsonObject> ResetAsync(string playerId, string counterId, string idempotencyKey = null,
+        public async Task<CounterResult> ResetAsync(string playerId, string counterId, string idempotencyKey = null,
             CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.WriteAsync(PlayerPath(playerId, "/counters/" + LudexClient.Escape(counterId) + "/reset"), new JsonObject(), idempotencyKey, cancellationToken);
+            return CounterResult.From(await Client.WriteAsync(PlayerPath(playerId, "/counters/" + LudexClient.Escape(counterId) + "/reset"), new JsonObject(), idempotencyKey, cancellationToken));
         }
     }
 
@@ -187,17 +174,16 @@ namespace Ludex
     {
         internal QuestsApi(LudexClient client) : base(client) { }
 
-        /// <summary>{active: [...], completed: [...]}</summary>
-        public Task<JsonObject> GetAsync(string playerId, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<Quests> GetAsync(string playerId, CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.ReadAsync("GET", PlayerPath(playerId, "/quests"), null, cancellationToken);
+            return Quests.From(await Client.ReadAsync("GET", PlayerPath(playerId, "/quests"), null, cancellationToken));
         }
 
         /// <summary>The quest's state; rewards are applied in the same command when it completes.</summary>
-        public Task<JsonObject> ProgressAsync(string playerId, string questId, string objectiveId, long by = 1, string idempotencyKey = null,
+        public async Task<QuestState> ProgressAsync(string playerId, string questId, string objectiveId, long by = 1, string idempotencyKey = null,
             CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.WriteAsync(PlayerPath(playerId, "/quests/" + LudexClient.Escape(questId) + "/progress"), Body("objectiveId", objectiveId, "by", by), idempotencyKey, cancellationToken);
+            return QuestState.From(await Client.WriteAsync(PlayerPath(playerId, "/quests/" + LudexClient.Escape(questId) + "/progress"), Body("objectiveId", objectiveId, "by", by), idempotencyKey, cancellationToken));
         }
     }
 
@@ -206,10 +192,9 @@ namespace Ludex
     {
         internal AchievementsApi(LudexClient client) : base(client) { }
 
-        /// <summary>{items: [...]}</summary>
-        public Task<JsonObject> GetAsync(string playerId, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<Achievements> GetAsync(string playerId, CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.ReadAsync("GET", PlayerPath(playerId, "/achievements"), null, cancellationToken);
+            return Achievements.From(await Client.ReadAsync("GET", PlayerPath(playerId, "/achievements"), null, cancellationToken));
         }
     }
 
@@ -218,27 +203,26 @@ namespace Ludex
     {
         internal StoreApi(LudexClient client) : base(client) { }
 
-        /// <summary>{items: [Sku]}</summary>
-        public Task<JsonObject> CatalogAsync(CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<Catalog> CatalogAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.ReadAsync("GET", Client.ProjectPath("/store/catalog"), null, cancellationToken);
+            return Catalog.From(await Client.ReadAsync("GET", Client.ProjectPath("/store/catalog"), null, cancellationToken));
         }
 
-        public Task<JsonObject> GetSkuAsync(string sku, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<Sku> GetSkuAsync(string sku, CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.ReadAsync("GET", Client.ProjectPath("/store/skus/" + LudexClient.Escape(sku)), null, cancellationToken);
+            return Sku.From(await Client.ReadAsync("GET", Client.ProjectPath("/store/skus/" + LudexClient.Escape(sku)), null, cancellationToken));
         }
 
         /// <summary>The receipt; 409 <c>insufficient-funds</c>. Debit and grants commit together or not at all.</summary>
-        public Task<JsonObject> PurchaseAsync(string playerId, string sku, int quantity = 1, string idempotencyKey = null,
+        public async Task<Receipt> PurchaseAsync(string playerId, string sku, int quantity = 1, string idempotencyKey = null,
             CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.WriteAsync(PlayerPath(playerId, "/purchases"), Body("sku", sku, "quantity", quantity), idempotencyKey, cancellationToken);
+            return Receipt.From(await Client.WriteAsync(PlayerPath(playerId, "/purchases"), Body("sku", sku, "quantity", quantity), idempotencyKey, cancellationToken));
         }
 
-        public Task<JsonObject> GetReceiptAsync(string playerId, string purchaseId, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<Receipt> GetReceiptAsync(string playerId, string purchaseId, CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Client.ReadAsync("GET", PlayerPath(playerId, "/purchases/" + LudexClient.Escape(purchaseId)), null, cancellationToken);
+            return Receipt.From(await Client.ReadAsync("GET", PlayerPath(playerId, "/purchases/" + LudexClient.Escape(purchaseId)), null, cancellationToken));
         }
     }
 
@@ -251,7 +235,7 @@ namespace Ludex
         /// Commands without an idempotencyKey get a fresh UUIDv4 here, once, so a retried batch
         /// replays instead of applying twice. The caller's dictionaries are not modified.
         /// </summary>
-        public async Task<List<JsonObject>> BatchAsync(IEnumerable<IDictionary<string, object>> commands, string idempotencyKey = null,
+        public async Task<List<BatchResult>> BatchAsync(IEnumerable<IDictionary<string, object>> commands, string idempotencyKey = null,
             CancellationToken cancellationToken = default(CancellationToken))
         {
             var keyed = new List<object>();
@@ -263,10 +247,7 @@ namespace Ludex
                 keyed.Add(copy);
             }
             var body = await Client.WriteAsync(Client.ProjectPath("/commands"), Body("commands", keyed), idempotencyKey, cancellationToken);
-            var results = new List<JsonObject>();
-            var items = body.GetArray("results");
-            if (items != null) foreach (object item in items) results.Add(item as JsonObject);
-            return results;
+            return ModelReader.List(body.GetArray("results"), BatchResult.From) ?? new List<BatchResult>();
         }
     }
 
@@ -281,10 +262,7 @@ namespace Ludex
             var body = await Client.ReadAsync("GET", Client.ProjectPath("/events"), Query(
                 "type", query.Types != null && query.Types.Count > 0 ? string.Join(",", query.Types) : null,
                 "playerId", query.PlayerId, "from", query.From, "to", query.To, "cursor", query.Cursor, "limit", Number(query.Limit)), cancellationToken);
-            var page = new Page<LudexEvent> { NextCursor = body.GetString("nextCursor") };
-            var items = body.GetArray("items");
-            if (items != null) foreach (object item in items) page.Items.Add(LudexEvent.From((JsonObject)item));
-            return page;
+            return Page<LudexEvent>.From(body, LudexEvent.From);
         }
 
         /// <summary>Calls <paramref name="onEvent"/> for every matching event, following cursors to the last page (C# 7.3 has no async streams).</summary>

@@ -1,53 +1,8 @@
+using System;
 using System.Collections.Generic;
 
 namespace Ludex
 {
-    /// <summary>The answer of an XP award. <see cref="Raw"/> keeps every field the server sent.</summary>
-    public sealed class XpAward
-    {
-        public long Xp;
-        public int Level;
-        public bool LeveledUp;
-        public int LevelsGained;
-        public long? NextLevelXp;
-        public JsonObject Raw;
-
-        internal static XpAward From(JsonObject body)
-        {
-            return new XpAward
-            {
-                Xp = body.GetLong("xp"),
-                Level = (int)body.GetLong("level"),
-                LeveledUp = body.GetBool("leveledUp"),
-                LevelsGained = (int)body.GetLong("levelsGained"),
-                NextLevelXp = body.GetNullableLong("nextLevelXp"),
-                Raw = body,
-            };
-        }
-    }
-
-    /// <summary>A player's XP and level.</summary>
-    public sealed class Progression
-    {
-        public long Xp;
-        public int Level;
-        public long CurrentLevelXp;
-        public long? NextLevelXp;
-        public JsonObject Raw;
-
-        internal static Progression From(JsonObject body)
-        {
-            return new Progression
-            {
-                Xp = body.GetLong("xp"),
-                Level = (int)body.GetLong("level"),
-                CurrentLevelXp = body.GetLong("currentLevelXp"),
-                NextLevelXp = body.GetNullableLong("nextLevelXp"),
-                Raw = body,
-            };
-        }
-    }
-
     /// <summary>A stored event (from GET .../events or the realtime socket); ids are stable across redeliveries.</summary>
     public sealed class LudexEvent
     {
@@ -88,6 +43,11 @@ namespace Ludex
     {
         public List<T> Items = new List<T>();
         public string NextCursor;
+
+        internal static Page<T> From(JsonObject body, Func<JsonObject, T> read)
+        {
+            return new Page<T> { Items = ModelReader.List(body.GetArray("items"), read) ?? new List<T>(), NextCursor = body.GetString("nextCursor") };
+        }
     }
 
     /// <summary>Filters of GET .../events.</summary>

@@ -57,7 +57,7 @@ namespace Ludex.Samples
         {
             try
             {
-                XpAward award = await _ludex.Players.AwardXpAsync(_playerId, 460, "quickstart");
+                XpResult award = await _ludex.Players.AwardXpAsync(_playerId, 460, "quickstart");
                 _status = "level=" + award.Level + " xp=" + award.Xp;
             }
             catch (LudexException error)
