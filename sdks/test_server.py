@@ -88,7 +88,12 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    # After a restart the old server is the `run` process's child, which reaps it only at the end:
+    # until then it is a zombie that signal 0 still reaches, though it has exited.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def environment(state: dict[str, str]) -> dict[str, str]:
