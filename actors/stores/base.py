@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from actors.stores.migrations import Plan
 from engine.events import event_id
+from engine.formats import RECORD_FORMAT, upcast_events
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,13 @@ class JournalRecord:
     idempotency_key: str | None = None
     fingerprint: str | None = None
     outcome: dict[str, Any] | None = None
+    command: dict[str, Any] | None = None  # format 2 on: what was asked (`command_to_dict`)
+    request_id: str | None = None
+    format_version: int = RECORD_FORMAT  # records read from a store keep the format they were written in
+
+    def current_events(self) -> list[dict[str, Any]]:
+        """The events in this code's format, whatever format the record was written in."""
+        return upcast_events(self.format_version, self.events)
 
 
 @dataclass(frozen=True)
@@ -84,7 +93,16 @@ class Remembered:
 
 
 class Store(Protocol):
-    async def open(self) -> None: ...
+    async def open(self) -> None:
+        """Connect and check the schema version (`actors/stores/migrations.py`): a new store is
+        created, an older one migrated forward (or refused when auto-migration is off), a newer
+        one refused. Raises `SchemaError` with what to do."""
+        ...
+
+    async def migrate(self, *, dry_run: bool = False) -> Plan:
+        """Bring the schema to this code's version, reporting each step (`dry_run`: only plan);
+        works on a store that is not open."""
+        ...
 
     async def close(self) -> None: ...
 
