@@ -22,22 +22,22 @@ if TYPE_CHECKING:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    proxy_env = apply_proxy_environment(args.proxy)
-    import ray
-
-    from serve.launcher import launch, shutdown
-
     overrides: dict[str, object] = {}
     if args.data_dir is not None:
         overrides["data_dir"] = Path(args.data_dir)
     if args.shards is not None:
         overrides["shards"] = args.shards
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    refusal = check_schema_before_serving(settings)
+    refusal = check_schema_before_serving(settings)  # before Ray: a refusal costs nothing to start
     if refusal is not None:
         print(f"ludex: {refusal}", file=sys.stderr, flush=True)
         return 1
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    proxy_env = apply_proxy_environment(args.proxy)
+    import ray
+
+    from serve.launcher import launch, shutdown
+
     store = f"MongoDB ({settings.mongo_database})" if settings.mongo_url else f"SQLite ({settings.sqlite_path})"
     print(f"ludex: starting Ray and {settings.shards} shard hosts on {store} ...", flush=True)
     ray.init(include_dashboard=False, log_to_driver=False, namespace="ludex-serve")

@@ -164,13 +164,8 @@ class SqliteStore:
         writer = _Connection(
             self.path,
             "ludex-sqlite",
-            [
-                "PRAGMA journal_mode=WAL",
-                "PRAGMA synchronous=FULL",
-                "PRAGMA busy_timeout=10000",
-                f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}",
-            ],
-            lambda conn: prepare_sqlite(conn, str(self.path), migrate=self.auto_migrate, report=self.report),
+            ["PRAGMA busy_timeout=10000"],
+            self._prepare_writer,
         )
         await writer.open()  # first: it creates or migrates the schema the others see
         readers = [
@@ -180,6 +175,13 @@ class SqliteStore:
         await asyncio.gather(*(connection.open() for connection in (*readers, checkpointer)))
         self._writer, self._readers, self._checkpointer = writer, readers, checkpointer
         self._checkpoints = asyncio.create_task(self._checkpoint_forever(checkpointer), name="ludex-sqlite-checkpoint")
+
+    def _prepare_writer(self, conn: sqlite3.Connection) -> None:
+        # The schema check comes first: a file this code must refuse is left exactly as it was.
+        prepare_sqlite(conn, str(self.path), migrate=self.auto_migrate, report=self.report)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}")
 
     async def migrate(self, *, dry_run: bool = False) -> Plan:
         """Bring the schema to this code's version (`dry_run`: only say what that takes), through
