@@ -140,7 +140,9 @@ async def test_a_backup_under_load_restores_every_acknowledged_credit_once_and_s
             timeout=30,
         )
         assert replay.status_code == 200 and replay.headers["Idempotent-Replayed"] == "true"
-        fresh = httpx.post(f"{players}/{player}/wallet/credit", json={"currency": "coins", "amount": 1}, headers=headers)
+        fresh = httpx.post(
+            f"{players}/{player}/wallet/credit", json={"currency": "coins", "amount": 1}, headers=headers
+        )
         assert fresh.status_code == 200 and fresh.json()["balance"] == balances[player] + 1
     finally:
         _, alive = stop(server)

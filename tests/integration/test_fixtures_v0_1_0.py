@@ -9,6 +9,7 @@ import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -62,14 +63,31 @@ def clock() -> FakeClock:
     return FakeClock(datetime.fromisoformat(manifest("sqlite")["clock"]) + timedelta(days=1))
 
 
+@dataclass(frozen=True)
+class Upgraded:
+    """The old data opened with today's code, and what 0.1.0 recorded about it."""
+
+    store: Store
+    host: ShardHost
+    expected: dict[str, Any]
+
+    @property
+    def tenant(self) -> str:
+        return str(self.expected["tenant"])
+
+    @property
+    def project(self) -> str:
+        return str(self.expected["project"])
+
+
 @pytest.fixture
-async def upgraded(old_data: tuple[str, StoreFactory], clock: FakeClock) -> AsyncIterator[tuple[str, Store, ShardHost]]:
+async def upgraded(old_data: tuple[str, StoreFactory], clock: FakeClock) -> AsyncIterator[Upgraded]:
     kind, open_store = old_data
     store = open_store()
     await store.open()  # migrates
     host = ShardHost(open_store(), clock=clock)
     await host.start(sweep=False)
-    yield kind, store, host
+    yield Upgraded(store, host, manifest(kind))
     await host.stop()
     await store.close()
 
@@ -81,11 +99,8 @@ async def schema_version(store: Store) -> int | None:
     return await mongo_version(store._database())
 
 
-async def test_the_store_is_migrated_to_the_latest_schema_and_keeps_every_record(
-    upgraded: tuple[str, Store, ShardHost],
-) -> None:
-    kind, store, _ = upgraded
-    expected = manifest(kind)
+async def test_the_store_is_migrated_to_the_latest_schema_and_keeps_every_record(upgraded: Upgraded) -> None:
+    store, expected = upgraded.store, upgraded.expected
     assert await schema_version(store) == LATEST_SCHEMA
     records = await store.scan_journal("", since=None, until=None, after=None, limit=100_000)
     assert len(records) == expected["journalRecords"]
@@ -94,11 +109,10 @@ async def test_the_store_is_migrated_to_the_latest_schema_and_keeps_every_record
 
 
 async def test_players_wallets_ledgers_inventories_quests_achievements_and_purchases_are_intact(
-    upgraded: tuple[str, Store, ShardHost],
+    upgraded: Upgraded,
 ) -> None:
-    kind, store, host = upgraded
-    expected = manifest(kind)
-    tenant, project = expected["tenant"], expected["project"]
+    store, host, expected = upgraded.store, upgraded.host, upgraded.expected
+    tenant, project = upgraded.tenant, upgraded.project
     for player, old in expected["players"].items():
         for name, answer in old["views"].items():
             assert await host.view(tenant, project, player, name) == answer, (player, name)
@@ -113,11 +127,9 @@ async def test_players_wallets_ledgers_inventories_quests_achievements_and_purch
 
 
 async def test_old_idempotency_keys_replay_their_original_answers_and_refuse_another_request(
-    upgraded: tuple[str, Store, ShardHost],
+    upgraded: Upgraded,
 ) -> None:
-    kind, _, host = upgraded
-    expected = manifest(kind)
-    tenant, project = expected["tenant"], expected["project"]
+    host, expected, tenant, project = upgraded.host, upgraded.expected, upgraded.tenant, upgraded.project
     for keyed in expected["keyed"]:
         command = command_from_dict(keyed["command"])
         [again] = await host.execute([CommandRequest(tenant, project, keyed["playerId"], command, keyed["key"])])
@@ -129,12 +141,9 @@ async def test_old_idempotency_keys_replay_their_original_answers_and_refuse_ano
     assert (await host.view(tenant, project, "alice", "wallet"))["body"]["balances"]["coins"] == alice, "no effect"
 
 
-async def test_new_commands_append_format_2_records_after_the_old_ones(
-    upgraded: tuple[str, Store, ShardHost],
-) -> None:
-    kind, store, host = upgraded
-    expected = manifest(kind)
-    tenant, project = expected["tenant"], expected["project"]
+async def test_new_commands_append_format_2_records_after_the_old_ones(upgraded: Upgraded) -> None:
+    store, host, expected = upgraded.store, upgraded.host, upgraded.expected
+    tenant, project = upgraded.tenant, upgraded.project
     before = expected["players"]["carol"]["views"]["wallet"]["body"]["balances"]["coins"]
     request = CommandRequest(tenant, project, "carol", Credit("coins", 25, reason="after upgrade"), "up-1", "req-up")
     [credited] = await host.execute([request])
@@ -149,10 +158,9 @@ async def test_new_commands_append_format_2_records_after_the_old_ones(
 
 
 async def test_api_keys_users_and_webhooks_survive_and_still_work(
-    upgraded: tuple[str, Store, ShardHost], old_data: tuple[str, StoreFactory], clock: FakeClock
+    upgraded: Upgraded, old_data: tuple[str, StoreFactory], clock: FakeClock
 ) -> None:
-    kind, store, _ = upgraded
-    expected = manifest(kind)
+    store, expected = upgraded.store, upgraded.expected
     control = ControlPlane(store, clock)
     live = await control.authenticate(expected["apiKeys"]["live"]["key"])
     assert live is not None and live.id == expected["apiKeys"]["live"]["id"]
@@ -170,7 +178,7 @@ async def test_api_keys_users_and_webhooks_survive_and_still_work(
     try:
         subscriptions = WebhookSubscriptions(store, clock, allow_private=True)
         webhook = expected["webhook"]
-        await subscriptions.update(expected["tenant"], expected["project"], webhook["id"], {"url": receiver.url})
+        await subscriptions.update(upgraded.tenant, upgraded.project, webhook["id"], {"url": receiver.url})
         worker = WebhookWorker(old_data[1](), clock, schedule=(60.0,), allow_private=True)
         await worker.open()
         try:
