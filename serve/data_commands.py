@@ -83,6 +83,7 @@ def backup_command(args: argparse.Namespace) -> int:
     _say(
         f"backed up {settings.data_dir} (schema version {summary.schema_version}) to {summary.file}:"
         f" database {summary.database_bytes:,} bytes, file {summary.file_bytes:,} bytes, {summary.seconds:.2f} s"
+        f" (the consistent copy itself: {summary.copy_seconds:.2f} s)"
     )
     if summary.left_out:
         _say(f"not in the backup (not Ludex's data): {', '.join(summary.left_out)}")

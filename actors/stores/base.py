@@ -4,7 +4,9 @@ A journal record is one accepted command: its events, and (when the caller gave 
 idempotency key) the key, the request fingerprint and the answer, written atomically with the
 events so a crash can never separate an effect from the memory that it happened. Answers that
 changed nothing (rejections, no-op updates) are kept as `Outcome`s: losing one only means the
-request is decided again.
+request is decided again. A record states the format it was written in (`engine/formats.py`) and,
+from format 2 on, keeps the command and request id that made it; stores hold a schema version
+(`actors/stores/migrations.py`).
 """
 
 from __future__ import annotations
