@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from standardwebhooks import Webhook
 
@@ -212,3 +213,38 @@ async def test_the_fixture_stores_are_unversioned_as_0_1_0_left_them() -> None:
         conn.close()
     assert not (FIXTURES / "mongo" / "ludex_meta.json").exists()
     await asyncio.sleep(0)
+
+
+def test_ludex_serve_migrates_0_1_0_data_at_start_and_serves_it_over_http(tmp_path: Path) -> None:
+    from tests.e2e.test_cli import start, stop, wait_ready
+    from tests.support.services import free_port
+
+    expected = manifest("sqlite")
+    data_dir = copy_sqlite_fixture(tmp_path / "data").parent
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    # The fixture's keys were recorded on 2026-11-30: a long retention keeps them replayable.
+    server = start(data_dir, port, LUDEX_IDEMPOTENCY_RETENTION_S=str(100 * 365 * 86400))
+    try:
+        wait_ready(base_url, server)
+        headers = {"x-tenant-id": expected["tenant"], "x-api-key": expected["apiKeys"]["live"]["key"]}
+        players = f"{base_url}/v1/projects/{expected['project']}/players"
+        for player, old in expected["players"].items():
+            wallet = httpx.get(f"{players}/{player}/wallet", headers=headers, timeout=30)
+            if old["views"]["wallet"]["ok"]:
+                assert wallet.json() == old["views"]["wallet"]["body"], player
+            else:
+                assert wallet.status_code == 404, player  # deleted in 0.1.0, still gone
+        keyed = next(k for k in expected["keyed"] if k["key"] == "credit-1")
+        body = {k: v for k, v in keyed["command"].items() if k != "op"}
+        replay = httpx.post(
+            f"{players}/alice/wallet/credit", json=body, headers={**headers, "Idempotency-Key": "credit-1"}, timeout=30
+        )
+        assert replay.status_code == 200 and replay.headers["Idempotent-Replayed"] == "true"
+        assert replay.json() == keyed["answer"]["body"]
+        revoked = {**headers, "x-api-key": expected["apiKeys"]["revoked"]["key"]}
+        assert httpx.get(f"{players}/alice/wallet", headers=revoked, timeout=30).status_code == 401
+    finally:
+        output, alive = stop(server)
+    assert "stamped schema version 1" in output and "schema version 2" in output, output
+    assert alive == []
