@@ -157,3 +157,37 @@ def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path: Path) -> None:
     with pytest.raises(BackupError, match="not a Ludex backup"):
         restore(junk, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+async def test_restore_with_force_replaces_a_database_and_its_stale_wal(tmp_path: Path) -> None:
+    from actors.stores.backup import backup, restore
+
+    source, target = tmp_path / "source", tmp_path / "target"
+    for folder, name in ((source, "kept"), (target, "replaced")):
+        store = SqliteStore(folder / "ludex.sqlite3")
+        await store.open()
+        await store.put_document("notes", "n1", {"name": name})
+        await store.close()
+    (target / "ludex.sqlite3-wal").write_bytes(b"stale write-ahead log of the old database")
+    summary = backup(source, tmp_path / "b.tar")
+    assert summary.schema_version == 2 and summary.copy_seconds <= summary.seconds
+    restore(tmp_path / "b.tar", target, force=True)
+    assert not (target / "ludex.sqlite3-wal").exists()
+    store = SqliteStore(target / "ludex.sqlite3")
+    await store.open()
+    try:
+        assert await store.get_document("notes", "n1") == {"name": "kept"}
+    finally:
+        await store.close()
+
+
+def test_backup_points_a_mongodb_deployment_at_mongodump(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    env = {**os.environ, "LUDEX_MONGO_URL": "mongodb://127.0.0.1:1"}
+    done = subprocess.run(
+        ludex_command("backup", "--to", str(tmp_path / "b.tar")), env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1 and "mongodump --oplog" in done.stderr
+    assert not (tmp_path / "b.tar").exists()
