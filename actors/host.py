@@ -31,14 +31,14 @@ from actors.retention import EventRetention, OutcomeRetention
 from actors.stores.base import History, JournalRecord, Outcome, Remembered, Snapshot, Store, event_records
 from config.gc_tuning import tune_for_long_lived_objects
 from engine import views
-from engine.commands import Command
+from engine.commands import Command, command_to_dict
 from engine.definitions import Economy, economy_to_document
 from engine.errors import IdempotencyKeyReusedError, PlayerNotFoundError, ProjectNotFoundError, Rejection
 from engine.events import PurchaseSucceeded, event_from_dict, event_id, event_to_dict, purchase_seq
 from engine.idempotency import IdempotencyRecord, check_idempotency, fingerprint
 from engine.identity import player_key, project_key
-from engine.project import ProjectState, define_economy, economy_of, evolve_project
-from engine.rules import Accepted, Context, apply_record, decide, receipt_view, rfc3339, state_after
+from engine.project import ProjectState, define_economy, economy_of, replay_project
+from engine.rules import Accepted, Context, decide, receipt_view, replay_record, rfc3339, state_after
 from engine.state import PlayerState, state_from_dict, state_to_dict
 
 UNAVAILABLE = "entity-unavailable"
@@ -313,6 +313,8 @@ class ShardHost:
                 idempotency_key=idem,
                 fingerprint=request_fingerprint if idem else None,
                 outcome=outcome if idem else None,
+                command=command_to_dict(request.command),
+                request_id=request.request_id,
             )
             entity.state = new_state
             write = PendingWrite(record, None, future, owner=entity)
@@ -380,7 +382,7 @@ class ShardHost:
         state = PlayerState(player_id=player_id) if snapshot is None else state_from_dict(snapshot.state)
         entity.snapshot_seq = state.seq
         for record in history.records:
-            state = apply_record(state, record.seq, [event_from_dict(e) for e in record.events], record.occurred_at)
+            state = replay_record(state, record.seq, record.events, record.occurred_at, record.format_version)
         entity.state = entity.durable_state = state
         entity.loaded = True
 
@@ -447,8 +449,7 @@ class ShardHost:
     async def _project_state(self, key: str) -> ProjectState:
         state = ProjectState()
         for record in await self.store.read_journal(key):
-            for event in record.events:
-                state = evolve_project(state, event, record.seq)
+            state = replay_project(state, record.seq, record.events, record.format_version)
         return state
 
     async def define_economy(self, tenant: str, project: str, document: dict[str, Any]) -> dict[str, Any]:
@@ -518,7 +519,7 @@ class ShardHost:
         next_seq = max(after[0] - 1, 0)  # re-read `after`'s own record: later events in it count
         while records := await self.store.read_journal(key, after_seq=next_seq, limit=200):
             for record in records:
-                for index, event in enumerate(record.events):
+                for index, event in enumerate(record.current_events()):
                     if (record.seq, index) <= after or event["type"] not in _LEDGER_TYPES:
                         continue
                     if currency is not None and event["data"]["currency"] != currency:
@@ -536,7 +537,7 @@ class ShardHost:
             return None
         records = await self.store.read_journal(key, after_seq=seq - 1, limit=1)
         for record in records:
-            for event in record.events:
+            for event in record.current_events():
                 if event["type"] == PurchaseSucceeded.type:
                     succeeded = event_from_dict(event)
                     assert isinstance(succeeded, PurchaseSucceeded)

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     realtime_queue_size: int = 1000  # per-connection backlog before a slow consumer is closed
     webhook_retry_schedule: str | None = None  # comma-separated seconds; None: the engine's schedule
     webhook_allow_private: bool = False  # unset: on for the embedded default (no LUDEX_MONGO_URL)
+    # An older schema is migrated when a store opens (`ludex serve` first); false refuses to start
+    # until `ludex migrate` ran, for operators who migrate as a separate, backed-up step.
+    auto_migrate: bool = True
+    migration_batch_size: int = Field(default=1000, ge=1)  # documents per MongoDB migration round trip
 
     bind_host: str = "127.0.0.1"  # where the HTTP API listens (`ludex serve --host` sets it)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.definitions import DefinitionError, Economy, parse_economy
 from engine.errors import InvalidDefinitionError
+from engine.formats import RECORD_FORMAT, upcast_events
 
 ECONOMY_DEFINED = "project.economy.defined"
 
@@ -33,6 +34,15 @@ def evolve_project(state: ProjectState, event: dict[str, Any], seq: int) -> Proj
         raise TypeError(f"no rule evolves {event['type']} on a project")
     data = event["data"]
     return ProjectState(version=data["version"], document=data["document"], seq=seq)
+
+
+def replay_project(
+    state: ProjectState, seq: int, events: list[dict[str, Any]], format_version: int = RECORD_FORMAT
+) -> ProjectState:
+    """Fold a stored project journal record of any format this code ever wrote."""
+    for event in upcast_events(format_version, events):
+        state = evolve_project(state, event, seq)
+    return state
 
 
 def economy_of(state: ProjectState) -> Economy | None:

@@ -32,6 +32,7 @@ from engine.errors import (
     UnknownSkuError,
     XpLimitError,
 )
+from engine.formats import RECORD_FORMAT, upcast_events
 from engine.limits import MAX_AMOUNT, MAX_SAFE_INTEGER, MAX_UNLOCK_PASSES, MetadataError, check_metadata
 from engine.state import PlayerState, QuestState, with_changes
 from engine.views import player_view, quest_view
@@ -131,6 +132,14 @@ def apply_record(state: PlayerState, seq: int, events: list[e.Event], occurred_a
     for event in events:
         state = evolve(state, event, occurred_at)
     return with_changes(state, seq=seq)
+
+
+def replay_record(
+    state: PlayerState, seq: int, events: list[dict[str, Any]], occurred_at: str, format_version: int = RECORD_FORMAT
+) -> PlayerState:
+    """Fold a stored journal record of any format this code ever wrote (`engine.formats`)."""
+    upcast = upcast_events(format_version, events)
+    return apply_record(state, seq, [e.event_from_dict(event) for event in upcast], occurred_at)
 
 
 def state_after(state: PlayerState, decision: Accepted, seq: int, occurred_at: str) -> PlayerState:

@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from config.settings import Settings
+from serve.data_commands import COMMANDS as DATA_COMMANDS
+from serve.data_commands import add_parsers as add_data_parsers
+from serve.data_commands import check_schema_before_serving
 from serve.proxy import PROXIES, apply_proxy_environment, default_proxy
 
 if TYPE_CHECKING:
@@ -19,18 +22,22 @@ if TYPE_CHECKING:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    proxy_env = apply_proxy_environment(args.proxy)
-    import ray
-
-    from serve.launcher import launch, shutdown
-
     overrides: dict[str, object] = {"bind_host": args.host}
     if args.data_dir is not None:
         overrides["data_dir"] = Path(args.data_dir)
     if args.shards is not None:
         overrides["shards"] = args.shards
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    refusal = check_schema_before_serving(settings)  # before Ray: a refusal costs nothing to start
+    if refusal is not None:
+        print(f"ludex: {refusal}", file=sys.stderr, flush=True)
+        return 1
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    proxy_env = apply_proxy_environment(args.proxy)
+    import ray
+
+    from serve.launcher import launch, shutdown
+
     store = f"MongoDB ({settings.mongo_database})" if settings.mongo_url else f"SQLite ({settings.sqlite_path})"
     print(f"ludex: starting Ray and {settings.shards} shard hosts on {store} ...", flush=True)
     ray.init(include_dashboard=False, log_to_driver=False, namespace="ludex-serve")
@@ -280,7 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     apply.add_argument("--base-url", help="the Ludex API (default: the demo credentials' baseUrl)")
     apply.add_argument("--email", help="dashboard user (default: the demo credentials' adminEmail)")
     apply.add_argument("--dry-run", action="store_true", help="print the changes, apply nothing")
+    add_data_parsers(commands)
     args = parser.parse_args(argv)
+    if args.command in DATA_COMMANDS:
+        return DATA_COMMANDS[args.command](args)
     if args.command == "serve":
         return serve_command(args)
     if args.command == "admin" and args.admin_command == "create-superadmin":

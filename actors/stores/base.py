@@ -4,7 +4,9 @@ A journal record is one accepted command: its events, and (when the caller gave 
 idempotency key) the key, the request fingerprint and the answer, written atomically with the
 events so a crash can never separate an effect from the memory that it happened. Answers that
 changed nothing (rejections, no-op updates) are kept as `Outcome`s: losing one only means the
-request is decided again.
+request is decided again. A record states the format it was written in (`engine/formats.py`) and,
+from format 2 on, keeps the command and request id that made it; stores hold a schema version
+(`actors/stores/migrations.py`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from actors.stores.migrations import Plan
 from engine.events import event_id
+from engine.formats import RECORD_FORMAT, upcast_events
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,13 @@ class JournalRecord:
     idempotency_key: str | None = None
     fingerprint: str | None = None
     outcome: dict[str, Any] | None = None
+    command: dict[str, Any] | None = None  # format 2 on: what was asked (`command_to_dict`)
+    request_id: str | None = None
+    format_version: int = RECORD_FORMAT  # records read from a store keep the format they were written in
+
+    def current_events(self) -> list[dict[str, Any]]:
+        """The events in this code's format, whatever format the record was written in."""
+        return upcast_events(self.format_version, self.events)
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,16 @@ class Remembered:
 
 
 class Store(Protocol):
-    async def open(self) -> None: ...
+    async def open(self) -> None:
+        """Connect and check the schema version (`actors/stores/migrations.py`): a new store is
+        created, an older one migrated forward (or refused when auto-migration is off), a newer
+        one refused. Raises `SchemaError` with what to do."""
+        ...
+
+    async def migrate(self, *, dry_run: bool = False) -> Plan:
+        """Bring the schema to this code's version, reporting each step (`dry_run`: only plan);
+        works on a store that is not open."""
+        ...
 
     async def close(self) -> None: ...
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from actors.stores.base import Store
+from actors.stores.migrations import Report
 from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
 from config.settings import Settings
 
 
-def store_for(settings: Settings) -> Store:
+def store_for(settings: Settings, report: Report | None = None) -> Store:
+    """`report` hears each migration step (default: the `ludex.stores` log)."""
     if settings.mongo_url:
-        return MongoStore(settings.mongo_url, settings.mongo_database)
-    return SqliteStore(settings.sqlite_path)
+        return MongoStore(
+            settings.mongo_url,
+            settings.mongo_database,
+            auto_migrate=settings.auto_migrate,
+            batch_size=settings.migration_batch_size,
+            report=report,
+        )
+    return SqliteStore(settings.sqlite_path, auto_migrate=settings.auto_migrate, report=report)

@@ -6,11 +6,13 @@ without multi-document transactions (which need a replica set)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne, ReturnDocument, UpdateOne
+from pymongo import AsyncMongoClient, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 from pymongo.write_concern import WriteConcern
 
@@ -28,46 +30,69 @@ from actors.stores.base import (
     player_rows,
     prefix_upper_bound,
 )
+from actors.stores.migrations import Plan, Report, migrate_mongo, plan_mongo, prepare_mongo
+from engine.formats import record_format
 
 DUPLICATE_KEY = 11000
 DURABLE = WriteConcern(w="majority", j=True)
+log = logging.getLogger("ludex.stores")
 
 
 class MongoStore:
-    def __init__(self, url: str, database: str = "ludex", *, timeout_ms: int = 10_000) -> None:
+    def __init__(
+        self,
+        url: str,
+        database: str = "ludex",
+        *,
+        timeout_ms: int = 10_000,
+        auto_migrate: bool = True,
+        batch_size: int = 1000,
+        report: Report | None = None,
+    ) -> None:
         self.url = url
         self.database = database
         self.timeout_ms = timeout_ms
+        self.auto_migrate = auto_migrate  # False: an older schema is refused at open (`ludex migrate` first)
+        self.batch_size = batch_size  # documents per round trip of a migration over a large collection
+        self.report: Report = report or (lambda line: log.info("%s: %s", self._where, line))
         self._client: AsyncMongoClient[dict[str, Any]] | None = None
+
+    @property
+    def _where(self) -> str:
+        return f"MongoDB database {self.database}"
+
+    def _database(self) -> AsyncDatabase[dict[str, Any]]:
+        assert self._client is not None, "store is not open"
+        return self._client[self.database]
+
+    def _connect(self) -> AsyncMongoClient[dict[str, Any]]:
+        return AsyncMongoClient(
+            self.url, serverSelectionTimeoutMS=self.timeout_ms, tz_aware=True, uuidRepresentation="standard"
+        )
+
+    async def migrate(self, *, dry_run: bool = False) -> Plan:
+        """Bring the schema to this code's version (`dry_run`: only say what that takes), through
+        a client of its own: a store need not be open."""
+        client = self._connect()
+        try:
+            database = client[self.database]
+            plan = await plan_mongo(database, self._where)
+            if not dry_run:
+                await migrate_mongo(database, plan, self.report, self.batch_size)
+            return plan
+        finally:
+            await client.close()
 
     def _collection(self, name: str) -> AsyncCollection[dict[str, Any]]:
         assert self._client is not None, "store is not open"
-        return self._client[self.database].get_collection(name, write_concern=DURABLE)
+        return self._database().get_collection(name, write_concern=DURABLE)
 
     async def open(self) -> None:
-        self._client = AsyncMongoClient(
-            self.url, serverSelectionTimeoutMS=self.timeout_ms, tz_aware=True, uuidRepresentation="standard"
-        )
+        self._client = self._connect()
         await self._client.admin.command("ping")
-        journal = self._collection("journal")
-        await journal.create_index([("entity", ASCENDING), ("seq", ASCENDING)], unique=True)
-        await journal.create_index(
-            [("entity", ASCENDING), ("idemKey", ASCENDING)],
-            partialFilterExpression={"idemKey": {"$exists": True}},
+        await prepare_mongo(
+            self._database(), self._where, migrate=self.auto_migrate, report=self.report, batch_size=self.batch_size
         )
-        await self._collection("outcomes").create_index([("recordedAtMs", ASCENDING)])
-        await self._collection("players").create_index(
-            [("tenant", ASCENDING), ("project", ASCENDING), ("playerId", ASCENDING)], unique=True
-        )
-        await self._collection("players").create_index(
-            [("tenant", ASCENDING), ("project", ASCENDING), ("username", ASCENDING)]
-        )
-        events = self._collection("events")
-        await events.create_index([("position", ASCENDING)])
-        for field in ("position", "type", "playerId"):
-            keys = [("tenant", ASCENDING), ("project", ASCENDING), (field, ASCENDING)]
-            await events.create_index(keys if field == "position" else [*keys, ("position", ASCENDING)])
-        await journal.create_index([("projected", ASCENDING)], partialFilterExpression={"projected": False})
         await self.repair()
 
     async def close(self) -> None:
@@ -377,7 +402,12 @@ def _record_document(record: JournalRecord) -> dict[str, Any]:
         "recordedAtMs": record.recorded_at_ms,
         "events": record.events,
         "projected": False,
+        "v": record.format_version,
     }
+    if record.command is not None:
+        document["command"] = record.command
+    if record.request_id is not None:
+        document["requestId"] = record.request_id
     if record.idempotency_key is not None:
         document.update(idemKey=record.idempotency_key, fingerprint=record.fingerprint, outcome=record.outcome)
     return document
@@ -397,6 +427,9 @@ def _record_from(document: dict[str, Any]) -> JournalRecord:
         idempotency_key=document.get("idemKey"),
         fingerprint=document.get("fingerprint"),
         outcome=document.get("outcome"),
+        format_version=record_format(document.get("v")),
+        command=document.get("command"),
+        request_id=document.get("requestId"),
     )
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,83 +34,32 @@ from actors.stores.base import (
     prefix_upper_bound,
     split_fenced,
 )
+from actors.stores.migrations import (
+    SQLITE_STEPS,
+    Plan,
+    Report,
+    migrate_sqlite,
+    plan_sqlite,
+    prepare_sqlite,
+    write_transaction,
+)
 
 T = TypeVar("T")
-JOURNAL_COLUMNS = (
-    "entity, seq, occurred_at, recorded_at_ms, events, idem_key, fingerprint, outcome"  # `_journal_record`'s order
+log = logging.getLogger("ludex.stores")
+JOURNAL_COLUMNS = (  # `_journal_record`'s order
+    "entity, seq, occurred_at, recorded_at_ms, events, idem_key, fingerprint, outcome, v, command, request_id"
 )
 OPEN_RETRY_S = 30.0  # how long opening a connection waits out other processes' locks
 HISTORY_CHUNK = 500  # entities per statement, well under SQLite's limit on bound parameters
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS journal (
-    entity TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    occurred_at TEXT NOT NULL,
-    recorded_at_ms INTEGER NOT NULL,
-    events BLOB NOT NULL,
-    idem_key TEXT,
-    fingerprint TEXT,
-    outcome BLOB,
-    UNIQUE (entity, seq)
-);
-CREATE INDEX IF NOT EXISTS journal_idem ON journal (entity, idem_key) WHERE idem_key IS NOT NULL;
-CREATE TABLE IF NOT EXISTS outcomes (
-    entity TEXT NOT NULL,
-    idem_key TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    outcome BLOB NOT NULL,
-    recorded_at_ms INTEGER NOT NULL,
-    PRIMARY KEY (entity, idem_key)
-);
-CREATE TABLE IF NOT EXISTS players (
-    tenant TEXT NOT NULL,
-    project TEXT NOT NULL,
-    player_id TEXT NOT NULL,
-    username TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    metadata BLOB NOT NULL,
-    deleted INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (tenant, project, player_id)
-);
-CREATE INDEX IF NOT EXISTS players_username ON players (tenant, project, username);
-CREATE TABLE IF NOT EXISTS events (
-    position INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL,
-    tenant TEXT NOT NULL,
-    project TEXT NOT NULL,
-    player_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    data BLOB NOT NULL,
-    occurred_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_project ON events (tenant, project, position);
-CREATE INDEX IF NOT EXISTS events_type ON events (tenant, project, type, position);
-CREATE INDEX IF NOT EXISTS events_player ON events (tenant, project, player_id, position);
-CREATE INDEX IF NOT EXISTS events_time ON events (occurred_at);
-CREATE TABLE IF NOT EXISTS documents (
-    kind TEXT NOT NULL,
-    id TEXT NOT NULL,
-    tenant TEXT,
-    body BLOB NOT NULL,
-    PRIMARY KEY (kind, id)
-);
-CREATE TABLE IF NOT EXISTS snapshots (
-    entity TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL,
-    state BLOB NOT NULL,
-    taken_at_ms INTEGER NOT NULL
-);
-"""
 
 
 class _Connection:
     """One SQLite connection and the one thread that may use it."""
 
-    def __init__(self, path: Path, name: str, pragmas: Sequence[str], script: str = "") -> None:
-        self.path, self.pragmas, self.script = path, pragmas, script
+    def __init__(
+        self, path: Path, name: str, pragmas: Sequence[str], setup: Callable[[sqlite3.Connection], None] | None = None
+    ) -> None:
+        self.path, self.pragmas, self.setup = path, pragmas, setup
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self.conn: sqlite3.Connection | None = None
         self.busy = 0  # calls queued or running
@@ -118,11 +68,11 @@ class _Connection:
         def connect() -> None:
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
             # Several processes open one file at once (shard hosts, ingress replicas, their
-            # checkpointers); switching to WAL or creating the schema can meet a lock that SQLite
+            # checkpointers); switching to WAL or checking the schema can meet a lock that SQLite
             # reports at once instead of waiting on it: retry for a while.
-            steps = [functools.partial(conn.execute, pragma) for pragma in self.pragmas]
-            if self.script:
-                steps.append(functools.partial(conn.executescript, self.script))
+            steps: list[Callable[[], object]] = [functools.partial(conn.execute, pragma) for pragma in self.pragmas]
+            if self.setup is not None:
+                steps.append(functools.partial(self.setup, conn))
             deadline = time.monotonic() + OPEN_RETRY_S
             for step in steps:
                 while True:
@@ -155,18 +105,6 @@ class _Connection:
         self.executor.shutdown(wait=True)
 
 
-@contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """One write transaction: committed when the block ends, rolled back if it raises."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
 def _load_snapshot(conn: sqlite3.Connection, entity: str) -> Snapshot | None:
     row = conn.execute("SELECT seq, state, taken_at_ms FROM snapshots WHERE entity = ?", (entity,)).fetchone()
     return None if row is None else Snapshot(entity, row[0], orjson.loads(row[1]), row[2])
@@ -197,9 +135,13 @@ WRITER_CHECKPOINT_PAGES = 10_000
 
 
 class SqliteStore:
-    def __init__(self, path: str | Path, *, readers: int = 2) -> None:
+    def __init__(
+        self, path: str | Path, *, readers: int = 2, auto_migrate: bool = True, report: Report | None = None
+    ) -> None:
         self.path = Path(path)
         self.readers = readers
+        self.auto_migrate = auto_migrate  # False: an older schema is refused at open (`ludex migrate` first)
+        self.report: Report = report or (lambda line: log.info("%s: %s", self.path, line))
         self._writer: _Connection | None = None
         self._readers: list[_Connection] = []
         self._checkpointer: _Connection | None = None
@@ -222,15 +164,10 @@ class SqliteStore:
         writer = _Connection(
             self.path,
             "ludex-sqlite",
-            [
-                "PRAGMA journal_mode=WAL",
-                "PRAGMA synchronous=FULL",
-                "PRAGMA busy_timeout=10000",
-                f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}",
-            ],
-            SCHEMA,
+            ["PRAGMA busy_timeout=10000"],
+            self._prepare_writer,
         )
-        await writer.open()  # first: it creates the schema the others see
+        await writer.open()  # first: it creates or migrates the schema the others see
         readers = [
             _Connection(self.path, f"ludex-sqlite-read-{i}", ["PRAGMA busy_timeout=10000"]) for i in range(self.readers)
         ]
@@ -238,6 +175,33 @@ class SqliteStore:
         await asyncio.gather(*(connection.open() for connection in (*readers, checkpointer)))
         self._writer, self._readers, self._checkpointer = writer, readers, checkpointer
         self._checkpoints = asyncio.create_task(self._checkpoint_forever(checkpointer), name="ludex-sqlite-checkpoint")
+
+    def _prepare_writer(self, conn: sqlite3.Connection) -> None:
+        # The schema check comes first: a file this code must refuse is left exactly as it was.
+        prepare_sqlite(conn, str(self.path), migrate=self.auto_migrate, report=self.report)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}")
+
+    async def migrate(self, *, dry_run: bool = False) -> Plan:
+        """Bring the schema to this code's version (`dry_run`: only say what that takes), through
+        a connection of its own: a store need not be open."""
+
+        def run() -> Plan:
+            if dry_run and not self.path.exists():
+                return Plan(str(self.path), None, True, SQLITE_STEPS)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=OPEN_RETRY_S)
+            try:
+                plan = plan_sqlite(conn, str(self.path))
+                if not dry_run:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    migrate_sqlite(conn, plan, self.report)
+                return plan
+            finally:
+                conn.close()
+
+        return await asyncio.to_thread(run)
 
     async def _checkpoint_forever(self, checkpointer: _Connection) -> None:
         def checkpoint(conn: sqlite3.Connection) -> None:
@@ -349,7 +313,7 @@ class SqliteStore:
         rows = [(s.entity, s.seq, _dumps(s.state), s.taken_at_ms) for s in snapshots]
 
         def write(conn: sqlite3.Connection) -> None:
-            with _transaction(conn):
+            with write_transaction(conn):
                 # Never move a snapshot backwards: a late writer must not hide newer state.
                 conn.executemany(
                     "INSERT INTO snapshots (entity, seq, state, taken_at_ms) VALUES (?, ?, ?, ?)"
@@ -382,7 +346,7 @@ class SqliteStore:
 
     async def purge_outcomes(self, before_ms: int) -> int:
         def purge(conn: sqlite3.Connection) -> int:
-            with _transaction(conn):
+            with write_transaction(conn):
                 forgotten = conn.execute("DELETE FROM outcomes WHERE recorded_at_ms < ?", (before_ms,)).rowcount
                 forgotten += conn.execute(
                     "UPDATE journal SET idem_key = NULL, fingerprint = NULL, outcome = NULL"
@@ -502,6 +466,9 @@ def _journal_record(row: tuple[Any, ...]) -> JournalRecord:
         idempotency_key=row[5],
         fingerprint=row[6],
         outcome=None if row[7] is None else orjson.loads(row[7]),
+        format_version=row[8],
+        command=None if row[9] is None else orjson.loads(row[9]),
+        request_id=row[10],
     )
 
 
@@ -517,6 +484,9 @@ def _rows(records: Sequence[JournalRecord]) -> tuple[list[tuple[Any, ...]], ...]
             r.idempotency_key,
             r.fingerprint,
             None if r.outcome is None else _dumps(r.outcome),
+            r.format_version,
+            None if r.command is None else _dumps(r.command),
+            r.request_id,
         )
         for r in records
     ]
@@ -538,10 +508,9 @@ def _write(
     event_rows: list[tuple[Any, ...]],
     outcome_rows: list[tuple[Any, ...]],
 ) -> None:
-    with _transaction(conn):
+    with write_transaction(conn):
         conn.executemany(
-            "INSERT INTO journal (entity, seq, occurred_at, recorded_at_ms, events, idem_key, fingerprint, outcome)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO journal ({JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
         conn.executemany(
