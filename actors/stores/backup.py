@@ -7,7 +7,8 @@ SQLite's online backup API in a single step: the copy is that transaction's snap
 while the server keeps writing (WAL readers do not block writers), so every commit acknowledged
 before the backup started is in it, and no half of a later one. `demo-credentials.json` and
 `secret.key` (which seals the TOTP secrets and signing key in the database: without it a restored
-store cannot open them) are copied beside it; the backup file is as secret as the data dir. MongoDB deployments back up with `mongodump --oplog` (docs/UPGRADING.md).
+store cannot open them) are copied beside it; the backup file is as secret as the data dir.
+MongoDB deployments back up with `mongodump --oplog` (docs/UPGRADING.md).
 
 The backup file is a tar (gzip-compressed when its name ends in `.gz` or `.tgz`) holding the
 database, the private files if present, and `backup.json`: schema version, time, size, checksum.
