@@ -31,7 +31,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from actors.clock import SystemClock
-from actors.secret_box import SecretBox
+from actors.secret_box import SecretBox, is_sealed
 from actors.stores.base import Store
 from config.settings import Settings
 from engine.rbac import PLATFORM_ROLES, TENANT_ROLES, Membership, Principal
@@ -176,6 +176,8 @@ class AccountService:
                     await self.store.put_document(SECRETS, SIGNING_KEY_ID, generated)
                     document = await self.store.get_document(SECRETS, SIGNING_KEY_ID) or generated
                 key = self.box.open(str(document["key"]))
+                if not is_sealed(str(document["key"])):  # kept in the clear by Ludex 0.1.0: seal it now
+                    await self.store.put_document(SECRETS, SIGNING_KEY_ID, {**document, "key": self.box.seal(key)})
             self._key = key
         return self._key
 
@@ -349,6 +351,9 @@ class AccountService:
 
         def succeed(current: dict[str, Any]) -> None:
             current.update(failedLogins=0, lockedUntil=None, lastLoginAt=rfc3339(now))
+            for field in ("totpSecret", "totpPendingSecret"):  # kept in the clear by Ludex 0.1.0
+                if current.get(field) and not is_sealed(current[field]):
+                    current[field] = self.box.seal(current[field])
             if step is not None:
                 current["totpLastStep"] = step
             if new_hash is not None:

@@ -4,8 +4,9 @@ usable secret without the key, which lives elsewhere.
 
 The key is `LUDEX_SECRET_KEY` (a Fernet key: 32 bytes, url-safe base64; a cluster sets it from
 a Kubernetes Secret), else `<data dir>/secret.key`, generated on first use with mode 0600 for the
-embedded default. Values written before sealing existed are read as they are; `ludex migrate`
-seals them."""
+embedded default. Values Ludex 0.1.0 kept in the clear are read as they are and sealed on
+their first use (the signing key when a process first reads it, a user's TOTP secret at their
+next sign-in)."""
 
 from __future__ import annotations
 

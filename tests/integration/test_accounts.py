@@ -416,3 +416,22 @@ async def test_a_copy_of_the_store_holds_no_usable_secret(
     stranger = AccountService(store, clock, box=SecretBox(Fernet.generate_key()))
     with pytest.raises(SecretKeyError):
         await stranger.signing_key()
+
+
+async def test_secrets_kept_in_the_clear_by_0_1_0_still_work_and_are_sealed_on_first_use(
+    store: SqliteStore, clock: FakeClock, box: SecretBox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LUDEX_AUTH_SECRET", raising=False)
+    await store.put_document("secrets", "auth-signing-key", {"id": "auth-signing-key", "key": "p" * 64})
+    accounts = AccountService(store, clock, box=box)
+    user = await make_user(accounts)
+    plain = pyotp.random_base32()
+    await store.put_document(USERS, user["id"], {**user, "totpSecret": plain, "totpEnabled": True})
+    assert await accounts.signing_key() == "p" * 64
+    tokens = await accounts.login("ada@example.com", PASSWORD, pyotp.TOTP(plain).at(clock.now()))
+    assert (await accounts.verify_access_token(tokens["accessToken"])).user_id == user["id"]
+    stored_key = await store.get_document("secrets", "auth-signing-key")
+    stored_user = await store.get_document(USERS, user["id"])
+    assert stored_key is not None and stored_user is not None
+    assert stored_key["key"] != "p" * 64 and box.open(stored_key["key"]) == "p" * 64
+    assert stored_user["totpSecret"] != plain and box.open(stored_user["totpSecret"]) == plain
