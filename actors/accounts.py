@@ -31,6 +31,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from actors.clock import SystemClock
+from actors.documents import update_document
 from actors.secret_box import SecretBox, is_sealed
 from actors.stores.base import Store
 from config.settings import Settings
@@ -150,9 +151,6 @@ class AccountService:
         self._explicit_key = signing_key
         self._key: str | None = None
         self._dummy_hash: str | None = None
-        # Read-modify-write of one document is not atomic in the store; within this process the
-        # lock serializes them (refresh rotation, failure counters).
-        self._lock = asyncio.Lock()
 
     def _now(self) -> datetime:
         now: datetime = self.clock.now()
@@ -238,11 +236,11 @@ class AccountService:
             "createdAt": rfc3339(self._now()),
             "disabled": False,
         }
-        async with self._lock:
-            if await self.store.get_document(USER_EMAILS, address) is not None:
-                raise EmailTakenError()
-            await self.store.put_document(USERS, user["id"], user)
-            await self.store.put_document(USER_EMAILS, address, {"id": address, "userId": user["id"]})
+        # The email is claimed first, by an insert-if-absent: of two creations racing on any replicas,
+        # one wins and the other answers email-taken.
+        if not await self.store.put_if_version(USER_EMAILS, address, {"id": address, "userId": user["id"]}, 0):
+            raise EmailTakenError()
+        await self.store.put_document(USERS, user["id"], user)
         return user
 
     async def get_user(self, user_id: str) -> dict[str, Any] | None:
@@ -266,13 +264,16 @@ class AccountService:
             raise KeyError(user_id)
 
     async def _update_user(self, user_id: str, change: Any) -> dict[str, Any] | None:
-        async with self._lock:
-            user = await self.get_user(user_id)
+        """Applies `change` (which edits the user in place, or raises to refuse) by
+        compare-and-set: concurrent changes on any replica all land, none undoes another."""
+
+        def apply(user: dict[str, Any] | None) -> dict[str, Any] | None:
             if user is None:
                 return None
             change(user)
-            await self.store.put_document(USERS, user_id, user)
             return user
+
+        return await update_document(self.store, USERS, user_id, apply)
 
     async def list_users(
         self, *, after: str | None, limit: int, query: str | None = None, tenant_id: str | None = None
@@ -350,6 +351,13 @@ class AccountService:
         new_hash = await self._hash(password) if rehash else None
 
         def succeed(current: dict[str, Any]) -> None:
+            # Checked again inside the write: a lock set by parallel wrong answers, or this TOTP
+            # code accepted by a parallel login (on any replica), refuses this one.
+            locked_until = current.get("lockedUntil")
+            if locked_until and _parse(locked_until) > now:
+                raise LoginThrottledError(max(1, math.ceil((_parse(locked_until) - now).total_seconds())))
+            if step is not None and step <= int(current.get("totpLastStep") or -1):
+                raise InvalidTotpError()
             current.update(failedLogins=0, lockedUntil=None, lastLoginAt=rfc3339(now))
             for field in ("totpSecret", "totpPendingSecret"):  # kept in the clear by Ludex 0.1.0
                 if current.get(field) and not is_sealed(current[field]):
@@ -453,10 +461,14 @@ class AccountService:
         )
 
     async def _revoke_family(self, family: str, reason: str) -> None:
-        document = await self.store.get_document(TOKEN_FAMILIES, family)
-        if document is not None and not document.get("revokedAt"):
-            document.update(revokedAt=rfc3339(self._now()), revokedReason=reason)
-            await self.store.put_document(TOKEN_FAMILIES, family, document)
+        revoked_at = rfc3339(self._now())
+
+        def revoke(document: dict[str, Any] | None) -> dict[str, Any] | None:
+            if document is None or document.get("revokedAt"):
+                return None
+            return {**document, "revokedAt": revoked_at, "revokedReason": reason}
+
+        await update_document(self.store, TOKEN_FAMILIES, family, revoke)
 
     async def verify_access_token(self, token: str) -> Principal:
         """The principal of a valid, unexpired access token whose session is live and whose user
@@ -483,26 +495,33 @@ class AccountService:
         return self.principal_for(user)
 
     async def refresh(self, refresh_token: str) -> dict[str, Any]:
-        """A new token pair of the same session; the presented refresh token is spent."""
-        async with self._lock:
-            document = await self.store.get_document(REFRESH_TOKENS, token_hash(refresh_token))
-            if document is None:
-                raise InvalidTokenError("unknown refresh token")
-            family = document["family"]
-            user = await self.get_user(document["userId"])
-            if user is None or user.get("disabled"):
-                await self._revoke_family(family, "user-disabled")
-                raise InvalidTokenError("the user no longer exists or is disabled")
-            if document.get("revokedAt") or not await self._family_live(family, user):
-                raise InvalidTokenError("the session was revoked")
-            if document.get("usedAt"):
-                await self._revoke_family(family, "refresh-token-reused")
+        """A new token pair of the same session; the presented refresh token is spent, by
+        compare-and-set: of two refreshes with one token (on any replicas) exactly one wins, and
+        the other counts as reuse, which revokes the session."""
+        document = await self.store.get_document(REFRESH_TOKENS, token_hash(refresh_token))
+        if document is None:
+            raise InvalidTokenError("unknown refresh token")
+        family = document["family"]
+        user = await self.get_user(document["userId"])
+        if user is None or user.get("disabled"):
+            await self._revoke_family(family, "user-disabled")
+            raise InvalidTokenError("the user no longer exists or is disabled")
+        if document.get("revokedAt") or not await self._family_live(family, user):
+            raise InvalidTokenError("the session was revoked")
+        now = self._now()
+        if _parse(document["expiresAt"]) <= now:
+            raise InvalidTokenError("the refresh token has expired")
+
+        def spend(current: dict[str, Any] | None) -> dict[str, Any]:
+            if current is None or current.get("usedAt"):
                 raise TokenReusedError()
-            now = self._now()
-            if _parse(document["expiresAt"]) <= now:
-                raise InvalidTokenError("the refresh token has expired")
-            document["usedAt"] = rfc3339(now)
-            await self.store.put_document(REFRESH_TOKENS, document["id"], document)
+            return {**current, "usedAt": rfc3339(now)}
+
+        try:
+            await update_document(self.store, REFRESH_TOKENS, document["id"], spend)
+        except TokenReusedError:
+            await self._revoke_family(family, "refresh-token-reused")
+            raise
         return await self._issue(user, family)
 
     async def logout(self, refresh_token: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from actors.clock import SystemClock, epoch_ms
 from actors.coalescer import Coalescer
+from actors.documents import update_document
 from actors.stores.base import Store
 from engine.access import SCOPES, ApiKey, compose_api_key, hash_secret, is_usable, secret_matches, split_api_key
 from engine.plans import DEFAULT_PLANS, QUOTA_FIELDS
@@ -93,12 +94,15 @@ class ControlPlane:
         return key, compose_api_key(prefix, secret)
 
     async def revoke_api_key(self, key_id: str) -> ApiKey | None:
-        document = await self.store.get_document(API_KEYS, key_id.removeprefix("key_"))
-        if document is None:
-            return None
-        document["revokedAt"] = document.get("revokedAt") or self._now()
-        await self.store.put_document(API_KEYS, document["prefix"], document)
-        return ApiKey.from_document(document)
+        revoked_at = self._now()
+
+        def revoke(document: dict[str, Any] | None) -> dict[str, Any] | None:
+            if document is None or document.get("revokedAt"):
+                return None
+            return {**document, "revokedAt": revoked_at}
+
+        document = await update_document(self.store, API_KEYS, key_id.removeprefix("key_"), revoke)
+        return None if document is None else ApiKey.from_document(document)
 
     async def authenticate(self, token: str) -> ApiKey | None:
         """The key `token` names if it exists, matches, and is neither revoked nor expired."""
@@ -296,9 +300,17 @@ class Backoffice(ControlPlane):
             rate_limit_per_second=old.rate_limit_per_second,
         )
         grace_end = rfc3339(self.clock.now() + timedelta(seconds=grace_s))
-        if old.expires_at is None or old.expires_at > grace_end:
-            document = {**old.to_document(), "expiresAt": grace_end, "rotatedTo": new.id}
-            await self.store.put_document(API_KEYS, old.prefix, document)
+
+        def shorten(document: dict[str, Any] | None) -> dict[str, Any] | None:
+            # By compare-and-set on the key as it is now: a revocation that landed meanwhile stays.
+            if document is None or document.get("revokedAt"):
+                return None
+            expires_at = document.get("expiresAt")
+            if expires_at is not None and expires_at <= grace_end:
+                return None
+            return {**document, "expiresAt": grace_end, "rotatedTo": new.id}
+
+        await update_document(self.store, API_KEYS, old.prefix, shorten)
         return new, token
 
     # ------------------------------------------------------------------------------ audit

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from actors.clock import SystemClock
 from actors.control import PLANS, TENANTS
+from actors.documents import update_document
 from actors.stores.base import Store
 from engine.rules import rfc3339
 
@@ -200,12 +201,18 @@ class LocalUsageMeter:
         self._stored.setdefault(key, (usage.requests, usage.events))
 
     async def _write(self, key: tuple[str, str], requests: int, events: int) -> None:
+        """Adds this replica's deltas to the stored totals by compare-and-set, so replicas
+        flushing at once never overwrite each other's counts."""
         assert self.store is not None
-        doc_id = f"{key[0]}/{key[1]}"
-        document = await self.store.get_document(USAGE, doc_id)
-        before = Usage(key[0], key[1]) if document is None else _from_document(document)
-        after = Usage(key[0], key[1], before.requests + requests, before.events + events)
-        await self.store.put_document(USAGE, doc_id, _to_document(after, rfc3339(self.clock.now())))
+        updated_at = rfc3339(self.clock.now())
+
+        def add(document: dict[str, Any] | None) -> dict[str, Any]:
+            before = Usage(key[0], key[1]) if document is None else _from_document(document)
+            return _to_document(Usage(key[0], key[1], before.requests + requests, before.events + events), updated_at)
+
+        written = await update_document(self.store, USAGE, f"{key[0]}/{key[1]}", add)
+        assert written is not None
+        after = _from_document(written)
         self._stored[key] = (after.requests, after.events)  # with no await in between, so that
         del self._inflight[key]  # totals never count a delta twice or not at all
 

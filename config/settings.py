@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     idempotency_retention_s: float = Field(default=7 * 24 * 3600.0, ge=7 * 24 * 3600.0)  # the contract's 7-day floor
     event_retention_days: float | None = None  # event store (not journal) retention; None keeps all
     default_rate_limit_per_s: float = 1000.0
+    login_rate_per_ip_per_s: float = 10.0  # sign-in attempts per client address (bursts of twice that)
+    login_rate_per_s: float = 100.0  # sign-in attempts in all, per ingress replica without Redis
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # larger request bodies answer 413
     secret_key: str | None = None  # Fernet key sealing secrets at rest; unset: <data dir>/secret.key
     metrics_token: str | None = None  # when set, GET /metrics needs `Authorization: Bearer <token>`

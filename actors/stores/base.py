@@ -179,6 +179,15 @@ class Store(Protocol):
         """Control-plane documents (tenants, projects, API keys, ...), replaced whole."""
         ...
 
+    async def get_versioned(self, kind: str, doc_id: str) -> tuple[dict[str, Any] | None, int]:
+        """A document and its version (0 when absent); every write moves the version on."""
+        ...
+
+    async def put_if_version(self, kind: str, doc_id: str, document: dict[str, Any], version: int) -> bool:
+        """Compare-and-set: write `document` only if the stored version is still `version` (0: the
+        document must not exist), atomically; False, writing nothing, when another write came first."""
+        ...
+
     async def get_document(self, kind: str, doc_id: str) -> dict[str, Any] | None: ...
 
     async def get_documents(self, refs: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:

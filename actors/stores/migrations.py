@@ -31,7 +31,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.write_concern import WriteConcern
 
-LATEST_SCHEMA = 2
+LATEST_SCHEMA = 3
 Report = Callable[[str], None]
 TEST_PAUSE_ENV = "LUDEX_TEST_MIGRATION_PAUSE_S"  # tests only: sleep after each operation / batch
 
@@ -216,6 +216,11 @@ SQLITE_STEPS: tuple[SqliteStep, ...] = (
             _add_column("journal", "request_id", "TEXT"),
         ),
     ),
+    SqliteStep(
+        3,
+        "documents carry a version, for compare-and-set writes (actors/documents.py)",
+        (_add_column("documents", "version", "INTEGER NOT NULL DEFAULT 0"),),
+    ),
 )
 
 
@@ -330,11 +335,20 @@ async def _stamp_record_format(db: Database, report: Report, batch_size: int) ->
         await asyncio.sleep(_pause_s())
 
 
+async def _nothing(db: Database, report: Report, batch_size: int) -> None:
+    """A step whose change needs no data rewritten, kept so both stores share one version line."""
+
+
 MONGO_STEPS: tuple[MongoStep, ...] = (
     MongoStep(
         2,
         "journal records state their format (engine/formats.py) and keep their command and request id",
         (MongoOperation("stamp format 1 (`v: 1`) on existing journal records, in batches", _stamp_record_format),),
+    ),
+    MongoStep(
+        3,
+        "documents carry a version, for compare-and-set writes (actors/documents.py)",
+        (MongoOperation("nothing to rewrite: a document without `_version` is at version 0", _nothing),),
     ),
 )
 

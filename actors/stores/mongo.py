@@ -13,7 +13,7 @@ from typing import Any
 from pymongo import AsyncMongoClient, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.write_concern import WriteConcern
 
 from actors.stores.base import (
@@ -34,6 +34,7 @@ from actors.stores.migrations import Plan, Report, migrate_mongo, plan_mongo, pr
 from engine.formats import record_format
 
 DUPLICATE_KEY = 11000
+VERSION_FIELD = "_version"  # a control document's compare-and-set version, never shown to callers
 DURABLE = WriteConcern(w="majority", j=True)
 log = logging.getLogger("ludex.stores")
 
@@ -285,14 +286,34 @@ class MongoStore:
         return int((await self._collection("events").delete_many({"occurredAt": {"$lt": before}})).deleted_count)
 
     async def put_document(self, kind: str, doc_id: str, document: dict[str, Any]) -> None:
-        await self._collection(f"control_{kind}").replace_one({"_id": doc_id}, {"_id": doc_id, **document}, upsert=True)
+        """An unconditional write still moves the version on (read, then compare-and-set until
+        it lands), so a compare-and-set that read before it fails."""
+        while True:
+            _, version = await self.get_versioned(kind, doc_id)
+            if await self.put_if_version(kind, doc_id, document, version):
+                return
+
+    async def get_versioned(self, kind: str, doc_id: str) -> tuple[dict[str, Any] | None, int]:
+        document = await self._collection(f"control_{kind}").find_one({"_id": doc_id})
+        if document is None:
+            return None, 0
+        return _plain(document), int(document.get(VERSION_FIELD, 0))
+
+    async def put_if_version(self, kind: str, doc_id: str, document: dict[str, Any], version: int) -> bool:
+        stored = {"_id": doc_id, **document, VERSION_FIELD: version + 1}
+        collection = self._collection(f"control_{kind}")
+        if version == 0:
+            try:
+                await collection.insert_one(stored)
+            except DuplicateKeyError:
+                return False
+            return True
+        result = await collection.replace_one({"_id": doc_id, VERSION_FIELD: version}, stored)
+        return result.matched_count == 1
 
     async def get_document(self, kind: str, doc_id: str) -> dict[str, Any] | None:
         document = await self._collection(f"control_{kind}").find_one({"_id": doc_id})
-        if document is None:
-            return None
-        document.pop("_id")
-        return document
+        return None if document is None else _plain(document)
 
     async def get_documents(self, refs: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
         return list(await asyncio.gather(*(self.get_document(kind, doc_id) for kind, doc_id in refs)))
@@ -306,7 +327,7 @@ class MongoStore:
         if after is not None:
             query["_id"] = {"$gt": after}
         cursor = self._collection(f"control_{kind}").find(query).sort("_id", 1).limit(limit)
-        return [{k: v for k, v in d.items() if k != "_id"} async for d in cursor]
+        return [_plain(d) async for d in cursor]
 
     async def load_snapshot(self, entity: str) -> Snapshot | None:
         document = await self._collection("snapshots").find_one({"_id": entity})
@@ -415,6 +436,10 @@ def _record_document(record: JournalRecord) -> dict[str, Any]:
 
 def _snapshot_from(document: dict[str, Any]) -> Snapshot:
     return Snapshot(document["_id"], document["seq"], document["state"], document["takenAtMs"])
+
+
+def _plain(document: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if k not in ("_id", VERSION_FIELD)}
 
 
 def _record_from(document: dict[str, Any]) -> JournalRecord:

@@ -422,11 +422,36 @@ class SqliteStore:
     async def put_document(self, kind: str, doc_id: str, document: dict[str, Any]) -> None:
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT OR REPLACE INTO documents (kind, id, tenant, body) VALUES (?, ?, ?, ?)",
+                "INSERT INTO documents (kind, id, tenant, body, version) VALUES (?, ?, ?, ?, 1)"
+                " ON CONFLICT (kind, id) DO UPDATE SET tenant = excluded.tenant, body = excluded.body,"
+                " version = version + 1",
                 (kind, doc_id, document.get("tenantId"), _dumps(document)),
             )
 
         await self._run(write)
+
+    async def get_versioned(self, kind: str, doc_id: str) -> tuple[dict[str, Any] | None, int]:
+        def read(conn: sqlite3.Connection) -> tuple[dict[str, Any] | None, int]:
+            row = conn.execute(
+                "SELECT body, version FROM documents WHERE kind = ? AND id = ?", (kind, doc_id)
+            ).fetchone()
+            return (None, 0) if row is None else (dict(orjson.loads(row[0])), int(row[1]))
+
+        return await self._read(read)
+
+    async def put_if_version(self, kind: str, doc_id: str, document: dict[str, Any], version: int) -> bool:
+        def write(conn: sqlite3.Connection) -> bool:
+            body, tenant = _dumps(document), document.get("tenantId")
+            if version == 0:
+                sql = "INSERT OR IGNORE INTO documents (kind, id, tenant, body, version) VALUES (?, ?, ?, ?, 1)"
+                return conn.execute(sql, (kind, doc_id, tenant, body)).rowcount == 1
+            sql = (
+                "UPDATE documents SET tenant = ?, body = ?, version = version + 1"
+                " WHERE kind = ? AND id = ? AND version = ?"
+            )
+            return conn.execute(sql, (tenant, body, kind, doc_id, version)).rowcount == 1
+
+        return await self._run(write)
 
     async def get_document(self, kind: str, doc_id: str) -> dict[str, Any] | None:
         return (await self.get_documents([(kind, doc_id)]))[0]

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from actors.accounts import MAX_PASSWORD_LENGTH, AccountError, AccountService
 from engine.rbac import Principal
 from serve.dashboard import accounts, current_principal, problem_from
+from serve.problems import ProblemError
 from serve.schemas import Problem
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
@@ -110,13 +111,38 @@ class Me(BaseModel):
     memberships: list[MembershipOut]
 
 
-@router.post("/login", response_model=Tokens, responses=errors(401, 422, 429), summary="Log in")
+async def throttle_logins(request: Request) -> None:
+    """Sign-in attempts per client address and in all (`LUDEX_LOGIN_RATE_PER_IP_PER_S`,
+    `LUDEX_LOGIN_RATE_PER_S`, bursts of twice that), checked before any password work: password
+    hashing is slow on purpose, so unthrottled attempts would take every core, and the account
+    lock alone does not slow an attacker trying one password on many accounts."""
+    settings = request.app.state.backend_holder.settings
+    address = request.client.host if request.client else "unknown"
+    decision = await request.app.state.rate_limiter.hit(
+        f"login-ip:{address}", settings.login_rate_per_ip_per_s, tenant=("login:all", settings.login_rate_per_s)
+    )
+    if not decision.allowed:
+        raise ProblemError(
+            "login-throttled",
+            "too many sign-in attempts; wait and try again",
+            headers={"Retry-After": str(decision.retry_after_s)},
+        )
+
+
+@router.post(
+    "/login",
+    response_model=Tokens,
+    responses=errors(401, 422, 429),
+    summary="Log in",
+    dependencies=[Depends(throttle_logins)],
+)
 async def login(body: Login, service: Accounts) -> Tokens:
     """Exchanges email and password (and the TOTP code once 2FA is enabled) for an access token
     and a refresh token. A wrong email or password is always 401 `invalid-credentials`; 2FA
     accounts answer 401 `totp-required` without a code and `invalid-totp` with a wrong one. After
     5 consecutive failures the account is locked for 1 s, then 2 s, 4 s, ... up to 15 minutes:
-    429 `login-throttled` with `Retry-After`."""
+    429 `login-throttled` with `Retry-After`. Attempts are also limited per client address and
+    in all (429 `login-throttled`)."""
     try:
         return Tokens(**await service.login(body.email, body.password, body.totp))
     except AccountError as error:

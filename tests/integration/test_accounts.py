@@ -4,6 +4,7 @@ refresh-token rotation and theft detection, logout and TOTP."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -435,3 +436,57 @@ async def test_secrets_kept_in_the_clear_by_0_1_0_still_work_and_are_sealed_on_f
     assert stored_key is not None and stored_user is not None
     assert stored_key["key"] != "p" * 64 and box.open(stored_key["key"]) == "p" * 64
     assert stored_user["totpSecret"] != plain and box.open(stored_user["totpSecret"]) == plain
+
+
+async def test_fifty_parallel_wrong_passwords_on_two_replicas_all_count_and_lock(
+    store: SqliteStore, clock: FakeClock, box: SecretBox
+) -> None:
+    """Each failure is recorded by compare-and-set: none is lost to another, on any replica."""
+    replicas = [AccountService(store, clock, signing_key=KEY, box=box) for _ in range(2)]
+    user = await make_user(replicas[0])
+
+    async def wrong(index: int) -> BaseException:
+        try:
+            await replicas[index % 2].login("ada@example.com", "not the password at all")
+        except (InvalidCredentialsError, LoginThrottledError) as refused:
+            return refused
+        raise AssertionError("a wrong password signed in")
+
+    refusals = await asyncio.gather(*(wrong(i) for i in range(50)))
+    counted = sum(isinstance(r, InvalidCredentialsError) for r in refusals)  # the rest met the lock
+    stored = await store.get_document(USERS, user["id"])
+    assert stored is not None and stored["lockedUntil"] is not None
+    assert stored["failedLogins"] == counted >= 5, "every failure checked against the password is counted once"
+    with pytest.raises(LoginThrottledError):
+        await replicas[1].login("ada@example.com", PASSWORD)
+
+
+async def test_one_totp_code_signs_in_once_even_on_two_replicas_at_once(
+    store: SqliteStore, clock: FakeClock, box: SecretBox
+) -> None:
+    replicas = [AccountService(store, clock, signing_key=KEY, box=box) for _ in range(2)]
+    user = await make_user(replicas[0])
+    setup = await replicas[0].totp_setup(user["id"], PASSWORD)
+    totp = pyotp.TOTP(setup["secret"])
+    assert await replicas[0].totp_verify(user["id"], totp.at(clock.now()))
+    clock.advance(60)
+    code = totp.at(clock.now())
+    outcomes = await asyncio.gather(
+        *(r.login("ada@example.com", PASSWORD, code) for r in replicas), return_exceptions=True
+    )
+    assert sum(isinstance(o, dict) for o in outcomes) == 1, outcomes
+    assert sum(isinstance(o, InvalidTotpError) for o in outcomes) == 1, outcomes
+
+
+async def test_a_refresh_token_spent_on_two_replicas_at_once_wins_once_and_revokes_the_session(
+    store: SqliteStore, clock: FakeClock, box: SecretBox
+) -> None:
+    replicas = [AccountService(store, clock, signing_key=KEY, box=box) for _ in range(2)]
+    await make_user(replicas[0])
+    tokens = await replicas[0].login("ada@example.com", PASSWORD)
+    outcomes = await asyncio.gather(*(r.refresh(tokens["refreshToken"]) for r in replicas), return_exceptions=True)
+    assert sum(isinstance(o, dict) for o in outcomes) == 1, outcomes
+    assert sum(isinstance(o, TokenReusedError) for o in outcomes) == 1, outcomes
+    winner = next(o for o in outcomes if isinstance(o, dict))
+    with pytest.raises(InvalidTokenError):  # reuse revoked the whole family, the winner's tokens too
+        await replicas[1].verify_access_token(winner["accessToken"])

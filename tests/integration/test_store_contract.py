@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from actors.documents import update_document
 from actors.stores.base import EventQuery, JournalRecord, Outcome, Snapshot, Store
 from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
@@ -202,6 +203,27 @@ class StoreContract:
         listed = await store.list_documents("projects", tenant="t1")
         assert [d["name"] for d in listed] == ["A2", "B"]
         assert [d["id"] for d in await store.list_documents("projects", after="t1/b")] == ["c"]
+
+    async def test_documents_are_written_by_compare_and_set(self, store: Store) -> None:
+        assert await store.get_versioned("keys", "k1") == (None, 0)
+        assert await store.put_if_version("keys", "k1", {"id": "k1", "n": 1}, 0)
+        assert not await store.put_if_version("keys", "k1", {"id": "k1", "n": 9}, 0), "it exists already"
+        document, version = await store.get_versioned("keys", "k1")
+        assert document == {"id": "k1", "n": 1} and version > 0
+        assert await store.put_if_version("keys", "k1", {"id": "k1", "n": 2}, version)
+        assert not await store.put_if_version("keys", "k1", {"id": "k1", "n": 3}, version), "a stale version"
+        _, current = await store.get_versioned("keys", "k1")
+        await store.put_document("keys", "k1", {"id": "k1", "n": 4})  # plain writes move the version on too
+        assert not await store.put_if_version("keys", "k1", {"id": "k1", "n": 5}, current)
+        assert await store.get_document("keys", "k1") == {"id": "k1", "n": 4}
+        assert await store.list_documents("keys") == [{"id": "k1", "n": 4}], "no version field leaks out"
+
+    async def test_concurrent_read_modify_writes_lose_no_update(self, store: Store) -> None:
+        def bump(document: dict[str, Any] | None) -> dict[str, Any]:
+            return {"id": "c", "n": (document or {"n": 0})["n"] + 1}
+
+        await asyncio.gather(*(update_document(store, "counters", "c", bump) for _ in range(40)))
+        assert await store.get_document("counters", "c") == {"id": "c", "n": 40}
 
     async def test_many_documents_of_several_kinds_are_read_in_one_call(self, store: Store) -> None:
         await store.put_document("tenants", "t1", {"id": "t1"})

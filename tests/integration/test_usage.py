@@ -198,3 +198,14 @@ async def test_plans_are_cached_for_a_few_seconds(store: SqliteStore, tiny_tenan
 async def test_the_deployment_meters_in_redis_when_a_redis_url_is_set(store: SqliteStore) -> None:
     assert isinstance(Metering.for_deployment(store, "redis://127.0.0.1:6379/0").meter, RedisUsageMeter)
     assert isinstance(Metering.for_deployment(store, None).meter, LocalUsageMeter)
+
+
+async def test_replicas_flushing_at_the_same_moment_lose_no_count(store: SqliteStore) -> None:
+    """Each flush adds its deltas by compare-and-set: before, two flushes that read the same
+    document wrote over each other's counts."""
+    replicas = [LocalUsageMeter(store) for _ in range(8)]
+    for index, meter in enumerate(replicas):
+        await meter.add("acme", "2026-04", requests=index + 1, events=1)
+    await asyncio.gather(*(meter.flush() for meter in replicas))
+    document = await store.get_document(USAGE, "acme/2026-04")
+    assert document is not None and (document["requests"], document["events"]) == (36, 8)

@@ -84,3 +84,18 @@ async def test_metrics_need_the_token_when_one_is_set() -> None:
         scraper = await http.get("/metrics", headers={"authorization": "Bearer scrape-me"})
     assert anonymous.status_code == 401 and wrong.status_code == 401
     assert scraper.status_code == 200 and "ludex_http_requests_total" in scraper.text
+
+
+async def test_sign_ins_past_the_per_address_limit_are_refused_before_any_password_work() -> None:
+    """The bucket of this client address is drained as a flood would; the next attempt is a 429
+    without reaching the accounts (whose store, here, is unreachable on purpose)."""
+    settings = Settings(login_rate_per_ip_per_s=1, mongo_url=UNREACHABLE_MONGO)
+    app = create_app(settings)
+    limiter = app.state.rate_limiter
+    while (await limiter.hit("login-ip:127.0.0.1", 1, tenant=("login:all", settings.login_rate_per_s))).allowed:
+        pass
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://ludex") as http:
+        answer = await http.post("/v1/auth/login", json={"email": "a@example.com", "password": "x" * 12})
+    assert answer.status_code == 429
+    assert answer.json()["type"].endswith("/login-throttled") and int(answer.headers["Retry-After"]) >= 1
