@@ -67,6 +67,7 @@ const AUTH_CLOSE_CODES: ReadonlyMap<number, number> = new Map([
   [4401, 401],
   [4403, 403],
 ]);
+const REFUSALS: ReadonlySet<string> = new Set(["missing_headers", "invalid_credentials"]);
 const REMEMBERED_IDS = 10_000;
 const OPEN = 1;
 
@@ -206,11 +207,14 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
       this.#deliver(message.event);
     } else if (message.type === "error") {
       const code = message.error ?? "error";
-      this.emit("error", realtimeError(0, code, `realtime: ${code}`));
+      // A refusal of the credentials comes with close 4401/4403 right after: reported once, there.
+      if (REFUSALS.has(code)) this.#refusal = code;
+      else this.emit("error", realtimeError(0, code, `realtime: ${code}`));
     }
   }
 
   #connectionId: string | undefined;
+  #refusal: string | undefined;
 
   #deliver(event: LudexEvent): void {
     if (this.#delivered.has(event.id)) return;
@@ -231,7 +235,7 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
     this.#stopPinging();
     const status = AUTH_CLOSE_CODES.get(code);
     if (status !== undefined) {
-      const error = realtimeError(status, reason || "unauthorized", `realtime refused the credentials (close ${code})`);
+      const error = realtimeError(status, this.#refusal ?? (reason || "unauthorized"), `realtime refused the credentials (close ${code})`);
       this.#finish(error);
       this.emit("error", error);
       this.emit("close", { code, reason, reconnecting: false });
