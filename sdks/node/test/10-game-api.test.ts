@@ -6,7 +6,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { LudexError, type LudexEvent } from "@ludex/sdk";
-import { PACKAGE_DIR, client, serverEnv, uniqueId } from "./helpers.js";
+import { PACKAGE_DIR, client, serverEnv, uniqueId, newPlayer } from "./helpers.js";
 
 test("the README quick start prints level=4 xp=460", async (t) => {
   const env = serverEnv(t);
@@ -59,8 +59,7 @@ test("the same idempotency key applies a write once; without one, each call appl
   const env = serverEnv(t);
   if (!env) return;
   const ludex = client(env);
-  const playerId = uniqueId("idem");
-  await ludex.players.create({ playerId, username: "idem" });
+  const playerId = await newPlayer(ludex, "idem");
   for (let i = 0; i < 3; i++) await ludex.wallet.credit(playerId, { currency: "coins", amount: 10 }, { idempotencyKey: "gift-1" });
   await ludex.wallet.credit(playerId, { currency: "coins", amount: 1 });
   await ludex.wallet.credit(playerId, { currency: "coins", amount: 1 });
@@ -74,8 +73,7 @@ test("wallet, items, counters, quests, achievements, store and batch commands", 
   const env = serverEnv(t);
   if (!env) return;
   const ludex = client(env);
-  const playerId = uniqueId("eco");
-  await ludex.players.create({ playerId, username: "eco" });
+  const playerId = await newPlayer(ludex, "eco");
 
   const credited = await ludex.wallet.credit(playerId, { currency: "coins", amount: 500, reason: "bonus" });
   assert.equal(credited.balance, 500);
@@ -117,8 +115,7 @@ test("events.list pages and events.iterate walks every page in order", async (t)
   const env = serverEnv(t);
   if (!env) return;
   const ludex = client(env);
-  const playerId = uniqueId("ev");
-  await ludex.players.create({ playerId, username: "ev" });
+  const playerId = await newPlayer(ludex, "ev");
   for (let i = 1; i <= 5; i++) await ludex.wallet.credit(playerId, { currency: "coins", amount: i });
   const firstPage = await ludex.events.list({ playerId, type: "wallet.credited", limit: 2 });
   assert.equal(firstPage.items.length, 2);
@@ -134,8 +131,7 @@ test("problem answers become LudexError with status, slug, detail, problem and r
   const env = serverEnv(t);
   if (!env) return;
   const ludex = client(env);
-  const playerId = uniqueId("err");
-  await ludex.players.create({ playerId, username: "err" });
+  const playerId = await newPlayer(ludex, "err");
   await ludex.wallet.credit(playerId, { currency: "coins", amount: 5 });
 
   const short = await ludex.wallet.debit(playerId, { currency: "coins", amount: 6 }).catch((error: unknown) => error);

@@ -2,14 +2,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { LudexError, type RetryInfo } from "@ludex/sdk";
-import { admin, client, connectionDroppingProxy, serverEnv, uniqueId } from "./helpers.js";
+import { admin, client, connectionDroppingProxy, serverEnv, uniqueId, newPlayer } from "./helpers.js";
 
 test("a connection dropped mid-request is retried with the same key and the award lands once", async (t) => {
   const env = serverEnv(t);
   if (!env) return;
   const direct = client(env);
-  const playerId = uniqueId("drop");
-  await direct.players.create({ playerId, username: "drop" });
+  const playerId = await newPlayer(direct, "drop");
 
   const proxy = await connectionDroppingProxy(new URL(env.baseUrl));
   t.after(() => proxy.close());
@@ -30,8 +29,7 @@ test("a connection dropped mid-request is retried with the same key and the awar
 test("without retries a dropped connection surfaces as LudexError network-error", async (t) => {
   const env = serverEnv(t);
   if (!env) return;
-  const playerId = uniqueId("noretry");
-  await client(env).players.create({ playerId, username: "noretry" });
+  const playerId = await newPlayer(client(env), "noretry");
   const proxy = await connectionDroppingProxy(new URL(env.baseUrl));
   t.after(() => proxy.close());
   const error = await client(env, { baseUrl: proxy.url, retry: false })
@@ -51,8 +49,7 @@ test("429: the SDK waits out Retry-After and succeeds; with retries off it throw
   });
   const retries: RetryInfo[] = [];
   const limited = client(env, { apiKey: created.apiKey, onRetry: (info) => retries.push(info) });
-  const playerId = uniqueId("rate");
-  await limited.players.create({ playerId, username: "rate" });
+  const playerId = await newPlayer(limited, "rate");
 
   const started = Date.now();
   const results = await Promise.all(

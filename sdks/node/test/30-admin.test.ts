@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { LudexAdmin, LudexError, type Tokens } from "@ludex/sdk";
-import { client, serverEnv, uniqueId } from "./helpers.js";
+import { client, serverEnv, uniqueId, newPlayer } from "./helpers.js";
 
 test("concurrent calls share one refresh (a second use of a spent refresh token would end the session)", async (t) => {
   const env = serverEnv(t);
@@ -36,8 +36,7 @@ test("API keys: create, use, list, revoke; economy: read", async (t) => {
   const created = await backoffice.apiKeys.create(env.projectId, { name, scopes: ["players:read", "players:write"] });
   assert.match(created.apiKey, /^ldx_/);
   const ludex = client(env, { apiKey: created.apiKey });
-  const playerId = uniqueId("keyed");
-  await ludex.players.create({ playerId, username: "keyed" });
+  const playerId = await newPlayer(ludex, "keyed");
   const scope = await ludex.wallet.credit(playerId, { currency: "coins", amount: 1 }).catch((error: unknown) => error);
   assert.ok(scope instanceof LudexError);
   assert.deepEqual([scope.status, scope.slug], [403, "insufficient-scope"]);

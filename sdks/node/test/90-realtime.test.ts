@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { LudexError, type CloseInfo, type LudexEvent, type OpenInfo } from "@ludex/sdk";
-import { client, restartServer, serverEnv, uniqueId, waitFor } from "./helpers.js";
+import { client, restartServer, serverEnv, uniqueId, newPlayer, waitFor } from "./helpers.js";
 
 test("the events of one award arrive in order, through on('event') and for await", async (t) => {
   const env = serverEnv(t);
@@ -49,8 +49,7 @@ test("across a server restart every event arrives exactly once, none lost", asyn
   const env = serverEnv(t);
   if (!env) return;
   const ludex = client(env, { retry: { maxElapsedMs: 120_000, maxAttempts: 60 } });
-  const playerId = uniqueId("resume");
-  await ludex.players.create({ playerId, username: "resume" });
+  const playerId = await newPlayer(ludex, "resume");
 
   const realtime = ludex.realtime({ eventTypes: ["wallet.*"], reconnect: { maxDelayMs: 2_000 } });
   t.after(() => realtime.close());

@@ -125,3 +125,10 @@ export async function connectionDroppingProxy(target: URL): Promise<{ url: strin
     },
   };
 }
+
+/** A new player with a unique id (its username is the prefix): most tests start from one. */
+export async function newPlayer(ludex: Ludex, prefix: string): Promise<string> {
+  const playerId = uniqueId(prefix);
+  await ludex.players.create({ playerId, username: prefix });
+  return playerId;
+}
