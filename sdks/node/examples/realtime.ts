@@ -10,11 +10,12 @@ const ludex = new Ludex({
 
 const playerId = `watcher-${Date.now()}`;
 const realtime = ludex.realtime({ eventTypes: ["player.*"] });
+const events = realtime.events(); // queues every event from now on
 await realtime.connect();
 await ludex.players.create({ playerId, username: "watcher" });
 await ludex.players.awardXp(playerId, { amount: 460 });
 
-for await (const event of realtime) {
+for await (const event of events) {
   if (event.playerId !== playerId) continue;
   console.log(event.type, JSON.stringify(event.data));
   if (event.type === "player.levelup") break; // leaving the loop closes the subscription

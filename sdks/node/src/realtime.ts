@@ -92,9 +92,7 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
   #lastHeardAt = 0;
   #connecting: Promise<void> | undefined;
   #settleConnect: { resolve: () => void; reject: (error: unknown) => void } | undefined;
-  readonly #buffered: LudexEvent[] = [];
-  #iterating = false;
-  #wakeIterator: (() => void) | undefined;
+  readonly #sinks = new Set<Sink>();
 
   constructor(connection: RealtimeConnection, options: RealtimeOptions = {}) {
     super();
@@ -131,28 +129,42 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
     this.emit("close", { code: 1000, reason: "client closed", reconnecting: false });
   }
 
-  /** `for await (const event of realtime)`: connects if needed; `break` closes the subscription. */
-  [Symbol.asyncIterator](): AsyncIterator<LudexEvent> {
-    this.#iterating = true;
-    const started = this.connect();
-    started.catch(() => undefined); // surfaced by next() through #finalError
-    return {
-      next: async (): Promise<IteratorResult<LudexEvent>> => {
+  /**
+   * The events delivered from this call on, as an async iterator (connecting if needed); events
+   * wait in its queue until read. Take it before the actions whose events you want, then
+   * `for await` it; leaving the loop (`break`, `return`, a throw) closes the subscription.
+   */
+  events(): AsyncIterableIterator<LudexEvent> {
+    const queue: LudexEvent[] = [];
+    const sink: Sink = { push: (event) => queue.push(event), wake: undefined };
+    this.#sinks.add(sink);
+    this.connect().catch(() => undefined); // a refusal ends the subscription: next() throws it
+    const iterator: AsyncIterableIterator<LudexEvent> = {
+      next: async () => {
         for (;;) {
-          const event = this.#buffered.shift();
+          const event = queue.shift();
           if (event !== undefined) return { value: event, done: false };
           if (this.#finished) {
+            this.#sinks.delete(sink);
             if (this.#finalError !== undefined) throw this.#finalError;
             return { value: undefined, done: true };
           }
-          await new Promise<void>((wake) => (this.#wakeIterator = wake));
+          await new Promise<void>((wake) => (sink.wake = wake));
         }
       },
-      return: async (): Promise<IteratorResult<LudexEvent>> => {
+      return: async () => {
+        this.#sinks.delete(sink);
         this.close();
         return { value: undefined, done: true };
       },
+      [Symbol.asyncIterator]: () => iterator,
     };
+    return iterator;
+  }
+
+  /** `for await (const event of realtime)`: the same as iterating `realtime.events()`. */
+  [Symbol.asyncIterator](): AsyncIterator<LudexEvent> {
+    return this.events();
   }
 
   async #open(): Promise<void> {
@@ -222,9 +234,9 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
     this.#deliveredOrder.push(event.id);
     if (this.#deliveredOrder.length > REMEMBERED_IDS) this.#delivered.delete(this.#deliveredOrder.shift()!);
     this.#lastEventId = event.id;
-    if (this.#iterating) {
-      this.#buffered.push(event);
-      this.#wake();
+    for (const sink of this.#sinks) {
+      sink.push(event);
+      wake(sink);
     }
     this.emit("event", event);
   }
@@ -292,14 +304,20 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
     if (error !== undefined) this.#settleConnect?.reject(error);
     else this.#settleConnect?.resolve();
-    this.#wake();
+    for (const sink of this.#sinks) wake(sink);
   }
+}
 
-  #wake(): void {
-    const wake = this.#wakeIterator;
-    this.#wakeIterator = undefined;
-    wake?.();
-  }
+/** One iterator's queue and the resolver of its pending `next()`. */
+interface Sink {
+  push(event: LudexEvent): void;
+  wake: (() => void) | undefined;
+}
+
+function wake(sink: Sink): void {
+  const resolve = sink.wake;
+  sink.wake = undefined;
+  resolve?.();
 }
 
 function realtimeError(status: number, slug: string, detail: string): LudexError {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { LudexError, type RetryInfo } from "@ludex/sdk";
-import { admin, client, connectionDroppingProxy, serverEnv, uniqueId, newPlayer } from "./helpers.js";
+import { admin, client, tcpProxy, serverEnv, uniqueId, newPlayer } from "./helpers.js";
 
 test("a connection dropped mid-request is retried with the same key and the award lands once", async (t) => {
   const env = serverEnv(t);
@@ -10,7 +10,7 @@ test("a connection dropped mid-request is retried with the same key and the awar
   const direct = client(env);
   const playerId = await newPlayer(direct, "drop");
 
-  const proxy = await connectionDroppingProxy(new URL(env.baseUrl));
+  const proxy = await tcpProxy(new URL(env.baseUrl), { dropFirstAnswer: true });
   t.after(() => proxy.close());
   const retries: RetryInfo[] = [];
   const throughProxy = client(env, { baseUrl: proxy.url, onRetry: (info) => retries.push(info) });
@@ -30,7 +30,7 @@ test("without retries a dropped connection surfaces as LudexError network-error"
   const env = serverEnv(t);
   if (!env) return;
   const playerId = await newPlayer(client(env), "noretry");
-  const proxy = await connectionDroppingProxy(new URL(env.baseUrl));
+  const proxy = await tcpProxy(new URL(env.baseUrl), { dropFirstAnswer: true });
   t.after(() => proxy.close());
   const error = await client(env, { baseUrl: proxy.url, retry: false })
     .wallet.credit(playerId, { currency: "coins", amount: 7 })

@@ -86,22 +86,34 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | Prom
   }
 }
 
+export interface TcpProxy {
+  url: string;
+  /** How many answers were cut off. */
+  dropped(): number;
+  /** While refusing, new connections are closed at once, as by a server that is down. */
+  refuse(refusing: boolean): void;
+  close(): Promise<void>;
+}
+
 /**
- * A TCP proxy to the server that, on its first connection only, forwards the request and then
- * drops the client's connection as the answer starts to come back: the server has acted, the
- * client never hears it, exactly the case an idempotency key exists for.
+ * A TCP proxy to the server. With `dropFirstAnswer`, its first connection forwards the request
+ * and then drops the client's connection as the answer starts to come back: the server has acted,
+ * the client never hears it, exactly the case an idempotency key exists for.
  */
-export async function connectionDroppingProxy(target: URL): Promise<{ url: string; dropped: () => number; close: () => Promise<void> }> {
+export async function tcpProxy(target: URL, options: { dropFirstAnswer?: boolean } = {}): Promise<TcpProxy> {
   let connections = 0;
   let dropped = 0;
+  let refusing = false;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((downstream) => {
-    const first = connections++ === 0;
+    if (refusing) return void downstream.destroy();
+    const cutOff = options.dropFirstAnswer === true && connections === 0;
+    connections += 1;
     const upstream = net.connect(Number(target.port), target.hostname);
     sockets.add(downstream).add(upstream);
     downstream.on("data", (chunk) => upstream.write(chunk));
     upstream.on("data", (chunk) => {
-      if (first) {
+      if (cutOff) {
         dropped += 1;
         downstream.destroy();
         upstream.destroy();
@@ -111,7 +123,10 @@ export async function connectionDroppingProxy(target: URL): Promise<{ url: strin
     });
     for (const [socket, other] of [[downstream, upstream], [upstream, downstream]] as const) {
       socket.on("error", () => other.destroy());
-      socket.on("close", () => other.destroy());
+      socket.on("close", () => {
+        other.destroy();
+        sockets.delete(socket);
+      });
     }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -119,6 +134,7 @@ export async function connectionDroppingProxy(target: URL): Promise<{ url: strin
   return {
     url: `http://127.0.0.1:${port}`,
     dropped: () => dropped,
+    refuse: (value) => void (refusing = value),
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
