@@ -1,4 +1,5 @@
-// Prints the events of one XP award as they happen (player.xp.added, player.levelup, ...).
+// Prints the events of one XP award as they happen: player.xp.added, a player.levelup per level
+// crossed, then player.level.updated.
 import { Ludex } from "@ludex/sdk";
 
 const ludex = new Ludex({
@@ -18,5 +19,5 @@ await ludex.players.awardXp(playerId, { amount: 460 });
 for await (const event of events) {
   if (event.playerId !== playerId) continue;
   console.log(event.type, JSON.stringify(event.data));
-  if (event.type === "player.levelup") break; // leaving the loop closes the subscription
+  if (event.type === "player.level.updated") break; // the award's last event; leaving the loop closes the subscription
 }
