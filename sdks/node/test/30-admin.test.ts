@@ -28,7 +28,7 @@ test("concurrent calls share one refresh (a second use of a spent refresh token 
   assert.ok(projects.items.some((project) => project.id === env.projectId));
 });
 
-test("API keys: create, use, list, revoke; economy: read", async (t) => {
+test("API keys: create, use, list, revoke; economy: read, install, refuse a bad document", async (t) => {
   const env = serverEnv(t);
   if (!env) return;
   const backoffice = new LudexAdmin({ baseUrl: env.baseUrl, tenantId: env.tenantId, email: env.adminEmail, password: env.adminPassword });
@@ -52,6 +52,13 @@ test("API keys: create, use, list, revoke; economy: read", async (t) => {
   const economy = await backoffice.economy.get(env.projectId);
   assert.ok(economy.version >= 1);
   assert.ok(JSON.stringify(economy.document).includes("potion-pack"));
+  const reinstalled = await backoffice.economy.put(env.projectId, economy.document);
+  assert.equal(reinstalled.version, economy.version + 1);
+  const invalid = await backoffice.economy.put(env.projectId, { ...economy.document, currencies: "coins" }).catch((error: unknown) => error);
+  assert.ok(invalid instanceof LudexError);
+  assert.deepEqual([invalid.status, invalid.slug], [422, "invalid-definition"]);
+  assert.ok(Array.isArray(invalid.problem.errors) && invalid.problem.errors.length > 0);
+  assert.equal((await backoffice.economy.get(env.projectId)).version, reinstalled.version, "a refused document changes nothing");
 });
 
 test("a wrong password is a LudexError, not a hang or a retry loop", async (t) => {

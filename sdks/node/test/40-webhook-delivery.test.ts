@@ -63,4 +63,10 @@ test("a delivery from ludex serve verifies with the subscription's secret", asyn
     return page.items.length > 0 ? page : undefined;
   });
   assert.ok(JSON.stringify(deliveries).includes(event.id));
+
+  const paused = await backoffice.webhooks.update(env.projectId, subscription.id, { active: false });
+  assert.equal(paused.active, false);
+  const listed = await backoffice.webhooks.list(env.projectId);
+  assert.ok(listed.items.some((item) => item.id === subscription.id && !item.active));
+  assert.ok(!JSON.stringify(listed).includes(subscription.secret), "lists never show the secret");
 });
