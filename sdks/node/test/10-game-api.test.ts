@@ -168,4 +168,9 @@ test("the CommonJS build works the same: require('@ludex/sdk')", async (t) => {
   const error = await ludex.players.get(uniqueId("nobody")).catch((caught: unknown) => caught);
   assert.ok(error instanceof sdk.LudexError);
   assert.equal((error as InstanceType<typeof sdk.LudexError>).slug, "player-not-found");
+  const realtime = ludex.realtime({ eventTypes: ["player.created"] }); // loads `ws` through require
+  const opened = new Promise<string | undefined>((resolve) => realtime.on("open", (info) => resolve(info.connectionId)));
+  await realtime.connect();
+  assert.match((await opened) ?? "", /\S/);
+  realtime.close();
 });
