@@ -19,6 +19,7 @@ system-packages:
 
 test: install system-packages
 	$(BIN)/pytest
+	$(MAKE) -C sdks/node test
 	$(MAKE) -C sdks/unity test
 
 check: install

@@ -9,6 +9,8 @@ set -euo pipefail
 NEEDED=(
   "redis-server|redis-server"
   "${LUDEX_CHROMIUM:-/usr/bin/chromium}|chromium"
+  "node|nodejs"
+  "npm|npm"
 )
 
 present() {

@@ -14,7 +14,8 @@ export interface paths {
         /**
          * Prometheus metrics
          * @description Prometheus text: the ingress's HTTP metrics and every shard host's command, journal and
-         *     entity metrics (pulled at scrape time).
+         *     entity metrics (pulled at scrape time). With `LUDEX_METRICS_TOKEN` set, only a scraper that
+         *     sends it as a bearer token reads them.
          */
         get: operations["metrics_metrics_get"];
         put?: never;
@@ -233,7 +234,8 @@ export interface paths {
         head?: never;
         /**
          * Change a user
-         * @description Sets the platform role or disables the user (a disabled user's tokens stop working).
+         * @description Sets the platform role, disables the user (a disabled user's tokens stop working) or sets
+         *     a new password (every session of the user ends; how an invited member gets one).
          */
         patch: operations["change_user_v1_admin_users__userId__patch"];
         trace?: never;
@@ -300,7 +302,8 @@ export interface paths {
          *     and a refresh token. A wrong email or password is always 401 `invalid-credentials`; 2FA
          *     accounts answer 401 `totp-required` without a code and `invalid-totp` with a wrong one. After
          *     5 consecutive failures the account is locked for 1 s, then 2 s, 4 s, ... up to 15 minutes:
-         *     429 `login-throttled` with `Retry-After`.
+         *     429 `login-throttled` with `Retry-After`. Attempts are also limited per client address and
+         *     in all (429 `login-throttled`).
          */
         post: operations["login_v1_auth_login_post"];
         delete?: never;
@@ -387,8 +390,10 @@ export interface paths {
         put?: never;
         /**
          * Add or change a member
-         * @description Gives a user (found by email; created when `password` is given) a role in this tenant,
-         *     for all projects (`*`) or the listed ones. Replaces the user's previous role here.
+         * @description Gives a user (found by email, or created) a role in this tenant, for all projects (`*`)
+         *     or the listed ones. Replaces the user's previous role here. The answer is the same whether
+         *     or not the email already had an account elsewhere: a new account gets `password`, or none
+         *     usable until a platform admin sets one (an invitation).
          */
         post: operations["put_member_v1_client_members_post"];
         delete?: never;
@@ -752,7 +757,8 @@ export interface paths {
         /**
          * Run a batch of commands
          * @description Results come in the order of `commands`, each an answer or a problem; commands for one
-         *     player apply in array order. Each command needs its own scope (e.g. `store:purchase`).
+         *     player apply in array order. Each command needs its own scope (e.g. `store:purchase`). A
+         *     batch costs one rate-limit token per command (the request paid the first).
          */
         post: operations["run_batch_v1_projects__projectId__commands_post"];
         delete?: never;
@@ -1554,7 +1560,7 @@ export interface components {
             idempotencyKey?: string | null;
             /**
              * Metadata
-             * @description Free-form JSON object kept with the record (finite numbers, at most 16 KiB).
+             * @description Free-form JSON object kept with the record: at most 16384 bytes, 8 levels deep, integers within ±9007199254740991, finite numbers, keys not starting with `$` nor containing `.`.
              * @default {}
              */
             metadata?: {
@@ -1584,7 +1590,7 @@ export interface components {
             idempotencyKey?: string | null;
             /**
              * Metadata
-             * @description Free-form JSON object kept with the record (finite numbers, at most 16 KiB).
+             * @description Free-form JSON object kept with the record: at most 16384 bytes, 8 levels deep, integers within ±9007199254740991, finite numbers, keys not starting with `$` nor containing `.`.
              * @default {}
              */
             metadata?: {
@@ -1722,7 +1728,7 @@ export interface components {
             idempotencyKey?: string | null;
             /**
              * Metadata
-             * @description Free-form JSON object kept with the record (finite numbers, at most 16 KiB).
+             * @description Free-form JSON object kept with the record: at most 16384 bytes, 8 levels deep, integers within ±9007199254740991, finite numbers, keys not starting with `$` nor containing `.`.
              * @default {}
              */
             metadata?: {
@@ -2189,7 +2195,7 @@ export interface components {
             email: string;
             /**
              * Password
-             * @description Creates the user when the email is new.
+             * @description The password of a new account (ignored for an existing one; without it, a new account has none until a platform admin sets one).
              */
             password?: string | null;
             /**
@@ -3049,6 +3055,11 @@ export interface components {
         UserPatch: {
             /** Disabled */
             disabled?: boolean | null;
+            /**
+             * Password
+             * @description A new password.
+             */
+            password?: string | null;
             /** Platformrole */
             platformRole?: ("superadmin" | "admin" | "support") | null;
         };
@@ -3085,7 +3096,7 @@ export interface components {
             idempotencyKey?: string | null;
             /**
              * Metadata
-             * @description Free-form JSON object kept with the record (finite numbers, at most 16 KiB).
+             * @description Free-form JSON object kept with the record: at most 16384 bytes, 8 levels deep, integers within ±9007199254740991, finite numbers, keys not starting with `$` nor containing `.`.
              * @default {}
              */
             metadata?: {
