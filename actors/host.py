@@ -93,6 +93,12 @@ def rejected_outcome(rejection: Rejection) -> dict[str, Any]:
     return {"ok": False, "error": {"slug": rejection.slug, "detail": rejection.detail, "data": rejection.data()}}
 
 
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Marks a failed read nobody waits for any more as seen (no 'never retrieved' noise)."""
+    if not future.cancelled():
+        future.exception()
+
+
 def unavailable_outcome(reason: str) -> dict[str, Any]:
     return {"ok": False, "error": {"slug": UNAVAILABLE, "detail": reason, "data": {}}, "retryable": True}
 
@@ -235,15 +241,21 @@ class ShardHost:
             async with entity.lock:
                 if not entity.usable:
                     continue
+                history = None
                 try:
                     economy = await self._economy(request.tenant, request.project)
+                    # Activation and the key lookup are independent store reads: overlap their trips.
+                    history = None if entity.loaded else self._histories.submit(entity.key)
+                    waiting = await self._remembered(entity, idem, request_fingerprint)
+                    if history is not None:
+                        self._activate(entity, request.player_id, await history)
                 except Rejection as rejection:
                     return {**rejected_outcome(rejection), "replayed": False}
-                # Activation and the key lookup are independent store reads: overlap their trips.
-                history = None if entity.loaded else self._histories.submit(entity.key)
-                waiting = await self._remembered(entity, idem, request_fingerprint)
-                if history is not None:
-                    self._activate(entity, request.player_id, await history)
+                except Exception as error:  # a store read failed or timed out: retryable, nothing decided
+                    if history is not None:
+                        history.add_done_callback(_retrieve)
+                    log.warning("shard %d: store read for %s failed: %s", self.shard_id, key, error)
+                    return unavailable_outcome(f"store read failed: {error}")
                 if isinstance(waiting, dict):
                     return waiting
                 if waiting is None and request.refuse_fresh is not None:

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".ludex")
     mongo_url: str | None = None
     mongo_database: str = "ludex"
+    mongo_timeout_ms: int = Field(default=10_000, ge=100)  # every MongoDB operation fails within this
     redis_url: str | None = None
     shards: int = Field(default_factory=default_shards)
     snapshot_every: int = 100

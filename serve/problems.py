@@ -3,18 +3,23 @@ never choose statuses themselves."""
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from actors.committer import EntityUnavailableError
 from actors.control import ControlError
+from actors.documents import ContentionError
 from engine.limits import MetadataError
 
+log = logging.getLogger("ludex.http")
 PROBLEM_BASE = "https://ludex.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
 
@@ -79,6 +84,7 @@ STATUS_BY_SLUG: dict[str, int] = {
     "login-throttled": 429,
     "internal-error": 500,
     "entity-unavailable": 503,
+    "store-unavailable": 503,
     "not-ready": 503,
 }
 
@@ -171,6 +177,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ControlError)
     async def on_control(request: Request, error: ControlError) -> JSONResponse:
         return problem_response(request, ProblemError(error.slug, error.detail))
+
+    @app.exception_handler(PyMongoError)
+    @app.exception_handler(sqlite3.OperationalError)
+    @app.exception_handler(ContentionError)
+    async def on_store_unavailable(request: Request, error: Exception) -> JSONResponse:
+        """A store that timed out, is locked or contended: retryable, and said so."""
+        log.warning("store unavailable for %s: %s", request.url.path, error)
+        return problem_response(request, ProblemError("store-unavailable", "the store did not answer in time; retry"))
 
     @app.exception_handler(EntityUnavailableError)
     async def on_unavailable(request: Request, error: EntityUnavailableError) -> JSONResponse:

@@ -15,6 +15,7 @@ def store_for(settings: Settings, report: Report | None = None) -> Store:
         return MongoStore(
             settings.mongo_url,
             settings.mongo_database,
+            timeout_ms=settings.mongo_timeout_ms,
             auto_migrate=settings.auto_migrate,
             batch_size=settings.migration_batch_size,
             report=report,

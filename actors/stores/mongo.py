@@ -67,8 +67,14 @@ class MongoStore:
         return self._client[self.database]
 
     def _connect(self) -> AsyncMongoClient[dict[str, Any]]:
+        # timeoutMS bounds every operation on the client side: a stalled replica set fails a
+        # write within it (the host answers 503 with Retry-After) instead of hanging the caller.
         return AsyncMongoClient(
-            self.url, serverSelectionTimeoutMS=self.timeout_ms, tz_aware=True, uuidRepresentation="standard"
+            self.url,
+            serverSelectionTimeoutMS=self.timeout_ms,
+            timeoutMS=self.timeout_ms,
+            tz_aware=True,
+            uuidRepresentation="standard",
         )
 
     async def migrate(self, *, dry_run: bool = False) -> Plan:
