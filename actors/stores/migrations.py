@@ -31,7 +31,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.write_concern import WriteConcern
 
-LATEST_SCHEMA = 3
+LATEST_SCHEMA = 4
 Report = Callable[[str], None]
 TEST_PAUSE_ENV = "LUDEX_TEST_MIGRATION_PAUSE_S"  # tests only: sleep after each operation / batch
 
@@ -221,6 +221,11 @@ SQLITE_STEPS: tuple[SqliteStep, ...] = (
         "documents carry a version, for compare-and-set writes (actors/documents.py)",
         (_add_column("documents", "version", "INTEGER NOT NULL DEFAULT 0"),),
     ),
+    SqliteStep(
+        4,
+        "the event feed's head (MongoDB only: SQLite positions are assigned at commit already)",
+        (SqliteOperation("nothing to change", lambda conn: None),),
+    ),
 )
 
 
@@ -335,6 +340,14 @@ async def _stamp_record_format(db: Database, report: Report, batch_size: int) ->
         await asyncio.sleep(_pause_s())
 
 
+async def _head_at_last_position(db: Database, report: Report, batch_size: int) -> None:
+    """Events written before have their positions: all of them are final."""
+    last = await db["counters"].find_one({"_id": "events"})
+    await db["counters"].update_one(
+        {"_id": "events-head"}, {"$max": {"value": 0 if last is None else int(last["value"])}}, upsert=True
+    )
+
+
 async def _nothing(db: Database, report: Report, batch_size: int) -> None:
     """A step whose change needs no data rewritten, kept so both stores share one version line."""
 
@@ -349,6 +362,11 @@ MONGO_STEPS: tuple[MongoStep, ...] = (
         3,
         "documents carry a version, for compare-and-set writes (actors/documents.py)",
         (MongoOperation("nothing to rewrite: a document without `_version` is at version 0", _nothing),),
+    ),
+    MongoStep(
+        4,
+        "the event feed is gap-free: positions are given by one sequencer and readers stop at its head",
+        (MongoOperation("set the feed's head to the last position handed out", _head_at_last_position),),
     ),
 )
 

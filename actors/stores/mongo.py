@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo import AsyncMongoClient, ReplaceOne, ReturnDocument, UpdateOne
+from pymongo import AsyncMongoClient, ReplaceOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -31,6 +31,7 @@ from actors.stores.base import (
     prefix_upper_bound,
 )
 from actors.stores.migrations import Plan, Report, migrate_mongo, plan_mongo, prepare_mongo
+from actors.stores.mongo_feed import EventSequencer
 from engine.formats import record_format
 
 DUPLICATE_KEY = 11000
@@ -186,7 +187,9 @@ class MongoStore:
         )
 
     async def repair(self) -> int:
-        """Project journal records a crash left unprojected; answers how many."""
+        """Project journal records a crash left unprojected, and sequence events a crashed writer
+        left pending; answers how many records."""
+        await self._feed().sequence()
         repaired = 0
         while True:
             cursor = self._collection("journal").find({"projected": False}).sort([("entity", 1), ("seq", 1)])
@@ -227,17 +230,14 @@ class MongoStore:
         return written, refused
 
     async def _insert_events(self, events: list[EventRecord]) -> None:
-        """Positions are reserved from a counter, then the events inserted (re-inserting one that
-        is there already is a no-op). Writers that reserve concurrently may land out of position
-        order; readers that tail the feed re-read a short window behind their cursor for that."""
-        counter = await self._collection("counters").find_one_and_update(
-            {"_id": "events"}, {"$inc": {"value": len(events)}}, upsert=True, return_document=ReturnDocument.AFTER
-        )
-        first = int(counter["value"]) - len(events) + 1
+        """The events go in without a position (re-inserting one that is there already is a
+        no-op); the sequencer then gives them theirs, in `order`, and moves the feed's head past
+        them (actors/stores/mongo_feed.py), so no reader ever skips one."""
         documents = [
             {
                 "_id": e.id,
-                "position": first + i,
+                "position": None,
+                "order": f"{e.occurred_at}|{e.tenant}/{e.project}/{e.player_id}|{e.seq:015d}|{i:06d}",
                 "type": e.type,
                 "tenant": e.tenant,
                 "project": e.project,
@@ -253,9 +253,14 @@ class MongoStore:
         except BulkWriteError as error:
             if any(f.get("code") != DUPLICATE_KEY for f in error.details.get("writeErrors", [])):
                 raise
+        await self._feed().sequence_own([e.id for e in events])
+
+    def _feed(self) -> EventSequencer:
+        return EventSequencer(self._database())
 
     async def read_events(self, query: EventQuery, *, after: int = 0, limit: int = 100) -> list[EventRecord]:
-        found: dict[str, Any] = {"position": {"$gt": after}}
+        head = await self._feed().head()  # never above it: what lies below is final
+        found: dict[str, Any] = {"position": {"$gt": after, "$lte": head}}
         for field, value in (("tenant", query.tenant), ("project", query.project), ("playerId", query.player_id)):
             if value is not None:
                 found[field] = value
@@ -286,7 +291,10 @@ class MongoStore:
 
     async def event_position(self, event_id: str) -> int | None:
         document = await self._collection("events").find_one({"_id": event_id}, {"position": 1})
-        return None if document is None else int(document["position"])
+        if document is None or document.get("position") is None:
+            return None
+        position = int(document["position"])
+        return position if position <= await self._feed().head() else None
 
     async def purge_events(self, before: str) -> int:
         return int((await self._collection("events").delete_many({"occurredAt": {"$lt": before}})).deleted_count)
