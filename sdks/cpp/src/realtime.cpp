@@ -105,7 +105,7 @@ void RealtimeClient::supervise() {
       lock.unlock();
       transport_->close();
       lock.lock();
-      changed_.wait_for(lock, std::chrono::seconds(5), [this] { return closed_; });
+      changed_.wait_for(lock, options_.closeWait, [this] { return closed_; });
       break;
     }
     if (closeCode_ == 4401 || closeCode_ == 4403) {

@@ -119,6 +119,9 @@ TEST(Realtime, ResumesAcrossAServerRestartWithEveryEventOnce) {
   auto restart = std::async(std::launch::async, [] {
     int exitCode = -1;
     std::string output = ludex_test::runCommand(restartCommand(), exitCode);
+    if (exitCode != 0) {  // Ray can time out starting on a loaded machine: a restart is repeatable
+      output += ludex_test::runCommand(restartCommand(), exitCode);
+    }
     return std::make_pair(exitCode, output);
   });
   std::this_thread::sleep_for(std::chrono::seconds(2));

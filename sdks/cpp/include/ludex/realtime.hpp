@@ -32,11 +32,15 @@ struct RealtimeOptions {
   std::chrono::milliseconds reconnectMaxDelay{5000};
   std::chrono::milliseconds pingInterval{15000};  // a connection silent for two intervals is dropped
   std::size_t rememberedIds = 10000;              // ids kept to drop redeliveries
+  // How long stop() waits for the close to be reported. 0 where the transport reports on the
+  // thread that calls stop() (Unreal's game thread), which would otherwise wait in vain.
+  std::chrono::milliseconds closeWait{5000};
 };
 
 struct RealtimeHandlers {
   std::function<void(const nlohmann::json& event)> onEvent;
-  // Server `error` messages (not final) and the final credential refusal (status 401/403).
+  // Server `error` messages (not final, transport thread) and the final credential refusal
+  // (status 401/403, from the client's own background thread).
   std::function<void(const LudexError& error, bool final)> onError;
   std::function<void()> onSubscribed;  // after every (re)subscription
 };

@@ -62,8 +62,10 @@ class WebSocketTransport {
   virtual void close() = 0;  // ends the current connection; onClose still fires
 };
 
+#ifndef LUDEX_NO_DEFAULT_TRANSPORTS
 // Factories for the bundled console transports (absent in the Unreal build, which supplies its own).
 std::shared_ptr<HttpTransport> makeCurlHttpTransport();
 std::shared_ptr<WebSocketTransport> makeWebsocketppTransport();
+#endif
 
 }  // namespace ludex
