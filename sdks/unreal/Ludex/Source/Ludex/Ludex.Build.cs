@@ -13,7 +13,7 @@ public class Ludex : ModuleRules
 		// The core's .cpp files are plain C++17 and must not be merged with engine code.
 		bUseUnity = false;
 		PCHUsage = PCHUsageMode.NoPCHs;
-		CppStandard = CppStandardVersion.Cpp17;
+		// The core is C++17 and also builds as C++20, the engine's default from 5.3 on.
 
 		PublicDependencyModuleNames.AddRange(new string[] { "Core", "CoreUObject", "Engine" });
 		PrivateDependencyModuleNames.AddRange(new string[] { "HTTP", "WebSockets" });

@@ -20,7 +20,7 @@ ludex::HttpResponse FLudexUnrealHttpTransport::send(const ludex::HttpRequest& Re
 	}
 	if (!Request.body.empty())
 	{
-		HttpRequest->SetContent(TArray<uint8>(reinterpret_cast<const uint8*>(Request.body.data()), Request.body.size()));
+		HttpRequest->SetContent(TArray<uint8>(reinterpret_cast<const uint8*>(Request.body.data()), static_cast<int32>(Request.body.size())));
 	}
 	HttpRequest->SetTimeout(static_cast<float>(Request.timeout.count()) / 1000.0f);
 	// Complete on the HTTP thread: the game thread may be the one waiting for a Blueprint result.
