@@ -48,8 +48,10 @@ bool writeAll(int fd, const char* data, std::size_t size) {
 
 }  // namespace
 
-DroppingProxy::DroppingProxy(std::string upstreamHost, int upstreamPort)
-    : upstreamHost_(std::move(upstreamHost)), upstreamPort_(upstreamPort) {
+DroppingProxy::DroppingProxy(const std::string& upstreamBaseUrl) {
+  std::string hostPort = upstreamBaseUrl.substr(upstreamBaseUrl.find("://") + 3);
+  upstreamHost_ = hostPort.substr(0, hostPort.find(':'));
+  upstreamPort_ = std::stoi(hostPort.substr(hostPort.find(':') + 1));
   listener_ = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;

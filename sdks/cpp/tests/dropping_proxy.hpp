@@ -15,9 +15,10 @@ namespace ludex_test {
 
 class DroppingProxy {
  public:
-  DroppingProxy(std::string upstreamHost, int upstreamPort);
+  // In front of the server at `upstreamBaseUrl` (http://127.0.0.1:PORT).
+  explicit DroppingProxy(const std::string& upstreamBaseUrl);
   ~DroppingProxy();
-  int port() const { return port_; }
+  std::string baseUrl() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int connections() const { return connections_; }
   int droppedAnswers() const { return dropped_; }
 

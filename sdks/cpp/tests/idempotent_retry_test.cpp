@@ -8,11 +8,9 @@ TEST(IdempotentRetry, AnAnswerLostMidRequestIsRetriedAndLandsOnce) {
   ludex::Client direct(config);
   std::string player = ludex_test::newPlayer(direct);
 
-  auto hostPort = config.baseUrl.substr(config.baseUrl.find("://") + 3);
-  ludex_test::DroppingProxy proxy(hostPort.substr(0, hostPort.find(':')),
-                                  std::stoi(hostPort.substr(hostPort.find(':') + 1)));
+  ludex_test::DroppingProxy proxy(config.baseUrl);
   ludex::Config viaProxy = config;
-  viaProxy.baseUrl = "http://127.0.0.1:" + std::to_string(proxy.port());
+  viaProxy.baseUrl = proxy.baseUrl();
   ludex::Client client(viaProxy);
 
   ludex::Json award = client.players().awardXp(player, {120, "dropped answer"});
