@@ -1,0 +1,77 @@
+// Ludex for Blueprints: one client per game instance, configured from DefaultGame.ini or at
+// run time. Calls run on the thread pool (the core blocks, with retries and idempotency keys)
+// and their delegates fire on the game thread.
+#pragma once
+
+#include "CoreMinimal.h"
+#include "LudexTypes.h"
+#include "Subsystems/GameInstanceSubsystem.h"
+
+#include <memory>
+
+#include "LudexSubsystem.generated.h"
+
+namespace ludex
+{
+class Client;
+class HttpTransport;
+class RealtimeClient;
+}
+
+UCLASS(Config = Game)
+class LUDEX_API ULudexSubsystem : public UGameInstanceSubsystem
+{
+	GENERATED_BODY()
+
+public:
+	/** [/Script/Ludex.LudexSubsystem] BaseUrl=https://... in DefaultGame.ini, or Configure(). */
+	UPROPERTY(Config, BlueprintReadOnly, Category = "Ludex") FString BaseUrl;
+	UPROPERTY(Config, BlueprintReadOnly, Category = "Ludex") FString TenantId;
+	UPROPERTY(Config, BlueprintReadOnly, Category = "Ludex") FString ProjectId;
+	UPROPERTY(Config, BlueprintReadOnly, Category = "Ludex") FString ApiKey;
+	UPROPERTY(Config, BlueprintReadOnly, Category = "Ludex") float TimeoutSeconds = 10.0f;
+
+	UPROPERTY(BlueprintAssignable, Category = "Ludex|Realtime") FLudexOnEvent OnEvent;
+	UPROPERTY(BlueprintAssignable, Category = "Ludex|Realtime") FLudexOnRealtimeError OnRealtimeError;
+
+	virtual void Initialize(FSubsystemCollectionBase& Collection) override;
+	virtual void Deinitialize() override;
+
+	UFUNCTION(BlueprintCallable, Category = "Ludex")
+	void Configure(const FString& InBaseUrl, const FString& InTenantId, const FString& InProjectId, const FString& InApiKey);
+
+	/** Creates the player (or answers the existing one for the same id). */
+	UFUNCTION(BlueprintCallable, Category = "Ludex", meta = (AutoCreateRefTerm = "OnDone"))
+	void CreatePlayer(const FString& PlayerId, const FString& Username, const FLudexOnJson& OnDone);
+
+	/** IdempotencyKey empty: a fresh UUID, reused by the SDK's own retries of this call. */
+	UFUNCTION(BlueprintCallable, Category = "Ludex", meta = (AutoCreateRefTerm = "OnDone"))
+	void AwardXp(const FString& PlayerId, int64 Amount, const FString& Reason, const FString& IdempotencyKey, const FLudexOnProgress& OnDone);
+
+	UFUNCTION(BlueprintCallable, Category = "Ludex", meta = (AutoCreateRefTerm = "OnDone"))
+	void Credit(const FString& PlayerId, const FString& Currency, int64 Amount, const FString& Reason, const FString& IdempotencyKey, const FLudexOnJson& OnDone);
+
+	UFUNCTION(BlueprintCallable, Category = "Ludex", meta = (AutoCreateRefTerm = "OnDone"))
+	void Purchase(const FString& PlayerId, const FString& Sku, int32 Quantity, const FString& IdempotencyKey, const FLudexOnJson& OnDone);
+
+	UFUNCTION(BlueprintCallable, Category = "Ludex", meta = (AutoCreateRefTerm = "OnDone"))
+	void GetProfile(const FString& PlayerId, const FLudexOnProfile& OnDone);
+
+	/** Event types: exact ("player.levelup") or prefix ("wallet.*"); empty: all. Fires OnEvent. */
+	UFUNCTION(BlueprintCallable, Category = "Ludex|Realtime")
+	void SubscribeEvents(const TArray<FString>& EventTypes);
+
+	UFUNCTION(BlueprintCallable, Category = "Ludex|Realtime")
+	void UnsubscribeEvents();
+
+	/** The id of the last event delivered: store it to resume after a restart of the game. */
+	UFUNCTION(BlueprintPure, Category = "Ludex|Realtime")
+	FString LastEventId() const;
+
+private:
+	void RebuildClient();
+
+	std::shared_ptr<ludex::Client> Client;
+	std::shared_ptr<ludex::RealtimeClient> Realtime;  // shared_ptr: fine with the type incomplete here
+	std::shared_ptr<ludex::HttpTransport> Http;
+};
