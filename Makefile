@@ -21,6 +21,8 @@ test: install system-packages
 	$(BIN)/pytest
 	$(MAKE) -C sdks/node test
 	$(MAKE) -C sdks/unity test
+	$(MAKE) -C sdks/cpp test
+	$(MAKE) -C sdks/unreal test
 
 check: install
 	$(BIN)/ruff check .
