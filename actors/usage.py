@@ -343,19 +343,49 @@ class PlanCache:
         return None if plan is None or plan.get("deleted") else plan
 
 
+class PlayerCounts:
+    """Each tenant's live players (up to its quota), re-counted after `ttl_s` seconds: a quota
+    check per creation without a count per creation. Several creations within one interval may
+    pass the quota by that many; the next count stops them."""
+
+    def __init__(self, store: Store, *, ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.store = store
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._counts: dict[str, tuple[float, int]] = {}
+
+    async def live_players(self, tenant: str, limit: int) -> int:
+        now = self.clock()
+        cached = self._counts.get(tenant)
+        if cached is not None and now - cached[0] < self.ttl_s:
+            return cached[1]
+        count = await self.store.count_players(tenant, limit=limit)
+        self._counts[tenant] = (now, count)
+        return count
+
+    def created(self, tenant: str) -> None:
+        """A creation this replica saw lands in its cached count at once."""
+        cached = self._counts.get(tenant)
+        if cached is not None:
+            self._counts[tenant] = (cached[0], cached[1] + 1)
+
+
 class Metering:
     """What the game API needs per call: the tenant's plan, the call counted, the quota decided,
     and the events of accepted commands counted."""
 
-    def __init__(self, meter: UsageMeter, plans: PlanCache, clock: Any = None) -> None:
+    def __init__(
+        self, meter: UsageMeter, plans: PlanCache, clock: Any = None, players: PlayerCounts | None = None
+    ) -> None:
         self.meter = meter
         self.plans = plans
+        self.players = players
         self.clock = clock or SystemClock()
 
     @classmethod
     def for_deployment(cls, store: Store, redis_url: str | None) -> Metering:
         meter: UsageMeter = RedisUsageMeter(redis_url) if redis_url else LocalUsageMeter(store)
-        return cls(meter, PlanCache(store))
+        return cls(meter, PlanCache(store), players=PlayerCounts(store))
 
     def month(self) -> str:
         return month_of(self.clock.now())

@@ -159,6 +159,11 @@ class Store(Protocol):
         """Live (not deleted) players ordered by id, after the `after` id; `username` matches exactly."""
         ...
 
+    async def count_players(self, tenant: str, *, limit: int) -> int:
+        """Live players of all the tenant's projects, counted up to `limit` (a quota check needs
+        no more, and stops early on a big tenant)."""
+        ...
+
     async def repair(self) -> int:
         """Finish projections (event store, player index) of journal records a crash interrupted."""
         ...

@@ -170,6 +170,9 @@ class MongoStore:
             async for d in cursor
         ]
 
+    async def count_players(self, tenant: str, *, limit: int) -> int:
+        return int(await self._collection("players").count_documents({"tenant": tenant, "deleted": False}, limit=limit))
+
     async def _project(self, records: Sequence[JournalRecord]) -> None:
         """Write the event store and player index for journaled records, then mark them projected.
         The journal insert is the commit; if this fails or the process dies first, `repair` (run

@@ -377,6 +377,13 @@ class SqliteStore:
 
         return await self._read(read)
 
+    async def count_players(self, tenant: str, *, limit: int) -> int:
+        def read(conn: sqlite3.Connection) -> int:
+            sql = "SELECT COUNT(*) FROM (SELECT 1 FROM players WHERE tenant = ? AND deleted = 0 LIMIT ?)"
+            return int(conn.execute(sql, (tenant, limit)).fetchone()[0])
+
+        return await self._read(read)
+
     async def repair(self) -> int:
         """Nothing to repair: the journal and its projections commit in one transaction."""
         return 0

@@ -22,6 +22,17 @@ Writer = Annotated[Caller, Depends(require("players:write"))]
 ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
 
 
+async def check_players_quota(caller: Caller) -> None:
+    """The plan's `players` quota: live players of all the tenant's projects (403 `plan-limit`)."""
+    quota = (caller.plan or {}).get("players")
+    counts = caller.metering.players if caller.metering is not None else None
+    if quota is None or counts is None:
+        return
+    if await counts.live_players(caller.tenant, limit=quota) >= quota:
+        raise ProblemError("plan-limit", f"the plan allows {quota} player(s); delete some or change plan")
+    counts.created(caller.tenant)
+
+
 @router.post(
     "", dependencies=IDEMPOTENT, status_code=201, response_model=Player, responses=ERRORS, summary="Create a player"
 )
@@ -29,6 +40,7 @@ async def create_player(request: Request, body: CreatePlayer, caller: Writer) ->
     """Creates a player. Without `playerId` an id is generated — derived from the idempotency
     key when there is one, so a retried creation finds the same player. Creating an existing
     player with the same body answers 200 with it; with another body, 409 `player-exists`."""
+    await check_players_quota(caller)
     key = idempotency_key(request, body.idempotencyKey)
     player_id = body.playerId
     if player_id is None:

@@ -156,3 +156,16 @@ def test_the_plans_projects_quota_stops_project_creation(
         assert client.get("/v1/client/projects/third").status_code == 404
         assert client.delete("/v1/client/projects/second").status_code == 204
         assert client.post("/v1/client/projects", json={"id": "third", "name": "Third"}).status_code == 201
+
+
+def test_the_plans_players_quota_stops_player_creation(
+    ludex: Launched, backoffice: Any, demo_economy_document: dict[str, Any]
+) -> None:
+    _, api = tenant_on_plan(ludex, backoffice, demo_economy_document, players=2)
+    for player in ("one", "two"):
+        assert api.post("/players", {"playerId": player, "username": player}).status_code == 201
+    refused = api.post("/players", {"playerId": "three", "username": "three"})
+    body = assert_problem(refused, 403, "plan-limit")
+    assert "2 player" in body["detail"]
+    assert api.get("/players/three").status_code == 404
+    assert api.post("/players/one/xp", {"amount": 5}).status_code == 200  # existing players still play

@@ -17,7 +17,7 @@ from actors.documents import update_document
 from actors.stores.base import EventQuery, JournalRecord, Outcome, Snapshot, Store
 from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
-from engine.events import event_id
+from engine.events import PlayerCreated, PlayerDeleted, event_id, event_to_dict
 
 
 def record(entity: str, seq: int, *, key: str | None = None, at_ms: int = 1_000) -> JournalRecord:
@@ -203,6 +203,19 @@ class StoreContract:
         listed = await store.list_documents("projects", tenant="t1")
         assert [d["name"] for d in listed] == ["A2", "B"]
         assert [d["id"] for d in await store.list_documents("projects", after="t1/b")] == ["c"]
+
+    async def test_live_players_are_counted_per_tenant_up_to_a_limit(self, store: Store) -> None:
+        def created(tenant: str, project: str, player: str, seq: int = 1) -> JournalRecord:
+            event = event_to_dict(PlayerCreated(player, {}))
+            return JournalRecord(f"player:{tenant}/{project}/{player}", seq, [event], "2026-01-01T00:00:00.000Z", 1)
+
+        records = [created("t1", "a", f"p{i}") for i in range(3)] + [created("t1", "b", "q"), created("t2", "a", "r")]
+        await store.commit(records, [])
+        deleted = event_to_dict(PlayerDeleted())
+        await store.commit([JournalRecord("player:t1/a/p0", 2, [deleted], "2026-01-01T00:00:01.000Z", 2)], [])
+        assert await store.count_players("t1", limit=100) == 3  # p1, p2 and q: p0 is deleted
+        assert await store.count_players("t1", limit=2) == 2
+        assert await store.count_players("t9", limit=10) == 0
 
     async def test_documents_are_written_by_compare_and_set(self, store: Store) -> None:
         assert await store.get_versioned("keys", "k1") == (None, 0)
