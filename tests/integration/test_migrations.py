@@ -99,14 +99,15 @@ async def test_migrate_dry_run_says_what_each_step_does_and_changes_nothing(tmp_
     before = digest(path)
     dry = run_ludex("migrate", "--data-dir", str(path.parent), "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "schema version none (Ludex 0.1.0), this Ludex needs 2" in dry.stdout
+    assert f"schema version none (Ludex 0.1.0), this Ludex needs {LATEST_SCHEMA}" in dry.stdout
     assert "stamp version 1" in dry.stdout and "step 2:" in dry.stdout and "add journal.command" in dry.stdout
+    assert "step 3:" in dry.stdout and "add documents.version" in dry.stdout
     assert "dry run: nothing changed" in dry.stdout
     assert digest(path) == before and not Path(f"{path}-wal").exists()
 
     done = run_ludex("migrate", "--data-dir", str(path.parent))
     assert done.returncode == 0, done.stderr
-    assert "done: add journal.request_id" in done.stdout and "schema version 2" in done.stdout
+    assert "done: add journal.request_id" in done.stdout and f"schema version {LATEST_SCHEMA}" in done.stdout
     assert sqlite_facts(path)[0] == LATEST_SCHEMA
     again = run_ludex("migrate", "--data-dir", str(path.parent))
     assert "up to date, nothing to do" in again.stdout
