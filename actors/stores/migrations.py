@@ -219,7 +219,8 @@ SQLITE_STEPS: tuple[SqliteStep, ...] = (
     SqliteStep(
         3,
         "documents carry a version, for compare-and-set writes (actors/documents.py)",
-        (_add_column("documents", "version", "INTEGER NOT NULL DEFAULT 0"),),
+        # Existing documents start at version 1 (0 means "absent" to compare-and-set).
+        (_add_column("documents", "version", "INTEGER NOT NULL DEFAULT 1"),),
     ),
     SqliteStep(
         4,
@@ -348,8 +349,18 @@ async def _head_at_last_position(db: Database, report: Report, batch_size: int) 
     )
 
 
-async def _nothing(db: Database, report: Report, batch_size: int) -> None:
-    """A step whose change needs no data rewritten, kept so both stores share one version line."""
+async def _stamp_document_versions(db: Database, report: Report, batch_size: int) -> None:
+    """Control documents written before versions start at version 1 (0 means "absent")."""
+    for name in sorted(await db.list_collection_names()):
+        if not name.startswith("control_"):
+            continue
+        collection, unstamped = db[name], {"_version": {"$exists": False}}
+        total, done = await collection.count_documents(unstamped), 0
+        while ids := [d["_id"] async for d in collection.find(unstamped, {"_id": 1}).limit(batch_size)]:
+            await collection.update_many({"_id": {"$in": ids}, **unstamped}, {"$set": {"_version": 1}})
+            done += len(ids)
+            report(f"    {name}: {done}/{total} documents stamped")
+            await asyncio.sleep(_pause_s())
 
 
 MONGO_STEPS: tuple[MongoStep, ...] = (
@@ -361,7 +372,7 @@ MONGO_STEPS: tuple[MongoStep, ...] = (
     MongoStep(
         3,
         "documents carry a version, for compare-and-set writes (actors/documents.py)",
-        (MongoOperation("nothing to rewrite: a document without `_version` is at version 0", _nothing),),
+        (MongoOperation("stamp `_version: 1` on every control-plane document, in batches", _stamp_document_versions),),
     ),
     MongoStep(
         4,

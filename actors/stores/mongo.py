@@ -314,7 +314,7 @@ class MongoStore:
         document = await self._collection(f"control_{kind}").find_one({"_id": doc_id})
         if document is None:
             return None, 0
-        return _plain(document), int(document.get(VERSION_FIELD, 0))
+        return _plain(document), int(document.get(VERSION_FIELD, 1))  # schema step 3 stamps 1 on older ones
 
     async def put_if_version(self, kind: str, doc_id: str, document: dict[str, Any], version: int) -> bool:
         stored = {"_id": doc_id, **document, VERSION_FIELD: version + 1}
