@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     realtime_queue_size: int = 1000  # per-connection backlog before a slow consumer is closed
     webhook_retry_schedule: str | None = None  # comma-separated seconds; None: the engine's schedule
     webhook_allow_private: bool = False  # unset: on for the embedded default (no LUDEX_MONGO_URL)
+    webhook_delivery_retention_days: float = Field(default=30.0, gt=0)  # delivered/dead deliveries kept this long
 
     bind_host: str = "127.0.0.1"  # where the HTTP API listens (`ludex serve --host` sets it)
 
