@@ -281,6 +281,7 @@ class WebhookWorker:
         batch_size: int = 500,
         max_in_flight: int = 64,
         per_receiver_in_flight: int = 8,
+        per_tenant_in_flight: int = 16,
         retention_days: float = 30.0,
         retention_interval_s: float = 3600.0,
         redrive_lookback_s: float = 60.0,
@@ -297,6 +298,7 @@ class WebhookWorker:
         self.batch_size = batch_size
         self.max_in_flight = max_in_flight
         self.per_receiver_in_flight = per_receiver_in_flight
+        self.per_tenant_in_flight = per_tenant_in_flight
         self.retention_days = retention_days
         self.retention_interval_s = retention_interval_s
         self.redrive_lookback_s = redrive_lookback_s
@@ -306,6 +308,7 @@ class WebhookWorker:
         self._due: dict[str, dict[str, Any]] = {}  # pending / failed deliveries by id
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._in_flight_receivers: Counter[str] = Counter()  # attempts in flight per subscription
+        self._in_flight_tenants: Counter[str] = Counter()
         self._turns = TurnOrder()
         self._redrives_ms = 0  # the newest redrive document read (its time)
         self._redrives_seen: dict[str, int] = {}  # redrive documents read inside the look-back
@@ -551,22 +554,29 @@ class WebhookWorker:
         ]
         self._turns.forget({d.tenant for d in ready})
         picked = plan(
-            ready, self._in_flight_receivers, slots=slots, per_receiver=self.per_receiver_in_flight, turns=self._turns
+            ready,
+            self._in_flight_receivers,
+            slots=slots,
+            per_receiver=self.per_receiver_in_flight,
+            turns=self._turns,
+            tenant_busy=self._in_flight_tenants,
+            per_tenant=self.per_tenant_in_flight,
         )
         for chosen in picked:
-            document = self._due[chosen.id]
-            task = asyncio.create_task(self._attempt(document))
+            task = asyncio.create_task(self._attempt(self._due[chosen.id]))
             self._in_flight[chosen.id] = task
             self._in_flight_receivers[chosen.receiver] += 1
-            task.add_done_callback(self._forget(chosen.id, chosen.receiver))
+            self._in_flight_tenants[chosen.tenant] += 1
+            task.add_done_callback(self._forget(chosen))
         return len(picked)
 
-    def _forget(self, identity: str, receiver: str) -> Callable[[asyncio.Task[None]], None]:
+    def _forget(self, chosen: DueDelivery) -> Callable[[asyncio.Task[None]], None]:
         def forget(_task: asyncio.Task[None]) -> None:
-            self._in_flight.pop(identity, None)
-            self._in_flight_receivers[receiver] -= 1
-            if self._in_flight_receivers[receiver] <= 0:
-                del self._in_flight_receivers[receiver]
+            self._in_flight.pop(chosen.id, None)
+            for counts, key in ((self._in_flight_receivers, chosen.receiver), (self._in_flight_tenants, chosen.tenant)):
+                counts[key] -= 1
+                if counts[key] <= 0:
+                    del counts[key]
 
         return forget
 

@@ -60,16 +60,22 @@ def plan(
     slots: int,
     per_receiver: int,
     turns: TurnOrder,
+    tenant_busy: Mapping[str, int] | None = None,
+    per_tenant: int | None = None,
 ) -> list[DueDelivery]:
     """Up to `slots` deliveries of `ready` to start now, tenants taking turns, no receiver
-    exceeding `per_receiver` attempts counting the `busy` ones it already has. Within a tenant
-    the earliest due delivery whose receiver has room goes first. Stops only when the slots are
-    used or nothing in `ready` can start."""
+    exceeding `per_receiver` attempts counting the `busy` ones it already has (by receiver), and
+    no tenant exceeding `per_tenant` counting its `tenant_busy` ones (None: no tenant bound), so
+    a tenant with many hanging receivers cannot take every slot either. Within a tenant the
+    earliest due delivery whose receiver has room goes first. Stops only when the slots are used
+    or nothing in `ready` can start."""
     # tenant -> receiver -> its deliveries, latest due first (so the next one pops off the end)
     queues: dict[str, dict[str, list[DueDelivery]]] = {}
     for delivery in sorted(ready, key=lambda d: (d.due_at, d.id), reverse=True):
         queues.setdefault(delivery.tenant, {}).setdefault(delivery.receiver, []).append(delivery)
     in_flight = dict(busy)
+    tenants_in_flight = dict(tenant_busy or {})
+    tenant_bound = slots + sum(tenants_in_flight.values()) if per_tenant is None else per_tenant
     picked: list[DueDelivery] = []
     while len(picked) < slots:
         heads = {
@@ -83,6 +89,7 @@ def plan(
                 default=None,
             )
             for tenant, receivers in queues.items()
+            if tenants_in_flight.get(tenant, 0) < tenant_bound
         }
         startable = {tenant: head for tenant, head in heads.items() if head is not None}
         tenant = turns.choose(startable.keys())
@@ -90,5 +97,6 @@ def plan(
             break
         delivery = queues[tenant][startable[tenant].receiver].pop()
         in_flight[delivery.receiver] = in_flight.get(delivery.receiver, 0) + 1
+        tenants_in_flight[tenant] = tenants_in_flight.get(tenant, 0) + 1
         picked.append(delivery)
     return picked

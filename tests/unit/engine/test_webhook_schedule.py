@@ -72,6 +72,27 @@ def test_picks_one_at_a_time_keep_the_wait_bound_and_the_receiver_bound(
         del running[:finishing]
 
 
+@given(
+    ready=deliveries,
+    busy_a=st.integers(0, 6),
+    per_tenant=st.integers(1, 8),
+    slots=st.integers(0, 70),
+)
+def test_no_tenant_takes_more_than_its_bound_and_the_others_still_get_slots(
+    ready: list[DueDelivery], busy_a: int, per_tenant: int, slots: int
+) -> None:
+    tenant_busy = {"a": busy_a}
+    started = plan(
+        ready, {}, slots=slots, per_receiver=100, turns=TurnOrder(), tenant_busy=tenant_busy, per_tenant=per_tenant
+    )
+    per = Counter(d.tenant for d in started)
+    waiting = Counter(d.tenant for d in ready)
+    for tenant in TENANTS:
+        assert per[tenant] + tenant_busy.get(tenant, 0) <= max(per_tenant, tenant_busy.get(tenant, 0))
+    room = sum(min(n, max(0, per_tenant - tenant_busy.get(t, 0))) for t, n in waiting.items())
+    assert len(started) == min(slots, room)
+
+
 @given(ready=deliveries, busy_r1=st.integers(0, 3), per_receiver=st.integers(1, 4), slots=st.integers(0, 70))
 def test_a_plan_fills_the_slots_it_can_and_keeps_each_receivers_due_order(
     ready: list[DueDelivery], busy_r1: int, per_receiver: int, slots: int
@@ -96,6 +117,23 @@ def test_a_tenant_with_ten_thousand_due_deliveries_does_not_hold_back_a_fresh_on
     assert fresh in started[:2]
     assert len(started) == 9, "a's receiver gets its bound, b its one delivery"
     assert plan(flood, {"a-hook": 8}, slots=64, per_receiver=8, turns=TurnOrder()) == []
+
+
+def test_a_tenant_with_many_hanging_receivers_leaves_slots_for_the_others() -> None:
+    flood = [due("a", f"a-hook{n % 40}", n) for n in range(4_000)]
+    started = plan(flood, {}, slots=64, per_receiver=8, turns=TurnOrder(), tenant_busy={}, per_tenant=16)
+    assert len(started) == 16
+    fresh = DueDelivery("b-hook:1", "b", "b-hook", "2026-01-02T00:00:00Z")
+    later = plan(
+        [*flood, fresh],
+        Counter(d.receiver for d in started),
+        slots=48,
+        per_receiver=8,
+        turns=TurnOrder(),
+        tenant_busy={"a": 16},
+        per_tenant=16,
+    )
+    assert later == [fresh]
 
 
 def test_turns_carry_over_between_plans() -> None:
