@@ -51,7 +51,7 @@ CURSOR_ID = "webhooks"
 STATUSES = ("pending", "delivered", "failed", "dead")
 DUE = ("pending", "failed")  # not tried yet / tried and failed, with a retry scheduled
 FINAL = ("delivered", "dead")
-REDRIVE_PAGE = 200  # delivery ids per redrive document
+REFILL_GAP_S = 0.02  # between ticks, at most one dispatch this often as attempts end
 MAX_RESPONSE_BYTES = 1024  # of a receiver's response body: only its status counts
 log = logging.getLogger("ludex.webhooks")
 
@@ -321,6 +321,7 @@ class WebhookWorker:
         self._loop: asyncio.Task[None] | None = None
         self._opened = False
         self._starting = asyncio.Lock()
+        self._slot_freed = asyncio.Event()  # an attempt ended: its slot can start another now
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -371,7 +372,21 @@ class WebhookWorker:
                 raise
             except Exception:  # noqa: BLE001 - the store may be briefly away; try again next tick
                 log.exception("webhook worker tick failed")
-            await asyncio.sleep(self.poll_interval_s)
+            await self._refill_until(asyncio.get_running_loop().time() + self.poll_interval_s)
+
+    async def _refill_until(self, deadline: float) -> None:
+        """Between ticks, start more as attempts end, so a receiver that answers fast is not held
+        to its bound per tick; attempts that end close together are served by one dispatch (at
+        most one per `REFILL_GAP_S`, so a large backlog costs bounded CPU)."""
+        loop = asyncio.get_running_loop()
+        while (left := deadline - loop.time()) > 0:
+            self._slot_freed.clear()
+            try:
+                await asyncio.wait_for(self._slot_freed.wait(), left)
+            except TimeoutError:
+                return
+            await asyncio.sleep(min(REFILL_GAP_S, max(0.0, deadline - loop.time())))
+            await _logged("dispatch", self._dispatch_now)
 
     async def tick(self) -> None:
         """Each step on its own: a failing one (a bad redrive document, a store error) is logged
@@ -577,6 +592,7 @@ class WebhookWorker:
                 counts[key] -= 1
                 if counts[key] <= 0:
                     del counts[key]
+            self._slot_freed.set()
 
         return forget
 

@@ -10,6 +10,7 @@ per-receiver bound, a hanging receiver holds at most `per_receiver` slots. Pure:
 
 from __future__ import annotations
 
+import heapq
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -69,10 +70,19 @@ def plan(
     a tenant with many hanging receivers cannot take every slot either. Within a tenant the
     earliest due delivery whose receiver has room goes first. Stops only when the slots are used
     or nothing in `ready` can start."""
-    # tenant -> receiver -> its deliveries, latest due first (so the next one pops off the end)
-    queues: dict[str, dict[str, list[DueDelivery]]] = {}
-    for delivery in sorted(ready, key=lambda d: (d.due_at, d.id), reverse=True):
-        queues.setdefault(delivery.tenant, {}).setdefault(delivery.receiver, []).append(delivery)
+    grouped: dict[str, dict[str, list[DueDelivery]]] = {}
+    for delivery in ready:
+        grouped.setdefault(delivery.tenant, {}).setdefault(delivery.receiver, []).append(delivery)
+    # tenant -> receiver -> the few it could start now, latest due first (the next pops off the
+    # end): a receiver starts at most its room, so 10,000 due for one costs no full sort
+    queues: dict[str, dict[str, list[DueDelivery]]] = {
+        tenant: {
+            receiver: heapq.nsmallest(min(slots, per_receiver - busy.get(receiver, 0)), found, key=_due_order)[::-1]
+            for receiver, found in receivers.items()
+            if busy.get(receiver, 0) < per_receiver
+        }
+        for tenant, receivers in grouped.items()
+    }
     in_flight = dict(busy)
     tenants_in_flight = dict(tenant_busy or {})
     tenant_bound = slots + sum(tenants_in_flight.values()) if per_tenant is None else per_tenant
@@ -85,7 +95,7 @@ def plan(
                     for receiver, queue in receivers.items()
                     if queue and in_flight.get(receiver, 0) < per_receiver
                 ),
-                key=lambda d: (d.due_at, d.id),
+                key=_due_order,
                 default=None,
             )
             for tenant, receivers in queues.items()
@@ -100,3 +110,7 @@ def plan(
         tenants_in_flight[tenant] = tenants_in_flight.get(tenant, 0) + 1
         picked.append(delivery)
     return picked
+
+
+def _due_order(delivery: DueDelivery) -> tuple[str, str]:
+    return delivery.due_at, delivery.id

@@ -183,6 +183,31 @@ async def test_a_tenants_backlog_to_hanging_receivers_does_not_hold_back_another
     assert most_open == worker.per_tenant_in_flight, "A's receivers hold its bound of slots, no more"
 
 
+async def test_a_fast_receiver_is_not_held_to_its_bound_per_tick(
+    store: SqliteStore, path: Path, clock: FakeClock
+) -> None:
+    """The per-receiver bound limits attempts at once, not per tick: as attempts end, their
+    slots start the next ones. 300 deliveries at 8 per 0.5 s tick would take 19 s."""
+    receiver = await Receiver().start()
+    await subscribe(store, clock, "acme", receiver.url)
+    await emit(store, clock, "acme", "p1", 300)
+    worker = new_worker(SqliteStore(path), clock, poll_interval_s=0.5)
+    loop = asyncio.get_running_loop()
+    try:
+        await worker.start()
+        while worker.stats()["due"] < 300 and worker.stats()["sent"] == 0:
+            await asyncio.sleep(0.01)
+        started = loop.time()
+        while worker.stats()["delivered"] < 300 and loop.time() - started < 30:
+            await asyncio.sleep(0.05)
+        took = loop.time() - started
+    finally:
+        await worker.stop()
+        await receiver.stop()
+    assert len(receiver.requests) == 300
+    assert took < 6, f"300 deliveries to one fast receiver took {took:.1f}s"
+
+
 async def test_redrives_read_only_the_deliveries_they_redrove(path: Path, clock: FakeClock) -> None:
     store = CountingStore(path)
     await store.open()
@@ -402,3 +427,17 @@ async def test_a_worker_that_cannot_start_says_why_and_starts_once_it_can(
         await receiver.stop()
     assert [h["webhook-id"] for h, _ in receiver.requests] == [event]
     assert logged_failure(worker_log) == ("the webhook worker could not start; trying again in 1 s", ConnectionError)
+
+
+def test_the_delivery_retention_is_a_setting_of_30_days_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from config.settings import Settings
+
+    monkeypatch.delenv("LUDEX_WEBHOOK_DELIVERY_RETENTION_DAYS", raising=False)
+    assert Settings().webhook_delivery_retention_days == 30
+    monkeypatch.setenv("LUDEX_WEBHOOK_DELIVERY_RETENTION_DAYS", "7.5")
+    assert Settings().webhook_delivery_retention_days == 7.5
+    monkeypatch.setenv("LUDEX_WEBHOOK_DELIVERY_RETENTION_DAYS", "0")
+    with pytest.raises(ValidationError):
+        Settings()
