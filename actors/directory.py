@@ -6,6 +6,7 @@ batch, not one per request."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,6 +27,7 @@ from engine.webhooks import parse_retry_schedule
 NAMESPACE = "ludex"
 MAX_CALLS_IN_FLIGHT_PER_SHARD = 2  # one call decides while the previous one waits for its commit
 MAX_COMMANDS_PER_CALL = 512
+log = logging.getLogger("ludex.webhooks")
 
 
 class RayShardHost(ShardHost):
@@ -94,7 +96,8 @@ class RayWebhookWorker(WebhookWorker):
             try:
                 await self.start()
                 return
-            except Exception:  # noqa: BLE001 - e.g. the store is not reachable yet
+            except Exception:  # noqa: BLE001 - e.g. the store is not reachable yet: try again
+                log.exception("the webhook worker could not start; trying again in 1 s")
                 await asyncio.sleep(1.0)
 
 
@@ -118,6 +121,7 @@ def start_webhook_worker(settings: Settings, *, max_restarts: int = -1) -> Any:
         store_for(settings),
         schedule=parse_retry_schedule(settings.webhook_retry_schedule),
         allow_private=settings.webhook_allow_private,
+        retention_days=settings.webhook_delivery_retention_days,
     )
     ray.get(handle.start.remote())
     return handle

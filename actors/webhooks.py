@@ -9,7 +9,12 @@ Promises:
 - every attempt carries the same `webhook-id` (the event id) and a fresh Standard Webhooks
   signature, so receivers verify with the `standardwebhooks` libraries and dedupe on the id;
 - the destination is resolved and checked again at send time, and the request goes to the
-  address that was checked (DNS rebinding cannot swap in a private address).
+  address that was checked (DNS rebinding cannot swap in a private address);
+- fair: tenants take turns for the send slots and each subscription has a bounded number of
+  attempts in flight (`engine.webhook_schedule`), so one tenant's backlog or a hanging receiver
+  cannot hold back another tenant's delivery; a redrive names the deliveries it made due (a
+  `webhook_redrives` document) and the worker reads just those, never the whole table;
+- deliveries in a final state are purged after `LUDEX_WEBHOOK_DELIVERY_RETENTION_DAYS`.
 
 The worker is a plain class: tests construct it directly; `actors.directory` makes it a Ray actor.
 """
@@ -24,8 +29,8 @@ import random
 import secrets
 import time
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -37,13 +42,16 @@ from standardwebhooks import Webhook
 from actors.clock import SystemClock
 from actors.stores.base import EventQuery, EventRecord, Store
 from engine.rules import rfc3339
+from engine.webhook_schedule import DueDelivery, TurnOrder, plan
 from engine.webhooks import check_webhook_url, is_private_address, matches, next_attempt_delay
 
 WEBHOOKS, DELIVERIES, CURSORS = "webhooks", "webhook_deliveries", "cursors"
+REDRIVES = "webhook_redrives"  # one document per redrive: which deliveries it made due again
 CURSOR_ID = "webhooks"
-REDRIVE_SIGNAL_ID = "webhooks-redrive"  # changed on every redrive: the worker rescans its queue
 STATUSES = ("pending", "delivered", "failed", "dead")
 DUE = ("pending", "failed")  # not tried yet / tried and failed, with a retry scheduled
+FINAL = ("delivered", "dead")
+REFILL_GAP_S = 0.02  # between ticks, at most one dispatch this often as attempts end
 MAX_RESPONSE_BYTES = 1024  # of a receiver's response body: only its status counts
 log = logging.getLogger("ludex.webhooks")
 
@@ -64,6 +72,16 @@ def new_secret() -> str:
 
 def delivery_id(subscription_id: str, event_id: str) -> str:
     return f"{subscription_id}:{event_id}"
+
+
+def redrive_id(at_ms: int) -> str:
+    """Redrive documents sort by the time they were written (then a random tail), so the worker
+    reads only the ones after its position."""
+    return f"{at_ms:015d}-{uuid.uuid4().hex[:12]}"
+
+
+def _redrive_ms(identity: str) -> int:
+    return int(identity.partition("-")[0])
 
 
 async def resolve(host: str, port: int) -> list[str]:
@@ -202,8 +220,11 @@ class WebhookSubscriptions:
         await self.store.put_document(DELIVERIES, delivery["id"], delivery)
         return delivery
 
-    async def _signal_worker(self) -> None:
-        await self.store.put_document(CURSORS, REDRIVE_SIGNAL_ID, {"id": REDRIVE_SIGNAL_ID, "token": uuid.uuid4().hex})
+    async def _tell_worker(self, tenant: str, deliveries: list[str]) -> None:
+        """The worker enqueues exactly these deliveries (it reads this document, not the table)."""
+        identity = redrive_id(int(self.clock.now().timestamp() * 1000))
+        document = {"id": identity, "tenantId": tenant, "deliveries": deliveries, "at": self._now()}
+        await self.store.put_document(REDRIVES, identity, document)
 
     async def _active(self, tenant: str, project: str, subscription_id: str) -> dict[str, Any]:
         subscription = await self.get(tenant, project, subscription_id)
@@ -218,7 +239,7 @@ class WebhookSubscriptions:
         if document is None or document["subscriptionId"] != subscription_id or document["tenantId"] != tenant:
             raise WebhookError("delivery-not-found", f"webhook '{subscription_id}' has no delivery '{delivery}'")
         document = await self._due_again(document)
-        await self._signal_worker()
+        await self._tell_worker(tenant, [document["id"]])
         return document
 
     async def redrive_dead(self, tenant: str, project: str, subscription_id: str) -> int:
@@ -226,18 +247,12 @@ class WebhookSubscriptions:
         await self._active(tenant, project, subscription_id)
         count, after = 0, None
         while page := await self.deliveries(tenant, project, subscription_id, status=None, after=after, limit=200):
-            for document in page:
-                if document["status"] == "dead":
-                    await self._due_again(document)
-                    count += 1
+            redriven = [(await self._due_again(d))["id"] for d in page if d["status"] == "dead"]
+            if redriven:
+                await self._tell_worker(tenant, redriven)
+            count += len(redriven)
             after = page[-1]["id"]
-        if count:
-            await self._signal_worker()
         return count
-
-
-def _parse(moment: str) -> datetime:
-    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
 
 
 def _pinned(url: str, address: str) -> str:
@@ -265,6 +280,11 @@ class WebhookWorker:
         lookback_interval_s: float = 5.0,
         batch_size: int = 500,
         max_in_flight: int = 64,
+        per_receiver_in_flight: int = 8,
+        per_tenant_in_flight: int = 16,
+        retention_days: float = 30.0,
+        retention_interval_s: float = 3600.0,
+        redrive_lookback_s: float = 60.0,
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
@@ -277,22 +297,37 @@ class WebhookWorker:
         self.lookback_interval_s = lookback_interval_s
         self.batch_size = batch_size
         self.max_in_flight = max_in_flight
+        self.per_receiver_in_flight = per_receiver_in_flight
+        self.per_tenant_in_flight = per_tenant_in_flight
+        self.retention_days = retention_days
+        self.retention_interval_s = retention_interval_s
+        self.redrive_lookback_s = redrive_lookback_s
         self.cursor = 0
-        self.sent = self.delivered = self.dead = 0
+        self.sent = self.delivered = self.dead = self.purged = 0
         self._seen: OrderedDict[str, None] = OrderedDict()  # event ids with deliveries written
         self._due: dict[str, dict[str, Any]] = {}  # pending / failed deliveries by id
         self._in_flight: dict[str, asyncio.Task[None]] = {}
-        self._redrive_token: str | None = None
+        self._in_flight_receivers: Counter[str] = Counter()  # attempts in flight per subscription
+        self._in_flight_tenants: Counter[str] = Counter()
+        self._turns = TurnOrder()
+        self._redrives_ms = 0  # the newest redrive document read (its time)
+        self._redrives_seen: dict[str, int] = {}  # redrive documents read inside the look-back
+        self._redrives_looked_back_at: float | None = None
+        self._purged_at: float | None = None
+        self._purging: asyncio.Task[None] | None = None
         self._looked_back_at: float | None = None
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.Task[None] | None = None
         self._opened = False
         self._starting = asyncio.Lock()
+        self._slot_freed = asyncio.Event()  # an attempt ended: its slot can start another now
+        self._dispatch_s = 0.0  # how long the last dispatch took
 
     # ------------------------------------------------------------------------------ lifecycle
 
     async def open(self) -> None:
-        """Open the store, load the cursor and the queue of due deliveries."""
+        """Open the store, load the cursor and the queue of due deliveries (the one full read of
+        the deliveries: afterwards the queue is fed by intake and redrive documents)."""
         if self._opened:
             return
         await self.store.open()
@@ -306,6 +341,9 @@ class WebhookWorker:
         if not self._opened:
             return
         self._opened = False
+        if self._purging is not None:
+            self._purging.cancel()
+            await asyncio.gather(self._purging, return_exceptions=True)
         await self.drain()
         if self._client is not None:
             await self._client.aclose()
@@ -334,11 +372,41 @@ class WebhookWorker:
                 raise
             except Exception:  # noqa: BLE001 - the store may be briefly away; try again next tick
                 log.exception("webhook worker tick failed")
-            await asyncio.sleep(self.poll_interval_s)
+            await self._refill_until(asyncio.get_running_loop().time() + self.poll_interval_s)
+
+    async def _refill_until(self, deadline: float) -> None:
+        """Between ticks, start more as attempts end, so a receiver that answers fast is not held
+        to its bound per tick; attempts that end close together are served by one dispatch (at
+        most one per `REFILL_GAP_S` or four dispatch times, so a large backlog costs bounded CPU)."""
+        loop = asyncio.get_running_loop()
+        while (left := deadline - loop.time()) > 0:
+            self._slot_freed.clear()
+            try:
+                await asyncio.wait_for(self._slot_freed.wait(), left)
+            except TimeoutError:
+                return
+            # A dispatch reads the whole queue: refill at most every 4 dispatch times (<= 20 % CPU).
+            gap = max(REFILL_GAP_S, 4 * self._dispatch_s)
+            await asyncio.sleep(min(gap, max(0.0, deadline - loop.time())))
+            await _logged("dispatch", self._dispatch_now)
 
     async def tick(self) -> None:
-        await self._check_redrives()
-        await self.intake()
+        """Each step on its own: a failing one (a bad redrive document, a store error) is logged
+        with its traceback and the others still run, so deliveries keep flowing."""
+        await _logged("reading redrives", self.read_redrives)
+        await _logged("intake", self.intake)
+        await _logged("dispatch", self._dispatch_now)
+        now = self.clock.monotonic()
+        if (self._purged_at is None or now - self._purged_at >= self.retention_interval_s) and self._purging is None:
+            # Its own task: paging through the deliveries must not hold back sending.
+            self._purged_at = now
+            self._purging = asyncio.create_task(_logged("delivery retention", self.purge), name="ludex-webhooks-purge")
+            self._purging.add_done_callback(self._purge_done)
+
+    def _purge_done(self, _task: asyncio.Task[None]) -> None:
+        self._purging = None
+
+    async def _dispatch_now(self) -> None:
         self.dispatch()
 
     async def run_once(self) -> None:
@@ -364,6 +432,7 @@ class WebhookWorker:
             "sent": self.sent,
             "delivered": self.delivered,
             "dead": self.dead,
+            "purged": self.purged,
         }
 
     # ------------------------------------------------------------------------------ intake
@@ -439,10 +508,7 @@ class WebhookWorker:
     # ------------------------------------------------------------------------------ queue
 
     async def _rescan(self) -> None:
-        """Rebuild the queue of due deliveries from the store (on open and after redrives)."""
-        await self.drain()
-        signal = await self.store.get_document(CURSORS, REDRIVE_SIGNAL_ID)
-        self._redrive_token = None if signal is None else signal["token"]
+        """Build the queue of due deliveries from the store (on open only)."""
         due: dict[str, dict[str, Any]] = {}
         after: str | None = None
         while True:
@@ -452,32 +518,129 @@ class WebhookWorker:
                 break
             after = page[-1]["id"]
         self._due = due
+        # Redrives written before now are in what was just read.
+        self._redrives_ms = int(self.clock.now().timestamp() * 1000)
 
-    async def _check_redrives(self) -> None:
-        signal = await self.store.get_document(CURSORS, REDRIVE_SIGNAL_ID)
-        if signal is not None and signal["token"] != self._redrive_token:
-            await self._rescan()
+    async def read_redrives(self) -> int:
+        """Enqueue the deliveries named by redrive documents written since the last read (and,
+        now and then, in a look-back window behind it, for a writer whose clock lags a little).
+        Reads those documents and those deliveries only; answers how many were enqueued."""
+        after_ms = self._redrives_ms
+        now = self.clock.monotonic()
+        if self._redrives_looked_back_at is None or now - self._redrives_looked_back_at >= self.lookback_interval_s:
+            after_ms -= int(self.redrive_lookback_s * 1000)
+            self._redrives_looked_back_at = now
+        enqueued = 0
+        after = f"{max(0, after_ms):015d}"
+        while True:
+            page = await self.store.list_documents(REDRIVES, after=after, limit=100)
+            for redrive in page:
+                if redrive["id"] not in self._redrives_seen:
+                    enqueued += await self._enqueue(redrive["deliveries"])
+                    self._redrives_seen[redrive["id"]] = _redrive_ms(redrive["id"])
+                self._redrives_ms = max(self._redrives_ms, _redrive_ms(redrive["id"]))
+            if len(page) < 100:
+                break
+            after = page[-1]["id"]
+        horizon = self._redrives_ms - int(self.redrive_lookback_s * 1000)
+        self._redrives_seen = {i: ms for i, ms in self._redrives_seen.items() if ms >= horizon}
+        return enqueued
+
+    async def _enqueue(self, identities: Sequence[str]) -> int:
+        """Due deliveries among `identities` join the queue (one in flight is left to `_finish`,
+        which sees that it was redriven)."""
+        found = await self.store.get_documents([(DELIVERIES, i) for i in identities])
+        enqueued = 0
+        for document in found:
+            if document is not None and document["status"] in DUE and document["id"] not in self._in_flight:
+                self._due[document["id"]] = document
+                enqueued += 1
+        return enqueued
 
     def dispatch(self) -> int:
-        """Start sending the deliveries that are due; answers how many started."""
-        now = self.clock.now()
-        started = 0
-        ready = sorted(
-            (d for i, d in self._due.items() if i not in self._in_flight and _parse(d["nextAttemptAt"]) <= now),
-            key=lambda d: d["nextAttemptAt"],
+        """Start sending due deliveries, tenants taking turns and each subscription bounded
+        (`engine.webhook_schedule`); answers how many started."""
+        slots = self.max_in_flight - len(self._in_flight)
+        if slots <= 0 or not self._due:
+            return 0
+        began = time.perf_counter()
+        now = rfc3339(self.clock.now())  # fixed-width RFC 3339 strings compare in time order
+        receivers, tenants = self._in_flight_receivers, self._in_flight_tenants
+        ready = [  # those whose receiver and tenant are at their bound cannot start: skip them early
+            DueDelivery(i, d["tenantId"], d["subscriptionId"], d["nextAttemptAt"])
+            for i, d in self._due.items()
+            if i not in self._in_flight  # first: an attempt being recorded may have no next time
+            and d["nextAttemptAt"] <= now
+            and receivers[d["subscriptionId"]] < self.per_receiver_in_flight
+            and tenants[d["tenantId"]] < self.per_tenant_in_flight
+        ]
+        self._turns.forget({d.tenant for d in ready})
+        picked = plan(
+            ready,
+            self._in_flight_receivers,
+            slots=slots,
+            per_receiver=self.per_receiver_in_flight,
+            turns=self._turns,
+            tenant_busy=self._in_flight_tenants,
+            per_tenant=self.per_tenant_in_flight,
         )
-        for document in ready[: max(0, self.max_in_flight - len(self._in_flight))]:
-            task = asyncio.create_task(self._attempt(document))
-            self._in_flight[document["id"]] = task
-            task.add_done_callback(self._forget(document["id"]))
-            started += 1
-        return started
+        for chosen in picked:
+            task = asyncio.create_task(self._attempt(self._due[chosen.id]))
+            self._in_flight[chosen.id] = task
+            self._in_flight_receivers[chosen.receiver] += 1
+            self._in_flight_tenants[chosen.tenant] += 1
+            task.add_done_callback(self._forget(chosen))
+        self._dispatch_s = time.perf_counter() - began
+        return len(picked)
 
-    def _forget(self, identity: str) -> Callable[[asyncio.Task[None]], None]:
+    def _forget(self, chosen: DueDelivery) -> Callable[[asyncio.Task[None]], None]:
         def forget(_task: asyncio.Task[None]) -> None:
-            self._in_flight.pop(identity, None)
+            self._in_flight.pop(chosen.id, None)
+            for counts, key in ((self._in_flight_receivers, chosen.receiver), (self._in_flight_tenants, chosen.tenant)):
+                counts[key] -= 1
+                if counts[key] <= 0:
+                    del counts[key]
+            self._slot_freed.set()
 
         return forget
+
+    # ------------------------------------------------------------------------------ retention
+
+    async def purge(self) -> int:
+        """Delete deliveries that reached a final state (delivered, dead) more than
+        `retention_days` ago, and redrive documents older than a day (the worker read them long
+        ago). Pages through the deliveries: there is no index on their age. Answers how many
+        deliveries went."""
+        delete = self.store.delete_documents
+        now = self.clock.now()
+        cutoff = rfc3339(now - timedelta(days=self.retention_days))
+        purged, after = 0, None
+        while True:
+            page = await self.store.list_documents(DELIVERIES, after=after, limit=500)
+            old = [d["id"] for d in page if d["status"] in FINAL and _finished_at(d) < cutoff]
+            if old:
+                purged += await delete(DELIVERIES, old)
+            if len(page) < 500:
+                break
+            after = page[-1]["id"]
+            await asyncio.sleep(0)
+        redrives_before = redrive_id(int((now - timedelta(days=1)).timestamp() * 1000)).partition("-")[0]
+        redrives = 0
+        while stale := [
+            d["id"] for d in await self.store.list_documents(REDRIVES, limit=500) if d["id"] < redrives_before
+        ]:
+            deleted = await delete(REDRIVES, stale)
+            redrives += deleted
+            if len(stale) < 500 or not deleted:
+                break
+        self.purged += purged
+        log.info(
+            "webhook retention: purged %d deliveries finished before %s and %d redrive documents",
+            purged,
+            cutoff,
+            redrives,
+        )
+        return purged
 
     # ------------------------------------------------------------------------------ sending
 
@@ -593,6 +756,7 @@ class WebhookWorker:
         delivery["status"] = status
         if status not in DUE:
             delivery["nextAttemptAt"] = None
+            delivery["finishedAt"] = rfc3339(self.clock.now())  # retention counts from here
         await self.store.put_document(DELIVERIES, delivery["id"], delivery)
         if status in DUE:
             self._due[delivery["id"]] = delivery
@@ -614,6 +778,22 @@ class WebhookWorker:
 
 class _Refused(Exception):
     """The destination may not be called (SSRF rules); counts as a failed attempt."""
+
+
+async def _logged(step: str, run: Callable[[], Awaitable[Any]]) -> None:
+    """Run one step of the worker's loop; a failure is logged with its traceback, not raised."""
+    try:
+        await run()
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001 - one failing step must not stop the others; logged in full
+        log.exception("webhook worker: %s failed", step)
+
+
+def _finished_at(delivery: dict[str, Any]) -> str:
+    """When a final delivery became final (older deliveries lack `finishedAt`: their last attempt)."""
+    attempts = delivery.get("attempts") or []
+    return str(delivery.get("finishedAt") or (attempts[-1]["at"] if attempts else delivery["createdAt"]))
 
 
 def _redrive_mark(delivery: dict[str, Any]) -> tuple[int, str | None]:

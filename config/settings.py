@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     # until `ludex migrate` ran, for operators who migrate as a separate, backed-up step.
     auto_migrate: bool = True
     migration_batch_size: int = Field(default=1000, ge=1)  # documents per MongoDB migration round trip
+    webhook_delivery_retention_days: float = Field(default=30.0, gt=0)  # delivered/dead deliveries kept this long
 
     bind_host: str = "127.0.0.1"  # where the HTTP API listens (`ludex serve --host` sets it)
 

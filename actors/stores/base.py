@@ -184,6 +184,10 @@ class Store(Protocol):
         """Control-plane documents (tenants, projects, API keys, ...), replaced whole."""
         ...
 
+    async def delete_documents(self, kind: str, ids: Sequence[str]) -> int:
+        """Delete these documents of a kind (retention); answers how many there were."""
+        ...
+
     async def get_versioned(self, kind: str, doc_id: str) -> tuple[dict[str, Any] | None, int]:
         """A document and its version (0 when absent); every write moves the version on."""
         ...

@@ -310,6 +310,10 @@ class MongoStore:
             if await self.put_if_version(kind, doc_id, document, version):
                 return
 
+    async def delete_documents(self, kind: str, ids: Sequence[str]) -> int:
+        result = await self._collection(f"control_{kind}").delete_many({"_id": {"$in": list(ids)}})
+        return int(result.deleted_count)
+
     async def get_versioned(self, kind: str, doc_id: str) -> tuple[dict[str, Any] | None, int]:
         document = await self._collection(f"control_{kind}").find_one({"_id": doc_id})
         if document is None:

@@ -437,6 +437,18 @@ class SqliteStore:
 
         await self._run(write)
 
+    async def delete_documents(self, kind: str, ids: Sequence[str]) -> int:
+        def delete(conn: sqlite3.Connection) -> int:
+            deleted = 0
+            for start in range(0, len(ids), 500):  # below SQLite's bound on parameters
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                sql = f"DELETE FROM documents WHERE kind = ? AND id IN ({marks})"
+                deleted += conn.execute(sql, (kind, *chunk)).rowcount
+            return deleted
+
+        return await self._run(delete)
+
     async def get_versioned(self, kind: str, doc_id: str) -> tuple[dict[str, Any] | None, int]:
         def read(conn: sqlite3.Connection) -> tuple[dict[str, Any] | None, int]:
             row = conn.execute(

@@ -217,6 +217,13 @@ class StoreContract:
         assert await store.count_players("t1", limit=2) == 2
         assert await store.count_players("t9", limit=10) == 0
 
+    async def test_documents_are_deleted_by_id(self, store: Store) -> None:
+        for index in range(3):
+            await store.put_document("deliveries", f"d{index}", {"id": f"d{index}"})
+        assert await store.delete_documents("deliveries", ["d0", "d2", "missing"]) == 2
+        assert [d["id"] for d in await store.list_documents("deliveries")] == ["d1"]
+        assert await store.delete_documents("deliveries", []) == 0
+
     async def test_documents_are_written_by_compare_and_set(self, store: Store) -> None:
         assert await store.get_versioned("keys", "k1") == (None, 0)
         assert await store.put_if_version("keys", "k1", {"id": "k1", "n": 1}, 0)
