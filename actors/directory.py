@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,6 +18,7 @@ from actors.coalescer import Coalescer
 from actors.committer import EntityUnavailableError
 from actors.fanout import RedisEventPublisher
 from actors.host import CommandRequest, ShardHost, unavailable_outcome
+from actors.secret_box import SecretBox
 from actors.sharding import shard_for, shard_name
 from actors.stores.factory import store_for
 from actors.webhooks import WebhookWorker
@@ -71,9 +73,18 @@ def start_shard_hosts(settings: Settings, *, max_restarts: int = -1) -> list[Any
     return handles
 
 
-def stop_shard_hosts(handles: list[Any]) -> None:
-    ray.get([handle.stop.remote() for handle in handles])
+def stop_shard_hosts(handles: list[Any], *, attempts: int = 30) -> None:
+    """Stop every host (flushing its commits), then kill it. A host Ray is restarting at that
+    moment (after a crash) is asked again until it answers, then stopped like the others."""
     for handle in handles:
+        for attempt in range(attempts):
+            try:
+                ray.get(handle.stop.remote())
+                break
+            except ray.exceptions.ActorUnavailableError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(1.0)
         ray.kill(handle, no_restart=True)
 
 
@@ -122,6 +133,7 @@ def start_webhook_worker(settings: Settings, *, max_restarts: int = -1) -> Any:
         schedule=parse_retry_schedule(settings.webhook_retry_schedule),
         allow_private=settings.webhook_allow_private,
         retention_days=settings.webhook_delivery_retention_days,
+        box=SecretBox.from_settings(settings),
     )
     ray.get(handle.start.remote())
     return handle

@@ -40,6 +40,7 @@ import orjson
 from standardwebhooks import Webhook
 
 from actors.clock import SystemClock
+from actors.secret_box import SecretBox, SecretKeyError, is_sealed
 from actors.stores.base import EventQuery, EventRecord, Store
 from engine.rules import rfc3339
 from engine.webhook_schedule import DueDelivery, TurnOrder, plan
@@ -121,8 +122,11 @@ class WebhookSubscriptions:
     """Subscriptions and deliveries as the backoffice API manages them. Deliveries are only ever
     moved back to due here (redrive); the worker does everything else."""
 
-    def __init__(self, store: Store, clock: Any = None, *, allow_private: bool = False) -> None:
+    def __init__(
+        self, store: Store, clock: Any = None, *, allow_private: bool = False, box: SecretBox | None = None
+    ) -> None:
         self.store = store
+        self.box = box  # seals signing secrets at rest (the server always gives one)
         self.clock = clock or SystemClock()
         self.allow_private = allow_private
 
@@ -140,6 +144,7 @@ class WebhookSubscriptions:
         """The stored subscription, secret included (the caller shows it once)."""
         await self._check_url(url)
         now = self._now()
+        secret = new_secret()
         document: dict[str, Any] = {
             "id": f"wh_{secrets.token_hex(12)}",
             "tenantId": tenant,
@@ -147,12 +152,12 @@ class WebhookSubscriptions:
             "url": url,
             "eventTypes": list(event_types),
             "active": active,
-            "secret": new_secret(),
+            "secret": self.box.seal(secret) if self.box is not None else secret,
             "createdAt": now,
             "updatedAt": now,
         }
         await self.store.put_document(WEBHOOKS, document["id"], document)
-        return document
+        return {**document, "secret": secret}
 
     async def get(self, tenant: str, project: str, subscription_id: str) -> dict[str, Any]:
         document = await self.store.get_document(WEBHOOKS, subscription_id)
@@ -285,8 +290,10 @@ class WebhookWorker:
         retention_days: float = 30.0,
         retention_interval_s: float = 3600.0,
         redrive_lookback_s: float = 60.0,
+        box: SecretBox | None = None,
     ) -> None:
         self.store = store
+        self.box = box  # opens signing secrets sealed at rest
         self.clock = clock or SystemClock()
         self.schedule = tuple(schedule)
         self.http_timeout_s = http_timeout_s
@@ -604,6 +611,9 @@ class WebhookWorker:
 
         return forget
 
+    def _secret(self, subscription: dict[str, Any]) -> str:
+        return _open_secret(self.box, subscription["secret"])
+
     # ------------------------------------------------------------------------------ retention
 
     async def purge(self) -> int:
@@ -721,7 +731,7 @@ class WebhookWorker:
                 "user-agent": "Ludex-Webhooks/1",
                 "webhook-id": delivery["eventId"],
                 "webhook-timestamp": str(int(timestamp.timestamp())),
-                "webhook-signature": Webhook(subscription["secret"]).sign(delivery["eventId"], timestamp, body),
+                "webhook-signature": Webhook(self._secret(subscription)).sign(delivery["eventId"], timestamp, body),
                 "ludex-event-type": delivery["eventType"],
             }
         )
@@ -778,6 +788,14 @@ class WebhookWorker:
 
 class _Refused(Exception):
     """The destination may not be called (SSRF rules); counts as a failed attempt."""
+
+
+def _open_secret(box: SecretBox | None, stored: str) -> str:
+    if not is_sealed(stored):
+        return stored  # kept in the clear (before sealing, or by a caller without a box)
+    if box is None:
+        raise SecretKeyError("a webhook secret is sealed and this worker has no LUDEX_SECRET_KEY / secret.key")
+    return box.open(stored)
 
 
 async def _logged(step: str, run: Callable[[], Awaitable[Any]]) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from actors.secret_box import SecretBox
 from actors.webhooks import WebhookError, WebhookSubscriptions, public_subscription
 from serve.auth import ID_PATTERN, ProjectId, tenant_id
 from serve.backoffice import Connected, record
@@ -40,7 +41,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in 
 
 
 def _subscriptions(connected: Any) -> WebhookSubscriptions:
-    return WebhookSubscriptions(connected.store, allow_private=connected.settings.webhook_allow_private)
+    return WebhookSubscriptions(
+        connected.store,
+        allow_private=connected.settings.webhook_allow_private,
+        box=SecretBox.from_settings(connected.settings),
+    )
 
 
 @contextmanager

@@ -106,7 +106,7 @@ def deliveries(dashboard: httpx.Client, webhook: str, status: str | None = None)
     return items
 
 
-def test_webhook_crud_shows_the_secret_once(dashboard: httpx.Client) -> None:
+def test_webhook_crud_shows_the_secret_once(dashboard: httpx.Client, direct_store: tuple[Any, Any]) -> None:
     created = dashboard.post(DEMO, json={"url": "https://hooks.example.com/ludex", "eventTypes": ["wallet.*"]})
     assert created.status_code == 201, created.text
     body = created.json()
@@ -114,6 +114,9 @@ def test_webhook_crud_shows_the_secret_once(dashboard: httpx.Client) -> None:
     assert body["id"].startswith("wh_") and body["active"] is True and body["eventTypes"] == ["wallet.*"]
     assert body["secret"].startswith("whsec_") and len(base64.b64decode(body["secret"][6:])) == 24
     webhook = body["id"]
+    loop, store = direct_store
+    stored = loop.run_until_complete(store.get_document("webhooks", webhook))
+    assert stored["secret"] != body["secret"] and body["secret"] not in str(stored), "sealed at rest"
 
     one = dashboard.get(f"{DEMO}/{webhook}")
     assert one.status_code == 200 and "secret" not in one.json()
