@@ -280,3 +280,32 @@ class FakeSocket:
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         self.closed = (code, reason)
+
+
+# ---------------------------------------------------------------------------------- since limits
+
+
+async def test_since_resolves_only_to_events_of_the_same_tenant_and_project(store: Store) -> None:
+    from actors.fanout import resolve_since
+
+    mine, theirs = Writer(store), Writer(store, project="other")
+    own, foreign = (await mine.write())[0], (await theirs.write())[0]
+    assert await resolve_since(store, T, P, own.id) == await store.event_position(own.id)
+    assert await resolve_since(store, T, P, foreign.id) is None  # exists, but in another project
+    assert await resolve_since(store, "someone-else", P, own.id) is None  # another tenant
+    assert await resolve_since(store, T, P, "evt_missing") is None
+
+
+async def test_more_events_than_reads_at_most_one_past_the_bound(store: Store) -> None:
+    from actors.fanout import more_events_than
+
+    writer = Writer(store)
+    first = (await writer.write())[0]
+    await writer.write(7)
+    await Writer(store, project="other").write(5)  # other projects' events never count
+    after = await store.event_position(first.id)
+    assert after is not None
+    query = EventQuery(tenant=T, project=P)
+    assert await more_events_than(store, query, after, 6, page_size=2) is True
+    assert await more_events_than(store, query, after, 7, page_size=2) is False
+    assert await more_events_than(store, query, after, 100, page_size=3) is False
