@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     metrics_token: str | None = None  # when set, GET /metrics needs `Authorization: Bearer <token>`
     realtime_max_eventtypes: int = 32  # event types one realtime subscription may name
     realtime_queue_size: int = 1000  # per-connection backlog before a slow consumer is closed
-    # Realtime limits (docs/EVENTS.md). Connection caps count per ingress replica.
+    # Realtime limits (docs/EVENTS.md). Key and tenant caps: per replica, or in all with Redis.
     realtime_max_connections_per_key: int = Field(default=16, ge=1)
     realtime_max_connections_per_tenant: int = Field(default=256, ge=1)
     realtime_max_connections: int = Field(default=1024, ge=1)  # all tenants, per replica

@@ -9,8 +9,8 @@ Server messages: `hello`, `subscribed`, `event`, `pong`, `error`. Close codes (d
 invalid credentials; 4429 too many connections or messages; 1009 a message too large; 4008
 `slow_consumer` (the client did not read fast enough and its bounded queue overflowed).
 
-Every limit is per connection or, for connection counts, per ingress replica: a socket stays on
-the replica that accepted it, so counting where it lives needs no shared state."""
+Limits are per connection, except the connection caps (`serve.realtime_sockets`): per ingress
+replica, or shared by all replicas through Redis when it is configured."""
 
 from __future__ import annotations
 
@@ -22,9 +22,8 @@ import os
 import socket
 import time
 import uuid
-from collections import Counter as Tally
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, WebSocket
@@ -46,6 +45,7 @@ from engine.ratelimit import Bucket, take
 from serve.auth import admit_key, metering
 from serve.backend import Backend, BackendHolder
 from serve.problems import ProblemError
+from serve.realtime_sockets import OpenSockets
 
 router = APIRouter(tags=["realtime"])
 log = logging.getLogger("ludex.realtime")
@@ -91,40 +91,10 @@ def hub_of(app: FastAPI, backend: Backend) -> Hub:
     return hub
 
 
-@dataclass
-class OpenSockets:
-    """The replica's open sockets per API key, per tenant and in all: one tenant (or one leaked
-    key) cannot hold every socket a replica can serve."""
-
-    by_key: Tally[str] = field(default_factory=Tally)
-    by_tenant: Tally[str] = field(default_factory=Tally)
-    total: int = 0
-
-    def admit(self, key: ApiKey, settings: Settings) -> bool:
-        if (
-            self.by_key[key.id] >= settings.realtime_max_connections_per_key
-            or self.by_tenant[key.tenant_id] >= settings.realtime_max_connections_per_tenant
-            or self.total >= settings.realtime_max_connections
-        ):
-            return False
-        self.by_key[key.id] += 1
-        self.by_tenant[key.tenant_id] += 1
-        self.total += 1
-        return True
-
-    def release(self, key: ApiKey) -> None:
-        self.by_key[key.id] -= 1
-        self.by_tenant[key.tenant_id] -= 1
-        self.total -= 1
-        for tally, name in ((self.by_key, key.id), (self.by_tenant, key.tenant_id)):
-            if tally[name] <= 0:
-                del tally[name]
-
-
-def open_sockets(app: FastAPI) -> OpenSockets:
+def open_sockets(app: FastAPI, settings: Settings) -> OpenSockets:
     found: OpenSockets | None = getattr(app.state, "realtime_sockets", None)
     if found is None:
-        found = app.state.realtime_sockets = OpenSockets()
+        found = app.state.realtime_sockets = OpenSockets(settings)
     return found
 
 
@@ -143,6 +113,8 @@ class Connection:
     hub: Hub
     backend: Backend
     token: str
+    key: ApiKey
+    sockets: OpenSockets
 
     @property
     def settings(self) -> Settings:
@@ -287,23 +259,23 @@ async def realtime(websocket: WebSocket) -> None:
     if key is None:
         await refuse(websocket, "invalid_credentials", INVALID_CODE)
         return
-    sockets = open_sockets(websocket.app)
-    if not sockets.admit(key, settings):
+    sockets = open_sockets(websocket.app, settings)
+    connection_id = f"{replica_identity()}-{uuid.uuid4().hex}"
+    if not await sockets.admit(key, connection_id):
         await refuse(websocket, "too_many_connections", TOO_MANY_CODE)
         return
     try:
         await metering(websocket, backend).count_request(tenant)
-        await _serve(websocket, backend, tenant, project, token)
+        subscriber = Subscriber(tenant, project, connection_id, queue_size=settings.realtime_queue_size)
+        hub = hub_of(websocket.app, backend)
+        await _serve(Connection(websocket, subscriber, hub, backend, token, key, sockets))
     finally:
-        sockets.release(key)
+        await sockets.release(key, connection_id)
 
 
-async def _serve(websocket: WebSocket, backend: Backend, tenant: str, project: str, token: str) -> None:
-    hub = hub_of(websocket.app, backend)
-    subscriber = Subscriber(
-        tenant, project, f"{replica_identity()}-{uuid.uuid4().hex}", queue_size=backend.settings.realtime_queue_size
-    )
-    connection = Connection(websocket, subscriber, hub, backend, token)
+async def _serve(connection: Connection) -> None:
+    websocket, subscriber, hub = connection.websocket, connection.subscriber, connection.hub
+    tenant, project = subscriber.tenant, subscriber.project
     subscriber.send(
         {"type": "hello", "tenantId": tenant, "projectId": project, "connectionId": subscriber.connection_id}
     )
@@ -403,6 +375,7 @@ async def _recheck(connection: Connection) -> Ending:
             continue
         if key is None:
             return Ending("key_revoked", MISSING_CODE)
+        await connection.sockets.renew(connection.key, subscriber.connection_id)
 
 
 async def _close(websocket: WebSocket, code: int, reason: str | None = None) -> None:
