@@ -119,7 +119,7 @@ def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
     return caller
 
 
-async def charge(request: Request, tenant: str, key: ApiKey, plan: dict[str, Any] | None, cost: int) -> None:
+async def charge(request: HTTPConnection, tenant: str, key: ApiKey, plan: dict[str, Any] | None, cost: int) -> None:
     """Takes `cost` tokens from the key's bucket (its own rate, else its plan's, else the
     deployment default) and from the tenant's (its plan's rate, else the default), shared by all
     the tenant's keys; 429 `rate-limited` when either is short."""

@@ -42,7 +42,7 @@ from actors.fanout import (
 from config.settings import Settings
 from engine.access import ApiKey
 from engine.ratelimit import Bucket, take
-from serve.auth import admit_key, metering
+from serve.auth import admit_key, charge, metering
 from serve.backend import Backend, BackendHolder
 from serve.problems import ProblemError
 from serve.realtime_sockets import OpenSockets
@@ -259,13 +259,19 @@ async def realtime(websocket: WebSocket) -> None:
     if key is None:
         await refuse(websocket, "invalid_credentials", INVALID_CODE)
         return
+    meter = metering(websocket, backend)
+    try:  # opening a socket costs a request of the key's and the tenant's rate limits, as a call does
+        await charge(websocket, tenant, key, await meter.plans.plan_of(tenant), 1)
+    except ProblemError:
+        await refuse(websocket, "rate_limited", TOO_MANY_CODE)
+        return
     sockets = open_sockets(websocket.app, settings)
     connection_id = f"{replica_identity()}-{uuid.uuid4().hex}"
     if not await sockets.admit(key, connection_id):
         await refuse(websocket, "too_many_connections", TOO_MANY_CODE)
         return
     try:
-        await metering(websocket, backend).count_request(tenant)
+        await meter.count_request(tenant)
         subscriber = Subscriber(tenant, project, connection_id, queue_size=settings.realtime_queue_size)
         hub = hub_of(websocket.app, backend)
         await _serve(Connection(websocket, subscriber, hub, backend, token, key, sockets))

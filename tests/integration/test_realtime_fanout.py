@@ -21,6 +21,7 @@ from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
 from config.settings import Settings
 from serve import realtime
+from serve.ratelimit import LocalRateLimiter
 
 T, P = "acme", "space"
 
@@ -196,6 +197,7 @@ async def test_a_slow_consumer_is_closed_with_4008_while_another_receives_everyt
     backend = SimpleNamespace(store=store, control=control, settings=settings)
     app = SimpleNamespace(state=SimpleNamespace(backend_holder=SimpleNamespace(get=_returning(backend))))
     app.state.realtime_hub = Hub(store, poll_interval_s=0.02)
+    app.state.rate_limiter = LocalRateLimiter(settings.default_rate_limit_per_s)
     query = {"x-api-key": api_key, "x-tenant-id": T, "x-project-id": P}
     stalled, reader = FakeSocket(app, query, reads=False), FakeSocket(app, query, reads=True)
     handlers = [asyncio.create_task(realtime.realtime(s)) for s in (stalled, reader)]  # type: ignore[arg-type]
@@ -258,6 +260,7 @@ class FakeSocket:
 
         self.app, self.query_params = app, query
         self.headers: dict[str, str] = {}
+        self.state = SimpleNamespace()
         self.reads = reads
         self.incoming: asyncio.Queue[str | None] = asyncio.Queue()
         self.sent: list[dict[str, Any]] = []

@@ -141,6 +141,20 @@ def test_connections_are_capped_per_key_with_4429(server: Server) -> None:
             time.sleep(0.2)
 
 
+def test_opening_sockets_spends_the_keys_rate_limit(server: Server) -> None:
+    tenant, project = server.tenant()
+    _, token = server.run(server.backoffice.create_api_key(tenant, project, "slow", rate_limit_per_second=1))
+    creds = {"x-api-key": token, "x-tenant-id": tenant, "x-project-id": project}
+    outcomes = []
+    for _ in range(8):  # a burst of 2 at 1/s: 8 back-to-back connects cannot all get in
+        with connect(ws_url(server.base_url), additional_headers=creds, open_timeout=30) as ws:
+            first = receive(ws)
+            outcomes.append(first.get("error", first["type"]))
+            if first["type"] == "error":
+                assert refusal(ws) == ([], 4429)
+    assert outcomes[:2] == ["hello", "hello"] and "rate_limited" in outcomes, outcomes
+
+
 def test_idle_sockets_at_the_tenant_cap_leave_http_answering(server: Server) -> None:
     tenant, project = server.tenant()
     keys = [server.key(tenant, project)[1] for _ in range(2)]
