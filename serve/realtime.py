@@ -245,8 +245,15 @@ async def realtime(websocket: WebSocket) -> None:
     backend = await holder.get()
     settings = backend.settings
     given = credentials(websocket)
+    sockets = open_sockets(websocket.app, settings)
     if not given:
-        from_message = await credentials_from_message(websocket, settings)
+        if not sockets.await_auth():
+            await refuse(websocket, "too_many_connections", TOO_MANY_CODE)
+            return
+        try:
+            from_message = await credentials_from_message(websocket, settings)
+        finally:
+            sockets.authenticated()
         if isinstance(from_message, Ending):
             await refuse(websocket, from_message.error, from_message.code)
             return
@@ -265,7 +272,6 @@ async def realtime(websocket: WebSocket) -> None:
     except ProblemError:
         await refuse(websocket, "rate_limited", TOO_MANY_CODE)
         return
-    sockets = open_sockets(websocket.app, settings)
     connection_id = f"{replica_identity()}-{uuid.uuid4().hex}"
     if not await sockets.admit(key, connection_id):
         await refuse(websocket, "too_many_connections", TOO_MANY_CODE)

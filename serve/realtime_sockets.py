@@ -61,7 +61,18 @@ class OpenSockets:
     by_key: Counter[str] = field(default_factory=Counter)
     by_tenant: Counter[str] = field(default_factory=Counter)
     total: int = 0
+    pending: int = 0  # sockets still waiting for their `auth` message: they hold Serve slots too
     _redis: Any = None
+
+    def await_auth(self) -> bool:
+        """Room for one more socket that has yet to authenticate (released by `authenticated`)."""
+        if self.total + self.pending >= self.settings.realtime_max_connections:
+            return False
+        self.pending += 1
+        return True
+
+    def authenticated(self) -> None:
+        self.pending -= 1
 
     @property
     def lease_ms(self) -> int:
@@ -81,7 +92,7 @@ class OpenSockets:
 
     async def admit(self, key: ApiKey, connection_id: str) -> bool:
         settings = self.settings
-        if self.total >= settings.realtime_max_connections:
+        if self.total + self.pending >= settings.realtime_max_connections:
             return False
         shared = await self._admit_shared(key, connection_id)
         if shared is False:

@@ -34,12 +34,13 @@ from tests.e2e.test_cli import stop, wait_ready
 from tests.e2e.test_realtime import award, receive, start_replicas, ws_url
 from tests.support.services import free_port
 
-PER_KEY, PER_TENANT, HTTP_SLOTS = 3, 5, 2
-MAX_REPLAY, RECHECK_S, AUTH_TIMEOUT_S = 5, 1.0, 1.0
+PER_KEY, PER_TENANT, PER_REPLICA, HTTP_SLOTS = 3, 5, 8, 2
+MAX_REPLAY, RECHECK_S, AUTH_TIMEOUT_S = 5, 1.0, 5.0
 BURST, STRIKES = 5, 5
 LIMITS = {
     "LUDEX_REALTIME_MAX_CONNECTIONS_PER_KEY": str(PER_KEY),
     "LUDEX_REALTIME_MAX_CONNECTIONS_PER_TENANT": str(PER_TENANT),
+    "LUDEX_REALTIME_MAX_CONNECTIONS": str(PER_REPLICA),
     "LUDEX_HTTP_MAX_ONGOING_REQUESTS": str(HTTP_SLOTS),
     "LUDEX_REALTIME_MAX_REPLAY": str(MAX_REPLAY),
     "LUDEX_REALTIME_RECHECK_S": str(RECHECK_S),
@@ -175,6 +176,21 @@ def test_idle_sockets_at_the_tenant_cap_leave_http_answering(server: Server) -> 
             statuses = list(pool.map(call, range(8)))
         assert statuses == [201, 200] * 4
         assert demo_api.get("/events", params={"limit": 1}).status_code == 200
+
+
+def test_sockets_waiting_to_authenticate_count_against_the_replica_cap(server: Server) -> None:
+    """Unauthenticated sockets hold Serve slots until their auth timeout: they are capped too."""
+    with ExitStack() as stack:
+        silent = [
+            stack.enter_context(connect(ws_url(server.base_url), open_timeout=30)) for _ in range(PER_REPLICA + 1)
+        ]
+        errors = [receive(ws, timeout_s=AUTH_TIMEOUT_S + 10)["error"] for ws in silent]
+    # Admitted ones wait for an auth message until the timeout; the one past the cap is refused
+    # at once (one more may be, while a socket of an earlier test is still closing).
+    assert errors.count("auth_timeout") in (PER_REPLICA - 1, PER_REPLICA), errors
+    assert errors.count("too_many_connections") == len(errors) - errors.count("auth_timeout") >= 1, errors
+    with connect(ws_url(server.base_url), additional_headers=demo(server), open_timeout=30) as ws:
+        assert receive(ws)["type"] == "hello"  # the timed-out ones gave their slots back
 
 
 # ---------------------------------------------------------------------------------- messages
