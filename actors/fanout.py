@@ -200,6 +200,33 @@ async def head_position(store: Store, query: EventQuery) -> int:
     return low
 
 
+async def resolve_since(store: Store, tenant: str, project: str, event_id: str) -> int | None:
+    """The position of `event_id` if it is an event of that tenant's project, else None: an
+    event of another tenant or project answers exactly like an unknown id, so `since` is no
+    oracle for whether someone else's event exists."""
+    position = await store.event_position(event_id)
+    if position is None:
+        return None
+    page = await store.read_events(EventQuery(tenant=tenant, project=project), after=position - 1, limit=1)
+    if not page or page[0].id != event_id:
+        return None
+    return position
+
+
+async def more_events_than(store: Store, query: EventQuery, after: int, bound: int, page_size: int = 500) -> bool:
+    """Whether more than `bound` events match `query` after `after`: read page by page (never
+    more than `bound + 1` events, never more than a page in memory), so a replay can be refused
+    before it starts instead of stopping half way."""
+    seen = 0
+    while True:
+        wanted = min(page_size, bound + 1 - seen)
+        page = await store.read_events(query, after=after, limit=wanted)
+        seen += len(page)
+        if seen > bound or len(page) < wanted:
+            return seen > bound
+        after = page[-1].position
+
+
 class _Feed:
     """Tails one project's event feed for the subscribers of this process."""
 
@@ -308,7 +335,7 @@ class Hub:
             return
         subscriber._buffer = []
         subscriber.active = True
-        query = EventQuery(tenant=subscriber.tenant, project=subscriber.project, types=_types(types))
+        query = replay_query(subscriber, types)
         cursor = since_position
         try:
             while not subscriber.closed:
@@ -436,6 +463,11 @@ async def _put(subscriber: Subscriber, message: dict[str, Any]) -> None:
     finally:
         put.cancel()
         closed.cancel()
+
+
+def replay_query(subscriber: Subscriber, types: Sequence[str] | None) -> EventQuery:
+    """The store query a `since` replay of `types` reads (patterns are matched afterwards)."""
+    return EventQuery(tenant=subscriber.tenant, project=subscriber.project, types=_types(types))
 
 
 def _types(types: Sequence[str] | None) -> tuple[str, ...] | None:

@@ -52,6 +52,19 @@ class Settings(BaseSettings):
     metrics_token: str | None = None  # when set, GET /metrics needs `Authorization: Bearer <token>`
     realtime_max_eventtypes: int = 32  # event types one realtime subscription may name
     realtime_queue_size: int = 1000  # per-connection backlog before a slow consumer is closed
+    # Realtime limits (docs/EVENTS.md). Key and tenant caps: per replica, or in all with Redis.
+    realtime_max_connections_per_key: int = Field(default=16, ge=1)
+    realtime_max_connections_per_tenant: int = Field(default=256, ge=1)
+    realtime_max_connections: int = Field(default=1024, ge=1)  # all tenants, per replica
+    realtime_max_message_bytes: int = Field(default=16 * 1024, ge=256)  # larger client messages: close 1009
+    realtime_messages_per_s: float = Field(default=10.0, gt=0)  # per connection, token bucket
+    realtime_message_burst: int = Field(default=20, ge=1)
+    realtime_rate_limit_strikes: int = Field(default=20, ge=1)  # refused messages in a row before close 4429
+    realtime_max_replay: int = Field(default=10_000, ge=1)  # events one `subscribe ... since` may replay
+    realtime_recheck_s: float = Field(default=30.0, gt=0)  # how often an open socket's key is re-checked
+    realtime_auth_timeout_s: float = Field(default=5.0, gt=0)  # wait for the `auth` message
+    # HTTP requests a replica serves at once; realtime sockets get their own slots on top.
+    http_max_ongoing_requests: int = Field(default=256, ge=1)
     webhook_retry_schedule: str | None = None  # comma-separated seconds; None: the engine's schedule
     webhook_allow_private: bool = False  # unset: on for the embedded default (no LUDEX_MONGO_URL)
     # An older schema is migrated when a store opens (`ludex serve` first); false refuses to start

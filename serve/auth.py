@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
 from fastapi.security import APIKeyHeader
+from starlette.requests import HTTPConnection
 
 from actors.usage import Metering, Usage
 from engine.access import ApiKey
@@ -53,8 +54,9 @@ class Caller:
             await self.metering.count_events(self.tenant, outcomes)
 
 
-def metering(request: Request, backend: Backend) -> Metering:
-    """The replica's usage meter and plan cache, made on first use (Redis when configured)."""
+def metering(request: HTTPConnection, backend: Backend) -> Metering:
+    """The replica's usage meter and plan cache, made on first use (Redis when configured);
+    shared by HTTP requests and realtime sockets."""
     found: Metering | None = getattr(request.app.state, "metering", None)
     if found is None:
         found = Metering.for_deployment(backend.store, backend.settings.redis_url)
@@ -117,7 +119,7 @@ def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
     return caller
 
 
-async def charge(request: Request, tenant: str, key: ApiKey, plan: dict[str, Any] | None, cost: int) -> None:
+async def charge(request: HTTPConnection, tenant: str, key: ApiKey, plan: dict[str, Any] | None, cost: int) -> None:
     """Takes `cost` tokens from the key's bucket (its own rate, else its plan's, else the
     deployment default) and from the tenant's (its plan's rate, else the default), shared by all
     the tenant's keys; 429 `rate-limited` when either is short."""

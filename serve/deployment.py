@@ -22,7 +22,10 @@ def build_application(settings: Settings, *, replicas: int = 1) -> Any:
         name=f"{settings.deployment}-ingress",
         num_replicas=replicas,
         ray_actor_options={"num_cpus": 0},
-        max_ongoing_requests=256,
+        # A realtime socket holds a Serve request slot for its whole life: sockets get slots of
+        # their own (`realtime_max_connections`, enforced by the app) on top of the HTTP ones, so
+        # idle sockets can never take the ingress's HTTP capacity.
+        max_ongoing_requests=settings.http_max_ongoing_requests + settings.realtime_max_connections,
         # The app writes one JSON access line per request (with tenant, route and request id);
         # Serve's own access line would double the logging cost on the hot path.
         logging_config={"enable_access_log": False},

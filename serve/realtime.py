@@ -1,10 +1,16 @@
 """`GET /v1/realtime`: the realtime WebSocket. Credentials `x-api-key`, `x-tenant-id` and
-`x-project-id` come from query parameters or headers; the key must belong to that project and
-carry the `realtime` scope. Events come from the process's fan-out `Hub` (`actors.fanout`).
+`x-project-id` come from headers, from the first message (`{"action": "auth", "apiKey",
+"tenantId", "projectId"}`) or, discouraged because URLs end up in logs, from query parameters;
+the key must belong to that project and carry the `realtime` scope. Events come from the
+process's fan-out `Hub` (`actors.fanout`).
 
-Server messages: `hello`, `subscribed`, `event`, `pong`, `error`. Close codes: 4401 missing
-credentials, 4403 invalid credentials, 4008 `slow_consumer` (the client did not read fast enough
-and its bounded queue overflowed)."""
+Server messages: `hello`, `subscribed`, `event`, `pong`, `error`. Close codes (docs/EVENTS.md):
+4401 missing credentials, no `auth` message in time, or a key revoked/expired while open; 4403
+invalid credentials; 4429 too many connections or messages; 1009 a message too large; 4008
+`slow_consumer` (the client did not read fast enough and its bounded queue overflowed).
+
+Limits are per connection, except the connection caps (`serve.realtime_sockets`): per ingress
+replica, or shared by all replicas through Redis when it is configured."""
 
 from __future__ import annotations
 
@@ -14,8 +20,9 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +30,22 @@ from fastapi import APIRouter, FastAPI, WebSocket
 from prometheus_client import Counter, Gauge
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from actors.fanout import SLOW_CONSUMER, SLOW_CONSUMER_CODE, Hub, Subscriber
-from serve.auth import admit_key
+from actors.fanout import (
+    SLOW_CONSUMER,
+    SLOW_CONSUMER_CODE,
+    Hub,
+    Subscriber,
+    more_events_than,
+    replay_query,
+    resolve_since,
+)
+from config.settings import Settings
+from engine.access import ApiKey
+from engine.ratelimit import Bucket, take
+from serve.auth import admit_key, charge, metering
 from serve.backend import Backend, BackendHolder
 from serve.problems import ProblemError
+from serve.realtime_sockets import OpenSockets
 
 router = APIRouter(tags=["realtime"])
 log = logging.getLogger("ludex.realtime")
@@ -34,11 +53,15 @@ log = logging.getLogger("ludex.realtime")
 SCOPE = "realtime"
 MISSING_CODE = 4401
 INVALID_CODE = 4403
+TOO_MANY_CODE = 4429
+TOO_LARGE_CODE = 1009
 CREDENTIALS = ("x-api-key", "x-tenant-id", "x-project-id")
+AUTH_FIELDS = {"apiKey": "x-api-key", "tenantId": "x-tenant-id", "projectId": "x-project-id"}
 
 CONNECTIONS = Gauge("ludex_realtime_connections", "Open realtime WebSocket connections")
 MESSAGES = Counter("ludex_realtime_events_sent_total", "Events sent over realtime WebSockets")
 SLOW_CLOSES = Counter("ludex_realtime_slow_consumer_closes_total", "Realtime connections closed as slow consumers")
+REFUSALS = Counter("ludex_realtime_refusals_total", "Realtime connections refused or closed by a limit", ["error"])
 
 _replica: str | None = None
 
@@ -68,19 +91,41 @@ def hub_of(app: FastAPI, backend: Backend) -> Hub:
     return hub
 
 
+def open_sockets(app: FastAPI, settings: Settings) -> OpenSockets:
+    found: OpenSockets | None = getattr(app.state, "realtime_sockets", None)
+    if found is None:
+        found = app.state.realtime_sockets = OpenSockets(settings)
+    return found
+
+
+@dataclass(frozen=True)
+class Ending:
+    """Why the server closes a connection: the error sent first, then the close code."""
+
+    error: str
+    code: int
+
+
 @dataclass
 class Connection:
     websocket: WebSocket
     subscriber: Subscriber
     hub: Hub
     backend: Backend
+    token: str
+    key: ApiKey
+    sockets: OpenSockets
 
-    def error(self, error: str) -> None:
-        self.subscriber.send({"type": "error", "error": error})
+    @property
+    def settings(self) -> Settings:
+        return self.backend.settings
+
+    def error(self, error: str, **details: Any) -> None:
+        self.subscriber.send({"type": "error", "error": error, **details})
 
 
 async def subscribe(connection: Connection, message: dict[str, Any]) -> None:
-    settings = connection.backend.settings
+    settings = connection.settings
     types = message.get("eventTypes", ["*"])
     since = message.get("since")
     if (
@@ -94,13 +139,24 @@ async def subscribe(connection: Connection, message: dict[str, Any]) -> None:
     if len(types) > settings.realtime_max_eventtypes:
         connection.error("too_many_event_types")
         return
+    await metering(connection.websocket, connection.backend).count_request(connection.subscriber.tenant)
+    wanted = None if "*" in types else list(dict.fromkeys(types))
     since_position = None
     if since is not None:
-        since_position = await connection.backend.store.event_position(since)
+        store, subscriber = connection.backend.store, connection.subscriber
+        since_position = await resolve_since(store, subscriber.tenant, subscriber.project, since)
         if since_position is None:
             connection.error("unknown_event")
             return
-    wanted = None if "*" in types else list(dict.fromkeys(types))
+        bound = settings.realtime_max_replay
+        if await more_events_than(store, replay_query(subscriber, wanted), since_position, bound):
+            connection.error(
+                "since_too_old",
+                maxReplay=bound,
+                detail=f"more than {bound} events follow `since`: page through "
+                f"GET /v1/projects/{subscriber.project}/events, then subscribe with the last id read",
+            )
+            return
     await connection.hub.subscribe(
         connection.subscriber,
         wanted,
@@ -120,62 +176,140 @@ ACTIONS: dict[str, Callable[[Connection, dict[str, Any]], Awaitable[None]]] = {
 
 
 def credentials(websocket: WebSocket) -> dict[str, str]:
+    """Credentials from headers, else from query parameters (discouraged: URLs get logged)."""
     found = {}
     for name in CREDENTIALS:
-        value = websocket.query_params.get(name) or websocket.headers.get(name)
+        value = websocket.headers.get(name) or websocket.query_params.get(name)
         if value:
             found[name] = value
     return found
 
 
-async def admitted(backend: Backend, tenant: str, project: str, token: str) -> bool:
+def text_of(received: Mapping[str, Any], limit: int) -> str | None:
+    """The message's text, None when it is larger than `limit` bytes."""
+    raw = received.get("text")
+    if raw is not None:
+        if len(raw) > limit or len(raw.encode("utf-8", "replace")) > limit:
+            return None
+        text: str = raw
+        return text
+    data = received.get("bytes") or b""
+    if len(data) > limit:
+        return None
+    return bytes(data).decode("utf-8", "replace")
+
+
+async def credentials_from_message(websocket: WebSocket, settings: Settings) -> dict[str, str] | Ending:
+    """The `auth` message's credentials, which must come first and within the auth timeout."""
+    missing = Ending("missing_credentials", MISSING_CODE)
+    try:
+        received = await asyncio.wait_for(websocket.receive(), settings.realtime_auth_timeout_s)
+    except TimeoutError:
+        return Ending("auth_timeout", MISSING_CODE)
+    if received["type"] == "websocket.disconnect":
+        return missing
+    text = text_of(received, settings.realtime_max_message_bytes)
+    if text is None:
+        return Ending("message_too_large", TOO_LARGE_CODE)
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return missing
+    if not isinstance(message, dict) or message.get("action") != "auth":
+        return missing
+    given = {header: message.get(name) for name, header in AUTH_FIELDS.items()}
+    if not all(isinstance(value, str) and value for value in given.values()):
+        return missing
+    return {name: str(value) for name, value in given.items()}
+
+
+async def admitted(backend: Backend, tenant: str, project: str, token: str) -> ApiKey | None:
     """The HTTP rules (`serve.auth.admit_key`): a valid key of that tenant's live project with the scope."""
     try:
-        await admit_key(backend, token, tenant, project, SCOPE)
+        return await admit_key(backend, token, tenant, project, SCOPE)
     except ProblemError:
-        return False
-    return True
+        return None
 
 
 async def refuse(websocket: WebSocket, error: str, code: int) -> None:
-    await websocket.send_json({"type": "error", "error": error})
-    await websocket.close(code)
+    REFUSALS.labels(error).inc()
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        await websocket.send_json({"type": "error", "error": error})
+    await _close(websocket, code)
 
 
 @router.websocket("/v1/realtime")
 async def realtime(websocket: WebSocket) -> None:
     await websocket.accept()
+    holder: BackendHolder = websocket.app.state.backend_holder
+    backend = await holder.get()
+    settings = backend.settings
     given = credentials(websocket)
+    sockets = open_sockets(websocket.app, settings)
+    if not given:
+        if not sockets.await_auth():
+            await refuse(websocket, "too_many_connections", TOO_MANY_CODE)
+            return
+        try:
+            from_message = await credentials_from_message(websocket, settings)
+        finally:
+            sockets.authenticated()
+        if isinstance(from_message, Ending):
+            await refuse(websocket, from_message.error, from_message.code)
+            return
+        given = from_message
     if len(given) < len(CREDENTIALS):
         await refuse(websocket, "missing_headers", MISSING_CODE)
         return
-    holder: BackendHolder = websocket.app.state.backend_holder
-    backend = await holder.get()
-    tenant, project = given["x-tenant-id"], given["x-project-id"]
-    if not await admitted(backend, tenant, project, given["x-api-key"]):
+    tenant, project, token = given["x-tenant-id"], given["x-project-id"], given["x-api-key"]
+    key = await admitted(backend, tenant, project, token)
+    if key is None:
         await refuse(websocket, "invalid_credentials", INVALID_CODE)
         return
-    hub = hub_of(websocket.app, backend)
-    subscriber = Subscriber(
-        tenant, project, f"{replica_identity()}-{uuid.uuid4().hex}", queue_size=backend.settings.realtime_queue_size
-    )
-    connection = Connection(websocket, subscriber, hub, backend)
+    meter = metering(websocket, backend)
+    try:  # opening a socket costs a request of the key's and the tenant's rate limits, as a call does
+        await charge(websocket, tenant, key, await meter.plans.plan_of(tenant), 1)
+    except ProblemError:
+        await refuse(websocket, "rate_limited", TOO_MANY_CODE)
+        return
+    connection_id = f"{replica_identity()}-{uuid.uuid4().hex}"
+    if not await sockets.admit(key, connection_id):
+        await refuse(websocket, "too_many_connections", TOO_MANY_CODE)
+        return
+    try:
+        await meter.count_request(tenant)
+        subscriber = Subscriber(tenant, project, connection_id, queue_size=settings.realtime_queue_size)
+        hub = hub_of(websocket.app, backend)
+        await _serve(Connection(websocket, subscriber, hub, backend, token, key, sockets))
+    finally:
+        await sockets.release(key, connection_id)
+
+
+async def _serve(connection: Connection) -> None:
+    websocket, subscriber, hub = connection.websocket, connection.subscriber, connection.hub
+    tenant, project = subscriber.tenant, subscriber.project
     subscriber.send(
         {"type": "hello", "tenantId": tenant, "projectId": project, "connectionId": subscriber.connection_id}
     )
     CONNECTIONS.inc()
-    tasks = [
+    tasks: list[asyncio.Task[Any]] = [
         asyncio.create_task(_write(connection)),
         asyncio.create_task(_read(connection)),
+        asyncio.create_task(_recheck(connection)),
         asyncio.create_task(subscriber.overflowed.wait()),
     ]
     failed = False
+    ending: Ending | None = None
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            if not task.cancelled() and task.exception() is not None:
+            if task.cancelled():
+                continue
+            if task.exception() is not None:
                 failed = True
                 log.warning("realtime connection %s failed: %r", subscriber.connection_id, task.exception())
+            elif isinstance(task.result(), Ending):
+                ending = task.result()
     finally:
         CONNECTIONS.dec()
         hub.unsubscribe(subscriber)
@@ -185,6 +319,8 @@ async def realtime(websocket: WebSocket) -> None:
     if subscriber.closed:
         SLOW_CLOSES.inc()
         await _close(websocket, SLOW_CONSUMER_CODE, SLOW_CONSUMER)
+    elif ending is not None:
+        await refuse(websocket, ending.error, ending.code)
     else:
         await _close(websocket, 1011 if failed else 1000)
 
@@ -198,16 +334,32 @@ async def _write(connection: Connection) -> None:
             MESSAGES.inc()
 
 
-async def _read(connection: Connection) -> None:
+async def _read(connection: Connection) -> Ending | None:
+    """Serves the client's messages: each costs a token of the connection's bucket; a refused
+    one answers `rate_limited`, and `realtime_rate_limit_strikes` refused in a row close the
+    connection (a client that ignores the answers only floods)."""
+    settings = connection.settings
+    bucket: Bucket | None = None
+    strikes = 0
     while True:
         received = await connection.websocket.receive()
         if received["type"] == "websocket.disconnect":
-            return
-        raw = received.get("text")
-        if raw is None and received.get("bytes") is not None:
-            raw = received["bytes"].decode("utf-8", "replace")
+            return None
+        raw = text_of(received, settings.realtime_max_message_bytes)
+        if raw is None:
+            return Ending("message_too_large", TOO_LARGE_CODE)
+        bucket, decision = take(
+            bucket, settings.realtime_messages_per_s, settings.realtime_message_burst, time.monotonic()
+        )
+        if not decision.allowed:
+            strikes += 1
+            if strikes >= settings.realtime_rate_limit_strikes:
+                return Ending("rate_limited", TOO_MANY_CODE)
+            connection.error("rate_limited", retryAfterS=decision.retry_after_s)
+            continue
+        strikes = 0
         try:
-            message = json.loads(raw or "")
+            message = json.loads(raw)
         except ValueError:
             message = None
         if not isinstance(message, dict):
@@ -219,6 +371,23 @@ async def _read(connection: Connection) -> None:
             connection.error("unknown_action")
             continue
         await handler(connection, message)
+
+
+async def _recheck(connection: Connection) -> Ending:
+    """Re-admits the connection's key every `realtime_recheck_s`: a key revoked or expired, or
+    its project or tenant deleted, closes the socket (4401) within that bound. A store that
+    cannot answer keeps the socket open until it can."""
+    subscriber = connection.subscriber
+    while True:
+        await asyncio.sleep(connection.settings.realtime_recheck_s)
+        try:
+            key = await admitted(connection.backend, subscriber.tenant, subscriber.project, connection.token)
+        except Exception as error:  # noqa: BLE001 - a store outage is not a revocation
+            log.warning("realtime connection %s: cannot re-check its key: %r", subscriber.connection_id, error)
+            continue
+        if key is None:
+            return Ending("key_revoked", MISSING_CODE)
+        await connection.sockets.renew(connection.key, subscriber.connection_id)
 
 
 async def _close(websocket: WebSocket, code: int, reason: str | None = None) -> None:

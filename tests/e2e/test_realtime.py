@@ -245,7 +245,8 @@ def start_replicas(data_dir: Path, port: int, replicas: int, **env_vars: str) ->
 def test_events_fan_out_to_subscribers_on_every_replica_through_redis(tmp_path: Path, redis_url: str) -> None:
     data_dir, port = tmp_path / "data", free_port()
     base_url = f"http://127.0.0.1:{port}"
-    process = start_replicas(data_dir, port, 2, LUDEX_REDIS_URL=redis_url)
+    # The key's cap (shared through Redis) must leave room for the sockets piling on the first replica.
+    process = start_replicas(data_dir, port, 2, LUDEX_REDIS_URL=redis_url, LUDEX_REALTIME_MAX_CONNECTIONS_PER_KEY="64")
     announcements = redis.Redis.from_url(redis_url).pubsub()  # type: ignore[no-untyped-call]
     announcements.psubscribe("ludex:events:*")
     try:

@@ -21,6 +21,7 @@ from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
 from config.settings import Settings
 from serve import realtime
+from serve.ratelimit import LocalRateLimiter
 
 T, P = "acme", "space"
 
@@ -196,6 +197,7 @@ async def test_a_slow_consumer_is_closed_with_4008_while_another_receives_everyt
     backend = SimpleNamespace(store=store, control=control, settings=settings)
     app = SimpleNamespace(state=SimpleNamespace(backend_holder=SimpleNamespace(get=_returning(backend))))
     app.state.realtime_hub = Hub(store, poll_interval_s=0.02)
+    app.state.rate_limiter = LocalRateLimiter(settings.default_rate_limit_per_s)
     query = {"x-api-key": api_key, "x-tenant-id": T, "x-project-id": P}
     stalled, reader = FakeSocket(app, query, reads=False), FakeSocket(app, query, reads=True)
     handlers = [asyncio.create_task(realtime.realtime(s)) for s in (stalled, reader)]  # type: ignore[arg-type]
@@ -258,6 +260,7 @@ class FakeSocket:
 
         self.app, self.query_params = app, query
         self.headers: dict[str, str] = {}
+        self.state = SimpleNamespace()
         self.reads = reads
         self.incoming: asyncio.Queue[str | None] = asyncio.Queue()
         self.sent: list[dict[str, Any]] = []
@@ -280,3 +283,32 @@ class FakeSocket:
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         self.closed = (code, reason)
+
+
+# ---------------------------------------------------------------------------------- since limits
+
+
+async def test_since_resolves_only_to_events_of_the_same_tenant_and_project(store: Store) -> None:
+    from actors.fanout import resolve_since
+
+    mine, theirs = Writer(store), Writer(store, project="other")
+    own, foreign = (await mine.write())[0], (await theirs.write())[0]
+    assert await resolve_since(store, T, P, own.id) == await store.event_position(own.id)
+    assert await resolve_since(store, T, P, foreign.id) is None  # exists, but in another project
+    assert await resolve_since(store, "someone-else", P, own.id) is None  # another tenant
+    assert await resolve_since(store, T, P, "evt_missing") is None
+
+
+async def test_more_events_than_reads_at_most_one_past_the_bound(store: Store) -> None:
+    from actors.fanout import more_events_than
+
+    writer = Writer(store)
+    first = (await writer.write())[0]
+    await writer.write(7)
+    await Writer(store, project="other").write(5)  # other projects' events never count
+    after = await store.event_position(first.id)
+    assert after is not None
+    query = EventQuery(tenant=T, project=P)
+    assert await more_events_than(store, query, after, 6, page_size=2) is True
+    assert await more_events_than(store, query, after, 7, page_size=2) is False
+    assert await more_events_than(store, query, after, 100, page_size=3) is False

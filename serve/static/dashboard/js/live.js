@@ -118,8 +118,12 @@ export async function events(ctx) {
     generation += 1;
     const mine = generation;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const params = new URLSearchParams({ "x-api-key": key, "x-tenant-id": tenant, "x-project-id": project });
-    socket = new WebSocket(`${scheme}://${location.host}/v1/realtime?${params}`);
+    // The key goes in the first message, never in the URL (URLs end up in access logs).
+    const opened = new WebSocket(`${scheme}://${location.host}/v1/realtime`);
+    socket = opened;
+    opened.addEventListener("open", () => {
+      opened.send(JSON.stringify({ action: "auth", apiKey: key, tenantId: tenant, projectId: project }));
+    });
     state.textContent = "connecting";
     socket.addEventListener("message", (message) => {
       const data = JSON.parse(message.data);
@@ -139,7 +143,7 @@ export async function events(ctx) {
       } else if (data.type === "error") {
         state.textContent = `error: ${data.error}`;
         state.className = "badge bad";
-        if (data.error === "invalid_credentials") {
+        if (data.error === "invalid_credentials" || data.error === "key_revoked") {
           stopped = true;
           storeKey(tenant, project, null);
         }
