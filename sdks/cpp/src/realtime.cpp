@@ -110,7 +110,11 @@ void RealtimeClient::supervise() {
     }
     if (closeCode_ == 4401 || closeCode_ == 4403) {
       finished_ = true;
-      std::string slug = closeCode_ == 4401 ? "missing-credentials" : "invalid-credentials";
+      // The server's own refusal (`missing_headers`, `invalid_credentials`, `key_revoked`, ...),
+      // as the Node and Unity SDKs name it.
+      std::string slug = !lastServerError_.empty() ? lastServerError_
+                         : closeCode_ == 4401      ? "missing_headers"
+                                                   : "invalid_credentials";
       LudexError error(closeCode_ == 4401 ? 401 : 403, slug,
                        lastServerError_.empty() ? "realtime connection refused" : lastServerError_,
                        nlohmann::json{{"closeCode", closeCode_}, {"error", lastServerError_}}, "");

@@ -93,7 +93,7 @@ TEST(Realtime, RefusedCredentialsAreFinal) {
   realtime.start({}, inbox.handlers());
   ASSERT_TRUE(inbox.waitFor(std::chrono::seconds(30), [&] { return inbox.finalError; })) << "no refusal";
   EXPECT_EQ(inbox.finalStatus, 403);
-  EXPECT_EQ(inbox.finalSlug, "invalid-credentials");
+  EXPECT_EQ(inbox.finalSlug, "invalid_credentials");
   EXPECT_TRUE(waitUntil(std::chrono::seconds(5), [&] { return realtime.finished(); }));
   std::this_thread::sleep_for(std::chrono::seconds(1));
   EXPECT_EQ(socket->connects, 1) << "a refused client reconnected";

@@ -20,7 +20,7 @@ export class LudexError extends Error {
     requestId?: string,
     options?: { cause?: unknown },
   ) {
-    const slug = slugOf(problem.type) ?? (status === 0 ? "network-error" : "http-error");
+    const slug = slugOf(problem.type) ?? (status === 0 ? "network-error" : `http-${status}`);
     const detail = typeof problem.detail === "string" ? problem.detail : (problem.title ?? `HTTP ${status}`);
     super(`${status} ${slug}: ${detail}`, options);
     this.name = "LudexError";
