@@ -90,6 +90,8 @@ async def admit_key(backend: Backend, token: str, tenant: str, project: str, sco
         raise ProblemError("wrong-project", "the API key belongs to another tenant's project")
     if found is None or found.get("deleted") or (tenant_document or {}).get("deleted"):
         raise ProblemError("project-not-found", f"tenant '{tenant}' has no project '{project}'")
+    if (tenant_document or {}).get("suspended"):
+        raise ProblemError("tenant-suspended", f"tenant '{tenant}' is suspended; its operator can lift that")
     if key.project_id != project:
         raise ProblemError("wrong-project", "the API key belongs to another project")
     if scope is not None and scope not in key.scopes:

@@ -30,12 +30,16 @@ class TenantPatch(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"planId": "studio"}]})
     name: Name | None = None
     planId: Id | None = None
+    suspended: bool | None = Field(
+        default=None, description="A suspended tenant's API keys answer 403 `tenant-suspended`; its data stays."
+    )
 
 
 class Tenant(BaseModel):
     id: str
     name: str
     planId: str | None = None
+    suspended: bool = False
     createdAt: str
     updatedAt: str | None = None
 

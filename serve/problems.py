@@ -39,6 +39,7 @@ STATUS_BY_SLUG: dict[str, int] = {
     "wrong-project": 403,
     "insufficient-scope": 403,
     "plan-limit": 403,
+    "tenant-suspended": 403,
     "not-found": 404,
     "tenant-not-found": 404,
     "plan-not-found": 404,

@@ -73,7 +73,8 @@ async def update_tenant(
     principal: CurrentPrincipal,
     connected: Connected,
 ) -> Tenant:
-    """Renames a tenant or moves it to another plan."""
+    """Renames a tenant, moves it to another plan, or suspends it (`suspended: true`: its game
+    API keys and realtime sockets answer 403 `tenant-suspended` until `suspended: false`)."""
     ensure_can(principal, "tenants:write")
     before, after = await connected.control.update_tenant(tenantId, body.model_dump(exclude_none=True))
     await record(

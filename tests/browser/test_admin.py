@@ -12,7 +12,7 @@ from tests.browser.conftest import Server, screenshot
 from tests.browser.helpers import confirm, nav, new_player, sign_in, unique
 
 
-def test_the_admin_creates_a_tenant_changes_its_plan_and_deletes_it(page: Page, server: Server) -> None:
+def test_the_admin_creates_a_tenant_changes_its_plan_suspends_and_deletes_it(page: Page, server: Server) -> None:
     tenant = unique("acme")
     sign_in(page, server)
     nav(page, "Tenants")
@@ -31,6 +31,18 @@ def test_the_admin_creates_a_tenant_changes_its_plan_and_deletes_it(page: Page, 
     with server.admin() as admin:
         assert admin.get(f"/v1/admin/tenants/{tenant}").json()["planId"] == "studio"
     screenshot(page, "admin-tenants")
+
+    page.get_by_role("button", name=f"Suspend tenant {tenant}").click()
+    confirm(page, "Suspend tenant")
+    expect(page.get_by_role("status")).to_contain_text(f"Tenant {tenant} suspended.")
+    expect(page.get_by_role("button", name=f"Resume tenant {tenant}")).to_be_visible()
+    with server.admin() as admin:
+        assert admin.get(f"/v1/admin/tenants/{tenant}").json()["suspended"] is True
+    page.get_by_role("button", name=f"Resume tenant {tenant}").click()
+    confirm(page, "Resume tenant")
+    expect(page.get_by_role("button", name=f"Suspend tenant {tenant}")).to_be_visible()
+    with server.admin() as admin:
+        assert admin.get(f"/v1/admin/tenants/{tenant}").json()["suspended"] is False
 
     page.get_by_role("button", name=f"Delete tenant {tenant}").click()
     page.get_by_role("dialog", name="Please confirm").get_by_role("button", name="Cancel").click()

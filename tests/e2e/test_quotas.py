@@ -169,3 +169,18 @@ def test_the_plans_players_quota_stops_player_creation(
     assert "2 player" in body["detail"]
     assert api.get("/players/three").status_code == 404
     assert api.post("/players/one/xp", {"amount": 5}).status_code == 200  # existing players still play
+
+
+def test_a_suspended_tenants_keys_are_refused_until_it_is_resumed(
+    ludex: Launched, backoffice: Any, demo_economy_document: dict[str, Any], admin: httpx.Client
+) -> None:
+    tenant, api = tenant_on_plan(ludex, backoffice, demo_economy_document)
+    assert api.post("/players", {"playerId": "p1", "username": "p1"}).status_code == 201
+    suspended = admin.patch(f"/tenants/{tenant}", json={"suspended": True})
+    assert suspended.status_code == 200 and suspended.json()["suspended"] is True
+    refused = api.post("/players/p1/xp", {"amount": 5})
+    assert_problem(refused, 403, "tenant-suspended")
+    assert_problem(api.get("/players/p1"), 403, "tenant-suspended")
+    assert admin.patch(f"/tenants/{tenant}", json={"suspended": False}).json()["suspended"] is False
+    assert api.post("/players/p1/xp", {"amount": 5}).status_code == 200
+    assert api.get("/players/p1/progression").json()["xp"] == 5  # the refused award changed nothing

@@ -168,7 +168,8 @@ export interface paths {
         head?: never;
         /**
          * Update a tenant
-         * @description Renames a tenant or moves it to another plan.
+         * @description Renames a tenant, moves it to another plan, or suspends it (`suspended: true`: its game
+         *     API keys and realtime sockets answer 403 `tenant-suspended` until `suspended: false`).
          */
         patch: operations["update_tenant_v1_admin_tenants__tenantId__patch"];
         trace?: never;
@@ -2790,6 +2791,11 @@ export interface components {
             name: string;
             /** Planid */
             planId?: string | null;
+            /**
+             * Suspended
+             * @default false
+             */
+            suspended?: boolean;
             /** Updatedat */
             updatedAt?: string | null;
         };
@@ -2833,6 +2839,11 @@ export interface components {
             name?: string | null;
             /** Planid */
             planId?: string | null;
+            /**
+             * Suspended
+             * @description A suspended tenant's API keys answer 403 `tenant-suspended`; its data stays.
+             */
+            suspended?: boolean | null;
         };
         /**
          * Tokens

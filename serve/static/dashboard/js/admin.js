@@ -29,8 +29,9 @@ async function tenants(ctx) {
         [
           ["Tenant", (t) => h("div", {}, h("strong", {}, t.name), h("div", { class: "hint mono" }, t.id))],
           ["Plan", (t) => (can("tenants:write") ? planSelect(t) : badge(t.planId || "none"))],
+          ["Status", (t) => badge(t.suspended ? "suspended" : "active", t.suspended ? "warn" : "good")],
           ["Created", (t) => when(t.createdAt)],
-          ["", (t) => (can("tenants:write") ? h("div", { class: "row-actions" }, button("Delete", () => remove(t), { class: "danger ghost", "aria-label": `Delete tenant ${t.id}` })) : null)],
+          ["", (t) => (can("tenants:write") ? h("div", { class: "row-actions" }, button(t.suspended ? "Resume" : "Suspend", () => suspend(t, !t.suspended), { class: "ghost", "aria-label": `${t.suspended ? "Resume" : "Suspend"} tenant ${t.id}` }), button("Delete", () => remove(t), { class: "danger ghost", "aria-label": `Delete tenant ${t.id}` })) : null)],
         ],
         items,
       ),
@@ -48,6 +49,19 @@ async function tenants(ctx) {
       }
     });
     return choice;
+  }
+  async function suspend(t, suspended) {
+    const question = suspended
+      ? `Suspend tenant “${t.name}” (${t.id})? Its API keys and realtime sockets are refused until you resume it; its data stays.`
+      : `Resume tenant “${t.name}” (${t.id})? Its API keys work again at once.`;
+    if (!(await confirmAction(question, suspended ? "Suspend tenant" : "Resume tenant"))) return;
+    try {
+      await api(`/v1/admin/tenants/${encodeURIComponent(t.id)}`, { method: "PATCH", body: { suspended } });
+      notice(messages, `Tenant ${t.id} ${suspended ? "suspended" : "resumed"}.`);
+      list.reload();
+    } catch (error) {
+      showError(messages, error);
+    }
   }
   async function remove(t) {
     if (!(await confirmAction(`Delete tenant “${t.name}” (${t.id})? Its projects and keys stop working at once.`, "Delete tenant"))) return;
