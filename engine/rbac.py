@@ -31,6 +31,8 @@ POLICY: dict[str, frozenset[str]] = {
     "economy:read": frozenset({"superadmin", "admin", "support", "owner", "developer", "analyst"}),
     "economy:write": frozenset({"superadmin", "admin", "owner", "developer"}),
     "reports:read": frozenset({"superadmin", "admin", "support", "owner", "developer", "analyst"}),
+    # a player's profile and ledger (personal data): the people who answer players, not analysts
+    "players:read": frozenset({"superadmin", "admin", "support", "owner", "developer"}),
     "webhooks:read": frozenset({"superadmin", "admin", "support", "owner", "developer"}),
     "webhooks:write": frozenset({"superadmin", "admin", "owner", "developer"}),
     "audit:read": frozenset({"superadmin", "admin", "support", "owner"}),

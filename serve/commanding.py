@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from actors.host import CommandRequest
 from engine.commands import Command
 from serve.auth import Caller
+from serve.player_reads import player_view
 from serve.problems import PROBLEM_JSON, STATUS_BY_SLUG, ProblemError, problem_body
 
 REPLAYED = "Idempotent-Replayed"
@@ -92,8 +93,4 @@ async def run_command(
 
 
 async def run_view(request: Request, caller: Caller, player_id: str, name: str) -> Any:
-    outcome = await caller.backend.directory.view(caller.tenant, caller.project, player_id, name)
-    if not outcome["ok"]:
-        error = outcome["error"]
-        raise ProblemError(error["slug"], error["detail"])
-    return outcome["body"]
+    return await player_view(caller.backend, caller.tenant, caller.project, player_id, name)

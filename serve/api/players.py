@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from engine import commands as c
 from serve.auth import Caller, PlayerId, require
 from serve.commanding import IDEMPOTENT, idempotency_key, run_command, run_view
-from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from serve.pagination import Cursor, Limit
+from serve.player_reads import player_page
 from serve.problems import ProblemError
 from serve.schemas import AwardXp as AwardXpBody
 from serve.schemas import CreatePlayer, Player, PlayerPage, Problem, Profile, Progression, UpdatePlayer, XpResult
@@ -57,23 +58,9 @@ async def list_players(
     limit: Limit = 50,
 ) -> PlayerPage:
     """Live players ordered by id, filtered by exact username."""
-    after = decode_cursor(cursor, None)
-    if after is not None and not isinstance(after, str):
-        raise ProblemError("invalid-cursor", "the cursor is not one this API returned")
-    rows = await caller.backend.store.list_players(
-        caller.tenant, caller.project, username=username, after=after, limit=limit + 1
+    return await player_page(
+        caller.backend, caller.tenant, caller.project, username=username, cursor=cursor, limit=limit
     )
-    items = [
-        Player(
-            playerId=r.player_id,
-            username=r.username,
-            metadata=r.metadata,
-            createdAt=r.created_at,
-            updatedAt=r.updated_at,
-        )
-        for r in rows[:limit]
-    ]
-    return PlayerPage(items=items, nextCursor=encode_cursor(rows[limit - 1].player_id) if len(rows) > limit else None)
 
 
 @router.get("/{playerId}", response_model=Profile, responses=ERRORS, summary="Get a player's profile")

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from engine import commands as c
 from serve.auth import Caller, PlayerId, require
 from serve.commanding import IDEMPOTENT, run_command, run_view
-from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
-from serve.problems import ProblemError
-from serve.schemas import LedgerEntry, LedgerPage, Problem, Wallet, WalletChange, WalletResult
+from serve.pagination import Cursor, Limit
+from serve.player_reads import ledger_page
+from serve.schemas import LedgerPage, Problem, Wallet, WalletChange, WalletResult
 
 router = APIRouter(prefix="/v1/projects/{projectId}/players/{playerId}/wallet", tags=["wallet"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
@@ -53,13 +53,6 @@ async def history(
     limit: Limit = 50,
 ) -> LedgerPage:
     """Every credit and debit, oldest first; the deltas of all pages sum to the balance."""
-    await run_view(request, caller, playerId, "player")
-    after = decode_cursor(cursor, [0, -1])
-    if not (isinstance(after, list) and len(after) == 2 and all(isinstance(x, int) for x in after)):
-        raise ProblemError("invalid-cursor", "the cursor is not one this API returned")
-    entries = await caller.backend.directory.ledger(
-        caller.tenant, caller.project, playerId, currency=currency, after=tuple(after), limit=limit + 1
+    return await ledger_page(
+        caller.backend, caller.tenant, caller.project, playerId, currency=currency, cursor=cursor, limit=limit
     )
-    page = entries[:limit]
-    next_cursor = encode_cursor(page[-1]["position"]) if len(entries) > limit else None
-    return LedgerPage(items=[LedgerEntry(**entry) for entry in page], nextCursor=next_cursor)

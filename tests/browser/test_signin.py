@@ -11,7 +11,7 @@ import pyotp
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import ACCESS_TTL_S, Server, screenshot, signed_in
-from tests.browser.helpers import nav, sign_in, unique
+from tests.browser.helpers import nav, new_player, sign_in, unique
 
 ADMIN_LINKS = ("Tenants", "Plans", "Metrics", "Usage", "Audit", "Users")
 CLIENT_LINKS = ("Projects", "API keys", "Webhooks", "Events", "Economy", "Reports", "Players")
@@ -107,7 +107,7 @@ def test_a_studio_support_user_sees_no_admin_page_and_a_platform_support_user_ca
             assert admin.post("/v1/admin/users", json=body).status_code == 201
 
     sign_in(page, server, studio_support, password)
-    assert links(page) == ["Projects", "Events", "Economy", "Reports", "Players"]
+    assert links(page) == ["Projects", "Events", "Economy", "Reports"]  # analysts read no personal data
     page.goto(f"{server.base_url}/dashboard/admin/tenants")
     expect(page.get_by_role("heading", level=1, name="Not allowed")).to_be_visible()
     expect(page.get_by_role("table")).to_have_count(0)
@@ -129,6 +129,15 @@ def test_a_studio_support_user_sees_no_admin_page_and_a_platform_support_user_ca
         with signed_in(server.base_url, platform_support, password) as support:
             refused = support.post("/v1/admin/tenants", json={"id": unique("t"), "name": "Nope"})
         assert refused.status_code == 403  # the API still refuses what the console hides
+        # support staff look players up with their sign-in alone: no API key to create or paste
+        player = new_player(server)
+        with server.game() as game:
+            assert game.post(f"/players/{player}/xp", json={"amount": 75}).status_code == 200
+        nav(support_page, "Players")
+        support_page.get_by_label("Player ID").fill(player)
+        support_page.get_by_role("button", name="Look up").click()
+        expect(support_page.locator(".stat").filter(has_text="XP")).to_contain_text("75")
+        expect(support_page.get_by_role("button", name="Create a console key")).to_have_count(0)
     finally:
         other.close()
 

@@ -16,9 +16,11 @@ from serve.launcher import Launched
 PASSWORD = "correct horse battery staple"
 
 
-def signed_in(ludex: Launched, accounts: Any, tenant: str, memberships: tuple[Membership, ...]) -> httpx.Client:
+def signed_in(
+    ludex: Launched, accounts: Any, tenant: str, memberships: tuple[Membership, ...], platform_role: str | None = None
+) -> httpx.Client:
     email = f"u-{uuid.uuid4().hex[:8]}@example.com"
-    accounts.create_user(email, PASSWORD, None, memberships)
+    accounts.create_user(email, PASSWORD, platform_role, memberships)
     login = httpx.post(f"{ludex.base_url}/v1/auth/login", json={"email": email, "password": PASSWORD}, timeout=30)
     assert login.status_code == 200, login.text
     headers = {"Authorization": f"Bearer {login.json()['accessToken']}", "x-tenant-id": tenant}
@@ -80,3 +82,23 @@ def test_a_tenants_audit_log_shows_only_its_own_view_of_a_user(
     assert entries.status_code == 200, entries.text
     (entry,) = [e for e in entries.json()["items"] if (e.get("after") or {}).get("email") == email]
     assert theirs not in str(entry), entry
+
+
+def test_the_backoffice_player_lookup_follows_roles_and_tenants(
+    ludex: Launched, accounts: Any, api: Any, tenants: tuple[str, str]
+) -> None:
+    player = f"lookup-{uuid.uuid4().hex[:8]}"
+    assert api.post("/players", {"playerId": player, "username": player}).status_code == 201
+    assert api.post(f"/players/{player}/wallet/credit", {"currency": "coins", "amount": 9}).status_code == 200
+    path = f"/v1/client/projects/demo/players/{player}"
+    support = signed_in(ludex, accounts, "demo", (), platform_role="support")
+    assert support.get(path).json()["wallet"] == {"coins": 9}
+    assert [e["delta"] for e in support.get(f"{path}/wallet/history").json()["items"]] == [9]
+    analyst = signed_in(ludex, accounts, "demo", (Membership("demo", "analyst"),))
+    assert analyst.get(path).status_code == 403, "analysts read reports, not players' personal data"
+    _, theirs = tenants
+    outsider = signed_in(ludex, accounts, theirs, (Membership(theirs, "owner"),))
+    outsider.headers["x-tenant-id"] = "demo"
+    assert outsider.get(path).status_code == 403
+    outsider.headers["x-tenant-id"] = theirs
+    assert outsider.get(f"/v1/client/projects/demo/players/{player}").status_code == 404

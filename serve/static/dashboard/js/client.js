@@ -297,5 +297,5 @@ export const CLIENT_PAGES = [
   { slug: "events", title: "Events", action: "reports:read", render: events },
   { slug: "economy", title: "Economy", action: "economy:read", render: economy },
   { slug: "reports", title: "Reports", action: "reports:read", render: reports },
-  { slug: "players", title: "Players", action: "projects:read", render: players },
+  { slug: "players", title: "Players", action: "players:read", render: players },
 ];

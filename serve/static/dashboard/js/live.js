@@ -212,19 +212,16 @@ export async function players(ctx) {
   const { main, tenant, project } = ctx;
   const id = input({ placeholder: "player id" });
   const out = h("div");
-  let key = null;
-  const keyPanel = consoleKey(ctx, "Player lookup", (found) => {
-    key = found;
-  });
-  const game = (path, params) => api(`/v1/projects/${enc(project)}${path}`, { tenant, apiKey: key, params });
+  // The backoffice's own read-only player lookup: the dashboard sign-in is enough, no API key.
+  const game = (path, params) => api(`/v1/client/projects/${enc(project)}/players${path}`, { tenant, params });
   async function lookUp(playerId) {
-    if (!key || !playerId) return;
+    if (!playerId) return;
     id.value = playerId;
     put(clear(out), h("p", { class: "hint" }, "Loading…"));
     try {
-      const profile = await game(`/players/${enc(playerId)}`);
+      const profile = await game(`/${enc(playerId)}`);
       const ledger = paginated(
-        (cursor) => game(`/players/${enc(playerId)}/wallet/history`, { cursor, limit: 20 }),
+        (cursor) => game(`/${enc(playerId)}/wallet/history`, { cursor, limit: 20 }),
         (items) => table([["When", (e) => when(e.occurredAt)], ["Currency", (e) => e.currency], ["Change", (e) => (e.delta > 0 ? `+${number(e.delta)}` : number(e.delta))], ["Balance", (e) => number(e.balanceAfter)], ["Reason", (e) => e.reason]], items),
         empty("No ledger entries."),
       );
@@ -256,7 +253,7 @@ export async function players(ctx) {
     }
   }
   const list = paginated(
-    (cursor) => (key ? game("/players", { cursor, limit: 20 }) : Promise.resolve({ items: [], nextCursor: null })),
+    (cursor) => game("", { cursor, limit: 20 }),
     (items) => table([["Player", (p) => button(p.username || p.playerId, () => lookUp(p.playerId), { class: "link" })], ["ID", (p) => h("span", { class: "mono" }, p.playerId)], ["Created", (p) => when(p.createdAt)]], items),
     empty("No players yet.", "Players appear once your game creates them."),
   );
@@ -265,6 +262,6 @@ export async function players(ctx) {
     event.preventDefault();
     lookUp(id.value.trim());
   });
-  put(main, keyPanel, key ? form : null, out, key ? card("Players", list.element) : null);
-  if (key) list.reload();
+  put(main, form, out, card("Players", list.element));
+  list.reload();
 }
