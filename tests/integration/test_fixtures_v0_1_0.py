@@ -16,12 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from standardwebhooks import Webhook
 
 from actors.accounts import AccountService
 from actors.clock import FakeClock
 from actors.control import ControlPlane
 from actors.host import CommandRequest, ShardHost
+from actors.secret_box import SecretBox
 from actors.stores.base import Store
 from actors.stores.migrations import LATEST_SCHEMA, mongo_version, sqlite_version
 from actors.stores.mongo import MongoStore
@@ -166,7 +168,7 @@ async def test_api_keys_users_and_webhooks_survive_and_still_work(
     live = await control.authenticate(expected["apiKeys"]["live"]["key"])
     assert live is not None and live.id == expected["apiKeys"]["live"]["id"]
     assert await control.authenticate(expected["apiKeys"]["revoked"]["key"]) is None
-    accounts = AccountService(store)
+    accounts = AccountService(store, box=SecretBox(Fernet.generate_key()))  # 0.1.0 kept the key in the clear
     tokens = await accounts.login(expected["admin"]["email"], expected["admin"]["password"])
     assert (await accounts.verify_access_token(tokens["accessToken"])).user_id == expected["admin"]["id"]
 
