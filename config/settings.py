@@ -20,6 +20,16 @@ def default_shards() -> int:
     return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
+def reference() -> str:
+    """The settings as a Markdown table, for docs/CONFIGURATION.md (`python -m config.settings`)."""
+    rows = ["| setting | default | what it does |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = "half the cores, 1 to 4" if field.default_factory is not None else field.default
+        shown = "unset" if default is None else f"`{default}`"
+        rows.append(f"| `LUDEX_{name.upper()}` | {shown} | {field.description} |")
+    return "\n".join(rows) + "\n"
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -32,48 +42,90 @@ def _is_loopback(host: str) -> bool:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LUDEX_")
 
-    deployment: str = "ludex"
-    data_dir: Path = Path(".ludex")
-    mongo_url: str | None = None
-    mongo_database: str = "ludex"
-    mongo_timeout_ms: int = Field(default=10_000, ge=100)  # every MongoDB operation fails within this
-    redis_url: str | None = None
-    shards: int = Field(default_factory=default_shards)
-    snapshot_every: int = 100
-    idle_timeout_s: float = 300.0
-    max_batch_size: int = 512
-    idempotency_retention_s: float = Field(default=7 * 24 * 3600.0, ge=7 * 24 * 3600.0)  # the contract's 7-day floor
-    event_retention_days: float | None = None  # event store (not journal) retention; None keeps all
-    default_rate_limit_per_s: float = 1000.0
-    login_rate_per_ip_per_s: float = 10.0  # sign-in attempts per client address (bursts of twice that)
-    login_rate_per_s: float = 100.0  # sign-in attempts in all, per ingress replica without Redis
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # larger request bodies answer 413
-    secret_key: str | None = None  # Fernet key sealing secrets at rest; unset: <data dir>/secret.key
-    metrics_token: str | None = None  # when set, GET /metrics needs `Authorization: Bearer <token>`
-    realtime_max_eventtypes: int = 32  # event types one realtime subscription may name
-    realtime_queue_size: int = 1000  # per-connection backlog before a slow consumer is closed
-    # Realtime limits (docs/EVENTS.md). Key and tenant caps: per replica, or in all with Redis.
-    realtime_max_connections_per_key: int = Field(default=16, ge=1)
-    realtime_max_connections_per_tenant: int = Field(default=256, ge=1)
-    realtime_max_connections: int = Field(default=1024, ge=1)  # all tenants, per replica
-    realtime_max_message_bytes: int = Field(default=16 * 1024, ge=256)  # larger client messages: close 1009
-    realtime_messages_per_s: float = Field(default=10.0, gt=0)  # per connection, token bucket
-    realtime_message_burst: int = Field(default=20, ge=1)
-    realtime_rate_limit_strikes: int = Field(default=20, ge=1)  # refused messages in a row before close 4429
-    realtime_max_replay: int = Field(default=10_000, ge=1)  # events one `subscribe ... since` may replay
-    realtime_recheck_s: float = Field(default=30.0, gt=0)  # how often an open socket's key is re-checked
-    realtime_auth_timeout_s: float = Field(default=5.0, gt=0)  # wait for the `auth` message
-    # HTTP requests a replica serves at once; realtime sockets get their own slots on top.
-    http_max_ongoing_requests: int = Field(default=256, ge=1)
-    webhook_retry_schedule: str | None = None  # comma-separated seconds; None: the engine's schedule
-    webhook_allow_private: bool = False  # unset: on for the embedded default (no LUDEX_MONGO_URL)
-    # An older schema is migrated when a store opens (`ludex serve` first); false refuses to start
-    # until `ludex migrate` ran, for operators who migrate as a separate, backed-up step.
-    auto_migrate: bool = True
-    migration_batch_size: int = Field(default=1000, ge=1)  # documents per MongoDB migration round trip
-    webhook_delivery_retention_days: float = Field(default=30.0, gt=0)  # delivered/dead deliveries kept this long
-
-    bind_host: str = "127.0.0.1"  # where the HTTP API listens (`ludex serve --host` sets it)
+    deployment: str = Field(default="ludex", description="Names the Ray actors and Serve app of this deployment.")
+    data_dir: Path = Field(default=Path(".ludex"), description="The embedded store, demo credentials and `secret.key`.")
+    mongo_url: str | None = Field(default=None, description="MongoDB instead of SQLite (a replica set in production).")
+    mongo_database: str = Field(default="ludex", description="The MongoDB database.")
+    mongo_timeout_ms: int = Field(
+        default=10_000, ge=100, description="Every MongoDB operation fails within this (503)."
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Rate limits, usage counters, realtime fan-out and socket caps shared by replicas.",
+    )
+    shards: int = Field(
+        default_factory=default_shards, description="Shard hosts (default half the cores, 1 to 4); fixed for a cluster."
+    )
+    snapshot_every: int = Field(default=100, description="Journal records between an entity's snapshots.")
+    idle_timeout_s: float = Field(default=300.0, description="An entity idle this long is passivated.")
+    max_batch_size: int = Field(default=512, description="Writes per group commit.")
+    idempotency_retention_s: float = Field(
+        default=7 * 24 * 3600.0, ge=7 * 24 * 3600.0, description="How long keyed answers replay (7 days at least)."
+    )
+    event_retention_days: float | None = Field(
+        default=None, description="Event store retention (the journal stays); unset keeps every event."
+    )
+    default_rate_limit_per_s: float = Field(
+        default=1000.0, description="Calls per second of a key (and of a tenant) without a plan rate; bursts of twice."
+    )
+    login_rate_per_ip_per_s: float = Field(
+        default=10.0, description="Sign-in attempts per client address per second (bursts of twice that)."
+    )
+    login_rate_per_s: float = Field(default=100.0, description="Sign-in attempts per second in all.")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Larger request bodies answer 413.")
+    secret_key: str | None = Field(
+        default=None, description="Fernet key sealing secrets at rest; unset: `<data dir>/secret.key` (0600)."
+    )
+    metrics_token: str | None = Field(
+        default=None, description="When set, `GET /metrics` needs `Authorization: Bearer <token>`."
+    )
+    realtime_max_eventtypes: int = Field(default=32, description="Event types one realtime subscription may name.")
+    realtime_queue_size: int = Field(default=1000, description="A socket's backlog before it is closed (4008).")
+    realtime_max_connections_per_key: int = Field(
+        default=16, ge=1, description="Sockets per API key (per replica, or in all with Redis); over it 4429."
+    )
+    realtime_max_connections_per_tenant: int = Field(
+        default=256, ge=1, description="Sockets per tenant (per replica, or in all with Redis); over it 4429."
+    )
+    realtime_max_connections: int = Field(default=1024, ge=1, description="Sockets per replica, all tenants.")
+    realtime_max_message_bytes: int = Field(
+        default=16 * 1024, ge=256, description="Larger client messages close the socket (1009)."
+    )
+    realtime_messages_per_s: float = Field(default=10.0, gt=0, description="Client messages per socket per second.")
+    realtime_message_burst: int = Field(default=20, ge=1, description="Client messages a socket may send at once.")
+    realtime_rate_limit_strikes: int = Field(
+        default=20, ge=1, description="Refused messages in a row before the socket closes (4429)."
+    )
+    realtime_max_replay: int = Field(
+        default=10_000, ge=1, description="Events one `subscribe ... since` may replay (`since_too_old` beyond)."
+    )
+    realtime_recheck_s: float = Field(
+        default=30.0, gt=0, description="How often an open socket's key is checked again."
+    )
+    realtime_auth_timeout_s: float = Field(
+        default=5.0, gt=0, description="How long a socket without credentials waits for its `auth` message."
+    )
+    http_max_ongoing_requests: int = Field(
+        default=256, ge=1, description="HTTP requests a replica serves at once (sockets get their own slots)."
+    )
+    webhook_retry_schedule: str | None = Field(
+        default=None, description="Comma-separated seconds between delivery attempts; unset: the engine's schedule."
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Allow private webhook targets; unset: on only for an embedded server bound to loopback.",
+    )
+    auto_migrate: bool = Field(
+        default=True,
+        description="Migrate an older store at start; false refuses until `ludex migrate` ran (a separate step).",
+    )
+    migration_batch_size: int = Field(default=1000, ge=1, description="Documents per MongoDB migration round trip.")
+    webhook_delivery_retention_days: float = Field(
+        default=30.0, gt=0, description="Delivered and dead webhook deliveries are deleted after this."
+    )
+    bind_host: str = Field(
+        default="127.0.0.1", description="Where the HTTP API listens (`ludex serve --host` sets it)."
+    )
 
     @model_validator(mode="after")
     def _webhook_private_default(self) -> Settings:
@@ -87,3 +139,7 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "ludex.sqlite3"
+
+
+if __name__ == "__main__":
+    print(reference(), end="")
