@@ -28,45 +28,50 @@ async def purge_expired_events(store: Store, now: datetime, retention_days: floa
     return await store.purge_events(rfc3339(cutoff))
 
 
-class EventRetention:
-    """When the next purge is due, on the host's clock (`monotonic` for the interval, `now` for
-    the cutoff), so tests drive it with `FakeClock`."""
+class _Periodic:
+    """At most one run an interval on the host's clock (`monotonic` for the interval, `now` for
+    cutoffs), so tests drive it with `FakeClock`; the first call always runs."""
+
+    def __init__(self, store: Store, clock: Any, interval_s: float) -> None:
+        self.store = store
+        self.clock = clock
+        self.interval_s = interval_s
+        self._last_run: float | None = None
+
+    def _due(self) -> bool:
+        started = self.clock.monotonic()
+        if self._last_run is not None and started - self._last_run < self.interval_s:
+            return False
+        self._last_run = started
+        return True
+
+
+class EventRetention(_Periodic):
+    """Purges the event store past `retention_days`, at most once an interval."""
 
     def __init__(
         self, store: Store, clock: Any, retention_days: float | None, *, interval_s: float = PURGE_INTERVAL_S
     ) -> None:
-        self.store = store
-        self.clock = clock
+        super().__init__(store, clock, interval_s)
         self.retention_days = retention_days
-        self.interval_s = interval_s
-        self._last_run: float | None = None
 
     async def run_if_due(self) -> int | None:
         """Purges when retention is on and no purge ran in the last interval (the first call
         always runs); answers the number purged, or None when nothing was due."""
-        if self.retention_days is None:
+        if self.retention_days is None or not self._due():
             return None
-        started = self.clock.monotonic()
-        if self._last_run is not None and started - self._last_run < self.interval_s:
-            return None
-        self._last_run = started
         return await purge_expired_events(self.store, self.clock.now(), self.retention_days)
 
 
-class OutcomeRetention:
+class OutcomeRetention(_Periodic):
     """Forgets keyed answers older than the idempotency retention, at most once an interval;
     without it the outcomes table grows with every keyed call for ever."""
 
     def __init__(self, store: Store, clock: Any, retention: timedelta, *, interval_s: float = PURGE_INTERVAL_S) -> None:
-        self.store = store
-        self.clock = clock
+        super().__init__(store, clock, interval_s)
         self.retention = retention
-        self.interval_s = interval_s
-        self._last_run: float | None = None
 
     async def run_if_due(self) -> int | None:
-        started = self.clock.monotonic()
-        if self._last_run is not None and started - self._last_run < self.interval_s:
+        if not self._due():
             return None
-        self._last_run = started
         return await self.store.purge_outcomes(epoch_ms(self.clock.now() - self.retention))
