@@ -46,7 +46,7 @@ class RayShardHost(ShardHost):
 def start_shard_hosts(settings: Settings, *, max_restarts: int = -1) -> list[Any]:
     """Create (or find, if they already run) the deployment's shard host actors. Ray restarts a
     host that dies (`max_restarts`); the new one recovers its entities from the journal."""
-    remote_host = ray.remote(RayShardHost)
+    remote_host: Any = ray.remote(RayShardHost)
     handles = [
         remote_host.options(
             name=shard_name(settings.deployment, shard_id),

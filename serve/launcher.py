@@ -119,7 +119,7 @@ def launch(settings: Settings, host: str, port: int, *, replicas: int = 1) -> La
 
 def shutdown(launched: Launched) -> None:
     serve.delete(APP_NAME)
-    serve.shutdown()
+    serve.shutdown()  # type: ignore[no-untyped-call]  # Ray leaves it unannotated
     if launched.webhooks is not None:
         stop_webhook_worker(launched.webhooks)
     stop_shard_hosts(launched.handles)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 TenantId = Annotated[str, Path(pattern=ID_PATTERN, examples=["acme"])]
 PlanId = Annotated[str, Path(pattern=ID_PATTERN, examples=["indie"])]
 Search = Annotated[str | None, Query(max_length=120, description="Case-insensitive substring of id or name.")]
-ERRORS = {code: {"model": Problem} for code in (401, 403, 404, 409, 422)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (401, 403, 404, 409, 422)}
 
 
 @router.get("/tenants", response_model=TenantPage, responses=ERRORS, summary="List tenants")

@@ -15,7 +15,7 @@ from serve.schemas import Batch, BatchCommand, BatchResult, BatchResults, Proble
 
 router = APIRouter(prefix="/v1/projects/{projectId}", tags=["batch"])
 Anyone = Annotated[Caller, Depends(require(None))]
-ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 422)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 422)}
 
 SCOPE_BY_OP = {
     "xp": "players:write",
@@ -31,19 +31,19 @@ SCOPE_BY_OP = {
 def to_command(op: BatchCommand) -> c.Command:
     match op.op:
         case "xp":
-            return c.AwardXp(op.amount, op.reason)  # type: ignore[union-attr]
+            return c.AwardXp(op.amount, op.reason)
         case "credit":
-            return c.Credit(op.currency, op.amount, op.reason, op.metadata)  # type: ignore[union-attr]
+            return c.Credit(op.currency, op.amount, op.reason, op.metadata)
         case "debit":
-            return c.Debit(op.currency, op.amount, op.reason, op.metadata)  # type: ignore[union-attr]
+            return c.Debit(op.currency, op.amount, op.reason, op.metadata)
         case "grant":
-            return c.GrantItem(op.itemId, op.quantity)  # type: ignore[union-attr]
+            return c.GrantItem(op.itemId, op.quantity)
         case "consume":
-            return c.ConsumeItem(op.itemId, op.quantity)  # type: ignore[union-attr]
+            return c.ConsumeItem(op.itemId, op.quantity)
         case "increment":
-            return c.IncrementCounter(op.counterId, op.by)  # type: ignore[union-attr]
+            return c.IncrementCounter(op.counterId, op.by)
         case _:
-            return c.Purchase(op.sku, op.quantity)  # type: ignore[union-attr]
+            return c.Purchase(op.sku, op.quantity)
 
 
 @router.post(

@@ -31,7 +31,7 @@ from serve.schemas import Problem
 router = APIRouter(prefix="/v1/client", tags=["client"])
 Tenant = Annotated[str, Depends(tenant_id)]
 KeyId = Annotated[str, Path(pattern=ID_PATTERN, examples=["key_1a2b3c4d5e6f"])]
-ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422)}
 ROTATION_GRACE_S = 24 * 3600.0
 
 

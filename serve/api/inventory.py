@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
@@ -14,7 +14,7 @@ from serve.schemas import Inventory, InventoryLine, ItemChange, Problem
 router = APIRouter(prefix="/v1/projects/{projectId}/players/{playerId}", tags=["inventory"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
 Writer = Annotated[Caller, Depends(require("economy:write"))]
-ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
 
 
 @router.get("/inventory", response_model=Inventory, responses=ERRORS, summary="Get inventory")

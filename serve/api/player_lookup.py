@@ -3,7 +3,7 @@ ledger with their dashboard sign-in (`players:read`), no API key needed. Read-on
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
@@ -16,7 +16,7 @@ from serve.schemas import LedgerPage, PlayerPage, Problem, Profile
 
 router = APIRouter(prefix="/v1/client/projects/{projectId}/players", tags=["client"])
 Tenant = Annotated[str, Depends(tenant_id)]
-ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 422)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 422)}
 
 
 async def _readable(principal: CurrentPrincipal, connected: Connected, tenant: str, project: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -20,7 +20,7 @@ from serve.schemas import CreatePlayer, Player, PlayerPage, Problem, Profile, Pr
 router = APIRouter(prefix="/v1/projects/{projectId}/players", tags=["players"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
 Writer = Annotated[Caller, Depends(require("players:write"))]
-ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
 
 
 async def check_players_quota(caller: Caller) -> None:

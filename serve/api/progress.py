@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
@@ -17,7 +17,7 @@ Reader = Annotated[Caller, Depends(require("players:read"))]
 Writer = Annotated[Caller, Depends(require("players:write"))]
 CounterId = Annotated[str, Path(pattern=ID_PATTERN, examples=["wins"])]
 QuestId = Annotated[str, Path(pattern=ID_PATTERN, examples=["daily-battles"])]
-ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
 
 
 @router.get("/counters", response_model=Counters, responses=ERRORS, summary="Get counters")

@@ -15,7 +15,7 @@ from serve.schemas import Catalog, Problem, PurchaseRequest, Receipt, Sku
 router = APIRouter(prefix="/v1/projects/{projectId}", tags=["store"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
 Buyer = Annotated[Caller, Depends(require("store:purchase"))]
-ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
 
 
 async def _skus(caller: Caller) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -16,7 +16,7 @@ from serve.schemas import LedgerPage, Problem, Wallet, WalletChange, WalletResul
 router = APIRouter(prefix="/v1/projects/{projectId}/players/{playerId}/wallet", tags=["wallet"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
 Writer = Annotated[Caller, Depends(require("economy:write"))]
-ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
 
 
 @router.get("", response_model=Wallet, responses=ERRORS, summary="Get balances")
