@@ -30,7 +30,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from actors.clock import SystemClock
+from actors.clock import Clock, SystemClock
 from actors.documents import update_document
 from actors.secret_box import SecretBox, is_sealed
 from actors.stores.base import Store
@@ -132,7 +132,7 @@ class AccountService:
     def __init__(
         self,
         store: Store,
-        clock: Any = None,
+        clock: Clock | None = None,
         *,
         signing_key: str | None = None,
         access_ttl_s: int = ACCESS_TTL_S,
@@ -142,7 +142,7 @@ class AccountService:
         box: SecretBox | None = None,
     ) -> None:
         self.store = store
-        self.clock = clock or SystemClock()
+        self.clock: Clock = clock or SystemClock()
         self.access_ttl_s = access_ttl_s
         self.refresh_ttl_s = refresh_ttl_s
         self.totp_issuer = totp_issuer

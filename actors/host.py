@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actors.clock import SystemClock, epoch_ms
+from actors.clock import Clock, SystemClock, epoch_ms
 from actors.coalescer import Coalescer
 from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrite
 from actors.fanout import EventPublisher
@@ -108,7 +108,7 @@ class ShardHost:
         self,
         store: Store,
         *,
-        clock: Any = None,
+        clock: Clock | None = None,
         shard_id: int = 0,
         snapshot_every: int = 100,
         snapshot_on_passivation_after: int = 8,
@@ -120,7 +120,7 @@ class ShardHost:
         publisher: EventPublisher | None = None,
     ) -> None:
         self.store = store
-        self.clock = clock or SystemClock()
+        self.clock: Clock = clock or SystemClock()
         self.shard_id = shard_id
         self.snapshot_every = snapshot_every
         # A passivated entity with a shorter journal tail than this is not snapshotted: replaying

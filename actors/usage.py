@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from actors.clock import SystemClock
+from actors.clock import Clock, SystemClock
 from actors.control import PLANS, TENANTS
 from actors.documents import update_document
 from actors.stores.base import Store
@@ -122,10 +122,12 @@ def _matches(usage: Usage, tenant: str | None, month: str | None, after: str | N
 class LocalUsageMeter:
     """In-process counts, flushed to `usage` documents (see the module docstring)."""
 
-    def __init__(self, store: Store | None = None, *, flush_interval_s: float = 1.0, clock: Any = None) -> None:
+    def __init__(
+        self, store: Store | None = None, *, flush_interval_s: float = 1.0, clock: Clock | None = None
+    ) -> None:
         self.store = store
         self.flush_interval_s = flush_interval_s
-        self.clock = clock or SystemClock()
+        self.clock: Clock = clock or SystemClock()
         self._stored: dict[tuple[str, str], tuple[int, int]] = {}  # last known document totals
         self._pending: dict[tuple[str, str], list[int]] = {}  # counted here, not yet flushed
         self._inflight: dict[tuple[str, str], tuple[int, int]] = {}  # being flushed right now
@@ -375,12 +377,12 @@ class Metering:
     and the events of accepted commands counted."""
 
     def __init__(
-        self, meter: UsageMeter, plans: PlanCache, clock: Any = None, players: PlayerCounts | None = None
+        self, meter: UsageMeter, plans: PlanCache, clock: Clock | None = None, players: PlayerCounts | None = None
     ) -> None:
         self.meter = meter
         self.plans = plans
         self.players = players
-        self.clock = clock or SystemClock()
+        self.clock: Clock = clock or SystemClock()
 
     @classmethod
     def for_deployment(cls, store: Store, redis_url: str | None) -> Metering:

@@ -39,7 +39,7 @@ import httpx
 import orjson
 from standardwebhooks import Webhook
 
-from actors.clock import SystemClock
+from actors.clock import Clock, SystemClock
 from actors.secret_box import SecretBox, SecretKeyError, is_sealed
 from actors.stores.base import EventQuery, EventRecord, Store
 from engine.rules import rfc3339
@@ -123,11 +123,11 @@ class WebhookSubscriptions:
     moved back to due here (redrive); the worker does everything else."""
 
     def __init__(
-        self, store: Store, clock: Any = None, *, allow_private: bool = False, box: SecretBox | None = None
+        self, store: Store, clock: Clock | None = None, *, allow_private: bool = False, box: SecretBox | None = None
     ) -> None:
         self.store = store
         self.box = box  # seals signing secrets at rest (the server always gives one)
-        self.clock = clock or SystemClock()
+        self.clock: Clock = clock or SystemClock()
         self.allow_private = allow_private
 
     def _now(self) -> str:
@@ -274,7 +274,7 @@ class WebhookWorker:
     def __init__(
         self,
         store: Store,
-        clock: Any = None,
+        clock: Clock | None = None,
         *,
         schedule: Sequence[float],
         http_timeout_s: float = 10.0,
@@ -294,7 +294,7 @@ class WebhookWorker:
     ) -> None:
         self.store = store
         self.box = box  # opens signing secrets sealed at rest
-        self.clock = clock or SystemClock()
+        self.clock: Clock = clock or SystemClock()
         self.schedule = tuple(schedule)
         self.http_timeout_s = http_timeout_s
         self.poll_interval_s = poll_interval_s
