@@ -49,7 +49,6 @@ from engine.webhooks import check_webhook_url, is_private_address, matches, next
 WEBHOOKS, DELIVERIES, CURSORS = "webhooks", "webhook_deliveries", "cursors"
 REDRIVES = "webhook_redrives"  # one document per redrive: which deliveries it made due again
 CURSOR_ID = "webhooks"
-STATUSES = ("pending", "delivered", "failed", "dead")
 DUE = ("pending", "failed")  # not tried yet / tried and failed, with a retry scheduled
 FINAL = ("delivered", "dead")
 REFILL_GAP_S = 0.02  # between ticks, at most one dispatch this often as attempts end

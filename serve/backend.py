@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Request
 
@@ -55,7 +54,3 @@ class BackendHolder:
 async def backend(request: Request) -> Backend:
     holder: BackendHolder = request.app.state.backend_holder
     return await holder.get()
-
-
-def app_state(request: Request) -> Any:
-    return request.app.state
