@@ -16,7 +16,7 @@ import ray
 
 from actors.coalescer import Coalescer
 from actors.committer import EntityUnavailableError
-from actors.fanout import RedisEventPublisher
+from actors.event_publisher import RedisEventPublisher
 from actors.host import CommandRequest, ShardHost, unavailable_outcome
 from actors.secret_box import SecretBox
 from actors.sharding import shard_for, shard_name

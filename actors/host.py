@@ -25,7 +25,7 @@ from typing import Any
 from actors.clock import Clock, SystemClock, epoch_ms
 from actors.coalescer import Coalescer
 from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrite
-from actors.fanout import EventPublisher
+from actors.event_publisher import EventPublisher
 from actors.metrics import HostMetrics
 from actors.retention import EventRetention, OutcomeRetention
 from actors.stores.base import History, JournalRecord, Outcome, Remembered, Snapshot, Store, event_records

@@ -15,8 +15,9 @@ from fastapi import Depends, Header, Path, Request
 from fastapi.security import APIKeyHeader
 from starlette.requests import HTTPConnection
 
-from actors.usage import Metering, Usage
+from actors.metering import Metering
 from engine.access import ApiKey
+from engine.quotas import Usage
 from serve.backend import Backend, backend
 from serve.problems import ProblemError
 from serve.ratelimit import rate_limit_headers

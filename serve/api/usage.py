@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actors.control import Backoffice
 from actors.directory import webhook_stats
-from actors.usage import Usage, month_of
+from engine.quotas import Usage, month_of
 from serve.auth import ID_PATTERN, metering
 from serve.backend import Backend
 from serve.backoffice import Connected

@@ -1,5 +1,6 @@
 """`/v1/client/projects/{projectId}/webhooks`: signed webhook subscriptions of a project, their
-deliveries, and redrive. The worker that sends deliveries is `actors.webhooks.WebhookWorker`."""
+deliveries, and redrive (`actors.webhook_subscriptions`). The worker that sends deliveries is
+`actors.webhooks.WebhookWorker`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from actors.secret_box import SecretBox
-from actors.webhooks import WebhookError, WebhookSubscriptions, public_subscription
+from actors.webhook_subscriptions import WebhookError, WebhookSubscriptions, public_subscription
 from serve.auth import ID_PATTERN, ProjectId, tenant_id
 from serve.backoffice import Connected, record
 from serve.backoffice_schemas import (

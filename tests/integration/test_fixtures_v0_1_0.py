@@ -28,7 +28,9 @@ from actors.stores.base import Store
 from actors.stores.migrations import LATEST_SCHEMA, mongo_version, sqlite_version
 from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
-from actors.webhooks import DELIVERIES, WebhookSubscriptions, WebhookWorker
+from actors.webhook_records import DELIVERIES
+from actors.webhook_subscriptions import WebhookSubscriptions
+from actors.webhooks import WebhookWorker
 from engine.commands import Credit, command_from_dict
 from engine.errors import IdempotencyKeyReusedError
 from tests.integration.test_webhook_worker import Receiver

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from actors.control import ControlPlane
-from actors.fanout import SLOW_CONSUMER, SLOW_CONSUMER_CODE, Hub, RedisEventPublisher, Subscriber, head_position
+from actors.event_publisher import RedisEventPublisher
+from actors.fanout import SLOW_CONSUMER, SLOW_CONSUMER_CODE, Hub, Subscriber, head_position
 from actors.stores.base import EventQuery, EventRecord, JournalRecord, Store, event_records
 from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore

@@ -18,7 +18,9 @@ import pytest
 from actors.clock import FakeClock, epoch_ms
 from actors.stores.base import EventQuery, EventRecord, JournalRecord
 from actors.stores.sqlite import SqliteStore
-from actors.webhooks import DELIVERIES, REDRIVES, WebhookSubscriptions, WebhookWorker
+from actors.webhook_records import DELIVERIES, REDRIVES
+from actors.webhook_subscriptions import WebhookSubscriptions
+from actors.webhooks import WebhookWorker
 from engine.events import event_id
 from engine.rules import rfc3339
 from tests.integration import test_webhook_worker as worker_tests

@@ -18,7 +18,9 @@ from standardwebhooks import Webhook
 from actors.clock import FakeClock, epoch_ms
 from actors.stores.base import JournalRecord
 from actors.stores.sqlite import SqliteStore
-from actors.webhooks import CURSOR_ID, CURSORS, DELIVERIES, WebhookError, WebhookSubscriptions, WebhookWorker, _pinned
+from actors.webhook_records import CURSOR_ID, CURSORS, DELIVERIES
+from actors.webhook_subscriptions import WebhookError, WebhookSubscriptions
+from actors.webhooks import WebhookWorker, _pinned
 from engine.events import event_id
 from engine.rules import rfc3339
 from tests.support.services import free_port
