@@ -19,7 +19,6 @@ import asyncio
 import hashlib
 import hmac
 import math
-import os
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -41,7 +40,6 @@ from engine.rules import rfc3339
 USERS, USER_EMAILS, SECRETS = "users", "user_emails", "secrets"
 REFRESH_TOKENS, TOKEN_FAMILIES = "refresh_tokens", "token_families"
 SIGNING_KEY_ID = "auth-signing-key"
-SECRET_ENV = "LUDEX_AUTH_SECRET"
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
@@ -162,7 +160,7 @@ class AccountService:
         """The HS256 key: the constructor's, else `LUDEX_AUTH_SECRET`, else one generated once
         and kept sealed in the store (document `secrets/auth-signing-key`) for every replica."""
         if self._key is None:
-            key = self._explicit_key or os.environ.get(SECRET_ENV)
+            key = self._explicit_key or Settings().auth_secret
             if not key:
                 document = await self.store.get_document(SECRETS, SIGNING_KEY_ID)
                 if document is None:

@@ -157,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else LocalRateLimiter(settings.default_rate_limit_per_s)
     )
     app.state.proxy_sets_request_id = False
+    app.state.tracing_enabled = settings.tracing_enabled
     install_problem_handlers(app)
     for module in (
         health,

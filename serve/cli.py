@@ -155,7 +155,7 @@ def _apply_defaults() -> dict[str, str]:
     """`<LUDEX_DATA_DIR or .ludex>/demo-credentials.json`, written by `ludex serve`, if present."""
     import json
 
-    path = Path(os.environ.get("LUDEX_DATA_DIR") or ".ludex") / "demo-credentials.json"
+    path = Settings().data_dir / "demo-credentials.json"
     try:
         loaded = json.loads(path.read_text())
     except (OSError, ValueError):
