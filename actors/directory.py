@@ -21,7 +21,7 @@ from actors.host import CommandRequest, ShardHost, unavailable_outcome
 from actors.secret_box import SecretBox
 from actors.sharding import shard_for, shard_name
 from actors.stores.factory import store_for
-from actors.webhooks import WebhookWorker
+from actors.webhook_delivery import WebhookWorker
 from config.logging import configure_logging
 from config.settings import Settings
 from engine.webhooks import parse_retry_schedule

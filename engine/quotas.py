@@ -1,6 +1,6 @@
 """The monthly quota rule: which month a moment counts in, and whether a tenant's plan still
 admits an economy-changing call given the month's usage. Pure: the ingress counts (see
-`actors.usage`) and asks here."""
+`actors.ingress.usage_meters`) and asks here."""
 
 from __future__ import annotations
 

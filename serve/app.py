@@ -15,9 +15,9 @@ from config.settings import Settings
 from serve import realtime, webui
 from serve.api import (
     admin,
-    auth,
     batch,
     client,
+    dashboard_login,
     events,
     health,
     inventory,
@@ -161,7 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     for module in (
         health,
-        auth,
+        dashboard_login,
         players,
         wallet,
         inventory,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from actors.control import Backoffice
 from actors.directory import ShardDirectory
+from actors.ingress.control_plane import Backoffice
 from actors.stores.base import Store
 from actors.stores.factory import store_for
 from config.settings import Settings

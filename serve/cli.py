@@ -91,7 +91,7 @@ def read_new_password(from_stdin: bool) -> str:
 def create_superadmin_command(args: argparse.Namespace) -> int:
     import asyncio
 
-    from actors.accounts import AccountError, AccountService
+    from actors.ingress.accounts import AccountError, AccountService
     from actors.secret_box import SecretBox
     from actors.stores.factory import store_for
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from actors.host import CommandRequest
 from engine.commands import Command
-from serve.auth import Caller
+from serve.api_key_auth import Caller
 from serve.player_reads import player_view
 from serve.problems import PROBLEM_JSON, STATUS_BY_SLUG, ProblemError, problem_body
 

@@ -14,8 +14,6 @@ from typing import Any
 import yaml
 from ray import serve
 
-from actors.accounts import AccountService
-from actors.control import ControlPlane
 from actors.directory import (
     ShardDirectory,
     start_shard_hosts,
@@ -23,6 +21,8 @@ from actors.directory import (
     stop_shard_hosts,
     stop_webhook_worker,
 )
+from actors.ingress.accounts import AccountService
+from actors.ingress.control_plane import ControlPlane
 from actors.secret_box import SecretBox
 from actors.stores.factory import store_for
 from config.settings import DEMO_ECONOMY_PATH, Settings

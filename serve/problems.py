@@ -15,8 +15,8 @@ from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from actors.committer import EntityUnavailableError
-from actors.control import ControlError
 from actors.documents import ContentionError
+from actors.ingress.control_plane import ControlError
 from engine.limits import MetadataError
 
 log = logging.getLogger("ludex.http")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from actors.host import CommandRequest
 from engine import commands as c
-from serve.auth import Caller, charge, require
+from serve.api_key_auth import Caller, charge, require
 from serve.commanding import outcome_problem, outcome_status
 from serve.problems import ProblemError, problem_body
 from serve.schemas import Batch, BatchCommand, BatchResult, BatchResults, Problem

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from engine import commands as c
-from serve.auth import ID_PATTERN, Caller, PlayerId, require
+from serve.api_key_auth import ID_PATTERN, Caller, PlayerId, require
 from serve.commanding import IDEMPOTENT, idempotency_key, run_command, run_view
 from serve.schemas import Achievements, CounterIncrement, CounterResult, Counters, Problem, QuestProgress, Quests
 from serve.schemas import QuestState as QuestStateBody

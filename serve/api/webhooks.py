@@ -1,6 +1,6 @@
 """`/v1/client/projects/{projectId}/webhooks`: signed webhook subscriptions of a project, their
-deliveries, and redrive (`actors.webhook_subscriptions`). The worker that sends deliveries is
-`actors.webhooks.WebhookWorker`."""
+deliveries, and redrive (`actors.ingress.webhook_subscriptions`). The worker that sends deliveries is
+`actors.webhook_delivery.WebhookWorker`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from actors.ingress.webhook_subscriptions import WebhookError, WebhookSubscriptions, public_subscription
 from actors.secret_box import SecretBox
-from actors.webhook_subscriptions import WebhookError, WebhookSubscriptions, public_subscription
-from serve.auth import ID_PATTERN, ProjectId, tenant_id
+from serve.api_key_auth import ID_PATTERN, ProjectId, tenant_id
 from serve.backoffice import Connected, record
 from serve.backoffice_schemas import (
     Delivery,
@@ -24,7 +24,7 @@ from serve.backoffice_schemas import (
     WebhookPage,
     WebhookPatch,
 )
-from serve.dashboard import CurrentPrincipal, ensure_can
+from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.pagination import Cursor, Limit, decode_id_cursor, encode_cursor
 from serve.problems import ProblemError
 from serve.schemas import Problem

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from actors.clock import FakeClock
-from actors.control import Backoffice
-from actors.metering import Metering, events_of
-from actors.plan_cache import PlanCache
+from actors.ingress.control_plane import Backoffice
+from actors.ingress.metering import Metering, events_of
+from actors.ingress.plan_cache import PlanCache
+from actors.ingress.usage_meters import USAGE, LocalUsageMeter, RedisUsageMeter, UsageMeter
 from actors.stores.sqlite import SqliteStore
-from actors.usage import USAGE, LocalUsageMeter, RedisUsageMeter, UsageMeter
 from engine.plans import QUOTA_FIELDS
 from engine.quotas import Usage
 

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
-from actors.control import Backoffice
 from actors.directory import ShardDirectory
 from actors.host import ShardHost
+from actors.ingress.control_plane import Backoffice
 from actors.stores.factory import store_for
 from config.settings import Settings
 from serve.app import create_app

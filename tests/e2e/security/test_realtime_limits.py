@@ -25,7 +25,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from actors.control import Backoffice
+from actors.ingress.control_plane import Backoffice
 from actors.stores.sqlite import SqliteStore
 from engine.quotas import month_of
 from tests.e2e.conftest import Api

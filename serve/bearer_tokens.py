@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from actors.accounts import AccountError, AccountService, LoginThrottledError
+from actors.ingress.accounts import AccountError, AccountService, LoginThrottledError
 from actors.secret_box import SecretBox
 from engine.rbac import Principal, can
 from serve.backend import backend

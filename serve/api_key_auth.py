@@ -15,7 +15,7 @@ from fastapi import Depends, Header, Path, Request
 from fastapi.security import APIKeyHeader
 from starlette.requests import HTTPConnection
 
-from actors.metering import Metering
+from actors.ingress.metering import Metering
 from engine.access import ApiKey
 from engine.quotas import Usage
 from serve.backend import Backend, backend

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from actors.control import PLANS, TENANTS
+from actors.ingress.control_plane import PLANS, TENANTS
 from actors.stores.base import Store
 
 

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from actors.accounts import MAX_PASSWORD_LENGTH, AccountError, AccountService
+from actors.ingress.accounts import MAX_PASSWORD_LENGTH, AccountError, AccountService
 from engine.rbac import Principal
-from serve.dashboard import accounts, current_principal, problem_from
+from serve.bearer_tokens import accounts, current_principal, problem_from
 from serve.problems import ProblemError
 from serve.schemas import Problem
 

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from actors.clock import Clock, SystemClock
-from actors.plan_cache import PlanCache, PlayerCounts
+from actors.ingress.plan_cache import PlanCache, PlayerCounts
+from actors.ingress.usage_meters import LocalUsageMeter, RedisUsageMeter, UsageMeter
 from actors.stores.base import Store
-from actors.usage import LocalUsageMeter, RedisUsageMeter, UsageMeter
 from engine.quotas import QuotaRefusal, Usage, month_of, quota_refusal
 
 

@@ -1,6 +1,6 @@
 """Webhook subscriptions as the backoffice API manages them (in the ingress): create, change,
 list, delete, and redrive deliveries. The worker that sends deliveries is
-`actors.webhooks.WebhookWorker`; the documents both share are in `actors.webhook_records`."""
+`actors.webhook_delivery.WebhookWorker`; the documents both share are in `actors.webhook_records`."""
 
 from __future__ import annotations
 

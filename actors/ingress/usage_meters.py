@@ -11,8 +11,8 @@ nothing). Two meters keep the counts:
 - `RedisUsageMeter` (when `LUDEX_REDIS_URL` is set) increments one hash per tenant and month,
   `ludex:usage:<tenant>:<YYYY-MM>`, with HINCRBY, shared exactly by every replica.
 
-The quota rule is `engine.quotas`; `actors.plan_cache` keeps each tenant's plan for a few seconds
-so the hot path does not read two control-plane documents per call, and `actors.metering` puts
+The quota rule is `engine.quotas`; `actors.ingress.plan_cache` keeps each tenant's plan for a few seconds
+so the hot path does not read two control-plane documents per call, and `actors.ingress.metering` puts
 the pieces together for the game API.
 """
 

@@ -1,4 +1,4 @@
-"""Signed webhooks: the delivery worker (subscriptions are `actors.webhook_subscriptions`).
+"""Signed webhooks: the delivery worker (subscriptions are `actors.ingress.webhook_subscriptions`).
 
 Promises:
 - at least once: the worker tails the durable event store and writes a delivery document for
