@@ -1,5 +1,6 @@
-"""Shard hosts announce committed events to the ingress replicas' realtime hubs (`actors.ingress.realtime_hub`)
-through Redis pub/sub: a wake-up, not the data path, so it may drop messages."""
+"""Shard hosts announce committed events to the ingress replicas' realtime hubs
+(`actors.ingress.realtime_hub`) through Redis pub/sub: a wake-up, not the data path, so it may
+drop messages."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Signed webhooks: the delivery worker (subscriptions are `actors.ingress.webhook_subscriptions`).
+"""Signed webhooks: the delivery worker, a Ray actor of its own (subscriptions are
+`actors.ingress.webhook_subscriptions`).
 
 Promises:
 - at least once: the worker tails the durable event store and writes a delivery document for
