@@ -335,19 +335,20 @@ def _award_xp(draft: _Draft, command: c.AwardXp) -> Body:
 
 
 def _credit_wallet(draft: _Draft, command: c.Credit) -> Body:
-    check_currency(draft.ctx.economy, command.currency)
-    check_amount("amount", command.amount)
-    check_metadata_field(command.metadata)
-    index = _credit(draft, command.currency, command.amount, command.reason, command.metadata)
-    _unlock_achievements(draft)
-    return _wallet_body(draft, command.currency, index)
+    return _change_wallet(draft, command, _credit)
 
 
 def _debit_wallet(draft: _Draft, command: c.Debit) -> Body:
+    return _change_wallet(draft, command, _debit)
+
+
+def _change_wallet(
+    draft: _Draft, command: c.Credit | c.Debit, change: Callable[[_Draft, str, int, str, dict[str, Any]], int]
+) -> Body:
     check_currency(draft.ctx.economy, command.currency)
     check_amount("amount", command.amount)
     check_metadata_field(command.metadata)
-    index = _debit(draft, command.currency, command.amount, command.reason, command.metadata)
+    index = change(draft, command.currency, command.amount, command.reason, command.metadata)
     _unlock_achievements(draft)
     return _wallet_body(draft, command.currency, index)
 
