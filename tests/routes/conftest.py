@@ -5,9 +5,11 @@ Serve (realtime, restarts and chaos, several replicas, the proxy)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +137,32 @@ def player(api: RouteApi) -> str:
     response = api.post("/players", {"playerId": player_id, "username": player_id})
     assert response.status_code == 201, response.text
     return player_id
+
+
+@contextmanager
+def api_with_key(seam: Seam, api_key: str | None, *, tenant: str = "demo", project: str = "demo") -> Iterator[RouteApi]:
+    """A `RouteApi` for a given key (None: no key header), like the e2e helper of that name."""
+    yield RouteApi(seam.client, tenant, project, api_key)
+
+
+class PortalProxy:
+    """Calls an async service's methods synchronously, on the app's own event loop (where the
+    seam's store lives)."""
+
+    def __init__(self, service: Any, seam: Seam) -> None:
+        self.service = service
+        self.seam = seam
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.service, name)
+        return lambda *args, **kwargs: self.seam.client.portal.call(functools.partial(method, *args, **kwargs))
+
+
+@pytest.fixture(scope="session")
+def control_plane(seam: Seam) -> PortalProxy:
+    """The seam's control plane (tenants, projects, keys) over the app's own store."""
+
+    async def control() -> Any:
+        return (await seam.holder.get()).control
+
+    return PortalProxy(seam.client.portal.call(control), seam)
