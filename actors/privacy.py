@@ -120,9 +120,11 @@ class PlayerPrivacy:
         async for record in self._records(entity, upto=seq):
             state = fold(state, [record])
             occurred_at = record.occurred_at
-        if state.seq != seq or occurred_at is None:
+        versions = await self._economies(tenant, project)
+        if state.seq != seq or occurred_at is None or not versions:
             return None
-        return state_view(state, economy_in_force(await self._economies(tenant, project), occurred_at), occurred_at)
+        # A command decided in the millisecond its economy was installed may carry the same time.
+        return state_view(state, economy_in_force(versions, occurred_at) or versions[0], occurred_at)
 
     # ------------------------------------------------------------------------------ export
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from engine.definitions import Economy, parse_economy
 from engine.events import event_id
 from engine.formats import upcast_events
 from engine.project import ProjectState, replay_project
-from engine.rules import replay_record
+from engine.rules import replay_record, rfc3339
 from engine.state import PlayerState
 from engine.views import profile_view
 
@@ -33,6 +34,8 @@ class Record(Protocol):
     def occurred_at(self) -> str: ...
     @property
     def format_version(self) -> int: ...
+    @property
+    def recorded_at_ms(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ def journal_entry(
     events = upcast_events(record.format_version, record.events)
     return {
         "seq": record.seq,
+        "recordedAt": rfc3339(datetime.fromtimestamp(record.recorded_at_ms / 1000, UTC)),
         "occurredAt": record.occurred_at,
         "format": record.format_version,
         "command": command_view(command),
@@ -106,14 +110,13 @@ def journal_entry(
     }
 
 
-def state_view(state: PlayerState, economy: EconomyVersion | None, occurred_at: str | None) -> dict[str, Any]:
-    """`GET .../state?seq=N`: the profile after record N, under the economy then in force."""
-    profile = None if economy is None else profile_view(state, economy.economy())
+def state_view(state: PlayerState, economy: EconomyVersion, occurred_at: str) -> dict[str, Any]:
+    """`GET .../state?seq=N`: the Profile after record N under the economy then in force, with
+    the record's seq and time, that economy's version, and whether the player was deleted."""
     return {
+        **profile_view(state, economy.economy()),
         "seq": state.seq,
         "occurredAt": occurred_at,
-        "economyVersion": None if economy is None else economy.version,
-        "exists": state.exists,
+        "economyVersion": economy.version,
         "deleted": state.deleted,
-        "profile": profile,
     }

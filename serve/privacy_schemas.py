@@ -20,7 +20,8 @@ class JournalRecord(BaseModel):
     """One accepted command: what was asked, by which request, and the events it caused."""
 
     seq: int = Field(description="The player's journal sequence number (1, 2, ...).")
-    occurredAt: str
+    recordedAt: str = Field(description="When the record was made durable.")
+    occurredAt: str = Field(description="The time its events carry.")
     format: int = Field(description="The journal format the record was written in.")
     command: dict[str, Any] | None = Field(
         description="The command (`op` and its fields, camelCase); null for records written before 0.2."
@@ -35,15 +36,13 @@ class JournalPage(BaseModel):
     nextCursor: str | None
 
 
-class PlayerStateAt(BaseModel):
-    """The player exactly as it was after record `seq`, recomputed from the journal."""
+class PlayerStateAt(Profile):
+    """The Profile exactly as it was after record `seq`, recomputed from the journal."""
 
-    seq: int
-    occurredAt: str
-    economyVersion: int | None = Field(description="The economy version in force at that record's time.")
-    exists: bool
+    seq: int = Field(description="The journal record the state is taken after.")
+    occurredAt: str = Field(description="That record's time.")
+    economyVersion: int = Field(description="The economy version in force at that time.")
     deleted: bool
-    profile: Profile | None = Field(description="Null only if no economy was defined at that time.")
 
 
 class Erasure(BaseModel):

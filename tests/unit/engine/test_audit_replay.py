@@ -42,6 +42,7 @@ class Record:
     events: list[dict[str, Any]]
     occurred_at: str
     format_version: int = RECORD_FORMAT
+    recorded_at_ms: int = 1_714_564_800_250  # 2024-05-01T12:00:00.250Z
 
 
 Step = c.Command | int  # an int redefines the economy with that curve scale
@@ -92,8 +93,10 @@ def test_the_state_at_every_seq_is_the_state_the_host_had_after_that_command(seq
         replayed = fold(PlayerState(player_id=PLAYER_ID), [r for r in live.records if r.seq <= record.seq])
         assert state_to_dict(replayed) == state_to_dict(live.states[record.seq])
         view = state_view(replayed, economy_in_force(versions, record.occurred_at), record.occurred_at)
-        assert view["profile"] == live.profiles[record.seq]
-        assert view["seq"] == record.seq
+        extensions = {"seq": record.seq, "occurredAt": record.occurred_at, "deleted": False}
+        assert {k: view.pop(k) for k in extensions} == extensions
+        assert view.pop("economyVersion") >= 1
+        assert view == live.profiles[record.seq]
 
 
 def test_the_economy_in_force_is_the_last_installed_at_or_before_the_time() -> None:
@@ -116,6 +119,7 @@ def test_a_journal_entry_names_its_command_key_request_and_events() -> None:
     entry = journal_entry(ENTITY, record, command=command, idempotency_key="k-1", request_id="req-1")
     assert entry == {
         "seq": 3,
+        "recordedAt": "2024-05-01T12:00:00.250Z",
         "occurredAt": "2024-05-01T12:00:00Z",
         "format": RECORD_FORMAT,
         "command": {"op": "grant", "itemId": "potion", "quantity": 2},
