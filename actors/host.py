@@ -37,6 +37,7 @@ from engine.errors import IdempotencyKeyReusedError, PlayerNotFoundError, Projec
 from engine.events import PurchaseSucceeded, event_from_dict, event_id, event_to_dict, purchase_seq
 from engine.idempotency import IdempotencyRecord, check_idempotency, fingerprint
 from engine.identity import player_key, project_key
+from engine.privacy import scrub_state
 from engine.project import ProjectState, define_economy, economy_of, replay_project
 from engine.rules import Accepted, Context, decide, receipt_view, replay_record, rfc3339, state_after
 from engine.state import PlayerState, state_from_dict, state_to_dict
@@ -515,6 +516,10 @@ class ShardHost:
                     return rejected_outcome(PlayerNotFoundError(player_id))
                 # Snapshots being written in the background hold the state from before: let them land first.
                 await asyncio.gather(*self._background, return_exceptions=True)
+                # A snapshot at the last seq first: a passivation that snapshotted the old state just
+                # before cannot land after the rewrite (snapshots never move back), only before it.
+                erased = state_from_dict(scrub_state(state_to_dict(state)))
+                await self.store.save_snapshots([self._snapshot(key, erased)])
                 changed = await self.store.erase_player(key)
                 entity.retired = True
                 if self._entities.get(key) is entity:
