@@ -105,7 +105,7 @@ async def read_journal(
     request id, and the events it produced. Answers "why does this player have 405 coins?"."""
     await _allowed(principal, connected, "players:read", tenant, projectId)
     after = decode_cursor(cursor, 0)
-    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+    if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after < 2**53:
         raise ProblemError("invalid-cursor", "the cursor is not one this API returned")
     found = await _privacy(connected).journal_page(tenant, projectId, playerId, after=after, limit=limit)
     if found is None:
