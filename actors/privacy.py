@@ -12,7 +12,7 @@ import orjson
 
 from actors.clock import SystemClock, epoch_ms
 from actors.host import _LEDGER_TYPES, _ledger_entry
-from actors.stores.base import JournalRecord, Store, event_records
+from actors.stores.base import JournalRecord, Store, event_records, player_path
 from actors.webhooks import DELIVERIES, DUE, REDRIVES, WEBHOOKS, delivery_id, redrive_id
 from engine.events import PurchaseSucceeded, event_from_dict, event_id
 from engine.identity import player_key, project_key
@@ -151,7 +151,7 @@ class PlayerPrivacy:
         erased: dict[str, Any] | None,
         held: dict[str, list[dict[str, Any]]],
     ) -> AsyncIterator[bytes]:
-        tenant, project, player_id = entity.removeprefix("player:").split("/", 2)
+        tenant, project, player_id = player_path(entity)
         current = None if economy is None else economy.economy()
         head: dict[str, Any] = {
             "exportedAt": rfc3339(self.clock.now()),

@@ -167,3 +167,30 @@ async def test_an_erased_player_leaves_no_personal_data_in_any_store(
         await worker.close()
         await receiver.stop()
         await host.stop()
+
+
+async def test_redis_keeps_no_personal_data_of_an_erased_player(
+    tmp_path: Path, redis_url: str, demo_economy_document: dict[str, Any]
+) -> None:
+    """Redis holds rate-limit, socket-count and usage keys and carries pub/sub wake-ups: after an
+    erasure no key name or value there holds the player's personal data."""
+    import redis
+
+    from actors.fanout import RedisEventPublisher
+
+    store = SqliteStore(tmp_path / "ludex.sqlite3")
+    host = ShardHost(store, publisher=RedisEventPublisher(redis_url))
+    await host.start(sweep=False)
+    try:
+        assert (await host.define_economy(T, P, demo_economy_document))["ok"]
+        victim = Secrets()
+        await play(host, "victim", victim)
+        assert isinstance(await PlayerPrivacy(store).erase(host, T, P, "victim", None), Erased)
+    finally:
+        await host.stop()
+    client = redis.Redis.from_url(redis_url)
+    try:
+        held = b"".join(key + (client.dump(key) or b"") for key in client.scan_iter(count=1000))
+    finally:
+        client.close()
+    assert all(secret.encode() not in held for secret in victim.all())
