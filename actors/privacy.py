@@ -4,6 +4,9 @@ page by page, so a player with 100k events never sits in memory whole. docs/PRIV
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -13,7 +16,7 @@ import orjson
 from actors.clock import SystemClock, epoch_ms
 from actors.host import _LEDGER_TYPES, _ledger_entry
 from actors.stores.base import JournalRecord, Store, event_records, player_path
-from actors.webhooks import DELIVERIES, DUE, REDRIVES, WEBHOOKS, delivery_id, redrive_id
+from actors.webhooks import CURSOR_ID, CURSORS, DELIVERIES, DUE, REDRIVES, WEBHOOKS, delivery_id, redrive_id
 from engine.events import PurchaseSucceeded, event_from_dict, event_id
 from engine.identity import player_key, project_key
 from engine.privacy import PERSONAL_FIELDS, holds_personal_data, scrub_public_event
@@ -25,6 +28,8 @@ from engine.views import achievements_view, inventory_view, player_view, quests_
 ERASURES = "erasures"  # one document per erased player: when, by which request (no personal data)
 PAGE = 500  # journal records per store read
 DELIVERY_LOOKUPS = 500  # delivery documents per store round trip
+WEBHOOK_CATCH_UP_S = 10.0  # how long an erasure waits for the webhook worker to take in its events
+log = logging.getLogger("ludex.privacy")
 
 
 class PersonalDataHolder(Protocol):
@@ -70,11 +75,13 @@ class PlayerPrivacy:
         holders: Sequence[PersonalDataHolder] = (),
         clock: Any = None,
         page: int = PAGE,
+        webhook_catch_up_s: float = WEBHOOK_CATCH_UP_S,
     ) -> None:
         self.store = store
         self.holders = list(holders)
         self.clock = clock or SystemClock()
         self.page = page
+        self.webhook_catch_up_s = webhook_catch_up_s
 
     # ------------------------------------------------------------------------------ reading
 
@@ -211,7 +218,7 @@ class PlayerPrivacy:
         if not outcome["ok"]:
             return outcome
         entity = player_key(tenant, project, player_id)
-        await self._scrub_deliveries(tenant, project, entity)
+        await self._scrub_deliveries(tenant, project, entity, int(outcome["body"]["seq"]))
         for holder in self.holders:
             await holder.erase_player(tenant, project, player_id)
         await self.store.forget_erased()
@@ -233,9 +240,11 @@ class PlayerPrivacy:
             repeated = True
         return Erased(player_id, found["erasedAt"], int(outcome["body"]["seq"]), repeated)
 
-    async def _scrub_deliveries(self, tenant: str, project: str, entity: str) -> int:
+    async def _scrub_deliveries(self, tenant: str, project: str, entity: str, last_seq: int) -> int:
         """Rewrite the stored bodies of the player's webhook deliveries (a redrive sends the
-        stored body). Only events that can carry personal data are looked up."""
+        stored body). Only events that can carry personal data are looked up, once the worker has
+        taken in the player's last event: a delivery it wrote from an event read before the
+        rewrite is then stored, and rewritten here."""
         subscriptions: list[str] = []
         after: str | None = None
         while page := await self.store.list_documents(WEBHOOKS, tenant=tenant, after=after, limit=500):
@@ -243,6 +252,8 @@ class PlayerPrivacy:
             after = page[-1]["id"]
         if not subscriptions:
             return 0
+        if not await self._webhooks_caught_up(event_id(entity, last_seq, 0)):
+            log.warning("erasure of %s: the webhook worker is behind; erase again once it caught up", entity)
         rewritten: list[dict[str, Any]] = []
         wanted: list[str] = []
         async for record in self._records(entity):
@@ -261,6 +272,18 @@ class PlayerPrivacy:
             document = {"id": identity, "tenantId": tenant, "deliveries": due, "at": rfc3339(self.clock.now())}
             await self.store.put_document(REDRIVES, identity, document)
         return len(rewritten)
+
+    async def _webhooks_caught_up(self, last_event: str) -> bool:
+        """Whether the worker's durable cursor passed `last_event` within `webhook_catch_up_s`."""
+        deadline = time.monotonic() + self.webhook_catch_up_s
+        while True:
+            position = await self.store.event_position(last_event)
+            cursor = await self.store.get_document(CURSORS, CURSOR_ID)
+            if position is not None and cursor is not None and int(cursor["position"]) >= position:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.1)
 
     async def _scrub_delivery_documents(self, identities: list[str]) -> list[dict[str, Any]]:
         rewritten = []

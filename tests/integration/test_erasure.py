@@ -6,6 +6,7 @@ the journal's replay and the other player's data are unchanged; repeating it cha
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -100,7 +101,7 @@ async def stored_bytes(store: Store) -> bytes:
 
 
 async def test_an_erased_player_leaves_no_personal_data_in_any_store(
-    store: Store, demo_economy_document: dict[str, Any]
+    store: Store, demo_economy_document: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     host = ShardHost(store, snapshot_every=2)
     await host.start(sweep=False)
@@ -122,8 +123,14 @@ async def test_an_erased_player_leaves_no_personal_data_in_any_store(
         bystander_journal = await store.read_journal(player_key(T, P, "bystander"))
 
         privacy = PlayerPrivacy(store)
-        erased = await privacy.erase(host, T, P, "victim", "req-erase")
+        erasing = asyncio.create_task(privacy.erase(host, T, P, "victim", "req-erase"))
+        while not erasing.done():  # the erasure waits for the worker to take in the player's last event
+            await worker.tick()
+            await asyncio.sleep(0.05)
+        erased = erasing.result()
         assert isinstance(erased, Erased) and not erased.repeated
+        assert "webhook worker is behind" not in caplog.text, "the erasure saw the worker catch up"
+        await worker.drain()
 
         clock.advance(3600)  # the queued deliveries are retried with the rewritten body
         receiver.requests.clear()
