@@ -5,6 +5,7 @@ the erasure is audited and idempotent. Roles and other tenants get nothing."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 import uuid
@@ -12,13 +13,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import bson
 import httpx
 import pytest
+from pymongo import MongoClient
 
 from engine.rbac import Membership
 from serve.launcher import Launched
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, login, unique
+from tests.e2e.test_cli import start, stop, wait_ready
+from tests.support.services import free_port
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -239,3 +244,41 @@ def test_another_tenants_user_and_a_reader_without_the_role_get_nothing(
             assert_problem(response, 403, "forbidden")
             assert person.username not in response.text
         assert clients["developer"].get(f"{PLAYERS}/{pid}/{path}").status_code == 200
+
+
+def mongo_bytes(url: str, database: str) -> bytes:
+    """Every document of every collection, as BSON."""
+    client: MongoClient[dict[str, Any]] = MongoClient(url)
+    try:
+        db = client[database]
+        return b"".join(bson.encode(d) for name in db.list_collection_names() for d in db[name].find({}))
+    finally:
+        client.close()
+
+
+def test_on_mongodb_an_erased_player_leaves_no_document_holding_its_data(
+    tmp_path: Path, mongo_url: str, mongo_database: str
+) -> None:
+    data_dir, port = tmp_path / "data", free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    process = start(data_dir, port, LUDEX_MONGO_URL=mongo_url, LUDEX_MONGO_DATABASE=mongo_database)
+    try:
+        wait_ready(base_url, process)
+        creds = json.loads((data_dir / "demo-credentials.json").read_text())
+        api = Api(base_url, "demo", "demo", creds["apiKey"])
+        person, bystander = Person(), Person()
+        play(api, person)
+        play(api, bystander)
+        before = mongo_bytes(mongo_url, mongo_database)
+        assert all(s.encode() in before for s in person.secrets()), "the test must see the data first"
+        with login(base_url, creds["adminEmail"], creds["adminPassword"], "demo") as admin:
+            erased = admin.post(f"{PLAYERS}/{person.player_id}/erase")
+            assert erased.status_code == 200, erased.text
+        after = mongo_bytes(mongo_url, mongo_database)
+        for secret in person.secrets():
+            assert secret.encode() not in after, f"{secret!r} is still in a MongoDB document"
+        assert all(s.encode() in after for s in bystander.secrets()[1:]), "another player's data must stay"
+        assert_problem(api.get(f"/players/{person.player_id}"), 404, "player-not-found")
+    finally:
+        _, alive = stop(process)
+    assert alive == []
