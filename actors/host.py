@@ -31,12 +31,13 @@ from actors.retention import EventRetention, OutcomeRetention
 from actors.stores.base import History, JournalRecord, Outcome, Remembered, Snapshot, Store, event_records
 from config.gc_tuning import tune_for_long_lived_objects
 from engine import views
-from engine.commands import Command, command_to_dict
+from engine.commands import Command, DeletePlayer, command_to_dict
 from engine.definitions import Economy, economy_to_document
 from engine.errors import IdempotencyKeyReusedError, PlayerNotFoundError, ProjectNotFoundError, Rejection
 from engine.events import PurchaseSucceeded, event_from_dict, event_id, event_to_dict, purchase_seq
 from engine.idempotency import IdempotencyRecord, check_idempotency, fingerprint
 from engine.identity import player_key, project_key
+from engine.privacy import scrub_state
 from engine.project import ProjectState, define_economy, economy_of, replay_project
 from engine.rules import Accepted, Context, decide, receipt_view, replay_record, rfc3339, state_after
 from engine.state import PlayerState, state_from_dict, state_to_dict
@@ -488,6 +489,42 @@ class ShardHost:
     def invalidate_economy(self, tenant: str, project: str) -> None:
         self._economies.pop((tenant, project), None)
         self._economy_generations[(tenant, project)] = self._economy_generations.get((tenant, project), 0) + 1
+
+    # ------------------------------------------------------------------------------ privacy
+
+    async def erase(self, tenant: str, project: str, player_id: str, request_id: str | None = None) -> dict[str, Any]:
+        """Delete the player (a journaled `player.deleted`, if it is not deleted yet), then have the
+        store rewrite its personal data (`Store.erase_player`) while its lock is held, and drop it
+        from memory so the next use reloads what was rewritten. Idempotent; docs/PRIVACY.md."""
+        if not self._started:
+            await self.start()
+        deleted = await self._execute_one(CommandRequest(tenant, project, player_id, DeletePlayer(), None, request_id))
+        if not deleted["ok"] and deleted["error"]["slug"] != PlayerNotFoundError.slug:
+            return deleted  # unavailable, or the project is gone: nothing was rewritten
+        key = player_key(tenant, project, player_id)
+        while True:
+            entity = self._entity(key)
+            async with entity.lock:
+                if not entity.usable:
+                    continue
+                try:
+                    await self._load_player(entity, player_id)
+                except Exception as error:  # a store read failed: retryable, nothing rewritten
+                    return unavailable_outcome(f"store read failed: {error}")
+                state: PlayerState = entity.durable_state
+                if not state.exists:
+                    return rejected_outcome(PlayerNotFoundError(player_id))
+                # Snapshots being written in the background hold the state from before: let them land first.
+                await asyncio.gather(*self._background, return_exceptions=True)
+                # A snapshot at the last seq first: a passivation that snapshotted the old state just
+                # before cannot land after the rewrite (snapshots never move back), only before it.
+                erased = state_from_dict(scrub_state(state_to_dict(state)))
+                await self.store.save_snapshots([self._snapshot(key, erased)])
+                changed = await self.store.erase_player(key)
+                entity.retired = True
+                if self._entities.get(key) is entity:
+                    del self._entities[key]
+                return {"ok": True, "body": {"playerId": player_id, "seq": state.seq, "rewritten": changed}}
 
     # ------------------------------------------------------------------------------ queries
 
