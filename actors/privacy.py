@@ -16,7 +16,7 @@ import orjson
 from actors.clock import SystemClock, epoch_ms
 from actors.host import _LEDGER_TYPES, _ledger_entry
 from actors.stores.base import JournalRecord, Store, event_records, player_path
-from actors.webhooks import CURSOR_ID, CURSORS, DELIVERIES, DUE, REDRIVES, WEBHOOKS, delivery_id, redrive_id
+from actors.webhook_records import CURSOR_ID, CURSORS, DELIVERIES, DUE, REDRIVES, WEBHOOKS, delivery_id, redrive_id
 from engine.events import PurchaseSucceeded, event_from_dict, event_id
 from engine.identity import player_key, project_key
 from engine.privacy import PERSONAL_FIELDS, holds_personal_data, scrub_public_event

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from actors.privacy import Erased, PlayerPrivacy, personal_data_holders
-from serve.auth import PlayerId, ProjectId, tenant_id
+from serve.api_key_auth import PlayerId, ProjectId, tenant_id
 from serve.backend import Backend
 from serve.backoffice import Connected, record
-from serve.dashboard import CurrentPrincipal, ensure_can
+from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from serve.privacy_schemas import Erasure, JournalPage, JournalRecord, PlayerExport, PlayerStateAt
 from serve.problems import ProblemError

@@ -18,11 +18,11 @@ from pymongo import MongoClient
 
 from actors.clock import FakeClock
 from actors.host import CommandRequest, ShardHost
+from actors.ingress.webhook_subscriptions import WebhookSubscriptions
 from actors.privacy import Erased, PlayerPrivacy
 from actors.stores.base import Store
 from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
-from actors.webhooks import WebhookSubscriptions
 from engine import commands as c
 from engine.identity import player_key
 from engine.replay import fold
@@ -183,7 +183,7 @@ async def test_redis_keeps_no_personal_data_of_an_erased_player(
     erasure no key name or value there holds the player's personal data."""
     import redis
 
-    from actors.fanout import RedisEventPublisher
+    from actors.event_publisher import RedisEventPublisher
 
     store = SqliteStore(tmp_path / "ludex.sqlite3")
     host = ShardHost(store, publisher=RedisEventPublisher(redis_url))
