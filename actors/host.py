@@ -585,4 +585,5 @@ _VIEWS: dict[str, Any] = {
     "counters": lambda state, economy: {"counters": dict(state.counters)},
     "quests": views.quests_view,
     "achievements": lambda state, economy: {"items": views.achievements_view(state)},
+    "flags": views.flags_view,
 }
