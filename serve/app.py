@@ -18,6 +18,7 @@ from serve.api import (
     auth,
     batch,
     client,
+    economy_health,
     events,
     flags,
     health,
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         client,
         members,
         player_lookup,
+        economy_health,  # before `reports`: its path is more specific than reports/{report}
         reports,
         events,
         realtime,

@@ -221,7 +221,7 @@ ReportName = Annotated[
 ]
 
 
-def _day(value: str | None, name: str) -> date | None:
+def parse_day(value: str | None, name: str) -> date | None:
     if value is None:
         return None
     try:
@@ -336,7 +336,7 @@ async def read_report(
     await connected.control.live_project(tenant, projectId)
     if report not in REPORT_NAMES:
         raise ProblemError("not-found", f"there is no report '{report}'; reports: {', '.join(REPORT_NAMES)}")
-    start, end = window(_day(from_, "from"), _day(to, "to"), datetime.now(UTC).date())
+    start, end = window(parse_day(from_, "from"), parse_day(to, "to"), datetime.now(UTC).date())
     fold = new_report(report)
     await _fold(connected, tenant, projectId, fold, start, end)
     if format == "csv":
