@@ -4,8 +4,6 @@ sinks, net flow, circulating supply and the top 1 %'s share, read from the aggre
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -16,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actors.economy_health import EconomyHealth
 from engine.economy_health import SINK_KINDS, SOURCE_KINDS
-from serve.api.reports import DAY_PATTERN, parse_day, window
+from serve.api.reports import FromDay, ToDay, csv_row, parse_day, window
 from serve.auth import ID_PATTERN, ProjectId, tenant_id
 from serve.backend import Backend
 from serve.backoffice import Connected
@@ -124,21 +122,12 @@ def csv_lines(rows: list[dict[str, Any]]) -> Iterator[str]:
             for key in row[flow][kind]
         }
     )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def line(values: list[Any]) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(values)
-        return buffer.getvalue()
-
     fixed = ["day", "currency", "sourcesTotal", "sinksTotal", "net", "supply", "holders", "top1PercentShare"]
-    yield line([*fixed, *(f"{flow}.{kind}.{key}" for flow, kind, key in breakdown)])
+    yield csv_row([*fixed, *(f"{flow}.{kind}.{key}" for flow, kind, key in breakdown)])
     for row in rows:
         totals = [row["sources"]["total"], row["sinks"]["total"], row["net"], row["supply"], row["holders"]]
         amounts = [row[flow][kind].get(key, 0) for flow, kind, key in breakdown]
-        yield line([row["day"], row["currency"], *totals, row["top1PercentShare"], *amounts])
+        yield csv_row([row["day"], row["currency"], *totals, row["top1PercentShare"], *amounts])
 
 
 @router.get(
@@ -159,16 +148,8 @@ async def read_economy_health(
     tenant: Tenant,
     principal: CurrentPrincipal,
     connected: Connected,
-    from_: Annotated[
-        str | None,
-        Query(
-            alias="from", pattern=DAY_PATTERN, description="First UTC day, inclusive (default: 30 days before `to`)."
-        ),
-    ] = None,
-    to: Annotated[
-        str | None,
-        Query(pattern=DAY_PATTERN, description="UTC day after the last one (default: tomorrow, or `from` + 30)."),
-    ] = None,
+    from_: FromDay = None,
+    to: ToDay = None,
     currency: Annotated[
         str | None, Query(pattern=ID_PATTERN, description="Only this currency.", examples=["coins"])
     ] = None,

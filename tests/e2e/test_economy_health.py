@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,21 +14,16 @@ import pytest
 
 from actors.economy_health import CURSORS
 from serve.launcher import Launched
-from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_problem, balances, new_player
+from tests.e2e.helpers import assert_problem, balances, new_player, new_project
 
 
 @pytest.fixture(scope="module")
 def economy(ludex: Launched, admin: httpx.Client, demo_economy_document: Any) -> dict[str, Any]:
     """A fresh project where ada earns, buys and pays a repair, and bob buys a bundle with gems
     and completes a quest."""
-    project = f"eh-{uuid.uuid4().hex[:8]}"
-    assert admin.post("/v1/client/projects", json={"id": project, "name": "Health"}).status_code == 201
-    assert admin.put(f"/v1/client/projects/{project}/economy", json=demo_economy_document).status_code == 200
     scopes = ["players:read", "players:write", "economy:write", "store:purchase"]
-    key = admin.post(f"/v1/client/projects/{project}/api-keys", json={"name": "health", "scopes": scopes})
-    assert key.status_code == 201, key.text
-    game = Api(ludex.base_url, ludex.credentials["tenantId"], project, key.json()["apiKey"])
+    game = new_project(admin, ludex.base_url, demo_economy_document, scopes, prefix="eh")
+    project = game.project
     ada, bob = new_player(game), new_player(game)
     calls = [
         game.post(f"/players/{ada}/wallet/credit", {"currency": "coins", "amount": 500, "reason": "daily-login"}),

@@ -3,7 +3,6 @@ the project's overrides win, bad overrides change nothing, and other tenants see
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import httpx
@@ -12,22 +11,15 @@ import pytest
 from engine.flags import is_in_rollout
 from serve.launcher import Launched
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import api_with_key, assert_problem, new_player
+from tests.e2e.helpers import api_with_key, assert_problem, new_player, new_project
 
 
 @pytest.fixture(scope="module")
 def flagged(ludex: Launched, admin: httpx.Client, demo_economy_document: Any) -> dict[str, Any]:
     """A fresh project of the demo tenant on the demo economy (which defines three flags)."""
-    project = f"flg-{uuid.uuid4().hex[:8]}"
-    assert admin.post("/v1/client/projects", json={"id": project, "name": "Flags"}).status_code == 201
-    assert admin.put(f"/v1/client/projects/{project}/economy", json=demo_economy_document).status_code == 200
-    key = admin.post(
-        f"/v1/client/projects/{project}/api-keys",
-        json={"name": "flags", "scopes": ["players:read", "players:write"]},
-    )
-    assert key.status_code == 201, key.text
+    game = new_project(admin, ludex.base_url, demo_economy_document, ["players:read", "players:write"], prefix="flg")
+    project = game.project
     writer = admin.post(f"/v1/client/projects/{project}/api-keys", json={"name": "w", "scopes": ["players:write"]})
-    game = Api(ludex.base_url, ludex.credentials["tenantId"], project, key.json()["apiKey"])
     return {
         "project": project,
         "game": game,

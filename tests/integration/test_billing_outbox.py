@@ -6,9 +6,8 @@ reported once each."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,21 +15,7 @@ import pytest
 from actors.billing import DELIVERIES, BillingDeliveryError, BillingOutbox, BillingProvider
 from actors.clock import FakeClock
 from actors.stores.base import Store
-from actors.stores.mongo import MongoStore
-from actors.stores.sqlite import SqliteStore
 from engine.billing import UsageReport
-
-
-@pytest.fixture(params=["sqlite", pytest.param("mongo", marks=pytest.mark.mongo)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    created: Store
-    if request.param == "sqlite":
-        created = SqliteStore(tmp_path / "ludex.sqlite3")
-    else:
-        created = MongoStore(request.getfixturevalue("mongo_url"), request.getfixturevalue("mongo_database"))
-    await created.open()
-    yield created
-    await created.close()
 
 
 class Ledger:

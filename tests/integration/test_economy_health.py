@@ -8,28 +8,12 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from actors.economy_health import CURSORS, EconomyHealth
 from actors.stores.base import JournalRecord, Store
-from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
-
-
-@pytest.fixture(params=["sqlite", pytest.param("mongo", marks=pytest.mark.mongo)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    created: Store
-    if request.param == "sqlite":
-        created = SqliteStore(tmp_path / "ludex.sqlite3")
-    else:
-        created = MongoStore(request.getfixturevalue("mongo_url"), request.getfixturevalue("mongo_database"))
-    await created.open()
-    yield created
-    await created.close()
 
 
 class Players:
