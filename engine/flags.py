@@ -212,7 +212,9 @@ def parse_flag(flag_id: str, document: object, path: str, report: Report, achiev
     elif not _is_value(default):
         problem(f"{path}.default", "must be a boolean, integer or string")
     value = document.get("value", True)
-    if not _is_value(value):
+    if "value" not in document and _is_value(default) and not isinstance(default, bool):
+        problem(f"{path}.value", "required when `default` is not a boolean")
+    elif not _is_value(value):
         problem(f"{path}.value", "must be a boolean, integer or string")
     rollout = document.get("rollout", FULL_ROLLOUT)
     if isinstance(rollout, bool) or not isinstance(rollout, int | float) or not 0 <= rollout <= FULL_ROLLOUT:

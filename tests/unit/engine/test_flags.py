@@ -156,6 +156,7 @@ def test_flags_parse_and_write_back_as_written() -> None:
         ({"default": False, "rules": [{"weather": "rain"}]}, "featureFlags.f.rules[0].weather"),
         ({"default": False, "colour": "red"}, "featureFlags.f.colour"),
         ({"default": [1]}, "featureFlags.f.default"),
+        ({"default": "a"}, "featureFlags.f.value"),
     ],
 )
 def test_a_bad_flag_is_reported_with_its_path(flag: dict[str, Any], path: str) -> None:
@@ -163,3 +164,33 @@ def test_a_bad_flag_is_reported_with_its_path(flag: dict[str, Any], path: str) -
     with pytest.raises(DefinitionError) as raised:
         parse_economy(document)
     assert path in [where for where, _ in raised.value.problems]
+
+
+values = st.one_of(st.booleans(), st.integers(-5, 5), st.text(alphabet="abc", min_size=1, max_size=3))
+rules = st.one_of(
+    st.integers(1, 50).map(lambda n: {"minLevel": n}),
+    st.just({"achievement": "first-win"}),
+    st.builds(lambda key: {"metadata": {"key": key}}, ids),
+    st.builds(lambda key, v: {"metadata": {"key": key, "equals": v}}, ids, values),
+    st.builds(lambda key, vs: {"metadata": {"key": key, "in": vs}}, ids, st.lists(values, min_size=2, max_size=4)),
+)
+flag_documents = st.one_of(
+    values,
+    st.fixed_dictionaries(
+        {"default": st.booleans()},
+        optional={"value": values, "rollout": percentages, "rules": st.lists(rules, max_size=4)},
+    ),
+    st.fixed_dictionaries(
+        {"default": values, "value": values}, optional={"rollout": percentages, "rules": st.lists(rules, max_size=4)}
+    ),
+)
+
+
+@given(st.dictionaries(ids, flag_documents, max_size=5))
+def test_any_valid_flag_survives_a_round_trip_with_the_same_answers(flags: dict[str, Any]) -> None:
+    economy = parse_economy({**ECONOMY, "featureFlags": flags})
+    again = parse_economy({**ECONOMY, "featureFlags": economy_to_document(economy)["featureFlags"]})
+    player = traits(level=7, metadata={"country": "BR", "a": True})
+    for flag_id, flag in economy.flags.items():
+        assert evaluate(again.flags[flag_id], player) == evaluate(flag, player)
+        assert type(evaluate(again.flags[flag_id], player)) is type(evaluate(flag, player))
