@@ -235,7 +235,10 @@ class BillingOutbox:
         config = await self.store.get_document(BILLING, WEBHOOK_ID)
         if config is None or not config.get("active"):
             return 0
-        provider = self.provider_for(config, _open(self.box, config["secret"]))
+        refusal = await url_refusal(config["url"], allow_private=self.allow_private)  # DNS may have moved
+        provider: BillingProvider = (
+            self.provider_for(config, _open(self.box, config["secret"])) if refusal is None else _Refused(refusal)
+        )
         now = self._now()
         delivered = 0
         for delivery in await self.deliveries(status="pending", after=None, limit=10_000):
@@ -279,6 +282,17 @@ class BillingOutbox:
         await self.store.put_document(DELIVERIES, delivery["id"], delivery)
         return 1 if error is None else 0
 
+    async def purge(self, retention_days: float) -> int:
+        """Deletes delivered and dead deliveries created more than `retention_days` ago, so the
+        outbox (read whole by each due scan) stays as small as the retention keeps it."""
+        cutoff = rfc3339(self.clock.now() - timedelta(days=retention_days))
+        old = [
+            d["id"]
+            for d in await self.deliveries(status=None, after=None, limit=1_000_000)
+            if d["status"] in ("delivered", "dead") and d["createdAt"] < cutoff
+        ]
+        return await self.store.delete_documents(DELIVERIES, old) if old else 0
+
     async def redrive(self, delivery_id: str) -> dict[str, Any] | None:
         """Makes a dead (or failing) delivery due now; None when there is no such delivery."""
         now = self._now()
@@ -289,6 +303,18 @@ class BillingOutbox:
             return {**document, "status": "pending", "failures": 0, "nextAttemptAt": now}
 
         return await update_document(self.store, DELIVERIES, delivery_id, change)
+
+
+class _Refused:
+    """Stands in for the provider while the webhook's URL is refused: every attempt fails."""
+
+    name = "webhook"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    async def deliver(self, event: dict[str, Any]) -> None:
+        raise BillingDeliveryError(f"refused: the URL {self.reason}")
 
 
 def _public(document: dict[str, Any]) -> dict[str, Any]:

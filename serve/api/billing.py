@@ -286,5 +286,6 @@ async def run_billing_forever(app: FastAPI, interval_s: float) -> None:
             billing = outbox(connected)
             await billing.report_ended_days(usage_source(meters, connected))
             await billing.deliver_due()
+            await billing.purge(connected.settings.webhook_delivery_retention_days)
         except Exception:  # noqa: BLE001 - the store may be briefly away: next interval
             log.exception("billing loop failed; retried in %.0f s", interval_s)

@@ -112,3 +112,25 @@ async def test_nothing_is_reported_or_sent_without_an_active_webhook(store: Stor
     assert await billing.deliver_due() == 0 and ledger.taken == []
     with pytest.raises(ValueError):
         await billing.configure("ftp://example.com/", active=True, rotate_secret=False)
+
+
+async def test_final_deliveries_are_purged_after_the_retention(store: Store) -> None:
+    clock, ledger = FakeClock(), Ledger()
+    billing = await configured(store, clock, ledger)
+    await billing.plan_changed("acme", "free", "indie")
+    await billing.deliver_due()
+    assert await billing.purge(retention_days=30) == 0
+    await billing.plan_changed("acme", "indie", "studio")  # pending: never purged
+    clock.advance(31 * 24 * 3600)
+    assert await billing.purge(retention_days=30) == 1
+    assert [d["status"] for d in await billing.deliveries(status=None, after=None, limit=10)] == ["pending"]
+
+
+async def test_a_url_that_now_resolves_to_a_private_address_is_not_sent_to(store: Store) -> None:
+    clock, ledger = FakeClock(), Ledger()
+    await configured(store, clock, ledger)  # configured while private addresses were allowed
+    strict = BillingOutbox(store, box=None, schedule=(5,), clock=clock, provider_for=lambda c, s: ledger)
+    await strict.plan_changed("acme", "free", "indie")
+    assert await strict.deliver_due() == 0 and ledger.taken == []
+    [delivery] = await strict.deliveries(status="pending", after=None, limit=10)
+    assert delivery["attempts"][0]["error"].startswith("BillingDeliveryError: refused: the URL")
