@@ -25,6 +25,7 @@ from typing import Any
 from actors.clock import Clock, SystemClock, epoch_ms
 from actors.coalescer import Coalescer
 from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrite
+from actors.economy_health import EconomyHealthSweep
 from actors.event_publisher import EventPublisher
 from actors.metrics import HostMetrics
 from actors.retention import EventRetention, OutcomeRetention
@@ -132,6 +133,7 @@ class ShardHost:
         self.retention = timedelta(seconds=idempotency_retention_s)
         self.event_retention = EventRetention(store, self.clock, event_retention_days)
         self.outcome_retention = OutcomeRetention(store, self.clock, self.retention)
+        self.economy_health = EconomyHealthSweep(store, self.clock)
         self.publisher = publisher  # announces durable events to realtime fan-out (Redis), if set
         self.metrics = HostMetrics()
         self.committer = GroupCommitter(
@@ -433,6 +435,7 @@ class ShardHost:
             steps += [
                 ("event retention", self.event_retention.run_if_due),
                 ("idempotency retention", self.outcome_retention.run_if_due),
+                ("economy health", self.economy_health.run_if_due),
                 ("projection repair", self.store.repair),  # projections a failed write left unfinished
             ]
         for name, step in steps:
@@ -622,4 +625,5 @@ _VIEWS: dict[str, Any] = {
     "counters": lambda state, economy: {"counters": dict(state.counters)},
     "quests": views.quests_view,
     "achievements": lambda state, economy: {"items": views.achievements_view(state)},
+    "flags": views.flags_view,
 }

@@ -23,6 +23,8 @@ POLICY: dict[str, frozenset[str]] = {
     "usage:read": frozenset({"superadmin", "admin", "support"}),
     "users:read": frozenset({"superadmin", "admin", "support"}),
     "users:write": frozenset({"superadmin"}),
+    "billing:read": frozenset({"superadmin", "admin", "support"}),
+    "billing:write": frozenset({"superadmin"}),
     # tenant work
     "projects:read": frozenset({"superadmin", "admin", "support", "owner", "developer", "analyst"}),
     "projects:write": frozenset({"superadmin", "admin", "owner"}),
