@@ -27,7 +27,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from actors.documents import update_document
-from actors.ingress.control_plane import PROJECTS
 from actors.stores.base import EventQuery, Store
 from engine.economy_health import (
     WALLET_EVENTS,
@@ -39,6 +38,8 @@ from engine.economy_health import (
     fold_holdings,
     movement_of,
 )
+
+PROJECTS = "projects"  # the control plane's project documents (actors/ingress/control_plane.py)
 
 CURSORS = "economy_health"
 HOLDINGS = "economy_holdings"

@@ -1,5 +1,5 @@
 """Billing events: what the platform tells its billing system about each tenant. Pure: the
-outbox and providers (`actors/billing.py`) deliver them; nothing here does I/O.
+outbox and providers (`actors/ingress/billing.py`) deliver them; nothing here does I/O.
 
 - `usage.reported`: once a UTC day per tenant, right after the day ends, the tenant's usage of
   that day's month as `GET /v1/admin/usage` shows it at that moment (requests and events so far,

@@ -1,6 +1,6 @@
 """`/v1/admin/billing`: the platform's billing webhook (superadmin), its deliveries, and usage
 reports on demand; plus the replica's loop that enqueues each ended day's `usage.reported` and
-sends due hooks (`actors/billing.py` keeps the outbox; its rules are in `engine/billing.py`)."""
+sends due hooks (`actors/ingress/billing.py` keeps the outbox; its rules are in `engine/billing.py`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from actors.billing import DELIVERIES, BillingOutbox
+from actors.ingress.billing import DELIVERIES, BillingOutbox
 from actors.ingress.metering import Metering
 from actors.secret_box import SecretBox
 from engine.billing import EVENT_TYPES, UsageReport

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from actors.billing import DELIVERIES, BillingDeliveryError, BillingOutbox, BillingProvider
 from actors.clock import FakeClock
+from actors.ingress.billing import DELIVERIES, BillingDeliveryError, BillingOutbox, BillingProvider
 from actors.stores.base import Store
 from engine.billing import UsageReport
 
