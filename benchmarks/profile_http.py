@@ -29,6 +29,8 @@ import httpx
 from benchmarks.bench_http import HERE, free_port, wait_until
 
 TICKS = os.sysconf("SC_CLK_TCK")
+# Leaf frames of threads blocked in C (py-spy's --nonblocking cannot tell them from busy ones).
+IDLE = ("select", "epoll", "poll (", "wait (threading", "_worker (concurrent", "main_loop (", "Thread.run (")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -118,6 +120,25 @@ def requests_of(output: str) -> int:
     return int(json.loads(match.group(1))["requests"])
 
 
+def host_commits(metrics: str) -> str:
+    """Mean commit latency and records per commit of the shard hosts, from `/metrics`."""
+    totals: collections.Counter[str] = collections.Counter()
+    for line in metrics.splitlines():
+        for name in (
+            "ludex_journal_commit_seconds_sum",
+            "ludex_journal_commit_seconds_count",
+            "ludex_journal_batch_size_sum",
+            "ludex_journal_batch_size_count",
+        ):
+            if line.startswith(name + "{"):
+                totals[name] += float(line.rsplit(" ", 1)[1])
+    commits = totals["ludex_journal_commit_seconds_count"] or 1
+    return (
+        f"host commits: {commits:,.0f}, mean {totals['ludex_journal_commit_seconds_sum'] / commits * 1000:.1f} ms,"
+        f" {totals['ludex_journal_batch_size_sum'] / (totals['ludex_journal_batch_size_count'] or 1):.1f} records each"
+    )
+
+
 def py_spy(pid: int, seconds: int, path: Path) -> subprocess.Popen[bytes]:
     command = ["py-spy", "record", "--nonblocking", "--format", "raw", "-r", "200", "-d", str(seconds)]
     command += ["-o", str(path), "-p", str(pid)]
@@ -125,20 +146,21 @@ def py_spy(pid: int, seconds: int, path: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([spy, *command[1:]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def shares(path: Path, top: int) -> list[tuple[str, float]]:
-    """Inclusive share of the samples per function (`name (file)`), the largest first; idle
-    samples (threads waiting in select/epoll) are left out."""
+def shares(path: Path, top: int, *, own: bool = False) -> list[tuple[str, float]]:
+    """Share of the samples per function (`name (file)`), the largest first: inclusive, or only
+    where the function itself runs (`own`); idle samples (threads waiting in select/epoll) are
+    left out."""
     per_function: collections.Counter[str] = collections.Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         frames = stack.split(";")
-        if any(idle in frames[-1] for idle in ("select", "epoll", "poll (", "wait (threading", "_worker (concurrent")):
+        if any(idle in frames[-1] for idle in IDLE):
             continue
         count = int(count_text)
         total += count
         seen = set()
-        for frame in frames:
+        for frame in frames[-1:] if own else frames:
             name = re.sub(r":\d+\)", ")", frame)
             name = re.sub(r"\(/.*/(site-packages|python3\.\d+|perf)/", "(", name)
             if name not in seen:
@@ -195,6 +217,8 @@ def main() -> None:
         after = sample([*pids, generator.pid])
         elapsed = time.monotonic() - started
         output, _ = generator.communicate(timeout=120)
+        metrics = httpx.get(f"{url}/metrics", timeout=30).text
+        print(host_commits(metrics))
         awards = requests_of(output) * per_request
         names[generator.pid] = "load generator"
         print(f"mode {args.mode}: {awards:,} awards in ~{args.duration} s ({awards / args.duration:,.0f}/s)")
@@ -215,6 +239,9 @@ def main() -> None:
             cpu = next((per for per, _, name, pid in rows if f"({pid})" in label), 0.0)
             print(f"\n{label}: inclusive share of busy samples, and µs per award of its {cpu:.0f} µs")
             for function, share in shares(path, args.top):
+                print(f"  {share:6.1%} {share * cpu:8.1f} µs  {function[:150]}")
+            print(f"{label}: where the samples were (own time)")
+            for function, share in shares(path, args.top // 2, own=True):
                 print(f"  {share:6.1%} {share * cpu:8.1f} µs  {function[:150]}")
     finally:
         process.send_signal(signal.SIGTERM)
