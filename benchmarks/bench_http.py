@@ -61,6 +61,20 @@ def wait_until(check: Any, timeout_s: float, what: str) -> None:
     raise SystemExit(f"bench_http: {what} did not come up within {timeout_s:.0f} s")
 
 
+def ready_or_exited(process: subprocess.Popen[bytes], url: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            if httpx.get(f"{url}/v1/health/ready").status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"bench_http: ludex serve did not come up within {timeout_s:.0f} s")
+
+
 def run_wrk(url: str, args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     command = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s"]
     command += ["--timeout", "10s", "-s", str(HERE / "xp.lua"), url]
@@ -140,10 +154,17 @@ def measure_ludex(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     if args.shards is not None:
         command += ["--shards", str(args.shards)]
     command += args.serve_arg
-    process = subprocess.Popen(command, env={**os.environ, **extra_env}, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
+    for attempt in range(3):  # on a loaded machine Ray's node start (30 s, fixed) may time out
+        process = subprocess.Popen(command, env={**os.environ, **extra_env}, stdout=subprocess.DEVNULL)
+        if ready_or_exited(process, url, 240):
+            break
+        print(f"  ludex serve exited while starting (attempt {attempt + 1}); starting it again", flush=True)
+        shutil.rmtree(data_dir, ignore_errors=True)
+        data_dir.mkdir()
+    else:
+        raise SystemExit("bench_http: ludex serve did not start")
     try:
-        wait_until(lambda: httpx.get(f"{url}/v1/health/ready").status_code == 200, 180, "ludex serve")
         creds = json.loads((data_dir / "demo-credentials.json").read_text())
         headers = {"x-tenant-id": creds["tenantId"], "x-api-key": creds["apiKey"]}
         players_url = f"{url}/v1/projects/{creds['projectId']}/players"
