@@ -18,6 +18,7 @@ from actors.directory import ShardDirectory
 from serve.launcher import Launched
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem_shape, balances, new_player, unique
+from tests.e2e.test_quotas import tenant_on_plan
 from tests.e2e.test_realtime import closed_with, credentials, receive, ws_url
 
 RESULT_KEYS = {"type", "id", "ok", "status", "body", "problem", "retryAfterS", "replayed"}
@@ -209,3 +210,29 @@ def closed_with_after_results(ws: ClientConnection) -> tuple[int | None, str | N
         if message["type"] == "error":
             assert message["error"] == "rate_limited"
             return closed_with(ws)
+
+
+def test_the_monthly_quota_refuses_new_commands_and_keys_still_replay(
+    ludex: Launched, backoffice: Any, demo_economy_document: dict[str, Any]
+) -> None:
+    tenant, api = tenant_on_plan(ludex, backoffice, demo_economy_document, eventsPerMonth=3)
+    player = new_player(api)  # one event
+    creds = {"x-api-key": api.client.headers["x-api-key"], "x-tenant-id": tenant, "x-project-id": "game"}
+    with stream(ludex.base_url, creds) as ws:
+        send(ws, "first", "credit", player, currency="coins", amount=1, idempotencyKey="q-first")
+        (first,) = results(ws, 1)
+        assert first["ok"], first
+        answers = []
+        for i in range(10):  # one at a time, so each sees the events counted before it
+            send(ws, i, "credit", player, currency="coins", amount=1)
+            answers.extend(results(ws, 1))
+            if not answers[-1]["ok"]:
+                break
+        refused = answers[-1]
+        assert refused["status"] == 429 and refused["problem"]["type"].endswith("/quota-exceeded"), answers
+        assert refused["retryAfterS"] >= 1
+        send(ws, "again", "credit", player, currency="coins", amount=1, idempotencyKey="q-first")
+        (again,) = results(ws, 1)
+    assert (again["ok"], again["replayed"], again["body"]) == (True, True, first["body"]), "a spent quota still replays"
+    accepted = 1 + sum(1 for answer in answers if answer["ok"])
+    assert balances(api, player) == {"coins": accepted}
