@@ -39,7 +39,7 @@ def send(ws: ClientConnection, ident: str | int, op: str, player: str, **fields:
 
 def results(ws: ClientConnection, count: int) -> list[dict[str, Any]]:
     """The next `count` results, in the order they arrive, each checked for its shape."""
-    found = []
+    found: list[dict[str, Any]] = []
     while len(found) < count:
         message = receive(ws, 30)
         assert message["type"] == "result", message
@@ -222,7 +222,7 @@ def test_the_monthly_quota_refuses_new_commands_and_keys_still_replay(
         send(ws, "first", "credit", player, currency="coins", amount=1, idempotencyKey="q-first")
         (first,) = results(ws, 1)
         assert first["ok"], first
-        answers = []
+        answers: list[dict[str, Any]] = []
         for i in range(10):  # one at a time, so each sees the events counted before it
             send(ws, i, "credit", player, currency="coins", amount=1)
             answers.extend(results(ws, 1))
