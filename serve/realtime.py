@@ -46,7 +46,7 @@ from engine.ratelimit import Bucket, take
 from serve.auth import admit_key, charge, metering
 from serve.backend import Backend, BackendHolder
 from serve.problems import ProblemError
-from serve.realtime_commands import CommandStream
+from serve.realtime_commands import Command, CommandStream
 from serve.realtime_sockets import OpenSockets
 
 router = APIRouter(tags=["realtime"])
@@ -380,9 +380,13 @@ async def _read(connection: Connection) -> Ending | None:
             message = json.loads(raw)
         except ValueError:
             message = None
+        invalid_command: dict[str, Any] | None = None
         if isinstance(message, dict) and message.get("action") == "command":
-            await connection.commands.accept(message)
-            continue
+            parsed = connection.commands.parse(message)
+            if isinstance(parsed, Command):  # costs the key's and tenant's tokens instead
+                await connection.commands.accept(parsed)
+                continue
+            invalid_command = parsed
         bucket, decision = take(
             bucket, settings.realtime_messages_per_s, settings.realtime_message_burst, time.monotonic()
         )
@@ -393,6 +397,9 @@ async def _read(connection: Connection) -> Ending | None:
             connection.error("rate_limited", retryAfterS=decision.retry_after_s)
             continue
         strikes = 0
+        if invalid_command is not None:
+            connection.subscriber.send(invalid_command)
+            continue
         if not isinstance(message, dict):
             connection.error("invalid_message")
             continue

@@ -6,7 +6,9 @@ server keeps one socket open and pays Serve's per-request cost once, not once pe
 Everything else is a batch's (`serve.api.batch.run_ops`): the op's fields and scope, the
 conversion to an engine command, the key's and tenant's rate limits (a token per command), the
 monthly quotas (a request per command, and its events), idempotency. Commands that arrive while
-earlier ones are in flight go together in the next call, as a batch would.
+earlier ones are in flight go together in the next call, as a batch would. An invalid command
+(no `id`, or fields a batch would refuse) is answered at once and costs a token of the socket's
+message bucket instead, like any other message.
 
 Order: a player's commands wait while one of theirs from this socket is in flight, then go in
 send order in one call (where the host applies a call's commands for one player in array order),
@@ -61,7 +63,9 @@ def _issues_without_tag(issues: list[Any], op: Any) -> list[dict[str, Any]]:
 
 
 @dataclass
-class _Pending:
+class Command:
+    """A valid command message: the client's id and the batch op it carries."""
+
     ident: str | int
     op: BatchCommand
 
@@ -81,7 +85,7 @@ class CommandStream:
     strikes: int
     flooded: asyncio.Event
     refused_in_a_row: int = 0
-    _queue: list[_Pending] = field(default_factory=list)
+    _queue: list[Command] = field(default_factory=list)
     _busy: set[str] = field(default_factory=set)
     _scheduled: bool = False
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -92,21 +96,24 @@ class CommandStream:
         # Problems name the connection as their request (`requestId`); the journal records it too.
         self.websocket.state.request_id = self.connection_id
 
-    async def accept(self, message: Mapping[str, Any]) -> None:
-        """Validates a command message and queues it; waits while `max_pending` are unanswered."""
+    def parse(self, message: Mapping[str, Any]) -> Command | dict[str, Any]:
+        """The command a message carries, or the answer to send for an invalid one (which costs
+        the socket's message bucket, like any message that is not a command)."""
         ident = command_id(message)
         if ident is None:
-            self.send({"type": "error", "error": "invalid_message", "detail": "a command needs an `id`"})
-            return
+            return {"type": "error", "error": "invalid_message", "detail": "a command needs an `id`"}
         fields = {name: value for name, value in message.items() if name not in ENVELOPE}
         try:
-            op = COMMAND.validate_python(fields)
+            return Command(ident, COMMAND.validate_python(fields))
         except ValidationError as error:
             invalid = validation_problem(_issues_without_tag(list(error.errors()), fields.get("op")))
-            self._answer(ident, self._problem(invalid))
-            return
+            return {"type": "result", "id": ident, **self._problem(invalid)}
+
+    async def accept(self, command: Command) -> None:
+        """Queues a valid command; waits while `max_pending` are unanswered (the socket is not
+        read meanwhile)."""
         await self._room.acquire()
-        self._queue.append(_Pending(ident, op))
+        self._queue.append(command)
         if not self._scheduled:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
@@ -129,7 +136,7 @@ class CommandStream:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, group: list[_Pending], players: set[str]) -> None:
+    async def _run(self, group: list[Command], players: set[str]) -> None:
         try:
             results = await self._results(group)
         except Exception:  # noqa: BLE001 - answered like HTTP's 500, the socket stays usable
@@ -145,7 +152,7 @@ class CommandStream:
         for pending, result in zip(group, results, strict=True):
             self._answer(pending.ident, result)
 
-    async def _results(self, group: list[_Pending]) -> list[dict[str, Any]]:
+    async def _results(self, group: list[Command]) -> list[dict[str, Any]]:
         meter = metering(self.websocket, self.backend)
         plan = await meter.plans.plan_of(self.tenant)
         admitted, refusal = await self._charge(plan, len(group))

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from actors.directory import ShardDirectory
@@ -236,3 +237,17 @@ def test_the_monthly_quota_refuses_new_commands_and_keys_still_replay(
     assert (again["ok"], again["replayed"], again["body"]) == (True, True, first["body"]), "a spent quota still replays"
     accepted = 1 + sum(1 for answer in answers if answer["ok"])
     assert balances(api, player) == {"coins": accepted}
+
+
+def test_invalid_commands_spend_the_sockets_message_bucket(ludex: Launched) -> None:
+    errors: list[str] = []
+    with stream(ludex.base_url, credentials(ludex)) as ws:
+        for _ in range(60):  # no id: invalid, so each costs a token of the socket's bucket (burst 20)
+            ws.send(json.dumps({"action": "command", "op": "xp", "playerId": "p", "amount": 1}))
+        try:
+            while len(errors) < 60:
+                errors.append(receive(ws)["error"])
+        except ConnectionClosed:
+            pass  # 20 refused in a row close the socket
+    assert set(errors) <= {"invalid_message", "rate_limited"}
+    assert "rate_limited" in errors
