@@ -1,7 +1,16 @@
-"""Load for `ludex serve`: bursts of XP awards, purchases, and a mixed workload.
+"""Load for `ludex serve`: bursts of XP awards, purchases, a mixed workload, batches and the
+command stream.
 
     ludex serve --data-dir .ludex &
     locust -f benchmarks/locustfile.py --headless -u 32 -r 32 -t 30s --host http://127.0.0.1:8000 XpBurst
+    locust -f benchmarks/locustfile.py --headless -u 8 -r 8 -t 30s --host http://127.0.0.1:8000 BatchAwards
+    locust -f benchmarks/locustfile.py --headless -u 8 -r 8 -t 30s --host http://127.0.0.1:8000 StreamAwards
+
+`BatchAwards` posts batches of `$LUDEX_LOAD_BATCH` (default 100) keyed XP awards over as many
+players of its own; `StreamAwards` keeps one `/v1/realtime` socket per user and
+`$LUDEX_LOAD_WINDOW` (default 16) commands in flight on it, each result reported as one request
+(a key holds at most `LUDEX_REALTIME_MAX_CONNECTIONS_PER_KEY` sockets, 16 by default: at most that
+many users).
 
 Credentials come from `$LUDEX_CREDENTIALS` (default `.ludex/demo-credentials.json`). Every
 write carries an Idempotency-Key, as a real client's retries would. `ZipfMixed` spreads the mixed
@@ -17,10 +26,14 @@ import itertools
 import json
 import os
 import random
+import time
 import uuid
 from pathlib import Path
+from typing import Any
 
-from locust import FastHttpUser, between, task
+import httpx
+import websocket
+from locust import FastHttpUser, User, between, task
 
 CREDENTIALS = json.loads(Path(os.environ.get("LUDEX_CREDENTIALS", ".ludex/demo-credentials.json")).read_text())
 HEADERS = {"x-tenant-id": CREDENTIALS["tenantId"], "x-api-key": CREDENTIALS["apiKey"]}
@@ -107,3 +120,94 @@ class ZipfMixed(Progress):
             self.client.post(f"{PROJECT}/players", json=body, headers=HEADERS, name="POST /players")
             self.created.add(player)
         return player
+
+
+BATCH = int(os.environ.get("LUDEX_LOAD_BATCH", "100"))
+WINDOW = int(os.environ.get("LUDEX_LOAD_WINDOW", "16"))
+
+
+class BatchAwards(FastHttpUser):
+    """Batches of keyed XP awards, one per player of the user's own, in one call."""
+
+    wait_time = between(0, 0)
+
+    def on_start(self) -> None:
+        prefix = f"batch-{uuid.uuid4().hex[:10]}"
+        self.players = [f"{prefix}-{i}" for i in range(BATCH)]
+        for player in self.players:
+            body = {"playerId": player, "username": player}
+            self.client.post(f"{PROJECT}/players", json=body, headers=HEADERS, name="POST /players")
+
+    @task
+    def awards(self) -> None:
+        tag = uuid.uuid4().hex
+        commands = [
+            {"op": "xp", "playerId": player, "idempotencyKey": f"{tag}-{i}", "amount": 10}
+            for i, player in enumerate(self.players)
+        ]
+        with self.client.post(
+            f"{PROJECT}/commands",
+            json={"commands": commands},
+            headers=HEADERS,
+            name=f"POST /commands ({BATCH})",
+            catch_response=True,
+        ) as response:
+            if response.status_code != 200 or not all(r["ok"] for r in response.json()["results"]):
+                response.failure(f"{response.status_code}: {response.text[:200]}")
+
+
+class StreamAwards(User):
+    """The command stream: one socket, `WINDOW` keyed XP awards in flight, over its own players."""
+
+    wait_time = between(0, 0)
+
+    def on_start(self) -> None:
+        url = self.host.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/v1/realtime"
+        headers = [f"x-api-key: {CREDENTIALS['apiKey']}", f"x-tenant-id: {CREDENTIALS['tenantId']}"]
+        headers.append(f"x-project-id: {CREDENTIALS['projectId']}")
+        self.socket = websocket.create_connection(url, header=headers, timeout=30)
+        hello = json.loads(self.socket.recv())
+        assert hello["type"] == "hello", hello
+        prefix = f"stream-{uuid.uuid4().hex[:10]}"
+        self.players = [f"{prefix}-{i}" for i in range(WINDOW)]
+        self.sent: dict[int, float] = {}
+        self.counter = 0
+        with httpx.Client(base_url=self.host, headers=HEADERS, timeout=30) as client:
+            for player in self.players:
+                client.post(f"{PROJECT}/players", json={"playerId": player, "username": player})
+
+    def on_stop(self) -> None:
+        self.socket.close()
+
+    def fire(self, name: str, started: float, length: int, exception: Exception | None) -> None:
+        self.environment.events.request.fire(
+            request_type="WS",
+            name=name,
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=length,
+            exception=exception,
+            context={},
+        )
+
+    @task
+    def window(self) -> None:
+        for player in self.players:
+            self.counter += 1
+            message: dict[str, Any] = {
+                "action": "command",
+                "id": self.counter,
+                "op": "xp",
+                "playerId": player,
+                "idempotencyKey": uuid.uuid4().hex,
+                "amount": 10,
+            }
+            self.sent[self.counter] = time.perf_counter()
+            self.socket.send(json.dumps(message))
+        while self.sent:
+            raw = self.socket.recv()
+            answer = json.loads(raw)
+            if answer.get("type") != "result":
+                continue
+            started = self.sent.pop(answer["id"])
+            failure = None if answer["ok"] else RuntimeError(f"{answer['status']}: {answer.get('problem')}")
+            self.fire("command xp", started, len(raw), failure)

@@ -1,7 +1,13 @@
 -- wrk script: keyed XP awards to random players p0..p(N-1); prints p50/p95/p99 as JSON.
 -- LUDEX_BENCH_DELAY_MS paces each connection (for latency at a given rate, not at saturation).
+-- LUDEX_BENCH_BATCH=N (N > 0): each request is one POST .../commands of N keyed XP awards over N
+-- distinct players (consecutive ids from a random start), to LUDEX_BENCH_BATCH_PATH.
+-- LUDEX_BENCH_GET=PATH: a plain GET of PATH instead (the no-op floor: /v1/health).
 local players = tonumber(os.getenv("LUDEX_BENCH_PLAYERS") or "1000")
 local prefix = os.getenv("LUDEX_BENCH_PREFIX") or "/v1/projects/demo/players/"
+local batch = tonumber(os.getenv("LUDEX_BENCH_BATCH") or "0")
+local batch_path = os.getenv("LUDEX_BENCH_BATCH_PATH") or "/v1/projects/demo/commands"
+local get_path = os.getenv("LUDEX_BENCH_GET")
 wrk.method = "POST"
 wrk.body = '{"amount": 10}'
 wrk.headers["content-type"] = "application/json"
@@ -17,10 +23,26 @@ end
 function init(args)
   math.randomseed(os.time() + id * 7919)
 end
+local function batch_body()
+  local start = math.random(0, players - 1)
+  local ops = {}
+  for i = 0, batch - 1 do
+    ops[#ops + 1] = string.format(
+      '{"op":"xp","playerId":"p%d","idempotencyKey":"k-%d-%d-%d-%d","amount":10}',
+      (start + i) % players, id, counter, i, math.random(1, 2147483647))
+  end
+  return '{"commands":[' .. table.concat(ops, ",") .. ']}'
+end
 function request()
   counter = counter + 1
+  if get_path then
+    return wrk.format("GET", get_path, {})
+  end
   local headers = {}
   for k, v in pairs(wrk.headers) do headers[k] = v end
+  if batch > 0 then
+    return wrk.format("POST", batch_path, headers, batch_body())
+  end
   headers["Idempotency-Key"] = string.format("b-%d-%d-%d", id, counter, math.random(1, 2147483647))
   return wrk.format(nil, prefix .. "p" .. math.random(0, players - 1) .. "/xp", headers)
 end

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     realtime_rate_limit_strikes: int = Field(
         default=20, ge=1, description="Refused messages in a row before the socket closes (4429)."
     )
+    realtime_max_pending_commands: int = Field(
+        default=256,
+        ge=1,
+        description="Commands one socket may have sent and not yet had answered; past it the server stops reading.",
+    )
     realtime_max_replay: int = Field(
         default=10_000, ge=1, description="Events one `subscribe ... since` may replay (`since_too_old` beyond)."
     )

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.requests import HTTPConnection
 
 from actors.host import CommandRequest
 from engine.commands import Command
@@ -54,11 +55,21 @@ def outcome_status(outcome: dict[str, Any]) -> int:
     return STATUS_BY_SLUG.get(outcome["error"]["slug"], 500)
 
 
-def outcome_problem(request: Request, outcome: dict[str, Any]) -> dict[str, Any]:
+def outcome_problem(request: HTTPConnection, outcome: dict[str, Any]) -> dict[str, Any]:
     error = outcome["error"]
     field = error.get("data", {}).get("field")
     errors = [{"field": field, "message": error["detail"]}] if field and STATUS_BY_SLUG[error["slug"]] == 422 else None
     return problem_body(error["slug"], error["detail"], request, errors=errors)
+
+
+def retry_after(outcome: dict[str, Any]) -> int | None:
+    """Seconds after which a refused command may be sent again (503s: 1), else None."""
+    if outcome["ok"]:
+        return None
+    seconds = outcome["error"].get("data", {}).get("retryAfterS")
+    if seconds is None and outcome_status(outcome) == 503:
+        return 1
+    return None if seconds is None else int(seconds)
 
 
 def outcome_response(request: Request, outcome: dict[str, Any]) -> Response:
@@ -68,12 +79,27 @@ def outcome_response(request: Request, outcome: dict[str, Any]) -> Response:
         if status == 204:
             return Response(status_code=204, headers=headers)
         return JSONResponse(outcome["body"], status_code=status, headers=headers)
-    if status == 503:
-        headers["Retry-After"] = "1"
-    retry_after = outcome["error"].get("data", {}).get("retryAfterS")
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
+    seconds = retry_after(outcome)
+    if seconds is not None:
+        headers["Retry-After"] = str(seconds)
     return JSONResponse(outcome_problem(request, outcome), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def outcome_result(connection: HTTPConnection, outcome: dict[str, Any]) -> dict[str, Any]:
+    """One command's answer inside a batch or on the command stream: what its own HTTP call
+    would answer (status, body or problem, the replay header as `replayed`, `Retry-After` as
+    `retryAfterS`), as plain JSON (no pydantic model built per result)."""
+    result: dict[str, Any] = {"ok": outcome["ok"], "status": outcome_status(outcome)}
+    if outcome["ok"]:
+        if outcome.get("body") is not None:
+            result["body"] = outcome["body"]
+    else:
+        result["problem"] = outcome_problem(connection, outcome)
+        seconds = retry_after(outcome)
+        if seconds is not None:
+            result["retryAfterS"] = seconds
+    result["replayed"] = bool(outcome.get("replayed"))
+    return result
 
 
 async def run_command(

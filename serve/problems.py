@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
 
 from actors.committer import EntityUnavailableError
 from actors.documents import ContentionError
@@ -115,7 +116,7 @@ class ProblemError(Exception):
         self.extra = extra or {}
 
 
-def problem_body(slug: str, detail: str, request: Request, **extra: Any) -> dict[str, Any]:
+def problem_body(slug: str, detail: str, request: HTTPConnection, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + slug,
         "title": title_of(slug),
@@ -152,6 +153,14 @@ def _validation_error(issue: Mapping[str, Any]) -> dict[str, str]:
     return {"field": field, "message": message}
 
 
+def validation_problem(issues: Sequence[Mapping[str, Any]]) -> ProblemError:
+    """422 `validation-error` naming each field, from pydantic's issues (HTTP bodies and the
+    realtime command stream's messages alike)."""
+    errors = [_validation_error(issue) for issue in issues]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return ProblemError("validation-error", detail, errors=errors)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def on_problem(request: Request, error: ProblemError) -> JSONResponse:
@@ -162,9 +171,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         issues = error.errors()
         if any(issue.get("type") == "json_invalid" for issue in issues):
             return problem_response(request, ProblemError("malformed-json", "the request body is not valid JSON"))
-        errors = [_validation_error(issue) for issue in issues]
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return problem_response(request, ProblemError("validation-error", detail, errors=errors))
+        return problem_response(request, validation_problem(issues))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:

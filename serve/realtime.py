@@ -4,7 +4,8 @@
 the key must belong to that project and carry the `realtime` scope. Events come from the
 process's fan-out `Hub` (`actors.ingress.realtime_hub`).
 
-Server messages: `hello`, `subscribed`, `event`, `pong`, `error`. Close codes (docs/EVENTS.md):
+Server messages: `hello`, `subscribed`, `event`, `result` (of a command: `serve.realtime_commands`),
+`pong`, `error`. Close codes (docs/EVENTS.md):
 4401 missing credentials, no `auth` message in time, or a key revoked/expired while open; 4403
 invalid credentials; 4429 too many connections or messages; 1009 a message too large; 4008
 `slow_consumer` (the client did not read fast enough and its bounded queue overflowed).
@@ -23,7 +24,7 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, WebSocket
@@ -45,6 +46,7 @@ from engine.ratelimit import Bucket, take
 from serve.api_key_auth import admit_key, charge, metering
 from serve.backend import Backend, BackendHolder
 from serve.problems import ProblemError
+from serve.realtime_commands import Command, CommandStream
 from serve.realtime_sockets import OpenSockets
 
 router = APIRouter(tags=["realtime"])
@@ -115,10 +117,31 @@ class Connection:
     token: str
     key: ApiKey
     sockets: OpenSockets
+    stream: CommandStream | None = None
+    flooded: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def settings(self) -> Settings:
         return self.backend.settings
+
+    @property
+    def commands(self) -> CommandStream:
+        """The socket's command stream, made by its first command (most sockets only listen)."""
+        if self.stream is None:
+            subscriber, settings = self.subscriber, self.settings
+            self.stream = CommandStream(
+                self.websocket,
+                self.backend,
+                subscriber.tenant,
+                subscriber.project,
+                self.key,
+                subscriber.connection_id,
+                subscriber.send,
+                max_pending=settings.realtime_max_pending_commands,
+                strikes=settings.realtime_rate_limit_strikes,
+                flooded=self.flooded,
+            )
+        return self.stream
 
     def error(self, error: str, **details: Any) -> None:
         self.subscriber.send({"type": "error", "error": error, **details})
@@ -297,6 +320,7 @@ async def _serve(connection: Connection) -> None:
         asyncio.create_task(_read(connection)),
         asyncio.create_task(_recheck(connection)),
         asyncio.create_task(subscriber.overflowed.wait()),
+        asyncio.create_task(_flood(connection)),
     ]
     failed = False
     ending: Ending | None = None
@@ -316,6 +340,8 @@ async def _serve(connection: Connection) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if connection.stream is not None:
+            await connection.stream.close()
     if subscriber.closed:
         SLOW_CLOSES.inc()
         await _close(websocket, SLOW_CONSUMER_CODE, SLOW_CONSUMER)
@@ -337,7 +363,9 @@ async def _write(connection: Connection) -> None:
 async def _read(connection: Connection) -> Ending | None:
     """Serves the client's messages: each costs a token of the connection's bucket; a refused
     one answers `rate_limited`, and `realtime_rate_limit_strikes` refused in a row close the
-    connection (a client that ignores the answers only floods)."""
+    connection (a client that ignores the answers only floods). Commands are the exception: each
+    costs a token of the key's and tenant's request buckets instead, as an HTTP call does
+    (`serve.realtime_commands`), and as many refused in a row close the connection too."""
     settings = connection.settings
     bucket: Bucket | None = None
     strikes = 0
@@ -348,6 +376,17 @@ async def _read(connection: Connection) -> Ending | None:
         raw = text_of(received, settings.realtime_max_message_bytes)
         if raw is None:
             return Ending("message_too_large", TOO_LARGE_CODE)
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            message = None
+        invalid_command: dict[str, Any] | None = None
+        if isinstance(message, dict) and message.get("action") == "command":
+            parsed = connection.commands.parse(message)
+            if isinstance(parsed, Command):  # costs the key's and tenant's tokens instead
+                await connection.commands.accept(parsed)
+                continue
+            invalid_command = parsed
         bucket, decision = take(
             bucket, settings.realtime_messages_per_s, settings.realtime_message_burst, time.monotonic()
         )
@@ -358,10 +397,9 @@ async def _read(connection: Connection) -> Ending | None:
             connection.error("rate_limited", retryAfterS=decision.retry_after_s)
             continue
         strikes = 0
-        try:
-            message = json.loads(raw)
-        except ValueError:
-            message = None
+        if invalid_command is not None:
+            connection.subscriber.send(invalid_command)
+            continue
         if not isinstance(message, dict):
             connection.error("invalid_message")
             continue
@@ -371,6 +409,13 @@ async def _read(connection: Connection) -> Ending | None:
             connection.error("unknown_action")
             continue
         await handler(connection, message)
+
+
+async def _flood(connection: Connection) -> Ending:
+    """`realtime_rate_limit_strikes` commands in a row refused by the rate limits: the client
+    ignores the answers, and the socket is closed as a flooding one is."""
+    await connection.flooded.wait()
+    return Ending("rate_limited", TOO_MANY_CODE)
 
 
 async def _recheck(connection: Connection) -> Ending:

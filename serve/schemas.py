@@ -354,6 +354,7 @@ class BatchResult(BaseModel):
     status: int
     body: dict[str, Any] | None = None
     problem: Problem | None = None
+    retryAfterS: int | None = None
     replayed: bool = False
 
 

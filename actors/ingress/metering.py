@@ -38,8 +38,9 @@ class Metering:
     def month(self) -> str:
         return month_of(self.clock.now())
 
-    async def count_request(self, tenant: str) -> Usage:
-        return await self.meter.add(tenant, self.month(), requests=1)
+    async def count_request(self, tenant: str, count: int = 1) -> Usage:
+        """Counts `count` calls (a realtime socket's commands that go out together count one each)."""
+        return await self.meter.add(tenant, self.month(), requests=count)
 
     def refusal(self, plan: dict[str, Any] | None, usage: Usage) -> QuotaRefusal | None:
         return quota_refusal(plan, usage, self.clock.now())
