@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from engine.leaderboards import Leaderboard, parse_leaderboards
 from engine.limits import (
     MAX_ACHIEVEMENTS,
     MAX_CONDITIONS,
@@ -145,6 +146,7 @@ class Economy:
     achievements: Mapping[str, Achievement] = field(default_factory=dict)
     quests: Mapping[str, Quest] = field(default_factory=dict)
     feature_flags: Mapping[str, FlagValue] = field(default_factory=dict)
+    leaderboards: Mapping[str, Leaderboard] = field(default_factory=dict)
 
 
 class DefinitionError(ValueError):
@@ -164,6 +166,7 @@ _TOP_LEVEL_KEYS = (
     "achievements",
     "quests",
     "featureFlags",
+    "leaderboards",
 )
 _CURRENCY_KINDS: tuple[CurrencyKind, ...] = ("soft", "hard")
 _MAX_FORMULA_LEVEL = MAX_XP_LEVELS
@@ -306,6 +309,9 @@ class _EconomyParser(_Reader):
         achievements = self.parse_achievements(top)
         quests = self.parse_quests(top)
         flags = self.parse_flags(top.get("featureFlags", {}), "featureFlags")
+        leaderboards = parse_leaderboards(
+            top.get("leaderboards", []), self.counter_ids, self.currency_ids, self.report
+        )
         if self.problems or xp_curve is None:
             return None
         return Economy(
@@ -317,6 +323,7 @@ class _EconomyParser(_Reader):
             achievements=achievements,
             quests=quests,
             feature_flags=flags,
+            leaderboards=leaderboards,
         )
 
     def parse_currencies(self, top: Mapping[str, Any]) -> dict[str, Currency]:
@@ -684,7 +691,7 @@ def economy_to_document(economy: Economy) -> dict[str, Any]:
         if rewards:
             entry["rewards"] = rewards
         quests.append(entry)
-    return {
+    document: dict[str, Any] = {
         "currencies": [{"id": c.id, "kind": c.kind} for c in economy.currencies.values()],
         "items": [{"id": i.id, "stackLimit": i.stack_limit} for i in economy.items.values()],
         "xpCurve": curve,
@@ -694,3 +701,6 @@ def economy_to_document(economy: Economy) -> dict[str, Any]:
         "quests": quests,
         "featureFlags": dict(economy.feature_flags),
     }
+    if economy.leaderboards:  # absent when empty: documents written before boards existed stay equal
+        document["leaderboards"] = [board.to_document() for board in economy.leaderboards.values()]
+    return document

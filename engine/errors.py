@@ -283,3 +283,28 @@ class ProjectNotFoundError(Rejection):
 
 
 REJECTIONS[ProjectNotFoundError.slug] = ProjectNotFoundError
+
+
+@dataclass
+class UnknownLeaderboardError(Rejection):
+    slug: ClassVar[str] = "leaderboard-not-found"
+    board_id: str
+
+    @property
+    def detail(self) -> str:
+        return f"leaderboard '{self.board_id}' is not defined in this project"
+
+
+@dataclass
+class LeaderboardNotSubmittedError(Rejection):
+    slug: ClassVar[str] = "leaderboard-not-submitted"
+    board_id: str
+    metric: str
+
+    @property
+    def detail(self) -> str:
+        return f"leaderboard '{self.board_id}' is fed by '{self.metric}', not by submitted scores"
+
+
+REJECTIONS[UnknownLeaderboardError.slug] = UnknownLeaderboardError
+REJECTIONS[LeaderboardNotSubmittedError.slug] = LeaderboardNotSubmittedError

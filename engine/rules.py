@@ -19,6 +19,7 @@ from engine.errors import (
     InsufficientItemsError,
     InvalidAmountError,
     InvalidFieldError,
+    LeaderboardNotSubmittedError,
     PlayerExistsError,
     PlayerNotFoundError,
     QuestCompletedError,
@@ -27,12 +28,14 @@ from engine.errors import (
     UnknownCounterError,
     UnknownCurrencyError,
     UnknownItemError,
+    UnknownLeaderboardError,
     UnknownObjectiveError,
     UnknownQuestError,
     UnknownSkuError,
     XpLimitError,
 )
 from engine.formats import RECORD_FORMAT, upcast_events
+from engine.leaderboards import MAX_SCORE, period_at
 from engine.limits import MAX_AMOUNT, MAX_SAFE_INTEGER, MAX_UNLOCK_PASSES, MetadataError, check_metadata
 from engine.state import PlayerState, QuestState, with_changes
 from engine.views import player_view, quest_view
@@ -124,6 +127,8 @@ def _changes(s: PlayerState, event: e.Event, at: str) -> dict[str, Any]:
             return dict(achievements={**s.achievements, achievement: at})
         case e.PurchaseSucceeded():
             return dict(purchases=s.purchases + 1)
+        case e.ScoreSubmitted():
+            return {}  # boards are derived from the journal, not kept in the player's state
     raise TypeError(f"no rule evolves {type(event).__name__}")
 
 
@@ -367,12 +372,27 @@ def _decide(state: PlayerState, command: c.Command, ctx: Context) -> Accepted:
             body = {"counterId": counter_id, "value": 0}
         case c.ProgressQuest(quest_id=quest_id, objective_id=objective_id, by=by):
             body = _progress_quest(draft, quest_id, objective_id, by)
+        case c.SubmitScore(board_id=board_id, score=score, metadata=metadata):
+            body = _submit_score(draft, board_id, score, metadata)
         case c.Purchase(sku=sku, quantity=quantity):
             body = _purchase(draft, sku, quantity)
             return Accepted(tuple(draft.events), body, created=True, state=draft.state)
         case _:
             raise TypeError(f"no rule decides {type(command).__name__}")
     return Accepted(tuple(draft.events), body, state=draft.state)
+
+
+def _submit_score(draft: _Draft, board_id: str, score: int, metadata: dict[str, Any]) -> dict[str, Any]:
+    board = draft.ctx.economy.leaderboards.get(board_id)
+    if board is None:
+        raise UnknownLeaderboardError(board_id)
+    if not board.submitted:
+        raise LeaderboardNotSubmittedError(board_id, board.metric)
+    check_amount("score", score, minimum=-MAX_SCORE, maximum=MAX_SCORE)
+    check_metadata_field(metadata)
+    period = period_at(board.reset, draft.ctx.now).id
+    draft.emit(e.ScoreSubmitted(board_id, score, period, metadata))
+    return {"boardId": board_id, "playerId": draft.state.player_id, "score": score, "periodId": period}
 
 
 def _wallet_body(draft: _Draft, currency: str, index: int) -> dict[str, Any]:
