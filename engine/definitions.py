@@ -638,6 +638,17 @@ def parse_economy(document: Mapping[str, Any]) -> Economy:
     return economy
 
 
+def leaderboards_of(document: Mapping[str, Any]) -> dict[str, Leaderboard]:
+    """The boards of an installed (so already valid) economy document, without parsing the rest."""
+    parser = _EconomyParser()
+    parser.parse_currencies(document)
+    parser.parse_counters(document)
+    boards = parse_leaderboards(document.get("leaderboards", []), parser.counter_ids, parser.currency_ids, parser.report)
+    if parser.problems:
+        raise DefinitionError(parser.problems)
+    return boards
+
+
 def _grants_to_document(grants: Grants) -> dict[str, Any]:
     """Omits empty parts so generated files stay as terse as hand-written ones."""
     document: dict[str, Any] = {}

@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi import Request
 
+from actors.board_factory import board_store_for
+from actors.board_store import BoardStore
 from actors.control import Backoffice
 from actors.directory import ShardDirectory
 from actors.stores.base import Store
@@ -22,6 +24,7 @@ class Backend:
     store: Store
     control: Backoffice
     directory: ShardDirectory
+    boards: BoardStore
 
     @classmethod
     async def connect(cls, settings: Settings) -> Backend:
@@ -30,9 +33,12 @@ class Backend:
         directory = await asyncio.to_thread(ShardDirectory.connect, settings)
         control = Backoffice(store)
         await control.seed_plans()
-        return cls(settings, store, control, directory)
+        boards = board_store_for(settings)  # after the store: its schema steps made the embedded tables
+        await boards.open()
+        return cls(settings, store, control, directory, boards)
 
     async def close(self) -> None:
+        await self.boards.close()
         await self.store.close()
 
 
