@@ -58,7 +58,7 @@ async def rebuild_project(
         return Rebuilt(tenant, project, 0, 0)
     prefix = f"player:{tenant}/{project}/"
     after: tuple[str, int] | None = None
-    entity, state = "", PlayerState()
+    entity, state = "", PlayerState(player_id="")
     records_seen = changes_applied = 0
     while records := await store.scan_journal(prefix, since=None, until=None, after=after, limit=PAGE):
         batch: list[BoardChange] = []

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from actors.board_feed import BoardFeed, record_change
+from actors.board_resets import BoardResets
 from actors.board_store import BoardStore
 from actors.clock import SystemClock, epoch_ms
 from actors.coalescer import Coalescer
@@ -136,6 +137,7 @@ class ShardHost:
         self.outcome_retention = OutcomeRetention(store, self.clock, self.retention)
         self.publisher = publisher  # announces durable events to realtime fan-out (Redis), if set
         self.board_feed = None if boards is None else BoardFeed(boards, max_batch_size=max_batch_size)
+        self.board_resets = None if boards is None else BoardResets(store, boards, self.clock)
         self.metrics = HostMetrics()
         self.committer = GroupCommitter(
             store, max_batch_size=max_batch_size, group_commit=group_commit, metrics=self.metrics
@@ -446,6 +448,8 @@ class ShardHost:
                 ("idempotency retention", self.outcome_retention.run_if_due),
                 ("projection repair", self.store.repair),  # projections a failed write left unfinished
             ]
+            if self.board_resets is not None:
+                steps.append(("leaderboard resets", self.board_resets.run_if_due))
         for name, step in steps:
             try:
                 await step()
