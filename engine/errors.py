@@ -297,7 +297,7 @@ class UnknownLeaderboardError(Rejection):
 
 @dataclass
 class LeaderboardNotSubmittedError(Rejection):
-    slug: ClassVar[str] = "leaderboard-not-submitted"
+    slug: ClassVar[str] = "not-submittable"
     board_id: str
     metric: str
 

@@ -72,7 +72,7 @@ STATUS_BY_SLUG: dict[str, int] = {
     "xp-limit": 409,
     "counter-limit": 409,
     "quest-completed": 409,
-    "leaderboard-not-submitted": 409,
+    "not-submittable": 409,
     "validation-error": 422,
     "invalid-amount": 422,
     "invalid-field": 422,

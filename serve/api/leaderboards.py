@@ -156,7 +156,7 @@ async def read_standing(
     summary="Submit a score",
 )
 async def submit_score(request: Request, caller: Writer, boardId: BoardId, body: ScoreSubmission) -> Response:
-    """Posts a score to a `submitted` board (409 `leaderboard-not-submitted` on a board the
+    """Posts a score to a `submitted` board (409 `not-submittable` on a board the
     economy feeds). The score is a journaled command of the player: with an Idempotency-Key a
     retry counts once. The answer is the player's score and rank after it (the board includes it)."""
     key = idempotency_key(request, body.idempotencyKey)

@@ -81,7 +81,7 @@ def test_a_retried_submission_counts_once_and_a_worse_score_keeps_the_best(api: 
 
 
 def test_bad_submissions_are_problems_and_change_nothing(api: Api, player: str) -> None:
-    assert_problem(submit(api, player, 5, board="xp-all-time"), 409, "leaderboard-not-submitted")
+    assert_problem(submit(api, player, 5, board="xp-all-time"), 409, "not-submittable")
     assert_problem(submit(api, player, 5, board="no-such-board"), 404, "leaderboard-not-found")
     assert_problem(submit(api, "nobody-" + player, 5), 404, "player-not-found")
     for bad in (1.5, "7", MAX_SCORE + 1, True):
