@@ -78,7 +78,9 @@ class BoardFeed:
                     self.applied += len(batch)
                 except Exception:  # noqa: BLE001 - the journal has it; a rebuild restores the board
                     self.failures += len(batch)
-                    log.exception("leaderboards: %d changes not applied; `ludex leaderboards rebuild` restores them", len(batch))
+                    log.exception(
+                        "leaderboards: %d changes not applied; `ludex leaderboards rebuild` restores them", len(batch)
+                    )
                 for _, answered in batch:
                     if not answered.done():
                         answered.set_result(None)

@@ -258,4 +258,12 @@ def _score(board: Leaderboard, sort: float) -> int:
 
 
 def _apply_args(board: Leaderboard, change: BoardChange, value: int) -> list[str]:
-    return [change.player_id, board.operator, board.order, str(value), str(change.at_ms), str(change.seq), str(MAX_SCORE)]
+    return [
+        change.player_id,
+        board.operator,
+        board.order,
+        str(value),
+        str(change.at_ms),
+        str(change.seq),
+        str(MAX_SCORE),
+    ]

@@ -43,7 +43,9 @@ def _bounds(period: Period) -> dict[str, Any]:
 
 
 class BoardResets:
-    def __init__(self, store: Store, boards: BoardStore, clock: Any, *, interval_s: float = 30.0, grace_s: float = 60.0) -> None:
+    def __init__(
+        self, store: Store, boards: BoardStore, clock: Any, *, interval_s: float = 30.0, grace_s: float = 60.0
+    ) -> None:
         self.store = store
         self.boards = boards
         self.clock = clock

@@ -98,7 +98,9 @@ class SqliteBoardStore:
 
     async def count(self, key: BoardKey) -> int:
         def read(conn: sqlite3.Connection) -> int:
-            return int(conn.execute(f"SELECT COUNT(*) FROM leaderboard_entries WHERE {_WHERE}", _scope(key)).fetchone()[0])
+            return int(
+                conn.execute(f"SELECT COUNT(*) FROM leaderboard_entries WHERE {_WHERE}", _scope(key)).fetchone()[0]
+            )
 
         return await self._connections()[1].run(read)
 

@@ -349,7 +349,9 @@ class ShardHost:
             return outcome
         inflight = _Inflight(request_fingerprint, outcome, future)
         if write.record is not None and self.board_feed is not None and economy.leaderboards:
-            change = record_change(economy, request.tenant, request.project, request.player_id, write.record, entity.state)
+            change = record_change(
+                economy, request.tenant, request.project, request.player_id, write.record, entity.state
+            )
             if change is not None:  # answered once the record is durable and on the boards
                 inflight.future = self.board_feed.follow(future, change)
         if write.record is not None:

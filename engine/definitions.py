@@ -309,9 +309,7 @@ class _EconomyParser(_Reader):
         achievements = self.parse_achievements(top)
         quests = self.parse_quests(top)
         flags = self.parse_flags(top.get("featureFlags", {}), "featureFlags")
-        leaderboards = parse_leaderboards(
-            top.get("leaderboards", []), self.counter_ids, self.currency_ids, self.report
-        )
+        leaderboards = parse_leaderboards(top.get("leaderboards", []), self.counter_ids, self.currency_ids, self.report)
         if self.problems or xp_curve is None:
             return None
         return Economy(
@@ -643,7 +641,9 @@ def leaderboards_of(document: Mapping[str, Any]) -> dict[str, Leaderboard]:
     parser = _EconomyParser()
     parser.parse_currencies(document)
     parser.parse_counters(document)
-    boards = parse_leaderboards(document.get("leaderboards", []), parser.counter_ids, parser.currency_ids, parser.report)
+    boards = parse_leaderboards(
+        document.get("leaderboards", []), parser.counter_ids, parser.currency_ids, parser.report
+    )
     if parser.problems:
         raise DefinitionError(parser.problems)
     return boards

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from config.settings import Settings
 from serve.data_commands import COMMANDS as DATA_COMMANDS
 from serve.data_commands import add_parsers as add_data_parsers
+from serve.data_commands import check_schema_before_serving
 from serve.leaderboard_commands import add_parser as add_leaderboards_parser
 from serve.leaderboard_commands import leaderboards_command
-from serve.data_commands import check_schema_before_serving
 from serve.proxy import PROXIES, apply_proxy_environment, default_proxy
 
 if TYPE_CHECKING:

@@ -21,9 +21,7 @@ Score = Annotated[
 
 
 class ScoreSubmission(Request):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"playerId": "player-1", "score": 4200}]}
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"playerId": "player-1", "score": 4200}]})
     playerId: Id
     score: Score
     metadata: Metadata = {}

@@ -36,7 +36,7 @@ PeriodQuery = Annotated[
         "(`all`, `2026-11-30`, `2026-W49`, `2026-11`).",
     ),
 ]
-ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
 
 
 def _now() -> datetime:
@@ -117,9 +117,7 @@ async def read_board(
     }
 
 
-@router.get(
-    "/{boardId}/players/{playerId}", response_model=PlayerStanding, responses=ERRORS, summary="A player's rank"
-)
+@router.get("/{boardId}/players/{playerId}", response_model=PlayerStanding, responses=ERRORS, summary="A player's rank")
 async def read_standing(
     caller: Reader,
     boardId: BoardId,
@@ -176,7 +174,9 @@ async def submit_score(request: Request, caller: Writer, boardId: BoardId, body:
         return outcome_response(request, outcome)
     answer = dict(outcome["body"])
     board = await board_of(caller, boardId)
-    standing = await _boards(caller).standing(BoardKey(caller.tenant, caller.project, board, answer["periodId"]), body.playerId)
+    standing = await _boards(caller).standing(
+        BoardKey(caller.tenant, caller.project, board, answer["periodId"]), body.playerId
+    )
     answer["score"] = answer["score"] if standing is None else standing.score
     answer["rank"] = None if standing is None else standing.rank
     headers = {"Idempotent-Replayed": "true"} if outcome.get("replayed") else {}

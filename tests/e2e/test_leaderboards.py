@@ -51,7 +51,13 @@ def test_a_submission_answers_the_rank_it_reached_and_ties_go_to_the_first(api: 
     answer = submit(api, first, base + 1)
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert body == {"boardId": "high-score", "playerId": first, "score": base + 1, "rank": body["rank"], "periodId": "all"}
+    assert body == {
+        "boardId": "high-score",
+        "playerId": first,
+        "score": base + 1,
+        "rank": body["rank"],
+        "periodId": "all",
+    }
     assert submit(api, second, base + 1).status_code == 200
     assert submit(api, low, base).status_code == 200
     ranks = [standing(api, p)["rank"] for p in (first, second, low)]

@@ -56,7 +56,9 @@ class BoardStoreContract:
     async def create(self, tmp_path: Path) -> BoardStore:
         raise NotImplementedError
 
-    async def test_desc_board_ranks_best_first_and_ties_by_who_reached_first(self, boards: BoardStore, tenant: str) -> None:
+    async def test_desc_board_ranks_best_first_and_ties_by_who_reached_first(
+        self, boards: BoardStore, tenant: str
+    ) -> None:
         await boards.apply(
             [
                 change(tenant, "late", 1, 3_000, (DESC_BEST, 50), name="Late"),
@@ -80,10 +82,21 @@ class BoardStoreContract:
         assert [e.player_id for e in await boards.page(key, offset=1, limit=2)] == ["early", "late"]
 
     async def test_asc_board_ranks_the_lowest_first(self, boards: BoardStore, tenant: str) -> None:
-        await boards.apply([change(tenant, p, 1, 1_000 + i, (ASC_BEST, s)) for i, (p, s) in enumerate([("a", 30), ("b", 10), ("c", 20)])])
-        await boards.apply([change(tenant, "a", 2, 5_000, (ASC_BEST, 5)), change(tenant, "b", 2, 5_000, (ASC_BEST, 40))])
+        await boards.apply(
+            [
+                change(tenant, p, 1, 1_000 + i, (ASC_BEST, s))
+                for i, (p, s) in enumerate([("a", 30), ("b", 10), ("c", 20)])
+            ]
+        )
+        await boards.apply(
+            [change(tenant, "a", 2, 5_000, (ASC_BEST, 5)), change(tenant, "b", 2, 5_000, (ASC_BEST, 40))]
+        )
         key = BoardKey(tenant, "game", ASC_BEST, "all")
-        assert [(e.player_id, e.score) for e in await boards.page(key, offset=0, limit=10)] == [("a", 5), ("b", 10), ("c", 20)]
+        assert [(e.player_id, e.score) for e in await boards.page(key, offset=0, limit=10)] == [
+            ("a", 5),
+            ("b", 10),
+            ("c", 20),
+        ]
 
     async def test_operators_and_a_record_applied_twice_counts_once(self, boards: BoardStore, tenant: str) -> None:
         first = change(tenant, "p", 1, 1_000, (INCR, 10), (SET, 7), (DESC_BEST, 7))
@@ -104,7 +117,11 @@ class BoardStoreContract:
             ]
         )
         page = await boards.page(BoardKey(tenant, "game", DESC_BEST, "all"), offset=0, limit=5)
-        assert [(e.player_id, e.score) for e in page] == [("max", MAX_SCORE), ("max-1", MAX_SCORE - 1), ("min", -MAX_SCORE)]
+        assert [(e.player_id, e.score) for e in page] == [
+            ("max", MAX_SCORE),
+            ("max-1", MAX_SCORE - 1),
+            ("min", -MAX_SCORE),
+        ]
 
     async def test_a_deleted_player_leaves_every_board_and_period(self, boards: BoardStore, tenant: str) -> None:
         weekly = Observation(INCR, "2026-W49", 3)
@@ -121,7 +138,9 @@ class BoardStoreContract:
         stays = await boards.standing(BoardKey(tenant, "game", INCR, "all"), "stays")
         assert stays is not None and stays.rank == 1
 
-    async def test_projects_and_tenants_are_apart_and_clear_empties_one_project(self, boards: BoardStore, tenant: str) -> None:
+    async def test_projects_and_tenants_are_apart_and_clear_empties_one_project(
+        self, boards: BoardStore, tenant: str
+    ) -> None:
         other = tenant + "-other"
         await boards.apply([change(tenant, "p", 1, 1_000, (INCR, 10)), change(other, "p", 1, 1_000, (INCR, 99))])
         assert (await boards.standing(BoardKey(tenant, "game", INCR, "all"), "p")).score == 10  # type: ignore[union-attr]

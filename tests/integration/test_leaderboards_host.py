@@ -75,7 +75,9 @@ async def test_an_acknowledged_award_is_ranked_when_the_answer_returns(
     for player in ("ann", "bob"):
         assert (await one(host, req(player, c.CreatePlayer(player.title()))))["ok"]
     assert (await one(host, req("ann", c.AwardXp(40), key="k1")))["ok"]
-    assert (await standing(host, xp, "ann")) == Ranked(1, "ann", "Ann", 40, (await standing(host, xp, "ann")).updated_at_ms)  # type: ignore[union-attr]
+    assert (await standing(host, xp, "ann")) == Ranked(
+        1, "ann", "Ann", 40, (await standing(host, xp, "ann")).updated_at_ms
+    )  # type: ignore[union-attr]
     replay = await one(host, req("ann", c.AwardXp(40), key="k1"))
     refused = await one(host, req("ann", c.AwardXp(0)))
     assert replay["replayed"] and not refused["ok"]
@@ -102,7 +104,9 @@ async def test_submitted_scores_are_idempotent_and_keep_the_best(
     assert [e.data["score"] for e in events] == [900, 10]
 
 
-async def test_a_deleted_player_drops_out_and_a_rename_shows(host: ShardHost, boards_by_id: dict[str, Leaderboard]) -> None:
+async def test_a_deleted_player_drops_out_and_a_rename_shows(
+    host: ShardHost, boards_by_id: dict[str, Leaderboard]
+) -> None:
     xp = boards_by_id["xp-all-time"]
     for player in ("dee", "eve"):
         await one(host, req(player, c.CreatePlayer(player)))
@@ -199,7 +203,9 @@ async def test_weeks_turn_at_monday_midnight_utc_and_each_ended_week_is_announce
     try:
         for player in ("ann", "bob", "cy", "dan"):
             await one(host, req(player, c.CreatePlayer(player.title())))
-        await host.execute([req(p, c.IncrementCounter("wins", n)) for p, n in (("ann", 1), ("bob", 4), ("cy", 2), ("dan", 1))])
+        await host.execute(
+            [req(p, c.IncrementCounter("wins", n)) for p, n in (("ann", 1), ("bob", 4), ("cy", 2), ("dan", 1))]
+        )
         clock.advance(0.001)  # Monday 00:00:00.000 UTC: the next week
         await one(host, req("ann", c.IncrementCounter("wins", 5)))
         assert (await standing(host, weekly, "ann", "2026-W48")).score == 1  # type: ignore[union-attr]

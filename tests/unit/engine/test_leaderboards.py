@@ -37,7 +37,9 @@ from tests.unit.engine.test_definitions import demo_document, minimal_document, 
 UTC_NOON = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # a Monday
 
 
-def board(operator: Operator = "best", order: Order = "desc", reset: Reset = "never", metric: str = "submitted") -> Leaderboard:
+def board(
+    operator: Operator = "best", order: Order = "desc", reset: Reset = "never", metric: str = "submitted"
+) -> Leaderboard:
     return Leaderboard("b", "B", metric, operator, order, reset)
 
 
@@ -47,7 +49,9 @@ def board(operator: Operator = "best", order: Order = "desc", reset: Reset = "ne
 def test_the_demo_economy_defines_its_three_boards() -> None:
     boards = parse_economy(demo_document()).leaderboards
     assert boards["xp-all-time"] == Leaderboard("xp-all-time", "All-time XP", "xp", "incr", "desc", "never")
-    assert boards["weekly-wins"] == Leaderboard("weekly-wins", "Wins this week", "counter:wins", "incr", "desc", "weekly")
+    assert boards["weekly-wins"] == Leaderboard(
+        "weekly-wins", "Wins this week", "counter:wins", "incr", "desc", "weekly"
+    )
     assert boards["high-score"] == Leaderboard("high-score", "High score", "submitted", "best", "desc", "never")
 
 
@@ -96,7 +100,7 @@ def model_score(operator: Operator, order: Order, values: list[int]) -> int:
 @given(
     operator=st.sampled_from(["best", "set", "incr"]),
     order=st.sampled_from(["desc", "asc"]),
-    values=st.lists(st.integers(-10**9, 10**9), min_size=1, max_size=30),
+    values=st.lists(st.integers(-(10**9), 10**9), min_size=1, max_size=30),
 )
 def test_operators_agree_with_the_model(operator: Operator, order: Order, values: list[int]) -> None:
     rules = board(operator, order)
@@ -106,9 +110,9 @@ def test_operators_agree_with_the_model(operator: Operator, order: Order, values
     assert entry is not None and entry.score == model_score(operator, order, values)
     # "reached at": the record after which the score last changed
     first_reach = next(
-        seq for seq in range(1, len(values) + 1) if all(
-            model_score(operator, order, values[:k]) == entry.score for k in range(seq, len(values) + 1)
-        )
+        seq
+        for seq in range(1, len(values) + 1)
+        if all(model_score(operator, order, values[:k]) == entry.score for k in range(seq, len(values) + 1))
     )
     assert entry.reached_ms == 1_000 * first_reach
 
@@ -122,7 +126,9 @@ def test_operators_agree_with_the_model(operator: Operator, order: Order, values
         max_size=20,
     ),
 )
-def test_ranking_orders_by_score_then_first_reach_then_player(order: Order, entries: dict[str, tuple[int, int]]) -> None:
+def test_ranking_orders_by_score_then_first_reach_then_player(
+    order: Order, entries: dict[str, tuple[int, int]]
+) -> None:
     rules = board("best", order)
     ranked = sorted(entries, key=lambda p: rank_key(rules, Entry(entries[p][0], entries[p][1], 1), p))
     for better, worse in zip(ranked, ranked[1:], strict=False):
@@ -150,17 +156,43 @@ def test_incr_stops_at_the_exact_range() -> None:
 @pytest.mark.parametrize(
     ("reset", "moment", "period_id", "starts", "ends"),
     [
-        ("daily", datetime(2026, 11, 30, 23, 59, 59, 999_000, tzinfo=UTC), "2026-11-30", "2026-11-30T00:00:00Z", "2026-12-01T00:00:00Z"),
+        (
+            "daily",
+            datetime(2026, 11, 30, 23, 59, 59, 999_000, tzinfo=UTC),
+            "2026-11-30",
+            "2026-11-30T00:00:00Z",
+            "2026-12-01T00:00:00Z",
+        ),
         ("daily", datetime(2026, 12, 1, tzinfo=UTC), "2026-12-01", "2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"),
-        ("weekly", datetime(2026, 11, 29, 23, 59, 59, tzinfo=UTC), "2026-W48", "2026-11-23T00:00:00Z", "2026-11-30T00:00:00Z"),
-        ("weekly", datetime(2026, 11, 30, 0, 0, tzinfo=UTC), "2026-W49", "2026-11-30T00:00:00Z", "2026-12-07T00:00:00Z"),
+        (
+            "weekly",
+            datetime(2026, 11, 29, 23, 59, 59, tzinfo=UTC),
+            "2026-W48",
+            "2026-11-23T00:00:00Z",
+            "2026-11-30T00:00:00Z",
+        ),
+        (
+            "weekly",
+            datetime(2026, 11, 30, 0, 0, tzinfo=UTC),
+            "2026-W49",
+            "2026-11-30T00:00:00Z",
+            "2026-12-07T00:00:00Z",
+        ),
         ("weekly", datetime(2027, 1, 1, tzinfo=UTC), "2026-W53", "2026-12-28T00:00:00Z", "2027-01-04T00:00:00Z"),
-        ("monthly", datetime(2026, 12, 31, 23, 59, tzinfo=UTC), "2026-12", "2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z"),
+        (
+            "monthly",
+            datetime(2026, 12, 31, 23, 59, tzinfo=UTC),
+            "2026-12",
+            "2026-12-01T00:00:00Z",
+            "2027-01-01T00:00:00Z",
+        ),
         ("monthly", datetime(2027, 1, 1, tzinfo=UTC), "2027-01", "2027-01-01T00:00:00Z", "2027-02-01T00:00:00Z"),
         ("never", datetime(2027, 1, 1, tzinfo=UTC), "all", None, None),
     ],
 )
-def test_periods_turn_at_utc_midnights(reset: Reset, moment: datetime, period_id: str, starts: str | None, ends: str | None) -> None:
+def test_periods_turn_at_utc_midnights(
+    reset: Reset, moment: datetime, period_id: str, starts: str | None, ends: str | None
+) -> None:
     period = period_at(reset, moment)
     assert period.to_document() == {"id": period_id, "startsAt": starts, "endsAt": ends}
 
@@ -245,7 +277,13 @@ def test_a_record_feeding_no_board_changes_nothing() -> None:
 
 def test_derived_best_boards_keep_the_total_and_level_boards_the_level() -> None:
     economy = parse_economy(
-        {**demo_document(), "leaderboards": [{"id": "lvl", "metric": "level"}, {"id": "coins", "metric": "currency-earned:coins", "operator": "best"}]}
+        {
+            **demo_document(),
+            "leaderboards": [
+                {"id": "lvl", "metric": "level"},
+                {"id": "coins", "metric": "currency-earned:coins", "operator": "best"},
+            ],
+        }
     )
     after = ADA.__class__(**{**ADA.__dict__, "xp": 300, "level": 3, "earned": {"coins": 900}})
     events = [
