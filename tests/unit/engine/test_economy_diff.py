@@ -106,7 +106,7 @@ def test_leaderboard_changes_are_listed(old: dict[str, Any]) -> None:
     new["leaderboards"][0]["reset"] = "daily"
     new["leaderboards"].append({"id": "lap", "metric": "submitted", "order": "asc"})
     assert diff_economies(old, new) == [
-        "+ leaderboard lap (submitted, best, asc, reset never)",
         "- leaderboard high-score",
+        "+ leaderboard lap (submitted, best, asc, reset never)",
         "~ leaderboard xp-all-time: reset 'never' -> 'daily'",
     ]
