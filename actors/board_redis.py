@@ -27,7 +27,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from actors.board_store import BoardKey, Ranked
+from actors.board_store import BoardKey, Position, Ranked, position_of
 from engine.leaderboards import MAX_SCORE, BoardChange, Entry, Leaderboard
 
 _LESS = """
@@ -76,8 +76,10 @@ redis.call('HDEL', KEYS[2], ARGV[1])
 return 1
 """
 
-# KEYS: zset. ARGV: sort score, member. Entries of this shard that rank before (score, member).
-_BETTER = (
+# KEYS: zset. ARGV: sort score, member, above, below. For the position (score, member) in this
+# shard: how many entries sort before it, where the entries after it start, and up to `above`
+# entries just before it and `below` just after it (index ranges: O(log N) plus the equal scores).
+_WINDOW = (
     _LESS
     + """
 local n = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[1])
@@ -85,7 +87,17 @@ local ties = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
 for i = 1, #ties do
   if less(ties[i], ARGV[2]) then n = n + 1 else break end
 end
-return n
+local start = n
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then start = n + 1 end
+local above, below = tonumber(ARGV[3]), tonumber(ARGV[4])
+local before, after = {}, {}
+if above > 0 and n > 0 then
+  before = redis.call('ZRANGE', KEYS[1], math.max(0, n - above), n - 1, 'WITHSCORES')
+end
+if below > 0 then
+  after = redis.call('ZRANGE', KEYS[1], start, start + below - 1, 'WITHSCORES')
+end
+return {n, start, before, after}
 """
 )
 
@@ -106,13 +118,13 @@ class RedisBoardStore:
         self._redis: Any = None
         self._apply: Any = None
         self._remove: Any = None
-        self._better: Any = None
+        self._window: Any = None
 
     async def open(self) -> None:
         client = aioredis.Redis.from_url(self.url, decode_responses=True)
         self._apply = client.register_script(_APPLY)
         self._remove = client.register_script(_REMOVE)
-        self._better = client.register_script(_BETTER)
+        self._window = client.register_script(_WINDOW)
         self._redis = client
 
     async def close(self) -> None:
@@ -206,51 +218,68 @@ class RedisBoardStore:
 
     # ------------------------------------------------------------------------------ reads
 
-    async def page(self, key: BoardKey, *, offset: int, limit: int) -> list[Ranked]:
+    async def page(self, key: BoardKey, *, limit: int, offset: int = 0, after: Position | None = None) -> list[Ranked]:
         client = self._client()
+        if after is not None:
+            windows = await self._windows(key, after, 0, limit)
+            first = sum(int(window[1]) for window in windows)
+            chosen = list(heapq.merge(*[_pairs(window[3]) for window in windows]))[:limit]
+            return await self._ranked(key, chosen, first + 1)
         pipe = client.pipeline(transaction=False)
         for zset in self._keys(key):
             pipe.zrange(zset, 0, offset + limit - 1, withscores=True)
         shards = await pipe.execute()
         merged = list(heapq.merge(*[[(score, member) for member, score in rows] for rows in shards]))
-        chosen = merged[offset : offset + limit]
-        if not chosen:
-            return []
-        players = [_split_member(member) for _, member in chosen]
-        names = await client.hmget(self._names(key.tenant, key.project), [player for _, player in players])
-        return [
-            Ranked(offset + i + 1, player, name or "", _score(key.board, sort), reached)
-            for i, ((sort, _), (reached, player), name) in enumerate(zip(chosen, players, names, strict=True))
-        ]
+        return await self._ranked(key, merged[offset : offset + limit], offset + 1)
+
+    async def around(self, key: BoardKey, entry: Ranked, *, above: int, below: int) -> list[Ranked]:
+        windows = await self._windows(key, position_of(key.board, entry), above, below)
+        before = list(heapq.merge(*[_pairs(window[2]) for window in windows]))[-above:] if above else []
+        after = list(heapq.merge(*[_pairs(window[3]) for window in windows]))[:below]
+        own = (float(key.board.sort_key(entry.score)), _member(entry.updated_at_ms, entry.player_id))
+        return await self._ranked(key, [*before, own, *after], entry.rank - len(before))
 
     async def standing(self, key: BoardKey, player_id: str) -> Ranked | None:
         client = self._client()
-        zsets = self._keys(key)
-        own = self.shard_of(player_id)
+        own = self._keys(key)[self.shard_of(player_id)]
         pipe = client.pipeline(transaction=False)
-        pipe.hget(zsets[own] + ":m", player_id)
+        pipe.hget(own + ":m", player_id)
         pipe.hget(self._names(key.tenant, key.project), player_id)
         meta, name = await pipe.execute()
         if meta is None:
             return None
         score_text, reached_text, _ = meta.split(":")
         score, reached = int(score_text), int(reached_text)
-        member, sort = _member(reached, player_id), key.board.sort_key(score)
-        pipe = client.pipeline(transaction=False)
-        pipe.zrank(zsets[own], member)
-        for shard, zset in enumerate(zsets):
-            if shard != own:
-                await self._better(keys=[zset], args=[str(sort), member], client=pipe)
-        counts = await pipe.execute()
-        if counts[0] is None:  # removed between the two reads
-            return None
-        return Ranked(1 + sum(int(count) for count in counts), player_id, name or "", score, reached)
+        windows = await self._windows(key, Position(key.board.sort_key(score), reached, player_id), 0, 0)
+        return Ranked(1 + sum(int(window[0]) for window in windows), player_id, name or "", score, reached)
+
+    async def _windows(self, key: BoardKey, at: Position, above: int, below: int) -> list[Any]:
+        pipe = self._client().pipeline(transaction=False)
+        member = _member(at.reached_ms, at.player_id)
+        for zset in self._keys(key):
+            await self._window(keys=[zset], args=[str(at.sort_key), member, str(above), str(below)], client=pipe)
+        return list(await pipe.execute())
+
+    async def _ranked(self, key: BoardKey, chosen: list[tuple[float, str]], first_rank: int) -> list[Ranked]:
+        if not chosen:
+            return []
+        players = [_split_member(member) for _, member in chosen]
+        names = await self._client().hmget(self._names(key.tenant, key.project), [player for _, player in players])
+        return [
+            Ranked(first_rank + i, player, name or "", _score(key.board, sort), reached)
+            for i, ((sort, _), (reached, player), name) in enumerate(zip(chosen, players, names, strict=True))
+        ]
 
     async def count(self, key: BoardKey) -> int:
         pipe = self._client().pipeline(transaction=False)
         for zset in self._keys(key):
             pipe.zcard(zset)
         return sum(await pipe.execute())
+
+
+def _pairs(flat: list[Any]) -> list[tuple[float, str]]:
+    """A Lua `WITHSCORES` reply (member, score, member, score, ...) as (score, member) pairs."""
+    return [(float(flat[i + 1]), str(flat[i])) for i in range(0, len(flat), 2)]
 
 
 def _score(board: Leaderboard, sort: float) -> int:

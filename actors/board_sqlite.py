@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-from actors.board_store import BoardKey, Ranked
+from actors.board_store import BoardKey, Position, Ranked, position_of
 from actors.stores.migrations import SQLITE_LEADERBOARD_SCHEMA, write_transaction
 from actors.stores.sqlite import _Connection
 from engine.leaderboards import BoardChange, Entry, apply_observation
@@ -60,17 +60,41 @@ class SqliteBoardStore:
         if changes:
             await self._connections()[0].run(lambda conn: _apply(conn, changes))
 
-    async def page(self, key: BoardKey, *, offset: int, limit: int) -> list[Ranked]:
+    async def page(self, key: BoardKey, *, limit: int, offset: int = 0, after: Position | None = None) -> list[Ranked]:
         def read(conn: sqlite3.Connection) -> list[Ranked]:
+            first = offset
+            bound: str = ""
+            params: tuple[object, ...] = ()
+            if after is not None:
+                first = _better_than(conn, key, after) + _exists(conn, key, after)
+                bound, params = " AND (e.sort_key, e.reached_ms, e.player_id) > (?, ?, ?)", _position(after)
             rows = conn.execute(
-                "SELECT e.player_id, COALESCE(n.username, ''), e.score, e.reached_ms FROM leaderboard_entries e"
-                " LEFT JOIN leaderboard_players n"
-                " ON n.tenant = e.tenant AND n.project = e.project AND n.player_id = e.player_id"
-                " WHERE e.tenant = ? AND e.project = ? AND e.board = ? AND e.period = ?"
+                f"{_SELECT} WHERE e.tenant = ? AND e.project = ? AND e.board = ? AND e.period = ?{bound}"
                 " ORDER BY e.sort_key, e.reached_ms, e.player_id LIMIT ? OFFSET ?",
-                (*_scope(key), limit, offset),
+                (*_scope(key), *params, limit, 0 if after is not None else offset),
             ).fetchall()
-            return [Ranked(offset + i + 1, row[0], row[1], row[2], row[3]) for i, row in enumerate(rows)]
+            return [Ranked(first + i + 1, *row) for i, row in enumerate(rows)]
+
+        return await self._connections()[1].run(read)
+
+    async def around(self, key: BoardKey, entry: Ranked, *, above: int, below: int) -> list[Ranked]:
+        at = position_of(key.board, entry)
+
+        def read(conn: sqlite3.Connection) -> list[Ranked]:
+            where = "e.tenant = ? AND e.project = ? AND e.board = ? AND e.period = ?"
+            before = conn.execute(
+                f"{_SELECT} WHERE {where} AND (e.sort_key, e.reached_ms, e.player_id) < (?, ?, ?)"
+                " ORDER BY e.sort_key DESC, e.reached_ms DESC, e.player_id DESC LIMIT ?",
+                (*_scope(key), *_position(at), above),
+            ).fetchall()
+            later = conn.execute(
+                f"{_SELECT} WHERE {where} AND (e.sort_key, e.reached_ms, e.player_id) > (?, ?, ?)"
+                " ORDER BY e.sort_key, e.reached_ms, e.player_id LIMIT ?",
+                (*_scope(key), *_position(at), below),
+            ).fetchall()
+            rows = [*reversed(before), (entry.player_id, entry.username, entry.score, entry.updated_at_ms), *later]
+            top = entry.rank - len(before)
+            return [Ranked(top + i, *row) for i, row in enumerate(rows)]
 
         return await self._connections()[1].run(read)
 
@@ -83,11 +107,7 @@ class SqliteBoardStore:
             if row is None:
                 return None
             score, sort_key, reached_ms = row
-            (better,) = conn.execute(
-                f"SELECT COUNT(*) FROM leaderboard_entries WHERE {_WHERE}"
-                " AND (sort_key, reached_ms, player_id) < (?, ?, ?)",
-                (*_scope(key), sort_key, reached_ms, player_id),
-            ).fetchone()
+            better = _better_than(conn, key, Position(sort_key, reached_ms, player_id))
             name = conn.execute(
                 "SELECT username FROM leaderboard_players WHERE tenant = ? AND project = ? AND player_id = ?",
                 (key.tenant, key.project, player_id),
@@ -128,6 +148,33 @@ class SqliteBoardStore:
                 )
 
         await self._connections()[0].run(write)
+
+
+_SELECT = (
+    "SELECT e.player_id, COALESCE(n.username, ''), e.score, e.reached_ms FROM leaderboard_entries e"
+    " LEFT JOIN leaderboard_players n ON n.tenant = e.tenant AND n.project = e.project AND n.player_id = e.player_id"
+)
+
+
+def _position(at: Position) -> tuple[int, int, str]:
+    return (at.sort_key, at.reached_ms, at.player_id)
+
+
+def _better_than(conn: sqlite3.Connection, key: BoardKey, at: Position) -> int:
+    """Entries that sort before `at`: an index range count."""
+    (count,) = conn.execute(
+        f"SELECT COUNT(*) FROM leaderboard_entries WHERE {_WHERE} AND (sort_key, reached_ms, player_id) < (?, ?, ?)",
+        (*_scope(key), *_position(at)),
+    ).fetchone()
+    return int(count)
+
+
+def _exists(conn: sqlite3.Connection, key: BoardKey, at: Position) -> int:
+    row = conn.execute(
+        f"SELECT 1 FROM leaderboard_entries WHERE {_WHERE} AND player_id = ? AND sort_key = ? AND reached_ms = ?",
+        (*_scope(key), at.player_id, at.sort_key, at.reached_ms),
+    ).fetchone()
+    return 0 if row is None else 1
 
 
 def _apply(conn: sqlite3.Connection, changes: Sequence[BoardChange]) -> None:

@@ -27,6 +27,19 @@ class Ranked:
     updated_at_ms: int
 
 
+@dataclass(frozen=True, order=True)
+class Position:
+    """Where an entry sorts on its board: smaller is better (`engine.leaderboards.rank_key`)."""
+
+    sort_key: int
+    reached_ms: int
+    player_id: str
+
+
+def position_of(board: Leaderboard, entry: Ranked) -> Position:
+    return Position(board.sort_key(entry.score), entry.updated_at_ms, entry.player_id)
+
+
 @dataclass(frozen=True)
 class BoardKey:
     tenant: str
@@ -44,8 +57,13 @@ class BoardStore(Protocol):
         """Apply durable records' changes, in journal order; a record applied before changes nothing."""
         ...
 
-    async def page(self, key: BoardKey, *, offset: int, limit: int) -> list[Ranked]:
-        """Entries ranked `offset + 1` to `offset + limit`, best first."""
+    async def page(self, key: BoardKey, *, limit: int, offset: int = 0, after: Position | None = None) -> list[Ranked]:
+        """`limit` entries best first: those ranked from `offset + 1`, or, given `after`, those that
+        sort after that position (keyset paging: a deep page costs what the first one does)."""
+        ...
+
+    async def around(self, key: BoardKey, entry: Ranked, *, above: int, below: int) -> list[Ranked]:
+        """Up to `above` entries ranked before `entry`, `entry` itself, and up to `below` after it."""
         ...
 
     async def standing(self, key: BoardKey, player_id: str) -> Ranked | None:
@@ -61,7 +79,3 @@ class BoardStore(Protocol):
     async def load(self, key: BoardKey, entries: Sequence[tuple[str, Entry]], usernames: dict[str, str]) -> None:
         """Write entries as they are, in bulk (benchmarks and imports; bypasses the operators)."""
         ...
-
-
-def next_offset(offset: int, limit: int, returned: int) -> int | None:
-    return offset + limit if returned == limit else None

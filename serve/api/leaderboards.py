@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from actors.board_store import BoardKey, Ranked
+from actors.board_store import BoardKey, Position, Ranked, position_of
 from actors.host import CommandRequest
 from engine import commands as c
 from engine.definitions import leaderboards_of
@@ -104,17 +104,38 @@ async def read_board(
     reached the score first. Ended periods stay readable (`period=previous` or an id)."""
     board = await board_of(caller, boardId)
     chosen = period_of(board, period)
-    offset = decode_cursor(cursor, 0)
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise ProblemError("invalid-cursor", "the cursor is not one this API returned")
+    after = _decode_position(cursor)
     key = BoardKey(caller.tenant, caller.project, board, chosen.id)
-    entries = await _boards(caller).page(key, offset=offset, limit=limit + 1)
+    entries = await _boards(caller).page(key, limit=limit + 1, after=after)
+    shown = entries[:limit]
+    more = len(entries) > limit
     return {
         "boardId": board.id,
         "period": chosen.to_document(),
-        "items": [entry_body(entry) for entry in entries[:limit]],
-        "nextCursor": encode_cursor(offset + limit) if len(entries) > limit else None,
+        "items": [entry_body(entry) for entry in shown],
+        "nextCursor": _encode_position(position_of(board, shown[-1])) if more else None,
     }
+
+
+def _encode_position(at: Position) -> str:
+    return encode_cursor([at.sort_key, at.reached_ms, at.player_id])
+
+
+def _decode_position(cursor: str | None) -> Position | None:
+    """A page's cursor is the position of its last entry: the next page starts after it, however
+    deep (a cursor from another board or period still only selects positions of this one)."""
+    value = decode_cursor(cursor, None)
+    if value is None:
+        return None
+    valid = (
+        isinstance(value, list)
+        and len(value) == 3
+        and all(isinstance(part, int) and not isinstance(part, bool) for part in value[:2])
+        and isinstance(value[2], str)
+    )
+    if not valid:
+        raise ProblemError("invalid-cursor", "the cursor is not one this API returned")
+    return Position(value[0], value[1], value[2])
 
 
 @router.get("/{boardId}/players/{playerId}", response_model=PlayerStanding, responses=ERRORS, summary="A player's rank")
@@ -135,8 +156,7 @@ async def read_standing(
         raise ProblemError("not-ranked", f"player '{playerId}' has no score on '{boardId}' in period '{chosen.id}'")
     neighbours: list[Ranked] = []
     if around:
-        start = max(standing.rank - 1 - around, 0)
-        neighbours = await _boards(caller).page(key, offset=start, limit=standing.rank - start + around)
+        neighbours = await _boards(caller).around(key, standing, above=around, below=around)
     return {
         "boardId": board.id,
         "period": chosen.to_document(),

@@ -13,7 +13,7 @@ import pytest
 
 from actors.board_redis import RedisBoardStore
 from actors.board_sqlite import SqliteBoardStore
-from actors.board_store import BoardKey, BoardStore
+from actors.board_store import BoardKey, BoardStore, position_of
 from actors.stores.sqlite import SqliteStore
 from engine.leaderboards import (
     MAX_SCORE,
@@ -158,6 +158,39 @@ class BoardStoreContract:
         three = await boards.standing(key, "p3")
         assert three is not None and three.username == "Three" and three.rank == 1 + [p for p, _ in model].index("p3")
 
+    async def test_keyset_pages_and_around_me_at_the_edges(self, boards: BoardStore, tenant: str) -> None:
+        key = BoardKey(tenant, "game", DESC_BEST, "all")
+        scores = [9, 7, 7, 5, 3, 3, 3, 1]  # ties: who reached first (the lower index) ranks first
+        await boards.apply([change(tenant, f"p{i}", 1, 1_000 + i, (DESC_BEST, s)) for i, s in enumerate(scores)])
+        everyone = await boards.page(key, limit=100)
+        assert [e.player_id for e in everyone] == [f"p{i}" for i in range(8)]
+        pages, after = [], None
+        while True:
+            page = await boards.page(key, limit=3, after=after)
+            pages.append([(e.rank, e.player_id) for e in page])
+            if len(page) < 3:
+                break
+            after = position_of(DESC_BEST, page[-1])
+        assert pages == [[(1, "p0"), (2, "p1"), (3, "p2")], [(4, "p3"), (5, "p4"), (6, "p5")], [(7, "p6"), (8, "p7")]]
+        top, bottom, middle = everyone[0], everyone[-1], everyone[4]
+        assert [(e.rank, e.player_id) for e in await boards.around(key, top, above=2, below=2)] == [
+            (1, "p0"),
+            (2, "p1"),
+            (3, "p2"),
+        ]
+        assert [(e.rank, e.player_id) for e in await boards.around(key, bottom, above=2, below=2)] == [
+            (6, "p5"),
+            (7, "p6"),
+            (8, "p7"),
+        ]
+        around = await boards.around(key, middle, above=1, below=2)
+        assert [(e.rank, e.player_id, e.score) for e in around] == [
+            (4, "p3", 5),
+            (5, "p4", 3),
+            (6, "p5", 3),
+            (7, "p6", 3),
+        ]
+
     @pytest.mark.parametrize("seed", range(4))
     async def test_random_histories_rank_like_the_model(self, boards: BoardStore, tenant: str, seed: int) -> None:
         rng = random.Random(seed)
@@ -183,6 +216,13 @@ class BoardStoreContract:
         key = BoardKey(tenant, "game", board, "all")
         page = await boards.page(key, offset=0, limit=100)
         assert [(e.player_id, e.score) for e in page] == [(p, model[p].score) for p in expected]
+        middle = page[len(page) // 2]
+        after = await boards.page(key, limit=5, after=position_of(board, middle))
+        assert [(e.rank, e.player_id) for e in after] == [
+            (e.rank, e.player_id) for e in page[middle.rank : middle.rank + 5]
+        ]
+        around = await boards.around(key, middle, above=3, below=3)
+        assert around == page[max(middle.rank - 4, 0) : middle.rank + 3]
         for rank, player in enumerate(expected, start=1):
             standing = await boards.standing(key, player)
             assert standing is not None and (standing.rank, standing.score) == (rank, model[player].score)
