@@ -62,6 +62,11 @@ class Settings(BaseSettings):
         le=64,
         description="Redis keys each leaderboard period is split over (by player), so a hot board melts no single key.",
     )
+    leaderboard_push_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="Realtime `leaderboard.rank.changed`: a watched board's top is read and pushed at most this often.",
+    )
     snapshot_every: int = Field(default=100, description="Journal records between an entity's snapshots.")
     idle_timeout_s: float = Field(default=300.0, description="An entity idle this long is passivated.")
     max_batch_size: int = Field(default=512, description="Writes per group commit.")

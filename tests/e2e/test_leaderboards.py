@@ -4,16 +4,19 @@ ranges no other test uses and ranks are compared with each other, not with fixed
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from websockets.sync.client import connect
 
 from engine.leaderboards import MAX_SCORE
 from serve.launcher import Launched
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import api_with_key, assert_problem, new_player, unique
+from tests.e2e.test_realtime import credentials, receive, ws_url
 
 BOARDS = "/leaderboards"
 
@@ -177,3 +180,27 @@ def test_another_tenants_key_gets_404_and_none_of_the_board(
     with api_with_key(ludex.base_url, other_tenant["apiKey"], tenant="rival", project="rival-game") as own:
         assert_problem(own.get(f"{BOARDS}/high-score"), 404, "project-not-found")  # no economy there
     assert standing(api, player)["score"] < MAX_SCORE
+
+
+def test_realtime_watchers_get_the_top_when_it_changes(ludex: Launched, api: Api) -> None:
+    with connect(ws_url(ludex.base_url, **credentials(ludex)), open_timeout=30) as ws:
+        assert receive(ws)["type"] == "hello"
+        ws.send(json.dumps({"action": "watch-leaderboard", "boardId": "no-such-board"}))
+        assert receive(ws) == {"type": "error", "error": "unknown_leaderboard", "boardId": "no-such-board"}
+        ws.send(json.dumps({"action": "watch-leaderboard", "boardId": "high-score", "top": 0}))
+        assert receive(ws) == {"type": "error", "error": "invalid_message"}
+        ws.send(json.dumps({"action": "watch-leaderboard", "boardId": "high-score", "top": 5}))
+        assert receive(ws) == {"type": "watching", "boardId": "high-score", "top": 5}
+        first = receive(ws)["event"]
+        assert first["type"] == "leaderboard.rank.changed" and first["data"]["periodId"] == "all"
+        champion = new_player(api, username="realtime-champion")
+        assert submit(api, champion, MAX_SCORE - 1).status_code == 200  # at most second: only one test posts MAX
+        for _ in range(20):  # pushes are throttled (1 s) and only sent when the top changed
+            event = receive(ws)["event"]
+            assert event["type"] == "leaderboard.rank.changed"
+            if any(entry["playerId"] == champion for entry in event["data"]["top"]):
+                break
+        else:
+            raise AssertionError("the new top was never pushed")
+        entry = next(entry for entry in event["data"]["top"] if entry["playerId"] == champion)
+        assert entry["score"] == MAX_SCORE - 1 and entry["username"] == "realtime-champion" and entry["rank"] <= 2
