@@ -83,6 +83,25 @@ def measure_ceiling(args: argparse.Namespace) -> dict[str, Any]:
         process.wait(timeout=10)
 
 
+def create_players(url: str, data_dir: Path, players: int) -> tuple[dict[str, str], dict[str, str]]:
+    """Players p0..p(N-1) of the demo project; answers the demo credentials and xp.lua's env."""
+    creds = json.loads((data_dir / "demo-credentials.json").read_text())
+    headers = {"x-tenant-id": creds["tenantId"], "x-api-key": creds["apiKey"]}
+    players_url = f"{url}/v1/projects/{creds['projectId']}/players"
+    print(f"  creating {players} players ...", flush=True)
+    with httpx.Client(headers=headers, timeout=60) as client, ThreadPoolExecutor(16) as pool:
+        made = list(
+            pool.map(
+                lambda i: client.post(players_url, json={"playerId": f"p{i}", "username": f"p{i}"}).status_code,
+                range(players),
+            )
+        )
+    assert all(status in (200, 201) for status in made), "player creation failed"
+    env = {"LUDEX_BENCH_PLAYERS": str(players), "LUDEX_BENCH_KEY": creds["apiKey"]}
+    env["LUDEX_BENCH_PREFIX"] = f"/v1/projects/{creds['projectId']}/players/"
+    return creds, env
+
+
 def measure_ludex(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     port, data_dir = free_port(), Path(tempfile.mkdtemp(prefix="ludex-bench-"))
     # The demo key's rate limit (1,000/s, burst 2,000 per replica) would answer 429 once Ludex is
@@ -97,20 +116,7 @@ def measure_ludex(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: httpx.get(f"{url}/v1/health/ready").status_code == 200, 180, "ludex serve")
-        creds = json.loads((data_dir / "demo-credentials.json").read_text())
-        headers = {"x-tenant-id": creds["tenantId"], "x-api-key": creds["apiKey"]}
-        players_url = f"{url}/v1/projects/{creds['projectId']}/players"
-        print(f"  creating {args.players} players ...", flush=True)
-        with httpx.Client(headers=headers, timeout=60) as client, ThreadPoolExecutor(16) as pool:
-            made = list(
-                pool.map(
-                    lambda i: client.post(players_url, json={"playerId": f"p{i}", "username": f"p{i}"}).status_code,
-                    range(args.players),
-                )
-            )
-        assert all(status in (200, 201) for status in made), "player creation failed"
-        env = {"LUDEX_BENCH_PLAYERS": str(args.players), "LUDEX_BENCH_KEY": creds["apiKey"]}
-        env["LUDEX_BENCH_PREFIX"] = f"/v1/projects/{creds['projectId']}/players/"
+        creds, env = create_players(url, data_dir, args.players)
         runs = {"ludex": run_wrk(url, args, env)}
         # Each connection waits so that all of them together offer half the saturated rate. A
         # connection's cycle is its pause plus the latency at that load, lower than at saturation:

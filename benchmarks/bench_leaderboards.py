@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +42,7 @@ from actors.board_redis import RedisBoardStore
 from actors.board_sqlite import SqliteBoardStore
 from actors.board_store import BoardKey, BoardStore, position_of
 from actors.stores.sqlite import SqliteStore
-from benchmarks.bench_http import RESULTS, free_port, run_wrk, wait_until
+from benchmarks.bench_http import RESULTS, create_players, free_port, run_wrk, wait_until
 from config.settings import DEMO_ECONOMY_PATH
 from engine.leaderboards import Entry, Leaderboard
 from tests.support.services import redis_server
@@ -74,20 +73,8 @@ def measure_http(args: argparse.Namespace, redis_url: str | None) -> dict[str, A
     without = {key: value for key, value in with_boards.items() if key != "leaderboards"}
     try:
         wait_until(lambda: httpx.get(f"{url}/v1/health/ready").status_code == 200, 180, "ludex serve")
-        creds = json.loads((data_dir / "demo-credentials.json").read_text())
+        creds, wrk_env = create_players(url, data_dir, args.players)
         headers = {"x-tenant-id": creds["tenantId"], "x-api-key": creds["apiKey"]}
-        players_url = f"{url}/v1/projects/{creds['projectId']}/players"
-        print(f"  creating {args.players} players ...", flush=True)
-        with httpx.Client(headers=headers, timeout=60) as client, ThreadPoolExecutor(16) as pool:
-            made = list(
-                pool.map(
-                    lambda i: client.post(players_url, json={"playerId": f"p{i}", "username": f"p{i}"}).status_code,
-                    range(args.players),
-                )
-            )
-        assert all(status in (200, 201) for status in made), "player creation failed"
-        wrk_env = {"LUDEX_BENCH_PLAYERS": str(args.players), "LUDEX_BENCH_KEY": creds["apiKey"]}
-        wrk_env["LUDEX_BENCH_PREFIX"] = f"/v1/projects/{creds['projectId']}/players/"
         run_wrk(url, argparse.Namespace(**{**vars(args), "duration": 3}), wrk_env)  # warm-up
         runs: dict[str, list[dict[str, Any]]] = {"boards": [], "none": []}
         for round_ in range(args.rounds):

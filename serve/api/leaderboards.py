@@ -12,13 +12,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from actors.board_store import BoardKey, Position, Ranked, position_of
-from actors.host import CommandRequest
 from engine import commands as c
 from engine.definitions import leaderboards_of
 from engine.leaderboards import MAX_AROUND, Leaderboard, Period, period_at, resolve_period
 from engine.rules import rfc3339
 from serve.auth import ID_PATTERN, Caller, PlayerId, require
-from serve.commanding import IDEMPOTENT, idempotency_key, outcome_response
+from serve.commanding import IDEMPOTENT, execute_command, outcome_response
 from serve.leaderboard_schemas import BoardList, BoardPage, PlayerStanding, ScoreResult, ScoreSubmission
 from serve.pagination import decode_cursor, encode_cursor
 from serve.problems import ProblemError
@@ -177,19 +176,8 @@ async def submit_score(request: Request, caller: Writer, boardId: BoardId, body:
     """Posts a score to a `submitted` board (409 `not-submittable` on a board the
     economy feeds). The score is a journaled command of the player: with an Idempotency-Key a
     retry counts once. The answer is the player's score and rank after it (the board includes it)."""
-    key = idempotency_key(request, body.idempotencyKey)
-    refusal = caller.quota_refusal()
-    if refusal is not None and key is None:
-        raise ProblemError(
-            refusal["slug"], refusal["detail"], headers={"Retry-After": str(refusal["data"]["retryAfterS"])}
-        )
     command = c.SubmitScore(boardId, body.score, body.metadata)
-    request_id = request.state.request_id
-    outcomes = await caller.backend.directory.execute(
-        [CommandRequest(caller.tenant, caller.project, body.playerId, command, key, request_id, refusal)]
-    )
-    await caller.count_events(outcomes)
-    outcome = outcomes[0]
+    outcome = await execute_command(request, caller, body.playerId, command, body.idempotencyKey)
     if not outcome["ok"]:
         return outcome_response(request, outcome)
     answer = dict(outcome["body"])
