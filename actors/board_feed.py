@@ -25,8 +25,11 @@ log = logging.getLogger("ludex.leaderboards")
 
 
 class BoardFeed:
-    def __init__(self, boards: BoardStore, *, max_batch_size: int = 512) -> None:
+    def __init__(self, boards: BoardStore, store: object = None, *, max_batch_size: int = 512) -> None:
         self.boards = boards
+        share = getattr(boards, "share_writer", None)
+        if share is not None:  # the embedded boards in the host's own SQLite file
+            share(store)
         self.max_batch_size = max_batch_size
         self.failures = 0
         self.applied = 0
@@ -41,6 +44,7 @@ class BoardFeed:
 
     async def stop(self) -> None:
         if self._task is not None:
+            await asyncio.sleep(0)  # callbacks of the last commits run first and queue their changes
             while self._pending:
                 await asyncio.sleep(0.01)
             self._task.cancel()

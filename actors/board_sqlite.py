@@ -16,7 +16,7 @@ from pathlib import Path
 
 from actors.board_store import BoardKey, Position, Ranked, position_of
 from actors.stores.migrations import SQLITE_LEADERBOARD_SCHEMA, write_transaction
-from actors.stores.sqlite import _Connection
+from actors.stores.sqlite import SqliteStore, _Connection
 from engine.leaderboards import BoardChange, Entry, apply_observation
 
 _WHERE = "tenant = ? AND project = ? AND board = ? AND period = ?"
@@ -32,6 +32,7 @@ class SqliteBoardStore:
         otherwise the SQLite store's file, whose schema steps created them."""
         self.path = Path(path)
         self.own_file = own_file
+        self.store: SqliteStore | None = None  # the store whose writer thread applies changes, if shared
         self._writer: _Connection | None = None
         self._reader: _Connection | None = None
 
@@ -56,8 +57,18 @@ class SqliteBoardStore:
         assert self._writer is not None and self._reader is not None, "board store is not open"
         return self._writer, self._reader
 
+    def share_writer(self, store: object) -> None:
+        """In a shard host whose SQLite store is this file: apply changes on the store's writer
+        thread (`SqliteStore.run_derived`), between journal commits instead of against them."""
+        if isinstance(store, SqliteStore) and store.path.resolve() == self.path.resolve():
+            self.store = store
+
     async def apply(self, changes: Sequence[BoardChange]) -> None:
-        if changes:
+        if not changes:
+            return
+        if self.store is not None:
+            await self.store.run_derived(lambda conn: _apply(conn, changes))
+        else:
             await self._connections()[0].run(lambda conn: _apply(conn, changes))
 
     async def page(self, key: BoardKey, *, limit: int, offset: int = 0, after: Position | None = None) -> list[Ranked]:

@@ -136,7 +136,7 @@ class ShardHost:
         self.event_retention = EventRetention(store, self.clock, event_retention_days)
         self.outcome_retention = OutcomeRetention(store, self.clock, self.retention)
         self.publisher = publisher  # announces durable events to realtime fan-out (Redis), if set
-        self.board_feed = None if boards is None else BoardFeed(boards, max_batch_size=max_batch_size)
+        self.board_feed = None if boards is None else BoardFeed(boards, store, max_batch_size=max_batch_size)
         self.board_resets = None if boards is None else BoardResets(store, boards, self.clock)
         self.metrics = HostMetrics()
         self.committer = GroupCommitter(

@@ -2,7 +2,7 @@
 
 (a) XP awards/s through one `ludex serve` (wrk, keyed awards to random players, as bench_http)
     with the demo economy's three boards defined, and with the same economy without boards,
-    alternating boards / none / boards / none on the same server so drift from a shared machine
+    alternating none / boards / none / boards on the same server so drift from a shared machine
     falls on both; the ratio is boards / none (goal >= 0.9). `--redis` runs it with
     LUDEX_REDIS_URL (a throwaway redis-server), so boards live in Redis.
 (b) With N entries (default 1,000,000) loaded in bulk into one board period, straight into each
@@ -78,7 +78,7 @@ def measure_http(args: argparse.Namespace, redis_url: str | None) -> dict[str, A
         run_wrk(url, argparse.Namespace(**{**vars(args), "duration": 3}), wrk_env)  # warm-up
         runs: dict[str, list[dict[str, Any]]] = {"boards": [], "none": []}
         for round_ in range(args.rounds):
-            for name, document in (("boards", with_boards), ("none", without)):
+            for name, document in (("none", without), ("boards", with_boards)):
                 apply_economy(data_dir, url, document)
                 result = run_wrk(url, args, wrk_env)
                 print(f"    round {round_ + 1} {name:<6} {result['rps']:>8,.0f} req/s  p99 {result['p99_ms']:.1f} ms")

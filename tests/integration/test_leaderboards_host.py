@@ -72,6 +72,7 @@ async def test_an_acknowledged_award_is_ranked_when_the_answer_returns(
     host: ShardHost, boards_by_id: dict[str, Leaderboard]
 ) -> None:
     xp = boards_by_id["xp-all-time"]
+    assert getattr(board_store(host), "store", None) is host.store  # applied between journal commits
     for player in ("ann", "bob"):
         assert (await one(host, req(player, c.CreatePlayer(player.title()))))["ok"]
     assert (await one(host, req("ann", c.AwardXp(40), key="k1")))["ok"]
