@@ -1,11 +1,12 @@
 """Leaderboards embedded in the SQLite store's file (tables created by a schema step in
 `actors/stores/migrations.py`), for deployments without Redis.
 
-It has connections of its own: a writer with `synchronous=OFF` (entries are a projection the
-journal can always rebuild, so a board write never pays a second fsync on the hot path; the WAL
-is synced by the journal's next commit) and a reader. Ranks are counted on the index
-`(board, period, sort_key, reached_ms, player_id)`: reading the top is a short index range,
-a rank an index count.
+In a shard host whose store is this file, changes are applied on the store's writer thread
+(`SqliteStore.run_derived`: between journal commits, without an fsync of their own); elsewhere
+(the rebuild tool, a file of its own beside MongoDB) on a writer connection of its own with
+`synchronous=OFF`: entries are a projection the journal can always rebuild. Reads use a reader
+connection. Ranks are counted on the index `(board, period, sort_key, reached_ms, player_id)`:
+the top is a short index range, a rank an index count (time grows with the rank).
 """
 
 from __future__ import annotations
