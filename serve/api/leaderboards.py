@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from actors.board_store import BoardKey, Position, Ranked, position_of
 from engine import commands as c
 from engine.definitions import leaderboards_of
-from engine.leaderboards import MAX_AROUND, Leaderboard, Period, period_at, resolve_period
+from engine.leaderboards import MAX_AROUND, MAX_SCORE, Leaderboard, Period, period_at, resolve_period
 from engine.rules import rfc3339
 from serve.auth import ID_PATTERN, Caller, PlayerId, require
 from serve.commanding import IDEMPOTENT, execute_command, outcome_response
@@ -130,7 +130,10 @@ def _decode_position(cursor: str | None) -> Position | None:
         isinstance(value, list)
         and len(value) == 3
         and all(isinstance(part, int) and not isinstance(part, bool) for part in value[:2])
+        and abs(value[0]) <= MAX_SCORE
+        and 0 <= value[1] < 10**13
         and isinstance(value[2], str)
+        and len(value[2]) <= 64
     )
     if not valid:
         raise ProblemError("invalid-cursor", "the cursor is not one this API returned")

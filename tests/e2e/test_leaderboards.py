@@ -14,6 +14,7 @@ from websockets.sync.client import connect
 
 from engine.leaderboards import MAX_SCORE
 from serve.launcher import Launched
+from serve.pagination import encode_cursor
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import api_with_key, assert_problem, new_player, unique
 from tests.e2e.test_realtime import credentials, receive, ws_url
@@ -99,7 +100,8 @@ def test_bad_submissions_are_problems_and_change_nothing(api: Api, player: str) 
     assert_problem(api.get(f"{BOARDS}/high-score/players/{player}"), 404, "not-ranked")
     assert_problem(api.get(f"{BOARDS}/xp-all-time/players/{player}"), 404, "not-ranked")
     assert_problem(api.get(f"{BOARDS}/high-score", params={"period": "2026-W01"}), 404, "period-not-found")
-    assert_problem(api.get(f"{BOARDS}/high-score", params={"cursor": "bm9wZQ"}), 422, "invalid-cursor")
+    for forged in ("bm9wZQ", encode_cursor([10**30, 0, "x"]), encode_cursor([0, -1, "x"]), encode_cursor(5)):
+        assert_problem(api.get(f"{BOARDS}/high-score", params={"cursor": forged}), 422, "invalid-cursor")
     assert api.get("/events", params={"playerId": player, "type": "leaderboard.score.submitted"}).json()["items"] == []
 
 
