@@ -218,11 +218,19 @@ class RedisBoardStore:
 
     # ------------------------------------------------------------------------------ reads
 
-    async def page(self, key: BoardKey, *, limit: int, offset: int = 0, after: Position | None = None) -> list[Ranked]:
+    async def page(
+        self,
+        key: BoardKey,
+        *,
+        limit: int,
+        offset: int = 0,
+        after: Position | None = None,
+        after_rank: int | None = None,
+    ) -> list[Ranked]:
         client = self._client()
         if after is not None:
             windows = await self._windows(key, after, 0, limit)
-            first = sum(int(window[1]) for window in windows)
+            first = sum(int(window[1]) for window in windows) if after_rank is None else after_rank
             chosen = list(heapq.merge(*[_pairs(window[3]) for window in windows]))[:limit]
             return await self._ranked(key, chosen, first + 1)
         pipe = client.pipeline(transaction=False)

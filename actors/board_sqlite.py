@@ -72,13 +72,24 @@ class SqliteBoardStore:
         else:
             await self._connections()[0].run(lambda conn: _apply(conn, changes))
 
-    async def page(self, key: BoardKey, *, limit: int, offset: int = 0, after: Position | None = None) -> list[Ranked]:
+    async def page(
+        self,
+        key: BoardKey,
+        *,
+        limit: int,
+        offset: int = 0,
+        after: Position | None = None,
+        after_rank: int | None = None,
+    ) -> list[Ranked]:
         def read(conn: sqlite3.Connection) -> list[Ranked]:
             first = offset
             bound: str = ""
             params: tuple[object, ...] = ()
             if after is not None:
-                first = _better_than(conn, key, after) + _exists(conn, key, after)
+                if after_rank is None:
+                    first = _better_than(conn, key, after) + _exists(conn, key, after)
+                else:
+                    first = after_rank
                 bound, params = " AND (e.sort_key, e.reached_ms, e.player_id) > (?, ?, ?)", _position(after)
             rows = conn.execute(
                 f"{_SELECT} WHERE e.tenant = ? AND e.project = ? AND e.board = ? AND e.period = ?{bound}"

@@ -57,9 +57,19 @@ class BoardStore(Protocol):
         """Apply durable records' changes, in journal order; a record applied before changes nothing."""
         ...
 
-    async def page(self, key: BoardKey, *, limit: int, offset: int = 0, after: Position | None = None) -> list[Ranked]:
+    async def page(
+        self,
+        key: BoardKey,
+        *,
+        limit: int,
+        offset: int = 0,
+        after: Position | None = None,
+        after_rank: int | None = None,
+    ) -> list[Ranked]:
         """`limit` entries best first: those ranked from `offset + 1`, or, given `after`, those that
-        sort after that position (keyset paging: a deep page costs what the first one does)."""
+        sort after that position (keyset paging: a deep page costs what the first one does).
+        `after_rank`: the rank `after` had when it was read (a cursor's), numbering the page without
+        counting what sorts before it."""
         ...
 
     async def around(self, key: BoardKey, entry: Ranked, *, above: int, below: int) -> list[Ranked]:

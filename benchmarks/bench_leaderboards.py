@@ -141,8 +141,13 @@ async def measure_reads(name: str, boards: BoardStore, entries: int, samples: in
         rank = await timed(samples, lambda: boards.standing(key, f"p{rng.randrange(entries)}"))
         top = await timed(samples, lambda: boards.page(key, limit=100))
         deep_entries = [await boards.standing(key, f"p{rng.randrange(entries)}") for _ in range(50)]
-        deep_positions = [position_of(BOARD, entry) for entry in deep_entries if entry is not None]
-        deep = await timed(samples, lambda: boards.page(key, limit=100, after=rng.choice(deep_positions)))
+        deep_cursors = [(position_of(BOARD, entry), entry.rank) for entry in deep_entries if entry is not None]
+
+        async def deep_page() -> Any:
+            position, rank = rng.choice(deep_cursors)
+            return await boards.page(key, limit=100, after=position, after_rank=rank)
+
+        deep = await timed(samples, deep_page)
 
         async def around_me() -> Any:
             entry = rng.choice([e for e in deep_entries if e is not None])

@@ -103,41 +103,43 @@ async def read_board(
     reached the score first. Ended periods stay readable (`period=previous` or an id)."""
     board = await board_of(caller, boardId)
     chosen = period_of(board, period)
-    after = _decode_position(cursor)
+    after, after_rank = _decode_position(cursor)
     key = BoardKey(caller.tenant, caller.project, board, chosen.id)
-    entries = await _boards(caller).page(key, limit=limit + 1, after=after)
+    entries = await _boards(caller).page(key, limit=limit + 1, after=after, after_rank=after_rank)
     shown = entries[:limit]
     more = len(entries) > limit
     return {
         "boardId": board.id,
         "period": chosen.to_document(),
         "items": [entry_body(entry) for entry in shown],
-        "nextCursor": _encode_position(position_of(board, shown[-1])) if more else None,
+        "nextCursor": _encode_position(position_of(board, shown[-1]), shown[-1].rank) if more else None,
     }
 
 
-def _encode_position(at: Position) -> str:
-    return encode_cursor([at.sort_key, at.reached_ms, at.player_id])
+def _encode_position(at: Position, rank: int) -> str:
+    return encode_cursor([at.sort_key, at.reached_ms, at.player_id, rank])
 
 
-def _decode_position(cursor: str | None) -> Position | None:
-    """A page's cursor is the position of its last entry: the next page starts after it, however
-    deep (a cursor from another board or period still only selects positions of this one)."""
+def _decode_position(cursor: str | None) -> tuple[Position | None, int | None]:
+    """A page's cursor is the position and rank of its last entry: the next page starts after it
+    and is numbered from it, however deep (a cursor from another board or period still only
+    selects positions of this one)."""
     value = decode_cursor(cursor, None)
     if value is None:
-        return None
+        return None, None
     valid = (
         isinstance(value, list)
-        and len(value) == 3
-        and all(isinstance(part, int) and not isinstance(part, bool) for part in value[:2])
+        and len(value) == 4
+        and all(isinstance(value[i], int) and not isinstance(value[i], bool) for i in (0, 1, 3))
         and abs(value[0]) <= MAX_SCORE
         and 0 <= value[1] < 10**13
         and isinstance(value[2], str)
         and len(value[2]) <= 64
+        and 1 <= value[3] <= MAX_SCORE
     )
     if not valid:
         raise ProblemError("invalid-cursor", "the cursor is not one this API returned")
-    return Position(value[0], value[1], value[2])
+    return Position(value[0], value[1], value[2]), value[3]
 
 
 @router.get("/{boardId}/players/{playerId}", response_model=PlayerStanding, responses=ERRORS, summary="A player's rank")

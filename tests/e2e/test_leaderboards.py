@@ -100,7 +100,12 @@ def test_bad_submissions_are_problems_and_change_nothing(api: Api, player: str) 
     assert_problem(api.get(f"{BOARDS}/high-score/players/{player}"), 404, "not-ranked")
     assert_problem(api.get(f"{BOARDS}/xp-all-time/players/{player}"), 404, "not-ranked")
     assert_problem(api.get(f"{BOARDS}/high-score", params={"period": "2026-W01"}), 404, "period-not-found")
-    for forged in ("bm9wZQ", encode_cursor([10**30, 0, "x"]), encode_cursor([0, -1, "x"]), encode_cursor(5)):
+    for forged in (
+        "bm9wZQ",
+        encode_cursor([10**30, 0, "x", 1]),
+        encode_cursor([0, -1, "x", 1]),
+        encode_cursor([0, 0, "x", 0]),
+    ):
         assert_problem(api.get(f"{BOARDS}/high-score", params={"cursor": forged}), 422, "invalid-cursor")
     assert api.get("/events", params={"playerId": player, "type": "leaderboard.score.submitted"}).json()["items"] == []
 

@@ -172,6 +172,8 @@ class BoardStoreContract:
                 break
             after = position_of(DESC_BEST, page[-1])
         assert pages == [[(1, "p0"), (2, "p1"), (3, "p2")], [(4, "p3"), (5, "p4"), (6, "p5")], [(7, "p6"), (8, "p7")]]
+        numbered = await boards.page(key, limit=3, after=position_of(DESC_BEST, everyone[2]), after_rank=3)
+        assert [(e.rank, e.player_id) for e in numbered] == pages[1]
         top, bottom, middle = everyone[0], everyone[-1], everyone[4]
         assert [(e.rank, e.player_id) for e in await boards.around(key, top, above=2, below=2)] == [
             (1, "p0"),
