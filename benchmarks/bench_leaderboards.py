@@ -156,7 +156,6 @@ async def measure_reads(name: str, boards: BoardStore, entries: int, samples: in
         near = await timed(samples, around_me)
         for what, figures in (("rank", rank), ("top-100", top), ("deep 100", deep), ("around 5", near)):
             print(f"    {what:<9} p50 {figures['p50_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms", flush=True)
-        await boards.clear("bench", "game")
         return {
             "entries": count,
             "loadS": round(load_s, 1),
@@ -170,15 +169,16 @@ async def measure_reads(name: str, boards: BoardStore, entries: int, samples: in
 
 
 async def reads(args: argparse.Namespace, redis_url: str, data_dir: Path) -> dict[str, Any]:
-    store = SqliteStore(data_dir / "ludex.sqlite3")
-    await store.open()  # its schema steps create the board tables
-    await store.close()
-    return {
-        "embedded": await measure_reads(
-            "embedded", SqliteBoardStore(data_dir / "ludex.sqlite3"), args.entries, args.samples
-        ),
-        "redis": await measure_reads("redis", RedisBoardStore(redis_url), args.entries, args.samples),
-    }
+    results: dict[str, Any] = {}
+    if "embedded" in args.stores.split(","):
+        store = SqliteStore(data_dir / "ludex.sqlite3")
+        await store.open()  # its schema steps create the board tables
+        await store.close()
+        embedded = SqliteBoardStore(data_dir / "ludex.sqlite3")
+        results["embedded"] = await measure_reads("embedded", embedded, args.entries, args.samples)
+    if "redis" in args.stores.split(","):
+        results["redis"] = await measure_reads("redis", RedisBoardStore(redis_url), args.entries, args.samples)
+    return results
 
 
 def main() -> None:
@@ -193,6 +193,7 @@ def main() -> None:
     parser.add_argument("--redis", action="store_true", help="(a) with boards in Redis (LUDEX_REDIS_URL)")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-reads", action="store_true")
+    parser.add_argument("--stores", default="embedded,redis", help="(b) on these stores (comma list)")
     parser.add_argument("--label", default="default")
     args = parser.parse_args()
     report: dict[str, Any] = {
