@@ -86,10 +86,7 @@ class SqliteBoardStore:
             bound: str = ""
             params: tuple[object, ...] = ()
             if after is not None:
-                if after_rank is None:
-                    first = _better_than(conn, key, after) + _exists(conn, key, after)
-                else:
-                    first = after_rank
+                first = _numbered_after(conn, key, after, after_rank)
                 bound, params = " AND (e.sort_key, e.reached_ms, e.player_id) > (?, ?, ?)", _position(after)
             rows = conn.execute(
                 f"{_SELECT} WHERE e.tenant = ? AND e.project = ? AND e.board = ? AND e.period = ?{bound}"
@@ -190,6 +187,13 @@ def _better_than(conn: sqlite3.Connection, key: BoardKey, at: Position) -> int:
         (*_scope(key), *_position(at)),
     ).fetchone()
     return int(count)
+
+
+def _numbered_after(conn: sqlite3.Connection, key: BoardKey, after: Position, after_rank: int | None) -> int:
+    """The rank `after` holds: the cursor's when it has one, else counted."""
+    if after_rank is not None:
+        return after_rank
+    return _better_than(conn, key, after) + _exists(conn, key, after)
 
 
 def _exists(conn: sqlite3.Connection, key: BoardKey, at: Position) -> int:
