@@ -63,7 +63,8 @@ def apply_economy(data_dir: Path, url: str, document: dict[str, Any]) -> None:
 
 def measure_http(args: argparse.Namespace, redis_url: str | None) -> dict[str, Any]:
     port, data_dir = free_port(), Path(tempfile.mkdtemp(prefix="ludex-bench-boards-"))
-    env = {**os.environ, "LUDEX_DEFAULT_RATE_LIMIT_PER_S": "1000000"}
+    # A Ray of its own: on a machine where another Ray runs, `ray.init()` would join that one.
+    env = {**os.environ, "LUDEX_DEFAULT_RATE_LIMIT_PER_S": "1000000", "RAY_ADDRESS": "local"}
     if redis_url:
         env["LUDEX_REDIS_URL"] = redis_url
     command = [str(Path(sys.executable).with_name("ludex")), "serve", "--data-dir", str(data_dir), "--port", str(port)]
