@@ -14,6 +14,7 @@ from typing import Any
 
 import ray
 
+from actors.board_factory import board_store_for
 from actors.coalescer import Coalescer
 from actors.committer import EntityUnavailableError
 from actors.event_publisher import RedisEventPublisher
@@ -66,6 +67,7 @@ def start_shard_hosts(settings: Settings, *, max_restarts: int = -1) -> list[Any
             idempotency_retention_s=settings.idempotency_retention_s,
             event_retention_days=settings.event_retention_days,
             redis_url=settings.redis_url,
+            boards=board_store_for(settings),
         )
         for shard_id in range(settings.shards)
     ]

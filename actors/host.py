@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from actors.board_feed import BoardFeed, record_change
+from actors.board_resets import BoardResets
+from actors.board_store import BoardStore
 from actors.clock import Clock, SystemClock, epoch_ms
 from actors.coalescer import Coalescer
 from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrite
@@ -120,6 +123,7 @@ class ShardHost:
         idempotency_retention_s: float = 7 * 24 * 3600.0,
         event_retention_days: float | None = None,
         publisher: EventPublisher | None = None,
+        boards: BoardStore | None = None,
     ) -> None:
         self.store = store
         self.clock: Clock = clock or SystemClock()
@@ -135,6 +139,8 @@ class ShardHost:
         self.outcome_retention = OutcomeRetention(store, self.clock, self.retention)
         self.economy_health = EconomyHealthSweep(store, self.clock)
         self.publisher = publisher  # announces durable events to realtime fan-out (Redis), if set
+        self.board_feed = None if boards is None else BoardFeed(boards, store, max_batch_size=max_batch_size)
+        self.board_resets = None if boards is None else BoardResets(store, boards, self.clock)
         self.metrics = HostMetrics()
         self.committer = GroupCommitter(
             store, max_batch_size=max_batch_size, group_commit=group_commit, metrics=self.metrics
@@ -166,6 +172,8 @@ class ShardHost:
                 return
             tune_for_long_lived_objects()
             await self.store.open()
+            if self.board_feed is not None:
+                await self.board_feed.start()
             self.committer.start()
             if sweep:
                 self._sweeper = asyncio.create_task(self._sweep_forever(), name="ludex-passivation")
@@ -180,6 +188,8 @@ class ShardHost:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
         await self.committer.stop()
+        if self.board_feed is not None:
+            await self.board_feed.stop()
         await self.passivate_idle(force=True)
         await asyncio.gather(*self._background, return_exceptions=True)
         if self.publisher is not None:
@@ -341,6 +351,12 @@ class ShardHost:
         else:
             return outcome
         inflight = _Inflight(request_fingerprint, outcome, future)
+        if write.record is not None and self.board_feed is not None and economy.leaderboards:
+            change = record_change(
+                economy, request.tenant, request.project, request.player_id, write.record, entity.state
+            )
+            if change is not None:  # answered once the record is durable and on the boards
+                inflight.future = self.board_feed.follow(future, change)
         if write.record is not None:
             inflight.event_ids = [event_id(entity.key, write.record.seq, i) for i in range(len(write.record.events))]
         if idem is not None:
@@ -438,6 +454,8 @@ class ShardHost:
                 ("economy health", self.economy_health.run_if_due),
                 ("projection repair", self.store.repair),  # projections a failed write left unfinished
             ]
+            if self.board_resets is not None:
+                steps.append(("leaderboard resets", self.board_resets.run_if_due))
         for name, step in steps:
             try:
                 await step()

@@ -144,6 +144,25 @@ def half_load(url: str, args: argparse.Namespace, env: dict[str, str], saturated
     return result
 
 
+def create_players(url: str, data_dir: Path, players: int) -> tuple[dict[str, str], dict[str, str]]:
+    """Players p0..p(N-1) of the demo project; answers the demo credentials and xp.lua's env."""
+    creds = json.loads((data_dir / "demo-credentials.json").read_text())
+    headers = {"x-tenant-id": creds["tenantId"], "x-api-key": creds["apiKey"]}
+    players_url = f"{url}/v1/projects/{creds['projectId']}/players"
+    print(f"  creating {players} players ...", flush=True)
+    with httpx.Client(headers=headers, timeout=60) as client, ThreadPoolExecutor(16) as pool:
+        made = list(
+            pool.map(
+                lambda i: client.post(players_url, json={"playerId": f"p{i}", "username": f"p{i}"}).status_code,
+                range(players),
+            )
+        )
+    assert all(status in (200, 201) for status in made), "player creation failed"
+    env = {"LUDEX_BENCH_PLAYERS": str(players), "LUDEX_BENCH_KEY": creds["apiKey"]}
+    env["LUDEX_BENCH_PREFIX"] = f"/v1/projects/{creds['projectId']}/players/"
+    return creds, env
+
+
 def measure_ludex(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     port, data_dir = free_port(), Path(tempfile.mkdtemp(prefix="ludex-bench-"))
     # The demo key's rate limit (1,000/s, burst 2,000 per replica) would answer 429 once Ludex is
@@ -165,20 +184,7 @@ def measure_ludex(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     else:
         raise SystemExit("bench_http: ludex serve did not start")
     try:
-        creds = json.loads((data_dir / "demo-credentials.json").read_text())
-        headers = {"x-tenant-id": creds["tenantId"], "x-api-key": creds["apiKey"]}
-        players_url = f"{url}/v1/projects/{creds['projectId']}/players"
-        print(f"  creating {args.players} players ...", flush=True)
-        with httpx.Client(headers=headers, timeout=60) as client, ThreadPoolExecutor(16) as pool:
-            made = list(
-                pool.map(
-                    lambda i: client.post(players_url, json={"playerId": f"p{i}", "username": f"p{i}"}).status_code,
-                    range(args.players),
-                )
-            )
-        assert all(status in (200, 201) for status in made), "player creation failed"
-        env = {"LUDEX_BENCH_PLAYERS": str(args.players), "LUDEX_BENCH_KEY": creds["apiKey"]}
-        env["LUDEX_BENCH_PREFIX"] = f"/v1/projects/{creds['projectId']}/players/"
+        creds, env = create_players(url, data_dir, args.players)
         print("  floor: a no-op GET /v1/health through the same stack", flush=True)
         runs = {"floor": run_wrk(url, args, {**env, "LUDEX_BENCH_GET": "/v1/health"})}
         print("  (b) single keyed awards", flush=True)

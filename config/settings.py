@@ -56,6 +56,17 @@ class Settings(BaseSettings):
     shards: int = Field(
         default_factory=default_shards, description="Shard hosts (default half the cores, 1 to 4); fixed for a cluster."
     )
+    leaderboard_shards: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Redis keys each leaderboard period is split over (by player), so a hot board melts no single key.",
+    )
+    leaderboard_push_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="Realtime `leaderboard.rank.changed`: a watched board's top is read and pushed at most this often.",
+    )
     snapshot_every: int = Field(default=100, description="Journal records between an entity's snapshots.")
     idle_timeout_s: float = Field(default=300.0, description="An entity idle this long is passivated.")
     max_batch_size: int = Field(default=512, description="Writes per group commit.")

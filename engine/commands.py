@@ -98,6 +98,17 @@ class Purchase(Command):
     quantity: int = 1
 
 
+@dataclass(frozen=True)
+class SubmitScore(Command):
+    """A score the game posts to a `submitted` leaderboard: journaled on the player, so the board
+    can be rebuilt from the journal and a retried submission counts once."""
+
+    op: ClassVar[str] = "score"
+    board_id: str
+    score: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.op: cls
     for cls in (
@@ -113,6 +124,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         ResetCounter,
         ProgressQuest,
         Purchase,
+        SubmitScore,
     )
 }
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from engine.flags import Flag, FlagValue, flag_to_document, parse_flag
+from engine.leaderboards import Leaderboard, parse_leaderboards
 from engine.limits import (
     MAX_ACHIEVEMENTS,
     MAX_CONDITIONS,
@@ -143,6 +144,7 @@ class Economy:
     quests: Mapping[str, Quest] = field(default_factory=dict)
     feature_flags: Mapping[str, FlagValue] = field(default_factory=dict)  # each flag's default value
     flags: Mapping[str, Flag] = field(default_factory=dict)  # rollouts and targeting: engine/flags.py
+    leaderboards: Mapping[str, Leaderboard] = field(default_factory=dict)
 
 
 class DefinitionError(ValueError):
@@ -162,6 +164,7 @@ _TOP_LEVEL_KEYS = (
     "achievements",
     "quests",
     "featureFlags",
+    "leaderboards",
 )
 _CURRENCY_KINDS: tuple[CurrencyKind, ...] = ("soft", "hard")
 _MAX_FORMULA_LEVEL = MAX_XP_LEVELS
@@ -304,6 +307,7 @@ class _EconomyParser(_Reader):
         achievements = self.parse_achievements(top)
         quests = self.parse_quests(top)
         flags = self.parse_flags(top.get("featureFlags", {}), "featureFlags", set(achievements))
+        leaderboards = parse_leaderboards(top.get("leaderboards", []), self.counter_ids, self.currency_ids, self.report)
         if self.problems or xp_curve is None:
             return None
         return Economy(
@@ -316,6 +320,7 @@ class _EconomyParser(_Reader):
             quests=quests,
             feature_flags={flag_id: flag.default for flag_id, flag in flags.items()},
             flags=flags,
+            leaderboards=leaderboards,
         )
 
     def parse_currencies(self, top: Mapping[str, Any]) -> dict[str, Currency]:
@@ -630,6 +635,19 @@ def parse_economy(document: Mapping[str, Any]) -> Economy:
     return economy
 
 
+def leaderboards_of(document: Mapping[str, Any]) -> dict[str, Leaderboard]:
+    """The boards of an installed (so already valid) economy document, without parsing the rest."""
+    parser = _EconomyParser()
+    parser.parse_currencies(document)
+    parser.parse_counters(document)
+    boards = parse_leaderboards(
+        document.get("leaderboards", []), parser.counter_ids, parser.currency_ids, parser.report
+    )
+    if parser.problems:
+        raise DefinitionError(parser.problems)
+    return boards
+
+
 def _grants_to_document(grants: Grants) -> dict[str, Any]:
     """Omits empty parts so generated files stay as terse as hand-written ones."""
     document: dict[str, Any] = {}
@@ -683,7 +701,7 @@ def economy_to_document(economy: Economy) -> dict[str, Any]:
         if rewards:
             entry["rewards"] = rewards
         quests.append(entry)
-    return {
+    document: dict[str, Any] = {
         "currencies": [{"id": c.id, "kind": c.kind} for c in economy.currencies.values()],
         "items": [{"id": i.id, "stackLimit": i.stack_limit} for i in economy.items.values()],
         "xpCurve": curve,
@@ -696,3 +714,6 @@ def economy_to_document(economy: Economy) -> dict[str, Any]:
             for flag_id, default in economy.feature_flags.items()
         },
     }
+    if economy.leaderboards:  # absent when empty: documents written before boards existed stay equal
+        document["leaderboards"] = [board.to_document() for board in economy.leaderboards.values()]
+    return document

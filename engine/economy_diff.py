@@ -28,6 +28,12 @@ _SECTIONS: dict[str, tuple[str, str, tuple[str, ...], Callable[[Mapping[str, Any
     "counters": ("counter", "id", ("title",), lambda e: ""),
     "achievements": ("achievement", "id", ("title", "conditions", "rewards"), lambda e: ""),
     "quests": ("quest", "id", ("title", "objectives", "rewards"), lambda e: ""),
+    "leaderboards": (
+        "leaderboard",
+        "id",
+        ("title", "metric", "operator", "order", "reset"),
+        lambda e: f" ({e.get('metric')}, {e.get('operator')}, {e.get('order')}, reset {e.get('reset')})",
+    ),
 }
 
 

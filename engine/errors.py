@@ -247,3 +247,24 @@ class ProjectNotFoundError(Rejection):
     @property
     def detail(self) -> str:
         return f"project '{self.project_id}' has no economy defined"
+
+
+@dataclass
+class UnknownLeaderboardError(Rejection):
+    slug: ClassVar[str] = "leaderboard-not-found"
+    board_id: str
+
+    @property
+    def detail(self) -> str:
+        return f"leaderboard '{self.board_id}' is not defined in this project"
+
+
+@dataclass
+class LeaderboardNotSubmittedError(Rejection):
+    slug: ClassVar[str] = "not-submittable"
+    board_id: str
+    metric: str
+
+    @property
+    def detail(self) -> str:
+        return f"leaderboard '{self.board_id}' is fed by '{self.metric}', not by submitted scores"

@@ -141,6 +141,15 @@ class PurchaseSucceeded(Event):
     balances: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ScoreSubmitted(Event):
+    type: ClassVar[str] = "leaderboard.score.submitted"
+    board_id: str
+    score: int
+    period_id: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -160,6 +169,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         QuestCompleted,
         AchievementUnlocked,
         PurchaseSucceeded,
+        ScoreSubmitted,
     )
 }
 

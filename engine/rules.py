@@ -20,6 +20,7 @@ from engine.errors import (
     InsufficientItemsError,
     InvalidAmountError,
     InvalidFieldError,
+    LeaderboardNotSubmittedError,
     PlayerExistsError,
     PlayerNotFoundError,
     QuestCompletedError,
@@ -28,12 +29,14 @@ from engine.errors import (
     UnknownCounterError,
     UnknownCurrencyError,
     UnknownItemError,
+    UnknownLeaderboardError,
     UnknownObjectiveError,
     UnknownQuestError,
     UnknownSkuError,
     XpLimitError,
 )
 from engine.formats import RECORD_FORMAT, upcast_events
+from engine.leaderboards import MAX_SCORE, period_at
 from engine.limits import MAX_AMOUNT, MAX_SAFE_INTEGER, MAX_UNLOCK_PASSES, MetadataError, check_metadata
 from engine.state import PlayerState, QuestState, with_changes
 from engine.views import player_view, quest_view
@@ -126,6 +129,8 @@ def _changes(s: PlayerState, event: e.Event, at: str) -> dict[str, Any]:
             return dict(achievements={**s.achievements, achievement: at})
         case e.PurchaseSucceeded():
             return dict(purchases=s.purchases + 1)
+        case e.ScoreSubmitted():
+            return {}  # boards are derived from the journal, not kept in the player's state
     raise TypeError(f"no rule evolves {type(event).__name__}")
 
 
@@ -393,6 +398,20 @@ def _reset_counter(draft: _Draft, command: c.ResetCounter) -> Body:
     return {"counterId": command.counter_id, "value": 0}
 
 
+def _submit_score(draft: _Draft, command: c.SubmitScore) -> Body:
+    board_id, score, metadata = command.board_id, command.score, command.metadata
+    board = draft.ctx.economy.leaderboards.get(board_id)
+    if board is None:
+        raise UnknownLeaderboardError(board_id)
+    if not board.submitted:
+        raise LeaderboardNotSubmittedError(board_id, board.metric)
+    check_amount("score", score, minimum=-MAX_SCORE, maximum=MAX_SCORE)
+    check_metadata_field(metadata)
+    period = period_at(board.reset, draft.ctx.now).id
+    draft.emit(e.ScoreSubmitted(board_id, score, period, metadata))
+    return {"boardId": board_id, "playerId": draft.state.player_id, "score": score, "periodId": period}
+
+
 def _wallet_body(draft: _Draft, currency: str, index: int) -> dict[str, Any]:
     return {"currency": currency, "balance": draft.state.balance(currency), "entryId": draft.event_id(index)}
 
@@ -464,6 +483,7 @@ _RULES: dict[type[c.Command], Callable[[_Draft, Any], Body]] = {
     c.ResetCounter: _reset_counter,
     c.ProgressQuest: _progress_quest,
     c.Purchase: _purchase,
+    c.SubmitScore: _submit_score,
 }
 _CREATES: frozenset[type[c.Command]] = frozenset({c.Purchase})  # its answer is a new receipt: 201
 

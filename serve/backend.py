@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from actors.board_factory import board_store_for
+from actors.board_store import BoardStore
 from actors.directory import ShardDirectory
 from actors.ingress.control_plane import Backoffice
 from actors.stores.base import Store
@@ -21,6 +23,7 @@ class Backend:
     store: Store
     control: Backoffice
     directory: ShardDirectory
+    boards: BoardStore
 
     @classmethod
     async def connect(cls, settings: Settings) -> Backend:
@@ -29,9 +32,12 @@ class Backend:
         directory = await asyncio.to_thread(ShardDirectory.connect, settings)
         control = Backoffice(store)
         await control.seed_plans()
-        return cls(settings, store, control, directory)
+        boards = board_store_for(settings)  # after the store: its schema steps made the embedded tables
+        await boards.open()
+        return cls(settings, store, control, directory, boards)
 
     async def close(self) -> None:
+        await self.boards.close()
         await self.store.close()
 
 

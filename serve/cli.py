@@ -15,6 +15,8 @@ from config.settings import Settings
 from serve.data_commands import COMMANDS as DATA_COMMANDS
 from serve.data_commands import add_parsers as add_data_parsers
 from serve.data_commands import check_schema_before_serving
+from serve.leaderboard_commands import add_parser as add_leaderboards_parser
+from serve.leaderboard_commands import leaderboards_command
 from serve.proxy import PROXIES, apply_proxy_environment, default_proxy
 
 if TYPE_CHECKING:
@@ -288,11 +290,14 @@ def main(argv: list[str] | None = None) -> int:
     apply.add_argument("--email", help="dashboard user (default: the demo credentials' adminEmail)")
     apply.add_argument("--dry-run", action="store_true", help="print the changes, apply nothing")
     add_data_parsers(commands)
+    add_leaderboards_parser(commands)
     args = parser.parse_args(argv)
     if args.command in DATA_COMMANDS:
         return DATA_COMMANDS[args.command](args)
     if args.command == "serve":
         return serve_command(args)
+    if args.command == "leaderboards":
+        return leaderboards_command(args)
     if args.command == "admin" and args.admin_command == "create-superadmin":
         return create_superadmin_command(args)
     if args.command == "project" and args.project_command == "apply":

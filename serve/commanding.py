@@ -105,6 +105,13 @@ def outcome_result(connection: HTTPConnection, outcome: dict[str, Any]) -> dict[
 async def run_command(
     request: Request, caller: Caller, player_id: str, command: Command, body_key: str | None = None
 ) -> Response:
+    return outcome_response(request, await execute_command(request, caller, player_id, command, body_key))
+
+
+async def execute_command(
+    request: Request, caller: Caller, player_id: str, command: Command, body_key: str | None = None
+) -> dict[str, Any]:
+    """The host's outcome of one command: keyed, quota-checked and counted like every command."""
     key = idempotency_key(request, body_key)
     refusal = caller.quota_refusal()
     if refusal is not None and key is None:
@@ -115,7 +122,7 @@ async def run_command(
         [CommandRequest(caller.tenant, caller.project, player_id, command, key, request.state.request_id, refusal)]
     )
     await caller.count_events(outcomes)
-    return outcome_response(request, outcomes[0])
+    return outcomes[0]
 
 
 async def run_view(request: Request, caller: Caller, player_id: str, name: str) -> Any:

@@ -42,9 +42,11 @@ from actors.ingress.realtime_hub import (
 )
 from config.settings import Settings
 from engine.access import ApiKey
+from engine.definitions import leaderboards_of
 from engine.ratelimit import Bucket, take
 from serve.api_key_auth import admit_key, charge, metering
 from serve.backend import Backend, BackendHolder
+from serve.board_watch import MAX_TOP, BoardWatch
 from serve.problems import ProblemError
 from serve.realtime_commands import Command, CommandStream
 from serve.realtime_sockets import OpenSockets
@@ -192,9 +194,35 @@ async def ping(connection: Connection, message: dict[str, Any]) -> None:
     connection.subscriber.send({"type": "pong"})
 
 
+async def watch_leaderboard(connection: Connection, message: dict[str, Any]) -> None:
+    """`leaderboard.rank.changed` for one board's top (`serve/board_watch.py`)."""
+    board_id, top = message.get("boardId"), message.get("top", 10)
+    if not isinstance(board_id, str) or not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= MAX_TOP:
+        connection.error("invalid_message")
+        return
+    subscriber = connection.subscriber
+    document = await connection.backend.directory.economy_document(subscriber.tenant, subscriber.project)
+    board = None if document is None else leaderboards_of(document).get(board_id)
+    if board is None:
+        connection.error("unknown_leaderboard", boardId=board_id)
+        return
+    await metering(connection.websocket, connection.backend).count_request(subscriber.tenant)
+    subscriber.send({"type": "watching", "boardId": board_id, "top": top})
+    board_watch(connection.websocket.app, connection.backend).watch(subscriber, board, top)
+
+
+def board_watch(app: FastAPI, backend: Backend) -> BoardWatch:
+    found: BoardWatch | None = getattr(app.state, "board_watch", None)
+    if found is None:
+        found = BoardWatch(backend.boards, backend.settings.leaderboard_push_interval_s)
+        app.state.board_watch = found
+    return found
+
+
 ACTIONS: dict[str, Callable[[Connection, dict[str, Any]], Awaitable[None]]] = {
     "subscribe": subscribe,
     "ping": ping,
+    "watch-leaderboard": watch_leaderboard,
 }
 
 
@@ -337,6 +365,9 @@ async def _serve(connection: Connection) -> None:
     finally:
         CONNECTIONS.dec()
         hub.unsubscribe(subscriber)
+        watching: BoardWatch | None = getattr(websocket.app.state, "board_watch", None)
+        if watching is not None:
+            watching.forget(subscriber)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -312,14 +312,17 @@ class EventRecord:
 
 
 def event_records(records: Sequence[JournalRecord]) -> list[EventRecord]:
-    """The event-store rows of player records, in journal order (positions come from the store)."""
+    """The event-store rows of player and leaderboard records, in journal order (positions come
+    from the store)."""
     rows: list[EventRecord] = []
     for record in records:
         kind, _, path = record.entity.partition(":")
         parts = path.split("/", 2)
-        if kind != "player" or len(parts) != 3:
+        if kind not in ("player", "leaderboard") or len(parts) != 3:
             continue
         tenant, project, player_id = parts
+        if kind == "leaderboard":  # a board's own events (`leaderboard.reset`) belong to no player
+            player_id = ""
         for index, event in enumerate(record.events):
             rows.append(
                 EventRecord(

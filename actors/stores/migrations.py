@@ -31,7 +31,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.write_concern import WriteConcern
 
-LATEST_SCHEMA = 4
+LATEST_SCHEMA = 5
 Report = Callable[[str], None]
 TEST_PAUSE_ENV = "LUDEX_TEST_MIGRATION_PAUSE_S"  # tests only: sleep after each operation / batch
 
@@ -205,6 +205,26 @@ def _add_column(table: str, column: str, declaration: str) -> SqliteOperation:
     return SqliteOperation(f"add {table}.{column} ({declaration})", run)
 
 
+SQLITE_LEADERBOARD_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS leaderboard_entries (tenant TEXT NOT NULL, project TEXT NOT NULL,"
+    " board TEXT NOT NULL, period TEXT NOT NULL, player_id TEXT NOT NULL, score INTEGER NOT NULL,"
+    " sort_key INTEGER NOT NULL, reached_ms INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    " PRIMARY KEY (tenant, project, board, period, player_id)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS leaderboard_rank"
+    " ON leaderboard_entries (tenant, project, board, period, sort_key, reached_ms, player_id)",
+    "CREATE INDEX IF NOT EXISTS leaderboard_player ON leaderboard_entries (tenant, project, player_id)",
+    "CREATE TABLE IF NOT EXISTS leaderboard_players (tenant TEXT NOT NULL, project TEXT NOT NULL,"
+    " player_id TEXT NOT NULL, username TEXT NOT NULL, PRIMARY KEY (tenant, project, player_id)) WITHOUT ROWID",
+)
+"""The embedded leaderboards (`actors/board_sqlite.py`): entries ranked by an index, and the
+names players show with."""
+
+
+def _create_leaderboard_tables(conn: sqlite3.Connection) -> None:
+    for statement in SQLITE_LEADERBOARD_SCHEMA:
+        conn.execute(statement)
+
+
 SQLITE_STEPS: tuple[SqliteStep, ...] = (
     SqliteStep(
         2,
@@ -226,6 +246,11 @@ SQLITE_STEPS: tuple[SqliteStep, ...] = (
         4,
         "the event feed's head (MongoDB only: SQLite positions are assigned at commit already)",
         (SqliteOperation("nothing to change", lambda conn: None),),
+    ),
+    SqliteStep(
+        5,
+        "leaderboards embedded in the store (actors/board_sqlite.py); `ludex leaderboards rebuild` fills them",
+        (SqliteOperation("create leaderboard_entries and leaderboard_players", _create_leaderboard_tables),),
     ),
 )
 
@@ -363,6 +388,10 @@ async def _stamp_document_versions(db: Database, report: Report, batch_size: int
             await asyncio.sleep(_pause_s())
 
 
+async def _nothing(db: Database, report: Report, batch_size: int) -> None:
+    """A step that only moves the version, so both stores number their schemas alike."""
+
+
 MONGO_STEPS: tuple[MongoStep, ...] = (
     MongoStep(
         2,
@@ -378,6 +407,11 @@ MONGO_STEPS: tuple[MongoStep, ...] = (
         4,
         "the event feed is gap-free: positions are given by one sequencer and readers stop at its head",
         (MongoOperation("set the feed's head to the last position handed out", _head_at_last_position),),
+    ),
+    MongoStep(
+        5,
+        "leaderboards (kept in Redis, or in an embedded file: docs/LEADERBOARDS.md); nothing in MongoDB",
+        (MongoOperation("nothing to change", _nothing),),
     ),
 )
 

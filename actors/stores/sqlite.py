@@ -156,6 +156,20 @@ class SqliteStore:
         assert self._writer is not None, "store is not open"
         return await self._writer.run(fn)
 
+    async def run_derived(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Writes of a projection the journal can always rebuild (the embedded leaderboards): on the
+        writer's own thread, so they never meet the journal's lock (SQLite's busy handler sleeps
+        milliseconds), and without an fsync of their own (the next commit syncs the WAL)."""
+
+        def run(conn: sqlite3.Connection) -> T:
+            conn.execute("PRAGMA synchronous=OFF")
+            try:
+                return fn(conn)
+            finally:
+                conn.execute("PRAGMA synchronous=FULL")
+
+        return await self._run(run)
+
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """On the least busy reading connection: a read never queues behind a commit's fsync, and
         two reads (an activation batch, a key-lookup batch) run side by side, since SQLite lets go

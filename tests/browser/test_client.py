@@ -290,3 +290,17 @@ def test_player_lookup_shows_the_journal_exports_the_data_and_erases_the_player(
     with server.game() as game:
         assert game.get(f"/players/{player}").status_code == 404
     expect(page.get_by_role("alert")).to_have_count(0)
+
+
+def test_the_economy_editor_shows_the_leaderboards_and_lists_a_board_change_for_review(
+    page: Page, server: Server
+) -> None:
+    sign_in(page, server)
+    nav(page, "Economy")
+    page.get_by_role("tab", name="Leaderboards").click()
+    high_score = page.get_by_label("Leaderboard 3 (high-score)")
+    expect(high_score).to_have_value(re.compile(r'"metric": "submitted"'))
+    page.get_by_role("button", name="Add leaderboard").click()
+    page.get_by_role("button", name="Review and publish").click()
+    review = page.get_by_role("dialog", name=re.compile("Review changes before publishing"))
+    expect(review.get_by_role("list", name="Changes")).to_contain_text("+leaderboard new-board")

@@ -97,3 +97,16 @@ def test_sku_changes_list_every_changed_field_on_one_line(old: dict[str, Any]) -
 def test_invalid_documents_are_compared_as_written(old: dict[str, Any]) -> None:
     broken = {**old, "items": [{"id": "potion", "stackLimit": 0}]}
     assert "~ item potion: stackLimit 99 -> 0" in diff_economies(old, broken)
+
+
+def test_leaderboard_changes_are_listed(old: dict[str, Any]) -> None:
+    old = {**old, "leaderboards": [{"id": "xp-all-time", "metric": "xp"}, {"id": "high-score", "metric": "submitted"}]}
+    new = copy.deepcopy(old)
+    new["leaderboards"] = [b for b in new["leaderboards"] if b["id"] != "high-score"]
+    new["leaderboards"][0]["reset"] = "daily"
+    new["leaderboards"].append({"id": "lap", "metric": "submitted", "order": "asc"})
+    assert diff_economies(old, new) == [
+        "- leaderboard high-score",
+        "+ leaderboard lap (submitted, best, asc, reset never)",
+        "~ leaderboard xp-all-time: reset 'never' -> 'daily'",
+    ]

@@ -600,6 +600,7 @@ SAMPLE_EVENTS: dict[str, e.Event] = {
     "store.purchase.succeeded": e.PurchaseSucceeded(
         "pur_1", "potion-pack", 2, {"coins": 200}, {"items": [{"itemId": "potion", "quantity": 10}]}
     ),
+    "leaderboard.score.submitted": e.ScoreSubmitted("high-score", 4200, "all", {"level": "3-2"}),
 }
 
 

@@ -16,6 +16,7 @@ const LISTS = {
   counters: ["Counters", "id", { id: "", title: "" }],
   achievements: ["Achievements", "id", { id: "new-achievement", title: "New achievement", conditions: [] }],
   quests: ["Quests", "id", { id: "new-quest", title: "New quest", objectives: [{ id: "objective", target: 1 }], rewards: {} }],
+  leaderboards: ["Leaderboards", "id", { id: "new-board", title: "New board", metric: "submitted", operator: "best", order: "desc", reset: "never" }],
 };
 const TABS = [
   ["currencies", "Currencies"],
@@ -26,6 +27,7 @@ const TABS = [
   ["achievements", "Achievements"],
   ["counters", "Counters"],
   ["featureFlags", "Feature flags"],
+  ["leaderboards", "Leaderboards"],
   ["history", "Version history"],
 ];
 const clone = (value) => JSON.parse(JSON.stringify(value ?? null));

@@ -1,0 +1,77 @@
+"""Boards rebuilt from the journal (`ludex leaderboards rebuild`): every player record of a
+project folded again, in journal order, through the same `record_changes` the shard hosts use,
+so the rebuilt board ranks exactly as the live one did. Boards follow the project's *current*
+definitions: a board added later is filled with the whole history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from actors.board_feed import record_change
+from actors.board_store import BoardStore
+from actors.stores.base import Store
+from engine.definitions import Economy
+from engine.identity import project_key
+from engine.leaderboards import BoardChange
+from engine.project import ProjectState, economy_of, replay_project
+from engine.rules import replay_record
+from engine.state import PlayerState
+
+PAGE = 1_000
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    tenant: str
+    project: str
+    records: int
+    changes: int
+
+
+async def projects_in(store: Store) -> list[tuple[str, str]]:
+    """Every project that has an economy journal."""
+    found: list[tuple[str, str]] = []
+    after: tuple[str, int] | None = None
+    while records := await store.scan_journal("project:", since=None, until=None, after=after, limit=PAGE):
+        for record in records:
+            tenant, _, project = record.entity.removeprefix("project:").partition("/")
+            if (tenant, project) not in found:
+                found.append((tenant, project))
+        after = (records[-1].entity, records[-1].seq)
+    return found
+
+
+async def economy_in(store: Store, tenant: str, project: str) -> Economy | None:
+    state = ProjectState()
+    for record in await store.read_journal(project_key(tenant, project)):
+        state = replay_project(state, record.seq, record.events, record.format_version)
+    return economy_of(state)
+
+
+async def rebuild_project(
+    store: Store, boards: BoardStore, tenant: str, project: str, *, say: Callable[[str], None] = lambda _: None
+) -> Rebuilt:
+    economy = await economy_in(store, tenant, project)
+    await boards.clear(tenant, project)
+    if economy is None or not economy.leaderboards:
+        return Rebuilt(tenant, project, 0, 0)
+    prefix = f"player:{tenant}/{project}/"
+    after: tuple[str, int] | None = None
+    entity, state = "", PlayerState(player_id="")
+    records_seen = changes_applied = 0
+    while records := await store.scan_journal(prefix, since=None, until=None, after=after, limit=PAGE):
+        batch: list[BoardChange] = []
+        for record in records:
+            if record.entity != entity:
+                entity, state = record.entity, PlayerState(player_id=record.entity.removeprefix(prefix))
+            state = replay_record(state, record.seq, record.events, record.occurred_at, record.format_version)
+            change = record_change(economy, tenant, project, state.player_id, record, state)
+            if change is not None:
+                batch.append(change)
+        await boards.apply(batch)
+        records_seen += len(records)
+        changes_applied += len(batch)
+        after = (records[-1].entity, records[-1].seq)
+        say(f"{tenant}/{project}: {records_seen} records read, {changes_applied} board changes")
+    return Rebuilt(tenant, project, records_seen, changes_applied)

@@ -1,0 +1,306 @@
+"""Leaderboards in Redis sorted sets (`LUDEX_REDIS_URL`).
+
+Layout, per board and period, split over `shards` keys by a hash of the player id so that no
+single key takes every write of a hot board:
+- `ludex:lb:{<tenant>/<project>:<board>:<period>:<shard>}` — sorted set. Member
+  `<reachedMs, 13 digits>:<playerId>`, score the board's sort key: `-score` on `desc` boards,
+  `score` on `asc` ones, so the best is always first and Redis's own tie order (members
+  compared byte by byte) is "reached first, then player id".
+- the same key + `:m` — hash `playerId -> "<score>:<reachedMs>:<seq>"`: the entry as the
+  operators need it, and the last journal seq applied (a record applied twice changes nothing).
+- `ludex:lb:names:{<tenant>/<project>}` — hash `playerId -> username`;
+  `ludex:lb:keys:{<tenant>/<project>}` — set of the project's shard keys (rebuild, deletion).
+
+Scores are integers within ±(2**53 - 1): every such integer is exactly a double, so sorted-set
+scores and Lua arithmetic keep them exact. A rank is 1 + the player's rank in its own shard +
+the entries better than it in each other shard (`ZCOUNT` below its score, plus the members of
+equal score that sort before it). The zset and the hash of a shard share a hash tag, so each
+script touches one cluster slot.
+"""
+
+from __future__ import annotations
+
+import heapq
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from actors.board_store import BoardKey, Position, Ranked, position_of
+from engine.leaderboards import MAX_SCORE, BoardChange, Entry, Leaderboard
+
+_LESS = """
+local function less(a, b)
+  local la, lb = #a, #b
+  for i = 1, math.min(la, lb) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return la < lb
+end
+"""
+
+# KEYS: zset, meta. ARGV: player, operator, order, value, atMs, seq, maxScore.
+_APPLY = """
+local player, op, order = ARGV[1], ARGV[2], ARGV[3]
+local value, at, seq, max = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local score, reached = value, at
+local current = redis.call('HGET', KEYS[2], player)
+if current then
+  local s, r, q = string.match(current, '^(-?%d+):(%d+):(%d+)$')
+  s, r, q = tonumber(s), tonumber(r), tonumber(q)
+  if seq <= q then return 0 end
+  if op == 'incr' then
+    score = math.max(-max, math.min(max, s + value))
+  elseif op == 'best' then
+    if (order == 'desc' and value > s) or (order == 'asc' and value < s) then score = value else score = s end
+  end
+  if score == s then reached = r end
+  redis.call('ZREM', KEYS[1], string.format('%013.0f', r) .. ':' .. player)
+end
+local sort = score
+if order == 'desc' then sort = -score end
+redis.call('ZADD', KEYS[1], string.format('%.0f', sort), string.format('%013.0f', reached) .. ':' .. player)
+redis.call('HSET', KEYS[2], player, string.format('%.0f', score) .. ':' .. string.format('%.0f', reached) .. ':' .. seq)
+return 1
+"""
+
+# KEYS: zset, meta. ARGV: player.
+_REMOVE = """
+local current = redis.call('HGET', KEYS[2], ARGV[1])
+if not current then return 0 end
+local r = string.match(current, '^-?%d+:(%d+):')
+redis.call('ZREM', KEYS[1], string.format('%013.0f', tonumber(r)) .. ':' .. ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
+"""
+
+# KEYS: zset. ARGV: sort score, member, above, below. For the position (score, member) in this
+# shard: how many entries sort before it, where the entries after it start, and up to `above`
+# entries just before it and `below` just after it (index ranges: O(log N) plus the equal scores).
+_WINDOW = (
+    _LESS
+    + """
+local n = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[1])
+local ties = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
+for i = 1, #ties do
+  if less(ties[i], ARGV[2]) then n = n + 1 else break end
+end
+local start = n
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then start = n + 1 end
+local above, below = tonumber(ARGV[3]), tonumber(ARGV[4])
+local before, after = {}, {}
+if above > 0 and n > 0 then
+  before = redis.call('ZRANGE', KEYS[1], math.max(0, n - above), n - 1, 'WITHSCORES')
+end
+if below > 0 then
+  after = redis.call('ZRANGE', KEYS[1], start, start + below - 1, 'WITHSCORES')
+end
+return {n, start, before, after}
+"""
+)
+
+
+def _member(reached_ms: int, player_id: str) -> str:
+    return f"{reached_ms:013d}:{player_id}"
+
+
+def _split_member(member: str) -> tuple[int, str]:
+    reached, _, player = member.partition(":")
+    return int(reached), player
+
+
+class RedisBoardStore:
+    def __init__(self, url: str, *, shards: int = 4) -> None:
+        self.url = url
+        self.shards = max(1, shards)
+        self._redis: Any = None
+        self._apply: Any = None
+        self._remove: Any = None
+        self._window: Any = None
+
+    async def open(self) -> None:
+        client = aioredis.Redis.from_url(self.url, decode_responses=True)
+        self._apply = client.register_script(_APPLY)
+        self._remove = client.register_script(_REMOVE)
+        self._window = client.register_script(_WINDOW)
+        self._redis = client
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+        self._redis = None
+
+    # ------------------------------------------------------------------------------ keys
+
+    def shard_of(self, player_id: str) -> int:
+        return zlib.crc32(player_id.encode()) % self.shards
+
+    def _key(self, tenant: str, project: str, board_id: str, period_id: str, shard: int) -> str:
+        return f"ludex:lb:{{{tenant}/{project}:{board_id}:{period_id}:{shard}}}"
+
+    def _keys(self, key: BoardKey) -> list[str]:
+        return [self._key(key.tenant, key.project, key.board.id, key.period_id, s) for s in range(self.shards)]
+
+    @staticmethod
+    def _names(tenant: str, project: str) -> str:
+        return f"ludex:lb:names:{{{tenant}/{project}}}"
+
+    @staticmethod
+    def _index(tenant: str, project: str) -> str:
+        return f"ludex:lb:keys:{{{tenant}/{project}}}"
+
+    def _client(self) -> Any:
+        assert self._redis is not None, "board store is not open"
+        return self._redis
+
+    # ------------------------------------------------------------------------------ writes
+
+    async def apply(self, changes: Sequence[BoardChange]) -> None:
+        if not changes:
+            return
+        client = self._client()
+        removals = [change for change in changes if change.removed]
+        pipe = client.pipeline(transaction=False)
+        for change in changes:
+            if change.removed:
+                continue
+            if change.username is not None:
+                pipe.hset(self._names(change.tenant, change.project), change.player_id, change.username)
+            shard = self.shard_of(change.player_id)
+            for observation in change.observations:
+                board = observation.board
+                zset = self._key(change.tenant, change.project, board.id, observation.period_id, shard)
+                pipe.sadd(self._index(change.tenant, change.project), zset)
+                args = _apply_args(board, change, observation.value)
+                await self._apply(keys=[zset, zset + ":m"], args=args, client=pipe)
+        await pipe.execute()
+        for change in removals:  # rare: after the writes before it, in journal order
+            await self._remove_player(change.tenant, change.project, change.player_id)
+
+    async def _remove_player(self, tenant: str, project: str, player_id: str) -> None:
+        client = self._client()
+        suffix = f":{self.shard_of(player_id)}}}"
+        zsets = [key for key in await client.smembers(self._index(tenant, project)) if key.endswith(suffix)]
+        pipe = client.pipeline(transaction=False)
+        for zset in zsets:
+            await self._remove(keys=[zset, zset + ":m"], args=[player_id], client=pipe)
+        pipe.hdel(self._names(tenant, project), player_id)
+        await pipe.execute()
+
+    async def clear(self, tenant: str, project: str) -> None:
+        client = self._client()
+        zsets = list(await client.smembers(self._index(tenant, project)))
+        keys = [*zsets, *(zset + ":m" for zset in zsets), self._names(tenant, project), self._index(tenant, project)]
+        for start in range(0, len(keys), 500):
+            await client.delete(*keys[start : start + 500])
+
+    async def load(self, key: BoardKey, entries: Sequence[tuple[str, Entry]], usernames: dict[str, str]) -> None:
+        client = self._client()
+        zsets = self._keys(key)
+        await client.sadd(self._index(key.tenant, key.project), *zsets)
+        for start in range(0, len(entries), 10_000):
+            pipe = client.pipeline(transaction=False)
+            by_shard: dict[int, dict[str, float]] = {}
+            metas: dict[int, dict[str, str]] = {}
+            for player, entry in entries[start : start + 10_000]:
+                shard = self.shard_of(player)
+                by_shard.setdefault(shard, {})[_member(entry.reached_ms, player)] = key.board.sort_key(entry.score)
+                metas.setdefault(shard, {})[player] = f"{entry.score}:{entry.reached_ms}:{entry.seq}"
+            for shard, members in by_shard.items():
+                pipe.zadd(zsets[shard], members)
+                pipe.hset(zsets[shard] + ":m", mapping=metas[shard])
+            await pipe.execute()
+        names = list(usernames.items())
+        for start in range(0, len(names), 10_000):
+            await client.hset(self._names(key.tenant, key.project), mapping=dict(names[start : start + 10_000]))
+
+    # ------------------------------------------------------------------------------ reads
+
+    async def page(
+        self,
+        key: BoardKey,
+        *,
+        limit: int,
+        offset: int = 0,
+        after: Position | None = None,
+        after_rank: int | None = None,
+    ) -> list[Ranked]:
+        client = self._client()
+        if after is not None:
+            windows = await self._windows(key, after, 0, limit)
+            first = sum(int(window[1]) for window in windows) if after_rank is None else after_rank
+            chosen = list(heapq.merge(*[_pairs(window[3]) for window in windows]))[:limit]
+            return await self._ranked(key, chosen, first + 1)
+        pipe = client.pipeline(transaction=False)
+        for zset in self._keys(key):
+            pipe.zrange(zset, 0, offset + limit - 1, withscores=True)
+        shards = await pipe.execute()
+        merged = list(heapq.merge(*[[(score, member) for member, score in rows] for rows in shards]))
+        return await self._ranked(key, merged[offset : offset + limit], offset + 1)
+
+    async def around(self, key: BoardKey, entry: Ranked, *, above: int, below: int) -> list[Ranked]:
+        windows = await self._windows(key, position_of(key.board, entry), above, below)
+        before = list(heapq.merge(*[_pairs(window[2]) for window in windows]))[-above:] if above else []
+        after = list(heapq.merge(*[_pairs(window[3]) for window in windows]))[:below]
+        own = (float(key.board.sort_key(entry.score)), _member(entry.updated_at_ms, entry.player_id))
+        return await self._ranked(key, [*before, own, *after], entry.rank - len(before))
+
+    async def standing(self, key: BoardKey, player_id: str) -> Ranked | None:
+        client = self._client()
+        own = self._keys(key)[self.shard_of(player_id)]
+        pipe = client.pipeline(transaction=False)
+        pipe.hget(own + ":m", player_id)
+        pipe.hget(self._names(key.tenant, key.project), player_id)
+        meta, name = await pipe.execute()
+        if meta is None:
+            return None
+        score_text, reached_text, _ = meta.split(":")
+        score, reached = int(score_text), int(reached_text)
+        windows = await self._windows(key, Position(key.board.sort_key(score), reached, player_id), 0, 0)
+        return Ranked(1 + sum(int(window[0]) for window in windows), player_id, name or "", score, reached)
+
+    async def _windows(self, key: BoardKey, at: Position, above: int, below: int) -> list[Any]:
+        pipe = self._client().pipeline(transaction=False)
+        member = _member(at.reached_ms, at.player_id)
+        for zset in self._keys(key):
+            await self._window(keys=[zset], args=[str(at.sort_key), member, str(above), str(below)], client=pipe)
+        return list(await pipe.execute())
+
+    async def _ranked(self, key: BoardKey, chosen: list[tuple[float, str]], first_rank: int) -> list[Ranked]:
+        if not chosen:
+            return []
+        players = [_split_member(member) for _, member in chosen]
+        names = await self._client().hmget(self._names(key.tenant, key.project), [player for _, player in players])
+        return [
+            Ranked(first_rank + i, player, name or "", _score(key.board, sort), reached)
+            for i, ((sort, _), (reached, player), name) in enumerate(zip(chosen, players, names, strict=True))
+        ]
+
+    async def count(self, key: BoardKey) -> int:
+        pipe = self._client().pipeline(transaction=False)
+        for zset in self._keys(key):
+            pipe.zcard(zset)
+        return sum(await pipe.execute())
+
+
+def _pairs(flat: list[Any]) -> list[tuple[float, str]]:
+    """A Lua `WITHSCORES` reply (member, score, member, score, ...) as (score, member) pairs."""
+    return [(float(flat[i + 1]), str(flat[i])) for i in range(0, len(flat), 2)]
+
+
+def _score(board: Leaderboard, sort: float) -> int:
+    return int(-sort) if board.order == "desc" else int(sort)
+
+
+def _apply_args(board: Leaderboard, change: BoardChange, value: int) -> list[str]:
+    return [
+        change.player_id,
+        board.operator,
+        board.order,
+        str(value),
+        str(change.at_ms),
+        str(change.seq),
+        str(MAX_SCORE),
+    ]

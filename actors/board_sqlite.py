@@ -1,0 +1,235 @@
+"""Leaderboards embedded in the SQLite store's file (tables created by a schema step in
+`actors/stores/migrations.py`), for deployments without Redis.
+
+In a shard host whose store is this file, changes are applied on the store's writer thread
+(`SqliteStore.run_derived`: between journal commits, without an fsync of their own); elsewhere
+(the rebuild tool, a file of its own beside MongoDB) on a writer connection of its own with
+`synchronous=OFF`: entries are a projection the journal can always rebuild. Reads use a reader
+connection. Ranks are counted on the index `(board, period, sort_key, reached_ms, player_id)`:
+the top is a short index range, a rank an index count (time grows with the rank).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from actors.board_store import BoardKey, Position, Ranked, position_of
+from actors.stores.migrations import SQLITE_LEADERBOARD_SCHEMA, write_transaction
+from actors.stores.sqlite import SqliteStore, _Connection
+from engine.leaderboards import BoardChange, Entry, apply_observation
+
+_WHERE = "tenant = ? AND project = ? AND board = ? AND period = ?"
+
+
+def _scope(key: BoardKey) -> tuple[str, str, str, str]:
+    return (key.tenant, key.project, key.board.id, key.period_id)
+
+
+class SqliteBoardStore:
+    def __init__(self, path: str | Path, *, own_file: bool = False) -> None:
+        """`own_file`: a file of its own (next to a MongoDB deployment), whose tables this creates;
+        otherwise the SQLite store's file, whose schema steps created them."""
+        self.path = Path(path)
+        self.own_file = own_file
+        self.store: SqliteStore | None = None  # the store whose writer thread applies changes, if shared
+        self._writer: _Connection | None = None
+        self._reader: _Connection | None = None
+
+    async def open(self) -> None:
+        pragmas = ["PRAGMA busy_timeout=10000"]
+        if self.own_file:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            pragmas = [*pragmas, "PRAGMA journal_mode=WAL", *SQLITE_LEADERBOARD_SCHEMA]
+        writer = _Connection(self.path, "ludex-boards", [*pragmas, "PRAGMA synchronous=OFF"])
+        reader = _Connection(self.path, "ludex-boards-read", pragmas)
+        await writer.open()
+        await reader.open()
+        self._writer, self._reader = writer, reader
+
+    async def close(self) -> None:
+        for connection in (self._writer, self._reader):
+            if connection is not None:
+                await connection.close()
+        self._writer = self._reader = None
+
+    def _connections(self) -> tuple[_Connection, _Connection]:
+        assert self._writer is not None and self._reader is not None, "board store is not open"
+        return self._writer, self._reader
+
+    def share_writer(self, store: object) -> None:
+        """In a shard host whose SQLite store is this file: apply changes on the store's writer
+        thread (`SqliteStore.run_derived`), between journal commits instead of against them."""
+        if isinstance(store, SqliteStore) and store.path.resolve() == self.path.resolve():
+            self.store = store
+
+    async def apply(self, changes: Sequence[BoardChange]) -> None:
+        if not changes:
+            return
+        if self.store is not None:
+            await self.store.run_derived(lambda conn: _apply(conn, changes))
+        else:
+            await self._connections()[0].run(lambda conn: _apply(conn, changes))
+
+    async def page(
+        self,
+        key: BoardKey,
+        *,
+        limit: int,
+        offset: int = 0,
+        after: Position | None = None,
+        after_rank: int | None = None,
+    ) -> list[Ranked]:
+        def read(conn: sqlite3.Connection) -> list[Ranked]:
+            first = offset
+            bound: str = ""
+            params: tuple[object, ...] = ()
+            if after is not None:
+                first = _numbered_after(conn, key, after, after_rank)
+                bound, params = " AND (e.sort_key, e.reached_ms, e.player_id) > (?, ?, ?)", _position(after)
+            rows = conn.execute(
+                f"{_SELECT} WHERE e.tenant = ? AND e.project = ? AND e.board = ? AND e.period = ?{bound}"
+                " ORDER BY e.sort_key, e.reached_ms, e.player_id LIMIT ? OFFSET ?",
+                (*_scope(key), *params, limit, 0 if after is not None else offset),
+            ).fetchall()
+            return [Ranked(first + i + 1, *row) for i, row in enumerate(rows)]
+
+        return await self._connections()[1].run(read)
+
+    async def around(self, key: BoardKey, entry: Ranked, *, above: int, below: int) -> list[Ranked]:
+        at = position_of(key.board, entry)
+
+        def read(conn: sqlite3.Connection) -> list[Ranked]:
+            where = "e.tenant = ? AND e.project = ? AND e.board = ? AND e.period = ?"
+            before = conn.execute(
+                f"{_SELECT} WHERE {where} AND (e.sort_key, e.reached_ms, e.player_id) < (?, ?, ?)"
+                " ORDER BY e.sort_key DESC, e.reached_ms DESC, e.player_id DESC LIMIT ?",
+                (*_scope(key), *_position(at), above),
+            ).fetchall()
+            later = conn.execute(
+                f"{_SELECT} WHERE {where} AND (e.sort_key, e.reached_ms, e.player_id) > (?, ?, ?)"
+                " ORDER BY e.sort_key, e.reached_ms, e.player_id LIMIT ?",
+                (*_scope(key), *_position(at), below),
+            ).fetchall()
+            rows = [*reversed(before), (entry.player_id, entry.username, entry.score, entry.updated_at_ms), *later]
+            top = entry.rank - len(before)
+            return [Ranked(top + i, *row) for i, row in enumerate(rows)]
+
+        return await self._connections()[1].run(read)
+
+    async def standing(self, key: BoardKey, player_id: str) -> Ranked | None:
+        def read(conn: sqlite3.Connection) -> Ranked | None:
+            row = conn.execute(
+                f"SELECT score, sort_key, reached_ms FROM leaderboard_entries WHERE {_WHERE} AND player_id = ?",
+                (*_scope(key), player_id),
+            ).fetchone()
+            if row is None:
+                return None
+            score, sort_key, reached_ms = row
+            better = _better_than(conn, key, Position(sort_key, reached_ms, player_id))
+            name = conn.execute(
+                "SELECT username FROM leaderboard_players WHERE tenant = ? AND project = ? AND player_id = ?",
+                (key.tenant, key.project, player_id),
+            ).fetchone()
+            return Ranked(better + 1, player_id, "" if name is None else name[0], score, reached_ms)
+
+        return await self._connections()[1].run(read)
+
+    async def count(self, key: BoardKey) -> int:
+        def read(conn: sqlite3.Connection) -> int:
+            return int(
+                conn.execute(f"SELECT COUNT(*) FROM leaderboard_entries WHERE {_WHERE}", _scope(key)).fetchone()[0]
+            )
+
+        return await self._connections()[1].run(read)
+
+    async def clear(self, tenant: str, project: str) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            with write_transaction(conn):
+                for table in ("leaderboard_entries", "leaderboard_players"):
+                    conn.execute(f"DELETE FROM {table} WHERE tenant = ? AND project = ?", (tenant, project))
+
+        await self._connections()[0].run(write)
+
+    async def load(self, key: BoardKey, entries: Sequence[tuple[str, Entry]], usernames: dict[str, str]) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            with write_transaction(conn):
+                conn.executemany(
+                    "INSERT OR REPLACE INTO leaderboard_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (*_scope(key), player, e.score, key.board.sort_key(e.score), e.reached_ms, e.seq)
+                        for player, e in entries
+                    ],
+                )
+                conn.executemany(
+                    "INSERT OR REPLACE INTO leaderboard_players VALUES (?, ?, ?, ?)",
+                    [(key.tenant, key.project, player, name) for player, name in usernames.items()],
+                )
+
+        await self._connections()[0].run(write)
+
+
+_SELECT = (
+    "SELECT e.player_id, COALESCE(n.username, ''), e.score, e.reached_ms FROM leaderboard_entries e"
+    " LEFT JOIN leaderboard_players n ON n.tenant = e.tenant AND n.project = e.project AND n.player_id = e.player_id"
+)
+
+
+def _position(at: Position) -> tuple[int, int, str]:
+    return (at.sort_key, at.reached_ms, at.player_id)
+
+
+def _better_than(conn: sqlite3.Connection, key: BoardKey, at: Position) -> int:
+    """Entries that sort before `at`: an index range count."""
+    (count,) = conn.execute(
+        f"SELECT COUNT(*) FROM leaderboard_entries WHERE {_WHERE} AND (sort_key, reached_ms, player_id) < (?, ?, ?)",
+        (*_scope(key), *_position(at)),
+    ).fetchone()
+    return int(count)
+
+
+def _numbered_after(conn: sqlite3.Connection, key: BoardKey, after: Position, after_rank: int | None) -> int:
+    """The rank `after` holds: the cursor's when it has one, else counted."""
+    if after_rank is not None:
+        return after_rank
+    return _better_than(conn, key, after) + _exists(conn, key, after)
+
+
+def _exists(conn: sqlite3.Connection, key: BoardKey, at: Position) -> int:
+    row = conn.execute(
+        f"SELECT 1 FROM leaderboard_entries WHERE {_WHERE} AND player_id = ? AND sort_key = ? AND reached_ms = ?",
+        (*_scope(key), at.player_id, at.sort_key, at.reached_ms),
+    ).fetchone()
+    return 0 if row is None else 1
+
+
+def _apply(conn: sqlite3.Connection, changes: Sequence[BoardChange]) -> None:
+    with write_transaction(conn):
+        for change in changes:
+            project = (change.tenant, change.project)
+            if change.removed:
+                for table in ("leaderboard_entries", "leaderboard_players"):
+                    conn.execute(
+                        f"DELETE FROM {table} WHERE tenant = ? AND project = ? AND player_id = ?",
+                        (*project, change.player_id),
+                    )
+                continue
+            if change.username is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO leaderboard_players VALUES (?, ?, ?, ?)",
+                    (*project, change.player_id, change.username),
+                )
+            for observation in change.observations:
+                board = observation.board
+                scope = (*project, board.id, observation.period_id, change.player_id)
+                row = conn.execute(
+                    f"SELECT score, reached_ms, seq FROM leaderboard_entries WHERE {_WHERE} AND player_id = ?", scope
+                ).fetchone()
+                current = None if row is None else Entry(row[0], row[1], row[2])
+                entry = apply_observation(board, current, observation.value, change.at_ms, change.seq)
+                if entry is not None:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO leaderboard_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (*scope, entry.score, board.sort_key(entry.score), entry.reached_ms, entry.seq),
+                    )
