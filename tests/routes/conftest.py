@@ -17,6 +17,7 @@ import httpx
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
+from actors.board_factory import board_store_for
 from actors.directory import ShardDirectory
 from actors.host import ShardHost
 from actors.ingress.control_plane import Backoffice
@@ -52,7 +53,12 @@ class InProcessBackendHolder(BackendHolder):
     async def _connect(self) -> Backend:
         settings = self.settings
         self.hosts = [
-            ShardHost(store_for(settings), shard_id=shard, max_batch_size=settings.max_batch_size)
+            ShardHost(
+                store_for(settings),
+                shard_id=shard,
+                max_batch_size=settings.max_batch_size,
+                boards=board_store_for(settings),
+            )
             for shard in range(settings.shards)
         ]
         for host in self.hosts:
@@ -61,7 +67,9 @@ class InProcessBackendHolder(BackendHolder):
         await store.open()
         control = Backoffice(store)
         await control.seed_plans()
-        return Backend(settings, store, control, ShardDirectory([InProcessHandle(h) for h in self.hosts]))
+        boards = board_store_for(settings)
+        await boards.open()
+        return Backend(settings, store, control, ShardDirectory([InProcessHandle(h) for h in self.hosts]), boards)
 
     async def close(self) -> None:
         for host in self.hosts:
