@@ -31,7 +31,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.write_concern import WriteConcern
 
-LATEST_SCHEMA = 4
+LATEST_SCHEMA = 5
 Report = Callable[[str], None]
 TEST_PAUSE_ENV = "LUDEX_TEST_MIGRATION_PAUSE_S"  # tests only: sleep after each operation / batch
 
@@ -227,6 +227,23 @@ SQLITE_STEPS: tuple[SqliteStep, ...] = (
         "the event feed's head (MongoDB only: SQLite positions are assigned at commit already)",
         (SqliteOperation("nothing to change", lambda conn: None),),
     ),
+    SqliteStep(
+        5,
+        "elastic shards: a slot table (slot -> host, epoch) and each journal record's slot, epoch and writer",
+        (
+            SqliteOperation(
+                "create table slots",
+                lambda conn: conn.execute(
+                    "CREATE TABLE IF NOT EXISTS slots"
+                    " (slot INTEGER PRIMARY KEY, host TEXT NOT NULL, epoch INTEGER NOT NULL)"
+                ),
+            ),
+            # NULL for every older record: it was written before slots, by the only host of its shard.
+            _add_column("journal", "slot", "INTEGER"),
+            _add_column("journal", "epoch", "INTEGER"),
+            _add_column("journal", "host", "TEXT"),
+        ),
+    ),
 )
 
 
@@ -363,6 +380,14 @@ async def _stamp_document_versions(db: Database, report: Report, batch_size: int
             await asyncio.sleep(_pause_s())
 
 
+async def _index_slot_epochs(db: Database, report: Report, batch_size: int) -> None:
+    """The `slots` collection needs no index of its own (its `_id` is the slot); older journal
+    records have no slot and stay out of this partial index."""
+    await db["journal"].create_index(
+        [("slot", ASCENDING), ("epoch", ASCENDING)], partialFilterExpression={"slot": {"$exists": True}}
+    )
+
+
 MONGO_STEPS: tuple[MongoStep, ...] = (
     MongoStep(
         2,
@@ -378,6 +403,11 @@ MONGO_STEPS: tuple[MongoStep, ...] = (
         4,
         "the event feed is gap-free: positions are given by one sequencer and readers stop at its head",
         (MongoOperation("set the feed's head to the last position handed out", _head_at_last_position),),
+    ),
+    MongoStep(
+        5,
+        "elastic shards: a slot table (slot -> host, epoch) and each journal record's slot, epoch and writer",
+        (MongoOperation("index the journal by (slot, epoch), for ownership audits", _index_slot_epochs),),
     ),
 )
 

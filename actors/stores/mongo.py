@@ -25,10 +25,14 @@ from actors.stores.base import (
     Outcome,
     PlayerRow,
     Remembered,
+    SlotClaim,
+    SlotOwner,
     Snapshot,
     event_records,
+    fenced_slots,
     player_rows,
     prefix_upper_bound,
+    stale_records,
 )
 from actors.stores.migrations import Plan, Report, migrate_mongo, plan_mongo, prepare_mongo
 from actors.stores.mongo_feed import EventSequencer
@@ -109,6 +113,9 @@ class MongoStore:
             self._client = None
 
     async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[Outcome]) -> CommitResult:
+        stale = await self._stale(records)
+        if stale:
+            records = [r for r in records if (r.entity, r.seq) not in stale]
         written, conflicts = await self._insert_fenced(records)
         await self._project(written)
         if outcomes:
@@ -119,7 +126,54 @@ class MongoStore:
                 ],
                 ordered=False,
             )
-        return CommitResult(conflicts=conflicts)
+        return CommitResult(conflicts=conflicts, stale=stale)
+
+    async def _stale(self, records: Sequence[JournalRecord]) -> set[tuple[str, int]]:
+        """Records whose slot holds another epoch by now. Without multi-document transactions
+        this read and the insert after it are two steps: a handoff never falls between them (the
+        old owner drains its commits before the epoch moves), and a host presumed dead that
+        still writes in that instant meets the new owner's records on the `(entity, seq)` index."""
+        slots = fenced_slots(records)
+        if not slots:
+            return set()
+        cursor = self._collection("slots").find({"_id": {"$in": slots}}, {"epoch": 1})
+        epochs = {int(d["_id"]): int(d["epoch"]) async for d in cursor}
+        return stale_records(records, epochs)
+
+    async def load_slots(self) -> list[SlotOwner]:
+        cursor = self._collection("slots").find({}).sort("_id", 1)
+        return [SlotOwner(int(d["_id"]), d["host"], int(d["epoch"])) async for d in cursor]
+
+    async def init_slots(self, owners: Sequence[SlotOwner]) -> None:
+        if owners:
+            await self._collection("slots").bulk_write(
+                [
+                    UpdateOne({"_id": o.slot}, {"$setOnInsert": {"host": o.host, "epoch": o.epoch}}, upsert=True)
+                    for o in owners
+                ],
+                ordered=False,
+            )
+
+    async def move_slots(self, claims: Sequence[SlotClaim]) -> list[SlotOwner]:
+        """Each claim is one conditional update (`epoch` must match): atomic per document."""
+        if not claims:
+            return []
+        await self._collection("slots").bulk_write(
+            [
+                UpdateOne({"_id": c.slot, "epoch": c.epoch}, {"$set": {"host": c.host}, "$inc": {"epoch": 1}})
+                for c in claims
+            ],
+            ordered=False,
+        )
+        # Which ones landed: the coordinator is the table's only writer, so a row holding the
+        # claimed host one epoch on was moved by this call.
+        wanted = {c.slot: c for c in claims}
+        cursor = self._collection("slots").find({"_id": {"$in": list(wanted)}})
+        rows = [SlotOwner(int(d["_id"]), d["host"], int(d["epoch"])) async for d in cursor]
+        return sorted(
+            (r for r in rows if r.host == wanted[r.slot].host and r.epoch == wanted[r.slot].epoch + 1),
+            key=lambda r: r.slot,
+        )
 
     async def read_journal(self, entity: str, after_seq: int = 0, limit: int | None = None) -> list[JournalRecord]:
         cursor = self._collection("journal").find({"entity": entity, "seq": {"$gt": after_seq}}).sort("seq", 1)
@@ -450,6 +504,8 @@ def _record_document(record: JournalRecord) -> dict[str, Any]:
         document["command"] = record.command
     if record.request_id is not None:
         document["requestId"] = record.request_id
+    if record.epoch is not None:
+        document.update(slot=record.slot, epoch=record.epoch, host=record.host)
     if record.idempotency_key is not None:
         document.update(idemKey=record.idempotency_key, fingerprint=record.fingerprint, outcome=record.outcome)
     return document
@@ -476,6 +532,9 @@ def _record_from(document: dict[str, Any]) -> JournalRecord:
         format_version=record_format(document.get("v")),
         command=document.get("command"),
         request_id=document.get("requestId"),
+        slot=document.get("slot"),
+        epoch=document.get("epoch"),
+        host=document.get("host"),
     )
 
 
