@@ -18,7 +18,12 @@ DEFAULT_SLOTS = 1024
 def slot_of(tenant: str, project: str, player_id: str, slots: int) -> int:
     """Stable across processes and releases (unlike Python's `hash`): a restarted deployment
     finds every entity in the slot its journal rows name."""
-    digest = hashlib.blake2b(f"{tenant}/{project}/{player_id}".encode(), digest_size=8).digest()
+    return slot_of_path(f"{tenant}/{project}/{player_id}", slots)
+
+
+def slot_of_path(path: str, slots: int) -> int:
+    """The slot of an entity by the path in its key (`player:{path}`), the same as `slot_of`."""
+    digest = hashlib.blake2b(path.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") % slots
 
 
@@ -76,8 +81,12 @@ def apply_moves(owners: Sequence[str | None], moves: Sequence[Move]) -> list[str
 
 
 def initial_owners(slots: int, hosts: Sequence[str]) -> list[str | None]:
-    """A fresh table: every slot dealt out from nothing."""
-    return apply_moves([None] * slots, rebalance([None] * slots, hosts))
+    """A fresh table, dealt round-robin in the order `hosts` are given: slot `s` goes to host
+    `s mod len(hosts)`. When the host count divides the slot count that is exactly where the
+    fixed `hash mod N` sharding of earlier releases put every entity."""
+    if not hosts:
+        raise ValueError("at least one host is needed")
+    return [hosts[slot % len(hosts)] for slot in range(slots)]
 
 
 def handoff_batches(moves: Sequence[Move], batch_size: int) -> list[list[Move]]:
