@@ -205,6 +205,12 @@ def _add_column(table: str, column: str, declaration: str) -> SqliteOperation:
     return SqliteOperation(f"add {table}.{column} ({declaration})", run)
 
 
+def _create_slot_table(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS slots (slot INTEGER PRIMARY KEY, host TEXT NOT NULL, epoch INTEGER NOT NULL)"
+    )
+
+
 SQLITE_STEPS: tuple[SqliteStep, ...] = (
     SqliteStep(
         2,
@@ -231,13 +237,7 @@ SQLITE_STEPS: tuple[SqliteStep, ...] = (
         5,
         "elastic shards: a slot table (slot -> host, epoch) and each journal record's slot, epoch and writer",
         (
-            SqliteOperation(
-                "create table slots",
-                lambda conn: conn.execute(
-                    "CREATE TABLE IF NOT EXISTS slots"
-                    " (slot INTEGER PRIMARY KEY, host TEXT NOT NULL, epoch INTEGER NOT NULL)"
-                ),
-            ),
+            SqliteOperation("create table slots (slot -> host, epoch)", _create_slot_table),
             # NULL for every older record: it was written before slots, by the only host of its shard.
             _add_column("journal", "slot", "INTEGER"),
             _add_column("journal", "epoch", "INTEGER"),

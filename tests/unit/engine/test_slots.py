@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 
 import pytest
@@ -83,10 +84,18 @@ def test_removing_a_host_moves_only_its_slots(slots: int, count: int, data: st.D
     assert len(moves) == table.count(leaving)
 
 
-def test_a_fresh_table_deals_every_slot() -> None:
+def test_a_fresh_table_deals_every_slot_round_robin() -> None:
     table = initial_owners(DEFAULT_SLOTS, ["a", "b", "c"])
     assert Counter(table) == {"a": 342, "b": 341, "c": 341}
-    assert quotas(table, ["a", "b", "c"]) == {"a": 342, "b": 341, "c": 341}
+    assert table[:4] == ["a", "b", "c", "a"]
+    assert rebalance(table, ["a", "b", "c"]) == []
+
+
+@given(st.text(max_size=20), st.sampled_from([1, 2, 4, 8]))
+def test_a_fresh_table_puts_players_where_hash_mod_n_did(player: str, hosts: int) -> None:
+    table = initial_owners(DEFAULT_SLOTS, [str(i) for i in range(hosts)])
+    legacy = int.from_bytes(hashlib.blake2b(f"t/p/{player}".encode(), digest_size=8).digest(), "big")
+    assert table[slot_of("t", "p", player, DEFAULT_SLOTS)] == str(legacy % hosts)
 
 
 def test_quotas_need_distinct_hosts() -> None:
