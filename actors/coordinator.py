@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -139,6 +140,9 @@ class Coordinator:
         if self._started:
             self._started = False
             await self.store.close()
+
+    def pid(self) -> int:
+        return os.getpid()
 
     async def _load(self) -> None:
         self.table = await self.store.load_slots()

@@ -23,7 +23,7 @@ from actors.fanout import RedisEventPublisher
 from actors.host import CommandRequest, ShardHost, unavailable_outcome
 from actors.secret_box import SecretBox
 from actors.sharding import shard_name
-from actors.slots import WRONG_OWNER, SlotGate
+from actors.slots import WRONG_OWNER, SlotGate, wrong_owner_outcome
 from actors.stores.factory import store_for
 from actors.webhooks import WebhookWorker
 from config.logging import configure_logging
@@ -163,14 +163,25 @@ def start_coordinator(settings: Settings, *, max_restarts: int = -1) -> Any:
     return handle
 
 
+def _patiently(call: Callable[[], Any], attempts: int = 120) -> Any:
+    """`ray.get(call())`, asked again while the actor restarts (it answers once it is back)."""
+    for attempt in range(attempts):
+        try:
+            return ray.get(call())
+        except ray.exceptions.ActorUnavailableError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+
+
 def start_shard_hosts(settings: Settings, *, max_restarts: int = -1) -> list[Any]:
     """Start (or find) the deployment's coordinator and `settings.shards` shard hosts, slots
     dealt out among them. Ray restarts a host that dies (`max_restarts`); the new one recovers
     its entities from the journal and re-claims its slots. Answers the hosts' handles."""
     coordinator = start_coordinator(settings, max_restarts=max_restarts)
-    ray.get(coordinator.start.remote(settings.shards))
-    ray.get(coordinator.scale.remote(settings.shards))
-    slot_map: Any = ray.get(coordinator.slot_map.remote())
+    _patiently(lambda: coordinator.start.remote(settings.shards))
+    _patiently(lambda: coordinator.scale.remote(settings.shards))
+    slot_map: Any = _patiently(coordinator.slot_map.remote)
     names: list[str] = slot_map["hosts"]
     return [ray.get_actor(name, namespace=NAMESPACE) for name in names]
 
@@ -178,7 +189,7 @@ def start_shard_hosts(settings: Settings, *, max_restarts: int = -1) -> list[Any
 def scale_shard_hosts(deployment: str, hosts: int) -> dict[str, Any]:
     """`ludex shards scale N` from a process connected to the deployment's Ray."""
     coordinator = ray.get_actor(coordinator_name(deployment), namespace=NAMESPACE)
-    report: Any = ray.get(coordinator.scale.remote(hosts))
+    report: Any = _patiently(lambda: coordinator.scale.remote(hosts))
     return dict(report)
 
 
@@ -188,9 +199,9 @@ def stop_cluster(deployment: str) -> None:
         coordinator = ray.get_actor(coordinator_name(deployment), namespace=NAMESPACE)
     except ValueError:
         return
-    slot_map: Any = ray.get(coordinator.slot_map.remote())
+    slot_map: Any = _patiently(coordinator.slot_map.remote)
     names: list[str] = slot_map["hosts"]
-    ray.get(coordinator.stop.remote())
+    _patiently(coordinator.stop.remote)
     ray.kill(coordinator, no_restart=True)
     handles = []
     for name in names:
@@ -300,6 +311,10 @@ class SlotMap:
         return self.owners[slot_of(tenant, project, player_id, len(self.owners))]
 
 
+class HostGoneError(RuntimeError):
+    """The map names a host that no longer runs (stopped by a scale-down the map predates)."""
+
+
 def _wrong_owner(outcome: dict[str, Any]) -> bool:
     return not outcome.get("ok", True) and outcome["error"]["slug"] == WRONG_OWNER
 
@@ -320,7 +335,7 @@ class ShardDirectory:
     @classmethod
     def connect(cls, settings: Settings) -> ShardDirectory:
         coordinator = ray.get_actor(coordinator_name(settings.deployment), namespace=NAMESPACE)
-        slot_map: Any = ray.get(coordinator.slot_map.remote())
+        slot_map: Any = _patiently(coordinator.slot_map.remote)
         return cls(coordinator, slot_map)
 
     @property
@@ -331,7 +346,10 @@ class ShardDirectory:
     def _handle(self, host: str) -> Any:
         handle = self._handles.get(host)
         if handle is None:
-            handle = self._handles[host] = ray.get_actor(host, namespace=NAMESPACE)
+            try:
+                handle = self._handles[host] = ray.get_actor(host, namespace=NAMESPACE)
+            except ValueError as error:  # no actor by that name (any more)
+                raise HostGoneError(host) from error
         return handle
 
     def _forget_handle(self, host: str) -> None:
@@ -430,9 +448,10 @@ class ShardDirectory:
 
     async def _gone_for_good(self, host: str, error: BaseException, seen: int) -> bool:
         """A host removed by a scale-down and stopped: the map no longer names it."""
-        _unavailable(error)
-        if not isinstance(error, ray.exceptions.ActorDiedError):
-            return False
+        if not isinstance(error, HostGoneError):
+            _unavailable(error)
+            if not isinstance(error, ray.exceptions.ActorDiedError):
+                return False
         self._forget_handle(host)
         await self.refresh(seen)
         return host not in self.map.hosts
@@ -461,9 +480,12 @@ class ShardDirectory:
         attempt = 0
         while True:
             seen = self.map.version
-            result: dict[str, Any] = await self._call(
-                self.host_for(tenant, project, player_id).view, tenant, project, player_id, name
-            )
+            try:
+                result: dict[str, Any] = await self._call(
+                    self.host_for(tenant, project, player_id).view, tenant, project, player_id, name
+                )
+            except HostGoneError:
+                result = wrong_owner_outcome(None)
             if not _wrong_owner(result):
                 return result
             if time.monotonic() > deadline:
