@@ -56,17 +56,17 @@ class Settings(BaseSettings):
     shards: int = Field(
         default_factory=default_shards,
         ge=1,
-        description="Shard hosts at deploy time (default half the cores, 1 to 4); `ludex shards scale N` changes it live.",
+        description="Shard hosts at deploy time (default half the cores, 1 to 4); `ludex shards scale N` changes them.",
     )
     slots: int = Field(
         default=1024,
         ge=1,
         le=65536,
-        description="Slots entities hash to; read only when a store gets its slot table, fixed for the life of the data.",
+        description="Slots entities hash to; read when a store first gets its slot table, then fixed with the data.",
     )
     shard_host_resource: str | None = Field(
         default=None,
-        description="A Ray custom resource each shard host asks 1 of (e.g. `ludex_shard_host`), to place hosts on workers.",
+        description="A Ray custom resource each shard host asks 1 of (`ludex_shard_host`): hosts go where it is.",
     )
     host_down_after_s: float = Field(
         default=10.0, gt=0, description="A shard host silent this long is presumed dead: its slots move to the others."

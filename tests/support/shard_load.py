@@ -44,7 +44,9 @@ def players(count: int) -> list[str]:
 
 async def prepare(directory: ShardDirectory, economy: dict[str, Any], names: list[str]) -> None:
     assert (await directory.define_economy(T, P, economy))["ok"]
-    created = await directory.execute([CommandRequest(T, P, p, c.CreatePlayer(username=p), f"create-{p}") for p in names])
+    created = await directory.execute(
+        [CommandRequest(T, P, p, c.CreatePlayer(username=p), f"create-{p}") for p in names]
+    )
     assert all(o["ok"] for o in created), created
     credited = await directory.execute(
         [CommandRequest(T, P, p, c.Credit("coins", START_COINS), f"coins-{p}") for p in names]
