@@ -33,7 +33,7 @@ from actors.stores.base import SlotClaim, SlotOwner, Store
 from engine.slots import DEFAULT_SLOTS, Move, handoff_batches, initial_owners, rebalance
 
 log = logging.getLogger("ludex.coordinator")
-CLUSTER_KIND, SHARDS_ID = "cluster", "shards"  # the control document holding the wanted host count
+CLUSTER_KIND, SHARDS_ID = "cluster", "shards"  # the control document: wanted host count, slot count
 
 
 class HostPool(Protocol):
@@ -93,6 +93,7 @@ class Coordinator:
         self.pool = pool
         self.host_name = host_name
         self.configured_slots = slots  # used only when the store has no table yet
+        self.slots = slots
         self.batch_size = batch_size
         self.handoff_timeout_s = handoff_timeout_s
         self.down_after_s = down_after_s
@@ -113,22 +114,24 @@ class Coordinator:
 
     async def start(self, hosts: int | None = None, *, watch: bool = True) -> None:
         """Open the store and read the table back (dealing a fresh one over `hosts` hosts when
-        there is none). The wanted host count is durable, so a restarted coordinator keeps the
-        last one scaled to; `hosts` only matters for a store that has none yet."""
+        there is none). The slot count and the wanted host count are durable, so a restarted
+        coordinator keeps the last count scaled to; `hosts` only matters for a new store."""
         async with self._starting:
             if self._started:
                 return
             await self.store.open()
-            wanted = await self.store.get_document(CLUSTER_KIND, SHARDS_ID)
-            count = int(wanted["hosts"]) if wanted else (hosts or 1)
-            if wanted is None:
-                await self.store.put_document(CLUSTER_KIND, SHARDS_ID, {"hosts": count})
-            self.hosts = [self.host_name(i) for i in range(count)]
-            await self._load()
-            if not self.table:
-                owners = initial_owners(self.configured_slots, self.hosts)
+            # The slot count is written before the table, so a table a crash left half written
+            # is recognised (and completed) however its rows landed.
+            cluster = await self.store.get_document(CLUSTER_KIND, SHARDS_ID)
+            if cluster is None:
+                cluster = {"hosts": hosts or 1, "slots": self.configured_slots}
+                await self.store.put_document(CLUSTER_KIND, SHARDS_ID, cluster)
+            self.slots = int(cluster["slots"])
+            self.hosts = [self.host_name(i) for i in range(int(cluster["hosts"]))]
+            if len(await self.store.load_slots()) != self.slots:
+                owners = initial_owners(self.slots, self.hosts)
                 await self.store.init_slots([SlotOwner(s, h, 1) for s, h in enumerate(owners) if h is not None])
-                await self._load()
+            await self._load()
             self._started = True
             if watch:
                 self._watcher = asyncio.create_task(self._watch_forever(), name="ludex-coordinator-watch")
@@ -145,7 +148,10 @@ class Coordinator:
         return os.getpid()
 
     async def _load(self) -> None:
-        self.table = await self.store.load_slots()
+        rows = await self.store.load_slots()
+        if [row.slot for row in rows] != list(range(len(rows))):
+            raise RuntimeError(f"the slot table is not slots 0..{len(rows) - 1}: a half-written table?")
+        self.table = rows
         self.version = max(self.version, sum(row.epoch for row in self.table))
 
     # ------------------------------------------------------------------------------ the map
@@ -184,7 +190,7 @@ class Coordinator:
             raise ValueError("at least one shard host is needed")
         await self.start()
         async with self._lock:
-            await self.store.put_document(CLUSTER_KIND, SHARDS_ID, {"hosts": hosts})
+            await self.store.put_document(CLUSTER_KIND, SHARDS_ID, {"hosts": hosts, "slots": self.slots})
             names = [self.host_name(i) for i in range(hosts)]
             removed = [name for name in self.hosts if name not in names]
             await self.pool.start(names, len(self.table))  # idempotent: running hosts are found
@@ -218,11 +224,14 @@ class Coordinator:
         source, target = batch[0].source, batch[0].target
         slots = [move.slot for move in batch]
         began = time.perf_counter()
-        if source is not None and source not in self.down:
+        if source is not None:
+            # Even a host presumed dead is asked (briefly): one Ray restarted meanwhile may be
+            # serving these slots again, and a drained handoff leaves nothing in flight.
+            timeout = self.ping_timeout_s if source in self.down else self.handoff_timeout_s
             try:
-                report.passivated += await self.pool.release(source, slots, self.handoff_timeout_s)
+                report.passivated += await self.pool.release(source, slots, timeout)
             except Exception as error:  # noqa: BLE001 - the epoch bump fences it out anyway
-                report.failures.append(f"release {source}: {error}")
+                report.failures.append(f"release {source}: {type(error).__name__}")
         moved = await self._claim(slots, source, target)
         try:
             await self.pool.adopt(target, {row.slot: row.epoch for row in moved}, False)
@@ -233,7 +242,7 @@ class Coordinator:
             try:
                 await self.pool.forget(source, slots)
             except Exception as error:  # noqa: BLE001 - a dead source holds nobody
-                report.failures.append(f"forget {source}: {error}")
+                report.failures.append(f"forget {source}: {type(error).__name__}")
         report.moved += len(moved)
         report.handoffs += 1
         report.longest_handoff_s = max(report.longest_handoff_s, time.perf_counter() - began)

@@ -52,6 +52,10 @@ class RayShardHost(ShardHost):
             kwargs["publisher"] = RedisEventPublisher(redis_url)
         super().__init__(*args, **kwargs)
 
+    def node_id(self) -> str:
+        """The Ray node this host runs on (operators and the multi-node tests ask)."""
+        return str(ray.get_runtime_context().get_node_id())
+
 
 def _host_options(settings: Settings, name: str, max_restarts: int) -> dict[str, Any]:
     options: dict[str, Any] = {
@@ -111,7 +115,7 @@ class RayHostPool:
 
     async def release(self, name: str, slots: list[int], timeout_s: float) -> int:
         call = self._find(name).release_slots.remote(slots, timeout_s)
-        passivated: int = await asyncio.wait_for(call, timeout_s + 5.0)
+        passivated: int = await asyncio.wait_for(call, timeout_s + 1.0)
         return passivated
 
     async def adopt(self, name: str, owned: dict[int, int], exact: bool) -> None:

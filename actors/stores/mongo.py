@@ -141,8 +141,8 @@ class MongoStore:
         return stale_records(records, epochs)
 
     async def load_slots(self) -> list[SlotOwner]:
-        cursor = self._collection("slots").find({}).sort("_id", 1)
-        return [SlotOwner(int(d["_id"]), d["host"], int(d["epoch"])) async for d in cursor]
+        rows = [SlotOwner(int(d["_id"]), d["host"], int(d["epoch"])) async for d in self._collection("slots").find({})]
+        return sorted(rows, key=lambda row: row.slot)  # in Python: a server may order `_id`s as strings
 
     async def init_slots(self, owners: Sequence[SlotOwner]) -> None:
         if owners:

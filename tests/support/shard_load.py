@@ -129,7 +129,9 @@ async def check_invariants(
         totals: Counter[str] = Counter()
         for entry in entries:
             totals[entry["currency"]] += entry["delta"]
-        assert {k: v for k, v in wallet["body"]["balances"].items() if v} == {k: v for k, v in totals.items() if v}
+        balances = {k: v for k, v in wallet["body"]["balances"].items() if v}
+        history = [(r.seq, r.slot, r.epoch, r.host, r.idempotency_key) for r in journals[name]]
+        assert balances == {k: v for k, v in totals.items() if v}, f"{name}: {balances} != {totals}; {history}"
     return journals
 
 
