@@ -460,6 +460,17 @@ class ShardDirectory:
         await self.refresh(seen)
         return host not in self.map.hosts
 
+    async def describe(self) -> dict[str, Any]:
+        """The coordinator's summary: hosts, slots per host, the last rebalance."""
+        described: dict[str, Any] = await self._call(self.coordinator.describe)
+        return described
+
+    async def scale(self, hosts: int) -> dict[str, Any]:
+        """Run `hosts` shard hosts (answers when every handoff is done), then route by the new map."""
+        report: dict[str, Any] = await self._call(self.coordinator.scale, hosts)
+        await self.refresh(self.map.version)
+        return report
+
     async def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return await method.remote(*args, **kwargs)

@@ -16,6 +16,8 @@ from serve.data_commands import COMMANDS as DATA_COMMANDS
 from serve.data_commands import add_parsers as add_data_parsers
 from serve.data_commands import check_schema_before_serving
 from serve.proxy import PROXIES, apply_proxy_environment, default_proxy
+from serve.shard_commands import add_parser as add_shards_parser
+from serve.shard_commands import run as shards_command
 
 if TYPE_CHECKING:
     import httpx
@@ -251,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
     serve_parser.add_argument(
-        "--shards", type=int, help="shard hosts (default: half the cores, 1 to 4, or LUDEX_SHARDS)"
+        "--shards",
+        type=int,
+        help="shard hosts at start (default: half the cores, 1 to 4, or LUDEX_SHARDS); `ludex shards scale N` later",
     )
     serve_parser.add_argument("--replicas", type=int, default=1, help="ingress (HTTP/WebSocket) replicas (default 1)")
     serve_parser.add_argument(
@@ -288,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     apply.add_argument("--email", help="dashboard user (default: the demo credentials' adminEmail)")
     apply.add_argument("--dry-run", action="store_true", help="print the changes, apply nothing")
     add_data_parsers(commands)
+    add_shards_parser(commands)
     args = parser.parse_args(argv)
     if args.command in DATA_COMMANDS:
         return DATA_COMMANDS[args.command](args)
@@ -297,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         return create_superadmin_command(args)
     if args.command == "project" and args.project_command == "apply":
         return project_apply(args)
+    if args.command == "shards":
+        return shards_command(args)
     return 2
 
 

@@ -56,7 +56,7 @@ async def test_hosts_added_and_removed_under_load_lose_and_repeat_nothing(
         assert grown["lastRebalance"]["moved"] == 341, "the new host takes its share, nothing else moves"
         await wait_for_acks(stats, 200)
 
-        shrunk = await asyncio.to_thread(scale_shard_hosts, settings.deployment, 2)
+        shrunk = await directory.scale(2)  # what PUT /v1/admin/shards does
         assert [o["slots"] for o in shrunk["owners"]] == [512, 512]
         assert shrunk["lastRebalance"]["moved"] == 341, "only the removed host's slots move"
         await wait_for_acks(stats, 200)
