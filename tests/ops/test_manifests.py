@@ -4,6 +4,7 @@ Serve import path they name, `serve.entrypoint:app`."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -179,6 +180,25 @@ def test_head_and_one_autoscaling_worker_group(docs: list[dict[str, Any]]) -> No
     assert spec["headGroupSpec"]["rayStartParams"]["num-cpus"] == "0", "no replicas on the head"
     group = worker_group(docs)
     assert 1 <= group["minReplicas"] <= group["replicas"] <= group["maxReplicas"]
+
+
+def offered(group: dict[str, Any], resource: str) -> float:
+    """How much of a custom resource one pod of a group offers (`rayStartParams.resources`)."""
+    raw = group["rayStartParams"].get("resources")
+    if raw is None:
+        return 0.0
+    resources: dict[str, float] = json.loads(json.loads(raw) if raw.startswith('"') else raw)
+    return float(resources.get(resource, 0.0))
+
+
+def test_shard_hosts_are_placed_on_workers_that_can_hold_them_all(docs: list[dict[str, Any]]) -> None:
+    data = config_map(docs)
+    resource = data["LUDEX_SHARD_HOST_RESOURCE"]
+    group = worker_group(docs)
+    assert offered(cluster(docs)["headGroupSpec"], resource) == 0, "no shard hosts on the head"
+    per_worker = offered(group, resource)
+    assert per_worker >= 1
+    assert per_worker * group["maxReplicas"] >= int(data["LUDEX_SHARDS"]), "the autoscaler can place every host"
 
 
 def test_probes_check_ray_on_the_head_and_the_serve_proxy_on_workers(docs: list[dict[str, Any]]) -> None:
