@@ -57,17 +57,23 @@ class RayShardHost(ShardHost):
         return str(ray.get_runtime_context().get_node_id())
 
 
-def _host_options(settings: Settings, name: str, max_restarts: int) -> dict[str, Any]:
-    options: dict[str, Any] = {
+def _named_actor(name: str, max_restarts: int, max_concurrency: int) -> dict[str, Any]:
+    """Options of a deployment's named, detached actor: created once, found by name after, and
+    restarted by Ray when it dies (never retrying a call that may have run)."""
+    return {
         "name": name,
         "namespace": NAMESPACE,
         "get_if_exists": True,
         "lifetime": "detached",
         "max_restarts": max_restarts,
         "max_task_retries": 0,
-        "max_concurrency": 10_000,
+        "max_concurrency": max_concurrency,
         "num_cpus": 0,
     }
+
+
+def _host_options(settings: Settings, name: str, max_restarts: int) -> dict[str, Any]:
+    options = _named_actor(name, max_restarts, 10_000)
     if settings.shard_host_resource:  # only nodes offering the resource (e.g. workers) take hosts
         options["resources"] = {settings.shard_host_resource: 1}
     return options
@@ -154,16 +160,9 @@ def coordinator_name(deployment: str) -> str:
 
 def start_coordinator(settings: Settings, *, max_restarts: int = -1) -> Any:
     remote: Any = ray.remote(RayCoordinator)
-    handle = remote.options(
-        name=coordinator_name(settings.deployment),
-        namespace=NAMESPACE,
-        get_if_exists=True,
-        lifetime="detached",
-        max_restarts=max_restarts,
-        max_task_retries=0,
-        max_concurrency=1000,
-        num_cpus=0,
-    ).remote(settings, max_restarts)
+    handle = remote.options(**_named_actor(coordinator_name(settings.deployment), max_restarts, 1000)).remote(
+        settings, max_restarts
+    )
     return handle
 
 
@@ -264,16 +263,7 @@ def webhook_worker_name(deployment: str) -> str:
 def start_webhook_worker(settings: Settings, *, max_restarts: int = -1) -> Any:
     """Create (or find) the deployment's one webhook worker; Ray restarts it if it dies."""
     remote_worker: Any = ray.remote(RayWebhookWorker)
-    handle = remote_worker.options(
-        name=webhook_worker_name(settings.deployment),
-        namespace=NAMESPACE,
-        get_if_exists=True,
-        lifetime="detached",
-        max_restarts=max_restarts,
-        max_task_retries=0,
-        max_concurrency=100,
-        num_cpus=0,
-    ).remote(
+    handle = remote_worker.options(**_named_actor(webhook_worker_name(settings.deployment), max_restarts, 100)).remote(
         store_for(settings),
         schedule=parse_retry_schedule(settings.webhook_retry_schedule),
         allow_private=settings.webhook_allow_private,

@@ -24,7 +24,7 @@ import pytest
 import ray
 from ray.cluster_utils import Cluster
 
-from actors.directory import NAMESPACE, ShardDirectory, scale_shard_hosts, start_shard_hosts, stop_cluster
+from actors.directory import NAMESPACE, ShardDirectory, start_shard_hosts, stop_cluster
 from actors.stores.mongo import MongoStore
 from config.settings import Settings
 from tests.support.shard_load import LoadStats, check_invariants, client_loop, players, prepare, replay_some
@@ -88,6 +88,25 @@ async def run_load(
     return stop, tasks
 
 
+async def planned_move(
+    directory: ShardDirectory, store: MongoStore, names: list[str], stats: LoadStats, hosts: int, first_client: int
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Scale to `hosts` under load, then a steady window; stop the load and check the invariants.
+    Answers the figures of the move and of the steady window after it."""
+    stop, clients = await run_load(directory, names, stats, first_client)
+    moving = Phase(stats)
+    report = await directory.scale(hosts)
+    during = {**report["lastRebalance"], **moving.figures()}
+    after = Phase(stats)
+    await asyncio.sleep(STEADY_S)
+    steady = after.figures()
+    stop.set()
+    await asyncio.gather(*clients)
+    assert stats.unavailable == 0, f"scaling to {hosts} hosts answered 503"
+    await check_invariants(directory, store, names, stats)
+    return during, steady
+
+
 async def host_node(name: str) -> tuple[str, int]:
     handle = ray.get_actor(name, namespace=NAMESPACE)
     return await handle.node_id.remote(), await handle.pid.remote()
@@ -123,36 +142,19 @@ async def test_hosts_come_go_and_die_under_load_on_a_multi_node_cluster(
         steady = Phase(stats)
         await asyncio.sleep(STEADY_S)
         figures["2 hosts"] = steady.figures()
+        stop.set()
+        await asyncio.gather(*clients)
 
         # (1) A node joins (as the autoscaler adds a worker pod), then a host is added on it.
         spare = cluster.add_node(num_cpus=0, resources={RESOURCE: 1})
-        moving = Phase(stats)
-        grown = await asyncio.to_thread(scale_shard_hosts, settings.deployment, 3)
-        figures["scale 2->3"] = {**grown["lastRebalance"], **moving.figures()}
+        figures["scale 2->3"], figures["3 hosts"] = await planned_move(directory, store, names, stats, 3, 100)
         assert (await host_node("multinode-shard-2"))[0] == spare.node_id
-        after_growth = Phase(stats)
-        await asyncio.sleep(STEADY_S)
-        figures["3 hosts"] = after_growth.figures()
-        stop.set()
-        await asyncio.gather(*clients)
-        assert stats.unavailable == 0, "adding a host answers no 503"
-        await check_invariants(directory, store, names, stats)
 
         # (2) A host is removed gracefully.
-        stop, clients = await run_load(directory, names, stats, 100)
-        moving = Phase(stats)
-        shrunk = await asyncio.to_thread(scale_shard_hosts, settings.deployment, 2)
-        figures["scale 3->2"] = {**shrunk["lastRebalance"], **moving.figures()}
-        after_shrink = Phase(stats)
-        await asyncio.sleep(STEADY_S)
-        figures["2 hosts again"] = after_shrink.figures()
-        stop.set()
-        await asyncio.gather(*clients)
-        assert stats.unavailable == 0, "removing a host answers no 503"
-        await check_invariants(directory, store, names, stats)
+        figures["scale 3->2"], figures["2 hosts again"] = await planned_move(directory, store, names, stats, 2, 200)
 
         # (3) The node of host 1 dies: SIGKILL of the host's process, then of the raylet.
-        stop, clients = await run_load(directory, names, stats, 200)
+        stop, clients = await run_load(directory, names, stats, 300)
         await asyncio.sleep(1.0)
         victim_node_id, victim_pid = await host_node("multinode-shard-1")
         victim = next(node for node in cluster.worker_nodes if node.node_id == victim_node_id)
@@ -167,7 +169,7 @@ async def test_hosts_come_go_and_die_under_load_on_a_multi_node_cluster(
         stop.set()
         await asyncio.gather(*clients)
         recovered = Phase(stats)
-        stop, clients = await run_load(directory, names, stats, 300)
+        stop, clients = await run_load(directory, names, stats, 400)
         await asyncio.sleep(STEADY_S)
         figures["after the node death"] = recovered.figures()
         stop.set()
