@@ -14,7 +14,7 @@ on. A move is a handoff:
 4. the source answers the held commands `wrong-owner`; ingress replicas refresh their map and
    send them again, to the target.
 
-A host that stops answering for `down_after_s` is presumed dead: its slots move without step 1
+A host that Ray reports dead or restarting for `down_after_s` is presumed dead: its slots move without step 1
 (the epoch bump fences it), and it gets a share back through ordinary handoffs if it returns.
 The plain class runs anywhere; `actors.directory` makes it a Ray actor with a Ray `HostPool`.
 """

@@ -131,9 +131,15 @@ class RayHostPool:
         await asyncio.wait_for(self._find(name).forget_slots.remote(slots), CONTROL_TIMEOUT_S)
 
     async def alive(self, name: str, timeout_s: float) -> bool:
+        """False only when Ray says the host is dead or restarting (its node gone, its process
+        killed, no node to restart it on). A host merely slow to answer (a starved CPU) counts
+        as alive: moving its slots would cost more than waiting, and Ray's own failure detector
+        turns a hung node into a dead one."""
         try:
             await asyncio.wait_for(self._find(name).ready.remote(), timeout_s)
-        except Exception:  # noqa: BLE001 - dead, restarting, unplaceable or slow: not answering
+        except TimeoutError:
+            return True
+        except Exception:  # noqa: BLE001 - dead, restarting, unplaceable, or never started
             return False
         return True
 
@@ -334,8 +340,14 @@ class ShardDirectory:
 
     @property
     def handles(self) -> list[Any]:
-        """Every shard host of the map (for broadcasts: stats, readiness, cache invalidation)."""
-        return [self._handle(host) for host in self.map.hosts]
+        """Every running shard host of the map (for broadcasts: stats, readiness, invalidation)."""
+        found = []
+        for host in self.map.hosts:
+            try:
+                found.append(self._handle(host))
+            except HostGoneError:  # stopped by a scale-down our map predates
+                continue
+        return found
 
     def _handle(self, host: str) -> Any:
         handle = self._handles.get(host)
@@ -376,6 +388,18 @@ class ShardDirectory:
 
     def host_for(self, tenant: str, project: str, player_id: str) -> Any:
         return self._handle(self.map.owner(tenant, project, player_id))
+
+    async def _owner(self, tenant: str, project: str, player_id: str) -> Any:
+        """`host_for`, after a map refresh if our map names a host that is gone."""
+        seen = self.map.version
+        try:
+            return self.host_for(tenant, project, player_id)
+        except HostGoneError:
+            await self.refresh(seen)
+        try:
+            return self.host_for(tenant, project, player_id)
+        except HostGoneError as error:
+            raise EntityUnavailableError("the player's shard host is moving; try again") from error
 
     async def refresh(self, seen: int) -> None:
         """Fetch the map if ours is still version `seen`; callers that arrive together share
@@ -474,9 +498,11 @@ class ShardDirectory:
         return [r for r in results if isinstance(r, dict)]
 
     async def define_economy(self, tenant: str, project: str, document: dict[str, Any]) -> dict[str, Any]:
-        outcome: dict[str, Any] = await self.host_for(tenant, project, "").define_economy.remote(
-            tenant, project, document
-        )
+        host = await self._owner(tenant, project, "")
+        outcome: dict[str, Any] = await self._call(host.define_economy, tenant, project, document)
+        # Every host that could have cached the old definitions served with a map published
+        # before this write: a map fetched after it names them all.
+        await self.refresh(self.map.version)
         await asyncio.gather(*(h.invalidate_economy.remote(tenant, project) for h in self.handles))
         return outcome
 
@@ -499,25 +525,27 @@ class ShardDirectory:
             attempt += 1
 
     async def ledger(self, tenant: str, project: str, player_id: str, **query: Any) -> list[dict[str, Any]]:
-        host = self.host_for(tenant, project, player_id)
+        host = await self._owner(tenant, project, player_id)
         entries: list[dict[str, Any]] = await self._call(host.ledger, tenant, project, player_id, **query)
         return entries
 
     async def receipt(self, tenant: str, project: str, player_id: str, purchase: str) -> dict[str, Any] | None:
-        host = self.host_for(tenant, project, player_id)
+        host = await self._owner(tenant, project, player_id)
         receipt: dict[str, Any] | None = await self._call(host.receipt, tenant, project, player_id, purchase)
         return receipt
 
     async def economy_document(self, tenant: str, project: str) -> dict[str, Any] | None:
-        host = self.host_for(tenant, project, "")
+        host = await self._owner(tenant, project, "")
         document: dict[str, Any] | None = await self._call(host.economy_document, tenant, project)
         return document
 
     async def economy_version(self, tenant: str, project: str) -> int:
-        version: int = await self._call(self.host_for(tenant, project, "").economy_version, tenant, project)
+        version: int = await self._call((await self._owner(tenant, project, "")).economy_version, tenant, project)
         return version
 
     async def ready(self, timeout_s: float = 5.0) -> bool:
+        """Every host of the current map answers (the map is fetched again first)."""
+        await self.refresh(self.map.version)
         try:
             await asyncio.wait_for(asyncio.gather(*(h.ready.remote() for h in self.handles)), timeout_s)
         except Exception:  # noqa: BLE001 - any failure means not ready

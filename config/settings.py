@@ -69,7 +69,7 @@ class Settings(BaseSettings):
         description="A Ray custom resource each shard host asks 1 of (`ludex_shard_host`): hosts go where it is.",
     )
     host_down_after_s: float = Field(
-        default=10.0, gt=0, description="A shard host silent this long is presumed dead: its slots move to the others."
+        default=10.0, gt=0, description="A shard host Ray reports dead or restarting this long loses its slots."
     )
     handoff_batch_slots: int = Field(
         default=64, ge=1, description="Slots moved per handoff while rebalancing (one drain and snapshot per batch)."
