@@ -16,7 +16,7 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,17 +42,28 @@ FAST_FAILURE_DETECTION = {  # a killed raylet is noticed in about a second, not 
 }
 
 
+def retrying(start: Callable[..., Any], **node_args: Any) -> Any:
+    """A node that starts, tried up to three times: Ray gives a raylet a fixed 30 s to register,
+    which a machine busy with other test runs sometimes exceeds."""
+    for attempt in range(3):
+        try:
+            return start(**node_args)
+        except Exception as error:  # noqa: BLE001 - Ray raises a bare Exception for it
+            if "timed out during startup" not in str(error) or attempt == 2:
+                raise
+            time.sleep(5)
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if ray.is_initialized():
         pytest.fail("the cluster tests need their own Ray: run them alone (pytest -m cluster tests/cluster)")
-    cluster = Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 1, "include_dashboard": False, "_system_config": FAST_FAILURE_DETECTION},
-    )
+    cluster = Cluster()
+    retrying(cluster.add_node, num_cpus=1, include_dashboard=False, _system_config=FAST_FAILURE_DETECTION)
     for _ in range(2):
-        cluster.add_node(num_cpus=0, resources={RESOURCE: 1})
+        retrying(cluster.add_node, num_cpus=0, resources={RESOURCE: 1})
     ray.init(
         address=cluster.address,
         namespace="ludex-cluster-tests",
@@ -146,7 +157,7 @@ async def test_hosts_come_go_and_die_under_load_on_a_multi_node_cluster(
         await asyncio.gather(*clients)
 
         # (1) A node joins (as the autoscaler adds a worker pod), then a host is added on it.
-        spare = cluster.add_node(num_cpus=0, resources={RESOURCE: 1})
+        spare = retrying(cluster.add_node, num_cpus=0, resources={RESOURCE: 1})
         figures["scale 2->3"], figures["3 hosts"] = await planned_move(directory, store, names, stats, 3, 100)
         assert (await host_node("multinode-shard-2"))[0] == spare.node_id
 
