@@ -183,13 +183,16 @@ def _patiently(call: Callable[[], Any], attempts: int = 120) -> Any:
             time.sleep(0.5)
 
 
-def start_shard_hosts(settings: Settings, *, max_restarts: int = -1) -> list[Any]:
-    """Start (or find) the deployment's coordinator and `settings.shards` shard hosts, slots
-    dealt out among them. Ray restarts a host that dies (`max_restarts`); the new one recovers
-    its entities from the journal and re-claims its slots. Answers the hosts' handles."""
+def start_shard_hosts(settings: Settings, *, max_restarts: int = -1, keep_scaled: bool = False) -> list[Any]:
+    """Start (or find) the deployment's coordinator and `settings.shards` shard hosts (with
+    `keep_scaled`: as many as the store says it was last scaled to, `settings.shards` only for a
+    new store), slots dealt out among them. Ray restarts a host that dies (`max_restarts`); the
+    new one recovers its entities from the journal and re-claims its slots. Answers the hosts'
+    handles."""
     coordinator = start_coordinator(settings, max_restarts=max_restarts)
     _patiently(lambda: coordinator.start.remote(settings.shards))
-    _patiently(lambda: coordinator.scale.remote(settings.shards))
+    count = len(_patiently(coordinator.slot_map.remote)["hosts"]) if keep_scaled else settings.shards
+    _patiently(lambda: coordinator.scale.remote(count))
     slot_map: Any = _patiently(coordinator.slot_map.remote)
     names: list[str] = slot_map["hosts"]
     return [ray.get_actor(name, namespace=NAMESPACE) for name in names]

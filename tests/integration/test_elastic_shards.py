@@ -112,5 +112,8 @@ async def test_a_restarted_coordinator_reads_the_table_and_host_count_back(
         assert after["owners"] == before["owners"] and after["version"] >= before["version"]
         directory = ShardDirectory.connect(settings)
         await prepare(directory, demo_economy_document, players(6))
+        # A redeploy (the KubeRay entrypoint) keeps the count scaled to, not LUDEX_SHARDS (1).
+        kept = await asyncio.to_thread(start_shard_hosts, settings, keep_scaled=True)
+        assert len(kept) == 2
     finally:
         stop_cluster(settings.deployment)

@@ -399,7 +399,9 @@ def test_entrypoint_builds_the_ingress_and_starts_shard_hosts_without_the_demo(
 
     started: list[Settings] = []
     bootstrapped: list[object] = []
-    monkeypatch.setattr(actors.directory, "start_shard_hosts", lambda settings: started.append(settings) or [])
+    monkeypatch.setattr(
+        actors.directory, "start_shard_hosts", lambda settings, **options: started.append(settings) or []
+    )
     monkeypatch.setattr(actors.directory, "start_webhook_worker", lambda settings: None)
     monkeypatch.setattr(serve.launcher, "bootstrap_demo", lambda *args: bootstrapped.append(args))
     monkeypatch.setenv("LUDEX_MONGO_URL", "mongodb://mongo.invalid:27017/?replicaSet=rs0")
