@@ -19,6 +19,7 @@ system-packages:
 
 test: install system-packages
 	$(BIN)/pytest
+	$(BIN)/pytest -m cluster tests/cluster
 	$(MAKE) -C sdks/node test
 	$(MAKE) -C sdks/unity test
 	$(MAKE) -C sdks/cpp test

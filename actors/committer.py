@@ -23,6 +23,11 @@ class EntityUnavailableError(Exception):
     """A write could not be made durable; the caller may retry (with its idempotency key)."""
 
 
+class WrongOwnerError(EntityUnavailableError):
+    """The store refused the write: its slot has moved to another host (a later epoch). Nothing
+    was written, so the new owner may decide the command afresh."""
+
+
 @dataclass(eq=False)  # compared by identity: `in` over a batch must not compare records field by field
 class PendingWrite:
     record: JournalRecord | None
@@ -134,6 +139,11 @@ class GroupCommitter:
             if record is not None and (record.entity, record.seq) in result.conflicts:
                 _break(write.owner)
                 _fail(write, "another host wrote this entity")
+                continue
+            if record is not None and (record.entity, record.seq) in result.stale:
+                _break(write.owner)
+                if not write.future.done():
+                    write.future.set_exception(WrongOwnerError(f"slot {record.slot} moved past epoch {record.epoch}"))
                 continue
             if getattr(write.owner, "broken", False):
                 _fail(write, "an earlier write of this entity failed")

@@ -27,11 +27,12 @@ from actors.board_resets import BoardResets
 from actors.board_store import BoardStore
 from actors.clock import Clock, SystemClock, epoch_ms
 from actors.coalescer import Coalescer
-from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrite
+from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrite, WrongOwnerError
 from actors.economy_health import EconomyHealthSweep
 from actors.event_publisher import EventPublisher
 from actors.metrics import HostMetrics
 from actors.retention import EventRetention, OutcomeRetention
+from actors.slots import SlotGate, claim_own_slots, wrong_owner_outcome
 from actors.stores.base import History, JournalRecord, Outcome, Remembered, Snapshot, Store, event_records
 from config.gc_tuning import tune_for_long_lived_objects
 from engine import views
@@ -124,8 +125,10 @@ class ShardHost:
         event_retention_days: float | None = None,
         publisher: EventPublisher | None = None,
         boards: BoardStore | None = None,
+        slot_gate: SlotGate | None = None,
     ) -> None:
         self.store = store
+        self.slots = slot_gate or SlotGate()  # the slots this host owns (all, unfenced, by default)
         self.clock: Clock = clock or SystemClock()
         self.shard_id = shard_id
         self.snapshot_every = snapshot_every
@@ -172,6 +175,8 @@ class ShardHost:
                 return
             tune_for_long_lived_objects()
             await self.store.open()
+            if self.slots.fenced:
+                await claim_own_slots(self.store, self.slots)
             if self.board_feed is not None:
                 await self.board_feed.start()
             self.committer.start()
@@ -218,7 +223,7 @@ class ShardHost:
         Commands for one player apply in array order."""
         if not self._started:
             await self.start()
-        outcomes = await asyncio.gather(*(self._execute_one(r) for r in requests))
+        outcomes = await asyncio.gather(*(self._execute_owned(r) for r in requests))
         for request, outcome in zip(requests, outcomes, strict=True):
             self.metrics.command(request.command.op, outcome)
             self._log(request, outcome)
@@ -244,6 +249,15 @@ class ShardHost:
                 "shard": self.shard_id,
             },
         )
+
+    async def _execute_owned(self, request: CommandRequest) -> dict[str, Any]:
+        slot = self.slots.slot(request.tenant, request.project, request.player_id)
+        if not await self.slots.enter(slot):
+            return wrong_owner_outcome(slot)
+        try:
+            return await self._execute_one(request)
+        finally:
+            self.slots.leave(slot)
 
     async def _execute_one(self, request: CommandRequest) -> dict[str, Any]:
         key = player_key(request.tenant, request.project, request.player_id)
@@ -328,6 +342,7 @@ class ShardHost:
         if isinstance(decision, Accepted) and decision.events:
             seq = state.seq + 1
             occurred_at = rfc3339(now)
+            slot = self.slots.slot(request.tenant, request.project, request.player_id)
             new_state = state_after(state, decision, seq, occurred_at)
             record = JournalRecord(
                 entity=entity.key,
@@ -340,6 +355,9 @@ class ShardHost:
                 outcome=outcome if idem else None,
                 command=command_to_dict(request.command),
                 request_id=request.request_id,
+                slot=slot,
+                epoch=self.slots.epoch(slot),
+                host=self.slots.host,
             )
             entity.state = new_state
             write = PendingWrite(record, None, future, owner=entity)
@@ -369,6 +387,10 @@ class ShardHost:
     ) -> dict[str, Any]:
         try:
             await asyncio.shield(inflight.future)
+        except WrongOwnerError:
+            lost = self.slots.slot_of_key(entity.key)
+            self.slots.forget([] if lost is None else [lost])  # the store knows better than we did
+            return wrong_owner_outcome(lost)
         except EntityUnavailableError as error:
             return unavailable_outcome(str(error))
         finally:
@@ -417,12 +439,15 @@ class ShardHost:
         entity.state = entity.durable_state = state
         entity.loaded = True
 
-    async def passivate_idle(self, *, force: bool = False) -> int:
-        """Snapshot and drop entities idle for `idle_timeout_s` (all quiet ones when forced)."""
+    async def passivate_idle(self, *, force: bool = False, slots: set[int] | None = None) -> int:
+        """Snapshot and drop entities idle for `idle_timeout_s` (all quiet ones when forced;
+        `slots`: only entities of these slots)."""
         cutoff = self.clock.monotonic() - self.idle_timeout_s
         snapshots: list[Snapshot] = []
         passivated = 0
         for key, entity in list(self._entities.items()):
+            if slots is not None and self.slots.slot_of_key(key) not in slots:
+                continue
             quiet = not entity.lock.locked() and not entity.inflight and entity.state is entity.durable_state
             if not quiet or not (force or entity.last_used <= cutoff):
                 continue
@@ -464,6 +489,35 @@ class ShardHost:
 
     def active_entities(self) -> int:
         return len(self._entities)
+
+    # ------------------------------------------------------------------------------ slots
+
+    async def release_slots(self, slots: list[int], timeout_s: float = 10.0) -> int:
+        """First half of a handoff: hold the slots' new commands, let those inside finish
+        (commits included), snapshot and drop their entities. Answers how many were passivated."""
+        if not self._started:
+            await self.start()
+        released = await self.slots.release(slots, timeout_s)
+        return await self.passivate_idle(force=True, slots=set(released))
+
+    def adopt_slots(self, owned: dict[int, int], exact: bool = False) -> None:
+        """Own these slots at these epochs (their entities activate on demand)."""
+        self._drop_entities(self.slots.adopt(owned, exact=exact))
+
+    def forget_slots(self, slots: list[int]) -> None:
+        """Last half of a handoff (or a move away from a host presumed dead): held commands are
+        answered `wrong-owner`, and entities left of those slots are dropped unsaved."""
+        self._drop_entities(self.slots.forget(slots))
+
+    def _drop_entities(self, slots: list[int]) -> None:
+        if not slots:
+            return
+        gone = set(slots)
+        for key in [k for k in self._entities if self.slots.slot_of_key(k) in gone]:
+            self._entities.pop(key).retired = True
+
+    def slot_state(self) -> dict[str, Any]:
+        return self.slots.snapshot()
 
     # ------------------------------------------------------------------------------ projects
 
@@ -554,6 +608,15 @@ class ShardHost:
         `inventory`, `counters`, `quests` or `achievements`."""
         if not self._started:
             await self.start()
+        slot = self.slots.slot(tenant, project, player_id)
+        if not await self.slots.enter(slot):
+            return wrong_owner_outcome(slot)
+        try:
+            return await self._view(tenant, project, player_id, name)
+        finally:
+            self.slots.leave(slot)
+
+    async def _view(self, tenant: str, project: str, player_id: str, name: str) -> dict[str, Any]:
         key = player_key(tenant, project, player_id)
         while True:
             entity = self._entity(key)

@@ -16,7 +16,7 @@ def default_shards() -> int:
     """Half the machine's cores, 1 to 4. A shard host is one Python process (a core at most), and
     the ingress replica is the busier process: on 2 cores, 1 shard served 1,115 keyed XP awards/s,
     2 shards 978/s and 4 shards 736/s (fewer, larger batched Ray calls; benchmarks/RESULTS.md).
-    A cluster sets LUDEX_SHARDS explicitly: it must not change while the cluster runs."""
+    A cluster sets LUDEX_SHARDS explicitly; `ludex shards scale N` changes it while serving."""
     return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
@@ -54,7 +54,25 @@ class Settings(BaseSettings):
         description="Rate limits, usage counters, realtime fan-out and socket caps shared by replicas.",
     )
     shards: int = Field(
-        default_factory=default_shards, description="Shard hosts (default half the cores, 1 to 4); fixed for a cluster."
+        default_factory=default_shards,
+        ge=1,
+        description="Shard hosts at deploy time (default half the cores, 1 to 4); `ludex shards scale N` changes them.",
+    )
+    slots: int = Field(
+        default=1024,
+        ge=1,
+        le=65536,
+        description="Slots entities hash to; read when a store first gets its slot table, then fixed with the data.",
+    )
+    shard_host_resource: str | None = Field(
+        default=None,
+        description="A Ray custom resource each shard host asks 1 of (`ludex_shard_host`): hosts go where it is.",
+    )
+    host_down_after_s: float = Field(
+        default=10.0, gt=0, description="A shard host Ray reports dead or restarting this long loses its slots."
+    )
+    handoff_batch_slots: int = Field(
+        default=64, ge=1, description="Slots moved per handoff while rebalancing (one drain and snapshot per batch)."
     )
     leaderboard_shards: int = Field(
         default=4,

@@ -20,6 +20,8 @@ POLICY: dict[str, frozenset[str]] = {
     "plans:read": frozenset({"superadmin", "admin", "support"}),
     "plans:write": frozenset({"superadmin"}),
     "platform:metrics": frozenset({"superadmin", "admin", "support"}),
+    "shards:read": frozenset({"superadmin", "admin", "support"}),
+    "shards:write": frozenset({"superadmin"}),
     "usage:read": frozenset({"superadmin", "admin", "support"}),
     "users:read": frozenset({"superadmin", "admin", "support"}),
     "users:write": frozenset({"superadmin"}),

@@ -18,6 +18,8 @@ from serve.data_commands import check_schema_before_serving
 from serve.leaderboard_commands import add_parser as add_leaderboards_parser
 from serve.leaderboard_commands import leaderboards_command
 from serve.proxy import PROXIES, apply_proxy_environment, default_proxy
+from serve.shard_commands import add_parser as add_shards_parser
+from serve.shard_commands import run as shards_command
 
 if TYPE_CHECKING:
     import httpx
@@ -253,7 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
     serve_parser.add_argument(
-        "--shards", type=int, help="shard hosts (default: half the cores, 1 to 4, or LUDEX_SHARDS)"
+        "--shards",
+        type=int,
+        help="shard hosts at start (default: half the cores, 1 to 4, or LUDEX_SHARDS); `ludex shards scale N` later",
     )
     serve_parser.add_argument("--replicas", type=int, default=1, help="ingress (HTTP/WebSocket) replicas (default 1)")
     serve_parser.add_argument(
@@ -291,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     apply.add_argument("--dry-run", action="store_true", help="print the changes, apply nothing")
     add_data_parsers(commands)
     add_leaderboards_parser(commands)
+    add_shards_parser(commands)
     args = parser.parse_args(argv)
     if args.command in DATA_COMMANDS:
         return DATA_COMMANDS[args.command](args)
@@ -302,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         return create_superadmin_command(args)
     if args.command == "project" and args.project_command == "apply":
         return project_apply(args)
+    if args.command == "shards":
+        return shards_command(args)
     return 2
 
 

@@ -4,8 +4,9 @@
 `ludex serve` starts Ray, the shard hosts and the app itself (`serve/launcher.py`). In a KubeRay
 `RayService` the operator asks the cluster's Serve controller to import this module and call `app`
 with the config's `args`; that call runs inside the cluster, where Ray is connected. It reads
-`Settings` from the `LUDEX_*` environment, creates the shard hosts (or finds them: creation is
-idempotent, so a config update or a controller restart calls it again safely) and returns the
+`Settings` from the `LUDEX_*` environment, creates the slot coordinator and the shard hosts (or
+finds them: creation is idempotent, so a config update or a controller restart calls it again
+safely; the host count is the one last scaled to, `LUDEX_SHARDS` only for a new store) and returns the
 application. It never bootstraps the demo tenant.
 
 Importing this module starts nothing and does not import Ray: all work happens when `app` is
@@ -48,6 +49,7 @@ def app(args: dict[str, Any]) -> Any:
 
     if not settings.mongo_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    start_shard_hosts(settings)
+    # A config update (or a new cluster of an upgrade) keeps the host count last scaled to.
+    start_shard_hosts(settings, keep_scaled=True)
     start_webhook_worker(settings)
     return build_application(settings, replicas=options.replicas)

@@ -18,7 +18,7 @@ from actors.directory import (
     ShardDirectory,
     start_shard_hosts,
     start_webhook_worker,
-    stop_shard_hosts,
+    stop_cluster,
     stop_webhook_worker,
 )
 from actors.ingress.accounts import AccountService
@@ -111,7 +111,7 @@ def launch(settings: Settings, host: str, port: int, *, replicas: int = 1) -> La
     webhooks = start_webhook_worker(settings)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base_url = f"http://{shown_host}:{port}"
-    credentials = asyncio.run(bootstrap_demo(settings, ShardDirectory(handles), base_url))
+    credentials = asyncio.run(bootstrap_demo(settings, ShardDirectory.connect(settings), base_url))
     serve.start(http_options={"host": host, "port": port})
     serve.run(build_application(settings, replicas=replicas), name=APP_NAME, route_prefix="/")
     return Launched(settings, handles, credentials, base_url, webhooks)
@@ -122,4 +122,4 @@ def shutdown(launched: Launched) -> None:
     serve.shutdown()  # type: ignore[no-untyped-call]  # Ray leaves it unannotated
     if launched.webhooks is not None:
         stop_webhook_worker(launched.webhooks)
-    stop_shard_hosts(launched.handles)
+    stop_cluster(launched.settings.deployment)

@@ -33,6 +33,11 @@ class JournalRecord:
     command: dict[str, Any] | None = None  # format 2 on: what was asked (`command_to_dict`)
     request_id: str | None = None
     format_version: int = RECORD_FORMAT  # records read from a store keep the format they were written in
+    # The slot's ownership when the host decided (`actors/slots.py`): the store refuses a record
+    # whose slot has moved to a later epoch since. None: written outside the slot map (tools, tests).
+    slot: int | None = None
+    epoch: int | None = None
+    host: str | None = None  # the shard host that wrote it: one writer per (slot, epoch)
 
     def current_events(self) -> list[dict[str, Any]]:
         """The events in this code's format, whatever format the record was written in."""
@@ -69,9 +74,42 @@ class History:
 @dataclass(frozen=True)
 class CommitResult:
     """Records refused because their `(entity, seq)` was already taken: a sign that another
-    host wrote for the entity (a stale host after failover), never to be retried blindly."""
+    host wrote for the entity (a stale host after failover), never to be retried blindly. And
+    records refused because their slot's epoch has moved on (`stale`): the writer no longer owns
+    the slot, nothing of theirs was written, and the new owner may decide them afresh."""
 
     conflicts: set[tuple[str, int]] = field(default_factory=set)
+    stale: set[tuple[str, int]] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class SlotOwner:
+    """A row of the durable slot table: who owns the slot, since which epoch."""
+
+    slot: int
+    host: str
+    epoch: int
+
+
+@dataclass(frozen=True)
+class SlotClaim:
+    """Pass `slot` to `host` if its epoch is still `epoch` (compare-and-set); the slot then
+    holds epoch + 1, and every record stamped with an older epoch is refused."""
+
+    slot: int
+    epoch: int
+    host: str
+
+
+def stale_records(records: Sequence[JournalRecord], epochs: dict[int, int]) -> set[tuple[str, int]]:
+    """Records stamped with an epoch their slot no longer holds (`epochs`: slot -> current)."""
+    return {
+        (r.entity, r.seq) for r in records if r.epoch is not None and (r.slot is None or epochs.get(r.slot) != r.epoch)
+    }
+
+
+def fenced_slots(records: Sequence[JournalRecord]) -> list[int]:
+    return sorted({r.slot for r in records if r.epoch is not None and r.slot is not None})
 
 
 def split_fenced(
@@ -109,7 +147,9 @@ class Store(Protocol):
     async def close(self) -> None: ...
 
     async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[Outcome]) -> CommitResult:
-        """Make records and outcomes durable, in one transaction where the backend has them."""
+        """Make records and outcomes durable, in one transaction where the backend has them.
+        A record stamped with an epoch (`JournalRecord.epoch`) is written only if its slot still
+        holds that epoch; otherwise it is refused as `stale`."""
         ...
 
     async def read_journal(self, entity: str, after_seq: int = 0, limit: int | None = None) -> list[JournalRecord]: ...
@@ -191,6 +231,21 @@ class Store(Protocol):
         """Make what `erase_player` replaced unreadable in the store's files too (SQLite: freed
         space is zeroed as it is freed, `secure_delete`; this copies the WAL back and truncates it).
         Answers False when that could not finish now (readers held it); calling again finishes."""
+        ...
+
+    async def load_slots(self) -> list[SlotOwner]:
+        """The slot table in slot order; empty until the coordinator first deals it out."""
+        ...
+
+    async def init_slots(self, owners: Sequence[SlotOwner]) -> None:
+        """Write the rows of slots that have none (a fresh table, or one a crash left half
+        written); an existing row is never changed. Its size is fixed from then on."""
+        ...
+
+    async def move_slots(self, claims: Sequence[SlotClaim]) -> list[SlotOwner]:
+        """Apply each claim whose slot still holds the claimed epoch, atomically per slot;
+        answers the rows that moved. From then on `commit` refuses records stamped with an
+        older epoch of those slots (`CommitResult.stale`)."""
         ...
 
     async def put_document(self, kind: str, doc_id: str, document: dict[str, Any]) -> None:

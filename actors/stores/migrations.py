@@ -31,7 +31,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.write_concern import WriteConcern
 
-LATEST_SCHEMA = 5
+LATEST_SCHEMA = 6
 Report = Callable[[str], None]
 TEST_PAUSE_ENV = "LUDEX_TEST_MIGRATION_PAUSE_S"  # tests only: sleep after each operation / batch
 
@@ -225,6 +225,12 @@ def _create_leaderboard_tables(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _create_slot_table(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS slots (slot INTEGER PRIMARY KEY, host TEXT NOT NULL, epoch INTEGER NOT NULL)"
+    )
+
+
 SQLITE_STEPS: tuple[SqliteStep, ...] = (
     SqliteStep(
         2,
@@ -251,6 +257,17 @@ SQLITE_STEPS: tuple[SqliteStep, ...] = (
         5,
         "leaderboards embedded in the store (actors/board_sqlite.py); `ludex leaderboards rebuild` fills them",
         (SqliteOperation("create leaderboard_entries and leaderboard_players", _create_leaderboard_tables),),
+    ),
+    SqliteStep(
+        6,
+        "elastic shards: a slot table (slot -> host, epoch) and each journal record's slot, epoch and writer",
+        (
+            SqliteOperation("create table slots (slot -> host, epoch)", _create_slot_table),
+            # NULL for every older record: it was written before slots, by the only host of its shard.
+            _add_column("journal", "slot", "INTEGER"),
+            _add_column("journal", "epoch", "INTEGER"),
+            _add_column("journal", "host", "TEXT"),
+        ),
     ),
 )
 
@@ -392,6 +409,14 @@ async def _nothing(db: Database, report: Report, batch_size: int) -> None:
     """A step that only moves the version, so both stores number their schemas alike."""
 
 
+async def _index_slot_epochs(db: Database, report: Report, batch_size: int) -> None:
+    """The `slots` collection needs no index of its own (its `_id` is the slot); older journal
+    records have no slot and stay out of this partial index."""
+    await db["journal"].create_index(
+        [("slot", ASCENDING), ("epoch", ASCENDING)], partialFilterExpression={"slot": {"$exists": True}}
+    )
+
+
 MONGO_STEPS: tuple[MongoStep, ...] = (
     MongoStep(
         2,
@@ -412,6 +437,11 @@ MONGO_STEPS: tuple[MongoStep, ...] = (
         5,
         "leaderboards (kept in Redis, or in an embedded file: docs/LEADERBOARDS.md); nothing in MongoDB",
         (MongoOperation("nothing to change", _nothing),),
+    ),
+    MongoStep(
+        6,
+        "elastic shards: a slot table (slot -> host, epoch) and each journal record's slot, epoch and writer",
+        (MongoOperation("index the journal by (slot, epoch), for ownership audits", _index_slot_epochs),),
     ),
 )
 

@@ -25,11 +25,15 @@ from actors.stores.base import (
     Outcome,
     PlayerRow,
     Remembered,
+    SlotClaim,
+    SlotOwner,
     Snapshot,
     event_records,
+    fenced_slots,
     player_path,
     player_rows,
     prefix_upper_bound,
+    stale_records,
 )
 from actors.stores.migrations import Plan, Report, migrate_mongo, plan_mongo, prepare_mongo
 from actors.stores.mongo_feed import EventSequencer
@@ -112,6 +116,9 @@ class MongoStore:
             self._client = None
 
     async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[Outcome]) -> CommitResult:
+        stale = await self._stale(records)
+        if stale:
+            records = [r for r in records if (r.entity, r.seq) not in stale]
         written, conflicts = await self._insert_fenced(records)
         await self._project(written)
         if outcomes:
@@ -122,7 +129,54 @@ class MongoStore:
                 ],
                 ordered=False,
             )
-        return CommitResult(conflicts=conflicts)
+        return CommitResult(conflicts=conflicts, stale=stale)
+
+    async def _stale(self, records: Sequence[JournalRecord]) -> set[tuple[str, int]]:
+        """Records whose slot holds another epoch by now. Without multi-document transactions
+        this read and the insert after it are two steps: a handoff never falls between them (the
+        old owner drains its commits before the epoch moves), and a host presumed dead that
+        still writes in that instant meets the new owner's records on the `(entity, seq)` index."""
+        slots = fenced_slots(records)
+        if not slots:
+            return set()
+        cursor = self._collection("slots").find({"_id": {"$in": slots}}, {"epoch": 1})
+        epochs = {int(d["_id"]): int(d["epoch"]) async for d in cursor}
+        return stale_records(records, epochs)
+
+    async def load_slots(self) -> list[SlotOwner]:
+        rows = [SlotOwner(int(d["_id"]), d["host"], int(d["epoch"])) async for d in self._collection("slots").find({})]
+        return sorted(rows, key=lambda row: row.slot)  # in Python: a server may order `_id`s as strings
+
+    async def init_slots(self, owners: Sequence[SlotOwner]) -> None:
+        if owners:
+            await self._collection("slots").bulk_write(
+                [
+                    UpdateOne({"_id": o.slot}, {"$setOnInsert": {"host": o.host, "epoch": o.epoch}}, upsert=True)
+                    for o in owners
+                ],
+                ordered=False,
+            )
+
+    async def move_slots(self, claims: Sequence[SlotClaim]) -> list[SlotOwner]:
+        """Each claim is one conditional update (`epoch` must match): atomic per document."""
+        if not claims:
+            return []
+        await self._collection("slots").bulk_write(
+            [
+                UpdateOne({"_id": c.slot, "epoch": c.epoch}, {"$set": {"host": c.host}, "$inc": {"epoch": 1}})
+                for c in claims
+            ],
+            ordered=False,
+        )
+        # Which ones landed: the coordinator is the table's only writer, so a row holding the
+        # claimed host one epoch on was moved by this call.
+        wanted = {c.slot: c for c in claims}
+        cursor = self._collection("slots").find({"_id": {"$in": list(wanted)}})
+        rows = [SlotOwner(int(d["_id"]), d["host"], int(d["epoch"])) async for d in cursor]
+        return sorted(
+            (r for r in rows if r.host == wanted[r.slot].host and r.epoch == wanted[r.slot].epoch + 1),
+            key=lambda r: r.slot,
+        )
 
     async def read_journal(self, entity: str, after_seq: int = 0, limit: int | None = None) -> list[JournalRecord]:
         cursor = self._collection("journal").find({"entity": entity, "seq": {"$gt": after_seq}}).sort("seq", 1)
@@ -499,6 +553,8 @@ def _record_document(record: JournalRecord) -> dict[str, Any]:
         document["command"] = record.command
     if record.request_id is not None:
         document["requestId"] = record.request_id
+    if record.epoch is not None:
+        document.update(slot=record.slot, epoch=record.epoch, host=record.host)
     if record.idempotency_key is not None:
         document.update(idemKey=record.idempotency_key, fingerprint=record.fingerprint, outcome=record.outcome)
     return document
@@ -525,6 +581,9 @@ def _record_from(document: dict[str, Any]) -> JournalRecord:
         format_version=record_format(document.get("v")),
         command=document.get("command"),
         request_id=document.get("requestId"),
+        slot=document.get("slot"),
+        epoch=document.get("epoch"),
+        host=document.get("host"),
     )
 
 

@@ -28,12 +28,16 @@ from actors.stores.base import (
     Outcome,
     PlayerRow,
     Remembered,
+    SlotClaim,
+    SlotOwner,
     Snapshot,
     event_records,
+    fenced_slots,
     player_path,
     player_rows,
     prefix_upper_bound,
     split_fenced,
+    stale_records,
 )
 from actors.stores.migrations import (
     SQLITE_STEPS,
@@ -49,7 +53,8 @@ from engine.privacy import scrub_command, scrub_events, scrub_fields, scrub_stat
 T = TypeVar("T")
 log = logging.getLogger("ludex.stores")
 JOURNAL_COLUMNS = (  # `_journal_record`'s order
-    "entity, seq, occurred_at, recorded_at_ms, events, idem_key, fingerprint, outcome, v, command, request_id"
+    "entity, seq, occurred_at, recorded_at_ms, events, idem_key, fingerprint, outcome, v, command, request_id,"
+    " slot, epoch, host"
 )
 OPEN_RETRY_S = 30.0  # how long opening a connection waits out other processes' locks
 HISTORY_CHUNK = 500  # entities per statement, well under SQLite's limit on bound parameters
@@ -250,14 +255,20 @@ class SqliteStore:
         ]
 
         def write(conn: sqlite3.Connection) -> CommitResult:
+            # The epoch check and the insert share one write transaction: a slot that moves does
+            # so before or after this commit as a whole, never in between.
             try:
-                _write(conn, *_rows(records), outcome_rows)
-                return CommitResult()
+                with write_transaction(conn):
+                    stale = _stale(conn, records)
+                    _write(conn, *_rows([r for r in records if (r.entity, r.seq) not in stale]), outcome_rows)
+                return CommitResult(stale=stale)
             except sqlite3.IntegrityError:
-                taken = _taken(conn, [(r.entity, r.seq) for r in records])
-                kept, refused = split_fenced(records, taken)
-                _write(conn, *_rows(kept), outcome_rows)
-                return CommitResult(conflicts=refused)
+                with write_transaction(conn):
+                    stale = _stale(conn, records)
+                    fresh = [r for r in records if (r.entity, r.seq) not in stale]
+                    kept, refused = split_fenced(fresh, _taken(conn, [(r.entity, r.seq) for r in fresh]))
+                    _write(conn, *_rows(kept), outcome_rows)
+                return CommitResult(conflicts=refused, stale=stale)
 
         return await self._run(write)
 
@@ -501,6 +512,35 @@ class SqliteStore:
 
         return await self._run(purge)
 
+    async def load_slots(self) -> list[SlotOwner]:
+        def read(conn: sqlite3.Connection) -> list[SlotOwner]:
+            rows = conn.execute("SELECT slot, host, epoch FROM slots ORDER BY slot").fetchall()
+            return [SlotOwner(row[0], row[1], row[2]) for row in rows]
+
+        return await self._read(read)
+
+    async def init_slots(self, owners: Sequence[SlotOwner]) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            with write_transaction(conn):
+                conn.executemany(
+                    "INSERT OR IGNORE INTO slots (slot, host, epoch) VALUES (?, ?, ?)",
+                    [(o.slot, o.host, o.epoch) for o in owners],
+                )
+
+        await self._run(write)
+
+    async def move_slots(self, claims: Sequence[SlotClaim]) -> list[SlotOwner]:
+        def write(conn: sqlite3.Connection) -> list[SlotOwner]:
+            moved = []
+            with write_transaction(conn):
+                for claim in claims:
+                    sql = "UPDATE slots SET host = ?, epoch = epoch + 1 WHERE slot = ? AND epoch = ?"
+                    if conn.execute(sql, (claim.host, claim.slot, claim.epoch)).rowcount == 1:
+                        moved.append(SlotOwner(claim.slot, claim.host, claim.epoch + 1))
+            return moved
+
+        return await self._run(write)
+
     async def put_document(self, kind: str, doc_id: str, document: dict[str, Any]) -> None:
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(
@@ -588,6 +628,9 @@ def _journal_record(row: tuple[Any, ...]) -> JournalRecord:
         format_version=row[8],
         command=None if row[9] is None else orjson.loads(row[9]),
         request_id=row[10],
+        slot=row[11],
+        epoch=row[12],
+        host=row[13],
     )
 
 
@@ -611,6 +654,9 @@ def _rows(
             r.format_version,
             None if r.command is None else _dumps(r.command),
             r.request_id,
+            r.slot,
+            r.epoch,
+            r.host,
         )
         for r in records
     ]
@@ -632,29 +678,41 @@ def _write(
     event_rows: list[tuple[Any, ...]],
     outcome_rows: list[tuple[Any, ...]],
 ) -> None:
-    with write_transaction(conn):
-        conn.executemany(
-            f"INSERT INTO journal ({JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        conn.executemany(
-            "INSERT OR REPLACE INTO outcomes (entity, idem_key, fingerprint, outcome, recorded_at_ms)"
-            " VALUES (?, ?, ?, ?, ?)",
-            outcome_rows,
-        )
-        conn.executemany(
-            "INSERT INTO players (tenant, project, player_id, username, created_at, updated_at, metadata, deleted)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, project, player_id) DO UPDATE SET"
-            " username = CASE WHEN excluded.deleted THEN players.username ELSE excluded.username END,"
-            " metadata = CASE WHEN excluded.deleted THEN players.metadata ELSE excluded.metadata END,"
-            " updated_at = excluded.updated_at, deleted = excluded.deleted",
-            index_rows,
-        )
-        conn.executemany(
-            "INSERT INTO events (event_id, type, tenant, project, player_id, seq, data, occurred_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            event_rows,
-        )
+    """Inside the caller's write transaction."""
+    conn.executemany(
+        f"INSERT INTO journal ({JOURNAL_COLUMNS}) VALUES ({', '.join('?' * len(JOURNAL_COLUMNS.split(',')))})",
+        rows,
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO outcomes (entity, idem_key, fingerprint, outcome, recorded_at_ms)"
+        " VALUES (?, ?, ?, ?, ?)",
+        outcome_rows,
+    )
+    conn.executemany(
+        "INSERT INTO players (tenant, project, player_id, username, created_at, updated_at, metadata, deleted)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, project, player_id) DO UPDATE SET"
+        " username = CASE WHEN excluded.deleted THEN players.username ELSE excluded.username END,"
+        " metadata = CASE WHEN excluded.deleted THEN players.metadata ELSE excluded.metadata END,"
+        " updated_at = excluded.updated_at, deleted = excluded.deleted",
+        index_rows,
+    )
+    conn.executemany(
+        "INSERT INTO events (event_id, type, tenant, project, player_id, seq, data, occurred_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        event_rows,
+    )
+
+
+def _stale(conn: sqlite3.Connection, records: Sequence[JournalRecord]) -> set[tuple[str, int]]:
+    slots = fenced_slots(records)
+    if not slots:
+        return set()
+    epochs: dict[int, int] = {}
+    for start in range(0, len(slots), 500):  # below SQLite's bound on parameters
+        chunk = slots[start : start + 500]
+        sql = f"SELECT slot, epoch FROM slots WHERE slot IN ({','.join('?' * len(chunk))})"
+        epochs.update(conn.execute(sql, chunk).fetchall())
+    return stale_records(records, epochs)
 
 
 def _scrubbed_record(row: tuple[Any, ...]) -> tuple[Any, ...] | None:

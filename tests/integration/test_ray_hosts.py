@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from actors.directory import ShardDirectory, start_shard_hosts, stop_shard_hosts
+from actors.directory import ShardDirectory, start_shard_hosts, stop_cluster
 from actors.host import CommandRequest, ShardHost
 from actors.sharding import shard_for
 from actors.stores.base import Store
@@ -28,9 +28,10 @@ T, P = "acme", "space"
 async def test_directory_routes_players_to_their_shards(
     ray_instance: Any, tmp_path: Path, demo_economy_document: dict[str, Any]
 ) -> None:
-    handles = start_shard_hosts(Settings(deployment="directory-test", data_dir=tmp_path, shards=2))
+    settings = Settings(deployment="directory-test", data_dir=tmp_path, shards=2)
+    handles = start_shard_hosts(settings)
     try:
-        directory = ShardDirectory(handles)
+        directory = ShardDirectory.connect(settings)
         assert (await directory.define_economy(T, P, demo_economy_document))["ok"]
         players = [f"p{i}" for i in range(12)]
         created = await directory.execute([CommandRequest(T, P, p, c.CreatePlayer(username=p)) for p in players])
@@ -46,7 +47,7 @@ async def test_directory_routes_players_to_their_shards(
         expected = [sum(shard_for(T, P, p, 2) == s for p in players) for s in range(2)]
         assert [s["activeEntities"] for s in stats] == expected
     finally:
-        stop_shard_hosts(handles)
+        stop_cluster(settings.deployment)
 
 
 async def crash_mid_stream(ray: Any, store: Store, document: dict[str, Any]) -> tuple[dict[str, int], set[str]]:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from actors.documents import update_document
-from actors.stores.base import EventQuery, JournalRecord, Outcome, Snapshot, Store
+from actors.stores.base import EventQuery, JournalRecord, Outcome, SlotClaim, SlotOwner, Snapshot, Store
 from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
 from engine.events import PlayerCreated, PlayerDeleted, event_id, event_to_dict
@@ -82,6 +82,52 @@ class StoreContract:
         assert [r.seq for r in await store.read_journal("p:fine")] == [1], "other entities still commit"
         events = await store.read_events(EventQuery(tenant="t", project="p", player_id="e"))
         assert [e.data["balanceAfter"] for e in events] == [5]
+
+    async def test_the_slot_table_is_dealt_once_and_moves_by_compare_and_set(self, store: Store) -> None:
+        assert await store.load_slots() == []
+        await store.init_slots([SlotOwner(0, "h0", 1), SlotOwner(1, "h1", 1), SlotOwner(2, "h0", 1)])
+        await store.init_slots([SlotOwner(0, "other", 9), SlotOwner(3, "h1", 1)])  # completes, never changes
+        assert await store.load_slots() == [
+            SlotOwner(0, "h0", 1),
+            SlotOwner(1, "h1", 1),
+            SlotOwner(2, "h0", 1),
+            SlotOwner(3, "h1", 1),
+        ]
+        moved = await store.move_slots([SlotClaim(0, 1, "h2"), SlotClaim(1, 7, "h2"), SlotClaim(2, 1, "h1")])
+        assert moved == [SlotOwner(0, "h2", 2), SlotOwner(2, "h1", 2)], "a claim on an old epoch changes nothing"
+        assert await store.move_slots([SlotClaim(0, 1, "h0")]) == [], "the same claim twice moves once"
+        assert [(o.host, o.epoch) for o in await store.load_slots()] == [("h2", 2), ("h1", 1), ("h1", 2), ("h1", 1)]
+
+    async def test_a_record_stamped_with_a_stale_epoch_is_refused_and_others_commit(self, store: Store) -> None:
+        await store.init_slots([SlotOwner(0, "old", 1), SlotOwner(1, "old", 1)])
+
+        def stamped(entity: str, seq: int, slot: int, epoch: int, host: str, key: str) -> JournalRecord:
+            base = record(entity, seq, key=key)
+            return JournalRecord(**{**base.__dict__, "slot": slot, "epoch": epoch, "host": host})
+
+        first = await store.commit([stamped("player:t/p/a", 1, 0, 1, "old", "k1")], [])
+        assert first.stale == set() and first.conflicts == set()
+        assert await store.move_slots([SlotClaim(0, 1, "new")])
+        # The old owner does not know yet: its next write (and everything after it) is refused...
+        late = await store.commit(
+            [
+                stamped("player:t/p/a", 2, 0, 1, "old", "k2"),
+                stamped("player:t/p/b", 1, 1, 1, "old", "k3"),  # ...but slot 1 is still its own
+                stamped("player:t/p/a", 3, 0, 1, "old", "k4"),
+            ],
+            [],
+        )
+        assert late.stale == {("player:t/p/a", 2), ("player:t/p/a", 3)} and late.conflicts == set()
+        assert [r.seq for r in await store.read_journal("player:t/p/a")] == [1]
+        assert await store.find_outcome("player:t/p/a", "k2", since_ms=0) is None, "nothing of it was written"
+        assert [e.player_id for e in await store.read_events(EventQuery(tenant="t"))] == ["a", "b"]
+        # ...while the new owner writes at the slot's new epoch, and the journal says who wrote.
+        fresh = await store.commit([stamped("player:t/p/a", 2, 0, 2, "new", "k2")], [])
+        assert fresh.stale == set()
+        journal = await store.read_journal("player:t/p/a")
+        assert [(r.seq, r.slot, r.epoch, r.host) for r in journal] == [(1, 0, 1, "old"), (2, 0, 2, "new")]
+        unstamped = await store.commit([record("player:t/p/a", 3)], [])  # tools write outside the map
+        assert unstamped.stale == set() and len(await store.read_journal("player:t/p/a")) == 3
 
     async def test_repair_projects_journal_records_a_crash_left_behind(self, store: Store) -> None:
         created = {"type": "player.created", "data": {"username": "ann", "metadata": {}}}

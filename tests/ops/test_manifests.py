@@ -1,9 +1,12 @@
-"""The Kubernetes manifests (`k8s/`): each overlay renders with `kubectl kustomize`, the built-in
-kinds pass the Kubernetes schemas, and the RayService carries what Ludex depends on. Also the
-Serve import path they name, `serve.entrypoint:app`."""
+"""The Kubernetes manifests (`k8s/`): each overlay renders with `kubectl kustomize`, and the Helm
+chart (`k8s/helm/ludex`, with the values of each overlay) with Helm's own Go library through
+`helm-python-sdk` (no `helm` binary); the built-in kinds pass the Kubernetes schemas, and the
+RayService carries what Ludex depends on. Also the Serve import path they name,
+`serve.entrypoint:app`."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -20,7 +23,9 @@ from serve.deployment import APP_NAME
 from tests.support.services import missing
 
 ROOT = Path(__file__).resolve().parents[2]
-OVERLAYS = ("dev", "prod")
+OVERLAYS = ("dev", "prod", "helm-dev", "helm-prod")
+CHART = ROOT / "k8s" / "helm" / "ludex"
+HELM_NAMESPACES = {"helm-dev": "ludex-dev", "helm-prod": "ludex"}
 KUBERNETES_VERSION = "1.32.0"
 IMAGE = "ghcr.io/ludex/ludex:0.1.0"
 RUN_AS_USER = 1000
@@ -41,7 +46,24 @@ def _render(overlay: str) -> tuple[dict[str, Any], ...]:
     return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
 
 
+@cache
+def _render_chart(variant: str) -> tuple[dict[str, Any], ...]:
+    import helm_python
+
+    values = yaml.safe_load((CHART / f"values-{variant.removeprefix('helm-')}.yaml").read_text())
+    chart = helm_python.Chart.load(str(CHART))
+    rendered = chart.render(values, name="ludex", namespace=HELM_NAMESPACES[variant], is_install=True)
+    texts = [text for path, text in sorted(rendered.items()) if not path.endswith("NOTES.txt")]
+    return tuple(doc for text in texts for doc in yaml.safe_load_all(text) if doc)
+
+
 def render(overlay: str) -> list[dict[str, Any]]:
+    if overlay.startswith("helm-"):
+        try:
+            import helm_python  # noqa: F401
+        except ImportError:
+            missing("helm-python-sdk is not installed (the dev extras): it renders the Helm chart in k8s/helm")
+        return list(_render_chart(overlay))
     if shutil.which("kubectl") is None:
         missing("kubectl is not installed: it renders the kustomize overlays in k8s/")
     return list(_render(overlay))
@@ -109,13 +131,17 @@ def docs(overlay: str) -> list[dict[str, Any]]:
     return render(overlay)
 
 
-def test_overlay_renders_the_expected_kinds(docs: list[dict[str, Any]]) -> None:
+def test_overlay_renders_the_expected_kinds(overlay: str, docs: list[dict[str, Any]]) -> None:
     kinds = sorted(doc["kind"] for doc in docs)
-    assert kinds == sorted(["Namespace", "ConfigMap", "Secret", "RayService", "Ingress", "PodDisruptionBudget"]), (
-        "KubeRay creates the Services itself (head, serveService)"
-    )
+    expected = ["ConfigMap", "Secret", "RayService", "Ingress", "PodDisruptionBudget"]
+    if overlay in HELM_NAMESPACES:  # `helm install --create-namespace` makes the namespace
+        assert kinds == sorted(expected), "KubeRay creates the Services itself (head, serveService)"
+        namespace = HELM_NAMESPACES[overlay]
+    else:
+        assert kinds == sorted(["Namespace", *expected]), "KubeRay creates the Services itself (head, serveService)"
+        namespace = one(docs, "Namespace")["metadata"]["name"]
     namespaces = {doc["metadata"].get("namespace") for doc in docs if doc["kind"] != "Namespace"}
-    assert namespaces == {one(docs, "Namespace")["metadata"]["name"]}
+    assert namespaces == {namespace}
 
 
 def test_built_in_kinds_pass_the_kubernetes_schemas(docs: list[dict[str, Any]]) -> None:
@@ -181,6 +207,25 @@ def test_head_and_one_autoscaling_worker_group(docs: list[dict[str, Any]]) -> No
     assert 1 <= group["minReplicas"] <= group["replicas"] <= group["maxReplicas"]
 
 
+def offered(group: dict[str, Any], resource: str) -> float:
+    """How much of a custom resource one pod of a group offers (`rayStartParams.resources`)."""
+    raw = group["rayStartParams"].get("resources")
+    if raw is None:
+        return 0.0
+    resources: dict[str, float] = json.loads(json.loads(raw) if raw.startswith('"') else raw)
+    return float(resources.get(resource, 0.0))
+
+
+def test_shard_hosts_are_placed_on_workers_that_can_hold_them_all(docs: list[dict[str, Any]]) -> None:
+    data = config_map(docs)
+    resource = data["LUDEX_SHARD_HOST_RESOURCE"]
+    group = worker_group(docs)
+    assert offered(cluster(docs)["headGroupSpec"], resource) == 0, "no shard hosts on the head"
+    per_worker = offered(group, resource)
+    assert per_worker >= 1
+    assert per_worker * group["maxReplicas"] >= int(data["LUDEX_SHARDS"]), "the autoscaler can place every host"
+
+
 def test_probes_check_ray_on_the_head_and_the_serve_proxy_on_workers(docs: list[dict[str, Any]]) -> None:
     head = pod_templates(docs)["head"]["spec"]["containers"][0]
     worker = pod_templates(docs)["worker"]["spec"]["containers"][0]
@@ -237,9 +282,10 @@ def test_containers_request_and_limit_cpu_and_memory(docs: list[dict[str, Any]])
         assert resources["requests"]["memory"] == resources["limits"]["memory"], f"{role}: no memory overcommit"
 
 
-def test_dev_and_prod_differ_as_intended() -> None:
-    dev, prod = render("dev"), render("prod")
-    assert one(dev, "Namespace")["metadata"]["name"] != one(prod, "Namespace")["metadata"]["name"]
+@pytest.mark.parametrize("dev_name, prod_name", [("dev", "prod"), ("helm-dev", "helm-prod")])
+def test_dev_and_prod_differ_as_intended(dev_name: str, prod_name: str) -> None:
+    dev, prod = render(dev_name), render(prod_name)
+    assert {d["metadata"].get("namespace") for d in dev} != {d["metadata"].get("namespace") for d in prod}
     assert config_map(dev)["LUDEX_SHARDS"] == "2"
     assert int(config_map(prod)["LUDEX_SHARDS"]) > 2
     dev_workers, prod_workers = worker_group(dev), worker_group(prod)
@@ -258,6 +304,45 @@ def test_dev_and_prod_differ_as_intended() -> None:
     assert prod_scaling["max_replicas"] > dev_scaling["max_replicas"]
     pdb = one(prod, "PodDisruptionBudget")["spec"]
     assert pdb["minAvailable"] > one(dev, "PodDisruptionBudget")["spec"]["minAvailable"]
+
+
+@pytest.mark.parametrize("variant", ["dev", "prod"])
+def test_the_helm_chart_deploys_what_the_kustomize_overlay_does(variant: str) -> None:
+    helm, kustomize = render(f"helm-{variant}"), render(variant)
+    assert config_map(helm) == config_map(kustomize)
+    assert serve_config(helm) == serve_config(kustomize)
+    assert one(helm, "Secret")["stringData"] == one(kustomize, "Secret")["stringData"]
+    helm_group, kustomize_group = worker_group(helm), worker_group(kustomize)
+    for key in ("replicas", "minReplicas", "maxReplicas", "groupName"):
+        assert helm_group[key] == kustomize_group[key], key
+    resource = config_map(helm)["LUDEX_SHARD_HOST_RESOURCE"]
+    assert offered(helm_group, resource) == offered(kustomize_group, resource)
+    for role in ("head", "worker"):
+        helm_pod, kustomize_pod = pod_templates(helm)[role]["spec"], pod_templates(kustomize)[role]["spec"]
+        for key in ("securityContext", "volumes", "topologySpreadConstraints"):
+            assert helm_pod.get(key) == kustomize_pod.get(key), f"{role} {key}"
+        (helm_container,), (kustomize_container,) = helm_pod["containers"], kustomize_pod["containers"]
+        for key in ("image", "resources", "readinessProbe", "livenessProbe", "securityContext", "volumeMounts"):
+            assert helm_container.get(key) == kustomize_container.get(key), f"{role} {key}"
+    assert (
+        one(helm, "PodDisruptionBudget")["spec"]["minAvailable"]
+        == (one(kustomize, "PodDisruptionBudget")["spec"]["minAvailable"])
+    )
+    helm_ingress, kustomize_ingress = one(helm, "Ingress"), one(kustomize, "Ingress")
+    assert helm_ingress["spec"]["tls"] == kustomize_ingress["spec"]["tls"]
+    assert helm_ingress["metadata"]["annotations"] == kustomize_ingress["metadata"]["annotations"]
+
+
+def test_the_helm_chart_passes_helm_lint() -> None:
+    render("helm-dev")  # skips (or fails under CI) without helm-python-sdk
+    import helm_python
+
+    for values in ("values.yaml", "values-dev.yaml", "values-prod.yaml"):
+        report = helm_python.lint(
+            str(CHART), yaml.safe_load((CHART / values).read_text()), strict=True, kube_version="v1.32.0"
+        )
+        problems = [m for m in report["messages"] if m["severity"] >= 2] + report["errors"]
+        assert problems == [], f"{values}: {problems}"
 
 
 def test_pdb_selects_the_worker_pods_only(docs: list[dict[str, Any]]) -> None:
@@ -314,7 +399,9 @@ def test_entrypoint_builds_the_ingress_and_starts_shard_hosts_without_the_demo(
 
     started: list[Settings] = []
     bootstrapped: list[object] = []
-    monkeypatch.setattr(actors.directory, "start_shard_hosts", lambda settings: started.append(settings) or [])
+    monkeypatch.setattr(
+        actors.directory, "start_shard_hosts", lambda settings, **options: started.append(settings) or []
+    )
     monkeypatch.setattr(actors.directory, "start_webhook_worker", lambda settings: None)
     monkeypatch.setattr(serve.launcher, "bootstrap_demo", lambda *args: bootstrapped.append(args))
     monkeypatch.setenv("LUDEX_MONGO_URL", "mongodb://mongo.invalid:27017/?replicaSet=rs0")

@@ -18,15 +18,14 @@ import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
 from actors.board_factory import board_store_for
-from actors.directory import ShardDirectory
-from actors.host import ShardHost
+from actors.coordinator import Coordinator
 from actors.ingress.control_plane import Backoffice
 from actors.stores.factory import store_for
 from config.settings import Settings
 from serve.app import create_app
 from serve.backend import Backend, BackendHolder
 from serve.launcher import bootstrap_demo
-from tests.support.in_process import InProcessHandle
+from tests.support.in_process import InProcessHostPool, in_process_cluster
 
 with warnings.catch_warnings():  # Starlette prefers httpx2 for its TestClient; httpx still works
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -41,7 +40,8 @@ class InProcessBackendHolder(BackendHolder):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
-        self.hosts: list[ShardHost] = []
+        self.coordinator: Coordinator | None = None
+        self.pool = InProcessHostPool(settings)
 
     async def get(self) -> Backend:
         if self._backend is None:
@@ -52,28 +52,20 @@ class InProcessBackendHolder(BackendHolder):
 
     async def _connect(self) -> Backend:
         settings = self.settings
-        self.hosts = [
-            ShardHost(
-                store_for(settings),
-                shard_id=shard,
-                max_batch_size=settings.max_batch_size,
-                boards=board_store_for(settings),
-            )
-            for shard in range(settings.shards)
-        ]
-        for host in self.hosts:
-            await host.start()
+        self.coordinator, directory = await in_process_cluster(settings)
+        self.pool = directory.pool
         store = store_for(settings)
         await store.open()
         control = Backoffice(store)
         await control.seed_plans()
         boards = board_store_for(settings)
         await boards.open()
-        return Backend(settings, store, control, ShardDirectory([InProcessHandle(h) for h in self.hosts]), boards)
+        return Backend(settings, store, control, directory, boards)
 
     async def close(self) -> None:
-        for host in self.hosts:
-            await host.stop()
+        if self.coordinator is not None:
+            await self.coordinator.stop()
+            await self.pool.stop(list(self.pool.hosts))
         if self._backend is not None:
             await self._backend.close()
 

@@ -8,13 +8,21 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from actors.board_factory import board_store_for
+from actors.coordinator import Coordinator
+from actors.directory import HostGoneError, ShardDirectory
 from actors.host import ShardHost
+from actors.sharding import shard_name
+from actors.slots import SlotGate
+from actors.stores.factory import store_for
+from config.settings import Settings
 
 
 class InProcessHandle:
-    """What `ShardDirectory` calls on a Ray handle, answered by a `ShardHost` in this process."""
+    """What `ShardDirectory` calls on a Ray handle, answered by an object in this process (a
+    `ShardHost`, the `Coordinator`)."""
 
-    def __init__(self, host: ShardHost) -> None:
+    def __init__(self, host: Any) -> None:
         self.host = host
 
     def __getattr__(self, name: str) -> _RemoteMethod:
@@ -34,3 +42,70 @@ class _RemoteMethod:
 
 async def _answered(value: Any) -> Any:
     return value
+
+
+class InProcessHostPool:
+    """The coordinator's `HostPool` over `ShardHost`s in this process, on the deployment's store."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.hosts: dict[str, ShardHost] = {}
+
+    async def start(self, names: list[str], slots: int) -> None:
+        for name in names:
+            if name not in self.hosts:
+                self.hosts[name] = ShardHost(
+                    store_for(self.settings),
+                    shard_id=int(name.rsplit("-", 1)[1]),
+                    max_batch_size=self.settings.max_batch_size,
+                    boards=board_store_for(self.settings),
+                    slot_gate=SlotGate(slots, name),
+                )
+            await self.hosts[name].start()
+
+    async def stop(self, names: list[str]) -> None:
+        for name in names:
+            host = self.hosts.pop(name, None)
+            if host is not None:
+                await host.stop()
+
+    async def release(self, name: str, slots: list[int], timeout_s: float) -> int:
+        return await self.hosts[name].release_slots(slots, timeout_s)
+
+    async def adopt(self, name: str, owned: dict[int, int], exact: bool) -> None:
+        self.hosts[name].adopt_slots(owned, exact)
+
+    async def forget(self, name: str, slots: list[int]) -> None:
+        self.hosts[name].forget_slots(slots)
+
+    async def alive(self, name: str, timeout_s: float) -> bool:
+        return name in self.hosts
+
+
+class InProcessDirectory(ShardDirectory):
+    """`ShardDirectory` whose hosts are found in the pool instead of by Ray actor name."""
+
+    def __init__(self, coordinator: Coordinator, pool: InProcessHostPool, slot_map: dict[str, Any]) -> None:
+        super().__init__(InProcessHandle(coordinator), slot_map)
+        self.pool = pool
+
+    def _handle(self, host: str) -> Any:
+        if host not in self.pool.hosts:
+            raise HostGoneError(host)
+        return InProcessHandle(self.pool.hosts[host])
+
+
+async def in_process_cluster(settings: Settings) -> tuple[Coordinator, InProcessDirectory]:
+    """A coordinator dealing slots to `settings.shards` in-process hosts, and a directory over them."""
+    pool = InProcessHostPool(settings)
+    coordinator = Coordinator(
+        store_for(settings),
+        pool,
+        host_name=lambda index: shard_name(settings.deployment, index),
+        slots=settings.slots,
+        batch_size=settings.handoff_batch_slots,
+        down_after_s=settings.host_down_after_s,
+    )
+    await coordinator.start(settings.shards, watch=False)
+    await coordinator.scale(settings.shards)
+    return coordinator, InProcessDirectory(coordinator, pool, await coordinator.slot_map())
