@@ -24,6 +24,7 @@ from actors.stores.factory import store_for
 from actors.webhooks import WebhookWorker
 from config.logging import configure_logging
 from config.settings import Settings
+from engine.outcomes import Outcome
 from engine.webhooks import parse_retry_schedule
 
 NAMESPACE = "ludex"
@@ -169,10 +170,10 @@ class ShardDirectory:
         ]
 
     @staticmethod
-    def _sender(handle: Any) -> Callable[[list[list[CommandRequest]]], Awaitable[list[list[dict[str, Any]]]]]:
-        async def send(groups: list[list[CommandRequest]]) -> list[list[dict[str, Any]]]:
+    def _sender(handle: Any) -> Callable[[list[list[CommandRequest]]], Awaitable[list[list[Outcome]]]]:
+        async def send(groups: list[list[CommandRequest]]) -> list[list[Outcome]]:
             """One Ray call for every caller's commands; each caller's stay together, in order."""
-            outcomes: list[dict[str, Any]] = await handle.execute.remote([r for group in groups for r in group])
+            outcomes: list[Outcome] = await handle.execute.remote([r for group in groups for r in group])
             answers, start = [], 0
             for group in groups:
                 answers.append(outcomes[start : start + len(group)])
@@ -189,13 +190,13 @@ class ShardDirectory:
     def host_for(self, tenant: str, project: str, player_id: str) -> Any:
         return self.handles[shard_for(tenant, project, player_id, len(self.handles))]
 
-    async def execute(self, requests: list[CommandRequest]) -> list[dict[str, Any]]:
+    async def execute(self, requests: list[CommandRequest]) -> list[Outcome]:
         """Answers in request order; commands for one player apply in request order."""
         by_shard: dict[int, list[int]] = defaultdict(list)
         for index, request in enumerate(requests):
             by_shard[shard_for(request.tenant, request.project, request.player_id, len(self.handles))].append(index)
         calls = {shard: self._shards[shard].call([requests[i] for i in indexes]) for shard, indexes in by_shard.items()}
-        answers: list[dict[str, Any]] = [{} for _ in requests]
+        answers: dict[int, Outcome] = {}
         results = await asyncio.gather(*calls.values(), return_exceptions=True)
         for shard, outcomes in zip(calls, results, strict=True):
             if isinstance(outcomes, BaseException):
@@ -205,7 +206,7 @@ class ShardDirectory:
                 outcomes = [unavailable_outcome(f"shard {shard} is restarting")] * len(by_shard[shard])
             for index, outcome in zip(by_shard[shard], outcomes, strict=True):
                 answers[index] = outcome
-        return answers
+        return [answers[index] for index in range(len(requests))]
 
     async def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -219,15 +220,13 @@ class ShardDirectory:
         results = await asyncio.gather(*(h.stats.remote() for h in self.handles), return_exceptions=True)
         return [r for r in results if isinstance(r, dict)]
 
-    async def define_economy(self, tenant: str, project: str, document: dict[str, Any]) -> dict[str, Any]:
-        outcome: dict[str, Any] = await self.host_for(tenant, project, "").define_economy.remote(
-            tenant, project, document
-        )
+    async def define_economy(self, tenant: str, project: str, document: dict[str, Any]) -> Outcome:
+        outcome: Outcome = await self.host_for(tenant, project, "").define_economy.remote(tenant, project, document)
         await asyncio.gather(*(h.invalidate_economy.remote(tenant, project) for h in self.handles))
         return outcome
 
-    async def view(self, tenant: str, project: str, player_id: str, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call(
+    async def view(self, tenant: str, project: str, player_id: str, name: str) -> Outcome:
+        result: Outcome = await self._call(
             self.host_for(tenant, project, player_id).view, tenant, project, player_id, name
         )
         return result

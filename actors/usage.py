@@ -28,6 +28,7 @@ from actors.clock import SystemClock
 from actors.control import PLANS, TENANTS
 from actors.documents import update_document
 from actors.stores.base import Store
+from engine.outcomes import Outcome
 from engine.rules import rfc3339
 
 USAGE = "usage"
@@ -60,9 +61,9 @@ def seconds_to_next_month(moment: datetime) -> int:
     return max(1, int((start - moment).total_seconds() + 0.999999))
 
 
-def events_of(outcomes: Iterable[dict[str, Any]]) -> int:
+def events_of(outcomes: Iterable[Outcome]) -> int:
     """Events produced by fresh accepted commands; replays and rejections produce none."""
-    return sum(len(o.get("eventIds") or ()) for o in outcomes if o.get("ok") and not o.get("replayed"))
+    return sum(len(o.event_ids) for o in outcomes if o.ok and not o.replayed)
 
 
 @dataclass(frozen=True)
@@ -396,7 +397,7 @@ class Metering:
     def refusal(self, plan: dict[str, Any] | None, usage: Usage) -> QuotaRefusal | None:
         return quota_refusal(plan, usage, self.clock.now())
 
-    async def count_events(self, tenant: str, outcomes: Sequence[dict[str, Any]]) -> int:
+    async def count_events(self, tenant: str, outcomes: Sequence[Outcome]) -> int:
         produced = events_of(outcomes)
         if produced:
             await self.meter.add(tenant, self.month(), events=produced)

@@ -42,6 +42,7 @@ from standardwebhooks import Webhook
 from actors.clock import SystemClock
 from actors.secret_box import SecretBox, SecretKeyError, is_sealed
 from actors.stores.base import EventQuery, EventRecord, Store
+from engine.domain_error import NamedError
 from engine.rules import rfc3339
 from engine.webhook_schedule import DueDelivery, TurnOrder, plan
 from engine.webhooks import check_webhook_url, is_private_address, matches, next_attempt_delay
@@ -57,13 +58,8 @@ MAX_RESPONSE_BYTES = 1024  # of a receiver's response body: only its status coun
 log = logging.getLogger("ludex.webhooks")
 
 
-class WebhookError(Exception):
+class WebhookError(NamedError):
     """A subscription request that cannot be done; `slug` names the problem."""
-
-    def __init__(self, slug: str, detail: str) -> None:
-        super().__init__(detail)
-        self.slug = slug
-        self.detail = detail
 
 
 def new_secret() -> str:

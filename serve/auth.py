@@ -17,6 +17,7 @@ from starlette.requests import HTTPConnection
 
 from actors.usage import Metering, Usage
 from engine.access import ApiKey
+from engine.outcomes import Outcome, Refusal
 from serve.backend import Backend, backend
 from serve.problems import ProblemError
 from serve.ratelimit import rate_limit_headers
@@ -37,7 +38,7 @@ class Caller:
     plan: dict[str, Any] | None = None
     usage: Usage | None = None
 
-    def quota_refusal(self) -> dict[str, Any] | None:
+    def quota_refusal(self) -> Refusal | None:
         """The `quota-exceeded` error (with the seconds until next month, UTC) once the tenant's
         plan quota for the month is used up. Commands carry it to the host, which answers it to new
         requests but still replays a remembered key's original answer."""
@@ -46,9 +47,14 @@ class Caller:
         refusal = self.metering.refusal(self.plan, self.usage)
         if refusal is None:
             return None
-        return {"slug": "quota-exceeded", "detail": refusal.detail, "data": {"retryAfterS": refusal.retry_after_s}}
+        return Refusal(
+            "quota-exceeded",
+            refusal.detail,
+            {"retryAfterS": refusal.retry_after_s},
+            {"Retry-After": str(refusal.retry_after_s)},
+        )
 
-    async def count_events(self, outcomes: Sequence[dict[str, Any]]) -> None:
+    async def count_events(self, outcomes: Sequence[Outcome]) -> None:
         """Adds the events of fresh accepted commands to the tenant's monthly usage."""
         if self.metering is not None:
             await self.metering.count_events(self.tenant, outcomes)

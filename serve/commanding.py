@@ -1,5 +1,5 @@
-"""From a host's outcome to an HTTP answer: status from the outcome (201 when created, 204 when
-there is no body), problems through the slug table, and `Idempotent-Replayed: true` on replays."""
+"""From a host's `Outcome` to an HTTP answer: status from the outcome (201 when created, 204 when
+there is no body), refusals through `serve.problems`, and `Idempotent-Replayed: true` on replays."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from fastapi.responses import JSONResponse
 
 from actors.host import CommandRequest
 from engine.commands import Command
+from engine.outcomes import Outcome
 from serve.auth import Caller
 from serve.player_reads import player_view
-from serve.problems import PROBLEM_JSON, STATUS_BY_SLUG, ProblemError, problem_body
+from serve.problems import ProblemError, problem_response, status_of
 
 REPLAYED = "Idempotent-Replayed"
 
@@ -46,34 +47,22 @@ def idempotency_key(request: Request, body_key: str | None) -> str | None:
     return header or body_key
 
 
-def outcome_status(outcome: dict[str, Any]) -> int:
-    if outcome["ok"]:
-        if outcome.get("body") is None:
-            return 204
-        return 201 if outcome.get("created") else 200
-    return STATUS_BY_SLUG.get(outcome["error"]["slug"], 500)
+def outcome_status(outcome: Outcome) -> int:
+    if outcome.refusal is not None:
+        return status_of(outcome.refusal)
+    if outcome.body is None:
+        return 204
+    return 201 if outcome.created else 200
 
 
-def outcome_problem(request: Request, outcome: dict[str, Any]) -> dict[str, Any]:
-    error = outcome["error"]
-    field = error.get("data", {}).get("field")
-    errors = [{"field": field, "message": error["detail"]}] if field and STATUS_BY_SLUG[error["slug"]] == 422 else None
-    return problem_body(error["slug"], error["detail"], request, errors=errors)
-
-
-def outcome_response(request: Request, outcome: dict[str, Any]) -> Response:
+def outcome_response(request: Request, outcome: Outcome) -> Response:
+    headers = {REPLAYED: "true"} if outcome.replayed else {}
+    if outcome.refusal is not None:
+        return problem_response(request, outcome.refusal, headers)
     status = outcome_status(outcome)
-    headers = {REPLAYED: "true"} if outcome.get("replayed") else {}
-    if outcome["ok"]:
-        if status == 204:
-            return Response(status_code=204, headers=headers)
-        return JSONResponse(outcome["body"], status_code=status, headers=headers)
-    if status == 503:
-        headers["Retry-After"] = "1"
-    retry_after = outcome["error"].get("data", {}).get("retryAfterS")
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
-    return JSONResponse(outcome_problem(request, outcome), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    if status == 204:
+        return Response(status_code=204, headers=headers)
+    return JSONResponse(outcome.body, status_code=status, headers=headers)
 
 
 async def run_command(
@@ -82,9 +71,7 @@ async def run_command(
     key = idempotency_key(request, body_key)
     refusal = caller.quota_refusal()
     if refusal is not None and key is None:
-        raise ProblemError(
-            refusal["slug"], refusal["detail"], headers={"Retry-After": str(refusal["data"]["retryAfterS"])}
-        )
+        return problem_response(request, refusal)
     outcomes = await caller.backend.directory.execute(
         [CommandRequest(caller.tenant, caller.project, player_id, command, key, request.state.request_id, refusal)]
     )

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from actors.accounts import MAX_PASSWORD_LENGTH, AccountError, AccountService
+from actors.accounts import MAX_PASSWORD_LENGTH, AccountService
 from engine.rbac import Principal
-from serve.dashboard import accounts, current_principal, problem_from
+from serve.dashboard import accounts, current_principal
 from serve.problems import ProblemError
 from serve.schemas import Problem
 
@@ -143,10 +143,7 @@ async def login(body: Login, service: Accounts) -> Tokens:
     5 consecutive failures the account is locked for 1 s, then 2 s, 4 s, ... up to 15 minutes:
     429 `login-throttled` with `Retry-After`. Attempts are also limited per client address and
     in all (429 `login-throttled`)."""
-    try:
-        return Tokens(**await service.login(body.email, body.password, body.totp))
-    except AccountError as error:
-        raise problem_from(error) from error
+    return Tokens(**await service.login(body.email, body.password, body.totp))
 
 
 @router.post("/refresh", response_model=Tokens, responses=errors(401, 422), summary="Refresh tokens")
@@ -154,20 +151,14 @@ async def refresh(body: Refresh, service: Accounts) -> Tokens:
     """Exchanges a refresh token for a new access and refresh token of the same session. Each
     refresh token works once: presenting a used one again answers 401 `token-reused` and revokes
     the whole session (its newer tokens too), as it suggests the token was stolen."""
-    try:
-        return Tokens(**await service.refresh(body.refreshToken))
-    except AccountError as error:
-        raise problem_from(error) from error
+    return Tokens(**await service.refresh(body.refreshToken))
 
 
 @router.post("/logout", status_code=204, responses=errors(401, 422), summary="Log out")
 async def logout(body: Logout, service: Accounts) -> Response:
     """Ends the session of the refresh token: its refresh tokens and access tokens stop working.
     Logging out an already ended session answers 204 again; an unknown token, 401."""
-    try:
-        await service.logout(body.refreshToken)
-    except AccountError as error:
-        raise problem_from(error) from error
+    await service.logout(body.refreshToken)
     return Response(status_code=204)
 
 
@@ -180,20 +171,14 @@ async def totp_setup(body: TotpSetupRequest, principal: Signed, service: Account
     and failures count towards its lock: a wrong password is 401 `invalid-credentials`, a
     missing or wrong code 401 `totp-required` / `invalid-totp`, a locked account 429
     `login-throttled`."""
-    try:
-        return TotpSetup(**await service.totp_setup(principal.user_id, body.password, body.totp))
-    except AccountError as error:
-        raise problem_from(error) from error
+    return TotpSetup(**await service.totp_setup(principal.user_id, body.password, body.totp))
 
 
 @router.post("/2fa/verify", response_model=TotpStatus, responses=errors(401, 422), summary="Enable TOTP")
 async def totp_verify(body: TotpVerify, principal: Signed, service: Accounts) -> TotpStatus:
     """Confirms a code from the secret of `/v1/auth/2fa/setup` and turns 2FA on: from now on
     login needs `totp`. A wrong code answers 401 `invalid-totp`."""
-    try:
-        return TotpStatus(totpEnabled=await service.totp_verify(principal.user_id, body.code))
-    except AccountError as error:
-        raise problem_from(error) from error
+    return TotpStatus(totpEnabled=await service.totp_verify(principal.user_id, body.code))
 
 
 @router.get("/me", response_model=Me, responses=errors(401), summary="Who am I")

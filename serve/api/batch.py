@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
 from actors.host import CommandRequest
 from engine import commands as c
+from engine.outcomes import Outcome, Refusal
 from serve.auth import Caller, charge, require
-from serve.commanding import outcome_problem, outcome_status
-from serve.problems import ProblemError, problem_body
+from serve.commanding import outcome_status
+from serve.problems import ProblemError, problem_of
 from serve.schemas import Batch, BatchCommand, BatchResult, BatchResults, Problem
 
 router = APIRouter(prefix="/v1/projects/{projectId}", tags=["batch"])
@@ -66,8 +67,8 @@ async def run_batch(request: Request, body: Batch, caller: Anyone) -> BatchResul
     for index, op in enumerate(body.commands):
         scope = SCOPE_BY_OP[op.op]
         if scope not in caller.key.scopes:
-            problem = problem_body("insufficient-scope", f"the API key lacks the '{scope}' scope", request)
-            results[index] = BatchResult(ok=False, status=403, problem=Problem(**problem))
+            refusal = Refusal("insufficient-scope", f"the API key lacks the '{scope}' scope")
+            results[index] = _result(request, Outcome.refused(refusal))
             continue
         requests.append(
             CommandRequest(
@@ -90,9 +91,9 @@ async def run_batch(request: Request, body: Batch, caller: Anyone) -> BatchResul
     return BatchResults(results=[r for r in results if r is not None])
 
 
-def _result(request: Request, outcome: dict[str, Any]) -> BatchResult:
+def _result(request: Request, outcome: Outcome) -> BatchResult:
     status = outcome_status(outcome)
-    replayed = bool(outcome.get("replayed"))
-    if outcome["ok"]:
-        return BatchResult(ok=True, status=status, body=outcome.get("body"), replayed=replayed)
-    return BatchResult(ok=False, status=status, problem=Problem(**outcome_problem(request, outcome)), replayed=replayed)
+    if outcome.refusal is not None:
+        problem = Problem(**problem_of(request, outcome.refusal))
+        return BatchResult(ok=False, status=status, problem=problem, replayed=outcome.replayed)
+    return BatchResult(ok=True, status=status, body=outcome.body, replayed=outcome.replayed)

@@ -274,11 +274,9 @@ async def put_economy(
     await _project(connected, tenant, projectId)
     before = await connected.directory.economy_document(tenant, projectId)
     outcome = await connected.directory.define_economy(tenant, projectId, document)
-    if not outcome["ok"]:
-        problems = outcome["error"]["data"].get("problems", [])
-        errors = [{"field": path, "message": message} for path, message in problems]
-        raise ProblemError(outcome["error"]["slug"], outcome["error"]["detail"], errors=errors or None)
-    version = outcome["body"]["version"]
+    if outcome.refusal is not None:
+        raise outcome.refusal.as_error()
+    version = outcome.body["version"]
     await record(
         request, connected, principal, "economy.define", projectId, tenant_id=tenant, before=before, after=document
     )

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from actors.accounts import AccountError, AccountService
+from actors.accounts import AccountService
 from serve.auth import tenant_id
 from serve.backoffice import Connected, record
 from serve.backoffice_schemas import MemberIn, User, UserIn, UserPage, UserPatch
-from serve.dashboard import CurrentPrincipal, accounts, ensure_can, problem_from
+from serve.dashboard import CurrentPrincipal, accounts, ensure_can
 from serve.pagination import Cursor, Limit, decode_id_cursor, encode_cursor
 from serve.problems import ProblemError
 from serve.schemas import Problem
@@ -74,8 +74,6 @@ async def create_user(
         user = await service.create_user(
             body.email, body.password, body.platformRole, [m.model_dump() for m in body.memberships]
         )
-    except AccountError as error:
-        raise problem_from(error) from error
     except ValueError as error:
         raise ProblemError("validation-error", str(error), errors=[{"field": "body", "message": str(error)}]) from error
     await record(
@@ -100,10 +98,7 @@ async def change_user(
     changes = body.model_dump(exclude_unset=True)
     password = changes.pop("password", None)
     if password is not None:
-        try:
-            await service.set_password(userId, password)
-        except AccountError as error:
-            raise problem_from(error) from error
+        await service.set_password(userId, password)
     user = await service.change_user(userId, **changes)
     await record(
         request, connected, principal, "user.update", userId, tenant_id=None, before=_safe(before), after=_safe(user)
@@ -140,8 +135,6 @@ async def put_member(
     if user is None:
         try:
             user = await service.create_user(body.email, body.password or secrets.token_urlsafe(32))
-        except AccountError as error:
-            raise problem_from(error) from error
         except ValueError as error:
             raise ProblemError(
                 "validation-error", str(error), errors=[{"field": "email", "message": str(error)}]
