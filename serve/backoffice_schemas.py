@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from engine.access import SCOPES
-from serve.schemas import Id
+from serve.schemas import Id, Whole
 
 Name = Annotated[str, Field(min_length=1, max_length=120)]
-Quota = Annotated[int | None, Field(strict=True, ge=0, le=10**15, description="None: unlimited.")]
+Quota = Annotated[int | None, Field(strict=True, ge=0, le=10**15, description="None: unlimited."), Whole]
 Scope = Literal["players:read", "players:write", "economy:write", "store:purchase", "events:read", "realtime"]
 assert set(Scope.__args__) == set(SCOPES), "the API's scopes are engine.access.SCOPES"
 
@@ -123,7 +123,7 @@ class ApiKeyIn(Body):
     name: Name
     scopes: Annotated[list[Scope], Field(min_length=1)]
     expiresAt: Annotated[AwareDatetime | None, Field(description="RFC 3339 with a zone; None: never.")] = None
-    rateLimitPerSecond: Annotated[int | None, Field(strict=True, ge=1, le=100_000)] = None
+    rateLimitPerSecond: Annotated[int | None, Field(strict=True, ge=1, le=100_000), Whole] = None
 
 
 class ApiKey(BaseModel):

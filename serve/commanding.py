@@ -20,13 +20,14 @@ REPLAYED = "Idempotent-Replayed"
 
 async def _idempotency_header(
     idempotency_key: Annotated[
-        str | None,
+        str,
         Header(
             alias="Idempotency-Key",
+            min_length=1,
             max_length=255,
             description="Makes the call safe to retry: same key and body → same answer, one effect.",
         ),
-    ] = None,
+    ] = None,  # type: ignore[assignment]  # optional, yet a string when sent: no `null` in the OpenAPI
 ) -> None:
     """Declares the header in the OpenAPI; handlers read it through `idempotency_key`."""
 

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from actors.committer import EntityUnavailableError
 from actors.documents import ContentionError
@@ -90,6 +91,37 @@ STATUS_BY_SLUG: dict[str, int] = {
     "store-unavailable": 503,
     "not-ready": 503,
 }
+
+
+PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+_MEANINGS = {
+    400: "Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`).",
+    401: "Missing, unknown, revoked or expired credentials.",
+    403: "The credentials may not do this here (scope, project, role or plan).",
+    404: "The resource does not exist for this tenant (other tenants' resources are never revealed).",
+    409: "Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`).",
+    413: "The request body is over the limit (`payload-too-large`).",
+    422: "The request is not valid (`validation-error` with `errors[]`, or a domain rule such as "
+    "`unknown-currency` or `idempotency-key-reused`).",
+    429: "Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or "
+    "`login-throttled`; `Retry-After` says when to try again.",
+    503: "A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, "
+    "`not-ready`); nothing changed, retry after `Retry-After`.",
+}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}}}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route: every problem status it can answer, documented as RFC 9457
+    `application/problem+json` (503 always: any store may be briefly away)."""
+    return {
+        status: {
+            "description": _MEANINGS[status],
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
+            **({"headers": _RETRY_AFTER} if status in (429, 503) else {}),
+        }
+        for status in sorted({*statuses, 503})
+    }
 
 
 def title_of(slug: str) -> str:
@@ -191,6 +223,17 @@ def _validation_error(issue: Mapping[str, Any]) -> dict[str, str]:
     return {"field": field, "message": message}
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path (Starlette's 405 names only the first
+    route's, and one path often has several routes: GET and POST of a collection)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def on_problem(request: Request, error: DomainError) -> JSONResponse:
@@ -212,7 +255,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
         if error.status_code == 400 and "parsing the body" in str(error.detail):
             slug = "malformed-json"
-        return problem_response(request, ProblemError(slug, str(error.detail), headers=dict(error.headers or {})))
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem_response(request, ProblemError(slug, str(error.detail), headers=headers))
 
     @app.exception_handler(PyMongoError)
     @app.exception_handler(sqlite3.OperationalError)

@@ -11,12 +11,12 @@ from engine import commands as c
 from engine.outcomes import Outcome, Refusal
 from serve.auth import Caller, charge, require
 from serve.commanding import outcome_status
-from serve.problems import ProblemError, problem_of
+from serve.problems import ProblemError, problem_of, problem_responses
 from serve.schemas import Batch, BatchCommand, BatchResult, BatchResults, Problem
 
 router = APIRouter(prefix="/v1/projects/{projectId}", tags=["batch"])
 Anyone = Annotated[Caller, Depends(require(None))]
-ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 422)}
+ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
 
 SCOPE_BY_OP = {
     "xp": "players:write",

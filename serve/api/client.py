@@ -25,13 +25,12 @@ from serve.backoffice_schemas import (
 )
 from serve.dashboard import CurrentPrincipal, ensure_can
 from serve.pagination import SORT_SCAN_LIMIT, Cursor, Limit, Sort, sorted_page
-from serve.problems import ProblemError
-from serve.schemas import Problem
+from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/client", tags=["client"])
 Tenant = Annotated[str, Depends(tenant_id)]
 KeyId = Annotated[str, Path(pattern=ID_PATTERN, examples=["key_1a2b3c4d5e6f"])]
-ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422)}
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
 ROTATION_GRACE_S = 24 * 3600.0
 
 

@@ -14,14 +14,13 @@ from serve.backoffice import Connected, record
 from serve.backoffice_schemas import MemberIn, User, UserIn, UserPage, UserPatch
 from serve.dashboard import CurrentPrincipal, accounts, ensure_can
 from serve.pagination import Cursor, Limit, decode_id_cursor, encode_cursor
-from serve.problems import ProblemError
-from serve.schemas import Problem
+from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(tags=["users"])
 Accounts = Annotated[AccountService, Depends(accounts)]
 Tenant = Annotated[str, Depends(tenant_id)]
 UserId = Annotated[str, Path(pattern=r"^usr_[0-9a-f]{16}$", examples=["usr_0123456789abcdef"])]
-ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422)}
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
 
 
 def _user(user: dict[str, Any], tenant: str | None = None) -> User:

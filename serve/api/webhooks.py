@@ -23,7 +23,7 @@ from serve.backoffice_schemas import (
 )
 from serve.dashboard import CurrentPrincipal, ensure_can
 from serve.pagination import Cursor, Limit, decode_id_cursor, encode_cursor
-from serve.schemas import Problem
+from serve.problems import problem_responses
 
 router = APIRouter(prefix="/v1/client/projects/{projectId}/webhooks", tags=["webhooks"])
 Tenant = Annotated[str, Depends(tenant_id)]
@@ -34,7 +34,7 @@ DeliveryId = Annotated[
 Status = Annotated[
     Literal["pending", "delivered", "failed", "dead"] | None, Query(description="Only deliveries in this state.")
 ]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422)}
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
 
 
 def _subscriptions(connected: Any) -> WebhookSubscriptions:
