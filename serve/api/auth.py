@@ -29,7 +29,7 @@ class Login(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"email": "admin@demo.ludex.dev", "password": "correct horse battery staple", "totp": "123456"}
+                {"email": "ada@studio.example", "password": "correct horse battery staple", "totp": "123456"}
             ]
         },
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 import zlib
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,13 +20,15 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import CHECKS
+from schemathesis.config import SchemathesisConfig
 
 from serve.launcher import Launched
 from serve.openapi import SNAPSHOT
 
-schema = schemathesis.openapi.from_dict(json.loads(SNAPSHOT.read_text()))
+CONFIG = SchemathesisConfig.from_path(Path(__file__).resolve().parents[2] / "schemathesis.toml")
+schema = schemathesis.openapi.from_dict(json.loads(SNAPSHOT.read_text()), config=CONFIG)
 ALL_CHECKS = list(CHECKS.get_all())
-GAME_TENANT, GAME_PROJECT = "fuzz-game", "fuzz"
+GAME_TENANT, GAME_PROJECT, GAME_PLAYER = "fuzz-game", "fuzz", "fuzz-player"
 SCRATCH_TENANT, SCRATCH_PROJECT, SCRATCH_PLAN = "fuzz-tenant", "fuzz", "fuzz-plan"
 FUZZ_ADMIN = "fuzz-admin@ludex.test"
 
@@ -46,6 +49,13 @@ def fuzzing(
     )
     assert economy.status_code == 200, economy.text
     _, api_key = backoffice.create_api_key(GAME_TENANT, GAME_PROJECT, "fuzz")
+    player = httpx.post(
+        f"{ludex.base_url}/v1/projects/{GAME_PROJECT}/players",
+        json={"playerId": GAME_PLAYER, "username": "fuzz"},
+        headers={"x-tenant-id": GAME_TENANT, "x-api-key": api_key},
+        timeout=30,
+    )
+    assert player.status_code in (200, 201), player.text
     password = uuid.uuid4().hex
     user = accounts.find_user_by_email(FUZZ_ADMIN)
     if user is None:
@@ -69,6 +79,8 @@ def _aim_at_scratch(case: schemathesis.Case, project: str) -> None:
         return
     if "projectId" in params and _stable_half(case):
         params["projectId"] = project  # half the cases reach real data
+        if "playerId" in params:
+            params["playerId"] = GAME_PLAYER
     if "tenantId" in params:
         params["tenantId"] = SCRATCH_TENANT
     if "planId" in params:
