@@ -5,6 +5,7 @@ table maps each slug to an HTTP status, so handlers never choose statuses themse
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from collections.abc import Mapping
 from typing import Any
@@ -14,7 +15,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from actors.committer import EntityUnavailableError
 from actors.documents import ContentionError
@@ -224,14 +224,17 @@ def _validation_error(issue: Mapping[str, Any]) -> dict[str, str]:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route answers on this path (Starlette's 405 names only the first
+    """Every method the OpenAPI gives this path (Starlette's 405 names only the first matching
     route's, and one path often has several routes: GET and POST of a collection)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    index: list[tuple[re.Pattern[str], list[str]]] | None = getattr(request.app.state, "allowed_methods", None)
+    if index is None:
+        index = [
+            (re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path))), [m.upper() for m in operations])
+            for path, operations in request.app.openapi()["paths"].items()
+        ]
+        request.app.state.allowed_methods = index
+    path = request.url.path
+    return sorted({method for pattern, methods in index if pattern.fullmatch(path) for method in methods})
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -256,8 +259,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         if error.status_code == 400 and "parsing the body" in str(error.detail):
             slug = "malformed-json"
         headers = dict(error.headers or {})
-        if error.status_code == 405:
-            headers["Allow"] = ", ".join(allowed_methods(request))
+        if error.status_code == 405 and (methods := allowed_methods(request)):
+            headers["Allow"] = ", ".join(methods)
         return problem_response(request, ProblemError(slug, str(error.detail), headers=headers))
 
     @app.exception_handler(PyMongoError)
