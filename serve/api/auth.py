@@ -28,9 +28,7 @@ class Login(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [
-                {"email": "ada@studio.example", "password": "correct horse battery staple", "totp": "123456"}
-            ]
+            "examples": [{"email": "ada@studio.example", "password": "correct horse battery staple", "totp": "123456"}]
         },
     )
     email: Annotated[str, Field(min_length=3, max_length=254, description="The account's email (case-insensitive).")]
