@@ -4,6 +4,16 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Wall time for what is stored and shown (aware UTC), monotonic time for intervals: a test
+    moves both together instead of sleeping."""
+
+    def now(self) -> datetime: ...
+
+    def monotonic(self) -> float: ...
 
 
 class SystemClock:

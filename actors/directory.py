@@ -16,12 +16,12 @@ import ray
 
 from actors.coalescer import Coalescer
 from actors.committer import EntityUnavailableError
-from actors.fanout import RedisEventPublisher
+from actors.event_publisher import RedisEventPublisher
 from actors.host import CommandRequest, ShardHost, unavailable_outcome
 from actors.secret_box import SecretBox
 from actors.sharding import shard_for, shard_name
 from actors.stores.factory import store_for
-from actors.webhooks import WebhookWorker
+from actors.webhook_delivery import WebhookWorker
 from config.logging import configure_logging
 from config.settings import Settings
 from engine.outcomes import Outcome
@@ -47,7 +47,7 @@ class RayShardHost(ShardHost):
 def start_shard_hosts(settings: Settings, *, max_restarts: int = -1) -> list[Any]:
     """Create (or find, if they already run) the deployment's shard host actors. Ray restarts a
     host that dies (`max_restarts`); the new one recovers its entities from the journal."""
-    remote_host = ray.remote(RayShardHost)
+    remote_host: Any = ray.remote(RayShardHost)
     handles = [
         remote_host.options(
             name=shard_name(settings.deployment, shard_id),

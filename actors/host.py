@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actors.clock import SystemClock, epoch_ms
+from actors.clock import Clock, SystemClock, epoch_ms
 from actors.coalescer import Coalescer
 from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrite
-from actors.fanout import EventPublisher
+from actors.event_publisher import EventPublisher
 from actors.metrics import HostMetrics
 from actors.retention import EventRetention, OutcomeRetention
 from actors.stores.base import History, JournalRecord, Remembered, Snapshot, Store, event_records
@@ -103,7 +103,7 @@ class ShardHost:
         self,
         store: Store,
         *,
-        clock: Any = None,
+        clock: Clock | None = None,
         shard_id: int = 0,
         snapshot_every: int = 100,
         snapshot_on_passivation_after: int = 8,
@@ -115,7 +115,7 @@ class ShardHost:
         publisher: EventPublisher | None = None,
     ) -> None:
         self.store = store
-        self.clock = clock or SystemClock()
+        self.clock: Clock = clock or SystemClock()
         self.shard_id = shard_id
         self.snapshot_every = snapshot_every
         # A passivated entity with a shorter journal tail than this is not snapshotted: replaying

@@ -7,9 +7,8 @@ process in the deployment does it whatever the number of shards or replicas."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from actors.clock import epoch_ms
+from actors.clock import Clock, epoch_ms
 from actors.stores.base import Store
 from engine.rules import rfc3339
 
@@ -32,7 +31,7 @@ class _Periodic:
     """At most one run an interval on the host's clock (`monotonic` for the interval, `now` for
     cutoffs), so tests drive it with `FakeClock`; the first call always runs."""
 
-    def __init__(self, store: Store, clock: Any, interval_s: float) -> None:
+    def __init__(self, store: Store, clock: Clock, interval_s: float) -> None:
         self.store = store
         self.clock = clock
         self.interval_s = interval_s
@@ -50,7 +49,7 @@ class EventRetention(_Periodic):
     """Purges the event store past `retention_days`, at most once an interval."""
 
     def __init__(
-        self, store: Store, clock: Any, retention_days: float | None, *, interval_s: float = PURGE_INTERVAL_S
+        self, store: Store, clock: Clock, retention_days: float | None, *, interval_s: float = PURGE_INTERVAL_S
     ) -> None:
         super().__init__(store, clock, interval_s)
         self.retention_days = retention_days
@@ -67,7 +66,9 @@ class OutcomeRetention(_Periodic):
     """Forgets keyed answers older than the idempotency retention, at most once an interval;
     without it the outcomes table grows with every keyed call for ever."""
 
-    def __init__(self, store: Store, clock: Any, retention: timedelta, *, interval_s: float = PURGE_INTERVAL_S) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, retention: timedelta, *, interval_s: float = PURGE_INTERVAL_S
+    ) -> None:
         super().__init__(store, clock, interval_s)
         self.retention = retention
 

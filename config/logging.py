@@ -6,12 +6,13 @@ from __future__ import annotations
 import atexit
 import json
 import logging
-import os
 import sys
 import threading
 import time
 from datetime import UTC, datetime
 from typing import TextIO
+
+from config.settings import Settings
 
 CONTEXT_FIELDS = ("requestId", "tenantId", "projectId", "playerId", "eventIds", "method", "route", "status",
                   "durationMs", "command", "outcome", "shard")  # fmt: skip
@@ -82,7 +83,7 @@ class BatchingStreamHandler(logging.Handler):
 def configure_logging(level: str | None = None) -> None:
     """Send `ludex.*` loggers to stderr as JSON at `LUDEX_LOG_LEVEL` (default INFO). Idempotent."""
     logger = logging.getLogger("ludex")
-    logger.setLevel((level or os.environ.get("LUDEX_LOG_LEVEL", "INFO")).upper())
+    logger.setLevel((level or Settings().log_level).upper())
     if not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
         handler = BatchingStreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())

@@ -126,6 +126,23 @@ class Settings(BaseSettings):
     bind_host: str = Field(
         default="127.0.0.1", description="Where the HTTP API listens (`ludex serve --host` sets it)."
     )
+    auth_secret: str | None = Field(
+        default=None,
+        description="The HS256 key signing dashboard tokens; unset: one generated once, kept sealed in the store.",
+    )
+    auth_access_ttl_s: int = Field(
+        default=15 * 60, ge=1, description="Lifetime in seconds of a dashboard access token (refresh tokens rotate)."
+    )
+    proxy: str | None = Field(
+        default=None,
+        description="The HTTP proxy in front of the ingress, `haproxy` or `python` (`ludex serve --proxy`); "
+        "unset: HAProxy where installed.",
+    )
+    log_level: str = Field(default="INFO", description="Level of the JSON logs of `ludex.*` (DEBUG, INFO, WARNING...).")
+    tracing_enabled: bool = Field(default=False, description="One OpenTelemetry server span per HTTP request.")
+    tracing_console: bool = Field(
+        default=False, description="With tracing on, print spans to stdout (a quick look, no exporter set up)."
+    )
 
     @model_validator(mode="after")
     def _webhook_private_default(self) -> Settings:

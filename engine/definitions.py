@@ -52,9 +52,6 @@ class Grants:
     items: tuple[ItemGrant, ...] = ()
     currencies: Mapping[str, int] = field(default_factory=dict)
 
-    def is_empty(self) -> bool:
-        return self.xp == 0 and not self.items and not any(self.currencies.values())
-
 
 @dataclass(frozen=True)
 class Sku:

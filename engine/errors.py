@@ -226,36 +226,6 @@ class IdempotencyKeyReusedError(Rejection):
         return f"idempotency key '{self.idempotency_key}' was already used with a different request"
 
 
-REJECTIONS: dict[str, type[Rejection]] = {
-    cls.slug: cls
-    for cls in (
-        PlayerNotFoundError,
-        PlayerExistsError,
-        InvalidAmountError,
-        InvalidFieldError,
-        UnknownCurrencyError,
-        UnknownItemError,
-        UnknownSkuError,
-        UnknownCounterError,
-        UnknownQuestError,
-        UnknownObjectiveError,
-        QuestCompletedError,
-        InsufficientFundsError,
-        InsufficientItemsError,
-        StackLimitError,
-        BalanceLimitError,
-        XpLimitError,
-        CounterLimitError,
-        IdempotencyKeyReusedError,
-    )
-}
-
-
-def rejection_from_dict(slug: str, data: dict[str, Any]) -> Rejection:
-    """Rebuild a stored rejection so a replay answers exactly as the original did."""
-    return REJECTIONS[slug](**data)
-
-
 @dataclass
 class InvalidDefinitionError(Rejection):
     slug: ClassVar[str] = "invalid-definition"
@@ -266,9 +236,6 @@ class InvalidDefinitionError(Rejection):
         return "; ".join(f"{path}: {message}" for path, message in self.problems)
 
 
-REJECTIONS[InvalidDefinitionError.slug] = InvalidDefinitionError
-
-
 @dataclass
 class ProjectNotFoundError(Rejection):
     slug: ClassVar[str] = "project-not-found"
@@ -277,6 +244,3 @@ class ProjectNotFoundError(Rejection):
     @property
     def detail(self) -> str:
         return f"project '{self.project_id}' has no economy defined"
-
-
-REJECTIONS[ProjectNotFoundError.slug] = ProjectNotFoundError

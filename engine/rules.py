@@ -5,6 +5,7 @@ or a reward that cannot be paid rejects the whole command."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +43,7 @@ MAX_XP = MAX_SAFE_INTEGER
 MAX_COUNTER = MAX_SAFE_INTEGER
 MAX_PURCHASE_QUANTITY = 100
 MAX_USERNAME_LENGTH = 64
+Body = dict[str, Any] | None  # the answer's body, as the API shows it
 
 
 def rfc3339(moment: datetime) -> str:
@@ -287,92 +289,108 @@ def decide(state: PlayerState, command: c.Command, ctx: Context) -> Accepted | R
 
 
 def _decide(state: PlayerState, command: c.Command, ctx: Context) -> Accepted:
-    economy = ctx.economy
     if isinstance(command, c.CreatePlayer):
         return _create(state, command, ctx)
     if not state.is_active:
         raise PlayerNotFoundError(state.player_id)
+    rule = _RULES.get(type(command))
+    if rule is None:
+        raise TypeError(f"no rule decides {type(command).__name__}")
     draft = _Draft(state, ctx)
-    body: dict[str, Any] | None
-    match command:
-        case c.UpdatePlayer(username=username, metadata=metadata):
-            if username is not None:
-                check_username(username)
-            new_username = state.username if username is None else username
-            if metadata is not None:
-                check_metadata_field(metadata)
-            new_metadata = dict(state.metadata) if metadata is None else metadata
-            if (new_username, new_metadata) != (state.username, dict(state.metadata)):
-                draft.emit(e.PlayerUpdated(new_username, new_metadata))
-            body = player_view(draft.state)
-        case c.DeletePlayer():
-            draft.emit(e.PlayerDeleted())
-            body = None
-        case c.AwardXp(amount=amount, reason=reason):
-            check_amount("amount", amount)
-            before = state.level
-            _add_xp(draft, amount, reason)
-            _unlock_achievements(draft)
-            after = draft.state
-            body = {
-                "xp": after.xp,
-                "level": after.level,
-                "leveledUp": after.level > before,
-                "levelsGained": after.level - before,
-                "nextLevelXp": economy.xp_curve.next_level_xp(after.level),
-            }
-        case c.Credit(currency=currency, amount=amount, reason=reason, metadata=metadata):
-            check_currency(economy, currency)
-            check_amount("amount", amount)
-            check_metadata_field(metadata)
-            index = _credit(draft, currency, amount, reason, metadata)
-            _unlock_achievements(draft)
-            body = _wallet_body(draft, currency, index)
-        case c.Debit(currency=currency, amount=amount, reason=reason, metadata=metadata):
-            check_currency(economy, currency)
-            check_amount("amount", amount)
-            check_metadata_field(metadata)
-            index = _debit(draft, currency, amount, reason, metadata)
-            _unlock_achievements(draft)
-            body = _wallet_body(draft, currency, index)
-        case c.GrantItem(item_id=item_id, quantity=quantity):
-            check_item(economy, item_id)
-            check_amount("quantity", quantity)
-            _grant_item(draft, item_id, quantity, "")
-            _unlock_achievements(draft)
-            body = {"itemId": item_id, "quantity": draft.state.quantity(item_id)}
-        case c.ConsumeItem(item_id=item_id, quantity=quantity):
-            check_item(economy, item_id)
-            check_amount("quantity", quantity)
-            held = state.quantity(item_id)
-            if held < quantity:
-                raise InsufficientItemsError(item_id, held, quantity)
-            draft.emit(e.ItemConsumed(item_id, quantity, held - quantity))
-            _unlock_achievements(draft)
-            body = {"itemId": item_id, "quantity": draft.state.quantity(item_id)}
-        case c.IncrementCounter(counter_id=counter_id, by=by):
-            if counter_id not in economy.counters:
-                raise UnknownCounterError(counter_id)
-            check_amount("by", by)
-            value = state.counters.get(counter_id, 0) + by
-            if value > MAX_COUNTER:
-                raise CounterLimitError(counter_id, value - by, by, MAX_COUNTER)
-            draft.emit(e.CounterIncremented(counter_id, by, value))
-            unlocked = _unlock_achievements(draft)
-            body = {"counterId": counter_id, "value": value, "unlocked": unlocked}
-        case c.ResetCounter(counter_id=counter_id):
-            if counter_id not in economy.counters:
-                raise UnknownCounterError(counter_id)
-            draft.emit(e.CounterReset(counter_id))
-            body = {"counterId": counter_id, "value": 0}
-        case c.ProgressQuest(quest_id=quest_id, objective_id=objective_id, by=by):
-            body = _progress_quest(draft, quest_id, objective_id, by)
-        case c.Purchase(sku=sku, quantity=quantity):
-            body = _purchase(draft, sku, quantity)
-            return Accepted(tuple(draft.events), body, created=True, state=draft.state)
-        case _:
-            raise TypeError(f"no rule decides {type(command).__name__}")
-    return Accepted(tuple(draft.events), body, state=draft.state)
+    body = rule(draft, command)
+    return Accepted(tuple(draft.events), body, created=type(command) in _CREATES, state=draft.state)
+
+
+def _update_player(draft: _Draft, command: c.UpdatePlayer) -> Body:
+    state = draft.state
+    if command.username is not None:
+        check_username(command.username)
+    new_username = state.username if command.username is None else command.username
+    if command.metadata is not None:
+        check_metadata_field(command.metadata)
+    new_metadata = dict(state.metadata) if command.metadata is None else command.metadata
+    if (new_username, new_metadata) != (state.username, dict(state.metadata)):
+        draft.emit(e.PlayerUpdated(new_username, new_metadata))
+    return player_view(draft.state)
+
+
+def _delete_player(draft: _Draft, command: c.DeletePlayer) -> Body:
+    draft.emit(e.PlayerDeleted())
+    return None
+
+
+def _award_xp(draft: _Draft, command: c.AwardXp) -> Body:
+    check_amount("amount", command.amount)
+    before = draft.state.level
+    _add_xp(draft, command.amount, command.reason)
+    _unlock_achievements(draft)
+    after = draft.state
+    return {
+        "xp": after.xp,
+        "level": after.level,
+        "leveledUp": after.level > before,
+        "levelsGained": after.level - before,
+        "nextLevelXp": draft.ctx.economy.xp_curve.next_level_xp(after.level),
+    }
+
+
+def _credit_wallet(draft: _Draft, command: c.Credit) -> Body:
+    return _change_wallet(draft, command, _credit)
+
+
+def _debit_wallet(draft: _Draft, command: c.Debit) -> Body:
+    return _change_wallet(draft, command, _debit)
+
+
+def _change_wallet(
+    draft: _Draft, command: c.Credit | c.Debit, change: Callable[[_Draft, str, int, str, dict[str, Any]], int]
+) -> Body:
+    check_currency(draft.ctx.economy, command.currency)
+    check_amount("amount", command.amount)
+    check_metadata_field(command.metadata)
+    index = change(draft, command.currency, command.amount, command.reason, command.metadata)
+    _unlock_achievements(draft)
+    return _wallet_body(draft, command.currency, index)
+
+
+def _grant(draft: _Draft, command: c.GrantItem) -> Body:
+    check_item(draft.ctx.economy, command.item_id)
+    check_amount("quantity", command.quantity)
+    _grant_item(draft, command.item_id, command.quantity, "")
+    _unlock_achievements(draft)
+    return {"itemId": command.item_id, "quantity": draft.state.quantity(command.item_id)}
+
+
+def _consume(draft: _Draft, command: c.ConsumeItem) -> Body:
+    item_id, quantity = command.item_id, command.quantity
+    check_item(draft.ctx.economy, item_id)
+    check_amount("quantity", quantity)
+    held = draft.state.quantity(item_id)
+    if held < quantity:
+        raise InsufficientItemsError(item_id, held, quantity)
+    draft.emit(e.ItemConsumed(item_id, quantity, held - quantity))
+    _unlock_achievements(draft)
+    return {"itemId": item_id, "quantity": draft.state.quantity(item_id)}
+
+
+def _increment_counter(draft: _Draft, command: c.IncrementCounter) -> Body:
+    counter_id, by = command.counter_id, command.by
+    if counter_id not in draft.ctx.economy.counters:
+        raise UnknownCounterError(counter_id)
+    check_amount("by", by)
+    value = draft.state.counters.get(counter_id, 0) + by
+    if value > MAX_COUNTER:
+        raise CounterLimitError(counter_id, value - by, by, MAX_COUNTER)
+    draft.emit(e.CounterIncremented(counter_id, by, value))
+    unlocked = _unlock_achievements(draft)
+    return {"counterId": counter_id, "value": value, "unlocked": unlocked}
+
+
+def _reset_counter(draft: _Draft, command: c.ResetCounter) -> Body:
+    if command.counter_id not in draft.ctx.economy.counters:
+        raise UnknownCounterError(command.counter_id)
+    draft.emit(e.CounterReset(command.counter_id))
+    return {"counterId": command.counter_id, "value": 0}
 
 
 def _wallet_body(draft: _Draft, currency: str, index: int) -> dict[str, Any]:
@@ -393,7 +411,8 @@ def _create(state: PlayerState, command: c.CreatePlayer, ctx: Context) -> Accept
     return Accepted(tuple(draft.events), player_view(draft.state), created=True, state=draft.state)
 
 
-def _progress_quest(draft: _Draft, quest_id: str, objective_id: str, by: int) -> dict[str, Any]:
+def _progress_quest(draft: _Draft, command: c.ProgressQuest) -> Body:
+    quest_id, objective_id, by = command.quest_id, command.objective_id, command.by
     quest = draft.ctx.economy.quests.get(quest_id)
     if quest is None:
         raise UnknownQuestError(quest_id)
@@ -414,7 +433,8 @@ def _progress_quest(draft: _Draft, quest_id: str, objective_id: str, by: int) ->
     return quest_view(draft.state, quest)
 
 
-def _purchase(draft: _Draft, sku_id: str, quantity: int) -> dict[str, Any]:
+def _purchase(draft: _Draft, command: c.Purchase) -> Body:
+    sku_id, quantity = command.sku, command.quantity
     sku = draft.ctx.economy.skus.get(sku_id)
     if sku is None:
         raise UnknownSkuError(sku_id)
@@ -429,6 +449,23 @@ def _purchase(draft: _Draft, sku_id: str, quantity: int) -> dict[str, Any]:
     draft.emit(succeeded)
     _unlock_achievements(draft)
     return receipt_view(succeeded, draft.ctx.occurred_at)
+
+
+# One rule per command (`CreatePlayer` aside: it is the only one allowed on an absent player).
+_RULES: dict[type[c.Command], Callable[[_Draft, Any], Body]] = {
+    c.UpdatePlayer: _update_player,
+    c.DeletePlayer: _delete_player,
+    c.AwardXp: _award_xp,
+    c.Credit: _credit_wallet,
+    c.Debit: _debit_wallet,
+    c.GrantItem: _grant,
+    c.ConsumeItem: _consume,
+    c.IncrementCounter: _increment_counter,
+    c.ResetCounter: _reset_counter,
+    c.ProgressQuest: _progress_quest,
+    c.Purchase: _purchase,
+}
+_CREATES: frozenset[type[c.Command]] = frozenset({c.Purchase})  # its answer is a new receipt: 201
 
 
 def receipt_view(event: e.PurchaseSucceeded, occurred_at: str) -> dict[str, Any]:

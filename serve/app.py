@@ -15,9 +15,9 @@ from config.settings import Settings
 from serve import realtime, webui
 from serve.api import (
     admin,
-    auth,
     batch,
     client,
+    dashboard_login,
     events,
     health,
     inventory,
@@ -157,10 +157,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else LocalRateLimiter(settings.default_rate_limit_per_s)
     )
     app.state.proxy_sets_request_id = False
+    app.state.tracing_enabled = settings.tracing_enabled
     install_problem_handlers(app)
     for module in (
         health,
-        auth,
+        dashboard_login,
         players,
         wallet,
         inventory,

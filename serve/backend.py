@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Request
 
-from actors.control import Backoffice
 from actors.directory import ShardDirectory
+from actors.ingress.control_plane import Backoffice
 from actors.stores.base import Store
 from actors.stores.factory import store_for
 from config.settings import Settings
@@ -55,7 +54,3 @@ class BackendHolder:
 async def backend(request: Request) -> Backend:
     holder: BackendHolder = request.app.state.backend_holder
     return await holder.get()
-
-
-def app_state(request: Request) -> Any:
-    return request.app.state

@@ -1,5 +1,5 @@
 """What every backoffice route shares besides the principal and the RBAC check
-(`serve.dashboard`): the connected backend and the audit trail. Control-plane errors become
+(`serve.bearer_tokens`): the connected backend and the audit trail. Control-plane errors become
 problems in `serve.problems`."""
 
 from __future__ import annotations

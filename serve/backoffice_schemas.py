@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -12,7 +12,7 @@ from serve.schemas import Id, Whole
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 Quota = Annotated[int | None, Field(strict=True, ge=0, le=10**15, description="None: unlimited."), Whole]
 Scope = Literal["players:read", "players:write", "economy:write", "store:purchase", "events:read", "realtime"]
-assert set(Scope.__args__) == set(SCOPES), "the API's scopes are engine.access.SCOPES"
+assert set(get_args(Scope)) == set(SCOPES), "the API's scopes are engine.access.SCOPES"
 
 
 class Body(BaseModel):

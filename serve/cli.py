@@ -91,7 +91,7 @@ def read_new_password(from_stdin: bool) -> str:
 def create_superadmin_command(args: argparse.Namespace) -> int:
     import asyncio
 
-    from actors.accounts import AccountError, AccountService
+    from actors.ingress.accounts import AccountError, AccountService
     from actors.secret_box import SecretBox
     from actors.stores.factory import store_for
 
@@ -155,7 +155,7 @@ def _apply_defaults() -> dict[str, str]:
     """`<LUDEX_DATA_DIR or .ludex>/demo-credentials.json`, written by `ludex serve`, if present."""
     import json
 
-    path = Path(os.environ.get("LUDEX_DATA_DIR") or ".ludex") / "demo-credentials.json"
+    path = Settings().data_dir / "demo-credentials.json"
     try:
         loaded = json.loads(path.read_text())
     except (OSError, ValueError):

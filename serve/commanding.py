@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from actors.host import CommandRequest
 from engine.commands import Command
 from engine.outcomes import Outcome
-from serve.auth import Caller
+from serve.api_key_auth import Caller
 from serve.player_reads import player_view
 from serve.problems import ProblemError, problem_response, status_of
 

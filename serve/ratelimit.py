@@ -11,7 +11,7 @@ import hashlib
 import time
 from typing import Any, Protocol
 
-from actors.usage import connect_redis
+from actors.redis_client import connect_redis
 from engine.ratelimit import Bucket, Decision, Limit, take_together
 
 

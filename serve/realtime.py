@@ -2,7 +2,7 @@
 `x-project-id` come from headers, from the first message (`{"action": "auth", "apiKey",
 "tenantId", "projectId"}`) or, discouraged because URLs end up in logs, from query parameters;
 the key must belong to that project and carry the `realtime` scope. Events come from the
-process's fan-out `Hub` (`actors.fanout`).
+process's fan-out `Hub` (`actors.ingress.realtime_hub`).
 
 Server messages: `hello`, `subscribed`, `event`, `pong`, `error`. Close codes (docs/EVENTS.md):
 4401 missing credentials, no `auth` message in time, or a key revoked/expired while open; 4403
@@ -30,7 +30,7 @@ from fastapi import APIRouter, FastAPI, WebSocket
 from prometheus_client import Counter, Gauge
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from actors.fanout import (
+from actors.ingress.realtime_hub import (
     SLOW_CONSUMER,
     SLOW_CONSUMER_CODE,
     Hub,
@@ -42,7 +42,7 @@ from actors.fanout import (
 from config.settings import Settings
 from engine.access import ApiKey
 from engine.ratelimit import Bucket, take
-from serve.auth import admit_key, charge, metering
+from serve.api_key_auth import admit_key, charge, metering
 from serve.backend import Backend, BackendHolder
 from serve.problems import ProblemError
 from serve.realtime_sockets import OpenSockets
@@ -224,7 +224,7 @@ async def credentials_from_message(websocket: WebSocket, settings: Settings) -> 
 
 
 async def admitted(backend: Backend, tenant: str, project: str, token: str) -> ApiKey | None:
-    """The HTTP rules (`serve.auth.admit_key`): a valid key of that tenant's live project with the scope."""
+    """The HTTP rules (`serve.api_key_auth.admit_key`): a valid key of that tenant's live project with the scope."""
     try:
         return await admit_key(backend, token, tenant, project, SCOPE)
     except ProblemError:

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.redis_client import connect_redis
 from config.settings import Settings
 from engine.access import ApiKey
 
@@ -81,8 +82,6 @@ class OpenSockets:
 
     def _client(self) -> Any:
         if self._redis is None and self.settings.redis_url:
-            from actors.usage import connect_redis
-
             self._redis = connect_redis(self.settings.redis_url, max_connections=8)
         return self._redis
 

@@ -5,19 +5,16 @@ and `OTEL_*` variables); `LUDEX_TRACING_CONSOLE=true` prints them, for a quick l
 
 from __future__ import annotations
 
-import os
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from fastapi import Request
 
-
-def tracing_enabled() -> bool:
-    return os.environ.get("LUDEX_TRACING_ENABLED", "").lower() in {"1", "true", "yes"}
+from config.settings import Settings
 
 
-def configure_tracing() -> None:
-    if not tracing_enabled() or os.environ.get("LUDEX_TRACING_CONSOLE", "").lower() not in {"1", "true", "yes"}:
+def configure_tracing(settings: Settings) -> None:
+    if not (settings.tracing_enabled and settings.tracing_console):
         return
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
@@ -29,7 +26,8 @@ def configure_tracing() -> None:
 
 
 def request_span(request: Request) -> AbstractContextManager[Any]:
-    if not tracing_enabled():
+    """A span when the app was built with `LUDEX_TRACING_ENABLED` (`app.state.tracing_enabled`)."""
+    if not request.app.state.tracing_enabled:
         return nullcontext()
     from opentelemetry import trace
 

@@ -15,6 +15,16 @@ FORBIDDEN_IN_ENGINE = {
 ALLOWED_OURS = {"engine": {"engine"}, "actors": {"engine", "actors", "config"}, "config": {"config"}}
 
 
+def imported_modules(path: Path) -> set[str]:
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules.add(node.module)
+    return modules
+
+
 def imported_roots(path: Path) -> set[str]:
     roots: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
@@ -49,3 +59,16 @@ def test_only_the_directory_module_calls_ray() -> None:
         str(path.relative_to(ROOT)) for path in (ROOT / "actors").rglob("*.py") if "ray" in imported_roots(path)
     )
     assert callers == ["actors/directory.py"]
+
+
+def test_nothing_a_shard_host_or_the_webhook_worker_runs_imports_the_ingress_services() -> None:
+    """`actors/ingress/` is what each ingress replica runs (accounts, control plane, usage, the
+    realtime hub, webhook subscriptions); the rest of `actors/` runs in shard hosts and the
+    webhook worker and must not pull it in."""
+    offenders = sorted(
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "actors").rglob("*.py")
+        if "ingress" not in path.relative_to(ROOT / "actors").parts
+        and any(m == "actors.ingress" or m.startswith("actors.ingress.") for m in imported_modules(path))
+    )
+    assert offenders == []

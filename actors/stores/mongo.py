@@ -414,10 +414,6 @@ class MongoStore:
         return deleted.deleted_count + cleared.modified_count
 
 
-def _player_entity(row: PlayerRow) -> str:
-    return f"player:{row.tenant}/{row.project}/{row.player_id}"
-
-
 def _player_update(row: PlayerRow) -> UpdateOne:
     key = {"tenant": row.tenant, "project": row.project, "playerId": row.player_id}
     if row.deleted:

@@ -87,6 +87,7 @@ class EventSequencer:
         counter = await self.db[COUNTERS].find_one_and_update(
             {"_id": POSITIONS_ID}, {"$inc": {"value": count}}, upsert=True, return_document=ReturnDocument.AFTER
         )
+        assert counter is not None, "an upsert returning the document after it always finds one"
         return int(counter["value"]) - count + 1
 
     async def _acquire(self, holder: str) -> bool:

@@ -390,7 +390,8 @@ class SqliteStore:
 
     async def read_events(self, query: EventQuery, *, after: int = 0, limit: int = 100) -> list[EventRecord]:
         def read(conn: sqlite3.Connection) -> list[EventRecord]:
-            clauses, params = ["position > ?"], [after]
+            clauses: list[str] = ["position > ?"]
+            params: list[object] = [after]
             for column, value in (("tenant", query.tenant), ("project", query.project), ("player_id", query.player_id)):
                 if value is not None:
                     clauses.append(f"{column} = ?")
@@ -516,7 +517,12 @@ def _journal_record(row: tuple[Any, ...]) -> JournalRecord:
     )
 
 
-def _rows(records: Sequence[JournalRecord]) -> tuple[list[tuple[Any, ...]], ...]:
+Rows = list[tuple[Any, ...]]
+
+
+def _rows(
+    records: Sequence[JournalRecord],
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """Journal, player-index and event-store rows of `records`, in insertion order."""
     journal = [
         (

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from serve.auth import ID_PATTERN
+from serve.api_key_auth import ID_PATTERN
 from serve.backoffice import Connected, record
 from serve.backoffice_schemas import (
     AuditEntry,
@@ -19,7 +19,7 @@ from serve.backoffice_schemas import (
     TenantPage,
     TenantPatch,
 )
-from serve.dashboard import CurrentPrincipal, ensure_can
+from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.pagination import SORT_SCAN_LIMIT, Cursor, Limit, Sort, decode_id_cursor, encode_cursor, sorted_page
 from serve.problems import ProblemError, problem_responses
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from actors.host import CommandRequest
 from engine import commands as c
 from engine.outcomes import Outcome, Refusal
-from serve.auth import Caller, charge, require
+from serve.api_key_auth import Caller, charge, require
 from serve.commanding import outcome_status
 from serve.problems import ProblemError, problem_of, problem_responses
 from serve.schemas import Batch, BatchCommand, BatchResult, BatchResults, Problem
@@ -32,19 +32,19 @@ SCOPE_BY_OP = {
 def to_command(op: BatchCommand) -> c.Command:
     match op.op:
         case "xp":
-            return c.AwardXp(op.amount, op.reason)  # type: ignore[union-attr]
+            return c.AwardXp(op.amount, op.reason)
         case "credit":
-            return c.Credit(op.currency, op.amount, op.reason, op.metadata)  # type: ignore[union-attr]
+            return c.Credit(op.currency, op.amount, op.reason, op.metadata)
         case "debit":
-            return c.Debit(op.currency, op.amount, op.reason, op.metadata)  # type: ignore[union-attr]
+            return c.Debit(op.currency, op.amount, op.reason, op.metadata)
         case "grant":
-            return c.GrantItem(op.itemId, op.quantity)  # type: ignore[union-attr]
+            return c.GrantItem(op.itemId, op.quantity)
         case "consume":
-            return c.ConsumeItem(op.itemId, op.quantity)  # type: ignore[union-attr]
+            return c.ConsumeItem(op.itemId, op.quantity)
         case "increment":
-            return c.IncrementCounter(op.counterId, op.by)  # type: ignore[union-attr]
+            return c.IncrementCounter(op.counterId, op.by)
         case _:
-            return c.Purchase(op.sku, op.quantity)  # type: ignore[union-attr]
+            return c.Purchase(op.sku, op.quantity)
 
 
 @router.post(

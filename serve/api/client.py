@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from engine.access import ApiKey as StoredKey
 from engine.rbac import Principal, can
 from engine.rules import rfc3339
-from serve.auth import ID_PATTERN, ProjectId, tenant_id
+from serve.api_key_auth import ID_PATTERN, ProjectId, tenant_id
 from serve.backoffice import Connected, record
 from serve.backoffice_schemas import (
     ApiKey,
@@ -23,7 +23,7 @@ from serve.backoffice_schemas import (
     ProjectPage,
     ProjectPatch,
 )
-from serve.dashboard import CurrentPrincipal, ensure_can
+from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.pagination import SORT_SCAN_LIMIT, Cursor, Limit, Sort, sorted_page
 from serve.problems import ProblemError, problem_responses
 

@@ -2,7 +2,7 @@
 order, as JSON pages (`{items, nextCursor}`) or as a streamed NDJSON / CSV export.
 
 Readers: a game API key with the `events:read` scope (`x-api-key`, the usual checks of
-`serve.auth`, rate limit included) or a dashboard token (`Authorization: Bearer`, `serve.dashboard`)
+`serve.api_key_auth`, rate limit included) or a dashboard token (`Authorization: Bearer`, `serve.bearer_tokens`)
 whose principal may `reports:read` on the tenant and project. An export reads the store a page at
 a time while the response streams, so memory stays flat however many events match."""
 
@@ -24,9 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actors.stores.base import EventQuery, EventRecord, Store
 from engine.rules import rfc3339
-from serve.auth import ID_PATTERN, ProjectId, api_key_header, require, tenant_id
+from serve.api_key_auth import ID_PATTERN, ProjectId, api_key_header, require, tenant_id
 from serve.backoffice import Connected
-from serve.dashboard import accounts, bearer, current_principal, ensure_can
+from serve.bearer_tokens import accounts, bearer, current_principal, ensure_can
 from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from serve.problems import ProblemError, problem_responses
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from engine import commands as c
-from serve.auth import Caller, PlayerId, require
+from serve.api_key_auth import Caller, PlayerId, require
 from serve.commanding import IDEMPOTENT, run_command, run_view
 from serve.problems import problem_responses
 from serve.schemas import Inventory, InventoryLine, ItemChange

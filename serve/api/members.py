@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from actors.accounts import AccountService
-from serve.auth import tenant_id
+from actors.ingress.accounts import AccountService
+from serve.api_key_auth import tenant_id
 from serve.backoffice import Connected, record
 from serve.backoffice_schemas import MemberIn, User, UserIn, UserPage, UserPatch
-from serve.dashboard import CurrentPrincipal, accounts, ensure_can
+from serve.bearer_tokens import CurrentPrincipal, accounts, ensure_can
 from serve.pagination import Cursor, Limit, decode_id_cursor, encode_cursor
 from serve.problems import ProblemError, problem_responses
 

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from serve.auth import PlayerId, ProjectId, tenant_id
+from serve.api_key_auth import PlayerId, ProjectId, tenant_id
 from serve.backoffice import Connected
-from serve.dashboard import CurrentPrincipal, ensure_can
+from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.pagination import Cursor, Limit
 from serve.player_reads import ledger_page, player_page, player_view
 from serve.problems import problem_responses

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from engine import commands as c
-from serve.auth import Caller, PlayerId, require
+from serve.api_key_auth import Caller, PlayerId, require
 from serve.commanding import IDEMPOTENT, idempotency_key, run_command, run_view
 from serve.pagination import Cursor, Limit
 from serve.player_reads import player_page

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from engine import commands as c
-from serve.auth import ID_PATTERN, Caller, PlayerId, require
+from serve.api_key_auth import ID_PATTERN, Caller, PlayerId, require
 from serve.commanding import IDEMPOTENT, idempotency_key, run_command, run_view
 from serve.problems import problem_responses
 from serve.schemas import Achievements, CounterIncrement, CounterResult, Counters, QuestProgress, Quests

@@ -18,9 +18,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.reports import REPORT_NAMES, ReportFold, new_report
-from serve.auth import ProjectId, tenant_id
+from serve.api_key_auth import ProjectId, tenant_id
 from serve.backoffice import Connected
-from serve.dashboard import CurrentPrincipal, ensure_can
+from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/client", tags=["reports"])

@@ -10,13 +10,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from actors.control import Backoffice
 from actors.directory import webhook_stats
-from actors.usage import Usage, month_of
-from serve.auth import ID_PATTERN, metering
+from actors.ingress.control_plane import Backoffice
+from engine.quotas import Usage, month_of
+from serve.api_key_auth import ID_PATTERN, metering
 from serve.backend import Backend
 from serve.backoffice import Connected
-from serve.dashboard import CurrentPrincipal, ensure_can
+from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from serve.problems import ProblemError, problem_responses
 

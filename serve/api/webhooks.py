@@ -1,5 +1,6 @@
 """`/v1/client/projects/{projectId}/webhooks`: signed webhook subscriptions of a project, their
-deliveries, and redrive. The worker that sends deliveries is `actors.webhooks.WebhookWorker`."""
+deliveries, and redrive (`actors.ingress.webhook_subscriptions`). The worker that sends deliveries is
+`actors.webhook_delivery.WebhookWorker`."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from actors.ingress.webhook_subscriptions import WebhookSubscriptions, public_subscription
 from actors.secret_box import SecretBox
-from actors.webhooks import WebhookSubscriptions, public_subscription
-from serve.auth import ID_PATTERN, ProjectId, tenant_id
+from serve.api_key_auth import ID_PATTERN, ProjectId, tenant_id
 from serve.backoffice import Connected, record
 from serve.backoffice_schemas import (
     Delivery,
@@ -21,7 +22,7 @@ from serve.backoffice_schemas import (
     WebhookPage,
     WebhookPatch,
 )
-from serve.dashboard import CurrentPrincipal, ensure_can
+from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.pagination import Cursor, Limit, decode_id_cursor, encode_cursor
 from serve.problems import problem_responses
 

@@ -99,8 +99,8 @@ def direct_store(ludex: Launched) -> Iterator[tuple[Any, SqliteStore]]:
 
 @pytest.fixture(scope="session")
 def backoffice(direct_store: tuple[Any, SqliteStore]) -> SyncProxy:
-    """actors.control.Backoffice: tenants, plans, projects and keys."""
-    from actors.control import Backoffice
+    """actors.ingress.control_plane.Backoffice: tenants, plans, projects and keys."""
+    from actors.ingress.control_plane import Backoffice
 
     loop, store = direct_store
     return SyncProxy(Backoffice(store), loop)
@@ -115,7 +115,7 @@ def control_plane(backoffice: SyncProxy) -> SyncProxy:
 @pytest.fixture(scope="session")
 def accounts(ludex: Launched, direct_store: tuple[Any, SqliteStore]) -> SyncProxy:
     """The dashboard accounts (same signing key, kept in the store, sealed with the server's key)."""
-    from actors.accounts import AccountService
+    from actors.ingress.accounts import AccountService
     from actors.secret_box import SecretBox
 
     loop, store = direct_store

@@ -16,7 +16,7 @@ import httpx
 import pyotp
 import pytest
 
-from actors.accounts import AccountService
+from actors.ingress.accounts import AccountService
 from actors.secret_box import SecretBox
 from actors.stores.sqlite import SqliteStore
 from config.settings import Settings

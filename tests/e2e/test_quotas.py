@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from actors.directory import ShardDirectory
-from actors.usage import month_of, seconds_to_next_month
 from engine.plans import QUOTA_FIELDS
+from engine.quotas import month_of, seconds_to_next_month
 from serve.launcher import Launched
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, login, unique

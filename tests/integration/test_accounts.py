@@ -15,7 +15,8 @@ import pyotp
 import pytest
 from cryptography.fernet import Fernet
 
-from actors.accounts import (
+from actors.clock import FakeClock
+from actors.ingress.accounts import (
     REFRESH_TOKENS,
     USERS,
     AccountService,
@@ -29,7 +30,6 @@ from actors.accounts import (
     WeakPasswordError,
     token_hash,
 )
-from actors.clock import FakeClock
 from actors.secret_box import SecretBox, SecretKeyError
 from actors.stores.sqlite import SqliteStore
 from config.settings import Settings

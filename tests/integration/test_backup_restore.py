@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from actors.clock import SystemClock
-from actors.control import ControlPlane
 from actors.host import CommandRequest, ShardHost
+from actors.ingress.control_plane import ControlPlane
 from actors.stores.migrations import LATEST_SCHEMA
 from actors.stores.sqlite import SqliteStore
 from config.settings import DEMO_ECONOMY_PATH

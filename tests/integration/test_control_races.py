@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.control import Backoffice, ControlError
+from actors.ingress.control_plane import Backoffice, ControlError
 from actors.stores.sqlite import SqliteStore
 
 

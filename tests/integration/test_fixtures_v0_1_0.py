@@ -19,16 +19,18 @@ import pytest
 from cryptography.fernet import Fernet
 from standardwebhooks import Webhook
 
-from actors.accounts import AccountService
 from actors.clock import FakeClock
-from actors.control import ControlPlane
 from actors.host import CommandRequest, ShardHost
+from actors.ingress.accounts import AccountService
+from actors.ingress.control_plane import ControlPlane
+from actors.ingress.webhook_subscriptions import WebhookSubscriptions
 from actors.secret_box import SecretBox
 from actors.stores.base import Store
 from actors.stores.migrations import LATEST_SCHEMA, mongo_version, sqlite_version
 from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
-from actors.webhooks import DELIVERIES, WebhookSubscriptions, WebhookWorker
+from actors.webhook_delivery import WebhookWorker
+from actors.webhook_records import DELIVERIES
 from engine.commands import Credit, command_from_dict
 from engine.errors import IdempotencyKeyReusedError
 from engine.outcomes import Outcome

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from actors.control import ControlPlane
-from actors.fanout import SLOW_CONSUMER, SLOW_CONSUMER_CODE, Hub, RedisEventPublisher, Subscriber, head_position
+from actors.event_publisher import RedisEventPublisher
+from actors.ingress.control_plane import ControlPlane
+from actors.ingress.realtime_hub import SLOW_CONSUMER, SLOW_CONSUMER_CODE, Hub, Subscriber, head_position
 from actors.stores.base import EventQuery, EventRecord, JournalRecord, Store, event_records
 from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
@@ -289,7 +290,7 @@ class FakeSocket:
 
 
 async def test_since_resolves_only_to_events_of_the_same_tenant_and_project(store: Store) -> None:
-    from actors.fanout import resolve_since
+    from actors.ingress.realtime_hub import resolve_since
 
     mine, theirs = Writer(store), Writer(store, project="other")
     own, foreign = (await mine.write())[0], (await theirs.write())[0]
@@ -300,7 +301,7 @@ async def test_since_resolves_only_to_events_of_the_same_tenant_and_project(stor
 
 
 async def test_more_events_than_reads_at_most_one_past_the_bound(store: Store) -> None:
-    from actors.fanout import more_events_than
+    from actors.ingress.realtime_hub import more_events_than
 
     writer = Writer(store)
     first = (await writer.write())[0]

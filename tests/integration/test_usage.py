@@ -12,22 +12,14 @@ from pathlib import Path
 import pytest
 
 from actors.clock import FakeClock
-from actors.control import Backoffice
+from actors.ingress.control_plane import Backoffice
+from actors.ingress.metering import Metering, events_of
+from actors.ingress.plan_cache import PlanCache
+from actors.ingress.usage_meters import USAGE, LocalUsageMeter, RedisUsageMeter, UsageMeter
 from actors.stores.sqlite import SqliteStore
-from actors.usage import (
-    USAGE,
-    LocalUsageMeter,
-    Metering,
-    PlanCache,
-    RedisUsageMeter,
-    Usage,
-    UsageMeter,
-    events_of,
-    month_of,
-    seconds_to_next_month,
-)
 from engine.outcomes import Outcome, Refusal
 from engine.plans import QUOTA_FIELDS
+from engine.quotas import Usage
 
 
 @pytest.fixture
@@ -117,12 +109,6 @@ def test_events_come_from_fresh_accepted_outcomes_only() -> None:
         Outcome.refused(Refusal("insufficient-funds", "balance of coins is 0, 5 needed")),
     ]
     assert events_of(outcomes) == 3
-
-
-def test_months_are_utc_and_quotas_reset_at_the_next_one() -> None:
-    assert month_of(datetime(2026, 12, 31, 23, 59, tzinfo=UTC)) == "2026-12"
-    assert seconds_to_next_month(datetime(2026, 12, 31, 23, 59, 30, tzinfo=UTC)) == 30
-    assert seconds_to_next_month(datetime(2026, 2, 28, 0, 0, tzinfo=UTC)) == 24 * 3600
 
 
 @pytest.fixture

@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 
 from actors.clock import FakeClock, epoch_ms
+from actors.ingress.webhook_subscriptions import WebhookSubscriptions
 from actors.stores.base import EventQuery, EventRecord, JournalRecord
 from actors.stores.sqlite import SqliteStore
-from actors.webhooks import DELIVERIES, REDRIVES, WebhookSubscriptions, WebhookWorker
+from actors.webhook_delivery import WebhookWorker
+from actors.webhook_records import DELIVERIES, REDRIVES
 from engine.events import event_id
 from engine.rules import rfc3339
 from tests.integration import test_webhook_worker as worker_tests

@@ -16,9 +16,11 @@ import pytest
 from standardwebhooks import Webhook
 
 from actors.clock import FakeClock, epoch_ms
+from actors.ingress.webhook_subscriptions import WebhookError, WebhookSubscriptions
 from actors.stores.base import JournalRecord
 from actors.stores.sqlite import SqliteStore
-from actors.webhooks import CURSOR_ID, CURSORS, DELIVERIES, WebhookError, WebhookSubscriptions, WebhookWorker, _pinned
+from actors.webhook_delivery import WebhookWorker, _pinned
+from actors.webhook_records import CURSOR_ID, CURSORS, DELIVERIES
 from engine.events import event_id
 from engine.rules import rfc3339
 from tests.support.services import free_port

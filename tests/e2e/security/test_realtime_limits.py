@@ -25,9 +25,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from actors.control import Backoffice
+from actors.ingress.control_plane import Backoffice
 from actors.stores.sqlite import SqliteStore
-from actors.usage import month_of
+from engine.quotas import month_of
 from tests.e2e.conftest import Api
 from tests.e2e.helpers import login, new_player
 from tests.e2e.test_cli import stop, wait_ready

@@ -19,7 +19,6 @@ import asyncio
 import hashlib
 import hmac
 import math
-import os
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -30,7 +29,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from actors.clock import SystemClock
+from actors.clock import Clock, SystemClock
 from actors.documents import update_document
 from actors.secret_box import SecretBox, is_sealed
 from actors.stores.base import Store
@@ -42,7 +41,6 @@ from engine.rules import rfc3339
 USERS, USER_EMAILS, SECRETS = "users", "user_emails", "secrets"
 REFRESH_TOKENS, TOKEN_FAMILIES = "refresh_tokens", "token_families"
 SIGNING_KEY_ID = "auth-signing-key"
-SECRET_ENV = "LUDEX_AUTH_SECRET"
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
@@ -139,7 +137,7 @@ class AccountService:
     def __init__(
         self,
         store: Store,
-        clock: Any = None,
+        clock: Clock | None = None,
         *,
         signing_key: str | None = None,
         access_ttl_s: int = ACCESS_TTL_S,
@@ -149,7 +147,7 @@ class AccountService:
         box: SecretBox | None = None,
     ) -> None:
         self.store = store
-        self.clock = clock or SystemClock()
+        self.clock: Clock = clock or SystemClock()
         self.access_ttl_s = access_ttl_s
         self.refresh_ttl_s = refresh_ttl_s
         self.totp_issuer = totp_issuer
@@ -169,7 +167,7 @@ class AccountService:
         """The HS256 key: the constructor's, else `LUDEX_AUTH_SECRET`, else one generated once
         and kept sealed in the store (document `secrets/auth-signing-key`) for every replica."""
         if self._key is None:
-            key = self._explicit_key or os.environ.get(SECRET_ENV)
+            key = self._explicit_key or Settings().auth_secret
             if not key:
                 document = await self.store.get_document(SECRETS, SIGNING_KEY_ID)
                 if document is None:

@@ -15,9 +15,10 @@ from fastapi import Depends, Header, Path, Request
 from fastapi.security import APIKeyHeader
 from starlette.requests import HTTPConnection
 
-from actors.usage import Metering, Usage
+from actors.ingress.metering import Metering
 from engine.access import ApiKey
 from engine.outcomes import Outcome, Refusal
+from engine.quotas import Usage
 from serve.backend import Backend, backend
 from serve.problems import ProblemError
 from serve.ratelimit import rate_limit_headers

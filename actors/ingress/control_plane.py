@@ -9,7 +9,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from actors.clock import SystemClock, epoch_ms
+from actors.clock import Clock, SystemClock, epoch_ms
 from actors.coalescer import Coalescer
 from actors.documents import update_document
 from actors.stores.base import Store
@@ -22,9 +22,9 @@ TENANTS, PROJECTS, API_KEYS = "tenants", "projects", "api_keys"
 
 
 class ControlPlane:
-    def __init__(self, store: Store, clock: Any = None) -> None:
+    def __init__(self, store: Store, clock: Clock | None = None) -> None:
         self.store = store
-        self.clock = clock or SystemClock()
+        self.clock: Clock = clock or SystemClock()
         # Admissions that arrive together read their documents in one round trip, each document
         # once (they mostly name the same project, tenant and key); every read still starts after
         # its request arrived, so nothing is cached.

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
-
-from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, balances, credit, new_player, unique
+from tests.routes.conftest import RouteApi as Api
 
 
 def walk_history(api: Api, player_id: str, limit: int, currency: str | None = None) -> list[dict[str, Any]]:
@@ -199,31 +195,3 @@ def test_history_of_another_player_is_not_mixed_in(api: Api, player: str) -> Non
     credit(api, other, "coins", 7)
     assert [e["delta"] for e in walk_history(api, player, 10)] == [5]
     assert [e["delta"] for e in walk_history(api, other, 10)] == [7]
-
-
-def concurrently(api: Api, path: str, bodies: list[dict[str, Any]]) -> list[int]:
-    base_url, headers = str(api.client.base_url), dict(api.client.headers)
-    barrier = threading.Barrier(len(bodies))
-
-    def send(body: dict[str, Any]) -> int:
-        with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
-            barrier.wait(timeout=30)
-            return client.post(path, json=body).status_code
-
-    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
-        return list(pool.map(send, bodies))
-
-
-def test_concurrent_credits_are_all_counted(api: Api, player: str) -> None:
-    statuses = concurrently(api, f"/players/{player}/wallet/credit", [{"currency": "coins", "amount": 1}] * 32)
-    assert statuses == [200] * 32
-    assert balances(api, player) == {"coins": 32}
-    entries = walk_history(api, player, limit=50)
-    assert sorted(e["balanceAfter"] for e in entries) == list(range(1, 33))
-
-
-def test_concurrent_debits_never_overdraw(api: Api, player: str) -> None:
-    credit(api, player, "coins", 100)
-    statuses = concurrently(api, f"/players/{player}/wallet/debit", [{"currency": "coins", "amount": 10}] * 16)
-    assert sorted(statuses) == [200] * 10 + [409] * 6
-    assert balances(api, player) == {"coins": 0}

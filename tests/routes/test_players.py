@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, new_player, unique
+from tests.routes.conftest import RouteApi as Api
 
 
 def test_creating_a_player_answers_201_with_the_player(api: Api) -> None:

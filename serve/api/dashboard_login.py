@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from actors.accounts import MAX_PASSWORD_LENGTH, AccountService
+from actors.ingress.accounts import MAX_PASSWORD_LENGTH, AccountService
 from engine.rbac import Principal
-from serve.dashboard import accounts, current_principal
+from serve.bearer_tokens import accounts, current_principal
 from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])

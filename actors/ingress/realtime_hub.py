@@ -5,7 +5,7 @@ Design (simple and exact): the hub ALWAYS reads events from the store's event fe
 (`Store.read_events(EventQuery(tenant, project), after=cursor)`), so ids, order and positions are
 the store's own. One `_Feed` per (tenant, project) with subscribers polls every `poll_interval_s`.
 With Redis configured, shard hosts PUBLISH each durable record's events on
-`ludex:events:<tenant>:<project>` (`RedisEventPublisher`) and every hub PSUBSCRIBEs
+`ludex:events:<tenant>:<project>` (`actors.event_publisher`) and every hub PSUBSCRIBEs
 `ludex:events:*`: a message is only a wake-up that makes the project's feed read at once instead
 of at its next tick (Redis pub/sub may drop messages; the poll still finds everything).
 
@@ -25,80 +25,19 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
+from actors.event_publisher import CHANNEL_PREFIX
+from actors.redis_client import connect_redis
 from actors.stores.base import EventQuery, EventRecord, Store
 from engine.webhooks import matches
 
 log = logging.getLogger("ludex.fanout")
 
-CHANNEL_PREFIX = "ludex:events:"
 SLOW_CONSUMER = "slow_consumer"
 SLOW_CONSUMER_CODE = 4008
-
-
-def channel(tenant: str, project: str) -> str:
-    return f"{CHANNEL_PREFIX}{tenant}:{project}"
-
-
-# ---------------------------------------------------------------------------------- publishing
-
-
-class EventPublisher(Protocol):
-    """Announces committed events to the ingress replicas. `publish` must not block nor raise:
-    announcements are best-effort wake-ups, the store stays the source of truth."""
-
-    def publish(self, events: Sequence[EventRecord]) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-class RedisEventPublisher:
-    """PUBLISHes events (`EventRecord.public()` JSON, `{"events": [...]}`) on the channel of their
-    project. Events published together are coalesced into one message per channel and flushed by a
-    background task, so a burst of commits costs a few round trips, not one each."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._client: Any = None
-        self._pending: dict[str, list[dict[str, Any]]] = {}
-        self._flusher: asyncio.Task[None] | None = None
-        self.published = 0
-
-    def publish(self, events: Sequence[EventRecord]) -> None:
-        if not events:
-            return
-        for event in events:
-            self._pending.setdefault(channel(event.tenant, event.project), []).append(event.public())
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.get_running_loop().create_task(self._flush(), name="ludex-event-publisher")
-
-    async def _flush(self) -> None:
-        while self._pending:
-            pending, self._pending = self._pending, {}
-            try:
-                if self._client is None:
-                    from actors.usage import connect_redis
-
-                    self._client = connect_redis(self.url, max_connections=8)
-                async with self._client.pipeline(transaction=False) as pipe:
-                    for name, events in pending.items():
-                        pipe.publish(name, orjson.dumps({"events": events}))
-                    await pipe.execute()
-                self.published += len(pending)
-            except Exception as error:  # noqa: BLE001 - a lost wake-up only delays delivery to the next poll
-                log.warning("cannot publish events to redis: %s", error)
-
-    async def close(self) -> None:
-        if self._flusher is not None:
-            with contextlib.suppress(Exception):
-                await self._flusher
-        if self._client is not None:
-            with contextlib.suppress(Exception):
-                await self._client.aclose()
-            self._client = None
 
 
 # ---------------------------------------------------------------------------------- subscribers
@@ -406,8 +345,6 @@ class Hub:
             self._listener = asyncio.get_running_loop().create_task(self._listen(), name="ludex-fanout-redis")
 
     async def _listen(self) -> None:
-        from actors.usage import connect_redis
-
         delay = 0.1
         while True:
             client = connect_redis(self.redis_url or "", max_connections=2)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, balances, credit, new_player, snapshot, unique
+from tests.routes.conftest import RouteApi as Api
 
 POTION_PACK = {
     "sku": "potion-pack",

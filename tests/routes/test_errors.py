@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from serve.launcher import Launched
-from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, balances, unique
+from tests.routes.conftest import RouteApi as Api
+from tests.routes.conftest import Seam
 
 JSON = {"content-type": "application/json"}
 
@@ -134,16 +133,16 @@ def test_an_empty_idempotency_key_header_is_refused(api: Api, player: str) -> No
 @pytest.mark.parametrize(
     "path", ["/nope", "/v1/nope", "/v1/projects/demo/nope", "/v1/projects/demo/players/p1/nope/deeper"]
 )
-def test_an_unknown_route_answers_a_404_problem(ludex: Launched, path: str) -> None:
-    response = httpx.get(f"{ludex.base_url}{path}", headers={"x-tenant-id": "demo"})
+def test_an_unknown_route_answers_a_404_problem(seam: Seam, path: str) -> None:
+    response = seam.client.get(path, headers={"x-tenant-id": "demo"})
     body = assert_problem(response, 404, "not-found")
     assert body["instance"] == path
 
 
-def test_a_wrong_method_answers_a_405_problem(api: Api, player: str, ludex: Launched) -> None:
+def test_a_wrong_method_answers_a_405_problem(api: Api, player: str, seam: Seam) -> None:
     assert_problem(api.delete(f"/players/{player}/wallet"), 405, "method-not-allowed")
     assert_problem(api.get(f"/players/{player}/wallet/credit"), 405, "method-not-allowed")
-    assert_problem(httpx.post(f"{ludex.base_url}/v1/health"), 405, "method-not-allowed")
+    assert_problem(seam.client.post("/v1/health"), 405, "method-not-allowed")
 
 
 def test_the_x_request_id_is_echoed_on_problems_and_successes(api: Api, player: str) -> None:

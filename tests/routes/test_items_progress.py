@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, balances, snapshot
+from tests.routes.conftest import RouteApi as Api
 
 DAILY_BATTLES = {"questId": "daily-battles", "title": "Daily battles"}
 

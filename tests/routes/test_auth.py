@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
-from serve.launcher import Launched
-from tests.e2e.conftest import Api
-from tests.e2e.helpers import api_with_key, assert_problem, balances, unique
+from tests.e2e.helpers import assert_problem, balances, unique
+from tests.routes.conftest import RouteApi as Api
+from tests.routes.conftest import Seam, api_with_key
 
 
 def make_key(control_plane: Any, *scopes: str, project: str = "demo", **options: Any) -> str:
@@ -29,16 +28,16 @@ def other_tenant(control_plane: Any) -> dict[str, str]:
     return {"tenant": "other", "project": "other-proj", "apiKey": str(api_key)}
 
 
-def test_a_request_without_tenant_header_answers_400_missing_tenant(ludex: Launched, player: str) -> None:
-    url = f"{ludex.base_url}/v1/projects/demo/players/{player}"
-    response = httpx.get(url, headers={"x-api-key": ludex.credentials["apiKey"]})
+def test_a_request_without_tenant_header_answers_400_missing_tenant(seam: Seam, player: str) -> None:
+    url = f"/v1/projects/demo/players/{player}"
+    response = seam.client.get(url, headers={"x-api-key": seam.credentials["apiKey"]})
     assert_problem(response, 400, "missing-tenant")
-    no_key_either = httpx.post(f"{url}/wallet/credit", json={"currency": "coins", "amount": 1})
+    no_key_either = seam.client.post(f"{url}/wallet/credit", json={"currency": "coins", "amount": 1})
     assert_problem(no_key_either, 400, "missing-tenant")
 
 
-def test_a_request_without_api_key_answers_401(ludex: Launched, player: str) -> None:
-    with api_with_key(ludex.base_url, None) as anonymous:
+def test_a_request_without_api_key_answers_401(seam: Seam, player: str) -> None:
+    with api_with_key(seam, None) as anonymous:
         assert_problem(anonymous.get(f"/players/{player}"), 401, "missing-api-key")
         assert_problem(
             anonymous.post(f"/players/{player}/wallet/credit", {"currency": "coins", "amount": 1}),
@@ -48,21 +47,21 @@ def test_a_request_without_api_key_answers_401(ludex: Launched, player: str) -> 
 
 
 @pytest.mark.parametrize("api_key", ["ldx_000000000000_nope", "garbage", "ldx__", "ldx_x_"])
-def test_an_unknown_api_key_answers_401(ludex: Launched, player: str, api_key: str) -> None:
-    with api_with_key(ludex.base_url, api_key) as stranger:
+def test_an_unknown_api_key_answers_401(seam: Seam, player: str, api_key: str) -> None:
+    with api_with_key(seam, api_key) as stranger:
         assert_problem(stranger.get(f"/players/{player}"), 401, "invalid-api-key")
 
 
-def test_a_wrong_secret_for_a_real_key_prefix_answers_401(ludex: Launched, player: str) -> None:
-    real = ludex.credentials["apiKey"]
+def test_a_wrong_secret_for_a_real_key_prefix_answers_401(seam: Seam, player: str) -> None:
+    real = seam.credentials["apiKey"]
     mark, prefix, _ = real.split("_", 2)
-    with api_with_key(ludex.base_url, f"{mark}_{prefix}_wrong-secret") as forger:
+    with api_with_key(seam, f"{mark}_{prefix}_wrong-secret") as forger:
         assert_problem(forger.get(f"/players/{player}"), 401, "invalid-api-key")
 
 
-def test_a_revoked_key_answers_401_from_the_next_call(ludex: Launched, control_plane: Any, player: str) -> None:
+def test_a_revoked_key_answers_401_from_the_next_call(seam: Seam, control_plane: Any, player: str) -> None:
     key, api_key = control_plane.create_api_key("demo", "demo", unique("revoke-me"))
-    with api_with_key(ludex.base_url, api_key) as client:
+    with api_with_key(seam, api_key) as client:
         assert client.get(f"/players/{player}").status_code == 200
         control_plane.revoke_api_key(key.id)
         assert_problem(client.get(f"/players/{player}"), 401, "invalid-api-key")
@@ -71,37 +70,35 @@ def test_a_revoked_key_answers_401_from_the_next_call(ludex: Launched, control_p
         )
 
 
-def test_an_expired_key_answers_401(ludex: Launched, control_plane: Any, player: str) -> None:
+def test_an_expired_key_answers_401(seam: Seam, control_plane: Any, player: str) -> None:
     api_key = make_key(control_plane, expires_at="2020-01-01T00:00:00Z")
-    with api_with_key(ludex.base_url, api_key) as client:
+    with api_with_key(seam, api_key) as client:
         assert_problem(client.get(f"/players/{player}"), 401, "invalid-api-key")
 
 
-def test_a_key_expiring_in_the_future_works(ludex: Launched, control_plane: Any, player: str) -> None:
+def test_a_key_expiring_in_the_future_works(seam: Seam, control_plane: Any, player: str) -> None:
     api_key = make_key(control_plane, expires_at="2999-01-01T00:00:00Z")
-    with api_with_key(ludex.base_url, api_key) as client:
+    with api_with_key(seam, api_key) as client:
         assert client.get(f"/players/{player}").status_code == 200
 
 
-def test_a_key_of_another_project_of_the_same_tenant_answers_403(
-    ludex: Launched, control_plane: Any, player: str
-) -> None:
+def test_a_key_of_another_project_of_the_same_tenant_answers_403(seam: Seam, control_plane: Any, player: str) -> None:
     control_plane.ensure_project("demo", "second", "Second project")
     api_key = make_key(control_plane, project="second")
-    with api_with_key(ludex.base_url, api_key) as client:
+    with api_with_key(seam, api_key) as client:
         assert_problem(client.get(f"/players/{player}"), 403, "wrong-project")
         assert_problem(
             client.post(f"/players/{player}/wallet/credit", {"currency": "coins", "amount": 1}), 403, "wrong-project"
         )
-    with api_with_key(ludex.base_url, api_key, project="second") as own_project:
+    with api_with_key(seam, api_key, project="second") as own_project:
         assert own_project.get("/players").status_code == 200
 
 
 def test_a_key_lacking_the_scope_answers_403_insufficient_scope(
-    api: Api, ludex: Launched, control_plane: Any, player: str
+    api: Api, seam: Seam, control_plane: Any, player: str
 ) -> None:
     api_key = make_key(control_plane, "players:read")
-    with api_with_key(ludex.base_url, api_key) as reader:
+    with api_with_key(seam, api_key) as reader:
         assert reader.get(f"/players/{player}").status_code == 200
         assert reader.get(f"/players/{player}/wallet").status_code == 200
         body = assert_problem(
@@ -115,26 +112,26 @@ def test_a_key_lacking_the_scope_answers_403_insufficient_scope(
     assert balances(api, player) == {}
 
 
-def test_each_route_needs_its_own_scope(api: Api, ludex: Launched, control_plane: Any, player: str) -> None:
+def test_each_route_needs_its_own_scope(api: Api, seam: Seam, control_plane: Any, player: str) -> None:
     api.post(f"/players/{player}/wallet/credit", {"currency": "coins", "amount": 100})
     economy_only = make_key(control_plane, "economy:write")
-    with api_with_key(ludex.base_url, economy_only) as client:
+    with api_with_key(seam, economy_only) as client:
         assert client.post(f"/players/{player}/wallet/credit", {"currency": "coins", "amount": 1}).status_code == 200
         assert_problem(client.post(f"/players/{player}/purchases", {"sku": "potion-pack"}), 403, "insufficient-scope")
         assert_problem(client.get(f"/players/{player}"), 403, "insufficient-scope")
     buyer = make_key(control_plane, "store:purchase")
-    with api_with_key(ludex.base_url, buyer) as client:
+    with api_with_key(seam, buyer) as client:
         assert client.post(f"/players/{player}/purchases", {"sku": "potion-pack"}).status_code == 201
     assert balances(api, player) == {"coins": 1}
 
 
-def test_a_batch_checks_the_scope_of_each_command(api: Api, ludex: Launched, control_plane: Any, player: str) -> None:
+def test_a_batch_checks_the_scope_of_each_command(api: Api, seam: Seam, control_plane: Any, player: str) -> None:
     api_key = make_key(control_plane, "players:write")
     commands = [
         {"op": "xp", "playerId": player, "amount": 10},
         {"op": "credit", "playerId": player, "currency": "coins", "amount": 10},
     ]
-    with api_with_key(ludex.base_url, api_key) as client:
+    with api_with_key(seam, api_key) as client:
         response = client.post("/commands", {"commands": commands})
     assert response.status_code == 200, response.text
     first, second = response.json()["results"]
@@ -145,13 +142,11 @@ def test_a_batch_checks_the_scope_of_each_command(api: Api, ludex: Launched, con
     assert api.get(f"/players/{player}/progression").json()["xp"] == 10
 
 
-def test_a_project_of_another_tenant_answers_404_without_leaking_it(
-    ludex: Launched, other_tenant: dict[str, str]
-) -> None:
-    demo_key = ludex.credentials["apiKey"]
+def test_a_project_of_another_tenant_answers_404_without_leaking_it(seam: Seam, other_tenant: dict[str, str]) -> None:
+    demo_key = seam.credentials["apiKey"]
     with (
-        api_with_key(ludex.base_url, demo_key, project="other-proj") as intruder,
-        api_with_key(ludex.base_url, demo_key, project="no-such-project") as control,
+        api_with_key(seam, demo_key, project="other-proj") as intruder,
+        api_with_key(seam, demo_key, project="no-such-project") as control,
     ):
         for path in ("/players", "/players/secret-player", "/store/catalog", "/players/secret-player/wallet"):
             response = intruder.get(path)
@@ -166,22 +161,20 @@ def test_a_project_of_another_tenant_answers_404_without_leaking_it(
         assert_problem(posted, 404, "project-not-found")
 
 
-def test_the_other_tenant_cannot_reach_the_demo_project(
-    ludex: Launched, other_tenant: dict[str, str], player: str
-) -> None:
-    with api_with_key(ludex.base_url, other_tenant["apiKey"], tenant="other") as outsider:
+def test_the_other_tenant_cannot_reach_the_demo_project(seam: Seam, other_tenant: dict[str, str], player: str) -> None:
+    with api_with_key(seam, other_tenant["apiKey"], tenant="other") as outsider:
         assert_problem(outsider.get(f"/players/{player}"), 404, "project-not-found")
-    with api_with_key(ludex.base_url, other_tenant["apiKey"], tenant="demo") as disguised:
+    with api_with_key(seam, other_tenant["apiKey"], tenant="demo") as disguised:
         response = disguised.get(f"/players/{player}")
         assert response.status_code in (403, 404), response.text
         assert player not in response.json()["detail"]
 
 
-def test_a_key_cannot_probe_which_projects_another_tenant_has(ludex: Launched, other_tenant: dict[str, str]) -> None:
-    demo_key = ludex.credentials["apiKey"]
+def test_a_key_cannot_probe_which_projects_another_tenant_has(seam: Seam, other_tenant: dict[str, str]) -> None:
+    demo_key = seam.credentials["apiKey"]
     with (
-        api_with_key(ludex.base_url, demo_key, tenant="other", project="other-proj") as real,
-        api_with_key(ludex.base_url, demo_key, tenant="other", project="no-such-project") as absent,
+        api_with_key(seam, demo_key, tenant="other", project="other-proj") as real,
+        api_with_key(seam, demo_key, tenant="other", project="no-such-project") as absent,
     ):
         existing, missing = real.get("/players"), absent.get("/players")
     assert existing.status_code == missing.status_code

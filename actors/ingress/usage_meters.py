@@ -1,4 +1,4 @@
-"""Usage counters for billing and the monthly plan quotas they enforce.
+"""Usage meters: the counts for billing and for the monthly plan quotas.
 
 Every authenticated game API call adds one `requests` to its tenant's month (`YYYY-MM`, UTC);
 every accepted command adds the number of events it produced to `events` (replays add
@@ -11,87 +11,26 @@ nothing). Two meters keep the counts:
 - `RedisUsageMeter` (when `LUDEX_REDIS_URL` is set) increments one hash per tenant and month,
   `ludex:usage:<tenant>:<YYYY-MM>`, with HINCRBY, shared exactly by every replica.
 
-`PlanCache` keeps each tenant's plan for a few seconds so the hot path does not read two
-control-plane documents per call, and `Metering` puts the pieces together for the game API.
+The quota rule is `engine.quotas`; `actors.ingress.plan_cache` keeps each tenant's plan for a few seconds
+so the hot path does not read two control-plane documents per call, and `actors.ingress.metering` puts
+the pieces together for the game API.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from actors.clock import SystemClock
-from actors.control import PLANS, TENANTS
+from actors.clock import Clock, SystemClock
 from actors.documents import update_document
+from actors.redis_client import connect_redis
 from actors.stores.base import Store
-from engine.outcomes import Outcome
+from engine.quotas import Usage
 from engine.rules import rfc3339
 
 USAGE = "usage"
 REDIS_PREFIX = "ludex:usage:"
 REDIS_TTL_S = 400 * 24 * 3600  # a month's counters outlive the month by more than a year of billing
-
-
-@dataclass(frozen=True)
-class Usage:
-    tenant: str
-    month: str
-    requests: int = 0
-    events: int = 0
-
-    @property
-    def id(self) -> str:
-        return f"{self.tenant}/{self.month}"
-
-
-def month_of(moment: datetime) -> str:
-    """The UTC month of `moment` as `YYYY-MM`."""
-    return moment.astimezone(UTC).strftime("%Y-%m")
-
-
-def seconds_to_next_month(moment: datetime) -> int:
-    """Whole seconds (at least 1) from `moment` to the first instant of the next UTC month."""
-    moment = moment.astimezone(UTC)
-    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
-    start = datetime(year, month, 1, tzinfo=UTC)
-    return max(1, int((start - moment).total_seconds() + 0.999999))
-
-
-def events_of(outcomes: Iterable[Outcome]) -> int:
-    """Events produced by fresh accepted commands; replays and rejections produce none."""
-    return sum(len(o.event_ids) for o in outcomes if o.ok and not o.replayed)
-
-
-@dataclass(frozen=True)
-class QuotaRefusal:
-    quota: str  # "eventsPerMonth" or "requestsPerMonth"
-    used: int
-    limit: int
-    retry_after_s: int
-
-    @property
-    def detail(self) -> str:
-        what = "events" if self.quota == "eventsPerMonth" else "requests"
-        return f"the plan's {self.limit} {what} per month are used up ({self.used}); the quota resets next month"
-
-
-def quota_refusal(plan: dict[str, Any] | None, usage: Usage, now: datetime) -> QuotaRefusal | None:
-    """Why an economy-changing call must be refused this month, if it must. `usage` counts the
-    call being decided as one of its requests: a call past `requestsPerMonth` is refused, and
-    so is any call once the month's events have reached `eventsPerMonth`. A batch admitted just
-    under the events quota may overshoot it by its own events (the quota is checked, not reserved)."""
-    if plan is None:
-        return None
-    events_quota, requests_quota = plan.get("eventsPerMonth"), plan.get("requestsPerMonth")
-    if events_quota is not None and usage.events >= events_quota:
-        return QuotaRefusal("eventsPerMonth", usage.events, events_quota, seconds_to_next_month(now))
-    if requests_quota is not None and usage.requests > requests_quota:
-        return QuotaRefusal("requestsPerMonth", usage.requests, requests_quota, seconds_to_next_month(now))
-    return None
 
 
 class UsageMeter(Protocol):
@@ -123,10 +62,12 @@ def _matches(usage: Usage, tenant: str | None, month: str | None, after: str | N
 class LocalUsageMeter:
     """In-process counts, flushed to `usage` documents (see the module docstring)."""
 
-    def __init__(self, store: Store | None = None, *, flush_interval_s: float = 1.0, clock: Any = None) -> None:
+    def __init__(
+        self, store: Store | None = None, *, flush_interval_s: float = 1.0, clock: Clock | None = None
+    ) -> None:
         self.store = store
         self.flush_interval_s = flush_interval_s
-        self.clock = clock or SystemClock()
+        self.clock: Clock = clock or SystemClock()
         self._stored: dict[tuple[str, str], tuple[int, int]] = {}  # last known document totals
         self._pending: dict[tuple[str, str], list[int]] = {}  # counted here, not yet flushed
         self._inflight: dict[tuple[str, str], tuple[int, int]] = {}  # being flushed right now
@@ -246,15 +187,6 @@ def _from_document(document: dict[str, Any]) -> Usage:
     return Usage(document["tenantId"], document["month"], int(document["requests"]), int(document["events"]))
 
 
-def connect_redis(url: str, max_connections: int = 64) -> Any:
-    """An asyncio Redis client whose pool makes callers wait for a free connection (up to 5 s)
-    rather than fail when a burst wants more than `max_connections` at once."""
-    from redis.asyncio import BlockingConnectionPool, Redis
-
-    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=5, decode_responses=True)
-    return Redis.from_pool(pool)
-
-
 class RedisUsageMeter:
     """Counts in Redis hashes `ludex:usage:<tenant>:<YYYY-MM>` (fields `requests`, `events`)."""
 
@@ -315,90 +247,3 @@ class RedisUsageMeter:
 def _parse_key(key: str) -> tuple[str, str]:
     tenant, _, month = key.removeprefix(REDIS_PREFIX).rpartition(":")
     return tenant, month
-
-
-class PlanCache:
-    """Each tenant's plan (None: no plan, so no quotas), re-read after `ttl_s` seconds."""
-
-    def __init__(self, store: Store, *, ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.store = store
-        self.ttl_s = ttl_s
-        self.clock = clock
-        self._plans: dict[str, tuple[float, dict[str, Any] | None]] = {}
-
-    async def plan_of(self, tenant: str) -> dict[str, Any] | None:
-        now = self.clock()
-        cached = self._plans.get(tenant)
-        if cached is not None and now - cached[0] < self.ttl_s:
-            return cached[1]
-        plan = await self._read(tenant)
-        self._plans[tenant] = (now, plan)
-        return plan
-
-    async def _read(self, tenant: str) -> dict[str, Any] | None:
-        document = await self.store.get_document(TENANTS, tenant)
-        plan_id = None if document is None else document.get("planId")
-        if plan_id is None:
-            return None
-        plan = await self.store.get_document(PLANS, plan_id)
-        return None if plan is None or plan.get("deleted") else plan
-
-
-class PlayerCounts:
-    """Each tenant's live players (up to its quota), re-counted after `ttl_s` seconds: a quota
-    check per creation without a count per creation. Several creations within one interval may
-    pass the quota by that many; the next count stops them."""
-
-    def __init__(self, store: Store, *, ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.store = store
-        self.ttl_s = ttl_s
-        self.clock = clock
-        self._counts: dict[str, tuple[float, int]] = {}
-
-    async def live_players(self, tenant: str, limit: int) -> int:
-        now = self.clock()
-        cached = self._counts.get(tenant)
-        if cached is not None and now - cached[0] < self.ttl_s:
-            return cached[1]
-        count = await self.store.count_players(tenant, limit=limit)
-        self._counts[tenant] = (now, count)
-        return count
-
-    def created(self, tenant: str) -> None:
-        """A creation this replica saw lands in its cached count at once."""
-        cached = self._counts.get(tenant)
-        if cached is not None:
-            self._counts[tenant] = (cached[0], cached[1] + 1)
-
-
-class Metering:
-    """What the game API needs per call: the tenant's plan, the call counted, the quota decided,
-    and the events of accepted commands counted."""
-
-    def __init__(
-        self, meter: UsageMeter, plans: PlanCache, clock: Any = None, players: PlayerCounts | None = None
-    ) -> None:
-        self.meter = meter
-        self.plans = plans
-        self.players = players
-        self.clock = clock or SystemClock()
-
-    @classmethod
-    def for_deployment(cls, store: Store, redis_url: str | None) -> Metering:
-        meter: UsageMeter = RedisUsageMeter(redis_url) if redis_url else LocalUsageMeter(store)
-        return cls(meter, PlanCache(store), players=PlayerCounts(store))
-
-    def month(self) -> str:
-        return month_of(self.clock.now())
-
-    async def count_request(self, tenant: str) -> Usage:
-        return await self.meter.add(tenant, self.month(), requests=1)
-
-    def refusal(self, plan: dict[str, Any] | None, usage: Usage) -> QuotaRefusal | None:
-        return quota_refusal(plan, usage, self.clock.now())
-
-    async def count_events(self, tenant: str, outcomes: Sequence[Outcome]) -> int:
-        produced = events_of(outcomes)
-        if produced:
-            await self.meter.add(tenant, self.month(), events=produced)
-        return produced

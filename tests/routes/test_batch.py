@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from actors.sharding import shard_for
-from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, assert_problem_shape, balances, credit, new_player, unique
+from tests.routes.conftest import RouteApi as Api
 
 RESULT_KEYS = {"ok", "status", "body", "problem", "replayed"}
 

@@ -4,19 +4,17 @@ malformed, expired or revoked → 401 `invalid-token`; not allowed → 403 `forb
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from actors.accounts import ACCESS_TTL_S, AccountError, AccountService
+from actors.ingress.accounts import AccountError, AccountService
 from actors.secret_box import SecretBox
 from engine.rbac import Principal, can
 from serve.backend import backend
 from serve.problems import ProblemError
 
-ACCESS_TTL_ENV = "LUDEX_AUTH_ACCESS_TTL_S"
 bearer = HTTPBearer(
     auto_error=False,
     bearerFormat="JWT",
@@ -33,7 +31,7 @@ async def accounts(request: Request) -> AccountService:
         if service is None:
             service = AccountService(
                 connected.store,
-                access_ttl_s=int(os.environ.get(ACCESS_TTL_ENV) or ACCESS_TTL_S),
+                access_ttl_s=connected.settings.auth_access_ttl_s,
                 box=SecretBox.from_settings(connected.settings),
             )
             request.app.state.accounts = service

@@ -1,15 +1,14 @@
-"""Idempotent replay over HTTP: same key and body → same answer, one effect, even concurrently."""
+"""Idempotent replay over HTTP: same key and body → same answer, one effect (concurrent copies:
+`tests/e2e/test_concurrency.py`)."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 
-from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, balances, credit, new_player, unique
+from tests.routes.conftest import RouteApi as Api
 
 REPLAYED = "idempotent-replayed"
 
@@ -133,29 +132,3 @@ def test_every_economy_changing_post_replays(api: Api, player: str) -> None:
     assert profile["inventory"] == [{"itemId": "potion", "quantity": 6}]
     assert (profile["xp"], profile["counters"]) == (120, {"wins": 0})
     assert profile["quests"]["active"][0]["objectives"][0]["progress"] == 1
-
-
-def test_sixty_four_concurrent_copies_of_one_keyed_credit_have_one_effect(api: Api, player: str) -> None:
-    copies = 64
-    key = unique("k")
-    barrier = threading.Barrier(copies)
-    base_url, headers = str(api.client.base_url), dict(api.client.headers)
-
-    def send(_: int) -> httpx.Response:
-        with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
-            barrier.wait(timeout=30)
-            return client.post(
-                f"/players/{player}/wallet/credit",
-                json={"currency": "coins", "amount": 7},
-                headers={"Idempotency-Key": key},
-            )
-
-    with ThreadPoolExecutor(max_workers=copies) as pool:
-        responses = list(pool.map(send, range(copies)))
-    assert [r.status_code for r in responses] == [200] * copies, {r.status_code: r.text for r in responses}
-    assert len({r.text for r in responses}) == 1
-    originals = [r for r in responses if r.headers.get(REPLAYED) != "true"]
-    assert len(originals) == 1
-    assert all(r.headers[REPLAYED] == "true" for r in responses if r is not originals[0])
-    assert balances(api, player) == {"coins": 7}
-    assert len(api.get(f"/players/{player}/wallet/history").json()["items"]) == 1
