@@ -236,6 +236,12 @@ class ShardDirectory:
         entries: list[dict[str, Any]] = await self._call(host.ledger, tenant, project, player_id, **query)
         return entries
 
+    async def erase(self, tenant: str, project: str, player_id: str, request_id: str | None) -> Outcome:
+        """The player's host deletes it and rewrites its personal data (`ShardHost.erase`)."""
+        host = self.host_for(tenant, project, player_id)
+        outcome: Outcome = await self._call(host.erase, tenant, project, player_id, request_id)
+        return outcome
+
     async def receipt(self, tenant: str, project: str, player_id: str, purchase: str) -> dict[str, Any] | None:
         host = self.host_for(tenant, project, player_id)
         receipt: dict[str, Any] | None = await self._call(host.receipt, tenant, project, player_id, purchase)

@@ -25,6 +25,7 @@ from typing import Any
 from actors.clock import Clock, SystemClock, epoch_ms
 from actors.coalescer import Coalescer
 from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrite
+from actors.economy_health import EconomyHealthSweep
 from actors.event_publisher import EventPublisher
 from actors.metrics import HostMetrics
 from actors.retention import EventRetention, OutcomeRetention
@@ -32,13 +33,14 @@ from actors.stores.base import History, JournalRecord, Remembered, Snapshot, Sto
 from actors.stores.base import Outcome as StoredOutcome
 from config.gc_tuning import tune_for_long_lived_objects
 from engine import views
-from engine.commands import Command, command_to_dict
+from engine.commands import Command, DeletePlayer, command_to_dict
 from engine.definitions import Economy, economy_to_document
 from engine.errors import IdempotencyKeyReusedError, PlayerNotFoundError, ProjectNotFoundError, Rejection
 from engine.events import PurchaseSucceeded, event_from_dict, event_id, event_to_dict, purchase_seq
 from engine.idempotency import IdempotencyRecord, check_idempotency, fingerprint
 from engine.identity import player_key, project_key
 from engine.outcomes import Outcome, Refusal
+from engine.privacy import scrub_state
 from engine.project import ProjectState, define_economy, economy_of, replay_project
 from engine.rules import Accepted, Context, decide, receipt_view, replay_record, rfc3339, state_after
 from engine.state import PlayerState, state_from_dict, state_to_dict
@@ -126,6 +128,7 @@ class ShardHost:
         self.retention = timedelta(seconds=idempotency_retention_s)
         self.event_retention = EventRetention(store, self.clock, event_retention_days)
         self.outcome_retention = OutcomeRetention(store, self.clock, self.retention)
+        self.economy_health = EconomyHealthSweep(store, self.clock)
         self.publisher = publisher  # announces durable events to realtime fan-out (Redis), if set
         self.metrics = HostMetrics()
         self.committer = GroupCommitter(
@@ -431,6 +434,7 @@ class ShardHost:
             steps += [
                 ("event retention", self.event_retention.run_if_due),
                 ("idempotency retention", self.outcome_retention.run_if_due),
+                ("economy health", self.economy_health.run_if_due),
                 ("projection repair", self.store.repair),  # projections a failed write left unfinished
             ]
         for name, step in steps:
@@ -487,6 +491,42 @@ class ShardHost:
     def invalidate_economy(self, tenant: str, project: str) -> None:
         self._economies.pop((tenant, project), None)
         self._economy_generations[(tenant, project)] = self._economy_generations.get((tenant, project), 0) + 1
+
+    # ------------------------------------------------------------------------------ privacy
+
+    async def erase(self, tenant: str, project: str, player_id: str, request_id: str | None = None) -> Outcome:
+        """Delete the player (a journaled `player.deleted`, if it is not deleted yet), then have the
+        store rewrite its personal data (`Store.erase_player`) while its lock is held, and drop it
+        from memory so the next use reloads what was rewritten. Idempotent; docs/PRIVACY.md."""
+        if not self._started:
+            await self.start()
+        deleted = await self._execute_one(CommandRequest(tenant, project, player_id, DeletePlayer(), None, request_id))
+        if deleted.refusal is not None and deleted.refusal.slug != PlayerNotFoundError.slug:
+            return deleted  # unavailable, or the project is gone: nothing was rewritten
+        key = player_key(tenant, project, player_id)
+        while True:
+            entity = self._entity(key)
+            async with entity.lock:
+                if not entity.usable:
+                    continue
+                try:
+                    await self._load_player(entity, player_id)
+                except Exception as error:  # a store read failed: retryable, nothing rewritten
+                    return unavailable_outcome(f"store read failed: {error}")
+                state: PlayerState = entity.durable_state
+                if not state.exists:
+                    return Outcome.refused(PlayerNotFoundError(player_id))
+                # Snapshots being written in the background hold the state from before: let them land first.
+                await asyncio.gather(*self._background, return_exceptions=True)
+                # A snapshot at the last seq first: a passivation that snapshotted the old state just
+                # before cannot land after the rewrite (snapshots never move back), only before it.
+                erased = state_from_dict(scrub_state(state_to_dict(state)))
+                await self.store.save_snapshots([self._snapshot(key, erased)])
+                changed = await self.store.erase_player(key)
+                entity.retired = True
+                if self._entities.get(key) is entity:
+                    del self._entities[key]
+                return Outcome.accepted({"playerId": player_id, "seq": state.seq, "rewritten": changed})
 
     # ------------------------------------------------------------------------------ queries
 
@@ -584,4 +624,5 @@ _VIEWS: dict[str, Any] = {
     "counters": lambda state, economy: {"counters": dict(state.counters)},
     "quests": views.quests_view,
     "achievements": lambda state, economy: {"items": views.achievements_view(state)},
+    "flags": views.flags_view,
 }

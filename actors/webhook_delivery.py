@@ -564,6 +564,8 @@ class WebhookWorker:
             else:
                 self._due.pop(stored["id"], None)
             return
+        if stored is not None:
+            delivery["event"] = stored["event"]  # an erasure may have rewritten it (docs/PRIVACY.md)
         delivery["attempts"] = [*delivery.get("attempts", []), attempt]
         delivery["status"] = status
         if status not in DUE:

@@ -123,6 +123,11 @@ class Settings(BaseSettings):
     webhook_delivery_retention_days: float = Field(
         default=30.0, gt=0, description="Delivered and dead webhook deliveries are deleted after this."
     )
+    billing_interval_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="How often a replica enqueues ended days' usage reports and sends due billing hooks (0: never).",
+    )
     bind_host: str = Field(
         default="127.0.0.1", description="Where the HTTP API listens (`ludex serve --host` sets it)."
     )

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from engine.flags import Flag, FlagValue, flag_to_document, parse_flag
 from engine.limits import (
     MAX_ACHIEVEMENTS,
     MAX_CONDITIONS,
@@ -23,7 +24,6 @@ from engine.limits import (
 )
 
 CurrencyKind = Literal["soft", "hard"]
-FlagValue = bool | int | str
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,8 @@ class Economy:
     counters: Mapping[str, Counter] = field(default_factory=dict)
     achievements: Mapping[str, Achievement] = field(default_factory=dict)
     quests: Mapping[str, Quest] = field(default_factory=dict)
-    feature_flags: Mapping[str, FlagValue] = field(default_factory=dict)
+    feature_flags: Mapping[str, FlagValue] = field(default_factory=dict)  # each flag's default value
+    flags: Mapping[str, Flag] = field(default_factory=dict)  # rollouts and targeting: engine/flags.py
 
 
 class DefinitionError(ValueError):
@@ -302,7 +303,7 @@ class _EconomyParser(_Reader):
         skus = self.parse_skus(top)
         achievements = self.parse_achievements(top)
         quests = self.parse_quests(top)
-        flags = self.parse_flags(top.get("featureFlags", {}), "featureFlags")
+        flags = self.parse_flags(top.get("featureFlags", {}), "featureFlags", set(achievements))
         if self.problems or xp_curve is None:
             return None
         return Economy(
@@ -313,7 +314,8 @@ class _EconomyParser(_Reader):
             counters=counters,
             achievements=achievements,
             quests=quests,
-            feature_flags=flags,
+            feature_flags={flag_id: flag.default for flag_id, flag in flags.items()},
+            flags=flags,
         )
 
     def parse_currencies(self, top: Mapping[str, Any]) -> dict[str, Currency]:
@@ -584,18 +586,18 @@ class _EconomyParser(_Reader):
                 objectives.append(Objective(id=objective_id, target=target))
         return tuple(objectives)
 
-    def parse_flags(self, value: object, path: str) -> dict[str, FlagValue]:
+    def parse_flags(self, value: object, path: str, achievements: set[str]) -> dict[str, Flag]:
         if not isinstance(value, Mapping):
             self.report(path, "must be a mapping")
             return {}
-        flags: dict[str, FlagValue] = {}
-        for name, flag in value.items():
+        flags: dict[str, Flag] = {}
+        for name, document in value.items():
             flag_path = _join(path, name)
             if not isinstance(name, str) or not name:
                 self.report(flag_path, "name must be a non-empty string")
-            elif not isinstance(flag, bool | int | str):
-                self.report(flag_path, "must be a boolean, integer or string")
-            else:
+                continue
+            flag = parse_flag(name, document, flag_path, self.report, achievements)
+            if flag is not None:
                 flags[name] = flag
         return flags
 
@@ -689,5 +691,8 @@ def economy_to_document(economy: Economy) -> dict[str, Any]:
         "counters": [{"id": c.id, "title": c.title} for c in economy.counters.values()],
         "achievements": achievements,
         "quests": quests,
-        "featureFlags": dict(economy.feature_flags),
+        "featureFlags": {
+            flag_id: flag_to_document(economy.flags[flag_id]) if flag_id in economy.flags else default
+            for flag_id, default in economy.feature_flags.items()
+        },
     }

@@ -23,6 +23,8 @@ POLICY: dict[str, frozenset[str]] = {
     "usage:read": frozenset({"superadmin", "admin", "support"}),
     "users:read": frozenset({"superadmin", "admin", "support"}),
     "users:write": frozenset({"superadmin"}),
+    "billing:read": frozenset({"superadmin", "admin", "support"}),
+    "billing:write": frozenset({"superadmin"}),
     # tenant work
     "projects:read": frozenset({"superadmin", "admin", "support", "owner", "developer", "analyst"}),
     "projects:write": frozenset({"superadmin", "admin", "owner"}),
@@ -33,6 +35,8 @@ POLICY: dict[str, frozenset[str]] = {
     "reports:read": frozenset({"superadmin", "admin", "support", "owner", "developer", "analyst"}),
     # a player's profile and ledger (personal data): the people who answer players, not analysts
     "players:read": frozenset({"superadmin", "admin", "support", "owner", "developer"}),
+    # erasing a player's personal data (GDPR/LGPD) cannot be undone: the studio's owner decides
+    "players:erase": frozenset({"superadmin", "admin", "owner"}),
     "webhooks:read": frozenset({"superadmin", "admin", "support", "owner", "developer"}),
     "webhooks:write": frozenset({"superadmin", "admin", "owner", "developer"}),
     "audit:read": frozenset({"superadmin", "admin", "support", "owner"}),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.definitions import Economy, Quest
+from engine.flags import evaluate_all, traits_of
 from engine.state import PlayerState, QuestState
 
 
@@ -70,3 +71,9 @@ def profile_view(state: PlayerState, economy: Economy) -> dict[str, Any]:
         "quests": quests_view(state, economy),
         "counters": dict(state.counters),
     }
+
+
+def flags_view(state: PlayerState, economy: Economy) -> dict[str, Any]:
+    """The economy's flags for this player before the project's overrides (`engine/flags.py`)."""
+    traits = traits_of(state.player_id, state.level, list(state.achievements), state.metadata)
+    return {"flags": evaluate_all(economy.flags, traits)}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from prometheus_client import Counter, Histogram
@@ -16,14 +19,18 @@ from serve import realtime, webui
 from serve.api import (
     admin,
     batch,
+    billing,
     client,
     dashboard_login,
+    economy_health,
     events,
+    flags,
     health,
     inventory,
     members,
     player_lookup,
     players,
+    privacy,
     progress,
     reports,
     store,
@@ -140,8 +147,23 @@ def _secure(headers: MutableHeaders, path: str) -> None:
         headers["X-Frame-Options"] = "DENY"
 
 
+@contextlib.asynccontextmanager
+async def _background(app: FastAPI) -> AsyncIterator[None]:
+    """The replica's background loops, for as long as it serves: the billing hooks' loop."""
+    interval_s = app.state.backend_holder.settings.billing_interval_s
+    loop = asyncio.create_task(billing.run_billing_forever(app, interval_s)) if interval_s > 0 else None
+    try:
+        yield
+    finally:
+        if loop is not None:
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
+        lifespan=_background,
         title="Ludex",
         version="1.0.0",
         description=DESCRIPTION,
@@ -166,13 +188,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         wallet,
         inventory,
         progress,
+        flags,
         store,
         batch,
         admin,
         usage,
+        billing,
         client,
         members,
         player_lookup,
+        privacy,
+        economy_health,  # before `reports`: its path is more specific than reports/{report}
         reports,
         events,
         realtime,

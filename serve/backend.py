@@ -43,6 +43,11 @@ class BackendHolder:
         self._backend: Backend | None = None
         self._lock = asyncio.Lock()
 
+    @property
+    def connected(self) -> Backend | None:
+        """The backend if a request already made it (background loops never connect it)."""
+        return self._backend
+
     async def get(self) -> Backend:
         if self._backend is None:
             async with self._lock:

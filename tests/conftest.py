@@ -11,10 +11,15 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
 
 from config.settings import DEMO_ECONOMY_PATH
 from serve.proxy import apply_proxy_environment, default_proxy
 from tests.support.services import missing, nx27017_server, redis_server
+
+# Timing belongs in benchmarks: a busy CI machine must not fail a property for being slow.
+settings.register_profile("ludex", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ludex")
 
 # The end-to-end tests go through the proxy `ludex serve` uses by default (LUDEX_PROXY picks
 # another). Exported before any test module imports Ray Serve, which reads it at import.

@@ -180,6 +180,19 @@ class Store(Protocol):
         """Drop events that occurred before `before` from the event store (the journal stays)."""
         ...
 
+    async def erase_player(self, entity: str) -> int:
+        """Rewrite every stored copy of a player's personal data (`engine.privacy`): its journal
+        records' events and commands, its snapshot, its player-index row and its event-store rows;
+        forget its keyed answers (they hold answers with the username). Balances and everything
+        else the records fold to stay. Idempotent; answers how many rows or documents changed."""
+        ...
+
+    async def forget_erased(self) -> bool:
+        """Make what `erase_player` replaced unreadable in the store's files too (SQLite: freed
+        space is zeroed as it is freed, `secure_delete`; this copies the WAL back and truncates it).
+        Answers False when that could not finish now (readers held it); calling again finishes."""
+        ...
+
     async def put_document(self, kind: str, doc_id: str, document: dict[str, Any]) -> None:
         """Control-plane documents (tenants, projects, API keys, ...), replaced whole."""
         ...
@@ -223,6 +236,15 @@ class PlayerRow:
     updated_at: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     deleted: bool = False
+
+
+def player_path(entity: str) -> tuple[str, str, str]:
+    """`(tenant, project, playerId)` of a player entity key (`engine.identity.player_key`)."""
+    kind, _, path = entity.partition(":")
+    parts = path.split("/", 2)
+    if kind != "player" or len(parts) != 3:
+        raise ValueError(f"{entity!r} is not a player entity")
+    return parts[0], parts[1], parts[2]
 
 
 def prefix_upper_bound(prefix: str) -> str | None:

@@ -27,16 +27,19 @@ from actors.stores.base import (
     Remembered,
     Snapshot,
     event_records,
+    player_path,
     player_rows,
     prefix_upper_bound,
 )
 from actors.stores.migrations import Plan, Report, migrate_mongo, plan_mongo, prepare_mongo
 from actors.stores.mongo_feed import EventSequencer
 from engine.formats import record_format
+from engine.privacy import scrub_command, scrub_events, scrub_fields, scrub_state
 
 DUPLICATE_KEY = 11000
 VERSION_FIELD = "_version"  # a control document's compare-and-set version, never shown to callers
 DURABLE = WriteConcern(w="majority", j=True)
+ERASE_BATCH = 500  # documents rewritten per round trip by an erasure
 log = logging.getLogger("ludex.stores")
 
 
@@ -298,6 +301,56 @@ class MongoStore:
             return None
         position = int(document["position"])
         return position if position <= await self._feed().head() else None
+
+    async def erase_player(self, entity: str) -> int:
+        tenant, project, player_id = player_path(entity)
+        changed = 0
+        journal = self._collection("journal")
+        writes: list[UpdateOne] = []
+        async for document in journal.find({"entity": entity}, {"events": 1, "command": 1, "idemKey": 1}):
+            update: dict[str, Any] = {}
+            events = scrub_events(document["events"])
+            if events != document["events"]:
+                update["$set"] = {"events": events}
+            if document.get("command") is not None:
+                command = scrub_command(document["command"])
+                if command != document["command"]:
+                    update.setdefault("$set", {})["command"] = command
+            if "idemKey" in document:
+                update["$unset"] = {"idemKey": "", "fingerprint": "", "outcome": ""}
+            if update:
+                writes.append(UpdateOne({"_id": document["_id"]}, update))
+        changed += await self._bulk(journal, writes)
+        events_writes: list[UpdateOne] = []
+        found = {"tenant": tenant, "project": project, "playerId": player_id}
+        async for document in self._collection("events").find(found, {"data": 1}):
+            data = scrub_fields(document["data"])
+            if data != document["data"]:
+                events_writes.append(UpdateOne({"_id": document["_id"]}, {"$set": {"data": data}}))
+        changed += await self._bulk(self._collection("events"), events_writes)
+        # Keyed answers: `_id` is `<entity>\x1f<key>`, so one range holds exactly this entity's.
+        keyed = {"_id": {"$gte": f"{entity}\x1f", "$lt": f"{entity}\x20"}}
+        changed += (await self._collection("outcomes").delete_many(keyed)).deleted_count
+        snapshot = await self._collection("snapshots").find_one({"_id": entity})
+        if snapshot is not None and scrub_state(snapshot["state"]) != snapshot["state"]:
+            await self._collection("snapshots").update_one(
+                {"_id": entity}, {"$set": {"state": scrub_state(snapshot["state"])}}
+            )
+            changed += 1
+        row = await self._collection("players").update_one(found, {"$set": {"username": "", "metadata": {}}})
+        return changed + row.modified_count
+
+    @staticmethod
+    async def _bulk(collection: AsyncCollection[dict[str, Any]], writes: list[UpdateOne]) -> int:
+        changed = 0
+        for start in range(0, len(writes), ERASE_BATCH):
+            result = await collection.bulk_write(writes[start : start + ERASE_BATCH], ordered=False)
+            changed += result.modified_count
+        return changed
+
+    async def forget_erased(self) -> bool:
+        """MongoDB's storage engine reclaims replaced documents itself: nothing to do here."""
+        return True
 
     async def purge_events(self, before: str) -> int:
         return int((await self._collection("events").delete_many({"occurredAt": {"$lt": before}})).deleted_count)

@@ -30,6 +30,7 @@ from actors.stores.base import (
     Remembered,
     Snapshot,
     event_records,
+    player_path,
     player_rows,
     prefix_upper_bound,
     split_fenced,
@@ -43,6 +44,7 @@ from actors.stores.migrations import (
     prepare_sqlite,
     write_transaction,
 )
+from engine.privacy import scrub_command, scrub_events, scrub_fields, scrub_state
 
 T = TypeVar("T")
 log = logging.getLogger("ludex.stores")
@@ -51,6 +53,8 @@ JOURNAL_COLUMNS = (  # `_journal_record`'s order
 )
 OPEN_RETRY_S = 30.0  # how long opening a connection waits out other processes' locks
 HISTORY_CHUNK = 500  # entities per statement, well under SQLite's limit on bound parameters
+ERASE_CHUNK = 500  # rows rewritten per transaction by an erasure: other writers wait at most that long
+TRUNCATE_ATTEMPTS = 20  # of checkpoint(TRUNCATE) after an erasure, while readers hold the WAL
 
 
 class _Connection:
@@ -181,6 +185,9 @@ class SqliteStore:
         prepare_sqlite(conn, str(self.path), migrate=self.auto_migrate, report=self.report)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
+        # Freed space (a replaced row, a deleted one, a freed page) is zeroed as it is freed, so an
+        # erased player's personal data leaves no bytes behind in the file (docs/PRIVACY.md).
+        conn.execute("PRAGMA secure_delete=ON")
         conn.execute(f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}")
 
     async def migrate(self, *, dry_run: bool = False) -> Plan:
@@ -388,6 +395,59 @@ class SqliteStore:
         """Nothing to repair: the journal and its projections commit in one transaction."""
         return 0
 
+    async def erase_player(self, entity: str) -> int:
+        tenant, project, player_id = player_path(entity)
+
+        def rewrite(conn: sqlite3.Connection) -> int:
+            changed = _rewrite_pages(
+                conn,
+                "SELECT seq, events, command, idem_key IS NOT NULL FROM journal"
+                " WHERE entity = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (entity,),
+                _scrubbed_record,
+                "UPDATE journal SET events = ?, command = ?, idem_key = NULL, fingerprint = NULL, outcome = NULL"
+                " WHERE entity = ? AND seq = ?",
+                entity,
+            )
+            changed += _rewrite_pages(
+                conn,
+                "SELECT position, data FROM events WHERE tenant = ? AND project = ? AND player_id = ?"
+                " AND position > ? ORDER BY position LIMIT ?",
+                (tenant, project, player_id),
+                _scrubbed_event_row,
+                "UPDATE events SET data = ? WHERE position = ?",
+                None,
+            )
+            with write_transaction(conn):
+                changed += conn.execute("DELETE FROM outcomes WHERE entity = ?", (entity,)).rowcount
+                snapshot = _load_snapshot(conn, entity)
+                if snapshot is not None and scrub_state(snapshot.state) != snapshot.state:
+                    conn.execute(
+                        "UPDATE snapshots SET state = ? WHERE entity = ?", (_dumps(scrub_state(snapshot.state)), entity)
+                    )
+                    changed += 1
+                changed += conn.execute(
+                    "UPDATE players SET username = '', metadata = ? WHERE tenant = ? AND project = ?"
+                    " AND player_id = ? AND (username != '' OR metadata != ?)",
+                    (_dumps({}), tenant, project, player_id, _dumps({})),
+                ).rowcount
+            return changed
+
+        return await self._run(rewrite)
+
+    async def forget_erased(self) -> bool:
+        def truncate(conn: sqlite3.Connection) -> bool:
+            for _ in range(TRUNCATE_ATTEMPTS):
+                busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                if not busy:
+                    return True
+                time.sleep(0.05)
+            return False
+
+        # On the checkpointer's connection and thread: waiting out readers never holds up commits.
+        assert self._checkpointer is not None, "store is not open"
+        return await self._checkpointer.run(truncate)
+
     async def read_events(self, query: EventQuery, *, after: int = 0, limit: int = 100) -> list[EventRecord]:
         def read(conn: sqlite3.Connection) -> list[EventRecord]:
             clauses: list[str] = ["position > ?"]
@@ -581,6 +641,48 @@ def _write(
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             event_rows,
         )
+
+
+def _scrubbed_record(row: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """A journal row's new (events, command), or None when it holds nothing to erase."""
+    _, events, command, keyed = row
+    old_events, old_command = orjson.loads(events), None if command is None else orjson.loads(command)
+    new_events, new_command = scrub_events(old_events), scrub_command(old_command)
+    if new_events == old_events and new_command == old_command and not keyed:
+        return None
+    return (_dumps(new_events), None if new_command is None else _dumps(new_command))
+
+
+def _scrubbed_event_row(row: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    data = orjson.loads(row[1])
+    scrubbed = scrub_fields(data)
+    return None if scrubbed == data else (_dumps(scrubbed),)
+
+
+def _rewrite_pages(
+    conn: sqlite3.Connection,
+    select: str,
+    params: tuple[Any, ...],
+    scrub: Callable[[tuple[Any, ...]], tuple[Any, ...] | None],
+    update: str,
+    entity: str | None,
+) -> int:
+    """Rewrite the rows `select` pages through (keyset on its first column), ERASE_CHUNK rows a
+    transaction: a player with a long history never holds the writer for long."""
+    changed, after = 0, 0
+    while True:
+        with write_transaction(conn):
+            rows = conn.execute(select, (*params, after, ERASE_CHUNK)).fetchall()
+            updates = []
+            for row in rows:
+                values = scrub(row)
+                if values is not None:
+                    updates.append((*values, *((entity,) if entity is not None else ()), row[0]))
+            conn.executemany(update, updates)
+        changed += len(updates)
+        if len(rows) < ERASE_CHUNK:
+            return changed
+        after = rows[-1][0]
 
 
 def _taken(conn: sqlite3.Connection, keys: list[tuple[str, int]]) -> set[tuple[str, int]]:

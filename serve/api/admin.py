@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from serve.api import billing
 from serve.api_key_auth import ID_PATTERN
 from serve.backoffice import Connected, record
 from serve.backoffice_schemas import (
@@ -54,6 +55,7 @@ async def create_tenant(request: Request, body: TenantIn, principal: CurrentPrin
     ensure_can(principal, "tenants:write")
     tenant = await connected.control.create_tenant(body.id, body.name, body.planId)
     await record(request, connected, principal, "tenant.create", body.id, tenant_id=body.id, before=None, after=tenant)
+    await billing.plan_changed(request, connected, body.id, None, tenant.get("planId"))
     return Tenant(**tenant)
 
 
@@ -79,6 +81,7 @@ async def update_tenant(
     await record(
         request, connected, principal, "tenant.update", tenantId, tenant_id=tenantId, before=before, after=after
     )
+    await billing.plan_changed(request, connected, tenantId, before.get("planId"), after.get("planId"))
     return Tenant(**after)
 
 

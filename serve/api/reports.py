@@ -220,7 +220,33 @@ ReportName = Annotated[
 ]
 
 
-def _day(value: str | None, name: str) -> date | None:
+FromDay = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        pattern=DAY_PATTERN,
+        description="First UTC day `YYYY-MM-DD`, inclusive (default: 30 days before `to`).",
+        examples=["2026-03-01"],
+    ),
+]
+ToDay = Annotated[
+    str | None,
+    Query(
+        pattern=DAY_PATTERN,
+        description="UTC day after the last one, exclusive (default: tomorrow, or 30 days after `from`).",
+        examples=["2026-03-31"],
+    ),
+]
+
+
+def csv_row(values: list[Any]) -> str:
+    """One CSV line (RFC 4180 quoting, CRLF), for streaming a report row by row."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(values)
+    return buffer.getvalue()
+
+
+def parse_day(value: str | None, name: str) -> date | None:
     if value is None:
         return None
     try:
@@ -274,18 +300,9 @@ def _csv_lines(report: ReportFold) -> Iterator[str]:
     currencies: list[str] = []
     if "revenue" in report.columns:
         currencies = sorted({currency for row in rows for currency in row["revenue"]})
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def line(values: list[Any]) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(values)
-        return buffer.getvalue()
-
-    yield line([*columns, *(f"revenue.{c}" for c in currencies)])
+    yield csv_row([*columns, *(f"revenue.{c}" for c in currencies)])
     for row in rows:
-        yield line([*(row[c] for c in columns), *(row["revenue"].get(c, 0) for c in currencies)])
+        yield csv_row([*(row[c] for c in columns), *(row["revenue"].get(c, 0) for c in currencies)])
 
 
 @router.get(
@@ -306,23 +323,8 @@ async def read_report(
     tenant: Tenant,
     principal: CurrentPrincipal,
     connected: Connected,
-    from_: Annotated[
-        str | None,
-        Query(
-            alias="from",
-            pattern=DAY_PATTERN,
-            description="First UTC day `YYYY-MM-DD`, inclusive (default: 30 days before `to`).",
-            examples=["2026-03-01"],
-        ),
-    ] = None,
-    to: Annotated[
-        str | None,
-        Query(
-            pattern=DAY_PATTERN,
-            description="UTC day after the last one, exclusive (default: tomorrow, or 30 days after `from`).",
-            examples=["2026-03-31"],
-        ),
-    ] = None,
+    from_: FromDay = None,
+    to: ToDay = None,
     format: Annotated[Literal["json", "csv"], Query(description="`csv` streams rows after a header row.")] = "json",
 ) -> Any:
     """A per-day report of the project's players between two UTC days (`from` inclusive, `to`
@@ -335,7 +337,7 @@ async def read_report(
     await connected.control.live_project(tenant, projectId)
     if report not in REPORT_NAMES:
         raise ProblemError("not-found", f"there is no report '{report}'; reports: {', '.join(REPORT_NAMES)}")
-    start, end = window(_day(from_, "from"), _day(to, "to"), datetime.now(UTC).date())
+    start, end = window(parse_day(from_, "from"), parse_day(to, "to"), datetime.now(UTC).date())
     fold = new_report(report)
     await _fold(connected, tenant, projectId, fold, start, end)
     if format == "csv":

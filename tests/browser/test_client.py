@@ -1,11 +1,13 @@
 """The Client area through the UI, checked against the game API: an API key created, used and
 revoked; a webhook delivering to a local receiver, its dead delivery redriven; the economy
 edited (an invalid field refused at the field, then a valid change published and used by the
-game API); the live feed showing an XP award; player lookup; report charts with data."""
+game API); the live feed showing an XP award; player lookup with its journal, export and
+erasure; report charts with data."""
 
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -256,3 +258,35 @@ def test_reports_render_charts_with_data_and_download_as_csv(page: Page, server:
     download.value.save_as(saved)
     rows = list(csv.DictReader(saved.read_text().splitlines()))
     assert any(row["sku"] == "potion-pack" and int(row["count"]) >= 1 for row in rows), rows
+
+
+def test_player_lookup_shows_the_journal_exports_the_data_and_erases_the_player(
+    page: Page, server: Server, tmp_path: Path
+) -> None:
+    player = new_player(server)
+    secret = unique("secret-note")
+    with server.game() as game:
+        credit = {"currency": "coins", "amount": 40, "reason": secret, "metadata": {"note": secret}}
+        assert game.post(f"/players/{player}/wallet/credit", json=credit).status_code == 200
+    sign_in(page, server)
+    nav(page, "Players")
+    page.get_by_label("Player ID").fill(player)
+    page.get_by_role("button", name="Look up").click()
+    journal = page.locator(".card").filter(has=page.get_by_role("heading", name="Journal"))
+    expect(journal.get_by_role("cell", name="wallet.credited", exact=True)).to_be_visible()
+    expect(journal.get_by_role("cell", name="credit", exact=True)).to_be_visible()
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export data").click()
+    saved = tmp_path / "export.json"
+    download.value.save_as(saved)
+    exported = json.loads(saved.read_text())
+    assert exported["playerId"] == player and exported["wallet"] == {"coins": 40}
+    assert secret in saved.read_text()
+
+    page.get_by_role("button", name="Erase personal data").click()
+    confirm(page, "Erase")
+    expect(page.get_by_role("status")).to_contain_text(f"Player {player} was erased")
+    with server.game() as game:
+        assert game.get(f"/players/{player}").status_code == 404
+    expect(page.get_by_role("alert")).to_have_count(0)

@@ -58,9 +58,25 @@ def fresh_key(control: Any) -> str:
     return str(key.id)
 
 
+def fresh_player(world: dict[str, Any]) -> str:
+    """A new player of the first tenant's project, made with a game API key."""
+    if "player_key" not in world:
+        _, world["player_key"] = world["control"].create_api_key(TENANT, "main", uid("k"))
+    player_id = uid("pl")
+    response = httpx.post(
+        f"{world['clients']['superadmin'].base_url}/v1/projects/main/players",
+        json={"playerId": player_id, "username": player_id},
+        headers={"x-tenant-id": TENANT, "x-api-key": world["player_key"]},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    return player_id
+
+
 PROJECT = "/v1/client/projects/main"
 Route = tuple[str, Callable[[httpx.Client, Any], httpx.Response], set[str]]
 PLATFORM = {"superadmin", "admin", "support"}
+READERS = PLATFORM | {"owner", "developer"}  # players:read
 ROUTES: list[Route] = [
     ("GET tenants", lambda c, w: c.get("/v1/admin/tenants"), PLATFORM),
     (
@@ -129,6 +145,10 @@ ROUTES: list[Route] = [
         ),
         {"superadmin", "admin", "owner"},
     ),
+    ("GET export", lambda c, w: c.get(f"{PROJECT}/players/{fresh_player(w)}/export"), READERS),
+    ("GET journal", lambda c, w: c.get(f"{PROJECT}/players/{fresh_player(w)}/journal"), READERS),
+    ("GET state", lambda c, w: c.get(f"{PROJECT}/players/{fresh_player(w)}/state?seq=1"), READERS),
+    ("POST erase", lambda c, w: c.post(f"{PROJECT}/players/{fresh_player(w)}/erase"), {"superadmin", "admin", "owner"}),
     (
         "PUT economy",
         lambda c, w: c.put(f"{PROJECT}/economy", json=w["economy"]),

@@ -229,6 +229,48 @@ void Events::forEach(EventQuery query, const std::function<bool(const Json& even
   }
 }
 
+namespace {
+std::string boardPath(const std::string& boardId, const std::string& rest = "") {
+  return "/leaderboards/" + encode(boardId) + rest;
+}
+}  // namespace
+
+Json Leaderboards::list() { return r_.call("GET", "/leaderboards"); }
+
+Json Leaderboards::submit(const std::string& boardId, const ScoreSubmission& submission,
+                          const CallOptions& options) {
+  Json body{{"playerId", submission.playerId}, {"score", submission.score}};
+  if (submission.metadata.is_object() && !submission.metadata.empty()) body["metadata"] = submission.metadata;
+  return r_.call("POST", boardPath(boardId, "/scores"), body, {}, true, options);
+}
+
+Json Leaderboards::page(const std::string& boardId, const BoardQuery& query) {
+  Query params{{"period", query.period}};
+  addPage(params, query.page);
+  return r_.call("GET", boardPath(boardId), std::nullopt, params);
+}
+
+void Leaderboards::forEach(const std::string& boardId, BoardQuery query,
+                           const std::function<bool(const Json& entry)>& visit) {
+  for (;;) {
+    Json answer = page(boardId, query);
+    for (const auto& entry : answer.at("items")) {
+      if (!visit(entry)) return;
+    }
+    auto next = answer.find("nextCursor");
+    if (next == answer.end() || !next->is_string()) return;
+    query.page.cursor = next->get<std::string>();
+  }
+}
+
+Json Leaderboards::around(const std::string& boardId, const std::string& playerId, int around,
+                          const std::string& period) {
+  Query params{{"period", period}, {"around", std::to_string(around)}};
+  return r_.call("GET", boardPath(boardId, playerPath(playerId)), std::nullopt, params);
+}
+
+Json Flags::get(const std::string& playerId) { return r_.call("GET", playerPath(playerId, "/flags")); }
+
 Client::Client(Config config, std::shared_ptr<HttpTransport> transport)
     : requester_(std::move(config), std::move(transport)),
       players_(requester_),
@@ -239,6 +281,8 @@ Client::Client(Config config, std::shared_ptr<HttpTransport> transport)
       achievements_(requester_),
       store_(requester_),
       commands_(requester_),
-      events_(requester_) {}
+      events_(requester_),
+      leaderboards_(requester_),
+      flags_(requester_) {}
 
 }  // namespace ludex

@@ -16,9 +16,14 @@ import type {
   Inventory,
   InventoryLine,
   ItemChange,
+  LeaderboardList,
+  LeaderboardEntry,
+  LeaderboardPage,
+  LeaderboardStanding,
   LedgerPage,
   LudexEvent,
   Player,
+  PlayerFlags,
   PlayerPage,
   Profile,
   Progression,
@@ -27,6 +32,8 @@ import type {
   QuestState,
   Quests,
   Receipt,
+  ScoreResult,
+  ScoreSubmission,
   Sku,
   UpdatePlayer,
   Wallet,
@@ -74,6 +81,21 @@ export interface HistoryQuery {
   limit?: number;
 }
 
+export interface LeaderboardQuery {
+  /** `current` (the default), `previous` (the last ended period) or a period id (`2026-W49`). */
+  period?: string;
+  cursor?: string;
+  /** 1 to 100; default 50. */
+  limit?: number;
+}
+
+export interface StandingQuery {
+  /** `current` (the default), `previous` or a period id. */
+  period?: string;
+  /** Entries to include above and below the player (0 to the server's maximum); default 0. */
+  around?: number;
+}
+
 export interface EventQuery {
   /** One type, or several (sent as repeated `type` parameters). */
   type?: string | string[];
@@ -101,6 +123,8 @@ export class Ludex {
   readonly store: Store;
   readonly commands: Commands;
   readonly events: Events;
+  readonly leaderboards: Leaderboards;
+  readonly flags: Flags;
   readonly #options: LudexOptions;
 
   constructor(options: LudexOptions) {
@@ -129,6 +153,8 @@ export class Ludex {
     this.store = new Store(api);
     this.commands = new Commands(api);
     this.events = new Events(api);
+    this.leaderboards = new Leaderboards(api);
+    this.flags = new Flags(api);
   }
 
   /** A realtime subscription; call `connect()` (or iterate it) to open it. */
@@ -338,5 +364,56 @@ class Events {
   /** Every event of the query: `for await (const event of ludex.events.iterate({...}))`. */
   async *iterate(query: EventQuery = {}, options?: CallOptions): AsyncGenerator<LudexEvent> {
     for await (const page of this.pages(query, options)) yield* page.items;
+  }
+}
+
+class Leaderboards {
+  constructor(readonly api: Api) {}
+
+  /** The project's boards as its economy defines them, each with its current period. */
+  list(options?: CallOptions): Promise<LeaderboardList> {
+    return this.api.get("/leaderboards", undefined, options);
+  }
+  /**
+   * Posts a score to a `submitted` board (409 `not-submittable` on a board the economy feeds);
+   * exactly once like every write. Answers the player's score and rank after it.
+   */
+  submit(boardId: string, body: ScoreSubmission, options?: WriteOptions): Promise<ScoreResult> {
+    return this.api.write(`${board(boardId)}/scores`, body, options);
+  }
+  /** One page of a period's entries, best first; `rank` is 1-based. */
+  page(boardId: string, query: LeaderboardQuery = {}, options?: CallOptions): Promise<LeaderboardPage> {
+    return this.api.get(board(boardId), { ...query }, options);
+  }
+  /** Every page of a period, in rank order. */
+  async *pages(boardId: string, query: LeaderboardQuery = {}, options?: CallOptions): AsyncGenerator<LeaderboardPage> {
+    for (let cursor = query.cursor; ; ) {
+      const page = await this.page(boardId, { ...query, cursor }, options);
+      yield page;
+      if (!page.nextCursor) return;
+      cursor = page.nextCursor;
+    }
+  }
+  /** Every entry of a period: `for await (const entry of ludex.leaderboards.iterate("high-score"))`. */
+  async *iterate(boardId: string, query: LeaderboardQuery = {}, options?: CallOptions): AsyncGenerator<LeaderboardEntry> {
+    for await (const page of this.pages(boardId, query, options)) yield* page.items;
+  }
+  /**
+   * The player's rank and score and the entries `around` it (fewer at the top and bottom edges).
+   * Throws LudexError 404 `not-ranked` when the player has no score in that period.
+   */
+  aroundMe(boardId: string, playerId: string, query: StandingQuery = {}, options?: CallOptions): Promise<LeaderboardStanding> {
+    return this.api.get(`${board(boardId)}${player(playerId)}`, { ...query }, options);
+  }
+}
+
+const board = (boardId: string): string => `/leaderboards/${segment(boardId)}`;
+
+class Flags {
+  constructor(readonly api: Api) {}
+
+  /** Every flag of the project's economy evaluated for the player (rollouts, rules, overrides). */
+  get(playerId: string, options?: CallOptions): Promise<PlayerFlags> {
+    return this.api.get(`${player(playerId)}/flags`, undefined, options);
   }
 }

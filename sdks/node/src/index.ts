@@ -1,4 +1,4 @@
-export { Ludex, type LudexOptions, type WriteOptions, type PlayerQuery, type HistoryQuery, type EventQuery } from "./client.js";
+export { Ludex, type LudexOptions, type WriteOptions, type PlayerQuery, type HistoryQuery, type EventQuery, type LeaderboardQuery, type StandingQuery } from "./client.js";
 export { LudexAdmin, type LudexAdminOptions, type PageQuery } from "./admin.js";
 export { LudexError, slugOf, type ProblemBody } from "./errors.js";
 export {
@@ -8,6 +8,9 @@ export {
   type CloseInfo,
   type WebSocketConstructor,
   type WebSocketLike,
+  type StreamCommand,
+  type CommandBodies,
+  type CommandBody,
 } from "./realtime.js";
 export { DEFAULT_RETRY, type RetryPolicy, type RetryOption } from "./retry.js";
 export type { CallOptions, RetryInfo } from "./transport.js";

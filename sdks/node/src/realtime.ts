@@ -1,7 +1,8 @@
 import { Emitter } from "./emitter.js";
 import { LudexError } from "./errors.js";
+import { randomUuid } from "./ids.js";
 import { backoffDelayMs } from "./retry.js";
-import type { LudexEvent } from "./types.js";
+import type { BatchCommand, CounterResult, InventoryLine, LudexEvent, Receipt, WalletResult, XpResult } from "./types.js";
 
 /** The part of the WebSocket API the SDK uses: the browser's, undici's and `ws` all have it. */
 export interface WebSocketLike {
@@ -31,7 +32,31 @@ export interface RealtimeOptions {
    * browsers cannot set WebSocket headers, so there the query string is the only way.
    */
   credentialsIn?: "headers" | "query";
+  /**
+   * What happens to commands sent and not yet answered when the connection drops. `resend` (the
+   * default): they go again, in their order, on the next connection with the same idempotency
+   * key, so each applies once and its promise settles with the first answer. `reject`: their
+   * promises reject with LudexError status 0 `connection-lost` (their fate is unknown; send them
+   * again with the same key to learn it).
+   */
+  unansweredCommands?: "resend" | "reject";
 }
+
+/** A command of the stream: a batch op (`xp`, `credit`, `debit`, `grant`, `consume`, `increment`, `purchase`). */
+export type StreamCommand = BatchCommand;
+
+/** What each op's result body is (the same as its HTTP call's answer). */
+export interface CommandBodies {
+  xp: XpResult;
+  credit: WalletResult;
+  debit: WalletResult;
+  grant: InventoryLine;
+  consume: InventoryLine;
+  increment: CounterResult;
+  purchase: Receipt;
+}
+
+export type CommandBody<C extends StreamCommand> = C["op"] extends keyof CommandBodies ? CommandBodies[C["op"]] : Record<string, unknown>;
 
 export interface RealtimeConnection {
   baseUrl: string;
@@ -93,6 +118,11 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
   #connecting: Promise<void> | undefined;
   #settleConnect: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   readonly #sinks = new Set<Sink>();
+  /** Sent and unanswered commands, by id, in send order (a Map iterates in insertion order). */
+  readonly #commands = new Map<string, PendingCommand>();
+  #commandCount = 0;
+  /** The socket on which commands may go: set once the server said hello on it. */
+  #commandSocket: WebSocketLike | undefined;
 
   constructor(connection: RealtimeConnection, options: RealtimeOptions = {}) {
     super();
@@ -116,7 +146,33 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
     return this.#connecting;
   }
 
-  /** Ends the subscription for good: no reconnect; iterators finish. */
+  /**
+   * Sends one command over the socket (connecting if needed) and resolves with its result's body,
+   * the answer its HTTP call would give; a refused command rejects with that call's LudexError.
+   * Exactly once: without your `idempotencyKey` the SDK makes one, kept if the command is resent
+   * after a reconnect (see `unansweredCommands`). Send without waiting: one player's commands
+   * apply and answer in send order; other players' results may overtake them.
+   */
+  command<C extends StreamCommand>(command: C): Promise<CommandBody<C>> {
+    if (this.#finished) return Promise.reject(this.#finalError ?? closedError());
+    this.#commandCount += 1;
+    const id = `c${this.#commandCount}`;
+    const message = { ...command, idempotencyKey: command.idempotencyKey ?? randomUuid(), action: "command", id };
+    const result = new Promise<CommandBody<C>>((resolve, reject) => {
+      this.#commands.set(id, { message: JSON.stringify(message), resolve: resolve as (body: unknown) => void, reject });
+    });
+    const socket = this.#commandSocket;
+    if (socket !== undefined && socket.readyState === OPEN) socket.send(this.#commands.get(id)!.message);
+    else this.connect().catch(() => undefined); // a refusal ends the subscription: the command rejects
+    return result;
+  }
+
+  /** How many commands were sent and are not answered yet. */
+  get pendingCommands(): number {
+    return this.#commands.size;
+  }
+
+  /** Ends the subscription for good: no reconnect; iterators finish; unanswered commands reject. */
   close(): void {
     if (this.#finished) return;
     this.#finish(undefined);
@@ -210,6 +266,9 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
       const subscribe: Record<string, unknown> = { action: "subscribe", eventTypes: this.#options.eventTypes ?? ["*"] };
       if (this.#lastEventId !== undefined) subscribe.since = this.#lastEventId;
       socket.send(JSON.stringify(subscribe));
+      // Commands may go from now on; the unanswered ones of a dropped connection go again first.
+      this.#commandSocket = socket;
+      for (const pending of this.#commands.values()) socket.send(pending.message);
     } else if (message.type === "subscribed") {
       this.#failedAttempts = 0;
       this.#startPinging(socket);
@@ -217,6 +276,8 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
       this.#settleConnect?.resolve();
     } else if (message.type === "event" && message.event !== undefined) {
       this.#deliver(message.event);
+    } else if (message.type === "result") {
+      this.#settle(message as unknown as CommandResultMessage);
     } else if (message.type === "error") {
       const code = message.error ?? "error";
       // A refusal of the credentials comes with close 4401/4403 right after: reported once, there.
@@ -241,9 +302,35 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
     this.emit("event", event);
   }
 
+  #settle(result: CommandResultMessage): void {
+    const id = String(result.id);
+    const pending = this.#commands.get(id);
+    if (pending === undefined) return; // answered already (a resend's replay) or not ours
+    this.#commands.delete(id);
+    if (result.ok) {
+      pending.resolve(result.body ?? {});
+      return;
+    }
+    const problem = { ...(result.problem ?? {}) };
+    if (result.retryAfterS !== undefined) problem.retryAfterS = result.retryAfterS;
+    pending.reject(new LudexError(result.status ?? 0, problem));
+  }
+
+  #rejectCommands(error: LudexError): void {
+    const pending = [...this.#commands.values()];
+    this.#commands.clear();
+    for (const command of pending) command.reject(error);
+  }
+
   #onClose(socket: WebSocketLike, code: number, reason: string): void {
     if (socket !== this.#socket) return;
     this.#socket = undefined;
+    this.#commandSocket = undefined;
+    if (this.#options.unansweredCommands === "reject" && this.#commands.size > 0) {
+      this.#rejectCommands(
+        realtimeError(0, "connection-lost", `realtime: the connection closed (${code}) before the command's result came`),
+      );
+    }
     this.#stopPinging();
     const status = AUTH_CLOSE_CODES.get(code);
     if (status !== undefined) {
@@ -302,10 +389,34 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
     this.#finalError = error;
     this.#stopPinging();
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
+    this.#commandSocket = undefined;
     if (error !== undefined) this.#settleConnect?.reject(error);
     else this.#settleConnect?.resolve();
+    this.#rejectCommands(error ?? closedError());
     for (const sink of this.#sinks) wake(sink);
   }
+}
+
+/** A command sent (or to send) and its promise's settlers. */
+interface PendingCommand {
+  /** The JSON sent, the same on every connection: the same id and idempotency key. */
+  message: string;
+  resolve: (body: unknown) => void;
+  reject: (error: LudexError) => void;
+}
+
+interface CommandResultMessage {
+  id: string | number;
+  ok?: boolean;
+  status?: number;
+  body?: Record<string, unknown>;
+  problem?: Record<string, unknown>;
+  retryAfterS?: number;
+  replayed?: boolean;
+}
+
+function closedError(): LudexError {
+  return realtimeError(0, "realtime-closed", "realtime: the subscription is closed");
 }
 
 /** One iterator's queue and the resolver of its pending `next()`. */

@@ -1,9 +1,8 @@
 // Realtime against the real /v1/realtime, last in the run because one test restarts the server.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import WebSocket from "ws";
 import { LudexError, type CloseInfo, type LudexEvent, type OpenInfo, type WebSocketConstructor } from "@ludex/sdk";
-import { client, restartServer, tcpProxy, serverEnv, uniqueId, newPlayer, waitFor } from "./helpers.js";
+import { client, interceptingWebSocket, restartServer, tcpProxy, serverEnv, uniqueId, newPlayer, waitFor } from "./helpers.js";
 
 test("the events of one award arrive in order, through on('event') and for await", async (t) => {
   const env = serverEnv(t);
@@ -47,21 +46,15 @@ test("refused credentials end the subscription with a 403 LudexError and no reco
   assert.deepEqual(errors.map((error) => [error.status, error.slug]), [[403, "invalid_credentials"]]);
 });
 
-/** `ws`, except that every event message reaches the SDK twice, as through a faulty relay. */
+/** Every event message reaches the SDK twice, as through a faulty relay. */
 function duplicatingWebSocket(counter: { events: number }): WebSocketConstructor {
-  return function (url: string, options?: WebSocket.ClientOptions) {
-    const socket = new WebSocket(url, options);
-    let listener: ((message: { data: unknown }) => void) | null = null;
-    Object.defineProperty(socket, "onmessage", { get: () => listener, set: (value) => (listener = value) });
-    socket.addEventListener("message", (message) => {
-      listener?.(message);
-      if ((JSON.parse(String(message.data)) as { type?: string }).type === "event") {
-        counter.events += 1;
-        listener?.(message);
-      }
-    });
-    return socket;
-  } as unknown as WebSocketConstructor;
+  return interceptingWebSocket((message, deliver) => {
+    deliver();
+    if (message.type === "event") {
+      counter.events += 1;
+      deliver();
+    }
+  });
 }
 
 test("an event received twice is delivered once", async (t) => {

@@ -9,7 +9,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { TestContext } from "node:test";
-import { Ludex, LudexAdmin, type LudexOptions } from "@ludex/sdk";
+import WebSocket from "ws";
+import { Ludex, LudexAdmin, type LudexOptions, type WebSocketConstructor } from "@ludex/sdk";
 
 export const PACKAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const REPO_DIR = path.resolve(PACKAGE_DIR, "../..");
@@ -147,4 +148,22 @@ export async function newPlayer(ludex: Ludex, prefix: string): Promise<string> {
   const playerId = uniqueId(prefix);
   await ludex.players.create({ playerId, username: prefix });
   return playerId;
+}
+
+/**
+ * `ws`, with every message the server sends handed to `intercept` before the SDK sees it:
+ * `deliver()` passes it on (call it twice to duplicate, never to drop), `socket` is the real one.
+ */
+export function interceptingWebSocket(
+  intercept: (message: { type?: string }, deliver: () => void, socket: WebSocket) => void,
+): WebSocketConstructor {
+  return function (url: string, options?: WebSocket.ClientOptions) {
+    const socket = new WebSocket(url, options);
+    let listener: ((message: { data: unknown }) => void) | null = null;
+    Object.defineProperty(socket, "onmessage", { get: () => listener, set: (value) => (listener = value) });
+    socket.addEventListener("message", (message) => {
+      intercept(JSON.parse(String(message.data)) as { type?: string }, () => listener?.(message), socket);
+    });
+    return socket;
+  } as unknown as WebSocketConstructor;
 }

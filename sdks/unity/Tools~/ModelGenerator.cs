@@ -16,7 +16,8 @@ public static class ModelGenerator
         "Player", "Profile", "XpResult", "Progression", "Wallet", "WalletResult", "LedgerEntry",
         "Inventory", "InventoryLine", "Counters", "CounterResult", "Unlocked", "Quests", "QuestState",
         "ObjectiveState", "Achievements", "Catalog", "Sku", "SkuGrants", "ItemGrant", "Receipt",
-        "BatchResult", "Problem",
+        "BatchResult", "Problem", "ScoreResult", "PeriodBody", "BoardEntry", "BoardPage", "PlayerStanding",
+        "BoardDefinition", "BoardList", "PlayerFlags",
     };
 
     /// <summary>C# forbids a member named like its class: these properties get another name.</summary>

@@ -88,7 +88,8 @@ def test_demo_economy_has_its_counters_achievements_quests_and_flags() -> None:
     quest = economy.quests["daily-battles"]
     assert quest.objectives == (Objective("battles", 3),)
     assert quest.rewards == Grants(currencies={"coins": 50})
-    assert economy.feature_flags == {"doubleXp": False}
+    assert economy.feature_flags == {"doubleXp": False, "newShop": False, "veteranOffer": "none"}
+    assert economy.flags["newShop"].rollout == 25
 
 
 def test_demo_xp_curve_maps_xp_to_levels() -> None:
@@ -331,7 +332,9 @@ def test_sku_needs_a_price() -> None:
 def test_bad_feature_flag_value_is_reported() -> None:
     document = minimal_document()
     document["featureFlags"] = {"ok": "x", "rate": 0.5}
-    assert problems_of(document) == [("featureFlags.rate", "must be a boolean, integer or string")]
+    assert problems_of(document) == [
+        ("featureFlags.rate", "must be a boolean, integer or string, or a mapping {default, value, rollout, rules}")
+    ]
 
 
 def test_parsing_does_not_mutate_the_document() -> None:

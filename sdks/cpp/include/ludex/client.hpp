@@ -56,6 +56,19 @@ struct EventQuery {
   Page page;
 };
 
+// A leaderboard period: "current" (the default), "previous" (the last ended one) or an id
+// ("all", "2026-11-30", "2026-W49", "2026-11").
+struct BoardQuery {
+  std::string period = "current";
+  Page page;  // limit 1 to 100, default 50
+};
+
+struct ScoreSubmission {
+  std::string playerId;
+  std::int64_t score = 0;  // within +-(2^53 - 1)
+  Json metadata = Json::object();
+};
+
 class Client;
 
 // The retrying, idempotent request engine every resource group shares.
@@ -180,6 +193,38 @@ class Events {
   Requester& r_;
 };
 
+class Leaderboards {
+ public:
+  explicit Leaderboards(Requester& requester) : r_(requester) {}
+  // The project's boards ({items: [{id, title, metric, operator, order, reset, period}]}).
+  Json list();
+  // A score for a `submitted` board (409 not-submittable otherwise), exactly once like every
+  // write: {boardId, playerId, score, rank, periodId}, the player's standing after it.
+  Json submit(const std::string& boardId, const ScoreSubmission& submission, const CallOptions& options = {});
+  // One page, best first: {boardId, period: {id, startsAt, endsAt}, items: [{rank, playerId,
+  // username, score, updatedAt}], nextCursor}.
+  Json page(const std::string& boardId, const BoardQuery& query = {});
+  // Every entry of the period in rank order, page after page; return false from `visit` to stop.
+  void forEach(const std::string& boardId, BoardQuery query, const std::function<bool(const Json& entry)>& visit);
+  // The player's {rank, score, around: [...]} with `around` entries above and below (fewer at
+  // the edges); LudexError 404 `not-ranked` when the player has no score in the period.
+  Json around(const std::string& boardId, const std::string& playerId, int around = 0,
+              const std::string& period = "current");
+
+ private:
+  Requester& r_;
+};
+
+class Flags {
+ public:
+  explicit Flags(Requester& requester) : r_(requester) {}
+  // {flags: {flagId: bool | number | string}}: every flag of the economy evaluated for the player.
+  Json get(const std::string& playerId);
+
+ private:
+  Requester& r_;
+};
+
 class Client {
  public:
   // A null transport means the bundled libcurl one (console builds only).
@@ -194,6 +239,8 @@ class Client {
   Store& store() { return store_; }
   Commands& commands() { return commands_; }
   Events& events() { return events_; }
+  Leaderboards& leaderboards() { return leaderboards_; }
+  Flags& flags() { return flags_; }
   const Config& config() const { return requester_.config(); }
 
  private:
@@ -207,6 +254,8 @@ class Client {
   Store store_;
   Commands commands_;
   Events events_;
+  Leaderboards leaderboards_;
+  Flags flags_;
 };
 
 // A random UUIDv4, as the SDK's default Idempotency-Key.

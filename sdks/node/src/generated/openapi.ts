@@ -564,6 +564,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/client/projects/{projectId}/flags/overrides": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the project's flag overrides
+         * @description The values that replace evaluated flags for every player of the project.
+         */
+        get: operations["get_flag_overrides_v1_client_projects__projectId__flags_overrides_get"];
+        /**
+         * Replace the project's flag overrides
+         * @description Replaces the set whole (`{}` clears it). Each override must name a flag of the current
+         *     economy (else 422 `validation-error`); it applies from the next flags read.
+         */
+        put: operations["put_flag_overrides_v1_client_projects__projectId__flags_overrides_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/client/projects/{projectId}/players": {
         parameters: {
             query?: never;
@@ -616,6 +641,30 @@ export interface paths {
          * @description The player's credits and debits, oldest first.
          */
         get: operations["get_ledger_v1_client_projects__projectId__players__playerId__wallet_history_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/projects/{projectId}/reports/economy-health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read the economy-health report
+         * @description Per currency and UTC day in `[from, to)` (at most 366 days): `sources` (credits by reason,
+         *     purchase grants by SKU, quest and achievement rewards), `sinks` (debits by reason, purchase
+         *     prices by SKU), `net`, and after the day's last movement the circulating `supply`, the
+         *     `holders` and `top1PercentShare`. Kept incrementally from the event store (docs/BACKOFFICE.md):
+         *     a request folds only the events committed since the last one.
+         */
+        get: operations["read_economy_health_v1_client_projects__projectId__reports_economy_health_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -855,6 +904,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects/{projectId}/leaderboards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List leaderboards
+         * @description The project's boards as its economy defines them, each with its current period.
+         */
+        get: operations["list_boards_v1_projects__projectId__leaderboards_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{projectId}/leaderboards/{boardId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a leaderboard
+         * @description One page of a period's entries, best first: `items[].rank` is 1-based, ties ranked by who
+         *     reached the score first. Ended periods stay readable (`period=previous` or an id).
+         */
+        get: operations["read_board_v1_projects__projectId__leaderboards__boardId__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{projectId}/leaderboards/{boardId}/players/{playerId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A player's rank
+         * @description The player's rank and score, and the entries `around` it (fewer at the top and bottom
+         *     edges). 404 `not-ranked` when the player has no entry in that period.
+         */
+        get: operations["read_standing_v1_projects__projectId__leaderboards__boardId__players__playerId__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{projectId}/leaderboards/{boardId}/scores": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit a score
+         * @description Posts a score to a `submitted` board (409 `not-submittable` on a board the
+         *     economy feeds). The score is a journaled command of the player: with an Idempotency-Key a
+         *     retry counts once. The answer is the player's score and rank after it (the board includes it).
+         */
+        post: operations["submit_score_v1_projects__projectId__leaderboards__boardId__scores_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/projects/{projectId}/players": {
         parameters: {
             query?: never;
@@ -983,6 +1116,27 @@ export interface paths {
          * @description Sets the counter back to zero; achievements already unlocked stay.
          */
         post: operations["reset_v1_projects__projectId__players__playerId__counters__counterId__reset_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{projectId}/players/{playerId}/flags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a player's feature flags
+         * @description Every flag of the economy for this player: rollouts bucket players stably by id, targeting
+         *     rules look at the level, achievements and metadata, and the project's overrides win.
+         */
+        get: operations["get_player_flags_v1_projects__projectId__players__playerId__flags_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1527,6 +1681,8 @@ export interface components {
              * @default false
              */
             replayed?: boolean;
+            /** Retryafters */
+            retryAfterS?: number | null;
             /** Status */
             status: number;
         };
@@ -1534,6 +1690,54 @@ export interface components {
         BatchResults: {
             /** Results */
             results: components["schemas"]["BatchResult"][];
+        };
+        /** BoardDefinition */
+        BoardDefinition: {
+            /** Id */
+            id: string;
+            /** Metric */
+            metric: string;
+            /** Operator */
+            operator: string;
+            /** Order */
+            order: string;
+            /** @description The current period. */
+            period: components["schemas"]["PeriodBody"];
+            /** Reset */
+            reset: string;
+            /** Title */
+            title: string;
+        };
+        /** BoardEntry */
+        BoardEntry: {
+            /** Playerid */
+            playerId: string;
+            /** Rank */
+            rank: number;
+            /** Score */
+            score: number;
+            /**
+             * Updatedat
+             * @description When the player reached this score (RFC 3339).
+             */
+            updatedAt: string;
+            /** Username */
+            username: string;
+        };
+        /** BoardList */
+        BoardList: {
+            /** Items */
+            items: components["schemas"]["BoardDefinition"][];
+        };
+        /** BoardPage */
+        BoardPage: {
+            /** Boardid */
+            boardId: string;
+            /** Items */
+            items: components["schemas"]["BoardEntry"][];
+            /** Nextcursor */
+            nextCursor: string | null;
+            period: components["schemas"]["PeriodBody"];
         };
         /** Catalog */
         Catalog: {
@@ -1890,6 +2094,139 @@ export interface components {
             version: number;
         };
         /**
+         * EconomyHealthReport
+         * @description Per currency and UTC day: where currency came from and went, and how it is held.
+         * @example {
+         *       "from": "2026-03-01",
+         *       "report": "economy-health",
+         *       "rows": [
+         *         {
+         *           "currency": "coins",
+         *           "day": "2026-03-01",
+         *           "holders": 310,
+         *           "net": 1010,
+         *           "sinks": {
+         *             "debits": {
+         *               "repair": 40
+         *             },
+         *             "purchases": {
+         *               "potion-pack": 600
+         *             },
+         *             "total": 640
+         *           },
+         *           "sources": {
+         *             "achievements": {},
+         *             "credits": {
+         *               "daily-login": 1000
+         *             },
+         *             "purchases": {
+         *               "starter-bundle": 500
+         *             },
+         *             "quests": {
+         *               "daily-battles": 150
+         *             },
+         *             "total": 1650
+         *           },
+         *           "supply": 48210,
+         *           "top1PercentShare": 0.182
+         *         }
+         *       ],
+         *       "to": "2026-03-02"
+         *     }
+         */
+        EconomyHealthReport: {
+            /**
+             * Currency
+             * @description The currency asked for (None: every currency).
+             */
+            currency: string | null;
+            /**
+             * From
+             * @description First UTC day of the window (inclusive).
+             */
+            from: string;
+            /**
+             * Report
+             * @default economy-health
+             * @constant
+             */
+            report?: "economy-health";
+            /**
+             * Rows
+             * @description Ordered by day, then currency; a day without movement has no row.
+             */
+            rows: components["schemas"]["EconomyHealthRow"][];
+            /**
+             * To
+             * @description UTC day after the window (exclusive).
+             */
+            to: string;
+        };
+        /**
+         * EconomyHealthRow
+         * @example {
+         *       "currency": "coins",
+         *       "day": "2026-03-01",
+         *       "holders": 310,
+         *       "net": 1010,
+         *       "sinks": {
+         *         "debits": {
+         *           "repair": 40
+         *         },
+         *         "purchases": {
+         *           "potion-pack": 600
+         *         },
+         *         "total": 640
+         *       },
+         *       "sources": {
+         *         "achievements": {},
+         *         "credits": {
+         *           "daily-login": 1000
+         *         },
+         *         "purchases": {
+         *           "starter-bundle": 500
+         *         },
+         *         "quests": {
+         *           "daily-battles": 150
+         *         },
+         *         "total": 1650
+         *       },
+         *       "supply": 48210,
+         *       "top1PercentShare": 0.182
+         *     }
+         */
+        EconomyHealthRow: {
+            /** Currency */
+            currency: string;
+            /**
+             * Day
+             * @description The UTC day, `YYYY-MM-DD`.
+             */
+            day: string;
+            /**
+             * Holders
+             * @description Players with a positive balance after the day's last movement.
+             */
+            holders: number;
+            /**
+             * Net
+             * @description sources.total - sinks.total: how much all balances grew that day.
+             */
+            net: number;
+            sinks: components["schemas"]["Sinks"];
+            sources: components["schemas"]["Sources"];
+            /**
+             * Supply
+             * @description The sum of all balances after the day's last movement.
+             */
+            supply: number;
+            /**
+             * Top1Percentshare
+             * @description The share of the supply held by the top 1 % of holders (the ceil(holders / 100) largest balances).
+             */
+            top1PercentShare: number;
+        };
+        /**
          * Event
          * @description Something that happened to a player, as recorded in the journal. `id` is stable (the
          *     same event always has the same id: deduplicate on it); `seq` is the player's journal
@@ -2056,6 +2393,49 @@ export interface components {
              * @description Events in the whole window.
              */
             events: number;
+        };
+        /**
+         * FlagOverrides
+         * @example {
+         *       "overrides": {
+         *         "newShop": true
+         *       },
+         *       "updatedAt": "2026-03-01T12:00:00.000Z",
+         *       "updatedBy": "ops@acme.dev"
+         *     }
+         */
+        FlagOverrides: {
+            /**
+             * Overrides
+             * @description Values that replace the evaluated ones for every player.
+             */
+            overrides: {
+                [key: string]: boolean | number | string;
+            };
+            /** Updatedat */
+            updatedAt?: string | null;
+            /**
+             * Updatedby
+             * @description Who saved them last.
+             */
+            updatedBy?: string | null;
+        };
+        /**
+         * FlagOverridesUpdate
+         * @example {
+         *       "overrides": {
+         *         "newShop": true
+         *       }
+         *     }
+         */
+        FlagOverridesUpdate: {
+            /**
+             * Overrides
+             * @description The whole set: flags left out lose their override.
+             */
+            overrides: {
+                [key: string]: boolean | number | string;
+            };
         };
         /** GrantOp */
         GrantOp: {
@@ -2313,6 +2693,24 @@ export interface components {
             /** Target */
             target: number;
         };
+        /** PeriodBody */
+        PeriodBody: {
+            /**
+             * Endsat
+             * @description Exclusive, UTC; null on a board that never resets.
+             */
+            endsAt: string | null;
+            /**
+             * Id
+             * @example 2026-W49
+             */
+            id: string;
+            /**
+             * Startsat
+             * @description Inclusive, UTC; null on a board that never resets.
+             */
+            startsAt: string | null;
+        };
         /** Plan */
         Plan: {
             /** Apirequestspersecond */
@@ -2456,12 +2854,45 @@ export interface components {
             /** Username */
             username: string;
         };
+        /**
+         * PlayerFlags
+         * @example {
+         *       "flags": {
+         *         "doubleXp": false,
+         *         "shopVariant": "b"
+         *       }
+         *     }
+         */
+        PlayerFlags: {
+            /**
+             * Flags
+             * @description Every flag of the project's economy, evaluated for the player.
+             */
+            flags: {
+                [key: string]: boolean | number | string;
+            };
+        };
         /** PlayerPage */
         PlayerPage: {
             /** Items */
             items: components["schemas"]["Player"][];
             /** Nextcursor */
             nextCursor: string | null;
+        };
+        /** PlayerStanding */
+        PlayerStanding: {
+            /**
+             * Around
+             * @description Up to `around` entries above and below, the player included.
+             */
+            around: components["schemas"]["BoardEntry"][];
+            /** Boardid */
+            boardId: string;
+            period: components["schemas"]["PeriodBody"];
+            /** Rank */
+            rank: number;
+            /** Score */
+            score: number;
         };
         /** Problem */
         Problem: {
@@ -2816,6 +3247,76 @@ export interface components {
              */
             refreshToken: string;
         };
+        /** ScoreResult */
+        ScoreResult: {
+            /** Boardid */
+            boardId: string;
+            /** Periodid */
+            periodId: string;
+            /** Playerid */
+            playerId: string;
+            /**
+             * Rank
+             * @description 1-based; ties go to whoever reached the score first.
+             */
+            rank: number;
+            /**
+             * Score
+             * @description The player's score on the board after this submission.
+             */
+            score: number;
+        };
+        /**
+         * ScoreSubmission
+         * @example {
+         *       "playerId": "player-1",
+         *       "score": 4200
+         *     }
+         */
+        ScoreSubmission: {
+            /**
+             * Idempotencykey
+             * @description Alternative to the Idempotency-Key header (the header wins).
+             */
+            idempotencyKey?: string | null;
+            /**
+             * Metadata
+             * @description Free-form JSON object kept with the record: at most 16384 bytes, 8 levels deep, integers within ±9007199254740991, finite numbers, keys not starting with `$` nor containing `.`.
+             * @default {}
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Playerid
+             * @description An id: letters, digits and `_.:@-`, at most 64 characters.
+             */
+            playerId: string;
+            /**
+             * Score
+             * @description An integer within ±(2^53 - 1), exact as a double (times: post milliseconds).
+             */
+            score: number;
+        };
+        /** Sinks */
+        Sinks: {
+            /**
+             * Debits
+             * @description Debits by reason (`(none)` without one).
+             */
+            debits: {
+                [key: string]: number;
+            };
+            /**
+             * Purchases
+             * @description Prices paid, by SKU.
+             */
+            purchases: {
+                [key: string]: number;
+            };
+            /** Total */
+            total: number;
+        };
         /** Sku */
         Sku: {
             /** Bundle */
@@ -2840,6 +3341,39 @@ export interface components {
             items?: components["schemas"]["ItemGrant"][] | null;
             /** Xp */
             xp?: number | null;
+        };
+        /** Sources */
+        Sources: {
+            /**
+             * Achievements
+             * @description Achievement rewards, by achievement.
+             */
+            achievements: {
+                [key: string]: number;
+            };
+            /**
+             * Credits
+             * @description Credits by reason (`(none)` without one).
+             */
+            credits: {
+                [key: string]: number;
+            };
+            /**
+             * Purchases
+             * @description Currency granted by purchases, by SKU.
+             */
+            purchases: {
+                [key: string]: number;
+            };
+            /**
+             * Quests
+             * @description Quest rewards, by quest.
+             */
+            quests: {
+                [key: string]: number;
+            };
+            /** Total */
+            total: number;
         };
         /** Tenant */
         Tenant: {
@@ -5848,6 +6382,152 @@ export interface operations {
             };
         };
     };
+    get_flag_overrides_v1_client_projects__projectId__flags_overrides_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string | null;
+            };
+            path: {
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagOverrides"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_flag_overrides_v1_client_projects__projectId__flags_overrides_put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string | null;
+            };
+            path: {
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FlagOverridesUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagOverrides"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_players_v1_client_projects__projectId__players_get: {
         parameters: {
             query?: {
@@ -6030,6 +6710,91 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LedgerPage"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_economy_health_v1_client_projects__projectId__reports_economy_health_get: {
+        parameters: {
+            query?: {
+                /** @description First UTC day, inclusive (default: 30 days before `to`). */
+                from?: string | null;
+                /** @description UTC day after the last one (default: tomorrow, or `from` + 30). */
+                to?: string | null;
+                /** @description Only this currency. */
+                currency?: string | null;
+                /** @description `csv` streams rows after a header. */
+                format?: ("json" | "csv") | null;
+            };
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string | null;
+            };
+            path: {
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report as JSON, or as CSV with `format=csv` or `Accept: text/csv`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EconomyHealthReport"];
+                    /**
+                     * @example day,currency,sourcesTotal,sinksTotal,net,supply,holders,top1PercentShare,sources.credits.daily-login,sinks.purchases.potion-pack
+                     *     2026-03-01,coins,1650,640,1010,48210,310,0.182,1000,600
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description Bad Request */
@@ -7063,6 +7828,383 @@ export interface operations {
             };
         };
     };
+    list_boards_v1_projects__projectId__leaderboards_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string | null;
+            };
+            path: {
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BoardList"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_board_v1_projects__projectId__leaderboards__boardId__get: {
+        parameters: {
+            query?: {
+                /** @description `current`, `previous` (the last ended period, archived) or a period id (`all`, `2026-11-30`, `2026-W49`, `2026-11`). */
+                period?: string;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string | null;
+            };
+            path: {
+                boardId: string;
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BoardPage"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_standing_v1_projects__projectId__leaderboards__boardId__players__playerId__get: {
+        parameters: {
+            query?: {
+                /** @description `current`, `previous` (the last ended period, archived) or a period id (`all`, `2026-11-30`, `2026-W49`, `2026-11`). */
+                period?: string;
+                /** @description Entries to show above and below. */
+                around?: number;
+            };
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string | null;
+            };
+            path: {
+                boardId: string;
+                /** @description The player's id. */
+                playerId: string;
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlayerStanding"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    submit_score_v1_projects__projectId__leaderboards__boardId__scores_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the call safe to retry: same key and body → same answer, one effect. */
+                "Idempotency-Key"?: string | null;
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string | null;
+            };
+            path: {
+                boardId: string;
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScoreSubmission"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoreResult"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_players_v1_projects__projectId__players_get: {
         parameters: {
             query?: {
@@ -7876,6 +9018,88 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_player_flags_v1_projects__projectId__players__playerId__flags_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string | null;
+            };
+            path: {
+                /** @description The player's id. */
+                playerId: string;
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlayerFlags"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -288,4 +288,89 @@ namespace Ludex
             return all;
         }
     }
+
+    /// <summary>
+    /// The project's leaderboards. <c>period</c> is <c>current</c> (the default), <c>previous</c>
+    /// (the last ended period, archived) or a period id (<c>2026-W49</c>); ranks are 1-based, ties
+    /// to whoever reached the score first.
+    /// </summary>
+    public sealed class LeaderboardsApi : ApiGroup
+    {
+        internal LeaderboardsApi(LudexClient client) : base(client) { }
+
+        private string BoardPath(string boardId, string rest = "")
+        {
+            return Client.ProjectPath("/leaderboards/" + LudexClient.Escape(boardId) + rest);
+        }
+
+        /// <summary>The boards the economy defines, each with its current period.</summary>
+        public async Task<List<BoardDefinition>> ListAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var body = await Client.ReadAsync("GET", Client.ProjectPath("/leaderboards"), null, cancellationToken);
+            return BoardList.From(body).Items ?? new List<BoardDefinition>();
+        }
+
+        /// <summary>
+        /// A score for a <c>submitted</c> board (409 <c>not-submittable</c> on a board the economy
+        /// feeds), exactly once like every write; answers the player's score and rank after it.
+        /// </summary>
+        public async Task<ScoreResult> SubmitAsync(string boardId, string playerId, long score, IDictionary<string, object> metadata = null,
+            string idempotencyKey = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var body = await Client.WriteAsync(BoardPath(boardId, "/scores"), Body("playerId", playerId, "score", score, "metadata", metadata), idempotencyKey, cancellationToken);
+            return ScoreResult.From(body);
+        }
+
+        /// <summary>One page of a period's entries, best first (limit 1 to 100, default 50).</summary>
+        public async Task<BoardPage> PageAsync(string boardId, string period = null, string cursor = null, int? limit = null,
+            CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var body = await Client.ReadAsync("GET", BoardPath(boardId), Query("period", period, "cursor", cursor, "limit", Number(limit)), cancellationToken);
+            return BoardPage.From(body);
+        }
+
+        /// <summary>Calls <paramref name="onEntry"/> for every entry of the period in rank order, page after page; return false to stop. Answers how many it saw.</summary>
+        public async Task<int> ForEachAsync(string boardId, Func<BoardEntry, bool> onEntry, string period = null, int? limit = null,
+            CancellationToken cancellationToken = default(CancellationToken))
+        {
+            int count = 0;
+            string cursor = null;
+            while (true)
+            {
+                var page = await PageAsync(boardId, period, cursor, limit, cancellationToken);
+                foreach (var entry in page.Items)
+                {
+                    count++;
+                    if (!onEntry(entry)) return count;
+                }
+                if (string.IsNullOrEmpty(page.NextCursor) || page.Items.Count == 0) return count;
+                cursor = page.NextCursor;
+            }
+        }
+
+        /// <summary>
+        /// The player's rank and score with <paramref name="around"/> entries above and below (fewer
+        /// at the edges); 404 <c>not-ranked</c> when the player has no score in that period.
+        /// </summary>
+        public async Task<PlayerStanding> AroundAsync(string boardId, string playerId, int around = 0, string period = null,
+            CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var body = await Client.ReadAsync("GET", BoardPath(boardId, "/players/" + LudexClient.Escape(playerId)),
+                Query("period", period, "around", Number(around)), cancellationToken);
+            return PlayerStanding.From(body);
+        }
+    }
+
+    /// <summary>Feature flags, evaluated for one player (rollouts, targeting rules, the project's overrides).</summary>
+    public sealed class FlagsApi : ApiGroup
+    {
+        internal FlagsApi(LudexClient client) : base(client) { }
+
+        /// <summary>Every flag of the economy: values are <c>bool</c>, <c>long</c> or <c>string</c> (read them with <c>GetBool</c>, <c>GetLong</c>, <c>GetString</c>).</summary>
+        public async Task<JsonObject> GetAsync(string playerId, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var body = await Client.ReadAsync("GET", PlayerPath(playerId, "/flags"), null, cancellationToken);
+            return PlayerFlags.From(body).Flags ?? new JsonObject();
+        }
+    }
 }

@@ -35,6 +35,8 @@ namespace Ludex
         public StoreApi Store { get; private set; }
         public CommandsApi Commands { get; private set; }
         public EventsApi Events { get; private set; }
+        public LeaderboardsApi Leaderboards { get; private set; }
+        public FlagsApi Flags { get; private set; }
 
         public LudexOptions Options { get { return _options; } }
 
@@ -61,6 +63,8 @@ namespace Ludex
             Store = new StoreApi(this);
             Commands = new CommandsApi(this);
             Events = new EventsApi(this);
+            Leaderboards = new LeaderboardsApi(this);
+            Flags = new FlagsApi(this);
         }
 
         /// <summary>A realtime subscription (not yet started): call StartAsync on it.</summary>

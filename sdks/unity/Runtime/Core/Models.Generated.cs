@@ -479,6 +479,7 @@ namespace Ludex
         public bool Ok { get; private set; }
         public Problem Problem { get; private set; }
         public bool Replayed { get; private set; }
+        public long? RetryAfterS { get; private set; }
         public long Status { get; private set; }
         public JsonObject Raw { get; private set; }
 
@@ -491,6 +492,7 @@ namespace Ludex
                 Ok = json.GetBool("ok"),
                 Problem = global::Ludex.Problem.From(json.GetObject("problem")),
                 Replayed = json.GetBool("replayed"),
+                RetryAfterS = json.GetNullableLong("retryAfterS"),
                 Status = json.GetLong("status"),
                 Raw = json,
             };
@@ -521,6 +523,188 @@ namespace Ludex
                 Status = json.GetLong("status"),
                 Title = json.GetString("title"),
                 Type = json.GetString("type"),
+                Raw = json,
+            };
+        }
+    }
+
+    /// <summary>The API's `ScoreResult`; <see cref="Raw"/> keeps every field as sent.</summary>
+    public sealed partial class ScoreResult
+    {
+        public string BoardId { get; private set; }
+        public string PeriodId { get; private set; }
+        public string PlayerId { get; private set; }
+        public long Rank { get; private set; }
+        public long Score { get; private set; }
+        public JsonObject Raw { get; private set; }
+
+        public static ScoreResult From(JsonObject json)
+        {
+            if (json == null) return null;
+            return new ScoreResult
+            {
+                BoardId = json.GetString("boardId"),
+                PeriodId = json.GetString("periodId"),
+                PlayerId = json.GetString("playerId"),
+                Rank = json.GetLong("rank"),
+                Score = json.GetLong("score"),
+                Raw = json,
+            };
+        }
+    }
+
+    /// <summary>The API's `PeriodBody`; <see cref="Raw"/> keeps every field as sent.</summary>
+    public sealed partial class PeriodBody
+    {
+        public string EndsAt { get; private set; }
+        public string Id { get; private set; }
+        public string StartsAt { get; private set; }
+        public JsonObject Raw { get; private set; }
+
+        public static PeriodBody From(JsonObject json)
+        {
+            if (json == null) return null;
+            return new PeriodBody
+            {
+                EndsAt = json.GetString("endsAt"),
+                Id = json.GetString("id"),
+                StartsAt = json.GetString("startsAt"),
+                Raw = json,
+            };
+        }
+    }
+
+    /// <summary>The API's `BoardEntry`; <see cref="Raw"/> keeps every field as sent.</summary>
+    public sealed partial class BoardEntry
+    {
+        public string PlayerId { get; private set; }
+        public long Rank { get; private set; }
+        public long Score { get; private set; }
+        public string UpdatedAt { get; private set; }
+        public string Username { get; private set; }
+        public JsonObject Raw { get; private set; }
+
+        public static BoardEntry From(JsonObject json)
+        {
+            if (json == null) return null;
+            return new BoardEntry
+            {
+                PlayerId = json.GetString("playerId"),
+                Rank = json.GetLong("rank"),
+                Score = json.GetLong("score"),
+                UpdatedAt = json.GetString("updatedAt"),
+                Username = json.GetString("username"),
+                Raw = json,
+            };
+        }
+    }
+
+    /// <summary>The API's `BoardPage`; <see cref="Raw"/> keeps every field as sent.</summary>
+    public sealed partial class BoardPage
+    {
+        public string BoardId { get; private set; }
+        public List<BoardEntry> Items { get; private set; }
+        public string NextCursor { get; private set; }
+        public PeriodBody Period { get; private set; }
+        public JsonObject Raw { get; private set; }
+
+        public static BoardPage From(JsonObject json)
+        {
+            if (json == null) return null;
+            return new BoardPage
+            {
+                BoardId = json.GetString("boardId"),
+                Items = ModelReader.List(json.GetArray("items"), global::Ludex.BoardEntry.From),
+                NextCursor = json.GetString("nextCursor"),
+                Period = global::Ludex.PeriodBody.From(json.GetObject("period")),
+                Raw = json,
+            };
+        }
+    }
+
+    /// <summary>The API's `PlayerStanding`; <see cref="Raw"/> keeps every field as sent.</summary>
+    public sealed partial class PlayerStanding
+    {
+        public List<BoardEntry> Around { get; private set; }
+        public string BoardId { get; private set; }
+        public PeriodBody Period { get; private set; }
+        public long Rank { get; private set; }
+        public long Score { get; private set; }
+        public JsonObject Raw { get; private set; }
+
+        public static PlayerStanding From(JsonObject json)
+        {
+            if (json == null) return null;
+            return new PlayerStanding
+            {
+                Around = ModelReader.List(json.GetArray("around"), global::Ludex.BoardEntry.From),
+                BoardId = json.GetString("boardId"),
+                Period = global::Ludex.PeriodBody.From(json.GetObject("period")),
+                Rank = json.GetLong("rank"),
+                Score = json.GetLong("score"),
+                Raw = json,
+            };
+        }
+    }
+
+    /// <summary>The API's `BoardDefinition`; <see cref="Raw"/> keeps every field as sent.</summary>
+    public sealed partial class BoardDefinition
+    {
+        public string Id { get; private set; }
+        public string Metric { get; private set; }
+        public string Operator { get; private set; }
+        public string Order { get; private set; }
+        public PeriodBody Period { get; private set; }
+        public string Reset { get; private set; }
+        public string Title { get; private set; }
+        public JsonObject Raw { get; private set; }
+
+        public static BoardDefinition From(JsonObject json)
+        {
+            if (json == null) return null;
+            return new BoardDefinition
+            {
+                Id = json.GetString("id"),
+                Metric = json.GetString("metric"),
+                Operator = json.GetString("operator"),
+                Order = json.GetString("order"),
+                Period = global::Ludex.PeriodBody.From(json.GetObject("period")),
+                Reset = json.GetString("reset"),
+                Title = json.GetString("title"),
+                Raw = json,
+            };
+        }
+    }
+
+    /// <summary>The API's `BoardList`; <see cref="Raw"/> keeps every field as sent.</summary>
+    public sealed partial class BoardList
+    {
+        public List<BoardDefinition> Items { get; private set; }
+        public JsonObject Raw { get; private set; }
+
+        public static BoardList From(JsonObject json)
+        {
+            if (json == null) return null;
+            return new BoardList
+            {
+                Items = ModelReader.List(json.GetArray("items"), global::Ludex.BoardDefinition.From),
+                Raw = json,
+            };
+        }
+    }
+
+    /// <summary>The API's `PlayerFlags`; <see cref="Raw"/> keeps every field as sent.</summary>
+    public sealed partial class PlayerFlags
+    {
+        public JsonObject Flags { get; private set; }
+        public JsonObject Raw { get; private set; }
+
+        public static PlayerFlags From(JsonObject json)
+        {
+            if (json == null) return null;
+            return new PlayerFlags
+            {
+                Flags = json.GetObject("flags"),
                 Raw = json,
             };
         }

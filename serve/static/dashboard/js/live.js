@@ -1,8 +1,8 @@
 // The pages that speak the game API with a project key: the live event feed (realtime
 // WebSocket, plus stored events read with the dashboard token) and the player lookup.
 import { h, clear, when, number, put } from "./dom.js";
-import { api } from "./api.js";
-import { field, input, button, showError, table, empty, paginated, badge, card, toolbar } from "./ui.js";
+import { api, download } from "./api.js";
+import { field, input, button, showError, notice, confirmAction, table, empty, paginated, badge, card, toolbar } from "./ui.js";
 import { enc, needProject, projectPath } from "./project.js";
 
 // --- A project key for the pages that use the game API (live feed, player lookup) -------------
@@ -209,7 +209,7 @@ export async function events(ctx) {
 
 export async function players(ctx) {
   if (needProject(ctx)) return;
-  const { main, tenant, project } = ctx;
+  const { main, tenant, project, can } = ctx;
   const id = input({ placeholder: "player id" });
   const out = h("div");
   // The backoffice's own read-only player lookup: the dashboard sign-in is enough, no API key.
@@ -225,8 +225,29 @@ export async function players(ctx) {
         (items) => table([["When", (e) => when(e.occurredAt)], ["Currency", (e) => e.currency], ["Change", (e) => (e.delta > 0 ? `+${number(e.delta)}` : number(e.delta))], ["Balance", (e) => number(e.balanceAfter)], ["Reason", (e) => e.reason]], items),
         empty("No ledger entries."),
       );
+      const journal = paginated(
+        (cursor) => game(`/${enc(playerId)}/journal`, { cursor, limit: 20 }),
+        (items) => table([["Seq", (r) => String(r.seq)], ["When", (r) => when(r.occurredAt)], ["Command", (r) => (r.command ? badge(r.command.op) : "—")], ["Idempotency key", (r) => h("span", { class: "mono" }, r.idempotencyKey || "—")], ["Request", (r) => h("span", { class: "mono" }, r.requestId || "—")], ["Events", (r) => r.events.map((e) => e.type).join(", ")]], items),
+        empty("No journal records."),
+      );
+      const erase = async () => {
+        if (!(await confirmAction(`Erase the personal data of player ${playerId}? The player is deleted and its username, metadata and free-text reasons are rewritten everywhere; balances stay. This cannot be undone.`, "Erase"))) return;
+        try {
+          const erased = await api(`/v1/client/projects/${enc(project)}/players/${enc(playerId)}/erase`, { method: "POST", tenant });
+          notice(out, `Player ${playerId} was erased at ${when(erased.erasedAt)}.`);
+          list.reload();
+        } catch (error) {
+          showError(out, error);
+        }
+      };
+      const actions = toolbar(
+        h("span", { class: "grow" }),
+        button("Export data", () => download(`/v1/client/projects/${enc(project)}/players/${enc(playerId)}/export`, { tenant }, `${playerId}.json`)),
+        can("players:erase", tenant, project) ? button("Erase personal data", erase, { class: "danger" }) : null,
+      );
       const quests = Object.entries(profile.quests || {}).flatMap(([group, value]) => (Array.isArray(value) ? value.map((q) => ({ group, ...q })) : []));
       put(clear(out), 
+        actions,
         h(
           "div",
           { class: "stats" },
@@ -245,8 +266,10 @@ export async function players(ctx) {
           card("Counters", Object.keys(profile.counters).length ? table([["Counter", ([c]) => c], ["Value", ([, v]) => number(v)]], Object.entries(profile.counters)) : empty("No counters yet.")),
         ),
         card("Wallet ledger", ledger.element),
+        card("Journal", h("p", { class: "hint" }, "Every accepted command, oldest first, with the events it produced."), journal.element),
       );
       ledger.reload();
+      journal.reload();
     } catch (error) {
       clear(out);
       showError(out, error);

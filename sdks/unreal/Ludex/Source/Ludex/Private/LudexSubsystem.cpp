@@ -154,6 +154,51 @@ void ULudexSubsystem::Purchase(const FString& PlayerId, const FString& Sku, int3
 		{ OnDone.ExecuteIfBound(bOk, bOk ? Tchar(Answer.dump()) : FString(), Error); });
 }
 
+namespace
+{
+void DeliverJson(const FLudexOnJson& OnDone, bool bOk, const ludex::Json& Answer, const FLudexError& Error)
+{
+	OnDone.ExecuteIfBound(bOk, bOk ? Tchar(Answer.dump()) : FString(), Error);
+}
+
+std::string PeriodOf(const FString& Period) { return Period.IsEmpty() ? std::string("current") : Utf8(Period); }
+}  // namespace
+
+void ULudexSubsystem::SubmitScore(const FString& BoardId, const FString& PlayerId, int64 Score, const FString& IdempotencyKey, const FLudexOnJson& OnDone)
+{
+	const std::string Board = Utf8(BoardId);
+	const ludex::ScoreSubmission Submission{Utf8(PlayerId), Score, ludex::Json::object()};
+	const ludex::CallOptions Options = KeyOf(IdempotencyKey);
+	RunOffGameThread(Client, [=](ludex::Client& C) { return C.leaderboards().submit(Board, Submission, Options); },
+		[OnDone](bool bOk, const ludex::Json& Answer, const FLudexError& Error) { DeliverJson(OnDone, bOk, Answer, Error); });
+}
+
+void ULudexSubsystem::GetLeaderboard(const FString& BoardId, const FString& Period, const FString& Cursor, int32 Limit, const FLudexOnJson& OnDone)
+{
+	const std::string Board = Utf8(BoardId);
+	ludex::BoardQuery Query;
+	Query.period = PeriodOf(Period);
+	if (!Cursor.IsEmpty()) Query.page.cursor = Utf8(Cursor);
+	if (Limit > 0) Query.page.limit = Limit;
+	RunOffGameThread(Client, [=](ludex::Client& C) { return C.leaderboards().page(Board, Query); },
+		[OnDone](bool bOk, const ludex::Json& Answer, const FLudexError& Error) { DeliverJson(OnDone, bOk, Answer, Error); });
+}
+
+void ULudexSubsystem::GetLeaderboardAroundPlayer(const FString& BoardId, const FString& PlayerId, int32 Around, const FString& Period, const FLudexOnJson& OnDone)
+{
+	const std::string Board = Utf8(BoardId), Player = Utf8(PlayerId), When = PeriodOf(Period);
+	const int Count = Around > 0 ? Around : 0;
+	RunOffGameThread(Client, [=](ludex::Client& C) { return C.leaderboards().around(Board, Player, Count, When); },
+		[OnDone](bool bOk, const ludex::Json& Answer, const FLudexError& Error) { DeliverJson(OnDone, bOk, Answer, Error); });
+}
+
+void ULudexSubsystem::GetFlags(const FString& PlayerId, const FLudexOnJson& OnDone)
+{
+	const std::string Player = Utf8(PlayerId);
+	RunOffGameThread(Client, [=](ludex::Client& C) { return C.flags().get(Player); },
+		[OnDone](bool bOk, const ludex::Json& Answer, const FLudexError& Error) { DeliverJson(OnDone, bOk, Answer, Error); });
+}
+
 void ULudexSubsystem::GetProfile(const FString& PlayerId, const FLudexOnProfile& OnDone)
 {
 	const std::string Player = Utf8(PlayerId);

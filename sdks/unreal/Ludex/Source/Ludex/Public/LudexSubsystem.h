@@ -57,6 +57,22 @@ public:
 	UFUNCTION(BlueprintCallable, Category = "Ludex", meta = (AutoCreateRefTerm = "OnDone"))
 	void GetProfile(const FString& PlayerId, const FLudexOnProfile& OnDone);
 
+	/** A score for a `submitted` board (409 not-submittable otherwise); answers {score, rank, periodId}. */
+	UFUNCTION(BlueprintCallable, Category = "Ludex|Leaderboards", meta = (AutoCreateRefTerm = "OnDone"))
+	void SubmitScore(const FString& BoardId, const FString& PlayerId, int64 Score, const FString& IdempotencyKey, const FLudexOnJson& OnDone);
+
+	/** One page, best first. Period: "current" (empty too), "previous" or an id; Limit 1-100 (0: 50); Cursor: the last page's nextCursor. */
+	UFUNCTION(BlueprintCallable, Category = "Ludex|Leaderboards", meta = (AutoCreateRefTerm = "OnDone"))
+	void GetLeaderboard(const FString& BoardId, const FString& Period, const FString& Cursor, int32 Limit, const FLudexOnJson& OnDone);
+
+	/** The player's {rank, score, around: [...]}, Around entries above and below; 404 not-ranked without a score. */
+	UFUNCTION(BlueprintCallable, Category = "Ludex|Leaderboards", meta = (AutoCreateRefTerm = "OnDone"))
+	void GetLeaderboardAroundPlayer(const FString& BoardId, const FString& PlayerId, int32 Around, const FString& Period, const FLudexOnJson& OnDone);
+
+	/** {flags: {...}}: every feature flag evaluated for the player. */
+	UFUNCTION(BlueprintCallable, Category = "Ludex", meta = (AutoCreateRefTerm = "OnDone"))
+	void GetFlags(const FString& PlayerId, const FLudexOnJson& OnDone);
+
 	/** Event types: exact ("player.levelup") or prefix ("wallet.*"); empty: all. Fires OnEvent. */
 	UFUNCTION(BlueprintCallable, Category = "Ludex|Realtime")
 	void SubscribeEvents(const TArray<FString>& EventTypes);

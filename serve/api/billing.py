@@ -1,0 +1,290 @@
+"""`/v1/admin/billing`: the platform's billing webhook (superadmin), its deliveries, and usage
+reports on demand; plus the replica's loop that enqueues each ended day's `usage.reported` and
+sends due hooks (`actors/billing.py` keeps the outbox; its rules are in `engine/billing.py`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from actors.billing import DELIVERIES, BillingOutbox
+from actors.ingress.metering import Metering
+from actors.secret_box import SecretBox
+from engine.billing import EVENT_TYPES, UsageReport
+from engine.webhooks import parse_retry_schedule
+from serve.api_key_auth import ID_PATTERN, metering
+from serve.backend import Backend
+from serve.backoffice import Connected, record
+from serve.bearer_tokens import CurrentPrincipal, ensure_can
+from serve.pagination import Limit
+from serve.problems import ProblemError, problem_responses
+
+router = APIRouter(prefix="/v1/admin/billing", tags=["billing"])
+ERRORS = problem_responses(400, 401, 403, 404, 422)
+USAGE_PAGE = 500
+log = logging.getLogger("ludex.billing")
+
+
+class BillingWebhookIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"url": "https://billing.example.com/ludex", "active": True}]}
+    )
+    url: str = Field(max_length=2048, description="Where `usage.reported` and `tenant.plan.changed` are POSTed.")
+    active: bool = True
+    rotateSecret: bool = Field(False, description="Make a new signing secret (shown once, in this answer).")
+
+
+class BillingWebhook(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://billing.example.com/ludex",
+                    "active": True,
+                    "eventTypes": list(EVENT_TYPES),
+                    "lastReportedDay": "2026-03-01",
+                    "createdAt": "2026-03-01T00:00:00.000Z",
+                    "updatedAt": "2026-03-01T00:00:00.000Z",
+                    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                }
+            ]
+        }
+    )
+    url: str
+    active: bool
+    eventTypes: list[str] = Field(default=list(EVENT_TYPES), description="What the webhook receives.")
+    lastReportedDay: str | None = Field(None, description="The last UTC day whose usage reports were enqueued.")
+    createdAt: str
+    updatedAt: str
+    secret: str | None = Field(None, description="Only when it was just made: the first PUT, or `rotateSecret`.")
+
+
+class BillingDelivery(BaseModel):
+    id: str = Field(description="The event id, also its `webhook-id`.")
+    type: str = Field(examples=["usage.reported"])
+    tenantId: str | None
+    status: Literal["pending", "delivered", "dead"]
+    failures: int
+    attempts: list[dict[str, Any]] = Field(description="`{at, provider, error}` per attempt, oldest first.")
+    nextAttemptAt: str
+    createdAt: str
+    deliveredAt: str | None = None
+    event: dict[str, Any] = Field(description="The event as delivered: `{id, type, occurredAt, data}`.")
+
+
+class BillingDeliveryPage(BaseModel):
+    items: list[BillingDelivery]
+    nextCursor: str | None
+
+
+class UsageReportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"day": "2026-03-01"}]})
+    day: str | None = Field(
+        None,
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        description="The UTC day the reports are about (default: today); the totals are its month's.",
+    )
+    tenantId: str | None = Field(None, pattern=ID_PATTERN, description="Only this tenant (default: every tenant).")
+
+
+class UsageReportsSent(BaseModel):
+    enqueued: int = Field(description="Reports written to the outbox.")
+    delivered: int = Field(description="Due hooks the provider took during this call (these and older ones).")
+    events: list[dict[str, Any]]
+
+
+def outbox(connected: Backend) -> BillingOutbox:
+    settings = connected.settings
+    return BillingOutbox(
+        connected.store,
+        box=SecretBox.from_settings(settings),
+        schedule=parse_retry_schedule(settings.webhook_retry_schedule),
+        allow_private=settings.webhook_allow_private,
+    )
+
+
+def usage_source(meters: Metering, connected: Backend, only: str | None = None) -> Any:
+    """Each live tenant's usage of a month, read like `GET /v1/admin/usage` reads it (the meter's
+    `list` after a flush), with the tenant's plan and quotas; tenants without usage get zeros."""
+
+    async def usage_of(month: str) -> list[UsageReport]:
+        counted: dict[str, tuple[int, int]] = {}
+        after: str | None = None
+        while True:
+            page = await meters.meter.list(tenant=only, month=month, after=after, limit=USAGE_PAGE)
+            counted.update({u.tenant: (u.requests, u.events) for u in page})
+            if len(page) < USAGE_PAGE:
+                break
+            after = page[-1].id
+        plans = {plan["id"]: plan for plan in await connected.control.list_plans()}
+        tenants = await connected.control.list_tenants(after=None, limit=1_000_000)
+        reports = []
+        for tenant in tenants:
+            if only is not None and tenant["id"] != only:
+                continue
+            plan = plans.get(tenant.get("planId") or "") or {}
+            requests, events = counted.get(tenant["id"], (0, 0))
+            reports.append(
+                UsageReport(
+                    tenant["id"],
+                    "",
+                    tenant.get("planId"),
+                    requests,
+                    events,
+                    plan.get("requestsPerMonth"),
+                    plan.get("eventsPerMonth"),
+                )
+            )
+        return reports
+
+    return usage_of
+
+
+@router.get("/webhook", response_model=BillingWebhook, responses=ERRORS, summary="Get the billing webhook")
+async def get_billing_webhook(principal: CurrentPrincipal, connected: Connected) -> BillingWebhook:
+    """The platform's billing webhook (never its secret); 404 `not-found` when none is configured."""
+    ensure_can(principal, "billing:read")
+    config = await outbox(connected).config()
+    if config is None:
+        raise ProblemError("not-found", "no billing webhook is configured")
+    return BillingWebhook(**config)
+
+
+@router.put("/webhook", response_model=BillingWebhook, responses=ERRORS, summary="Configure the billing webhook")
+async def put_billing_webhook(
+    request: Request, body: BillingWebhookIn, principal: CurrentPrincipal, connected: Connected
+) -> BillingWebhook:
+    """Creates or replaces the webhook that receives `usage.reported` (per tenant, each UTC day)
+    and `tenant.plan.changed`, signed like tenant webhooks. The signing secret is in the answer
+    the first time and after `rotateSecret: true`, never again. A URL that is not http(s), or that
+    resolves to a private address where those are not allowed, is 422 `validation-error`."""
+    ensure_can(principal, "billing:write")
+    billing = outbox(connected)
+    before = await billing.config()
+    try:
+        after = await billing.configure(body.url, active=body.active, rotate_secret=body.rotateSecret)
+    except ValueError as error:
+        raise ProblemError("validation-error", str(error), errors=[{"field": "url", "message": str(error)}]) from error
+    await record(
+        request, connected, principal, "billing.webhook.put", "billing", tenant_id=None, before=before, after=after
+    )
+    return BillingWebhook(**after)
+
+
+@router.delete("/webhook", status_code=204, responses=ERRORS, summary="Remove the billing webhook")
+async def delete_billing_webhook(request: Request, principal: CurrentPrincipal, connected: Connected) -> Response:
+    """No more hooks are sent; deliveries already in the outbox stay there (listable)."""
+    ensure_can(principal, "billing:write")
+    billing = outbox(connected)
+    before = await billing.config()
+    if not await billing.remove():
+        raise ProblemError("not-found", "no billing webhook is configured")
+    await record(
+        request, connected, principal, "billing.webhook.delete", "billing", tenant_id=None, before=before, after=None
+    )
+    return Response(status_code=204)
+
+
+@router.get("/deliveries", response_model=BillingDeliveryPage, responses=ERRORS, summary="List billing deliveries")
+async def list_billing_deliveries(
+    principal: CurrentPrincipal,
+    connected: Connected,
+    status: Annotated[Literal["pending", "delivered", "dead"] | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=64, description="The last id of the previous page.")] = None,
+    limit: Limit = 50,
+) -> BillingDeliveryPage:
+    """The outbox: every billing event with its attempts, ordered by id."""
+    ensure_can(principal, "billing:read")
+    found = await outbox(connected).deliveries(status=status, after=cursor, limit=limit + 1)
+    items = [BillingDelivery(**d) for d in found[:limit]]
+    return BillingDeliveryPage(items=items, nextCursor=found[limit - 1]["id"] if len(found) > limit else None)
+
+
+@router.post(
+    "/deliveries/{deliveryId}/redrive", response_model=BillingDelivery, responses=ERRORS, summary="Redrive a delivery"
+)
+async def redrive_billing_delivery(
+    request: Request,
+    deliveryId: Annotated[str, Path(pattern=r"^msg_[0-9a-f]{24}$")],
+    principal: CurrentPrincipal,
+    connected: Connected,
+) -> BillingDelivery:
+    """Makes a dead delivery due again (its failures reset) and tries it at once."""
+    ensure_can(principal, "billing:write")
+    billing = outbox(connected)
+    delivery = await billing.redrive(deliveryId)
+    if delivery is None:
+        raise ProblemError("not-found", f"there is no billing delivery '{deliveryId}'")
+    await billing.deliver_due()
+    after = await connected.store.get_document(DELIVERIES, deliveryId)
+    assert after is not None
+    await record(
+        request, connected, principal, "billing.delivery.redrive", deliveryId, tenant_id=None, before=None, after=None
+    )
+    return BillingDelivery(**after)
+
+
+@router.post("/usage-reports", response_model=UsageReportsSent, responses=ERRORS, summary="Send usage reports now")
+async def send_usage_reports(
+    request: Request, body: UsageReportRequest, principal: CurrentPrincipal, connected: Connected
+) -> UsageReportsSent:
+    """Enqueues a `usage.reported` now for every tenant (or one), with its month's totals as
+    `GET /v1/admin/usage` shows them at this moment, then sends what is due. The daily reports go
+    out by themselves; this is for a backfill or a test of the receiver. Each call makes new
+    events (new ids), unlike the daily ones."""
+    ensure_can(principal, "billing:write")
+    billing = outbox(connected)
+    if await billing.config() is None:
+        raise ProblemError("not-found", "no billing webhook is configured")
+    day = body.day or datetime.now(UTC).date().isoformat()
+    try:
+        date.fromisoformat(day)
+    except ValueError as error:
+        message = "must be a calendar day YYYY-MM-DD"
+        raise ProblemError(
+            "validation-error", f"day: {message}", errors=[{"field": "day", "message": message}]
+        ) from error
+    source = usage_source(metering(request, connected), connected, body.tenantId)
+    events = await billing.report_usage(day, source, once_per_day=False)
+    delivered = await billing.deliver_due()
+    return UsageReportsSent(enqueued=len(events), delivered=delivered, events=events)
+
+
+async def plan_changed(
+    request: Request, connected: Backend, tenant: str, previous: str | None, plan: str | None
+) -> None:
+    """Enqueues `tenant.plan.changed` and sends it without holding the admin's answer back;
+    the replica's loop retries it if this attempt fails."""
+    billing = outbox(connected)
+    if await billing.plan_changed(tenant, previous, plan) is not None:
+        task = asyncio.get_running_loop().create_task(billing.deliver_due())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+
+_background: set[asyncio.Task[int]] = set()
+
+
+async def run_billing_forever(app: FastAPI, interval_s: float) -> None:
+    """The replica's billing loop: once an interval, the days that ended get their usage reports
+    and due hooks are sent. It never connects the backend itself: until a request did, it waits."""
+    while True:
+        await asyncio.sleep(interval_s)
+        connected: Backend | None = app.state.backend_holder.connected
+        if connected is None:
+            continue
+        try:
+            meters: Metering | None = getattr(app.state, "metering", None)
+            if meters is None:
+                meters = app.state.metering = Metering.for_deployment(connected.store, connected.settings.redis_url)
+            billing = outbox(connected)
+            await billing.report_ended_days(usage_source(meters, connected))
+            await billing.deliver_due()
+            await billing.purge(connected.settings.webhook_delivery_retention_days)
+        except Exception:  # noqa: BLE001 - the store may be briefly away: next interval
+            log.exception("billing loop failed; retried in %.0f s", interval_s)

@@ -1,0 +1,115 @@
+"""Feature flags: a player's evaluated flags for the game (`players:read`), and the project's
+overrides for the backoffice (`economy:read` / `economy:write`). Rules live in `engine.flags`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from actors.flag_overrides import read_overrides, write_overrides
+from engine.flags import FlagValue, override_problems, with_overrides
+from engine.rules import rfc3339
+from serve.api_key_auth import Caller, PlayerId, ProjectId, require, tenant_id
+from serve.backoffice import Connected, record
+from serve.bearer_tokens import CurrentPrincipal, ensure_can
+from serve.commanding import run_view
+from serve.problems import ProblemError, problem_responses
+
+router = APIRouter(tags=["flags"])
+Reader = Annotated[Caller, Depends(require("players:read"))]
+Tenant = Annotated[str, Depends(tenant_id)]
+ERRORS = problem_responses(400, 401, 403, 404, 422)
+
+
+class PlayerFlags(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"flags": {"doubleXp": False, "shopVariant": "b"}}]})
+    flags: dict[str, FlagValue] = Field(description="Every flag of the project's economy, evaluated for the player.")
+
+
+class FlagOverrides(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"overrides": {"newShop": True}, "updatedAt": "2026-03-01T12:00:00.000Z", "updatedBy": "ops@acme.dev"}
+            ]
+        }
+    )
+    overrides: dict[str, FlagValue] = Field(description="Values that replace the evaluated ones for every player.")
+    updatedAt: str | None = None
+    updatedBy: str | None = Field(None, description="Who saved them last.")
+
+
+class FlagOverridesUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"overrides": {"newShop": True}}]})
+    overrides: dict[str, FlagValue] = Field(description="The whole set: flags left out lose their override.")
+
+
+@router.get(
+    "/v1/projects/{projectId}/players/{playerId}/flags",
+    response_model=PlayerFlags,
+    responses=problem_responses(400, 401, 403, 404, 422, 429),
+    summary="Get a player's feature flags",
+)
+async def get_player_flags(request: Request, playerId: PlayerId, caller: Reader) -> PlayerFlags:
+    """Every flag of the economy for this player: rollouts bucket players stably by id, targeting
+    rules look at the level, achievements and metadata, and the project's overrides win."""
+    evaluated = await run_view(request, caller, playerId, "flags")
+    overrides = await read_overrides(caller.backend.store, caller.tenant, caller.project)
+    return PlayerFlags(flags=with_overrides(evaluated["flags"], overrides["overrides"]))
+
+
+@router.get(
+    "/v1/client/projects/{projectId}/flags/overrides",
+    response_model=FlagOverrides,
+    responses=ERRORS,
+    summary="Get the project's flag overrides",
+)
+async def get_flag_overrides(
+    projectId: ProjectId, tenant: Tenant, principal: CurrentPrincipal, connected: Connected
+) -> FlagOverrides:
+    """The values that replace evaluated flags for every player of the project."""
+    ensure_can(principal, "economy:read", tenant, projectId)
+    await connected.control.live_project(tenant, projectId)
+    return FlagOverrides(**await read_overrides(connected.store, tenant, projectId))
+
+
+@router.put(
+    "/v1/client/projects/{projectId}/flags/overrides",
+    response_model=FlagOverrides,
+    responses=ERRORS,
+    summary="Replace the project's flag overrides",
+)
+async def put_flag_overrides(
+    request: Request,
+    projectId: ProjectId,
+    tenant: Tenant,
+    principal: CurrentPrincipal,
+    connected: Connected,
+    body: FlagOverridesUpdate,
+) -> FlagOverrides:
+    """Replaces the set whole (`{}` clears it). Each override must name a flag of the current
+    economy (else 422 `validation-error`); it applies from the next flags read."""
+    ensure_can(principal, "economy:write", tenant, projectId)
+    await connected.control.live_project(tenant, projectId)
+    economy = await connected.directory.economy_document(tenant, projectId)
+    flag_ids = set((economy or {}).get("featureFlags", {}))
+    problems = override_problems(body.overrides, flag_ids)
+    if problems:
+        errors = [{"field": where, "message": message} for where, message in problems]
+        raise ProblemError("validation-error", f"{problems[0][0]}: {problems[0][1]}", errors=errors)
+    before = await read_overrides(connected.store, tenant, projectId)
+    saved = await write_overrides(
+        connected.store,
+        tenant,
+        projectId,
+        body.overrides,
+        updated_at=rfc3339(datetime.now(UTC)),
+        updated_by=principal.email,
+    )
+    await record(
+        request, connected, principal, "flags.override", projectId, tenant_id=tenant, before=before, after=saved
+    )
+    return FlagOverrides(**saved)
