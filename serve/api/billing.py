@@ -35,8 +35,10 @@ class BillingWebhookIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"url": "https://billing.example.com/ludex", "active": True}]}
     )
     url: str = Field(max_length=2048, description="Where `usage.reported` and `tenant.plan.changed` are POSTed.")
-    active: bool = True
-    rotateSecret: bool = Field(False, description="Make a new signing secret (shown once, in this answer).")
+    active: bool = Field(True, strict=True)
+    rotateSecret: bool = Field(
+        False, strict=True, description="Make a new signing secret (shown once, in this answer)."
+    )
 
 
 class BillingWebhook(BaseModel):
