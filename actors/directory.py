@@ -29,6 +29,7 @@ from actors.stores.factory import store_for
 from actors.webhook_delivery import WebhookWorker
 from config.logging import configure_logging
 from config.settings import Settings
+from engine.outcomes import Outcome
 from engine.slots import slot_of
 from engine.webhooks import parse_retry_schedule
 
@@ -320,8 +321,8 @@ class HostGoneError(RuntimeError):
     """The map names a host that no longer runs (stopped by a scale-down the map predates)."""
 
 
-def _wrong_owner(outcome: dict[str, Any]) -> bool:
-    return not outcome.get("ok", True) and outcome["error"]["slug"] == WRONG_OWNER
+def _wrong_owner(outcome: Outcome) -> bool:
+    return outcome.slug == WRONG_OWNER
 
 
 class ShardDirectory:
@@ -333,7 +334,7 @@ class ShardDirectory:
         self.coordinator = coordinator
         self.map = SlotMap.of(slot_map)
         self._handles: dict[str, Any] = {}
-        self._shards: dict[str, Coalescer[list[CommandRequest], list[dict[str, Any]]]] = {}
+        self._shards: dict[str, Coalescer[list[CommandRequest], list[Outcome]]] = {}
         self._refresh: asyncio.Task[None] | None = None
         self.reroutes = 0
 
@@ -368,7 +369,7 @@ class ShardDirectory:
         self._handles.pop(host, None)
         self._shards.pop(host, None)
 
-    def _shard(self, host: str) -> Coalescer[list[CommandRequest], list[dict[str, Any]]]:
+    def _shard(self, host: str) -> Coalescer[list[CommandRequest], list[Outcome]]:
         shard = self._shards.get(host)
         if shard is None:
             shard = self._shards[host] = Coalescer(
@@ -378,11 +379,11 @@ class ShardDirectory:
             )
         return shard
 
-    def _sender(self, host: str) -> Callable[[list[list[CommandRequest]]], Awaitable[list[list[dict[str, Any]]]]]:
-        async def send(groups: list[list[CommandRequest]]) -> list[list[dict[str, Any]]]:
+    def _sender(self, host: str) -> Callable[[list[list[CommandRequest]]], Awaitable[list[list[Outcome]]]]:
+        async def send(groups: list[list[CommandRequest]]) -> list[list[Outcome]]:
             """One Ray call for every caller's commands; each caller's stay together, in order."""
             call = self._handle(host).execute.remote([r for group in groups for r in group])
-            outcomes: list[dict[str, Any]] = await call
+            outcomes: list[Outcome] = await call
             answers, start = [], 0
             for group in groups:
                 answers.append(outcomes[start : start + len(group)])
@@ -429,9 +430,9 @@ class ShardDirectory:
         if self.map.version == seen:  # a handoff not yet published: give it a moment
             await asyncio.sleep(min(REROUTE_BASE_PAUSE_S * 2**attempt, REROUTE_MAX_PAUSE_S))
 
-    async def execute(self, requests: list[CommandRequest]) -> list[dict[str, Any]]:
+    async def execute(self, requests: list[CommandRequest]) -> list[Outcome]:
         """Answers in request order; commands for one player apply in request order."""
-        answers: list[dict[str, Any]] = [{} for _ in requests]
+        answers: list[Outcome | None] = [None for _ in requests]
         pending = list(range(len(requests)))
         deadline = time.monotonic() + REROUTE_DEADLINE_S
         attempt = 0
@@ -467,7 +468,7 @@ class ShardDirectory:
             await self._reroute_pause(current.version, attempt)
             attempt += 1
             pending = sorted(again)
-        return answers
+        return [answer if answer is not None else unavailable_outcome("no answer") for answer in answers]
 
     async def _gone_for_good(self, host: str, error: BaseException, seen: int) -> bool:
         """A host removed by a scale-down and stopped: the map no longer names it."""
@@ -502,22 +503,22 @@ class ShardDirectory:
         results = await asyncio.gather(*(h.stats.remote() for h in self.handles), return_exceptions=True)
         return [r for r in results if isinstance(r, dict)]
 
-    async def define_economy(self, tenant: str, project: str, document: dict[str, Any]) -> dict[str, Any]:
+    async def define_economy(self, tenant: str, project: str, document: dict[str, Any]) -> Outcome:
         host = await self._owner(tenant, project, "")
-        outcome: dict[str, Any] = await self._call(host.define_economy, tenant, project, document)
+        outcome: Outcome = await self._call(host.define_economy, tenant, project, document)
         # Every host that could have cached the old definitions served with a map published
         # before this write: a map fetched after it names them all.
         await self.refresh(self.map.version)
         await asyncio.gather(*(h.invalidate_economy.remote(tenant, project) for h in self.handles))
         return outcome
 
-    async def view(self, tenant: str, project: str, player_id: str, name: str) -> dict[str, Any]:
+    async def view(self, tenant: str, project: str, player_id: str, name: str) -> Outcome:
         deadline = time.monotonic() + REROUTE_DEADLINE_S
         attempt = 0
         while True:
             seen = self.map.version
             try:
-                result: dict[str, Any] = await self._call(
+                result: Outcome = await self._call(
                     self.host_for(tenant, project, player_id).view, tenant, project, player_id, name
                 )
             except HostGoneError:
@@ -534,10 +535,10 @@ class ShardDirectory:
         entries: list[dict[str, Any]] = await self._call(host.ledger, tenant, project, player_id, **query)
         return entries
 
-    async def erase(self, tenant: str, project: str, player_id: str, request_id: str | None) -> dict[str, Any]:
+    async def erase(self, tenant: str, project: str, player_id: str, request_id: str | None) -> Outcome:
         """The player's host deletes it and rewrites its personal data (`ShardHost.erase`)."""
         host = await self._owner(tenant, project, player_id)
-        outcome: dict[str, Any] = await self._call(host.erase, tenant, project, player_id, request_id)
+        outcome: Outcome = await self._call(host.erase, tenant, project, player_id, request_id)
         return outcome
 
     async def receipt(self, tenant: str, project: str, player_id: str, purchase: str) -> dict[str, Any] | None:

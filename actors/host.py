@@ -33,7 +33,8 @@ from actors.event_publisher import EventPublisher
 from actors.metrics import HostMetrics
 from actors.retention import EventRetention, OutcomeRetention
 from actors.slots import SlotGate, claim_own_slots, wrong_owner_outcome
-from actors.stores.base import History, JournalRecord, Outcome, Remembered, Snapshot, Store, event_records
+from actors.stores.base import History, JournalRecord, Remembered, Snapshot, Store, event_records
+from actors.stores.base import Outcome as StoredOutcome
 from config.gc_tuning import tune_for_long_lived_objects
 from engine import views
 from engine.commands import Command, DeletePlayer, command_to_dict
@@ -42,6 +43,7 @@ from engine.errors import IdempotencyKeyReusedError, PlayerNotFoundError, Projec
 from engine.events import PurchaseSucceeded, event_from_dict, event_id, event_to_dict, purchase_seq
 from engine.idempotency import IdempotencyRecord, check_idempotency, fingerprint
 from engine.identity import player_key, project_key
+from engine.outcomes import Outcome, Refusal
 from engine.privacy import scrub_state
 from engine.project import ProjectState, define_economy, economy_of, replay_project
 from engine.rules import Accepted, Context, decide, receipt_view, replay_record, rfc3339, state_after
@@ -60,15 +62,15 @@ class CommandRequest:
     command: Command
     idempotency_key: str | None = None
     request_id: str | None = None
-    refuse_fresh: dict[str, Any] | None = None
-    """When set (e.g. the monthly quota is spent), a new request gets this error outcome, while a
+    refuse_fresh: Refusal | None = None
+    """When set (e.g. the monthly quota is spent), a new request gets this refusal, while a
     repeat of a remembered key still gets its original answer."""
 
 
 @dataclass
 class _Inflight:
     fingerprint: str
-    outcome: dict[str, Any]
+    outcome: Outcome
     future: asyncio.Future[None]
     event_ids: list[str] = field(default_factory=list)
 
@@ -91,22 +93,15 @@ class _Entity:
         return not (self.broken or self.retired)
 
 
-def accepted_outcome(decision: Accepted) -> dict[str, Any]:
-    return {"ok": True, "created": decision.created, "body": decision.body}
-
-
-def rejected_outcome(rejection: Rejection) -> dict[str, Any]:
-    return {"ok": False, "error": {"slug": rejection.slug, "detail": rejection.detail, "data": rejection.data()}}
-
-
 def _retrieve(future: asyncio.Future[Any]) -> None:
     """Marks a failed read nobody waits for any more as seen (no 'never retrieved' noise)."""
     if not future.cancelled():
         future.exception()
 
 
-def unavailable_outcome(reason: str) -> dict[str, Any]:
-    return {"ok": False, "error": {"slug": UNAVAILABLE, "detail": reason, "data": {}}, "retryable": True}
+def unavailable_outcome(reason: str) -> Outcome:
+    """Nothing was decided: the caller may retry (503)."""
+    return Outcome.refused(Refusal(UNAVAILABLE, reason))
 
 
 class ShardHost:
@@ -218,8 +213,8 @@ class ShardHost:
 
     # ------------------------------------------------------------------------------ commands
 
-    async def execute(self, requests: list[CommandRequest]) -> list[dict[str, Any]]:
-        """Run many commands in one call; each answer is an outcome dict in request order.
+    async def execute(self, requests: list[CommandRequest]) -> list[Outcome]:
+        """Run many commands in one call; each answer is an `Outcome` in request order.
         Commands for one player apply in array order."""
         if not self._started:
             await self.start()
@@ -229,8 +224,8 @@ class ShardHost:
             self._log(request, outcome)
         return list(outcomes)
 
-    def _log(self, request: CommandRequest, outcome: dict[str, Any]) -> None:
-        unavailable = not outcome["ok"] and outcome["error"]["slug"] == UNAVAILABLE
+    def _log(self, request: CommandRequest, outcome: Outcome) -> None:
+        unavailable = outcome.slug == UNAVAILABLE
         level = logging.WARNING if unavailable else logging.DEBUG
         if not log.isEnabledFor(level):
             return
@@ -244,13 +239,13 @@ class ShardHost:
                 "projectId": request.project,
                 "playerId": request.player_id,
                 "command": request.command.op,
-                "outcome": "ok" if outcome["ok"] else outcome["error"]["slug"],
-                "eventIds": outcome.get("eventIds"),
+                "outcome": outcome.slug,
+                "eventIds": list(outcome.event_ids),
                 "shard": self.shard_id,
             },
         )
 
-    async def _execute_owned(self, request: CommandRequest) -> dict[str, Any]:
+    async def _execute_owned(self, request: CommandRequest) -> Outcome:
         slot = self.slots.slot(request.tenant, request.project, request.player_id)
         if not await self.slots.enter(slot):
             return wrong_owner_outcome(slot)
@@ -259,7 +254,7 @@ class ShardHost:
         finally:
             self.slots.leave(slot)
 
-    async def _execute_one(self, request: CommandRequest) -> dict[str, Any]:
+    async def _execute_one(self, request: CommandRequest) -> Outcome:
         key = player_key(request.tenant, request.project, request.player_id)
         idem = request.idempotency_key
         request_fingerprint = fingerprint(request.command)
@@ -277,20 +272,20 @@ class ShardHost:
                     if history is not None:
                         self._activate(entity, request.player_id, await history)
                 except Rejection as rejection:
-                    return {**rejected_outcome(rejection), "replayed": False}
+                    return Outcome.refused(rejection)
                 except Exception as error:  # a store read failed or timed out: retryable, nothing decided
                     if history is not None:
                         history.add_done_callback(_retrieve)
                     log.warning("shard %d: store read for %s failed: %s", self.shard_id, key, error)
                     return unavailable_outcome(f"store read failed: {error}")
-                if isinstance(waiting, dict):
+                if isinstance(waiting, Outcome):
                     return waiting
                 if waiting is None and request.refuse_fresh is not None:
-                    return {"ok": False, "error": request.refuse_fresh, "replayed": False}
+                    return Outcome.refused(request.refuse_fresh)
                 if waiting is None:
                     waiting = self._decide(entity, request, economy, request_fingerprint)
-                    if isinstance(waiting, dict):
-                        return {**waiting, "replayed": False}
+                    if isinstance(waiting, Outcome):
+                        return waiting
                     replayed = False
                 else:
                     replayed = True
@@ -298,14 +293,14 @@ class ShardHost:
 
     async def _remembered(
         self, entity: _Entity, idem: str | None, request_fingerprint: str
-    ) -> _Inflight | dict[str, Any] | None:
+    ) -> _Inflight | Outcome | None:
         """An in-flight copy to wait for, a stored answer to replay, or None for a new request."""
         if idem is None:
             return None
         inflight = entity.inflight.get(idem)
         if inflight is not None:
             if inflight.fingerprint != request_fingerprint:
-                return {**rejected_outcome(IdempotencyKeyReusedError(idem)), "replayed": False}
+                return Outcome.refused(IdempotencyKeyReusedError(idem))
             return inflight
         now = self.clock.now()
         remembered = await self._lookups.call((entity.key, idem))
@@ -320,22 +315,25 @@ class ShardHost:
         try:
             replay = check_idempotency(record, request_fingerprint, now, self.retention)
         except IdempotencyKeyReusedError as reused:
-            return {**rejected_outcome(reused), "replayed": False}
-        return None if replay is None else {**replay, "replayed": True}
+            return Outcome.refused(reused)
+        return None if replay is None else Outcome.from_stored(replay).as_replay()
 
     async def _find_outcomes(self, keys: list[tuple[str, str]]) -> list[Remembered | None]:
         return await self.store.find_outcomes(keys, epoch_ms(self.clock.now() - self.retention))
 
     def _decide(
         self, entity: _Entity, request: CommandRequest, economy: Economy, request_fingerprint: str
-    ) -> _Inflight | dict[str, Any]:
+    ) -> _Inflight | Outcome:
         """Decide against the entity's latest state (durable or pending) and queue the write.
         Returns the outcome directly when nothing needs to be written."""
         now = self.clock.now()
         state: PlayerState = entity.state
         decision = decide(state, request.command, Context(now=now, economy=economy, entity=entity.key))
         idem = request.idempotency_key
-        outcome = rejected_outcome(decision) if isinstance(decision, Rejection) else accepted_outcome(decision)
+        if isinstance(decision, Rejection):
+            outcome = Outcome.refused(decision)
+        else:
+            outcome = Outcome.accepted(decision.body, created=decision.created)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         recorded_at_ms = epoch_ms(now)
@@ -352,7 +350,7 @@ class ShardHost:
                 recorded_at_ms=recorded_at_ms,
                 idempotency_key=idem,
                 fingerprint=request_fingerprint if idem else None,
-                outcome=outcome if idem else None,
+                outcome=outcome.to_stored() if idem else None,
                 command=command_to_dict(request.command),
                 request_id=request.request_id,
                 slot=slot,
@@ -364,7 +362,10 @@ class ShardHost:
             write.on_durable = lambda: self._on_durable(entity, new_state, record)
         elif idem is not None:
             write = PendingWrite(
-                None, Outcome(entity.key, idem, request_fingerprint, outcome, recorded_at_ms), future, owner=entity
+                None,
+                StoredOutcome(entity.key, idem, request_fingerprint, outcome.to_stored(), recorded_at_ms),
+                future,
+                owner=entity,
             )
         else:
             return outcome
@@ -382,9 +383,7 @@ class ShardHost:
         self.committer.submit(write)
         return inflight
 
-    async def _await_durable(
-        self, entity: _Entity, idem: str | None, inflight: _Inflight, replayed: bool
-    ) -> dict[str, Any]:
+    async def _await_durable(self, entity: _Entity, idem: str | None, inflight: _Inflight, replayed: bool) -> Outcome:
         try:
             await asyncio.shield(inflight.future)
         except WrongOwnerError:
@@ -397,8 +396,8 @@ class ShardHost:
             if not replayed and idem is not None and entity.inflight.get(idem) is inflight:
                 del entity.inflight[idem]
         if replayed:
-            return {**inflight.outcome, "replayed": True}
-        return {**inflight.outcome, "replayed": False, "eventIds": inflight.event_ids}
+            return inflight.outcome.as_replay()
+        return inflight.outcome.with_events(inflight.event_ids)
 
     def _on_durable(self, entity: _Entity, state: PlayerState, record: JournalRecord | None = None) -> None:
         entity.durable_state = state
@@ -540,7 +539,7 @@ class ShardHost:
             state = replay_project(state, record.seq, record.events, record.format_version)
         return state
 
-    async def define_economy(self, tenant: str, project: str, document: dict[str, Any]) -> dict[str, Any]:
+    async def define_economy(self, tenant: str, project: str, document: dict[str, Any]) -> Outcome:
         """Install a new version of a project's definitions (journaled on the project entity)."""
         if not self._started:
             await self.start()
@@ -549,14 +548,14 @@ class ShardHost:
             state = await self._project_state(key)
             event = define_economy(state, document)
             if isinstance(event, Rejection):
-                return {**rejected_outcome(event), "replayed": False}
+                return Outcome.refused(event)
             now = self.clock.now()
             record = JournalRecord(key, state.seq + 1, [event], rfc3339(now), epoch_ms(now))
             result = await self.store.commit([record], [])
             if result.conflicts:
                 return unavailable_outcome("another host changed this project's definitions")
             self.invalidate_economy(tenant, project)
-        return {"ok": True, "created": True, "body": {"version": event["data"]["version"]}, "replayed": False}
+        return Outcome.accepted({"version": event["data"]["version"]}, created=True)
 
     async def economy_version(self, tenant: str, project: str) -> int:
         return (await self._project_state(project_key(tenant, project))).version
@@ -567,14 +566,14 @@ class ShardHost:
 
     # ------------------------------------------------------------------------------ privacy
 
-    async def erase(self, tenant: str, project: str, player_id: str, request_id: str | None = None) -> dict[str, Any]:
+    async def erase(self, tenant: str, project: str, player_id: str, request_id: str | None = None) -> Outcome:
         """Delete the player (a journaled `player.deleted`, if it is not deleted yet), then have the
         store rewrite its personal data (`Store.erase_player`) while its lock is held, and drop it
         from memory so the next use reloads what was rewritten. Idempotent; docs/PRIVACY.md."""
         if not self._started:
             await self.start()
         deleted = await self._execute_one(CommandRequest(tenant, project, player_id, DeletePlayer(), None, request_id))
-        if not deleted["ok"] and deleted["error"]["slug"] != PlayerNotFoundError.slug:
+        if deleted.refusal is not None and deleted.refusal.slug != PlayerNotFoundError.slug:
             return deleted  # unavailable, or the project is gone: nothing was rewritten
         key = player_key(tenant, project, player_id)
         while True:
@@ -588,7 +587,7 @@ class ShardHost:
                     return unavailable_outcome(f"store read failed: {error}")
                 state: PlayerState = entity.durable_state
                 if not state.exists:
-                    return rejected_outcome(PlayerNotFoundError(player_id))
+                    return Outcome.refused(PlayerNotFoundError(player_id))
                 # Snapshots being written in the background hold the state from before: let them land first.
                 await asyncio.gather(*self._background, return_exceptions=True)
                 # A snapshot at the last seq first: a passivation that snapshotted the old state just
@@ -599,11 +598,11 @@ class ShardHost:
                 entity.retired = True
                 if self._entities.get(key) is entity:
                     del self._entities[key]
-                return {"ok": True, "body": {"playerId": player_id, "seq": state.seq, "rewritten": changed}}
+                return Outcome.accepted({"playerId": player_id, "seq": state.seq, "rewritten": changed})
 
     # ------------------------------------------------------------------------------ queries
 
-    async def view(self, tenant: str, project: str, player_id: str, name: str) -> dict[str, Any]:
+    async def view(self, tenant: str, project: str, player_id: str, name: str) -> Outcome:
         """A read model of the player's durable state: `profile`, `progression`, `wallet`,
         `inventory`, `counters`, `quests` or `achievements`."""
         if not self._started:
@@ -616,7 +615,7 @@ class ShardHost:
         finally:
             self.slots.leave(slot)
 
-    async def _view(self, tenant: str, project: str, player_id: str, name: str) -> dict[str, Any]:
+    async def _view(self, tenant: str, project: str, player_id: str, name: str) -> Outcome:
         key = player_key(tenant, project, player_id)
         while True:
             entity = self._entity(key)
@@ -627,12 +626,12 @@ class ShardHost:
                     await self._load_player(entity, player_id)
                     economy = await self._economy(tenant, project)
                 except Rejection as rejection:
-                    return rejected_outcome(rejection)
+                    return Outcome.refused(rejection)
                 state: PlayerState = entity.durable_state
                 break
         if not state.is_active:
-            return rejected_outcome(PlayerNotFoundError(player_id))
-        return {"ok": True, "body": _VIEWS[name](state, economy)}
+            return Outcome.refused(PlayerNotFoundError(player_id))
+        return Outcome.accepted(_VIEWS[name](state, economy))
 
     async def economy_document(self, tenant: str, project: str) -> dict[str, Any] | None:
         """The project's current definitions in document form (for catalogs), or None."""

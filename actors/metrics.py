@@ -9,6 +9,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.outcomes import Outcome
+
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 
@@ -43,10 +45,9 @@ class HostMetrics:
     commit_seconds: Histogram = field(default_factory=lambda: Histogram(LATENCY_BUCKETS_S))
     batch_size: Histogram = field(default_factory=lambda: Histogram(BATCH_BUCKETS))
 
-    def command(self, op: str, outcome: dict[str, Any]) -> None:
-        result = "ok" if outcome["ok"] else outcome["error"]["slug"]
-        self.commands[(op, result)] += 1
-        if outcome.get("replayed"):
+    def command(self, op: str, outcome: Outcome) -> None:
+        self.commands[(op, outcome.slug)] += 1
+        if outcome.replayed:
             self.replays += 1
 
     def snapshot(self) -> dict[str, Any]:

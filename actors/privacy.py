@@ -19,6 +19,7 @@ from actors.stores.base import JournalRecord, Store, event_records, player_path
 from actors.webhook_records import CURSOR_ID, CURSORS, DELIVERIES, DUE, REDRIVES, WEBHOOKS, delivery_id, redrive_id
 from engine.events import PurchaseSucceeded, event_from_dict, event_id
 from engine.identity import player_key, project_key
+from engine.outcomes import Outcome, Refusal
 from engine.privacy import PERSONAL_FIELDS, holds_personal_data, scrub_public_event
 from engine.replay import EconomyVersion, economy_in_force, economy_versions, fold, journal_entry, state_view
 from engine.rules import receipt_view, rfc3339
@@ -47,7 +48,7 @@ class PersonalDataHolder(Protocol):
 class PlayerHost(Protocol):
     """Where a player lives (`ShardHost`, or `ShardDirectory` routing to one)."""
 
-    async def erase(self, tenant: str, project: str, player_id: str, request_id: str | None) -> dict[str, Any]: ...
+    async def erase(self, tenant: str, project: str, player_id: str, request_id: str | None) -> Outcome: ...
 
 
 def personal_data_holders(store: Store) -> list[PersonalDataHolder]:
@@ -210,15 +211,15 @@ class PlayerPrivacy:
 
     async def erase(
         self, host: PlayerHost, tenant: str, project: str, player_id: str, request_id: str | None
-    ) -> Erased | dict[str, Any]:
+    ) -> Erased | Refusal:
         """Erase the player everywhere (docs/PRIVACY.md): the host deletes it and rewrites the
         journal, snapshot, index, event store and keyed answers; then webhook deliveries and every
         other holder; then the store's files. Answers the erasure, or the host's error outcome."""
         outcome = await host.erase(tenant, project, player_id, request_id)
-        if not outcome["ok"]:
-            return outcome
+        if outcome.refusal is not None:
+            return outcome.refusal
         entity = player_key(tenant, project, player_id)
-        await self._scrub_deliveries(tenant, project, entity, int(outcome["body"]["seq"]))
+        await self._scrub_deliveries(tenant, project, entity, int(outcome.body["seq"]))
         for holder in self.holders:
             await holder.erase_player(tenant, project, player_id)
         await self.store.forget_erased()
@@ -238,7 +239,7 @@ class PlayerPrivacy:
             repeated = False
         else:
             repeated = True
-        return Erased(player_id, found["erasedAt"], int(outcome["body"]["seq"]), repeated)
+        return Erased(player_id, found["erasedAt"], int(outcome.body["seq"]), repeated)
 
     async def _scrub_deliveries(self, tenant: str, project: str, entity: str, last_seq: int) -> int:
         """Rewrite the stored bodies of the player's webhook deliveries (a redrive sends the

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from actors.stores.base import SlotClaim, Store
+from engine.outcomes import Outcome, Refusal
 from engine.slots import slot_of, slot_of_path
 
 WRONG_OWNER = "wrong-owner"
@@ -23,13 +24,9 @@ HANDOFF_WAIT_S = 30.0  # a held command gives up (wrong-owner) if no coordinator
 DRAIN_POLL_S = 0.002
 
 
-def wrong_owner_outcome(slot: int | None) -> dict[str, Any]:
+def wrong_owner_outcome(slot: int | None) -> Outcome:
     """Retryable: nothing was decided. The ingress refreshes its slot map and sends it again."""
-    return {
-        "ok": False,
-        "error": {"slug": WRONG_OWNER, "detail": "this shard host does not own the slot", "data": {"slot": slot}},
-        "retryable": True,
-    }
+    return Outcome.refused(Refusal(WRONG_OWNER, "this shard host does not own the slot", {"slot": slot}))
 
 
 class SlotGate:

@@ -1,29 +1,26 @@
 """Rejections: why a command changed nothing.
 
-Each carries the data a caller needs to act on it and a stable `slug`; the transport layer
-maps slugs to statuses in one table. They are exceptions so hosts may raise them across
-process boundaries, but rules return them rather than raise.
+Each is a `DomainError`: it carries the data a caller needs to act on it and a stable `slug`;
+the transport layer maps slugs to statuses in one table. They are exceptions so hosts may raise
+them across process boundaries, but rules return them rather than raise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
+from engine.domain_error import DomainError
+
 
 @dataclass
-class Rejection(Exception):
+class Rejection(DomainError):
     slug: ClassVar[str] = "rejected"
 
     @property
-    def detail(self) -> str:
-        return self.slug.replace("-", " ")
-
-    def data(self) -> dict[str, Any]:
+    def data(self) -> Mapping[str, Any]:
         return asdict(self)
-
-    def __str__(self) -> str:
-        return self.detail
 
 
 @dataclass

@@ -17,6 +17,7 @@ from starlette.requests import HTTPConnection
 
 from actors.ingress.metering import Metering
 from engine.access import ApiKey
+from engine.outcomes import Outcome, Refusal
 from engine.quotas import Usage
 from serve.backend import Backend, backend
 from serve.problems import ProblemError
@@ -38,7 +39,7 @@ class Caller:
     plan: dict[str, Any] | None = None
     usage: Usage | None = None
 
-    def quota_refusal(self) -> dict[str, Any] | None:
+    def quota_refusal(self) -> Refusal | None:
         """The `quota-exceeded` error (with the seconds until next month, UTC) once the tenant's
         plan quota for the month is used up. Commands carry it to the host, which answers it to new
         requests but still replays a remembered key's original answer."""
@@ -47,9 +48,14 @@ class Caller:
         refusal = self.metering.refusal(self.plan, self.usage)
         if refusal is None:
             return None
-        return {"slug": "quota-exceeded", "detail": refusal.detail, "data": {"retryAfterS": refusal.retry_after_s}}
+        return Refusal(
+            "quota-exceeded",
+            refusal.detail,
+            {"retryAfterS": refusal.retry_after_s},
+            {"Retry-After": str(refusal.retry_after_s)},
+        )
 
-    async def count_events(self, outcomes: Sequence[dict[str, Any]]) -> None:
+    async def count_events(self, outcomes: Sequence[Outcome]) -> None:
         """Adds the events of fresh accepted commands to the tenant's monthly usage."""
         if self.metering is not None:
             await self.metering.count_events(self.tenant, outcomes)
@@ -67,8 +73,8 @@ def metering(request: HTTPConnection, backend: Backend) -> Metering:
 
 async def tenant_id(
     x_tenant_id: Annotated[
-        str | None, Header(description="The tenant the call acts for.", examples=["demo"], max_length=64)
-    ] = None,
+        str, Header(description="The tenant the call acts for.", examples=["demo"], max_length=64)
+    ] = None,  # type: ignore[assignment]  # checked below (400 `missing-tenant`); no `null` in the OpenAPI
 ) -> str:
     if not x_tenant_id:
         raise ProblemError("missing-tenant", "the x-tenant-id header is required")

@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from engine.access import SCOPES
-from serve.schemas import Id
+from serve.schemas import Id, Whole
 
 Name = Annotated[str, Field(min_length=1, max_length=120)]
-Quota = Annotated[int | None, Field(strict=True, ge=0, le=10**15, description="None: unlimited.")]
+Quota = Annotated[int | None, Field(strict=True, ge=0, le=10**15, description="None: unlimited."), Whole]
 Scope = Literal["players:read", "players:write", "economy:write", "store:purchase", "events:read", "realtime"]
 assert set(get_args(Scope)) == set(SCOPES), "the API's scopes are engine.access.SCOPES"
 
@@ -31,7 +31,9 @@ class TenantPatch(Body):
     name: Name | None = None
     planId: Id | None = None
     suspended: bool | None = Field(
-        default=None, description="A suspended tenant's API keys answer 403 `tenant-suspended`; its data stays."
+        strict=True,
+        default=None,
+        description="A suspended tenant's API keys answer 403 `tenant-suspended`; its data stays.",
     )
 
 
@@ -123,7 +125,7 @@ class ApiKeyIn(Body):
     name: Name
     scopes: Annotated[list[Scope], Field(min_length=1)]
     expiresAt: Annotated[AwareDatetime | None, Field(description="RFC 3339 with a zone; None: never.")] = None
-    rateLimitPerSecond: Annotated[int | None, Field(strict=True, ge=1, le=100_000)] = None
+    rateLimitPerSecond: Annotated[int | None, Field(strict=True, ge=1, le=100_000), Whole] = None
 
 
 class ApiKey(BaseModel):
@@ -204,7 +206,7 @@ class UserIn(Body):
 class UserPatch(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"disabled": True}]})
     platformRole: Literal["superadmin", "admin", "support"] | None = None
-    disabled: bool | None = None
+    disabled: bool | None = Field(None, strict=True)
     password: Annotated[str | None, Field(min_length=1, max_length=1024, description="A new password.")] = None
 
 
@@ -251,14 +253,14 @@ class WebhookIn(Body):
     )
     url: WebhookUrl
     eventTypes: Annotated[list[EventType], Field(min_length=1, max_length=100)] = ["*"]
-    active: bool = True
+    active: bool = Field(True, strict=True)
 
 
 class WebhookPatch(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"active": True}]})
     url: WebhookUrl | None = None
     eventTypes: Annotated[list[EventType] | None, Field(min_length=1, max_length=100)] = None
-    active: bool | None = None
+    active: bool | None = Field(None, strict=True)
 
 
 class Webhook(BaseModel):

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from actors.ingress.accounts import AccountError, AccountService, LoginThrottledError
+from actors.ingress.accounts import AccountError, AccountService
 from actors.secret_box import SecretBox
 from engine.rbac import Principal, can
 from serve.backend import backend
@@ -36,12 +36,6 @@ async def accounts(request: Request) -> AccountService:
             )
             request.app.state.accounts = service
     return service
-
-
-def problem_from(error: AccountError) -> ProblemError:
-    """The problem answering an account refusal (429s carry `Retry-After`)."""
-    headers = {"Retry-After": str(error.retry_after_s)} if isinstance(error, LoginThrottledError) else None
-    return ProblemError(error.slug, error.detail, headers=headers)
 
 
 async def current_principal(

@@ -1,5 +1,5 @@
-"""From a host's outcome to an HTTP answer: status from the outcome (201 when created, 204 when
-there is no body), problems through the slug table, and `Idempotent-Replayed: true` on replays."""
+"""From a host's `Outcome` to an HTTP answer: status from the outcome (201 when created, 204 when
+there is no body), refusals through `serve.problems`, and `Idempotent-Replayed: true` on replays."""
 
 from __future__ import annotations
 
@@ -11,22 +11,24 @@ from starlette.requests import HTTPConnection
 
 from actors.host import CommandRequest
 from engine.commands import Command
+from engine.outcomes import Outcome
 from serve.api_key_auth import Caller
 from serve.player_reads import player_view
-from serve.problems import PROBLEM_JSON, STATUS_BY_SLUG, ProblemError, problem_body
+from serve.problems import ProblemError, problem_headers, problem_of, problem_response, status_of
 
 REPLAYED = "Idempotent-Replayed"
 
 
 async def _idempotency_header(
     idempotency_key: Annotated[
-        str | None,
+        str,
         Header(
             alias="Idempotency-Key",
+            min_length=1,
             max_length=255,
             description="Makes the call safe to retry: same key and body → same answer, one effect.",
         ),
-    ] = None,
+    ] = None,  # type: ignore[assignment]  # optional, yet a string when sent: no `null` in the OpenAPI
 ) -> None:
     """Declares the header in the OpenAPI; handlers read it through `idempotency_key`."""
 
@@ -47,58 +49,46 @@ def idempotency_key(request: Request, body_key: str | None) -> str | None:
     return header or body_key
 
 
-def outcome_status(outcome: dict[str, Any]) -> int:
-    if outcome["ok"]:
-        if outcome.get("body") is None:
-            return 204
-        return 201 if outcome.get("created") else 200
-    return STATUS_BY_SLUG.get(outcome["error"]["slug"], 500)
+def outcome_status(outcome: Outcome) -> int:
+    if outcome.refusal is not None:
+        return status_of(outcome.refusal)
+    if outcome.body is None:
+        return 204
+    return 201 if outcome.created else 200
 
 
-def outcome_problem(request: HTTPConnection, outcome: dict[str, Any]) -> dict[str, Any]:
-    error = outcome["error"]
-    field = error.get("data", {}).get("field")
-    errors = [{"field": field, "message": error["detail"]}] if field and STATUS_BY_SLUG[error["slug"]] == 422 else None
-    return problem_body(error["slug"], error["detail"], request, errors=errors)
+def outcome_response(request: Request, outcome: Outcome) -> Response:
+    headers = {REPLAYED: "true"} if outcome.replayed else {}
+    if outcome.refusal is not None:
+        return problem_response(request, outcome.refusal, headers)
+    status = outcome_status(outcome)
+    if status == 204:
+        return Response(status_code=204, headers=headers)
+    return JSONResponse(outcome.body, status_code=status, headers=headers)
 
 
-def retry_after(outcome: dict[str, Any]) -> int | None:
-    """Seconds after which a refused command may be sent again (503s: 1), else None."""
-    if outcome["ok"]:
+def retry_after(outcome: Outcome) -> int | None:
+    """Seconds after which a refused command may be sent again (a quota's, or 1 for a 503)."""
+    if outcome.refusal is None:
         return None
-    seconds = outcome["error"].get("data", {}).get("retryAfterS")
-    if seconds is None and outcome_status(outcome) == 503:
-        return 1
+    seconds = problem_headers(outcome.refusal).get("Retry-After")
     return None if seconds is None else int(seconds)
 
 
-def outcome_response(request: Request, outcome: dict[str, Any]) -> Response:
-    status = outcome_status(outcome)
-    headers = {REPLAYED: "true"} if outcome.get("replayed") else {}
-    if outcome["ok"]:
-        if status == 204:
-            return Response(status_code=204, headers=headers)
-        return JSONResponse(outcome["body"], status_code=status, headers=headers)
-    seconds = retry_after(outcome)
-    if seconds is not None:
-        headers["Retry-After"] = str(seconds)
-    return JSONResponse(outcome_problem(request, outcome), status_code=status, media_type=PROBLEM_JSON, headers=headers)
-
-
-def outcome_result(connection: HTTPConnection, outcome: dict[str, Any]) -> dict[str, Any]:
+def outcome_result(connection: HTTPConnection, outcome: Outcome) -> dict[str, Any]:
     """One command's answer inside a batch or on the command stream: what its own HTTP call
     would answer (status, body or problem, the replay header as `replayed`, `Retry-After` as
     `retryAfterS`), as plain JSON (no pydantic model built per result)."""
-    result: dict[str, Any] = {"ok": outcome["ok"], "status": outcome_status(outcome)}
-    if outcome["ok"]:
-        if outcome.get("body") is not None:
-            result["body"] = outcome["body"]
+    result: dict[str, Any] = {"ok": outcome.ok, "status": outcome_status(outcome)}
+    if outcome.refusal is None:
+        if outcome.body is not None:
+            result["body"] = outcome.body
     else:
-        result["problem"] = outcome_problem(connection, outcome)
+        result["problem"] = problem_of(connection, outcome.refusal)
         seconds = retry_after(outcome)
         if seconds is not None:
             result["retryAfterS"] = seconds
-    result["replayed"] = bool(outcome.get("replayed"))
+    result["replayed"] = outcome.replayed
     return result
 
 
@@ -110,14 +100,12 @@ async def run_command(
 
 async def execute_command(
     request: Request, caller: Caller, player_id: str, command: Command, body_key: str | None = None
-) -> dict[str, Any]:
+) -> Outcome:
     """The host's outcome of one command: keyed, quota-checked and counted like every command."""
     key = idempotency_key(request, body_key)
     refusal = caller.quota_refusal()
     if refusal is not None and key is None:
-        raise ProblemError(
-            refusal["slug"], refusal["detail"], headers={"Retry-After": str(refusal["data"]["retryAfterS"])}
-        )
+        return Outcome.refused(refusal)
     outcomes = await caller.backend.directory.execute(
         [CommandRequest(caller.tenant, caller.project, player_id, command, key, request.state.request_id, refusal)]
     )

@@ -56,7 +56,7 @@ async def bootstrap_demo(settings: Settings, directory: ShardDirectory, base_url
         if await directory.economy_document(DEMO_TENANT, DEMO_PROJECT) is None:
             document = yaml.safe_load(DEMO_ECONOMY_PATH.read_text())
             outcome = await directory.define_economy(DEMO_TENANT, DEMO_PROJECT, document)
-            assert outcome["ok"], outcome
+            assert outcome.ok, outcome
         previous = _read_credentials(path)
         credentials = previous
         if credentials is None or await control.authenticate(credentials["apiKey"]) is None:

@@ -14,10 +14,9 @@ from serve.schemas import LedgerEntry, LedgerPage, Player, PlayerPage
 async def player_view(backend: Backend, tenant: str, project: str, player_id: str, name: str) -> Any:
     """A view of one player as the shard host has it (`profile`, `player`, `wallet`, ...), or its problem."""
     outcome = await backend.directory.view(tenant, project, player_id, name)
-    if not outcome["ok"]:
-        error = outcome["error"]
-        raise ProblemError(error["slug"], error["detail"])
-    return outcome["body"]
+    if outcome.refusal is not None:
+        raise outcome.refusal.as_error()
+    return outcome.body
 
 
 async def player_page(

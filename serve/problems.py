@@ -1,9 +1,11 @@
-"""RFC 9457 problem+json. One table maps every rejection slug to an HTTP status, so handlers
-never choose statuses themselves."""
+"""RFC 9457 problem+json, in one place: every `DomainError` (engine rejections, control-plane,
+account, webhook and transport errors) and every refused `Outcome` becomes a problem here. One
+table maps each slug to an HTTP status, so handlers never choose statuses themselves."""
 
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,8 +19,9 @@ from starlette.requests import HTTPConnection
 
 from actors.committer import EntityUnavailableError
 from actors.documents import ContentionError
-from actors.ingress.control_plane import ControlError
+from engine.domain_error import DomainError, NamedError
 from engine.limits import MetadataError
+from engine.outcomes import Refusal
 
 log = logging.getLogger("ludex.http")
 PROBLEM_BASE = "https://ludex.dev/problems/"
@@ -95,12 +98,43 @@ STATUS_BY_SLUG: dict[str, int] = {
 }
 
 
+PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+_MEANINGS = {
+    400: "Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`).",
+    401: "Missing, unknown, revoked or expired credentials.",
+    403: "The credentials may not do this here (scope, project, role or plan).",
+    404: "The resource does not exist for this tenant (other tenants' resources are never revealed).",
+    409: "Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`).",
+    413: "The request body is over the limit (`payload-too-large`).",
+    422: "The request is not valid (`validation-error` with `errors[]`, or a domain rule such as "
+    "`unknown-currency` or `idempotency-key-reused`).",
+    429: "Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or "
+    "`login-throttled`; `Retry-After` says when to try again.",
+    503: "A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, "
+    "`not-ready`); nothing changed, retry after `Retry-After`.",
+}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}}}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route: every problem status it can answer, documented as RFC 9457
+    `application/problem+json` (503 always: any store may be briefly away)."""
+    return {
+        status: {
+            "description": _MEANINGS[status],
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
+            **({"headers": _RETRY_AFTER} if status in (429, 503) else {}),
+        }
+        for status in sorted({*statuses, 503})
+    }
+
+
 def title_of(slug: str) -> str:
     return slug.replace("-", " ").capitalize()
 
 
-class ProblemError(Exception):
-    """Raised anywhere in a handler to answer with a problem."""
+class ProblemError(NamedError):
+    """Raised anywhere in a handler to answer with a problem; `errors` names the fields at fault."""
 
     def __init__(
         self,
@@ -109,22 +143,59 @@ class ProblemError(Exception):
         *,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
-        extra: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(detail)
-        self.slug = slug
-        self.status = STATUS_BY_SLUG[slug]
-        self.detail = detail
-        self.errors = errors
-        self.headers = headers or {}
-        self.extra = extra or {}
+        if slug not in STATUS_BY_SLUG:
+            raise KeyError(f"no status for problem '{slug}': add it to STATUS_BY_SLUG")
+        super().__init__(slug, detail, {"errors": errors} if errors else {}, headers)
+
+    @property
+    def status(self) -> int:
+        return STATUS_BY_SLUG[self.slug]
+
+    @property
+    def errors(self) -> list[dict[str, str]] | None:
+        errors: list[dict[str, str]] | None = self.data.get("errors")
+        return errors
+
+
+Problematic = DomainError | Refusal
+"""Anything with a slug, detail, data and headers: a raised error or a host's refusal."""
+
+
+def status_of(error: Problematic) -> int:
+    return STATUS_BY_SLUG.get(error.slug, 500)
+
+
+def field_errors(error: Problematic) -> list[dict[str, str]] | None:
+    """The `errors[]` of a problem: given explicitly, the fields of an invalid definition, or the
+    one field a 422 rejection names."""
+    data = error.data
+    if data.get("errors"):
+        return list(data["errors"])
+    if data.get("problems"):
+        return [{"field": path, "message": message} for path, message in data["problems"]]
+    if data.get("field") and status_of(error) == 422:
+        return [{"field": str(data["field"]), "message": error.detail}]
+    return None
+
+
+def problem_of(request: HTTPConnection, error: Problematic) -> dict[str, Any]:
+    """The problem+json body of a domain error or refusal."""
+    return problem_body(error.slug, error.detail, request, errors=field_errors(error))
+
+
+def problem_headers(error: Problematic) -> dict[str, str]:
+    headers = dict(error.headers)
+    if status_of(error) == 503:
+        headers.setdefault("Retry-After", "1")
+    return headers
 
 
 def problem_body(slug: str, detail: str, request: HTTPConnection, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + slug,
         "title": title_of(slug),
-        "status": STATUS_BY_SLUG[slug],
+        "status": STATUS_BY_SLUG.get(slug, 500),
         "detail": detail,
         "instance": request.url.path,
         "requestId": getattr(request.state, "request_id", None),
@@ -133,12 +204,12 @@ def problem_body(slug: str, detail: str, request: HTTPConnection, **extra: Any) 
     return body
 
 
-def problem_response(request: Request, error: ProblemError) -> JSONResponse:
-    headers = dict(error.headers)
-    if error.status == 503:
-        headers.setdefault("Retry-After", "1")
-    body = problem_body(error.slug, error.detail, request, errors=error.errors, **error.extra)
-    return JSONResponse(body, status_code=error.status, media_type=PROBLEM_JSON, headers=headers)
+def problem_response(request: Request, error: Problematic, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The one way a problem is answered (plus any `headers` of the answer itself)."""
+    all_headers = {**problem_headers(error), **(headers or {})}
+    return JSONResponse(
+        problem_of(request, error), status_code=status_of(error), media_type=PROBLEM_JSON, headers=all_headers
+    )
 
 
 def _field(location: tuple[Any, ...]) -> str:
@@ -165,9 +236,23 @@ def validation_problem(issues: Sequence[Mapping[str, Any]]) -> ProblemError:
     return ProblemError("validation-error", detail, errors=errors)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI gives this path (Starlette's 405 names only the first matching
+    route's, and one path often has several routes: GET and POST of a collection)."""
+    index: list[tuple[re.Pattern[str], list[str]]] | None = getattr(request.app.state, "allowed_methods", None)
+    if index is None:
+        index = [
+            (re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path))), [m.upper() for m in operations])
+            for path, operations in request.app.openapi()["paths"].items()
+        ]
+        request.app.state.allowed_methods = index
+    path = request.url.path
+    return sorted({method for pattern, methods in index if pattern.fullmatch(path) for method in methods})
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ProblemError)
-    async def on_problem(request: Request, error: ProblemError) -> JSONResponse:
+    @app.exception_handler(DomainError)
+    async def on_problem(request: Request, error: DomainError) -> JSONResponse:
         return problem_response(request, error)
 
     @app.exception_handler(RequestValidationError)
@@ -184,11 +269,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
         if error.status_code == 400 and "parsing the body" in str(error.detail):
             slug = "malformed-json"
-        return problem_response(request, ProblemError(slug, str(error.detail), headers=dict(error.headers or {})))
-
-    @app.exception_handler(ControlError)
-    async def on_control(request: Request, error: ControlError) -> JSONResponse:
-        return problem_response(request, ProblemError(error.slug, error.detail))
+        headers = dict(error.headers or {})
+        if error.status_code == 405 and (methods := allowed_methods(request)):
+            headers["Allow"] = ", ".join(methods)
+        return problem_response(request, ProblemError(slug, str(error.detail), headers=headers))
 
     @app.exception_handler(PyMongoError)
     @app.exception_handler(sqlite3.OperationalError)

@@ -5,14 +5,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from engine.limits import MAX_AMOUNT, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_SAFE_INTEGER, check_metadata
 from engine.rules import MAX_PURCHASE_QUANTITY, MAX_USERNAME_LENGTH
 
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
 Id = Annotated[str, Field(pattern=ID, description="An id: letters, digits and `_.:@-`, at most 64 characters.")]
-Amount = Annotated[int, Field(strict=True, ge=1, le=MAX_AMOUNT, description="A positive integer.")]
+
+
+def whole_number(value: Any) -> Any:
+    """JSON has one number type, and JSON Schema counts `2.0` as the integer 2: accept it as 2,
+    while strings and booleans stay refused (the fields are strict)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Whole = BeforeValidator(whole_number)
+Amount = Annotated[int, Whole, Field(strict=True, ge=1, le=MAX_AMOUNT, description="A positive integer.")]
+Quantity = Annotated[int, Whole, Field(strict=True, ge=1, le=MAX_PURCHASE_QUANTITY)]
 Reason = Annotated[str, Field(max_length=200, description="Why, for the ledger and the event.")]
 IdempotencyKey = Annotated[
     str | None,
@@ -105,7 +117,7 @@ class QuestProgress(Request):
 class PurchaseRequest(Request):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"sku": "potion-pack", "quantity": 1}]})
     sku: Id
-    quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_PURCHASE_QUANTITY)] = 1
+    quantity: Quantity = 1
     idempotencyKey: IdempotencyKey = None
 
 
@@ -160,7 +172,7 @@ class IncrementOp(BatchOp):
 class PurchaseOp(BatchOp):
     op: Literal["purchase"]
     sku: Id
-    quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_PURCHASE_QUANTITY)] = 1
+    quantity: Quantity = 1
 
 
 BatchCommand = Annotated[

@@ -22,7 +22,7 @@ import math
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import jwt
 import pyotp
@@ -34,6 +34,7 @@ from actors.documents import update_document
 from actors.secret_box import SecretBox, is_sealed
 from actors.stores.base import Store
 from config.settings import Settings
+from engine.domain_error import DomainError
 from engine.rbac import PLATFORM_ROLES, TENANT_ROLES, Membership, Principal
 from engine.rules import rfc3339
 
@@ -51,53 +52,59 @@ TOTP_DIGITS = 6
 ALGORITHM = "HS256"
 
 
-class AccountError(Exception):
-    """A refusal with a stable slug (the problem type) and its HTTP status."""
+class AccountError(DomainError):
+    """A refusal of the account service; each subclass names its problem type."""
 
-    slug = "invalid-credentials"
-    status = 401
-    default_detail = "the request was refused"
+    slug: ClassVar[str] = "invalid-credentials"
+    default_detail: ClassVar[str] = "the request was refused"
 
     def __init__(self, detail: str | None = None) -> None:
-        self.detail = detail or self.default_detail
-        super().__init__(self.detail)
+        super().__init__(detail or self.default_detail)
+
+    @property
+    def detail(self) -> str:
+        return str(self.args[0])
 
 
 class InvalidCredentialsError(AccountError):
-    slug, status, default_detail = "invalid-credentials", 401, "the email or password is wrong"
+    slug, default_detail = "invalid-credentials", "the email or password is wrong"
 
 
 class LoginThrottledError(AccountError):
-    slug, status = "login-throttled", 429
+    slug = "login-throttled"
 
     def __init__(self, retry_after_s: int) -> None:
         self.retry_after_s = retry_after_s
         super().__init__(f"too many failed logins; retry in {retry_after_s} s")
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
 
 class TotpRequiredError(AccountError):
-    slug, status, default_detail = "totp-required", 401, "this account needs a TOTP code (field `totp`)"
+    slug, default_detail = "totp-required", "this account needs a TOTP code (field `totp`)"
 
 
 class InvalidTotpError(AccountError):
-    slug, status, default_detail = "invalid-totp", 401, "the TOTP code is wrong, expired or already used"
+    slug, default_detail = "invalid-totp", "the TOTP code is wrong, expired or already used"
 
 
 class InvalidTokenError(AccountError):
-    slug, status, default_detail = "invalid-token", 401, "the token is invalid, expired or revoked"
+    slug, default_detail = "invalid-token", "the token is invalid, expired or revoked"
 
 
 class TokenReusedError(AccountError):
-    slug, status = "token-reused", 401
+    slug = "token-reused"
     default_detail = "this refresh token was already used; every token of its session is now revoked"
 
 
 class EmailTakenError(AccountError):
-    slug, status, default_detail = "email-taken", 409, "a user with this email already exists"
+    slug, default_detail = "email-taken", "a user with this email already exists"
 
 
 class WeakPasswordError(AccountError):
-    slug, status = "weak-password", 422
+    slug = "weak-password"
     default_detail = f"passwords need at least {MIN_PASSWORD_LENGTH} characters"
 
 

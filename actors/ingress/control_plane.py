@@ -14,6 +14,7 @@ from actors.coalescer import Coalescer
 from actors.documents import update_document
 from actors.stores.base import Store
 from engine.access import SCOPES, ApiKey, compose_api_key, hash_secret, is_usable, secret_matches, split_api_key
+from engine.domain_error import NamedError
 from engine.plans import DEFAULT_PLANS, QUOTA_FIELDS
 from engine.rules import rfc3339
 
@@ -135,13 +136,8 @@ class ControlPlane:
         return key
 
 
-class ControlError(Exception):
+class ControlError(NamedError):
     """A backoffice request that cannot be done; `slug` names the problem."""
-
-    def __init__(self, slug: str, detail: str) -> None:
-        super().__init__(detail)
-        self.slug = slug
-        self.detail = detail
 
 
 PLANS, AUDIT = "plans", "audit"

@@ -10,12 +10,13 @@ from actors.clock import Clock, SystemClock
 from actors.ingress.plan_cache import PlanCache, PlayerCounts
 from actors.ingress.usage_meters import LocalUsageMeter, RedisUsageMeter, UsageMeter
 from actors.stores.base import Store
+from engine.outcomes import Outcome
 from engine.quotas import QuotaRefusal, Usage, month_of, quota_refusal
 
 
-def events_of(outcomes: Iterable[dict[str, Any]]) -> int:
+def events_of(outcomes: Iterable[Outcome]) -> int:
     """Events produced by fresh accepted commands; replays and rejections produce none."""
-    return sum(len(o.get("eventIds") or ()) for o in outcomes if o.get("ok") and not o.get("replayed"))
+    return sum(len(o.event_ids) for o in outcomes if o.ok and not o.replayed)
 
 
 class Metering:
@@ -45,7 +46,7 @@ class Metering:
     def refusal(self, plan: dict[str, Any] | None, usage: Usage) -> QuotaRefusal | None:
         return quota_refusal(plan, usage, self.clock.now())
 
-    async def count_events(self, tenant: str, outcomes: Sequence[dict[str, Any]]) -> int:
+    async def count_events(self, tenant: str, outcomes: Sequence[Outcome]) -> int:
         produced = events_of(outcomes)
         if produced:
             await self.meter.add(tenant, self.month(), events=produced)

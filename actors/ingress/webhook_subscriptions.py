@@ -14,17 +14,13 @@ from actors.clock import Clock, SystemClock
 from actors.secret_box import SecretBox
 from actors.stores.base import Store
 from actors.webhook_records import DELIVERIES, REDRIVES, WEBHOOKS, redrive_id, resolve
+from engine.domain_error import NamedError
 from engine.rules import rfc3339
 from engine.webhooks import check_webhook_url, is_private_address
 
 
-class WebhookError(Exception):
+class WebhookError(NamedError):
     """A subscription request that cannot be done; `slug` names the problem."""
-
-    def __init__(self, slug: str, detail: str) -> None:
-        super().__init__(detail)
-        self.slug = slug
-        self.detail = detail
 
 
 def new_secret() -> str:

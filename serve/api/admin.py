@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
@@ -22,14 +22,13 @@ from serve.backoffice_schemas import (
 )
 from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.pagination import SORT_SCAN_LIMIT, Cursor, Limit, Sort, decode_id_cursor, encode_cursor, sorted_page
-from serve.problems import ProblemError
-from serve.schemas import Problem
+from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 TenantId = Annotated[str, Path(pattern=ID_PATTERN, examples=["acme"])]
 PlanId = Annotated[str, Path(pattern=ID_PATTERN, examples=["indie"])]
 Search = Annotated[str | None, Query(max_length=120, description="Case-insensitive substring of id or name.")]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (401, 403, 404, 409, 422)}
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
 
 
 @router.get("/tenants", response_model=TenantPage, responses=ERRORS, summary="List tenants")

@@ -14,12 +14,12 @@ from actors.host import CommandRequest
 from engine import commands as c
 from serve.api_key_auth import Caller, charge, require
 from serve.commanding import outcome_result
-from serve.problems import problem_body
-from serve.schemas import Batch, BatchCommand, BatchResults, Problem
+from serve.problems import problem_body, problem_responses
+from serve.schemas import Batch, BatchCommand, BatchResults
 
 router = APIRouter(prefix="/v1/projects/{projectId}", tags=["batch"])
 Anyone = Annotated[Caller, Depends(require(None))]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 422)}
+ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
 
 SCOPE_BY_OP = {
     "xp": "players:write",

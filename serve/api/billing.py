@@ -22,11 +22,10 @@ from serve.backend import Backend
 from serve.backoffice import Connected, record
 from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.pagination import Limit
-from serve.problems import ProblemError
-from serve.schemas import Problem
+from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/admin/billing", tags=["billing"])
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (401, 403, 404, 422)}
+ERRORS = problem_responses(400, 401, 403, 404, 422)
 USAGE_PAGE = 500
 log = logging.getLogger("ludex.billing")
 
@@ -36,8 +35,10 @@ class BillingWebhookIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"url": "https://billing.example.com/ludex", "active": True}]}
     )
     url: str = Field(max_length=2048, description="Where `usage.reported` and `tenant.plan.changed` are POSTed.")
-    active: bool = True
-    rotateSecret: bool = Field(False, description="Make a new signing secret (shown once, in this answer).")
+    active: bool = Field(True, strict=True)
+    rotateSecret: bool = Field(
+        False, strict=True, description="Make a new signing secret (shown once, in this answer)."
+    )
 
 
 class BillingWebhook(BaseModel):

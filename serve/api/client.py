@@ -25,13 +25,12 @@ from serve.backoffice_schemas import (
 )
 from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.pagination import SORT_SCAN_LIMIT, Cursor, Limit, Sort, sorted_page
-from serve.problems import ProblemError
-from serve.schemas import Problem
+from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/client", tags=["client"])
 Tenant = Annotated[str, Depends(tenant_id)]
 KeyId = Annotated[str, Path(pattern=ID_PATTERN, examples=["key_1a2b3c4d5e6f"])]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422)}
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
 ROTATION_GRACE_S = 24 * 3600.0
 
 
@@ -274,11 +273,9 @@ async def put_economy(
     await _project(connected, tenant, projectId)
     before = await connected.directory.economy_document(tenant, projectId)
     outcome = await connected.directory.define_economy(tenant, projectId, document)
-    if not outcome["ok"]:
-        problems = outcome["error"]["data"].get("problems", [])
-        errors = [{"field": path, "message": message} for path, message in problems]
-        raise ProblemError(outcome["error"]["slug"], outcome["error"]["detail"], errors=errors or None)
-    version = outcome["body"]["version"]
+    if outcome.refusal is not None:
+        raise outcome.refusal.as_error()
+    version = outcome.body["version"]
     await record(
         request, connected, principal, "economy.define", projectId, tenant_id=tenant, before=before, after=document
     )

@@ -8,19 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from actors.ingress.accounts import MAX_PASSWORD_LENGTH, AccountError, AccountService
+from actors.ingress.accounts import MAX_PASSWORD_LENGTH, AccountService
 from engine.rbac import Principal
-from serve.bearer_tokens import accounts, current_principal, problem_from
-from serve.problems import ProblemError
-from serve.schemas import Problem
+from serve.bearer_tokens import accounts, current_principal
+from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 Accounts = Annotated[AccountService, Depends(accounts)]
 Signed = Annotated[Principal, Depends(current_principal)]
-
-
-def errors(*codes: int) -> dict[int | str, dict[str, object]]:
-    return {code: {"model": Problem} for code in codes}
 
 
 RefreshToken = Annotated[str, Field(min_length=1, max_length=512, description="A refresh token (`rt_...`).")]
@@ -33,9 +28,7 @@ class Login(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [
-                {"email": "admin@demo.ludex.dev", "password": "correct horse battery staple", "totp": "123456"}
-            ]
+            "examples": [{"email": "ada@studio.example", "password": "correct horse battery staple", "totp": "123456"}]
         },
     )
     email: Annotated[str, Field(min_length=3, max_length=254, description="The account's email (case-insensitive).")]
@@ -132,7 +125,7 @@ async def throttle_logins(request: Request) -> None:
 @router.post(
     "/login",
     response_model=Tokens,
-    responses=errors(401, 422, 429),
+    responses=problem_responses(400, 401, 422, 429),
     summary="Log in",
     dependencies=[Depends(throttle_logins)],
 )
@@ -143,35 +136,28 @@ async def login(body: Login, service: Accounts) -> Tokens:
     5 consecutive failures the account is locked for 1 s, then 2 s, 4 s, ... up to 15 minutes:
     429 `login-throttled` with `Retry-After`. Attempts are also limited per client address and
     in all (429 `login-throttled`)."""
-    try:
-        return Tokens(**await service.login(body.email, body.password, body.totp))
-    except AccountError as error:
-        raise problem_from(error) from error
+    return Tokens(**await service.login(body.email, body.password, body.totp))
 
 
-@router.post("/refresh", response_model=Tokens, responses=errors(401, 422), summary="Refresh tokens")
+@router.post("/refresh", response_model=Tokens, responses=problem_responses(400, 401, 422), summary="Refresh tokens")
 async def refresh(body: Refresh, service: Accounts) -> Tokens:
     """Exchanges a refresh token for a new access and refresh token of the same session. Each
     refresh token works once: presenting a used one again answers 401 `token-reused` and revokes
     the whole session (its newer tokens too), as it suggests the token was stolen."""
-    try:
-        return Tokens(**await service.refresh(body.refreshToken))
-    except AccountError as error:
-        raise problem_from(error) from error
+    return Tokens(**await service.refresh(body.refreshToken))
 
 
-@router.post("/logout", status_code=204, responses=errors(401, 422), summary="Log out")
+@router.post("/logout", status_code=204, responses=problem_responses(400, 401, 422), summary="Log out")
 async def logout(body: Logout, service: Accounts) -> Response:
     """Ends the session of the refresh token: its refresh tokens and access tokens stop working.
     Logging out an already ended session answers 204 again; an unknown token, 401."""
-    try:
-        await service.logout(body.refreshToken)
-    except AccountError as error:
-        raise problem_from(error) from error
+    await service.logout(body.refreshToken)
     return Response(status_code=204)
 
 
-@router.post("/2fa/setup", response_model=TotpSetup, responses=errors(401, 422, 429), summary="Start TOTP setup")
+@router.post(
+    "/2fa/setup", response_model=TotpSetup, responses=problem_responses(400, 401, 422, 429), summary="Start TOTP setup"
+)
 async def totp_setup(body: TotpSetupRequest, principal: Signed, service: Accounts) -> TotpSetup:
     """Creates a TOTP secret for the signed-in user. It takes effect only once
     `/v1/auth/2fa/verify` confirms a code from it; until then login works as before (and an
@@ -180,23 +166,19 @@ async def totp_setup(body: TotpSetupRequest, principal: Signed, service: Account
     and failures count towards its lock: a wrong password is 401 `invalid-credentials`, a
     missing or wrong code 401 `totp-required` / `invalid-totp`, a locked account 429
     `login-throttled`."""
-    try:
-        return TotpSetup(**await service.totp_setup(principal.user_id, body.password, body.totp))
-    except AccountError as error:
-        raise problem_from(error) from error
+    return TotpSetup(**await service.totp_setup(principal.user_id, body.password, body.totp))
 
 
-@router.post("/2fa/verify", response_model=TotpStatus, responses=errors(401, 422), summary="Enable TOTP")
+@router.post(
+    "/2fa/verify", response_model=TotpStatus, responses=problem_responses(400, 401, 422), summary="Enable TOTP"
+)
 async def totp_verify(body: TotpVerify, principal: Signed, service: Accounts) -> TotpStatus:
     """Confirms a code from the secret of `/v1/auth/2fa/setup` and turns 2FA on: from now on
     login needs `totp`. A wrong code answers 401 `invalid-totp`."""
-    try:
-        return TotpStatus(totpEnabled=await service.totp_verify(principal.user_id, body.code))
-    except AccountError as error:
-        raise problem_from(error) from error
+    return TotpStatus(totpEnabled=await service.totp_verify(principal.user_id, body.code))
 
 
-@router.get("/me", response_model=Me, responses=errors(401), summary="Who am I")
+@router.get("/me", response_model=Me, responses=problem_responses(401), summary="Who am I")
 async def me(principal: Signed) -> Me:
     """The signed-in user of the access token: platform role and tenant memberships."""
     return Me(

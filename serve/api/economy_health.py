@@ -19,11 +19,11 @@ from serve.api_key_auth import ID_PATTERN, ProjectId, tenant_id
 from serve.backend import Backend
 from serve.backoffice import Connected
 from serve.bearer_tokens import CurrentPrincipal, ensure_can
-from serve.schemas import Problem
+from serve.problems import problem_responses
 
 router = APIRouter(prefix="/v1/client", tags=["reports"])
 Tenant = Annotated[str, Depends(tenant_id)]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 422)}
+ERRORS = problem_responses(400, 401, 403, 404, 422)
 ROW_EXAMPLE: dict[str, Any] = {
     "day": "2026-03-01",
     "currency": "coins",

@@ -28,11 +28,10 @@ from serve.api_key_auth import ID_PATTERN, ProjectId, api_key_header, require, t
 from serve.backoffice import Connected
 from serve.bearer_tokens import accounts, bearer, current_principal, ensure_can
 from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
-from serve.problems import ProblemError
-from serve.schemas import Problem
+from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/projects/{projectId}", tags=["events"])
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 422, 429)}
+ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
 EXPORT_PAGE_SIZE = 1_000
 MAX_TYPES = 50
 NDJSON = "application/x-ndjson"

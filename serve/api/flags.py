@@ -4,7 +4,7 @@ overrides for the backoffice (`economy:read` / `economy:write`). Rules live in `
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,13 +16,12 @@ from serve.api_key_auth import Caller, PlayerId, ProjectId, require, tenant_id
 from serve.backoffice import Connected, record
 from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.commanding import run_view
-from serve.problems import ProblemError
-from serve.schemas import Problem
+from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(tags=["flags"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
 Tenant = Annotated[str, Depends(tenant_id)]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 422)}
+ERRORS = problem_responses(400, 401, 403, 404, 422)
 
 
 class PlayerFlags(BaseModel):
@@ -51,7 +50,7 @@ class FlagOverridesUpdate(BaseModel):
 @router.get(
     "/v1/projects/{projectId}/players/{playerId}/flags",
     response_model=PlayerFlags,
-    responses={**ERRORS, 503: {"model": Problem}},
+    responses=problem_responses(400, 401, 403, 404, 422, 429),
     summary="Get a player's feature flags",
 )
 async def get_player_flags(request: Request, playerId: PlayerId, caller: Reader) -> PlayerFlags:

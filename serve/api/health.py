@@ -11,8 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from actors.directory import webhook_stats
 from serve.backend import Backend, backend
 from serve.metrics import render
-from serve.problems import ProblemError
-from serve.schemas import Health, Problem
+from serve.problems import ProblemError, problem_responses
+from serve.schemas import Health
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("ludex.health")
@@ -24,7 +24,7 @@ async def health() -> Health:
     return Health(status="ok")
 
 
-@router.get("/v1/health/ready", response_model=Health, responses={503: {"model": Problem}}, summary="Readiness")
+@router.get("/v1/health/ready", response_model=Health, responses=problem_responses(503), summary="Readiness")
 async def ready(request: Request) -> Health:
     """200 only when the store answers and every shard host is up."""
     try:

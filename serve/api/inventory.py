@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
 from engine import commands as c
 from serve.api_key_auth import Caller, PlayerId, require
 from serve.commanding import IDEMPOTENT, run_command, run_view
-from serve.schemas import Inventory, InventoryLine, ItemChange, Problem
+from serve.problems import problem_responses
+from serve.schemas import Inventory, InventoryLine, ItemChange
 
 router = APIRouter(prefix="/v1/projects/{projectId}/players/{playerId}", tags=["inventory"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
 Writer = Annotated[Caller, Depends(require("economy:write"))]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 
 @router.get("/inventory", response_model=Inventory, responses=ERRORS, summary="Get inventory")

@@ -20,8 +20,7 @@ from serve.api_key_auth import ID_PATTERN, Caller, PlayerId, require
 from serve.commanding import IDEMPOTENT, execute_command, outcome_response
 from serve.leaderboard_schemas import BoardList, BoardPage, PlayerStanding, ScoreResult, ScoreSubmission
 from serve.pagination import decode_cursor, encode_cursor
-from serve.problems import ProblemError
-from serve.schemas import Problem
+from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/projects/{projectId}/leaderboards", tags=["leaderboards"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
@@ -35,7 +34,7 @@ PeriodQuery = Annotated[
         "(`all`, `2026-11-30`, `2026-W49`, `2026-11`).",
     ),
 ]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429, 503)
 
 
 def _now() -> datetime:
@@ -183,14 +182,14 @@ async def submit_score(request: Request, caller: Writer, boardId: BoardId, body:
     retry counts once. The answer is the player's score and rank after it (the board includes it)."""
     command = c.SubmitScore(boardId, body.score, body.metadata)
     outcome = await execute_command(request, caller, body.playerId, command, body.idempotencyKey)
-    if not outcome["ok"]:
+    if not outcome.ok:
         return outcome_response(request, outcome)
-    answer = dict(outcome["body"])
+    answer = dict(outcome.body)
     board = await board_of(caller, boardId)
     standing = await _boards(caller).standing(
         BoardKey(caller.tenant, caller.project, board, answer["periodId"]), body.playerId
     )
     answer["score"] = answer["score"] if standing is None else standing.score
     answer["rank"] = None if standing is None else standing.rank
-    headers = {"Idempotent-Replayed": "true"} if outcome.get("replayed") else {}
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     return JSONResponse(answer, status_code=200, headers=headers)

@@ -8,20 +8,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from actors.ingress.accounts import AccountError, AccountService
+from actors.ingress.accounts import AccountService
 from serve.api_key_auth import tenant_id
 from serve.backoffice import Connected, record
 from serve.backoffice_schemas import MemberIn, User, UserIn, UserPage, UserPatch
-from serve.bearer_tokens import CurrentPrincipal, accounts, ensure_can, problem_from
+from serve.bearer_tokens import CurrentPrincipal, accounts, ensure_can
 from serve.pagination import Cursor, Limit, decode_id_cursor, encode_cursor
-from serve.problems import ProblemError
-from serve.schemas import Problem
+from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(tags=["users"])
 Accounts = Annotated[AccountService, Depends(accounts)]
 Tenant = Annotated[str, Depends(tenant_id)]
 UserId = Annotated[str, Path(pattern=r"^usr_[0-9a-f]{16}$", examples=["usr_0123456789abcdef"])]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422)}
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
 
 
 def _user(user: dict[str, Any], tenant: str | None = None) -> User:
@@ -74,8 +73,6 @@ async def create_user(
         user = await service.create_user(
             body.email, body.password, body.platformRole, [m.model_dump() for m in body.memberships]
         )
-    except AccountError as error:
-        raise problem_from(error) from error
     except ValueError as error:
         raise ProblemError("validation-error", str(error), errors=[{"field": "body", "message": str(error)}]) from error
     await record(
@@ -100,10 +97,7 @@ async def change_user(
     changes = body.model_dump(exclude_unset=True)
     password = changes.pop("password", None)
     if password is not None:
-        try:
-            await service.set_password(userId, password)
-        except AccountError as error:
-            raise problem_from(error) from error
+        await service.set_password(userId, password)
     user = await service.change_user(userId, **changes)
     await record(
         request, connected, principal, "user.update", userId, tenant_id=None, before=_safe(before), after=_safe(user)
@@ -140,8 +134,6 @@ async def put_member(
     if user is None:
         try:
             user = await service.create_user(body.email, body.password or secrets.token_urlsafe(32))
-        except AccountError as error:
-            raise problem_from(error) from error
         except ValueError as error:
             raise ProblemError(
                 "validation-error", str(error), errors=[{"field": "email", "message": str(error)}]

@@ -3,7 +3,7 @@ ledger with their dashboard sign-in (`players:read`), no API key needed. Read-on
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
@@ -12,11 +12,12 @@ from serve.backoffice import Connected
 from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.pagination import Cursor, Limit
 from serve.player_reads import ledger_page, player_page, player_view
-from serve.schemas import LedgerPage, PlayerPage, Problem, Profile
+from serve.problems import problem_responses
+from serve.schemas import LedgerPage, PlayerPage, Profile
 
 router = APIRouter(prefix="/v1/client/projects/{projectId}/players", tags=["client"])
 Tenant = Annotated[str, Depends(tenant_id)]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 422)}
+ERRORS = problem_responses(400, 401, 403, 404, 422)
 
 
 async def _readable(principal: CurrentPrincipal, connected: Connected, tenant: str, project: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -13,14 +13,14 @@ from serve.api_key_auth import Caller, PlayerId, require
 from serve.commanding import IDEMPOTENT, idempotency_key, run_command, run_view
 from serve.pagination import Cursor, Limit
 from serve.player_reads import player_page
-from serve.problems import ProblemError
+from serve.problems import ProblemError, problem_responses
 from serve.schemas import AwardXp as AwardXpBody
-from serve.schemas import CreatePlayer, Player, PlayerPage, Problem, Profile, Progression, UpdatePlayer, XpResult
+from serve.schemas import CreatePlayer, Player, PlayerPage, Profile, Progression, UpdatePlayer, XpResult
 
 router = APIRouter(prefix="/v1/projects/{projectId}/players", tags=["players"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
 Writer = Annotated[Caller, Depends(require("players:write"))]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 
 async def check_players_quota(caller: Caller) -> None:
@@ -35,7 +35,12 @@ async def check_players_quota(caller: Caller) -> None:
 
 
 @router.post(
-    "", dependencies=IDEMPOTENT, status_code=201, response_model=Player, responses=ERRORS, summary="Create a player"
+    "",
+    dependencies=IDEMPOTENT,
+    status_code=201,
+    response_model=Player,
+    responses={200: {"model": Player, "description": "The player exists with the same body: it, as it is."}, **ERRORS},
+    summary="Create a player",
 )
 async def create_player(request: Request, body: CreatePlayer, caller: Writer) -> Response:
     """Creates a player. Without `playerId` an id is generated — derived from the idempotency

@@ -4,7 +4,7 @@ its state after any record. docs/PRIVACY.md, docs/API.md."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -16,12 +16,11 @@ from serve.backoffice import Connected, record
 from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from serve.privacy_schemas import Erasure, JournalPage, JournalRecord, PlayerExport, PlayerStateAt
-from serve.problems import ProblemError
-from serve.schemas import Problem
+from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/client/projects/{projectId}/players/{playerId}", tags=["client"])
 Tenant = Annotated[str, Depends(tenant_id)]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 422, 503)}
+ERRORS = problem_responses(400, 401, 403, 404, 422)
 
 
 def _privacy(connected: Backend) -> PlayerPrivacy:
@@ -76,8 +75,7 @@ async def erase_player(
     request_id = getattr(request.state, "request_id", None)
     erased = await _privacy(connected).erase(connected.directory, tenant, projectId, playerId, request_id)
     if not isinstance(erased, Erased):
-        error = erased["error"]
-        raise ProblemError(error["slug"], error["detail"])
+        raise erased.as_error()
     await record(
         request,
         connected,

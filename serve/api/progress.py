@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from engine import commands as c
 from serve.api_key_auth import ID_PATTERN, Caller, PlayerId, require
 from serve.commanding import IDEMPOTENT, idempotency_key, run_command, run_view
-from serve.schemas import Achievements, CounterIncrement, CounterResult, Counters, Problem, QuestProgress, Quests
+from serve.problems import problem_responses
+from serve.schemas import Achievements, CounterIncrement, CounterResult, Counters, QuestProgress, Quests
 from serve.schemas import QuestState as QuestStateBody
 
 router = APIRouter(prefix="/v1/projects/{projectId}/players/{playerId}", tags=["progress"])
@@ -17,7 +18,7 @@ Reader = Annotated[Caller, Depends(require("players:read"))]
 Writer = Annotated[Caller, Depends(require("players:write"))]
 CounterId = Annotated[str, Path(pattern=ID_PATTERN, examples=["wins"])]
 QuestId = Annotated[str, Path(pattern=ID_PATTERN, examples=["daily-battles"])]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 
 @router.get("/counters", response_model=Counters, responses=ERRORS, summary="Get counters")

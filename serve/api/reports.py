@@ -21,12 +21,11 @@ from engine.reports import REPORT_NAMES, ReportFold, new_report
 from serve.api_key_auth import ProjectId, tenant_id
 from serve.backoffice import Connected
 from serve.bearer_tokens import CurrentPrincipal, ensure_can
-from serve.problems import ProblemError
-from serve.schemas import Problem
+from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/client", tags=["reports"])
 Tenant = Annotated[str, Depends(tenant_id)]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 422)}
+ERRORS = problem_responses(400, 401, 403, 404, 422)
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 PAGE_SIZE = 1_000

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 
 from serve.backoffice import Connected, record
 from serve.bearer_tokens import CurrentPrincipal, ensure_can
-from serve.problems import ProblemError
-from serve.schemas import Problem
+from serve.problems import ProblemError, problem_responses
 from serve.shard_schemas import ShardScaleIn, ShardStatus
 
 router = APIRouter(prefix="/v1/admin/shards", tags=["admin"])
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (401, 403, 422, 503)}
+ERRORS = problem_responses(401, 403, 422, 503)
 
 
 @router.get("", response_model=ShardStatus, responses=ERRORS, summary="Get the shard hosts")

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from engine import commands as c
 from serve.api_key_auth import ID_PATTERN, Caller, PlayerId, require
 from serve.commanding import IDEMPOTENT, run_command, run_view
-from serve.problems import ProblemError
-from serve.schemas import Catalog, Problem, PurchaseRequest, Receipt, Sku
+from serve.problems import ProblemError, problem_responses
+from serve.schemas import Catalog, PurchaseRequest, Receipt, Sku
 
 router = APIRouter(prefix="/v1/projects/{projectId}", tags=["store"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
 Buyer = Annotated[Caller, Depends(require("store:purchase"))]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 
 async def _skus(caller: Caller) -> list[dict[str, Any]]:

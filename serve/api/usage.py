@@ -18,11 +18,10 @@ from serve.backend import Backend
 from serve.backoffice import Connected
 from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
-from serve.problems import ProblemError
-from serve.schemas import Problem
+from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (401, 403, 422)}
+ERRORS = problem_responses(400, 401, 403, 422)
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 CSV_COLUMNS = (
     "tenantId",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -11,12 +11,13 @@ from serve.api_key_auth import Caller, PlayerId, require
 from serve.commanding import IDEMPOTENT, run_command, run_view
 from serve.pagination import Cursor, Limit
 from serve.player_reads import ledger_page
-from serve.schemas import LedgerPage, Problem, Wallet, WalletChange, WalletResult
+from serve.problems import problem_responses
+from serve.schemas import LedgerPage, Wallet, WalletChange, WalletResult
 
 router = APIRouter(prefix="/v1/projects/{projectId}/players/{playerId}/wallet", tags=["wallet"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
 Writer = Annotated[Caller, Depends(require("economy:write"))]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)}
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 
 @router.get("", response_model=Wallet, responses=ERRORS, summary="Get balances")

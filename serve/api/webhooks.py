@@ -4,13 +4,11 @@ deliveries, and redrive (`actors.ingress.webhook_subscriptions`). The worker tha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from actors.ingress.webhook_subscriptions import WebhookError, WebhookSubscriptions, public_subscription
+from actors.ingress.webhook_subscriptions import WebhookSubscriptions, public_subscription
 from actors.secret_box import SecretBox
 from serve.api_key_auth import ID_PATTERN, ProjectId, tenant_id
 from serve.backoffice import Connected, record
@@ -26,8 +24,7 @@ from serve.backoffice_schemas import (
 )
 from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.pagination import Cursor, Limit, decode_id_cursor, encode_cursor
-from serve.problems import ProblemError
-from serve.schemas import Problem
+from serve.problems import problem_responses
 
 router = APIRouter(prefix="/v1/client/projects/{projectId}/webhooks", tags=["webhooks"])
 Tenant = Annotated[str, Depends(tenant_id)]
@@ -38,7 +35,7 @@ DeliveryId = Annotated[
 Status = Annotated[
     Literal["pending", "delivered", "failed", "dead"] | None, Query(description="Only deliveries in this state.")
 ]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422)}
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
 
 
 def _subscriptions(connected: Any) -> WebhookSubscriptions:
@@ -47,14 +44,6 @@ def _subscriptions(connected: Any) -> WebhookSubscriptions:
         allow_private=connected.settings.webhook_allow_private,
         box=SecretBox.from_settings(connected.settings),
     )
-
-
-@contextmanager
-def _problems() -> Iterator[None]:
-    try:
-        yield
-    except WebhookError as error:
-        raise ProblemError(error.slug, error.detail) from error
 
 
 def _webhook(document: dict[str, Any]) -> Webhook:
@@ -95,8 +84,7 @@ async def create_webhook(
     link-local addresses are refused (422 `webhook-url-refused`) unless the deployment allows them."""
     ensure_can(principal, "webhooks:write", tenant, projectId)
     await connected.control.live_project(tenant, projectId)
-    with _problems():
-        document = await _subscriptions(connected).create(tenant, projectId, body.url, body.eventTypes, body.active)
+    document = await _subscriptions(connected).create(tenant, projectId, body.url, body.eventTypes, body.active)
     await _audit(request, connected, principal, "webhook.create", document["id"], tenant, None, document)
     return WebhookCreated(**{k: document[k] for k in WebhookCreated.model_fields})
 
@@ -127,8 +115,7 @@ async def get_webhook(
     """One webhook, without its secret; `disabledReason` is `gone` after its receiver answered 410."""
     ensure_can(principal, "webhooks:read", tenant, projectId)
     await connected.control.live_project(tenant, projectId)
-    with _problems():
-        return _webhook(await _subscriptions(connected).get(tenant, projectId, webhookId))
+    return _webhook(await _subscriptions(connected).get(tenant, projectId, webhookId))
 
 
 @router.patch("/{webhookId}", response_model=Webhook, responses=ERRORS, summary="Update a webhook")
@@ -146,8 +133,7 @@ async def update_webhook(
     ensure_can(principal, "webhooks:write", tenant, projectId)
     await connected.control.live_project(tenant, projectId)
     changes = body.model_dump(exclude_none=True)
-    with _problems():
-        before, after = await _subscriptions(connected).update(tenant, projectId, webhookId, changes)
+    before, after = await _subscriptions(connected).update(tenant, projectId, webhookId, changes)
     await _audit(request, connected, principal, "webhook.update", webhookId, tenant, before, after)
     return _webhook(after)
 
@@ -164,8 +150,7 @@ async def delete_webhook(
     """Stops deliveries at once; deliveries still due end `dead`. The webhook answers 404 from then on."""
     ensure_can(principal, "webhooks:write", tenant, projectId)
     await connected.control.live_project(tenant, projectId)
-    with _problems():
-        before = await _subscriptions(connected).delete(tenant, projectId, webhookId)
+    before = await _subscriptions(connected).delete(tenant, projectId, webhookId)
     await _audit(request, connected, principal, "webhook.delete", webhookId, tenant, before, None)
     return Response(status_code=204)
 
@@ -185,10 +170,9 @@ async def list_deliveries(
     latency, error); `status` keeps one state."""
     ensure_can(principal, "webhooks:read", tenant, projectId)
     await connected.control.live_project(tenant, projectId)
-    with _problems():
-        found = await _subscriptions(connected).deliveries(
-            tenant, projectId, webhookId, status=status, after=decode_id_cursor(cursor), limit=limit + 1
-        )
+    found = await _subscriptions(connected).deliveries(
+        tenant, projectId, webhookId, status=status, after=decode_id_cursor(cursor), limit=limit + 1
+    )
     next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
     return DeliveryPage(items=[_delivery(d) for d in found[:limit]], nextCursor=next_cursor)
 
@@ -212,8 +196,7 @@ async def redrive_delivery(
     its state. The webhook must be active (409 `webhook-inactive`)."""
     ensure_can(principal, "webhooks:write", tenant, projectId)
     await connected.control.live_project(tenant, projectId)
-    with _problems():
-        delivery = await _subscriptions(connected).redrive(tenant, projectId, webhookId, deliveryId)
+    delivery = await _subscriptions(connected).redrive(tenant, projectId, webhookId, deliveryId)
     await record(
         request, connected, principal, "webhook.redrive", deliveryId, tenant_id=tenant, before=None, after=None
     )
@@ -232,8 +215,7 @@ async def redrive_dead(
     """Every `dead` delivery of the webhook back to `pending`, to be sent again; answers how many."""
     ensure_can(principal, "webhooks:write", tenant, projectId)
     await connected.control.live_project(tenant, projectId)
-    with _problems():
-        count = await _subscriptions(connected).redrive_dead(tenant, projectId, webhookId)
+    count = await _subscriptions(connected).redrive_dead(tenant, projectId, webhookId)
     await record(
         request,
         connected,

@@ -49,7 +49,7 @@ def tenant_on_plan(ludex: Launched, backoffice: Any, economy: dict[str, Any], **
     backoffice.create_project(tenant, "game", "Game")
     directory = ShardDirectory.connect(ludex.settings)
     outcome = asyncio.run(directory.define_economy(tenant, "game", economy))
-    assert outcome["ok"], outcome
+    assert outcome.ok, outcome
     _, token = backoffice.create_api_key(tenant, "game", "quota-test")
     return tenant, Api(ludex.base_url, tenant, "game", token)
 

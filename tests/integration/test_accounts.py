@@ -34,6 +34,7 @@ from actors.secret_box import SecretBox, SecretKeyError
 from actors.stores.sqlite import SqliteStore
 from config.settings import Settings
 from engine.rbac import Membership, Principal, can
+from serve.problems import STATUS_BY_SLUG
 
 PASSWORD = "correct horse battery staple"
 KEY = "k" * 64
@@ -82,11 +83,11 @@ async def test_passwords_are_stored_as_argon2id_hashes_never_in_plaintext(
 async def test_short_passwords_and_duplicate_emails_are_refused(accounts: AccountService) -> None:
     with pytest.raises(WeakPasswordError) as weak:
         await accounts.create_user("bob@example.com", "short-pass1")
-    assert weak.value.slug == "weak-password" and weak.value.status == 422
+    assert weak.value.slug == "weak-password" and STATUS_BY_SLUG[weak.value.slug] == 422
     await make_user(accounts)
     with pytest.raises(EmailTakenError) as taken:
         await make_user(accounts, " ADA@example.com ")
-    assert taken.value.slug == "email-taken" and taken.value.status == 409
+    assert taken.value.slug == "email-taken" and STATUS_BY_SLUG[taken.value.slug] == 409
 
 
 async def test_principal_for_a_user_carries_roles_and_memberships(accounts: AccountService) -> None:
@@ -138,7 +139,7 @@ async def test_failed_logins_back_off_exponentially_and_success_resets(
     for _ in range(4):
         with pytest.raises(LoginThrottledError) as throttled:
             await accounts.login("ada@example.com", PASSWORD)  # even the right password waits
-        assert throttled.value.slug == "login-throttled" and throttled.value.status == 429
+        assert throttled.value.slug == "login-throttled" and STATUS_BY_SLUG[throttled.value.slug] == 429
         waits.append(throttled.value.retry_after_s)
         clock.advance(throttled.value.retry_after_s)
         with pytest.raises(InvalidCredentialsError):
@@ -338,7 +339,7 @@ async def test_totp_setup_needs_the_password_and_once_enabled_a_current_code(
     user = await make_user(accounts)
     with pytest.raises(InvalidCredentialsError) as wrong:
         await accounts.totp_setup(user["id"], "wrong password!")
-    assert wrong.value.slug == "invalid-credentials" and wrong.value.status == 401
+    assert wrong.value.slug == "invalid-credentials" and STATUS_BY_SLUG[wrong.value.slug] == 401
     stored = await store.get_document(USERS, user["id"])
     assert stored is not None and stored["totpSecret"] is None and stored["failedLogins"] == 1
     totp = pyotp.TOTP((await accounts.totp_setup(user["id"], PASSWORD))["secret"])

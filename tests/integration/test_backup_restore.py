@@ -41,7 +41,7 @@ async def credit_until(host: ShardHost, stop_at: asyncio.Event, acked: dict[str,
         player, amount = rng.choice(PLAYERS), rng.randint(1, 100)
         key = f"credit-{len(acked)}-{rng.getrandbits(32):08x}"
         [outcome] = await host.execute([CommandRequest(TENANT, PROJECT, player, Credit("coins", amount), key)])
-        assert outcome["ok"], outcome
+        assert outcome.ok, outcome
         acked[key] = (player, amount, time.monotonic())
 
 
@@ -56,9 +56,9 @@ async def test_a_backup_under_load_restores_every_acknowledged_credit_once_and_s
     await control.ensure_project(TENANT, PROJECT, "Demo project")
     host = ShardHost(SqliteStore(data_dir / "ludex.sqlite3"), clock=SystemClock())
     await host.start(sweep=False)
-    assert (await host.define_economy(TENANT, PROJECT, yaml.safe_load(DEMO_ECONOMY_PATH.read_text())))["ok"]
+    assert (await host.define_economy(TENANT, PROJECT, yaml.safe_load(DEMO_ECONOMY_PATH.read_text()))).ok
     created = [CommandRequest(TENANT, PROJECT, p, CreatePlayer(username=p)) for p in PLAYERS]
-    assert all(outcome["ok"] for outcome in await host.execute(created))
+    assert all(outcome.ok for outcome in await host.execute(created))
 
     acked: dict[str, tuple[str, int, float]] = {}
     stop_at = asyncio.Event()
@@ -114,7 +114,7 @@ async def test_a_backup_under_load_restores_every_acknowledged_credit_once_and_s
     try:
         for player in PLAYERS:
             ledger = await check.ledger(TENANT, PROJECT, player, currency="coins", after=(0, 0), limit=100_000)
-            wallet = (await check.view(TENANT, PROJECT, player, "wallet"))["body"]["balances"].get("coins", 0)
+            wallet = (await check.view(TENANT, PROJECT, player, "wallet")).body["balances"].get("coins", 0)
             assert wallet == sum(entry["delta"] for entry in ledger), player
             assert {e["idempotencyKey"] for e in ledger} == {k for k in keyed if acked[k][0] == player}
             balances[player] = wallet

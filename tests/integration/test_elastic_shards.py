@@ -65,7 +65,7 @@ async def test_hosts_added_and_removed_under_load_lose_and_repeat_nothing(
 
         assert stats.unavailable == 0, "a planned move never answers 503"
         assert directory.reroutes > 0, "commands met the moves and were re-sent to the new owners"
-        assert not any(o["ok"] is False and o["error"]["slug"] == "wrong-owner" for o in stats.acked.values())
+        assert not any(o.ok is False and o.slug == "wrong-owner" for o in stats.acked.values())
         with pytest.raises(ValueError):
             ray.get_actor(f"{settings.deployment}-shard-2", namespace=NAMESPACE)  # stopped after its handoffs
 

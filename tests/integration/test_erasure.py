@@ -25,6 +25,7 @@ from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
 from engine import commands as c
 from engine.identity import player_key
+from engine.outcomes import Refusal
 from engine.replay import fold
 from engine.state import PlayerState
 from tests.integration.test_webhook_worker import Receiver, new_worker
@@ -68,14 +69,14 @@ async def one(host: ShardHost, player: str, command: c.Command, key: str | None 
 async def play(host: ShardHost, player: str, secrets: Secrets) -> None:
     """A history that puts the secrets everywhere: keyed answers, both usernames, entry metadata."""
     created = await one(host, player, c.CreatePlayer(secrets.first_name, {"email": secrets.email}), key="k-create")
-    assert created["ok"], created
-    assert (await one(host, player, c.UpdatePlayer(username=secrets.username), key="k-rename"))["ok"]
+    assert created.ok, created
+    assert (await one(host, player, c.UpdatePlayer(username=secrets.username), key="k-rename")).ok
     credit = c.Credit("coins", 500, secrets.reason, {"note": secrets.note})
-    assert (await one(host, player, credit, key="k-credit"))["ok"]
-    assert (await one(host, player, c.Debit("coins", 20, secrets.reason, {"note": secrets.note})))["ok"]
-    assert (await one(host, player, c.AwardXp(300, secrets.xp_reason)))["ok"]
-    assert (await one(host, player, c.Purchase("potion-pack"), key="k-buy"))["ok"]
-    assert not (await one(host, player, c.Debit("coins", 10**9, secrets.reason), key="k-refused"))["ok"]
+    assert (await one(host, player, credit, key="k-credit")).ok
+    assert (await one(host, player, c.Debit("coins", 20, secrets.reason, {"note": secrets.note}))).ok
+    assert (await one(host, player, c.AwardXp(300, secrets.xp_reason))).ok
+    assert (await one(host, player, c.Purchase("potion-pack"), key="k-buy")).ok
+    assert not (await one(host, player, c.Debit("coins", 10**9, secrets.reason), key="k-refused")).ok
 
 
 def sqlite_bytes(store: SqliteStore) -> bytes:
@@ -105,7 +106,7 @@ async def test_an_erased_player_leaves_no_personal_data_in_any_store(
 ) -> None:
     host = ShardHost(store, snapshot_every=2)
     await host.start(sweep=False)
-    assert (await host.define_economy(T, P, demo_economy_document))["ok"]
+    assert (await host.define_economy(T, P, demo_economy_document)).ok
     clock = FakeClock()
     receiver = await Receiver(default=500).start()  # deliveries fail and wait for their retry
     worker = new_worker(store, clock)
@@ -148,7 +149,7 @@ async def test_an_erased_player_leaves_no_personal_data_in_any_store(
         # Balances, counts and the journal's replay are unchanged; the player is gone for the game API.
         records = await store.read_journal(player_key(T, P, "victim"))
         replayed = fold(PlayerState(player_id="victim"), records)
-        assert dict(replayed.balances) == wallet["body"]["balances"]
+        assert dict(replayed.balances) == wallet.body["balances"]
         assert replayed.deleted and replayed.username == "" and not replayed.metadata
         assert all(r.idempotency_key is None for r in records), "keyed answers held the username"
         retries = [  # the very requests that were answered before: now nothing is remembered to replay
@@ -157,8 +158,8 @@ async def test_an_erased_player_leaves_no_personal_data_in_any_store(
         ]
         for command, key in retries:
             outcome = await one(host, "victim", command, key=key)
-            assert outcome["error"]["slug"] == "player-not-found", outcome
-        assert (await host.view(T, P, "victim", "profile"))["error"]["slug"] == "player-not-found"
+            assert outcome.refusal.slug == "player-not-found", outcome
+        assert (await host.view(T, P, "victim", "profile")).refusal.slug == "player-not-found"
 
         again = await privacy.erase(host, T, P, "victim", "req-again")
         assert isinstance(again, Erased) and again.repeated and again.erased_at == erased.erased_at
@@ -169,7 +170,7 @@ async def test_an_erased_player_leaves_no_personal_data_in_any_store(
         exported = b"".join([chunk async for chunk in chunks])
         assert all(secret.encode() not in exported for secret in victim.all())
         nobody = await privacy.erase(host, T, P, "nobody", None)
-        assert isinstance(nobody, dict) and nobody["error"]["slug"] == "player-not-found"
+        assert isinstance(nobody, Refusal) and nobody.slug == "player-not-found"
     finally:
         await worker.close()
         await receiver.stop()
@@ -189,7 +190,7 @@ async def test_redis_keeps_no_personal_data_of_an_erased_player(
     host = ShardHost(store, publisher=RedisEventPublisher(redis_url))
     await host.start(sweep=False)
     try:
-        assert (await host.define_economy(T, P, demo_economy_document))["ok"]
+        assert (await host.define_economy(T, P, demo_economy_document)).ok
         victim = Secrets()
         await play(host, "victim", victim)
         assert isinstance(await PlayerPrivacy(store).erase(host, T, P, "victim", None), Erased)

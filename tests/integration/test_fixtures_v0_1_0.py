@@ -33,6 +33,7 @@ from actors.webhook_delivery import WebhookWorker
 from actors.webhook_records import DELIVERIES
 from engine.commands import Credit, command_from_dict
 from engine.errors import IdempotencyKeyReusedError
+from engine.outcomes import Outcome
 from tests.integration.test_webhook_worker import Receiver
 from tests.support.mongo_dump import restore_dump
 
@@ -120,7 +121,7 @@ async def test_players_wallets_ledgers_inventories_quests_achievements_and_purch
     tenant, project = upgraded.tenant, upgraded.project
     for player, old in expected["players"].items():
         for name, answer in old["views"].items():
-            assert await host.view(tenant, project, player, name) == answer, (player, name)
+            assert await host.view(tenant, project, player, name) == Outcome.from_stored(answer), (player, name)
         ledger = await host.ledger(tenant, project, player, currency=None, after=(0, 0), limit=1000)
         assert ledger == old["ledger"], player
     for purchase in expected["purchases"]:
@@ -138,12 +139,12 @@ async def test_old_idempotency_keys_replay_their_original_answers_and_refuse_ano
     for keyed in expected["keyed"]:
         command = command_from_dict(keyed["command"])
         [again] = await host.execute([CommandRequest(tenant, project, keyed["playerId"], command, keyed["key"])])
-        assert again["replayed"] is True, keyed["key"]
-        assert {k: v for k, v in again.items() if k != "replayed"} == keyed["answer"], keyed["key"]
+        assert again.replayed is True, keyed["key"]
+        assert again.to_stored() == keyed["answer"], keyed["key"]
     [reused] = await host.execute([CommandRequest(tenant, project, "alice", Credit("coins", 999), "credit-1")])
-    assert not reused["ok"] and reused["error"]["slug"] == IdempotencyKeyReusedError.slug
+    assert not reused.ok and reused.refusal.slug == IdempotencyKeyReusedError.slug
     alice = expected["players"]["alice"]["views"]["wallet"]["body"]["balances"]["coins"]
-    assert (await host.view(tenant, project, "alice", "wallet"))["body"]["balances"]["coins"] == alice, "no effect"
+    assert (await host.view(tenant, project, "alice", "wallet")).body["balances"]["coins"] == alice, "no effect"
 
 
 async def test_new_commands_append_format_2_records_after_the_old_ones(upgraded: Upgraded) -> None:
@@ -152,7 +153,7 @@ async def test_new_commands_append_format_2_records_after_the_old_ones(upgraded:
     before = expected["players"]["carol"]["views"]["wallet"]["body"]["balances"]["coins"]
     request = CommandRequest(tenant, project, "carol", Credit("coins", 25, reason="after upgrade"), "up-1", "req-up")
     [credited] = await host.execute([request])
-    assert credited["ok"] and credited["body"]["balance"] == before + 25
+    assert credited.ok and credited.body["balance"] == before + 25
     records = await store.read_journal(f"player:{tenant}/{project}/carol")
     assert [r.format_version for r in records] == [1] * (len(records) - 1) + [2]
     assert records[-1].command == {"op": "credit", "currency": "coins", "amount": 25, "reason": "after upgrade",

@@ -29,7 +29,7 @@ async def make_host(path: Path, document: dict[str, Any], **options: Any) -> Sha
     host = ShardHost(SqliteStore(path / "ludex.sqlite3"), **options)
     await host.start(sweep=False)
     if (await host.store.read_journal(f"project:{T}/{P}")) == []:
-        assert (await host.define_economy(T, P, document))["ok"]
+        assert (await host.define_economy(T, P, document)).ok
     return host
 
 
@@ -48,7 +48,7 @@ async def rich_player(host: ShardHost, player: str, coins: int = 0, gems: int = 
     await one(host, req(player, c.CreatePlayer(username=player)))
     for currency, amount in (("coins", coins), ("gems", gems)):
         if amount:
-            assert (await one(host, req(player, c.Credit(currency, amount))))["ok"]
+            assert (await one(host, req(player, c.Credit(currency, amount)))).ok
 
 
 async def test_commands_of_one_call_apply_in_array_order(host: ShardHost) -> None:
@@ -56,16 +56,16 @@ async def test_commands_of_one_call_apply_in_array_order(host: ShardHost) -> Non
     outcomes = await host.execute(
         [req("ann", c.Credit("coins", 10)), req("ann", c.Debit("coins", 10)), req("ann", c.Debit("coins", 1))]
     )
-    assert [o["ok"] for o in outcomes] == [True, True, False]
-    assert outcomes[2]["error"]["slug"] == "insufficient-funds"
+    assert [o.ok for o in outcomes] == [True, True, False]
+    assert outcomes[2].refusal.slug == "insufficient-funds"
 
 
 async def test_concurrent_commands_share_transactions(host: ShardHost) -> None:
     await rich_player(host, "bob")
     commits_before = host.committer.commits
     outcomes = await asyncio.gather(*(one(host, req("bob", c.Credit("coins", 1))) for _ in range(200)))
-    assert all(o["ok"] for o in outcomes)
-    assert sorted(o["body"]["balance"] for o in outcomes) == list(range(1, 201))
+    assert all(o.ok for o in outcomes)
+    assert sorted(o.body["balance"] for o in outcomes) == list(range(1, 201))
     assert host.committer.commits - commits_before < 200 / 4, "a burst should need far fewer commits than commands"
     journal = await host.store.read_journal(player_key(T, P, "bob"))
     assert len(journal) == 201
@@ -75,13 +75,13 @@ async def test_200_concurrent_copies_of_one_keyed_purchase_debit_once(host: Shar
     await rich_player(host, "cat", coins=1_000)
     copies = [one(host, req("cat", c.Purchase("potion-pack"), key="buy-1")) for _ in range(200)]
     outcomes = await asyncio.gather(*copies)
-    assert all(o["ok"] for o in outcomes)
-    assert sum(not o["replayed"] for o in outcomes) == 1
-    assert len({repr(o["body"]) for o in outcomes}) == 1, "every caller gets the same receipt"
+    assert all(o.ok for o in outcomes)
+    assert sum(not o.replayed for o in outcomes) == 1
+    assert len({repr(o.body) for o in outcomes}) == 1, "every caller gets the same receipt"
     wallet = await host.view(T, P, "cat", "wallet")
-    assert wallet["body"]["balances"]["coins"] == 900
+    assert wallet.body["balances"]["coins"] == 900
     inventory = await host.view(T, P, "cat", "inventory")
-    assert inventory["body"]["items"] == [{"itemId": "potion", "quantity": 5}]
+    assert inventory.body["items"] == [{"itemId": "potion", "quantity": 5}]
     debits = [
         event
         for record in await host.store.read_journal(player_key(T, P, "cat"))
@@ -93,20 +93,20 @@ async def test_200_concurrent_copies_of_one_keyed_purchase_debit_once(host: Shar
 
 async def test_a_key_reused_with_another_request_is_refused_and_changes_nothing(host: ShardHost) -> None:
     await rich_player(host, "dan", coins=100)
-    assert (await one(host, req("dan", c.Debit("coins", 10), key="k")))["ok"]
+    assert (await one(host, req("dan", c.Debit("coins", 10), key="k"))).ok
     reused = await one(host, req("dan", c.Debit("coins", 20), key="k"))
-    assert reused["error"]["slug"] == "idempotency-key-reused"
-    assert (await host.view(T, P, "dan", "wallet"))["body"]["balances"]["coins"] == 90
+    assert reused.refusal.slug == "idempotency-key-reused"
+    assert (await host.view(T, P, "dan", "wallet")).body["balances"]["coins"] == 90
 
 
 async def test_a_keyed_rejection_is_replayed_even_after_funds_arrive(host: ShardHost) -> None:
     await rich_player(host, "eve")
     first = await one(host, req("eve", c.Debit("coins", 50), key="d1"))
-    assert first["error"]["slug"] == "insufficient-funds" and not first["replayed"]
+    assert first.refusal.slug == "insufficient-funds" and not first.replayed
     await one(host, req("eve", c.Credit("coins", 100)))
     again = await one(host, req("eve", c.Debit("coins", 50), key="d1"))
-    assert again["error"] == first["error"] and again["replayed"]
-    assert (await host.view(T, P, "eve", "wallet"))["body"]["balances"]["coins"] == 100
+    assert again.refusal == first.refusal and again.replayed
+    assert (await host.view(T, P, "eve", "wallet")).body["balances"]["coins"] == 100
 
 
 async def test_keys_are_scoped_per_player(host: ShardHost) -> None:
@@ -114,7 +114,7 @@ async def test_keys_are_scoped_per_player(host: ShardHost) -> None:
     await rich_player(host, "gus")
     a = await one(host, req("fay", c.Credit("coins", 5), key="same"))
     b = await one(host, req("gus", c.Credit("coins", 5), key="same"))
-    assert not a["replayed"] and not b["replayed"]
+    assert not a.replayed and not b.replayed
 
 
 async def test_idempotent_answers_survive_a_restart(tmp_path: Path, demo_economy_document: dict[str, Any]) -> None:
@@ -124,8 +124,8 @@ async def test_idempotent_answers_survive_a_restart(tmp_path: Path, demo_economy
     await host.stop()
     host = await make_host(tmp_path, demo_economy_document)
     again = await one(host, req("hal", c.Purchase("potion-pack", 2), key="p"))
-    assert again["replayed"] and again["body"] == first["body"]
-    assert (await host.view(T, P, "hal", "wallet"))["body"]["balances"]["coins"] == 300
+    assert again.replayed and again.body == first.body
+    assert (await host.view(T, P, "hal", "wallet")).body["balances"]["coins"] == 300
     await host.stop()
 
 
@@ -135,10 +135,10 @@ async def test_keys_are_forgotten_after_the_retention(tmp_path: Path, demo_econo
     await rich_player(host, "ida")
     await one(host, req("ida", c.Credit("coins", 7), key="k"))
     clock.advance(1800)
-    assert (await one(host, req("ida", c.Credit("coins", 7), key="k")))["replayed"]
+    assert (await one(host, req("ida", c.Credit("coins", 7), key="k"))).replayed
     clock.advance(3600)
-    assert not (await one(host, req("ida", c.Credit("coins", 7), key="k")))["replayed"]
-    assert (await host.view(T, P, "ida", "wallet"))["body"]["balances"]["coins"] == 14
+    assert not (await one(host, req("ida", c.Credit("coins", 7), key="k"))).replayed
+    assert (await host.view(T, P, "ida", "wallet")).body["balances"]["coins"] == 14
     await host.stop()
 
 
@@ -170,7 +170,7 @@ async def test_idle_entities_passivate_to_a_snapshot_and_reactivate(
     assert host.active_entities() == 0
     snapshot = await host.store.load_snapshot(key)
     assert snapshot is not None and snapshot.seq == 13, "passivation snapshots the latest state"
-    progression = (await host.view(T, P, "jo", "progression"))["body"]
+    progression = (await host.view(T, P, "jo", "progression")).body
     assert progression == {"xp": 300, "level": 3, "currentLevelXp": 250, "nextLevelXp": 450}
     await host.stop()
 
@@ -185,7 +185,7 @@ async def test_a_short_journal_tail_passivates_without_a_snapshot_and_replays_on
     assert await host.passivate_idle() == 1
     snapshot = await host.store.load_snapshot(key)
     assert snapshot is not None and snapshot.seq == 5, "a tail of 2 records is shorter than 3: no snapshot"
-    progression = (await host.view(T, P, "lu", "progression"))["body"]
+    progression = (await host.view(T, P, "lu", "progression")).body
     assert progression["xp"] == 150
     await host.stop()
 
@@ -197,9 +197,9 @@ async def test_activation_replays_the_journal_after_the_snapshot(
     await rich_player(host, "kim")
     for amount in range(1, 11):
         await one(host, req("kim", c.Credit("coins", amount)))
-    live = (await host.view(T, P, "kim", "profile"))["body"]
+    live = (await host.view(T, P, "kim", "profile")).body
     fresh = await make_host(tmp_path, demo_economy_document)
-    assert (await fresh.view(T, P, "kim", "profile"))["body"] == live
+    assert (await fresh.view(T, P, "kim", "profile")).body == live
     assert live["wallet"] == {"coins": 55}
     await fresh.stop()
     await host.stop()
@@ -207,7 +207,7 @@ async def test_activation_replays_the_journal_after_the_snapshot(
 
 async def test_unknown_project_is_refused(host: ShardHost) -> None:
     outcome = (await host.execute([CommandRequest(T, "nope", "x", c.CreatePlayer("x"))]))[0]
-    assert outcome["error"]["slug"] == "project-not-found"
+    assert outcome.refusal.slug == "project-not-found"
 
 
 async def test_a_bad_economy_is_refused_with_the_path_of_the_bad_field(
@@ -218,21 +218,21 @@ async def test_a_bad_economy_is_refused_with_the_path_of_the_bad_field(
         {"sku": "broken", "price": {"coins": 1}, "grants": {"items": [{"itemId": "swrod", "quantity": 1}]}}
     )
     outcome = await host.define_economy(T, P, document)
-    assert outcome["error"]["slug"] == "invalid-definition"
-    assert "skus[2].grants.items[0].itemId: unknown item 'swrod'" in outcome["error"]["detail"]
+    assert outcome.refusal.slug == "invalid-definition"
+    assert "skus[2].grants.items[0].itemId: unknown item 'swrod'" in outcome.refusal.detail
 
 
 async def test_a_new_economy_version_is_picked_up_without_a_restart(
     host: ShardHost, demo_economy_document: dict[str, Any]
 ) -> None:
     await rich_player(host, "lee")
-    assert (await one(host, req("lee", c.Credit("stars", 1))))["error"]["slug"] == "unknown-currency"
+    assert (await one(host, req("lee", c.Credit("stars", 1)))).refusal.slug == "unknown-currency"
     document = {
         **demo_economy_document,
         "currencies": [*demo_economy_document["currencies"], {"id": "stars", "kind": "soft"}],
     }
-    assert (await host.define_economy(T, P, document))["body"] == {"version": 2}
-    assert (await one(host, req("lee", c.Credit("stars", 1))))["ok"]
+    assert (await host.define_economy(T, P, document)).body == {"version": 2}
+    assert (await one(host, req("lee", c.Credit("stars", 1)))).ok
 
 
 async def test_an_invalidation_during_an_economy_read_is_not_lost(
@@ -248,12 +248,12 @@ async def test_an_invalidation_during_an_economy_read_is_not_lost(
             **demo_economy_document,
             "currencies": [*demo_economy_document["currencies"], {"id": "stars", "kind": "soft"}],
         }
-        assert (await host.define_economy(T, P, document))["ok"]  # ...which is replaced meanwhile
+        assert (await host.define_economy(T, P, document)).ok  # ...which is replaced meanwhile
         return state
 
     host._project_state = read_then_change  # type: ignore[method-assign]
     await rich_player(host, "race")
-    assert (await one(host, req("race", c.Credit("stars", 1))))["ok"], "the host must not keep the old version"
+    assert (await one(host, req("race", c.Credit("stars", 1)))).ok, "the host must not keep the old version"
 
 
 async def test_a_started_host_collects_old_objects_rarely(host: ShardHost) -> None:
@@ -277,7 +277,7 @@ async def test_the_sweeper_purges_remembered_answers_past_the_retention(
     assert await host.store.find_outcome(entity, "old", since_ever) is None
     assert await host.store.find_outcome(entity, "refused", since_ever) is None
     assert await host.store.find_outcome(entity, "new", since_ever) is not None
-    assert (await host.view(T, P, "ivy", "wallet"))["body"]["balances"]["coins"] == 14  # the ledger stays
+    assert (await host.view(T, P, "ivy", "wallet")).body["balances"]["coins"] == 14  # the ledger stays
     await host.stop()
 
 
@@ -292,7 +292,7 @@ async def test_a_failing_housekeeping_step_is_logged_and_the_others_still_run(
     clock = FakeClock()
     host = ShardHost(RepairFails(tmp_path / "ludex.sqlite3"), clock=clock, idle_timeout_s=60)
     await host.start(sweep=False)
-    assert (await host.define_economy(T, P, demo_economy_document))["ok"]
+    assert (await host.define_economy(T, P, demo_economy_document)).ok
     await rich_player(host, "max")
     clock.advance(120)
     with caplog.at_level("ERROR", logger="ludex.host"):

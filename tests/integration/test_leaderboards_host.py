@@ -43,7 +43,7 @@ async def make_host(path: Path, document: dict[str, Any], boards: BoardStore, cl
     host = ShardHost(SqliteStore(path / "ludex.sqlite3"), boards=boards, clock=clock)
     await host.start(sweep=False)
     if not await host.store.read_journal(f"project:{T}/{P}"):
-        assert (await host.define_economy(T, P, document))["ok"]
+        assert (await host.define_economy(T, P, document)).ok
     return host
 
 
@@ -74,17 +74,17 @@ async def test_an_acknowledged_award_is_ranked_when_the_answer_returns(
     xp = boards_by_id["xp-all-time"]
     assert getattr(board_store(host), "store", None) is host.store  # applied between journal commits
     for player in ("ann", "bob"):
-        assert (await one(host, req(player, c.CreatePlayer(player.title()))))["ok"]
-    assert (await one(host, req("ann", c.AwardXp(40), key="k1")))["ok"]
+        assert (await one(host, req(player, c.CreatePlayer(player.title())))).ok
+    assert (await one(host, req("ann", c.AwardXp(40), key="k1"))).ok
     assert (await standing(host, xp, "ann")) == Ranked(
         1, "ann", "Ann", 40, (await standing(host, xp, "ann")).updated_at_ms
     )  # type: ignore[union-attr]
     replay = await one(host, req("ann", c.AwardXp(40), key="k1"))
     refused = await one(host, req("ann", c.AwardXp(0)))
-    assert replay["replayed"] and not refused["ok"]
+    assert replay.replayed and not refused.ok
     assert (await standing(host, xp, "ann")).score == 40  # type: ignore[union-attr]
     outcomes = await host.execute([req("bob", c.AwardXp(50)), req("ann", c.AwardXp(5))])
-    assert all(o["ok"] for o in outcomes)
+    assert all(o.ok for o in outcomes)
     assert [(await standing(host, xp, p)).rank for p in ("bob", "ann")] == [1, 2]  # type: ignore[union-attr]
 
 
@@ -97,8 +97,8 @@ async def test_submitted_scores_are_idempotent_and_keep_the_best(
     again = await one(host, req("cy", c.SubmitScore("high-score", 900), key="s1"))
     other_body = await one(host, req("cy", c.SubmitScore("high-score", 901), key="s1"))
     worse = await one(host, req("cy", c.SubmitScore("high-score", 10), key="s2"))
-    assert first["ok"] and again["replayed"] and worse["ok"]
-    assert other_body["error"]["slug"] == "idempotency-key-reused"
+    assert first.ok and again.replayed and worse.ok
+    assert other_body.slug == "idempotency-key-reused"
     entry = await standing(host, high, "cy")
     assert entry is not None and entry.score == 900
     events = await host.store.read_events(EventQuery(tenant=T, project=P, types=("leaderboard.score.submitted",)))

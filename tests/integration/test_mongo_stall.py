@@ -39,23 +39,23 @@ async def test_a_stalled_mongodb_fails_within_the_timeout_and_the_host_recovers(
     url, pid = server
     host = ShardHost(MongoStore(url, "stall", timeout_ms=1000))
     await host.start(sweep=False)
-    assert (await host.define_economy(T, P, demo_economy_document))["ok"]
-    assert (await host.execute([CommandRequest(T, P, "ann", c.CreatePlayer(username="ann"))]))[0]["ok"]
+    assert (await host.define_economy(T, P, demo_economy_document)).ok
+    assert (await host.execute([CommandRequest(T, P, "ann", c.CreatePlayer(username="ann"))]))[0].ok
     credit = CommandRequest(T, P, "ann", c.Credit("coins", 5), "stalled-credit")
     os.kill(pid, signal.SIGSTOP)
     try:
         (outcome,) = await asyncio.wait_for(host.execute([credit]), timeout=60)
-        assert not outcome["ok"] and outcome["error"]["slug"] == "entity-unavailable", outcome
+        assert not outcome.ok and outcome.refusal.slug == "entity-unavailable", outcome
         with pytest.raises(PyMongoError):
             await asyncio.wait_for(host.store.get_document("tenants", T), timeout=60)
     finally:
         os.kill(pid, signal.SIGCONT)
     for _ in range(20):  # the client reconnects; the retried key applies once
         (again,) = await host.execute([credit])
-        if again["ok"]:
+        if again.ok:
             break
         await asyncio.sleep(0.5)
-    assert again["ok"], again
+    assert again.ok, again
     wallet = await host.view(T, P, "ann", "wallet")
-    assert wallet["body"]["balances"]["coins"] == 5
+    assert wallet.body["balances"]["coins"] == 5
     await host.stop()

@@ -25,16 +25,16 @@ T, P = "acme", "space"
 async def host(tmp_path: Path, demo_economy_document: dict[str, Any]) -> AsyncIterator[ShardHost]:
     host = ShardHost(SqliteStore(tmp_path / "ludex.sqlite3"), snapshot_every=7)
     await host.start(sweep=False)
-    assert (await host.define_economy(T, P, demo_economy_document))["ok"]
+    assert (await host.define_economy(T, P, demo_economy_document)).ok
     yield host
     await host.stop()
 
 
 async def test_a_long_history_exports_in_bounded_chunks_of_valid_json(host: ShardHost) -> None:
-    assert (await host.execute([CommandRequest(T, P, "whale", c.CreatePlayer("whale"))]))[0]["ok"]
+    assert (await host.execute([CommandRequest(T, P, "whale", c.CreatePlayer("whale"))]))[0].ok
     credits = [CommandRequest(T, P, "whale", c.Credit("coins", 1, "drip")) for _ in range(3000)]
     for start in range(0, len(credits), 500):
-        assert all(o["ok"] for o in await host.execute(credits[start : start + 500]))
+        assert all(o.ok for o in await host.execute(credits[start : start + 500]))
     privacy = PlayerPrivacy(host.store, page=100)
     chunks = await privacy.export(T, P, "whale")
     assert chunks is not None
@@ -71,14 +71,14 @@ async def test_the_state_at_every_seq_is_the_profile_the_host_showed_then(
     shown: dict[int, dict[str, Any]] = {}
     for command in commands:
         if command == "redefine":
-            assert (await host.define_economy(T, P, steeper))["ok"]
+            assert (await host.define_economy(T, P, steeper)).ok
             continue
         assert isinstance(command, c.Command)
         outcome = (await host.execute([CommandRequest(T, P, "ann", command)]))[0]
-        if outcome["ok"] and outcome.get("eventIds"):
+        if outcome.ok and outcome.event_ids:
             profile = await host.view(T, P, "ann", "profile")
             journal = await host.store.read_journal("player:acme/space/ann")
-            shown[journal[-1].seq] = profile["body"]
+            shown[journal[-1].seq] = profile.body
     privacy = PlayerPrivacy(host.store)
     versions = set()
     for seq, profile in shown.items():

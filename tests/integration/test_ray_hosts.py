@@ -32,17 +32,17 @@ async def test_directory_routes_players_to_their_shards(
     handles = start_shard_hosts(settings)
     try:
         directory = ShardDirectory.connect(settings)
-        assert (await directory.define_economy(T, P, demo_economy_document))["ok"]
+        assert (await directory.define_economy(T, P, demo_economy_document)).ok
         players = [f"p{i}" for i in range(12)]
         created = await directory.execute([CommandRequest(T, P, p, c.CreatePlayer(username=p)) for p in players])
-        assert all(o["ok"] and o["created"] for o in created)
+        assert all(o.ok and o.created for o in created)
         batch = [CommandRequest(T, P, p, c.AwardXp(100 + i)) for i, p in enumerate(players)]
         batch += [CommandRequest(T, P, "p0", c.Credit("coins", 5)), CommandRequest(T, P, "p0", c.Debit("coins", 5))]
         outcomes = await directory.execute(batch)
-        assert [o["body"]["xp"] for o in outcomes[:12]] == [100 + i for i in range(12)]
-        assert [o["body"]["balance"] for o in outcomes[12:]] == [5, 0]
+        assert [o.body["xp"] for o in outcomes[:12]] == [100 + i for i in range(12)]
+        assert [o.body["balance"] for o in outcomes[12:]] == [5, 0]
         profile = await directory.view(T, P, "p3", "profile")
-        assert profile["body"]["level"] == 2 and profile["body"]["xp"] == 103
+        assert profile.body["level"] == 2 and profile.body["xp"] == 103
         stats = await asyncio.gather(*(h.stats.remote() for h in handles))
         expected = [sum(shard_for(T, P, p, 2) == s for p in players) for s in range(2)]
         assert [s["activeEntities"] for s in stats] == expected
@@ -55,8 +55,8 @@ async def crash_mid_stream(ray: Any, store: Store, document: dict[str, Any]) -> 
     sent and the keys that were acknowledged before the crash."""
     actor = ray.remote(ShardHost).options(max_restarts=0, max_concurrency=1000, num_cpus=0).remote(store)
     await actor.start.remote()
-    assert (await actor.define_economy.remote(T, P, document))["ok"]
-    assert (await actor.execute.remote([CommandRequest(T, P, "vic", c.CreatePlayer("vic"))]))[0]["ok"]
+    assert (await actor.define_economy.remote(T, P, document)).ok
+    assert (await actor.execute.remote([CommandRequest(T, P, "vic", c.CreatePlayer("vic"))]))[0].ok
     pid = await actor.pid.remote()
     amounts = {f"k{i}": i % 7 + 1 for i in range(800)}
     keys = list(amounts)
@@ -70,7 +70,7 @@ async def crash_mid_stream(ray: Any, store: Store, document: dict[str, Any]) -> 
                 outcomes = await actor.execute.remote(requests)
             except ray.exceptions.RayError:
                 return
-            acked.update(k for k, o in zip(chunk, outcomes, strict=True) if o["ok"])
+            acked.update(k for k, o in zip(chunk, outcomes, strict=True) if o.ok)
 
     async def kill_when_busy() -> None:
         while len(acked) < 200:
@@ -93,12 +93,12 @@ async def check_recovery(store: Store, amounts: dict[str, int], acked: set[str])
         assert len(journaled) == len(set(journaled)), "no command applied twice"
         assert acked <= set(journaled), "every acknowledged command survived"
         wallet = await host.view(T, P, "vic", "wallet")
-        assert wallet["body"]["balances"]["coins"] == sum(amounts[k] for k in journaled)
+        assert wallet.body["balances"]["coins"] == sum(amounts[k] for k in journaled)
         retried = await host.execute([CommandRequest(T, P, "vic", c.Credit("coins", a), k) for k, a in amounts.items()])
-        assert all(o["ok"] for o in retried)
-        assert {k for k, o in zip(amounts, retried, strict=True) if o["replayed"]} == set(journaled)
+        assert all(o.ok for o in retried)
+        assert {k for k, o in zip(amounts, retried, strict=True) if o.replayed} == set(journaled)
         wallet = await host.view(T, P, "vic", "wallet")
-        assert wallet["body"]["balances"]["coins"] == sum(amounts.values())
+        assert wallet.body["balances"]["coins"] == sum(amounts.values())
         keys_after = [r.idempotency_key for r in await store.read_journal(player_key(T, P, "vic")) if r.idempotency_key]
         assert sorted(keys_after) == sorted(amounts)
     finally:

@@ -62,7 +62,7 @@ async def cluster(
     coordinator = Coordinator(SqliteStore(path), pool, host_name=lambda i: f"h{i}", slots=SLOTS, down_after_s=0.0)
     await coordinator.start(2, watch=False)
     await coordinator.scale(2)
-    assert (await pool.hosts["h0"].define_economy(T, P, demo_economy_document))["ok"]
+    assert (await pool.hosts["h0"].define_economy(T, P, demo_economy_document)).ok
     yield coordinator, pool
     await coordinator.stop()
     for host in list(pool.hosts.values()):
@@ -79,7 +79,7 @@ async def send(pool: LocalPool, coordinator: Coordinator, player: str, command: 
         outcome = (await pool.hosts[owner(coordinator, player)].execute([CommandRequest(T, P, player, command, key)]))[
             0
         ]
-        if outcome["ok"] or outcome["error"]["slug"] != WRONG_OWNER:
+        if outcome.ok or outcome.slug != WRONG_OWNER:
             return outcome
         await asyncio.sleep(0.01)
     raise AssertionError("never reached the owner")
@@ -89,14 +89,14 @@ async def test_a_host_answers_wrong_owner_for_slots_it_does_not_own(cluster: tup
     coordinator, pool = cluster
     other = "h1" if owner(coordinator, "ada") == "h0" else "h0"
     outcome = (await pool.hosts[other].execute([CommandRequest(T, P, "ada", c.CreatePlayer("ada"), "k")]))[0]
-    assert outcome["error"]["slug"] == WRONG_OWNER and outcome["retryable"]
-    assert (await pool.hosts[other].view(T, P, "ada", "profile"))["error"]["slug"] == WRONG_OWNER
-    assert (await send(pool, coordinator, "ada", c.CreatePlayer("ada"), "k"))["ok"]
+    assert outcome.slug == WRONG_OWNER
+    assert (await pool.hosts[other].view(T, P, "ada", "profile")).slug == WRONG_OWNER
+    assert (await send(pool, coordinator, "ada", c.CreatePlayer("ada"), "k")).ok
 
 
 async def test_commands_held_during_a_handoff_go_to_the_new_owner(cluster: tuple[Coordinator, LocalPool]) -> None:
     coordinator, pool = cluster
-    assert (await send(pool, coordinator, "ada", c.CreatePlayer("ada"), "create"))["ok"]
+    assert (await send(pool, coordinator, "ada", c.CreatePlayer("ada"), "create")).ok
     source = owner(coordinator, "ada")
     slot = slot_of(T, P, "ada", SLOTS)
     passivated = await pool.hosts[source].release_slots([slot], 5.0)
@@ -108,24 +108,24 @@ async def test_commands_held_during_a_handoff_go_to_the_new_owner(cluster: tuple
     moved = await coordinator._claim([slot], source, target)
     pool.hosts[target].adopt_slots({row.slot: row.epoch for row in moved})
     pool.hosts[source].forget_slots([slot])
-    assert (await held)[0]["error"]["slug"] == WRONG_OWNER
+    assert (await held)[0].slug == WRONG_OWNER
     outcome = await send(pool, coordinator, "ada", c.AwardXp(10), "xp")
-    assert outcome["ok"] and outcome["body"]["xp"] == 10
+    assert outcome.ok and outcome.body["xp"] == 10
     replay = await send(pool, coordinator, "ada", c.AwardXp(10), "xp")
-    assert replay["replayed"] and replay["body"] == outcome["body"]
+    assert replay.replayed and replay.body == outcome.body
 
 
 async def test_a_host_that_lost_its_slot_unknowingly_cannot_write_to_it(cluster: tuple[Coordinator, LocalPool]) -> None:
     coordinator, pool = cluster
-    assert (await send(pool, coordinator, "ada", c.CreatePlayer("ada"), "create"))["ok"]
+    assert (await send(pool, coordinator, "ada", c.CreatePlayer("ada"), "create")).ok
     stale_host = pool.hosts[owner(coordinator, "ada")]
     target = "h1" if owner(coordinator, "ada") == "h0" else "h0"
     # The slot moves in the store behind the old owner's back (it was presumed dead).
     await coordinator._claim([slot_of(T, P, "ada", SLOTS)], owner(coordinator, "ada"), target)
     refused = (await stale_host.execute([CommandRequest(T, P, "ada", c.AwardXp(5), "late")]))[0]
-    assert refused["error"]["slug"] == WRONG_OWNER, "the store refused the stale epoch"
+    assert refused.slug == WRONG_OWNER, "the store refused the stale epoch"
     again = (await stale_host.execute([CommandRequest(T, P, "ada", c.AwardXp(5), "later")]))[0]
-    assert again["error"]["slug"] == WRONG_OWNER, "and the host learned it does not own the slot"
+    assert again.slug == WRONG_OWNER, "and the host learned it does not own the slot"
     journal = await stale_host.store.read_journal("player:acme/space/ada")
     assert [r.idempotency_key for r in journal] == ["create"]
 
@@ -154,9 +154,9 @@ async def test_a_restarted_host_reclaims_its_slots_one_epoch_on(
         assert restarted.slots.owned == {slot: epoch + 1 for slot, epoch in before.items()}
         player = next(p for p in (f"x{i}" for i in range(100)) if owner(coordinator, p) == "h0")
         stale = (await pool.hosts["h0"].execute([CommandRequest(T, P, player, c.CreatePlayer(player), "k")]))[0]
-        assert stale["error"]["slug"] == WRONG_OWNER, "the earlier incarnation is fenced out"
+        assert stale.slug == WRONG_OWNER, "the earlier incarnation is fenced out"
         fresh = (await restarted.execute([CommandRequest(T, P, player, c.CreatePlayer(player), "k")]))[0]
-        assert fresh["ok"]
+        assert fresh.ok
         await coordinator.rebalance()  # the coordinator's epochs are behind: it reads them again
         assert {row.host for row in coordinator.table} == {"h0", "h1"}
     finally:

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,6 +17,7 @@ from actors.ingress.metering import Metering, events_of
 from actors.ingress.plan_cache import PlanCache
 from actors.ingress.usage_meters import USAGE, LocalUsageMeter, RedisUsageMeter, UsageMeter
 from actors.stores.sqlite import SqliteStore
+from engine.outcomes import Outcome, Refusal
 from engine.plans import QUOTA_FIELDS
 from engine.quotas import Usage
 
@@ -102,11 +102,11 @@ async def test_redis_counts_live_in_one_hash_per_tenant_and_month(redis_url: str
 
 
 def test_events_come_from_fresh_accepted_outcomes_only() -> None:
-    outcomes: list[dict[str, Any]] = [
-        {"ok": True, "replayed": False, "eventIds": ["a", "b", "c"]},
-        {"ok": True, "replayed": True, "eventIds": ["a", "b", "c"]},  # a replay: no new effect
-        {"ok": True, "replayed": False},  # a no-op: nothing written
-        {"ok": False, "error": {"slug": "insufficient-funds"}},
+    outcomes = [
+        Outcome({}, event_ids=("a", "b", "c")),
+        Outcome({}, replayed=True, event_ids=("a", "b", "c")),  # a replay: no new effect
+        Outcome({}),  # a no-op: nothing written
+        Outcome.refused(Refusal("insufficient-funds", "balance of coins is 0, 5 needed")),
     ]
     assert events_of(outcomes) == 3
 
@@ -137,10 +137,10 @@ async def test_reaching_the_events_quota_refuses_until_next_month(
     for _ in range(2):
         usage = await metering.count_request(tiny_tenant)
         assert metering.refusal(plan, usage) is None
-        await metering.count_events(tiny_tenant, [{"ok": True, "replayed": False, "eventIds": ["e1", "e2"]}])
+        await metering.count_events(tiny_tenant, [Outcome({}, event_ids=("e1", "e2"))])
     usage = await metering.count_request(tiny_tenant)
     assert usage.events == 4 and metering.refusal(plan, usage) is None  # under: admitted
-    await metering.count_events(tiny_tenant, [{"ok": True, "replayed": False, "eventIds": ["e1"]}])
+    await metering.count_events(tiny_tenant, [Outcome({}, event_ids=("e1",))])
     usage = await metering.count_request(tiny_tenant)
     refusal = metering.refusal(plan, usage)
     assert refusal is not None

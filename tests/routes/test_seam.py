@@ -21,4 +21,4 @@ def test_commands_reach_the_host_of_each_players_slot_and_are_journaled(seam: Se
     for host_name, player_id in players.items():
         host = seam.holder.pool.hosts[host_name]
         view = seam.client.portal.call(host.view, "demo", "demo", player_id, "wallet")
-        assert view["body"]["balances"] == {"coins": 7}
+        assert view.body["balances"] == {"coins": 7}

@@ -18,6 +18,7 @@ from actors.host import UNAVAILABLE, CommandRequest
 from actors.stores.base import JournalRecord, Store
 from engine import commands as c
 from engine.identity import player_key
+from engine.outcomes import Outcome
 
 T, P = "acme", "space"
 START_COINS = 1_000_000
@@ -25,7 +26,7 @@ START_COINS = 1_000_000
 
 @dataclass
 class LoadStats:
-    acked: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> final answer
+    acked: dict[str, Outcome] = field(default_factory=dict)  # key -> final answer
     player_of: dict[str, str] = field(default_factory=dict)  # key -> player
     retried: set[str] = field(default_factory=set)  # keys sent more than once
     unavailable: int = 0  # 503 answers (each one retried)
@@ -43,15 +44,15 @@ def players(count: int) -> list[str]:
 
 
 async def prepare(directory: ShardDirectory, economy: dict[str, Any], names: list[str]) -> None:
-    assert (await directory.define_economy(T, P, economy))["ok"]
+    assert (await directory.define_economy(T, P, economy)).ok
     created = await directory.execute(
         [CommandRequest(T, P, p, c.CreatePlayer(username=p), f"create-{p}") for p in names]
     )
-    assert all(o["ok"] for o in created), created
+    assert all(o.ok for o in created), created
     credited = await directory.execute(
         [CommandRequest(T, P, p, c.Credit("coins", START_COINS), f"coins-{p}") for p in names]
     )
-    assert all(o["ok"] for o in credited), credited
+    assert all(o.ok for o in credited), credited
 
 
 def command_for(client: int, n: int) -> c.Command:
@@ -79,7 +80,7 @@ async def client_loop(
             outcomes = await directory.execute([requests[i] for i in pending])
             again = []
             for index, outcome in zip(pending, outcomes, strict=True):
-                if not outcome["ok"] and outcome["error"]["slug"] == UNAVAILABLE:
+                if not outcome.ok and outcome.slug == UNAVAILABLE:
                     stats.unavailable += 1
                     stats.retried.add(keys[index])
                     again.append(index)
@@ -109,7 +110,7 @@ async def check_invariants(
     keyed = Counter(r.idempotency_key for records in journals.values() for r in records if r.idempotency_key)
     duplicates = {key: count for key, count in keyed.items() if count > 1}
     assert duplicates == {}, f"commands applied twice: {list(duplicates)[:5]}"
-    accepted = {key for key, outcome in stats.acked.items() if outcome["ok"]}
+    accepted = {key for key, outcome in stats.acked.items() if outcome.ok}
     missing = sorted(key for key in accepted if keyed[key] != 1)
     assert missing == [], f"acknowledged but not journaled: {missing[:5]}"
     writers: dict[tuple[int, int], set[str]] = defaultdict(set)
@@ -124,12 +125,12 @@ async def check_invariants(
     assert shared == {}, f"two hosts wrote one slot in one epoch: {shared}"
     for name in names:
         wallet = await directory.view(T, P, name, "wallet")
-        assert wallet["ok"], wallet
+        assert wallet.ok, wallet
         entries = await directory.ledger(T, P, name, currency=None, after=(0, 0), limit=100_000)
         totals: Counter[str] = Counter()
         for entry in entries:
             totals[entry["currency"]] += entry["delta"]
-        balances = {k: v for k, v in wallet["body"]["balances"].items() if v}
+        balances = {k: v for k, v in wallet.body["balances"].items() if v}
         history = [(r.seq, r.slot, r.epoch, r.host, r.idempotency_key) for r in journals[name]]
         assert balances == {k: v for k, v in totals.items() if v}, f"{name}: {balances} != {totals}; {history}"
     return journals
@@ -137,15 +138,15 @@ async def check_invariants(
 
 async def replay_some(directory: ShardDirectory, stats: LoadStats, count: int = 40) -> None:
     """Keys acknowledged before the moves, sent again after them: the original answer, replayed."""
-    keys = [key for key, outcome in stats.acked.items() if outcome["ok"]][:count]
+    keys = [key for key, outcome in stats.acked.items() if outcome.ok][:count]
     requests = []
     for key in keys:
         client, n = (int(part) for part in key[1:].split("-"))
         requests.append(CommandRequest(T, P, stats.player_of[key], command_for(client, n), key))
     outcomes = await directory.execute(requests)
     for key, outcome in zip(keys, outcomes, strict=True):
-        assert outcome["ok"] and outcome["replayed"], (key, outcome)
-        assert outcome["body"] == stats.acked[key]["body"], key
+        assert outcome.ok and outcome.replayed, (key, outcome)
+        assert outcome.body == stats.acked[key].body, key
 
 
 async def wait_for_acks(stats: LoadStats, more: int, timeout_s: float = 120.0) -> None:
