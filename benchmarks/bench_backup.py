@@ -43,7 +43,7 @@ async def populate(path: Path, players: int) -> float:
         ids = [player_id(i) for i in range(low, min(low + BATCH, players))]
         requests = [CommandRequest(TENANT, PROJECT, p, Credit("coins", 100, reason="seed"), f"seed-{p}") for p in ids]
         requests += [CommandRequest(TENANT, PROJECT, p, AwardXp(150), f"xp-{p}") for p in ids]
-        assert all(outcome["ok"] for outcome in await host.execute(requests))
+        assert all(outcome.ok for outcome in await host.execute(requests))
         await host.passivate_idle(force=True)
         if low % (BATCH * 40) == 0:
             log(f"    {low:,} players credited")
@@ -66,7 +66,7 @@ async def credit_under_load(path: Path, players: int, seconds: float, during: as
             sequence += 1
             pid = player_id(rng.randrange(players))
             requests.append(CommandRequest(TENANT, PROJECT, pid, Credit("coins", 1), f"load-{sequence}"))
-        assert all(outcome["ok"] for outcome in await host.execute(requests))
+        assert all(outcome.ok for outcome in await host.execute(requests))
         counts[phase] += len(requests)
         counts[f"{phase}Seconds"] += time.perf_counter() - started
     await host.stop()

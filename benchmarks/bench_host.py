@@ -36,7 +36,7 @@ async def measure(group_commit: bool, commands: int, players: int, concurrency: 
         async def send(i: int) -> bool:
             async with gate:
                 request = CommandRequest(T, P, f"p{i % players}", c.AwardXp(10), idempotency_key=f"xp-{i}")
-                return bool((await host.execute([request]))[0]["ok"])
+                return bool((await host.execute([request]))[0].ok)
 
         started = time.perf_counter()
         results = await asyncio.gather(*(send(i) for i in range(commands)))

@@ -47,6 +47,7 @@ from engine import commands as c
 from engine.definitions import Economy, parse_economy
 from engine.events import PlayerCreated, event_to_dict
 from engine.identity import player_key
+from engine.outcomes import Outcome
 from engine.rules import Accepted, Context, decide, rfc3339
 from engine.state import PlayerState
 
@@ -130,7 +131,7 @@ async def define_demo_economy(path: Path) -> Economy:
     """Install the demo economy on the bench project; answers the economy as the host parsed it."""
     host = await new_host(path)
     outcome = await host.define_economy(T, P, yaml.safe_load(DEMO_ECONOMY_PATH.read_text()))
-    assert outcome["ok"], outcome
+    assert outcome.ok, outcome
     document = await host.economy_document(T, P)
     await host.stop()
     assert document is not None
@@ -207,10 +208,10 @@ async def bounded(concurrency: int, jobs: Iterable[Awaitable[R]]) -> list[R]:
     return results
 
 
-async def award(host: ShardHost, pid: str, key: str) -> dict[str, Any]:
+async def award(host: ShardHost, pid: str, key: str) -> Outcome:
     request = CommandRequest(T, P, pid, c.AwardXp(XP), idempotency_key=key)
     outcome = (await host.execute([request]))[0]
-    assert outcome["ok"], outcome
+    assert outcome.ok, outcome
     return outcome
 
 
@@ -281,7 +282,7 @@ async def write_journals(path: Path, lengths: list[int], replicas: int, snapshot
     host = await new_host(path, snapshot_every=snapshot_every, snapshot_on_passivation_after=1)
     players = ["warm"] + [f"a{length}-{r}" for length in lengths for r in range(replicas)]
     outcomes = await host.execute([CommandRequest(T, P, pid, c.CreatePlayer(pid)) for pid in players])
-    assert all(o["ok"] for o in outcomes), outcomes
+    assert all(o.ok for o in outcomes), outcomes
 
     async def grow(pid: str, length: int) -> None:
         await bounded(64, (award(host, pid, f"{pid}-{n}") for n in range(1, length)))
@@ -293,7 +294,7 @@ async def write_journals(path: Path, lengths: list[int], replicas: int, snapshot
 async def time_activations(path: Path, lengths: list[int], replicas: int) -> dict[int, float]:
     """Median ms of the first `view` of each player on a fresh host (snapshot + journal replay)."""
     host = await new_host(path)
-    assert (await host.view(T, P, "warm", "progression"))["ok"]
+    assert (await host.view(T, P, "warm", "progression")).ok
     medians: dict[int, float] = {}
     for length in lengths:
         samples = []
@@ -301,7 +302,7 @@ async def time_activations(path: Path, lengths: list[int], replicas: int) -> dic
             started = time.perf_counter()
             outcome = await host.view(T, P, f"a{length}-{r}", "progression")
             samples.append((time.perf_counter() - started) * 1000)
-            assert outcome["ok"] and outcome["body"]["xp"] == XP * (length - 1), outcome
+            assert outcome.ok and outcome.body["xp"] == XP * (length - 1), outcome
         medians[length] = statistics.median(samples)
     await host.stop()
     return medians

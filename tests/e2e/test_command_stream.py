@@ -167,7 +167,7 @@ def rival(ludex: Launched, control_plane: Any, demo_economy_document: dict[str, 
     control_plane.ensure_tenant(tenant, "Rival Games")
     control_plane.ensure_project(tenant, "game", "Game")
     outcome = asyncio.run(ShardDirectory.connect(ludex.settings).define_economy(tenant, "game", demo_economy_document))
-    assert outcome["ok"], outcome
+    assert outcome.ok, outcome
     _, key = control_plane.create_api_key(tenant, "game", "rival-key")
     return {"x-api-key": str(key), "x-tenant-id": tenant, "x-project-id": "game"}
 
