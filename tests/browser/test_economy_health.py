@@ -26,7 +26,9 @@ def share(value: float) -> str:
     return f"{value * 100:.1f}%"
 
 
-def test_economy_health_shows_the_api_figures_for_credits_and_debits(page: Page, server: Server, tmp_path: Path) -> None:
+def test_economy_health_shows_the_api_figures_after_credits_and_debits(
+    page: Page, server: Server, tmp_path: Path
+) -> None:
     rich, poor = new_player(server), new_player(server)
     reward, repair = unique("reward"), unique("repair")
     with server.game() as game:
