@@ -23,6 +23,7 @@ from serve.api import (
     batch,
     billing,
     client,
+    client_leaderboards,
     dashboard_login,
     economy_health,
     events,
@@ -225,6 +226,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         client,
         members,
         player_lookup,
+        client_leaderboards,
         privacy,
         economy_health,  # before `reports`: its path is more specific than reports/{report}
         reports,

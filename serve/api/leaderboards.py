@@ -17,6 +17,7 @@ from engine.definitions import leaderboards_of
 from engine.leaderboards import MAX_AROUND, MAX_SCORE, Leaderboard, Period, period_at, resolve_period
 from engine.rules import rfc3339
 from serve.api_key_auth import ID_PATTERN, Caller, PlayerId, require
+from serve.backend import Backend
 from serve.commanding import IDEMPOTENT, execute_command, outcome_response
 from serve.leaderboard_schemas import BoardList, BoardPage, PlayerStanding, ScoreResult, ScoreSubmission
 from serve.pagination import decode_cursor, encode_cursor
@@ -41,18 +42,26 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def boards_of(caller: Caller) -> dict[str, Leaderboard]:
-    document = await caller.backend.directory.economy_document(caller.tenant, caller.project)
+async def boards_in(backend: Backend, tenant: str, project: str) -> dict[str, Leaderboard]:
+    document = await backend.directory.economy_document(tenant, project)
     if document is None:
-        raise ProblemError("project-not-found", f"project '{caller.project}' has no economy defined")
+        raise ProblemError("project-not-found", f"project '{project}' has no economy defined")
     return leaderboards_of(document)
 
 
-async def board_of(caller: Caller, board_id: str) -> Leaderboard:
-    board = (await boards_of(caller)).get(board_id)
+async def boards_of(caller: Caller) -> dict[str, Leaderboard]:
+    return await boards_in(caller.backend, caller.tenant, caller.project)
+
+
+async def board_in(backend: Backend, tenant: str, project: str, board_id: str) -> Leaderboard:
+    board = (await boards_in(backend, tenant, project)).get(board_id)
     if board is None:
         raise ProblemError("leaderboard-not-found", f"leaderboard '{board_id}' is not defined in this project")
     return board
+
+
+async def board_of(caller: Caller, board_id: str) -> Leaderboard:
+    return await board_in(caller.backend, caller.tenant, caller.project, board_id)
 
 
 def period_of(board: Leaderboard, requested: str) -> Period:
@@ -100,11 +109,18 @@ async def read_board(
 ) -> object:
     """One page of a period's entries, best first: `items[].rank` is 1-based, ties ranked by who
     reached the score first. Ended periods stay readable (`period=previous` or an id)."""
-    board = await board_of(caller, boardId)
+    return await board_page(caller.backend, caller.tenant, caller.project, boardId, period, cursor, limit)
+
+
+async def board_page(
+    backend: Backend, tenant: str, project: str, board_id: str, period: str, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    """A `BoardPage` body: the game API and the backoffice's read route answer the same page."""
+    board = await board_in(backend, tenant, project, board_id)
     chosen = period_of(board, period)
     after, after_rank = _decode_position(cursor)
-    key = BoardKey(caller.tenant, caller.project, board, chosen.id)
-    entries = await _boards(caller).page(key, limit=limit + 1, after=after, after_rank=after_rank)
+    key = BoardKey(tenant, project, board, chosen.id)
+    entries = await backend.boards.page(key, limit=limit + 1, after=after, after_rank=after_rank)
     shown = entries[:limit]
     more = len(entries) > limit
     return {

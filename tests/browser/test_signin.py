@@ -14,7 +14,17 @@ from tests.browser.conftest import ACCESS_TTL_S, Server, screenshot, signed_in
 from tests.browser.helpers import nav, new_player, sign_in, unique
 
 ADMIN_LINKS = ("Tenants", "Plans", "Metrics", "Usage", "Audit", "Users")
-CLIENT_LINKS = ("Projects", "API keys", "Webhooks", "Events", "Economy", "Reports", "Players")
+CLIENT_LINKS = (
+    "Projects",
+    "API keys",
+    "Webhooks",
+    "Events",
+    "Economy",
+    "Reports",
+    "Economy health",
+    "Leaderboards",
+    "Players",
+)
 
 
 def links(page: Page) -> list[str]:
@@ -75,7 +85,7 @@ def test_an_account_with_totp_is_asked_for_the_code_before_it_is_signed_in(page:
     page.get_by_label("TOTP code").fill(totp.now())
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-    assert links(page) == ["Projects", "API keys", "Webhooks", "Events", "Economy", "Reports", "Players"]
+    assert links(page) == list(CLIENT_LINKS)
 
 
 def test_the_session_outlives_its_access_token_by_refreshing_silently(page: Page, server: Server) -> None:
@@ -107,7 +117,8 @@ def test_a_studio_support_user_sees_no_admin_page_and_a_platform_support_user_ca
             assert admin.post("/v1/admin/users", json=body).status_code == 201
 
     sign_in(page, server, studio_support, password)
-    assert links(page) == ["Projects", "Events", "Economy", "Reports"]  # analysts read no personal data
+    analyst_links = ["Projects", "Events", "Economy", "Reports", "Economy health"]
+    assert links(page) == analyst_links  # analysts read no personal data
     page.goto(f"{server.base_url}/dashboard/admin/tenants")
     expect(page.get_by_role("heading", level=1, name="Not allowed")).to_be_visible()
     expect(page.get_by_role("table")).to_have_count(0)

@@ -709,6 +709,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/client/projects/{projectId}/leaderboards/{boardId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a leaderboard (backoffice)
+         * @description One page of a period's standings, best first (`period=current`, `previous` or a period id),
+         *     as the game API reads it; for support staff without a project key. 404 `leaderboard-not-found`
+         *     for a board the economy does not define, `period-not-found` for an unknown period.
+         */
+        get: operations["read_board_backoffice_v1_client_projects__projectId__leaderboards__boardId__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/client/projects/{projectId}/players": {
         parameters: {
             query?: never;
@@ -8298,6 +8320,94 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FlagOverrides"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_board_backoffice_v1_client_projects__projectId__leaderboards__boardId__get: {
+        parameters: {
+            query?: {
+                /** @description `current`, `previous` (the last ended period, archived) or a period id (`all`, `2026-11-30`, `2026-W49`, `2026-11`). */
+                period?: string;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                /** @description The project's id. */
+                projectId: string;
+                boardId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BoardPage"];
                 };
             };
             /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */

@@ -6,6 +6,8 @@ import { field, input, select, button, showError, notice, dialog, confirmAction,
 import { economy } from "./economy.js";
 import { events, players } from "./live.js";
 import { reports } from "./reports.js";
+import { economyHealth } from "./health.js";
+import { leaderboards } from "./boards.js";
 import { enc, needProject, projectPath } from "./project.js";
 
 const SCOPES = ["players:read", "players:write", "economy:write", "store:purchase", "events:read", "realtime"];
@@ -297,5 +299,7 @@ export const CLIENT_PAGES = [
   { slug: "events", title: "Events", action: "reports:read", render: events },
   { slug: "economy", title: "Economy", action: "economy:read", render: economy },
   { slug: "reports", title: "Reports", action: "reports:read", render: reports },
+  { slug: "economy-health", title: "Economy health", action: "reports:read", render: economyHealth },
+  { slug: "leaderboards", title: "Leaderboards", action: "players:read", render: leaderboards },
   { slug: "players", title: "Players", action: "players:read", render: players },
 ];

@@ -12,7 +12,8 @@ const REPORTS = [
   ["currency-flow", "Currency flow"],
 ];
 
-function days(from, to) {
+/** The UTC days in [from, to) as `YYYY-MM-DD`. */
+export function days(from, to) {
   const out = [];
   for (let day = new Date(`${from}T00:00:00Z`); day < new Date(`${to}T00:00:00Z`); day.setUTCDate(day.getUTCDate() + 1)) out.push(day.toISOString().slice(0, 10));
   return out;
@@ -23,10 +24,15 @@ function pivot(rows, labels, key, value) {
   return names.map((name) => ({ name, values: labels.map((day) => rows.filter((r) => r.day === day && r[key] === name).reduce((sum, r) => sum + value(r), 0)) }));
 }
 
-function reportChart(result) {
-  const dates = days(result.from, result.to);
+/** Chart labels for the window's days: `MM-DD` when they share a year; `short(day)` maps a row's day the same way. */
+export function dayLabels(from, to) {
+  const dates = days(from, to);
   const sameYear = dates.length && dates[0].slice(0, 4) === dates[dates.length - 1].slice(0, 4);
-  const labels = sameYear ? dates.map((d) => d.slice(5)) : dates;
+  return { labels: sameYear ? dates.map((d) => d.slice(5)) : dates, short: (day) => (sameYear ? day.slice(5) : day), sameYear };
+}
+
+function reportChart(result) {
+  const { labels, sameYear } = dayLabels(result.from, result.to);
   result = { ...result, rows: result.rows.map((r) => ({ ...r, day: sameYear ? r.day.slice(5) : r.day })) };
   const title = REPORTS.find(([id]) => id === result.report)[1];
   if (result.report === "events-per-day") return barChart(`${title} chart`, labels, pivot(result.rows, labels, "type", (r) => r.count));
