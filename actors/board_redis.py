@@ -27,7 +27,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from actors.board_store import BoardKey, Position, Ranked, position_of
+from actors.board_store import BoardKey, PlayerEntry, Position, Ranked, position_of
 from engine.leaderboards import MAX_SCORE, BoardChange, Entry, Leaderboard
 
 _LESS = """
@@ -179,15 +179,49 @@ class RedisBoardStore:
         for change in removals:  # rare: after the writes before it, in journal order
             await self._remove_player(change.tenant, change.project, change.player_id)
 
-    async def _remove_player(self, tenant: str, project: str, player_id: str) -> None:
+    async def _remove_player(self, tenant: str, project: str, player_id: str) -> int:
         client = self._client()
-        suffix = f":{self.shard_of(player_id)}}}"
-        zsets = [key for key in await client.smembers(self._index(tenant, project)) if key.endswith(suffix)]
         pipe = client.pipeline(transaction=False)
-        for zset in zsets:
+        for zset in await self._own_zsets(tenant, project, player_id):
             await self._remove(keys=[zset, zset + ":m"], args=[player_id], client=pipe)
         pipe.hdel(self._names(tenant, project), player_id)
-        await pipe.execute()
+        return sum(int(removed) for removed in (await pipe.execute())[:-1])
+
+    async def _own_zsets(self, tenant: str, project: str, player_id: str) -> list[str]:
+        """The project's shard keys that can hold the player (those of its shard)."""
+        suffix = f":{self.shard_of(player_id)}}}"
+        return sorted(
+            key for key in await self._client().smembers(self._index(tenant, project)) if key.endswith(suffix)
+        )
+
+    async def forget_player(self, tenant: str, project: str, player_id: str) -> int:
+        return await self._remove_player(tenant, project, player_id)
+
+    async def entries_of(self, tenant: str, project: str, player_id: str) -> list[PlayerEntry]:
+        zsets = await self._own_zsets(tenant, project, player_id)
+        pipe = self._client().pipeline(transaction=False)
+        for zset in zsets:
+            pipe.hget(zset + ":m", player_id)
+        metas = await pipe.execute()
+        entries = []
+        prefix = self._key(tenant, project, "", "", 0).partition("{")[0] + "{" + f"{tenant}/{project}:"
+        for zset, meta in zip(zsets, metas, strict=True):
+            if meta is None:
+                continue
+            score, reached, _ = (int(part) for part in meta.split(":"))
+            board_period = zset.removeprefix(prefix).rpartition(":")[0]
+            board_id, _, period_id = board_period.partition(":")
+            member = _member(reached, player_id)
+            sort_key = await self._client().zscore(zset, member)
+            if sort_key is None:  # removed between the two reads
+                continue
+            shard_keys = [zset.rpartition(":")[0] + f":{shard}}}" for shard in range(self.shards)]
+            ranks = self._client().pipeline(transaction=False)
+            for shard_key in shard_keys:
+                await self._window(keys=[shard_key], args=[f"{sort_key:.0f}", member, "0", "0"], client=ranks)
+            better = sum(int(window[0]) for window in await ranks.execute())
+            entries.append(PlayerEntry(board_id, period_id, better + 1, score, reached))
+        return entries
 
     async def clear(self, tenant: str, project: str) -> None:
         client = self._client()

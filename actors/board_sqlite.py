@@ -12,14 +12,16 @@ the top is a short index range, a rank an index count (time grows with the rank)
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
-from actors.board_store import BoardKey, Position, Ranked, position_of
+from actors.board_store import BoardKey, PlayerEntry, Position, Ranked, position_of
 from actors.stores.migrations import SQLITE_LEADERBOARD_SCHEMA, write_transaction
 from actors.stores.sqlite import SqliteStore, _Connection
 from engine.leaderboards import BoardChange, Entry, apply_observation
 
+T = TypeVar("T")
 _WHERE = "tenant = ? AND project = ? AND board = ? AND period = ?"
 
 
@@ -42,7 +44,8 @@ class SqliteBoardStore:
         if self.own_file:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             pragmas = [*pragmas, "PRAGMA journal_mode=WAL", *SQLITE_LEADERBOARD_SCHEMA]
-        writer = _Connection(self.path, "ludex-boards", [*pragmas, "PRAGMA synchronous=OFF"])
+        # secure_delete: an erased player's rows leave no bytes behind in the file (docs/PRIVACY.md).
+        writer = _Connection(self.path, "ludex-boards", [*pragmas, "PRAGMA synchronous=OFF", "PRAGMA secure_delete=ON"])
         reader = _Connection(self.path, "ludex-boards-read", pragmas)
         await writer.open()
         await reader.open()
@@ -65,12 +68,49 @@ class SqliteBoardStore:
             self.store = store
 
     async def apply(self, changes: Sequence[BoardChange]) -> None:
-        if not changes:
-            return
+        if changes:
+            await self._write(lambda conn: _apply(conn, changes))
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self.store is not None:
-            await self.store.run_derived(lambda conn: _apply(conn, changes))
-        else:
-            await self._connections()[0].run(lambda conn: _apply(conn, changes))
+            return await self.store.run_derived(fn)
+        return await self._connections()[0].run(fn)
+
+    async def entries_of(self, tenant: str, project: str, player_id: str) -> list[PlayerEntry]:
+        def read(conn: sqlite3.Connection) -> list[PlayerEntry]:
+            rows = conn.execute(
+                "SELECT board, period, score, sort_key, reached_ms FROM leaderboard_entries"
+                " WHERE tenant = ? AND project = ? AND player_id = ? ORDER BY board, period",
+                (tenant, project, player_id),
+            ).fetchall()
+            entries = []
+            for board, period, score, sort_key, reached_ms in rows:
+                (better,) = conn.execute(
+                    f"SELECT COUNT(*) FROM leaderboard_entries WHERE {_WHERE}"
+                    " AND (sort_key, reached_ms, player_id) < (?, ?, ?)",
+                    (tenant, project, board, period, sort_key, reached_ms, player_id),
+                ).fetchone()
+                entries.append(PlayerEntry(board, period, int(better) + 1, score, reached_ms))
+            return entries
+
+        return await self._connections()[1].run(read)
+
+    async def forget_player(self, tenant: str, project: str, player_id: str) -> int:
+        def write(conn: sqlite3.Connection) -> int:
+            with write_transaction(conn):
+                removed = conn.execute(
+                    "DELETE FROM leaderboard_entries WHERE tenant = ? AND project = ? AND player_id = ?",
+                    (tenant, project, player_id),
+                ).rowcount
+                conn.execute(
+                    "DELETE FROM leaderboard_players WHERE tenant = ? AND project = ? AND player_id = ?",
+                    (tenant, project, player_id),
+                )
+            if self.own_file:  # the store's erasure truncates the WAL of its own file, not of this one
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return int(removed)
+
+        return await self._write(write)
 
     async def page(
         self,

@@ -36,6 +36,17 @@ class Position:
     player_id: str
 
 
+@dataclass(frozen=True)
+class PlayerEntry:
+    """One of a player's entries, wherever it is (the player's data export)."""
+
+    board_id: str
+    period_id: str
+    rank: int
+    score: int
+    updated_at_ms: int
+
+
 def position_of(board: Leaderboard, entry: Ranked) -> Position:
     return Position(board.sort_key(entry.score), entry.updated_at_ms, entry.player_id)
 
@@ -84,6 +95,15 @@ class BoardStore(Protocol):
 
     async def clear(self, tenant: str, project: str) -> None:
         """Forget every board entry of a project (before a rebuild)."""
+        ...
+
+    async def entries_of(self, tenant: str, project: str, player_id: str) -> list[PlayerEntry]:
+        """The player's entries on every board and period of the project (its data export)."""
+        ...
+
+    async def forget_player(self, tenant: str, project: str, player_id: str) -> int:
+        """Remove the player's entries and username from every board of the project, leaving no
+        bytes of them behind (erasure, docs/PRIVACY.md); answers how many entries went."""
         ...
 
     async def load(self, key: BoardKey, entries: Sequence[tuple[str, Entry]], usernames: dict[str, str]) -> None:

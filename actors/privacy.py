@@ -9,10 +9,12 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
 
+from actors.board_store import BoardStore
 from actors.clock import SystemClock, epoch_ms
 from actors.host import _LEDGER_TYPES, _ledger_entry
 from actors.stores.base import JournalRecord, Store, event_records, player_path
@@ -51,10 +53,35 @@ class PlayerHost(Protocol):
     async def erase(self, tenant: str, project: str, player_id: str, request_id: str | None) -> Outcome: ...
 
 
-def personal_data_holders(store: Store) -> list[PersonalDataHolder]:
-    """Every holder besides the journal. Leaderboards (being built) add theirs here; until then
-    the export's `leaderboards` is an empty list."""
-    return []
+class BoardEntries:
+    """The leaderboards as a holder: their entries show the player's username (docs/LEADERBOARDS.md).
+    A deletion already takes the player off every board; the erasure removes whatever is left
+    (an entry applied after a lost deletion change, a store written by an older version)."""
+
+    name = "leaderboards"
+
+    def __init__(self, boards: BoardStore) -> None:
+        self.boards = boards
+
+    async def export_player(self, tenant: str, project: str, player_id: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "boardId": entry.board_id,
+                "periodId": entry.period_id,
+                "rank": entry.rank,
+                "score": entry.score,
+                "updatedAt": rfc3339(datetime.fromtimestamp(entry.updated_at_ms / 1000, UTC)),
+            }
+            for entry in await self.boards.entries_of(tenant, project, player_id)
+        ]
+
+    async def erase_player(self, tenant: str, project: str, player_id: str) -> int:
+        return await self.boards.forget_player(tenant, project, player_id)
+
+
+def personal_data_holders(boards: BoardStore | None) -> list[PersonalDataHolder]:
+    """Every holder besides the journal: the deployment's leaderboards, when it has them."""
+    return [] if boards is None else [BoardEntries(boards)]
 
 
 @dataclass(frozen=True)
@@ -175,7 +202,7 @@ class PlayerPrivacy:
             "quests": {"active": [], "completed": []} if current is None else quests_view(state, current),
             "achievements": achievements_view(state),
             "counters": dict(state.counters),
-            # Leaderboard entries come from their store (`PersonalDataHolder`); empty until it lands.
+            # Leaderboard entries come from their store (`BoardEntries`); empty without one.
             "leaderboards": held.pop("leaderboards", []),
             **held,
         }

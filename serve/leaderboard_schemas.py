@@ -32,7 +32,10 @@ class ScoreResult(BaseModel):
     boardId: str
     playerId: str
     score: int = Field(description="The player's score on the board after this submission.")
-    rank: int = Field(description="1-based; ties go to whoever reached the score first.")
+    rank: int = Field(
+        description="1-based; ties go to whoever reached the score first. Always set: a score the board"
+        " store did not take in answers 503 `store-unavailable` instead (retry with the same Idempotency-Key)."
+    )
     periodId: str
 
 

@@ -78,7 +78,10 @@ class PlayerExport(BaseModel):
     quests: Quests
     achievements: list[Unlocked]
     counters: dict[str, int]
-    leaderboards: list[dict[str, Any]] = Field(description="The player's leaderboard entries.")
+    leaderboards: list[dict[str, Any]] = Field(
+        description="The player's entries on every board and period it is on: `{boardId, periodId, rank, score,"
+        " updatedAt}`; none once it is deleted."
+    )
     ledger: list[LedgerEntry]
     purchases: list[Receipt]
     events: list[Event]

@@ -195,7 +195,9 @@ async def read_standing(
 async def submit_score(request: Request, caller: Writer, boardId: BoardId, body: ScoreSubmission) -> Response:
     """Posts a score to a `submitted` board (409 `not-submittable` on a board the
     economy feeds). The score is a journaled command of the player: with an Idempotency-Key a
-    retry counts once. The answer is the player's score and rank after it (the board includes it)."""
+    retry counts once. The answer is the player's score and rank after it (the board includes it);
+    503 `store-unavailable` when the board store did not take the score in (it is journaled:
+    `ludex leaderboards rebuild` ranks it, and a keyed retry answers once it is ranked)."""
     command = c.SubmitScore(boardId, body.score, body.metadata)
     outcome = await execute_command(request, caller, body.playerId, command, body.idempotencyKey)
     if not outcome.ok:
@@ -205,7 +207,12 @@ async def submit_score(request: Request, caller: Writer, boardId: BoardId, body:
     standing = await _boards(caller).standing(
         BoardKey(caller.tenant, caller.project, board, answer["periodId"]), body.playerId
     )
-    answer["score"] = answer["score"] if standing is None else standing.score
-    answer["rank"] = None if standing is None else standing.rank
+    if standing is None:  # the board write failed (logged, counted): the score is journaled, not ranked
+        raise ProblemError(
+            "store-unavailable",
+            f"the score is recorded but not on '{boardId}' yet (its store failed): retry with the same"
+            " Idempotency-Key, which does not count it twice",
+        )
+    answer["score"], answer["rank"] = standing.score, standing.rank
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     return JSONResponse(answer, status_code=200, headers=headers)

@@ -24,7 +24,7 @@ ERRORS = problem_responses(400, 401, 403, 404, 422)
 
 
 def _privacy(connected: Backend) -> PlayerPrivacy:
-    return PlayerPrivacy(connected.store, holders=personal_data_holders(connected.store))
+    return PlayerPrivacy(connected.store, holders=personal_data_holders(connected.boards))
 
 
 async def _allowed(principal: CurrentPrincipal, connected: Backend, action: str, tenant: str, project: str) -> None:

@@ -149,7 +149,10 @@ def test_the_export_is_one_json_document_of_everything_kept(api: Api, clients: d
     assert exported["wallet"] == profile["wallet"] and exported["inventory"] == profile["inventory"]
     assert exported["quests"] == profile["quests"] and exported["counters"] == profile["counters"]
     assert exported["achievements"] == profile["achievements"]
-    assert exported["leaderboards"] == []  # leaderboards: filled by their store once they land
+    # Its XP puts it on the all-time XP board (other tests share the project: any rank).
+    xp_board = [e for e in exported["leaderboards"] if e["boardId"] == "xp-all-time"]
+    assert [(e["periodId"], e["score"]) for e in xp_board] == [("all", exported["profile"]["xp"])]
+    assert xp_board[0]["rank"] >= 1
     coins = sum(e["delta"] for e in exported["ledger"] if e["currency"] == "coins")
     assert coins == profile["wallet"]["coins"]
     assert [p["sku"] for p in exported["purchases"]] == ["potion-pack"]

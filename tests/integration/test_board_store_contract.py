@@ -229,6 +229,25 @@ class BoardStoreContract:
             standing = await boards.standing(key, player)
             assert standing is not None and (standing.rank, standing.score) == (rank, model[player].score)
 
+    async def test_a_players_entries_export_and_are_forgotten_with_its_name(
+        self, boards: BoardStore, tenant: str
+    ) -> None:
+        weekly = Observation(INCR, "2026-W49", 3)
+        await boards.apply(
+            [
+                change(tenant, "ahead", 1, 1_000, (DESC_BEST, 900), (INCR, 50), name="Ahead"),
+                change(tenant, "me", 1, 2_000, (DESC_BEST, 700), (INCR, 50), name="Secret Name"),
+                BoardChange(tenant, "game", "me", 2, 3_000, None, (weekly,)),
+            ]
+        )
+        mine = {(e.board_id, e.period_id): (e.rank, e.score) for e in await boards.entries_of(tenant, "game", "me")}
+        assert mine == {("high", "all"): (2, 700), ("xp", "all"): (2, 50), ("xp", "2026-W49"): (1, 3)}
+        assert await boards.forget_player(tenant, "game", "me") == 3
+        assert await boards.entries_of(tenant, "game", "me") == []
+        page = await boards.page(BoardKey(tenant, "game", DESC_BEST, "all"), limit=10)
+        assert [(r.player_id, r.username, r.rank) for r in page] == [("ahead", "Ahead", 1)]
+        assert await boards.forget_player(tenant, "game", "me") == 0
+
 
 class TestEmbeddedBoards(BoardStoreContract):
     async def create(self, tmp_path: Path) -> BoardStore:

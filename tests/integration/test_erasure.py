@@ -1,8 +1,10 @@
 """Erasure against the real stores, without Ray: a shard host, a webhook worker with a failing
 receiver (so deliveries stay queued and are retried after the erasure) and the privacy service
-on SQLite and on MongoDB (nx-27017). Afterwards no byte of the SQLite files (after a checkpoint)
-and no MongoDB document holds the player's usernames, metadata or free-text reasons; balances,
-the journal's replay and the other player's data are unchanged; repeating it changes nothing."""
+on SQLite and on MongoDB (nx-27017), with leaderboards embedded (in the SQLite file, or in a file
+of their own beside MongoDB) or in Redis. Afterwards no byte of the SQLite files (after a
+checkpoint), no MongoDB document and no Redis key holds the player's usernames, metadata or
+free-text reasons; balances, the journal's replay and the other player's data are unchanged;
+repeating it changes nothing."""
 
 from __future__ import annotations
 
@@ -13,13 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import bson
+import orjson
 import pytest
 from pymongo import MongoClient
 
+from actors.board_redis import RedisBoardStore
+from actors.board_sqlite import SqliteBoardStore
+from actors.board_store import BoardStore
 from actors.clock import FakeClock
 from actors.host import CommandRequest, ShardHost
 from actors.ingress.webhook_subscriptions import WebhookSubscriptions
-from actors.privacy import Erased, PlayerPrivacy
+from actors.privacy import Erased, PlayerPrivacy, personal_data_holders
 from actors.stores.base import Store
 from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
@@ -47,6 +53,29 @@ class Secrets:
 
     def all(self) -> list[str]:
         return [self.first_name, self.username, self.email, self.note, self.reason, self.xp_reason]
+
+
+def boards_beside(store: Store, tmp_path: Path) -> SqliteBoardStore:
+    """The embedded leaderboards as `board_store_for` places them: in the SQLite store's file, or
+    in a file of their own beside MongoDB."""
+    if isinstance(store, SqliteStore):
+        return SqliteBoardStore(store.path)
+    return SqliteBoardStore(tmp_path / "leaderboards.sqlite3", own_file=True)
+
+
+def board_file_bytes(boards: SqliteBoardStore) -> bytes:
+    return b"".join(p.read_bytes() for p in (boards.path, Path(f"{boards.path}-wal")) if p.exists())
+
+
+async def exported(privacy: PlayerPrivacy, player: str) -> dict[str, Any]:
+    chunks = await privacy.export(T, P, player)
+    assert chunks is not None
+    document: dict[str, Any] = orjson.loads(b"".join([chunk async for chunk in chunks]))
+    return document
+
+
+def xp_entries(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [entry for entry in document["leaderboards"] if entry["boardId"] == "xp-all-time"]
 
 
 @pytest.fixture(params=["sqlite", "mongo"])
@@ -102,9 +131,10 @@ async def stored_bytes(store: Store) -> bytes:
 
 
 async def test_an_erased_player_leaves_no_personal_data_in_any_store(
-    store: Store, demo_economy_document: dict[str, Any], caplog: pytest.LogCaptureFixture
+    store: Store, tmp_path: Path, demo_economy_document: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    host = ShardHost(store, snapshot_every=2)
+    boards = boards_beside(store, tmp_path)
+    host = ShardHost(store, snapshot_every=2, boards=boards)
     await host.start(sweep=False)
     assert (await host.define_economy(T, P, demo_economy_document)).ok
     clock = FakeClock()
@@ -118,12 +148,15 @@ async def test_an_erased_player_leaves_no_personal_data_in_any_store(
         await play(host, "bystander", bystander)
         await worker.run_once()
         assert receiver.requests, "the deliveries were attempted"
-        found = await stored_bytes(store)
+        found = await stored_bytes(store) + board_file_bytes(boards)
         assert all(secret.encode() in found for secret in victim.all()), "the test must see the data first"
         wallet = await host.view(T, P, "victim", "wallet")
         bystander_journal = await store.read_journal(player_key(T, P, "bystander"))
 
-        privacy = PlayerPrivacy(store)
+        privacy = PlayerPrivacy(store, holders=personal_data_holders(boards))
+        before = await exported(privacy, "victim")
+        # Both reached the same XP; the victim reached it first and ranks first.
+        assert [(e["score"], e["rank"]) for e in xp_entries(before)] == [(before["profile"]["xp"], 1)]
         erasing = asyncio.create_task(privacy.erase(host, T, P, "victim", "req-erase"))
         while not erasing.done():  # the erasure waits for the worker to take in the player's last event
             await worker.tick()
@@ -138,7 +171,7 @@ async def test_an_erased_player_leaves_no_personal_data_in_any_store(
         await worker.run_once()
         assert receiver.requests, "the retry happened"
         sent = b"".join(body for _, body in receiver.requests)
-        found = await stored_bytes(store)
+        found = await stored_bytes(store) + board_file_bytes(boards)
         for secret in victim.all():
             assert secret.encode() not in found, f"{secret!r} is still stored"
             assert secret.encode() not in sent, f"{secret!r} was sent after the erasure"
@@ -165,10 +198,10 @@ async def test_an_erased_player_leaves_no_personal_data_in_any_store(
         assert isinstance(again, Erased) and again.repeated and again.erased_at == erased.erased_at
         assert await store.read_journal(player_key(T, P, "victim")) == records, "repeating changes nothing"
 
-        chunks = await privacy.export(T, P, "victim")
-        assert chunks is not None
-        exported = b"".join([chunk async for chunk in chunks])
-        assert all(secret.encode() not in exported for secret in victim.all())
+        after = await exported(privacy, "victim")
+        assert after["leaderboards"] == [], "an erased player is on no board"
+        assert all(secret.encode() not in orjson.dumps(after) for secret in victim.all())
+        assert [e["rank"] for e in xp_entries(await exported(privacy, "bystander"))] == [1]
         nobody = await privacy.erase(host, T, P, "nobody", None)
         assert isinstance(nobody, Refusal) and nobody.slug == "player-not-found"
     finally:
@@ -180,20 +213,30 @@ async def test_an_erased_player_leaves_no_personal_data_in_any_store(
 async def test_redis_keeps_no_personal_data_of_an_erased_player(
     tmp_path: Path, redis_url: str, demo_economy_document: dict[str, Any]
 ) -> None:
-    """Redis holds rate-limit, socket-count and usage keys and carries pub/sub wake-ups: after an
-    erasure no key name or value there holds the player's personal data."""
+    """Redis holds rate-limit, socket-count and usage keys, the leaderboards (the usernames they
+    show) and carries pub/sub wake-ups: after an erasure no key name or value there holds the
+    player's personal data."""
     import redis
 
     from actors.event_publisher import RedisEventPublisher
 
     store = SqliteStore(tmp_path / "ludex.sqlite3")
-    host = ShardHost(store, publisher=RedisEventPublisher(redis_url))
+    boards: BoardStore = RedisBoardStore(redis_url, shards=3)
+    host = ShardHost(store, publisher=RedisEventPublisher(redis_url), boards=boards)
     await host.start(sweep=False)
     try:
         assert (await host.define_economy(T, P, demo_economy_document)).ok
         victim = Secrets()
         await play(host, "victim", victim)
-        assert isinstance(await PlayerPrivacy(store).erase(host, T, P, "victim", None), Erased)
+        privacy = PlayerPrivacy(store, holders=personal_data_holders(boards))
+        assert xp_entries(await exported(privacy, "victim"))[0]["rank"] == 1
+        client = redis.Redis.from_url(redis_url)
+        try:
+            assert victim.username.encode() in b"".join(client.hvals(f"ludex:lb:names:{{{T}/{P}}}"))
+        finally:
+            client.close()
+        assert isinstance(await privacy.erase(host, T, P, "victim", None), Erased)
+        assert (await exported(privacy, "victim"))["leaderboards"] == []
     finally:
         await host.stop()
     client = redis.Redis.from_url(redis_url)

@@ -1210,7 +1210,9 @@ export interface paths {
          * Submit a score
          * @description Posts a score to a `submitted` board (409 `not-submittable` on a board the
          *     economy feeds). The score is a journaled command of the player: with an Idempotency-Key a
-         *     retry counts once. The answer is the player's score and rank after it (the board includes it).
+         *     retry counts once. The answer is the player's score and rank after it (the board includes it);
+         *     503 `store-unavailable` when the board store did not take the score in (it is journaled:
+         *     `ludex leaderboards rebuild` ranks it, and a keyed retry answers once it is ranked).
          */
         post: operations["submit_score_v1_projects__projectId__leaderboards__boardId__scores_post"];
         delete?: never;
@@ -3328,7 +3330,7 @@ export interface components {
             inventory: components["schemas"]["InventoryLine"][];
             /**
              * Leaderboards
-             * @description The player's leaderboard entries.
+             * @description The player's entries on every board and period it is on: `{boardId, periodId, rank, score, updatedAt}`; none once it is deleted.
              */
             leaderboards: {
                 [key: string]: unknown;
@@ -3847,7 +3849,7 @@ export interface components {
             playerId: string;
             /**
              * Rank
-             * @description 1-based; ties go to whoever reached the score first.
+             * @description 1-based; ties go to whoever reached the score first. Always set: a score the board store did not take in answers 503 `store-unavailable` instead (retry with the same Idempotency-Key).
              */
             rank: number;
             /**
