@@ -652,11 +652,11 @@ class ShardHost:
         while records := await self.store.read_journal(key, after_seq=next_seq, limit=200):
             for record in records:
                 for index, event in enumerate(record.current_events()):
-                    if (record.seq, index) <= after or event["type"] not in _LEDGER_TYPES:
+                    if (record.seq, index) <= after or event["type"] not in LEDGER_TYPES:
                         continue
                     if currency is not None and event["data"]["currency"] != currency:
                         continue
-                    entries.append(_ledger_entry(key, record, index, event))
+                    entries.append(ledger_entry(key, record, index, event))
                     if len(entries) == limit:
                         return entries
             next_seq = records[-1].seq
@@ -677,10 +677,11 @@ class ShardHost:
         return None
 
 
-_LEDGER_TYPES = ("wallet.credited", "wallet.debited")
+LEDGER_TYPES = ("wallet.credited", "wallet.debited")
 
 
-def _ledger_entry(key: str, record: JournalRecord, index: int, event: dict[str, Any]) -> dict[str, Any]:
+def ledger_entry(key: str, record: JournalRecord, index: int, event: dict[str, Any]) -> dict[str, Any]:
+    """One wallet event as a ledger line: the ledger route and the player export show the same one."""
     data = event["data"]
     sign = 1 if event["type"] == "wallet.credited" else -1
     return {

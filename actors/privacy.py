@@ -16,7 +16,7 @@ import orjson
 
 from actors.board_store import BoardStore
 from actors.clock import SystemClock, epoch_ms
-from actors.host import _LEDGER_TYPES, _ledger_entry
+from actors.host import LEDGER_TYPES, ledger_entry
 from actors.stores.base import JournalRecord, Store, event_records, player_path
 from actors.webhook_records import CURSOR_ID, CURSORS, DELIVERIES, DUE, REDRIVES, WEBHOOKS, delivery_id, redrive_id
 from engine.events import PurchaseSucceeded, event_from_dict, event_id
@@ -329,8 +329,8 @@ def _erasure_id(tenant: str, project: str, player_id: str) -> str:
 
 def _ledger_entries(entity: str, record: JournalRecord) -> Iterable[dict[str, Any]]:
     for index, event in enumerate(record.current_events()):
-        if event["type"] in _LEDGER_TYPES:
-            yield _ledger_entry(entity, record, index, event)
+        if event["type"] in LEDGER_TYPES:
+            yield ledger_entry(entity, record, index, event)
 
 
 def _purchases(record: JournalRecord) -> Iterable[dict[str, Any]]:
