@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from actors.control_plane_records import PROJECTS
 from actors.documents import update_document
 from actors.stores.base import EventQuery, Store
 from engine.economy_health import (
@@ -38,8 +39,6 @@ from engine.economy_health import (
     fold_holdings,
     movement_of,
 )
-
-PROJECTS = "projects"  # the control plane's project documents (actors/ingress/control_plane.py)
 
 CURSORS = "economy_health"
 HOLDINGS = "economy_holdings"

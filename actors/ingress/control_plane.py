@@ -11,14 +11,13 @@ from typing import Any
 
 from actors.clock import Clock, SystemClock, epoch_ms
 from actors.coalescer import Coalescer
+from actors.control_plane_records import API_KEYS, PROJECTS, TENANTS
 from actors.documents import update_document
 from actors.stores.base import Store
 from engine.access import SCOPES, ApiKey, compose_api_key, hash_secret, is_usable, secret_matches, split_api_key
 from engine.domain_error import NamedError
 from engine.plans import DEFAULT_PLANS, QUOTA_FIELDS
 from engine.rules import rfc3339
-
-TENANTS, PROJECTS, API_KEYS = "tenants", "projects", "api_keys"
 
 
 class ControlPlane:

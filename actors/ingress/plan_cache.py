@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from actors.ingress.control_plane import PLANS, TENANTS
+from actors.control_plane_records import TENANTS
+from actors.ingress.control_plane import PLANS
 from actors.stores.base import Store
 
 

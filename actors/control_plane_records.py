@@ -1,0 +1,7 @@
+"""The control plane's document kinds, named once where every package may import them: the
+ingress writes tenants, projects and keys; a shard host's economy sweep only reads projects, and
+must not import the ingress package to learn the name."""
+
+from __future__ import annotations
+
+TENANTS, PROJECTS, API_KEYS = "tenants", "projects", "api_keys"
