@@ -39,6 +39,12 @@ def confirm(page: Page, button: str) -> None:
     expect(dialog).to_be_hidden()
 
 
+def settled(page: Page) -> None:
+    """Waits until no list is reloading: a reload keeps the old rows (dimmed, `aria-busy`) until
+    the answer is in, so a check made earlier would read the old rows."""
+    expect(page.locator(".paged > [aria-busy=true]")).to_have_count(0)
+
+
 def new_player(server: Server) -> str:
     player_id = unique("pl")
     with server.game() as game:

@@ -9,7 +9,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Server, screenshot
-from tests.browser.helpers import confirm, nav, new_player, sign_in, unique
+from tests.browser.helpers import confirm, nav, new_player, settled, sign_in, unique
 
 
 def test_the_admin_creates_a_tenant_changes_its_plan_suspends_and_deletes_it(page: Page, server: Server) -> None:
@@ -106,6 +106,7 @@ def test_metrics_chart_usage_csv_and_the_audit_log(page: Page, server: Server, t
     page.get_by_label("Target").fill(tenant)
     page.get_by_label("Action").fill("tenant.update")
     page.get_by_role("button", name="Apply filters").click()
+    settled(page)
     expect(page.get_by_role("cell", name="tenant.update")).to_be_visible()
     assert page.locator("tbody tr").count() == 1
     page.get_by_text("Before / after").click()

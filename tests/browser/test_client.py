@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Server, screenshot
-from tests.browser.helpers import confirm, eventually, nav, new_player, sign_in, unique
+from tests.browser.helpers import confirm, eventually, nav, new_player, settled, sign_in, unique
 from tests.e2e.test_webhooks import Receiver
 
 ECONOMY = "/v1/client/projects/demo/economy"
@@ -69,6 +69,7 @@ def refresh_until(page: Page, row_text: str, status: str, timeout_s: float = 30.
 
     def shows() -> bool:
         page.get_by_role("button", name="Refresh").click()
+        settled(page)
         rows = page.get_by_role("row").filter(has_text=row_text).filter(has=page.get_by_text(status, exact=True))
         return rows.count() > 0
 

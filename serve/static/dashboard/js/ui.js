@@ -183,13 +183,18 @@ export function paginated(load, render, emptyState) {
     index += 1;
     show();
   });
-  const body = h("div");
+  const body = h("div", { "aria-busy": "true" });
   const status = h("span", { class: "hint" });
   put(element, body, h("nav", { class: "pager", "aria-label": "Pagination" }, previous, status, next));
+  let shown = 0; // the newest load asked for: an older answer arriving late is dropped
   async function show() {
-    put(clear(body), h("p", { class: "hint" }, "Loading…"));
+    const mine = ++shown;
+    // A reload keeps the rows on screen (no flicker) and marks them busy until the answer is in.
+    body.setAttribute("aria-busy", "true");
+    if (!body.firstChild) put(body, h("p", { class: "hint" }, "Loading…"));
     try {
       const page = await load(cursors[index]);
+      if (mine !== shown) return;
       nextCursor = page.nextCursor || null;
       clear(body);
       if (!page.items.length && index === 0) put(body, emptyState);
@@ -198,7 +203,10 @@ export function paginated(load, render, emptyState) {
       next.disabled = !nextCursor;
       status.textContent = `Page ${index + 1}`;
     } catch (error) {
+      if (mine !== shown) return;
       showError(body, error);
+    } finally {
+      if (mine === shown) body.setAttribute("aria-busy", "false");
     }
   }
   return {
