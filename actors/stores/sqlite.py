@@ -12,7 +12,7 @@ import functools
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -112,6 +112,43 @@ class _Connection:
             await asyncio.get_running_loop().run_in_executor(self.executor, conn.close)
         self.conn = None
         self.executor.shutdown(wait=True)
+
+
+@contextlib.contextmanager
+def _read_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """Several statements that must see one state of the file. Outside a transaction each
+    statement sees the newest commit, so a snapshot written between two of them (a passivation
+    racing an activation) made the journal read skip records the snapshot read had not seen."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
+
+
+def _read_histories(
+    conn: sqlite3.Connection,
+    entities: list[str],
+    snapshots: dict[str, Snapshot],
+    records: dict[str, list[JournalRecord]],
+) -> None:
+    """Two statements per chunk of entities, not two per entity: the statements' Python-side
+    cost (holding the GIL) was most of an activation's (bench_scale, 100k players)."""
+    for start in range(0, len(entities), HISTORY_CHUNK):
+        chunk = entities[start : start + HISTORY_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for entity, seq, state, taken_at_ms in conn.execute(
+            f"SELECT entity, seq, state, taken_at_ms FROM snapshots WHERE entity IN ({marks})", chunk
+        ):
+            snapshots[entity] = Snapshot(entity, seq, orjson.loads(state), taken_at_ms)
+        rows = conn.execute(
+            f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE entity IN ({marks}) AND seq >"
+            " coalesce((SELECT seq FROM snapshots WHERE snapshots.entity = journal.entity), 0)"
+            " ORDER BY entity, seq",
+            chunk,
+        )
+        for row in rows:
+            records[row[0]].append(_journal_record(row))
 
 
 def _load_snapshot(conn: sqlite3.Connection, entity: str) -> Snapshot | None:
@@ -317,26 +354,11 @@ class SqliteStore:
 
     async def load_histories(self, entities: Sequence[str]) -> list[History]:
         def read(conn: sqlite3.Connection) -> list[History]:
-            # Two statements per chunk of entities, not two per entity: the statements' Python-side
-            # cost (holding the GIL) was most of an activation's (bench_scale, 100k players).
             snapshots: dict[str, Snapshot] = {}
             records: dict[str, list[JournalRecord]] = {entity: [] for entity in entities}
             unique = list(records)
-            for start in range(0, len(unique), HISTORY_CHUNK):
-                chunk = unique[start : start + HISTORY_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                for entity, seq, state, taken_at_ms in conn.execute(
-                    f"SELECT entity, seq, state, taken_at_ms FROM snapshots WHERE entity IN ({marks})", chunk
-                ):
-                    snapshots[entity] = Snapshot(entity, seq, orjson.loads(state), taken_at_ms)
-                rows = conn.execute(
-                    f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE entity IN ({marks}) AND seq >"
-                    " coalesce((SELECT seq FROM snapshots WHERE snapshots.entity = journal.entity), 0)"
-                    " ORDER BY entity, seq",
-                    chunk,
-                )
-                for row in rows:
-                    records[row[0]].append(_journal_record(row))
+            with _read_transaction(conn):
+                _read_histories(conn, unique, snapshots, records)
             return [History(snapshots.get(entity), records[entity]) for entity in entities]
 
         return await self._read(read)

@@ -423,6 +423,30 @@ class TestSqliteStore(StoreContract):
             assert asyncio.get_running_loop().time() < deadline, "the background checkpoint never ran"
             await asyncio.sleep(0.05)
 
+    async def test_a_snapshot_landing_during_a_history_read_hides_no_record(self, store: Store) -> None:
+        """A passivation's snapshot committed between the history read's two statements (an idle
+        entity passivated while a command activates it again): the read still answers the snapshot
+        it saw and every record after it. Each statement used to see the newest commit, so the
+        journal read skipped records the snapshot read had not seen, and the player 'did not exist'."""
+        assert isinstance(store, SqliteStore)
+        await store.commit([record("p:a", seq) for seq in (1, 2, 3)], [])
+        loop = asyncio.get_running_loop()
+        landed: list[str] = []
+
+        def between_the_reads(statement: str) -> None:  # SQLite's trace hook, on the reading thread
+            if " FROM journal WHERE entity IN " in statement and not landed:
+                landed.append(statement)
+                write = store.save_snapshots([Snapshot("p:a", 3, {"seq": 3}, 1)])
+                asyncio.run_coroutine_threadsafe(write, loop).result(timeout=10)
+
+        for reader in store._readers:
+            await reader.run(lambda conn: conn.set_trace_callback(between_the_reads))
+        [history] = await store.load_histories(["p:a"])
+        assert landed, "the hook never ran between the two reads"
+        assert history.snapshot is None and [r.seq for r in history.records] == [1, 2, 3]
+        [after] = await store.load_histories(["p:a"])  # the next activation starts from the snapshot
+        assert after.snapshot is not None and after.snapshot.seq == 3 and after.records == []
+
 
 @pytest.mark.mongo
 class TestMongoStore(StoreContract):
