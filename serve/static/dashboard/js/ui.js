@@ -183,7 +183,7 @@ export function paginated(load, render, emptyState) {
     index += 1;
     show();
   });
-  const body = h("div", { "aria-busy": "true" });
+  const body = h("div", { "aria-busy": "false" });
   const status = h("span", { class: "hint" });
   put(element, body, h("nav", { class: "pager", "aria-label": "Pagination" }, previous, status, next));
   let shown = 0; // the newest load asked for: an older answer arriving late is dropped
