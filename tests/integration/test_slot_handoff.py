@@ -16,38 +16,24 @@ from actors.slots import WRONG_OWNER, SlotGate
 from actors.stores.sqlite import SqliteStore
 from engine import commands as c
 from engine.slots import slot_of
+from tests.support.in_process import LocalHostPool
 
 T, P = "acme", "space"
 SLOTS = 16
 
 
-class LocalPool:
-    """`HostPool` over plain ShardHost objects; a host can be made silent to the watchdog."""
+class LocalPool(LocalHostPool):
+    """Plain hosts on one SQLite file, no sweeper; a host can be made silent to the watchdog."""
+
+    sweep = False
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self.path = path
-        self.hosts: dict[str, ShardHost] = {}
         self.silent: set[str] = set()
 
-    async def start(self, names: list[str], slots: int) -> None:
-        for name in names:
-            if name not in self.hosts:
-                host = ShardHost(SqliteStore(self.path), slot_gate=SlotGate(slots, name))
-                self.hosts[name] = host
-            await self.hosts[name].start(sweep=False)
-
-    async def stop(self, names: list[str]) -> None:
-        for name in names:
-            await self.hosts.pop(name).stop()
-
-    async def release(self, name: str, slots: list[int], timeout_s: float) -> int:
-        return await self.hosts[name].release_slots(slots, timeout_s)
-
-    async def adopt(self, name: str, owned: dict[int, int], exact: bool) -> None:
-        self.hosts[name].adopt_slots(owned, exact)
-
-    async def forget(self, name: str, slots: list[int]) -> None:
-        self.hosts[name].forget_slots(slots)
+    def new_host(self, name: str, slots: int) -> ShardHost:
+        return ShardHost(SqliteStore(self.path), slot_gate=SlotGate(slots, name))
 
     async def alive(self, name: str, timeout_s: float) -> bool:
         return name not in self.silent

@@ -44,24 +44,23 @@ async def _answered(value: Any) -> Any:
     return value
 
 
-class InProcessHostPool:
-    """The coordinator's `HostPool` over `ShardHost`s in this process, on the deployment's store."""
+class LocalHostPool:
+    """The coordinator's `HostPool` over `ShardHost`s in this process; a subclass says how a host
+    is made (`new_host`) and whether hosts sweep idle players."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    sweep = True
+
+    def __init__(self) -> None:
         self.hosts: dict[str, ShardHost] = {}
+
+    def new_host(self, name: str, slots: int) -> ShardHost:
+        raise NotImplementedError
 
     async def start(self, names: list[str], slots: int) -> None:
         for name in names:
             if name not in self.hosts:
-                self.hosts[name] = ShardHost(
-                    store_for(self.settings),
-                    shard_id=int(name.rsplit("-", 1)[1]),
-                    max_batch_size=self.settings.max_batch_size,
-                    boards=board_store_for(self.settings),
-                    slot_gate=SlotGate(slots, name),
-                )
-            await self.hosts[name].start()
+                self.hosts[name] = self.new_host(name, slots)
+            await self.hosts[name].start(sweep=self.sweep)
 
     async def stop(self, names: list[str]) -> None:
         for name in names:
@@ -80,6 +79,23 @@ class InProcessHostPool:
 
     async def alive(self, name: str, timeout_s: float) -> bool:
         return name in self.hosts
+
+
+class InProcessHostPool(LocalHostPool):
+    """Hosts on the deployment's store and board store, configured as `ludex serve` would."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def new_host(self, name: str, slots: int) -> ShardHost:
+        return ShardHost(
+            store_for(self.settings),
+            shard_id=int(name.rsplit("-", 1)[1]),
+            max_batch_size=self.settings.max_batch_size,
+            boards=board_store_for(self.settings),
+            slot_gate=SlotGate(slots, name),
+        )
 
 
 class InProcessDirectory(ShardDirectory):
