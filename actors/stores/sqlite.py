@@ -126,16 +126,15 @@ def _read_transaction(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("COMMIT")
 
 
-def _read_histories(
-    conn: sqlite3.Connection,
-    entities: list[str],
-    snapshots: dict[str, Snapshot],
-    records: dict[str, list[JournalRecord]],
-) -> None:
+def _read_histories(conn: sqlite3.Connection, entities: Sequence[str]) -> list[History]:
     """Two statements per chunk of entities, not two per entity: the statements' Python-side
-    cost (holding the GIL) was most of an activation's (bench_scale, 100k players)."""
-    for start in range(0, len(entities), HISTORY_CHUNK):
-        chunk = entities[start : start + HISTORY_CHUNK]
+    cost (holding the GIL) was most of an activation's (bench_scale, 100k players). Call it
+    inside one read transaction."""
+    snapshots: dict[str, Snapshot] = {}
+    records: dict[str, list[JournalRecord]] = {entity: [] for entity in entities}
+    unique = list(records)
+    for start in range(0, len(unique), HISTORY_CHUNK):
+        chunk = unique[start : start + HISTORY_CHUNK]
         marks = ",".join("?" * len(chunk))
         for entity, seq, state, taken_at_ms in conn.execute(
             f"SELECT entity, seq, state, taken_at_ms FROM snapshots WHERE entity IN ({marks})", chunk
@@ -149,6 +148,7 @@ def _read_histories(
         )
         for row in rows:
             records[row[0]].append(_journal_record(row))
+    return [History(snapshots.get(entity), records[entity]) for entity in entities]
 
 
 def _load_snapshot(conn: sqlite3.Connection, entity: str) -> Snapshot | None:
@@ -354,12 +354,8 @@ class SqliteStore:
 
     async def load_histories(self, entities: Sequence[str]) -> list[History]:
         def read(conn: sqlite3.Connection) -> list[History]:
-            snapshots: dict[str, Snapshot] = {}
-            records: dict[str, list[JournalRecord]] = {entity: [] for entity in entities}
-            unique = list(records)
             with _read_transaction(conn):
-                _read_histories(conn, unique, snapshots, records)
-            return [History(snapshots.get(entity), records[entity]) for entity in entities]
+                return _read_histories(conn, entities)
 
         return await self._read(read)
 
