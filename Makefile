@@ -1,23 +1,43 @@
-# One entry point for each check that humans and CI share.
+# One entry point for each check that humans and CI share. Every Python dependency comes from
+# uv.lock (hashes checked); `uv sync --locked` refuses a lock that disagrees with pyproject.toml.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# uv itself, pinned, in a small venv of its own (a fresh machine has only Python and pip).
+UV_VERSION := 0.13.10
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+SYNC := $(UV) sync --locked --python $(PYTHON) --inexact
 
-.PHONY: install system-packages test check bench serve
+.PHONY: install install-dev install-bench system-packages test check bench serve lock upgrade lowest
 
-$(BIN)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(BIN)/.installed-runtime: pyproject.toml uv.lock | $(UV)
+	$(SYNC)
 	touch $@
 
-install: $(BIN)/.installed
+$(BIN)/.installed-dev: pyproject.toml uv.lock | $(UV)
+	$(SYNC) --extra dev
+	touch $@
+
+$(BIN)/.installed-bench: pyproject.toml uv.lock | $(UV)
+	$(SYNC) --extra dev --extra bench
+	touch $@
+
+install: $(BIN)/.installed-runtime
+install-dev: $(BIN)/.installed-dev
+install-bench: $(BIN)/.installed-bench
 
 # redis-server, chromium, node, the SDK toolchains: apt-get installs what a fresh Debian/Ubuntu lacks.
 system-packages:
 	scripts/system-packages.sh
 
-test: install system-packages
+test: install-dev system-packages
 	$(BIN)/pytest
 	$(BIN)/pytest -m cluster tests/cluster
 	$(MAKE) -C sdks/node test
@@ -25,7 +45,7 @@ test: install system-packages
 	$(MAKE) -C sdks/cpp test
 	$(MAKE) -C sdks/unreal test
 
-check: install
+check: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -33,5 +53,22 @@ check: install
 serve: install
 	$(BIN)/ludex serve
 
-bench: install
+bench: install-bench
 	$(BIN)/python -m benchmarks.bench_host
+
+# Maintainers: `make lock` after editing pyproject.toml; `make upgrade` relocks every package to
+# its newest allowed version, then runs the whole suite on it.
+lock: | $(UV)
+	$(UV) lock
+
+upgrade: | $(UV)
+	$(UV) lock --upgrade
+	$(MAKE) test
+
+# The lowest versions pyproject.toml allows, in a venv of their own, under the unit tests: a
+# lower bound that no longer works fails here, not on a user's machine.
+lowest: | $(UV)
+	rm -rf .venv-lowest
+	$(UV) venv --python $(PYTHON) .venv-lowest
+	VIRTUAL_ENV=.venv-lowest $(UV) pip install --resolution lowest-direct -e '.[dev]'
+	.venv-lowest/bin/pytest tests/unit -p no:cacheprovider

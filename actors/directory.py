@@ -44,15 +44,43 @@ REROUTE_MAX_PAUSE_S = 0.2
 log = logging.getLogger("ludex.webhooks")
 
 
-class RayShardHost(ShardHost):
-    """A shard host in its own Ray worker process: it sets up that process's JSON logging, and
-    publishes durable events to Redis for realtime fan-out when `redis_url` is given."""
+@dataclass(frozen=True)
+class ActorSpec:
+    """What Ray is handed to make one of our actors: the class and plain-data arguments only.
 
-    def __init__(self, *args: Any, redis_url: str | None = None, **kwargs: Any) -> None:
+    Stores, key boxes and publishers hold connections or key material; each actor builds its own
+    from `Settings` inside its process, so nothing live crosses a Ray boundary (a library that
+    stops pickling one of them cannot break a start: tests/unit/actors/test_ray_arguments.py)."""
+
+    cls: type
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    options: dict[str, Any]
+
+    def start(self) -> Any:
+        remote: Any = ray.remote(self.cls)
+        return remote.options(**self.options).remote(*self.args, **self.kwargs)
+
+
+class RayShardHost(ShardHost):
+    """A shard host in its own Ray worker process, built there from plain settings: it sets up
+    that process's JSON logging, opens its own stores, and publishes durable events to Redis for
+    realtime fan-out when `settings.redis_url` is set."""
+
+    def __init__(self, settings: Settings, name: str, slots: int) -> None:
         configure_logging()
-        if redis_url:
-            kwargs["publisher"] = RedisEventPublisher(redis_url)
-        super().__init__(*args, **kwargs)
+        super().__init__(
+            store_for(settings),
+            shard_id=int(name.rsplit("-", 1)[1]),
+            snapshot_every=settings.snapshot_every,
+            idle_timeout_s=settings.idle_timeout_s,
+            max_batch_size=settings.max_batch_size,
+            idempotency_retention_s=settings.idempotency_retention_s,
+            event_retention_days=settings.event_retention_days,
+            slot_gate=SlotGate(slots, name),
+            boards=board_store_for(settings),
+            publisher=RedisEventPublisher(settings.redis_url) if settings.redis_url else None,
+        )
 
     def node_id(self) -> str:
         """The Ray node this host runs on (operators and the multi-node tests ask)."""
@@ -94,23 +122,7 @@ class RayHostPool:
     async def start(self, names: list[str], slots: int) -> None:
         """Create (or find, if they run) these hosts and start them; a new one owns nothing
         until a handoff gives it slots, a restarted one re-claims its own from the table."""
-        settings, remote_host = self.settings, ray.remote(RayShardHost)
-        handles: list[Any]
-        handles = [
-            remote_host.options(**_host_options(settings, name, self.max_restarts)).remote(
-                store_for(settings),
-                shard_id=int(name.rsplit("-", 1)[1]),
-                snapshot_every=settings.snapshot_every,
-                idle_timeout_s=settings.idle_timeout_s,
-                max_batch_size=settings.max_batch_size,
-                idempotency_retention_s=settings.idempotency_retention_s,
-                event_retention_days=settings.event_retention_days,
-                redis_url=settings.redis_url,
-                slot_gate=SlotGate(slots, name),
-                boards=board_store_for(settings),
-            )
-            for name in names
-        ]
+        handles = [host_spec(self.settings, name, slots, self.max_restarts).start() for name in names]
         await asyncio.gather(*(handle.start.remote() for handle in handles))
 
     async def stop(self, names: list[str]) -> None:
@@ -167,12 +179,22 @@ def coordinator_name(deployment: str) -> str:
     return f"{deployment}-coordinator"
 
 
+def host_spec(settings: Settings, name: str, slots: int, max_restarts: int = -1) -> ActorSpec:
+    return ActorSpec(RayShardHost, (settings, name, slots), {}, _host_options(settings, name, max_restarts))
+
+
+def coordinator_spec(settings: Settings, max_restarts: int = -1) -> ActorSpec:
+    options = _named_actor(coordinator_name(settings.deployment), max_restarts, 1000)
+    return ActorSpec(RayCoordinator, (settings, max_restarts), {}, options)
+
+
+def webhook_worker_spec(settings: Settings, max_restarts: int = -1) -> ActorSpec:
+    options = _named_actor(webhook_worker_name(settings.deployment), max_restarts, 100)
+    return ActorSpec(RayWebhookWorker, (), {"settings": settings}, options)
+
+
 def start_coordinator(settings: Settings, *, max_restarts: int = -1) -> Any:
-    remote: Any = ray.remote(RayCoordinator)
-    handle = remote.options(**_named_actor(coordinator_name(settings.deployment), max_restarts, 1000)).remote(
-        settings, max_restarts
-    )
-    return handle
+    return coordinator_spec(settings, max_restarts).start()
 
 
 def _patiently(call: Callable[[], Any], attempts: int = 120) -> Any:
@@ -246,10 +268,21 @@ def stop_shard_hosts(handles: list[Any], *, attempts: int = 30) -> None:
 
 class RayWebhookWorker(WebhookWorker):
     """The webhook worker in its own Ray worker process. It starts its loop as soon as it is
-    constructed, so a worker Ray restarts after a crash resumes from its durable cursor alone."""
+    constructed, so a worker Ray restarts after a crash resumes from its durable cursor alone.
+    Given `settings` (as Ray gives it), it builds its store and its key box itself, in its own
+    process; tests hand it a store of their own instead."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, settings: Settings | None = None, **kwargs: Any) -> None:
         configure_logging()
+        if settings is not None:
+            args = (store_for(settings),)
+            kwargs = {
+                "schedule": parse_retry_schedule(settings.webhook_retry_schedule),
+                "allow_private": settings.webhook_allow_private,
+                "retention_days": settings.webhook_delivery_retention_days,
+                "box": SecretBox.from_settings(settings),
+                **kwargs,
+            }
         super().__init__(*args, **kwargs)
         self._boot: asyncio.Task[None] | None = None
         try:
@@ -274,14 +307,7 @@ def webhook_worker_name(deployment: str) -> str:
 
 def start_webhook_worker(settings: Settings, *, max_restarts: int = -1) -> Any:
     """Create (or find) the deployment's one webhook worker; Ray restarts it if it dies."""
-    remote_worker: Any = ray.remote(RayWebhookWorker)
-    handle = remote_worker.options(**_named_actor(webhook_worker_name(settings.deployment), max_restarts, 100)).remote(
-        store_for(settings),
-        schedule=parse_retry_schedule(settings.webhook_retry_schedule),
-        allow_private=settings.webhook_allow_private,
-        retention_days=settings.webhook_delivery_retention_days,
-        box=SecretBox.from_settings(settings),
-    )
+    handle = webhook_worker_spec(settings, max_restarts).start()
     ray.get(handle.start.remote())
     return handle
 

@@ -32,6 +32,11 @@ class SecretBox:
         except (ValueError, TypeError) as error:
             raise SecretKeyError("LUDEX_SECRET_KEY must be a Fernet key (32 url-safe base64 bytes)") from error
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Never pickled: a process that needs a box builds it from `Settings`, so key material
+        never travels as a live object (cryptography 51's Fernet cannot be pickled at all)."""
+        raise TypeError("a SecretBox holds key material and is not pickled: build it from Settings where it is used")
+
     @classmethod
     def from_settings(cls, settings: Settings) -> SecretBox:
         if settings.secret_key:

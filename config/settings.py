@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import os
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_ECONOMY_PATH = Path(__file__).with_name("demo-economy.yaml")
@@ -182,6 +184,26 @@ class Settings(BaseSettings):
     tracing_console: bool = Field(
         default=False, description="With tracing on, print spans to stdout (a quick look, no exporter set up)."
     )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_key(cls, value: str | None) -> str | None:
+        """Read as `secret.key` is: surrounding whitespace (a trailing newline from a Secret or an
+        `echo`) is not part of the key. A malformed key stops the start here, naming the setting,
+        instead of at the first secret sealed."""
+        if value is None or not value.strip():
+            return None
+        key = value.strip()
+        try:
+            raw = base64.urlsafe_b64decode(key.encode())
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise ValueError(
+                "LUDEX_SECRET_KEY must be a Fernet key: 32 bytes in url-safe base64, 44 characters (make one with: "
+                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+            )
+        return key
 
     @model_validator(mode="after")
     def _webhook_private_default(self) -> Settings:

@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from config.settings import Settings
 from serve.data_commands import COMMANDS as DATA_COMMANDS
 from serve.data_commands import add_parsers as add_data_parsers
@@ -248,6 +250,17 @@ def project_apply(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except ValidationError as error:  # a malformed LUDEX_* setting: one line each, naming it
+        for problem in error.errors():
+            name = "LUDEX_" + "_".join(str(part) for part in problem["loc"]).upper()
+            message = problem["msg"].removeprefix("Value error, ")
+            print(f"ludex: {message if name in message else f'{name}: {message}'}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="ludex", description="Ludex game-economy engine")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser("serve", help="run the HTTP API (embedded SQLite unless LUDEX_MONGO_URL is set)")
@@ -297,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     add_leaderboards_parser(commands)
     add_shards_parser(commands)
     args = parser.parse_args(argv)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command in DATA_COMMANDS:
         return DATA_COMMANDS[args.command](args)
     if args.command == "serve":

@@ -50,3 +50,34 @@ def test_an_explicit_private_webhook_setting_wins(monkeypatch: pytest.MonkeyPatc
 def test_idempotency_answers_are_kept_at_least_seven_days() -> None:
     with pytest.raises(ValueError, match="greater than or equal"):
         Settings(idempotency_retention_s=3600)
+
+
+def test_a_secret_key_with_surrounding_whitespace_is_the_key_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.fernet import Fernet
+
+    from actors.secret_box import SecretBox
+
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("LUDEX_SECRET_KEY", f"  {key}\n")
+    settings = Settings()
+    assert settings.secret_key == key
+    sealed = SecretBox.from_settings(settings).seal("totp")
+    assert SecretBox(key).open(sealed) == "totp"
+
+
+@pytest.mark.parametrize("malformed", ["not-a-key", "c2hvcnQ=", "x" * 44])
+def test_a_malformed_secret_key_stops_the_start_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], malformed: str
+) -> None:
+    from serve.cli import main
+
+    monkeypatch.setenv("LUDEX_SECRET_KEY", malformed)
+    assert main(["serve"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("ludex: LUDEX_SECRET_KEY must be a Fernet key"), error
+    assert malformed not in error  # the setting is named, its (secret) value is not echoed
+
+
+def test_an_empty_secret_key_means_the_key_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LUDEX_SECRET_KEY", "  ")
+    assert Settings().secret_key is None
