@@ -3,25 +3,32 @@
 # of every Ray node (head and workers) of the KubeRay RayService in k8s/.
 #   docker build -t ghcr.io/ludex/ludex:0.1.0 .
 #   docker run --rm -p 8000:8000 --shm-size=2g -v ludex-data:/data ghcr.io/ludex/ludex:0.1.0
-# Base images are pinned; bump PYTHON_IMAGE and RAY_VERSION deliberately (RAY_VERSION must equal
-# rayVersion in k8s/base/rayservice.yaml).
+# Base images are pinned; bump PYTHON_IMAGE deliberately. Every Python package comes from uv.lock
+# with its hash checked (Ray's version there must equal rayVersion in k8s/base/rayservice.yaml).
 ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS builder
-ARG RAY_VERSION=2.60.0
+ARG UV_VERSION=0.13.10
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_PROJECT_ENVIRONMENT=/opt/venv \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_NO_CACHE=1 \
     PATH=/opt/venv/bin:$PATH
-# Ray is most of the image and changes least: its own layer, cached across code changes.
-RUN python -m venv /opt/venv \
-    && pip install "ray[serve]==${RAY_VERSION}"
+RUN pip install "uv==${UV_VERSION}"
 WORKDIR /src
-COPY pyproject.toml README.md ./
+# The dependencies alone, from the lock: Ray is most of the image and this layer is rebuilt only
+# when uv.lock changes, not on every code change.
+COPY pyproject.toml uv.lock ./
+RUN uv sync --locked --no-install-project --no-editable
+COPY README.md ./
 COPY engine ./engine
 COPY actors ./actors
 COPY serve ./serve
 COPY config ./config
-RUN pip install "ray[serve]==${RAY_VERSION}" .
+RUN uv sync --locked --no-editable
 
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="ludex" \

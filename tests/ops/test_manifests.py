@@ -20,6 +20,7 @@ import yaml
 
 from config.settings import Settings
 from serve.deployment import APP_NAME
+from tests.support.lock import locked_version
 from tests.support.services import missing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,9 +172,7 @@ def test_rayservice_is_kuberay_v1_with_the_release_image(docs: list[dict[str, An
     assert rayservice["apiVersion"] == "ray.io/v1"
     containers = [c for t in pod_templates(docs).values() for c in t["spec"]["containers"]]
     assert [c["image"] for c in containers] == [IMAGE, IMAGE]
-    dockerfile_ray = re.search(r"^ARG RAY_VERSION=(\S+)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
-    assert dockerfile_ray, "the Dockerfile pins RAY_VERSION"
-    assert cluster(docs)["rayVersion"] == dockerfile_ray.group(1)
+    assert cluster(docs)["rayVersion"] == locked_version("ray"), "every node runs the image's Ray, from uv.lock"
 
 
 def test_serve_config_deploys_the_entrypoint_with_autoscaling(docs: list[dict[str, Any]]) -> None:

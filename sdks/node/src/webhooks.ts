@@ -1,5 +1,6 @@
 import { LudexError } from "./errors.js";
-import { hmacSha256 } from "./sha256.js";
+import { hmac } from "@noble/hashes/hmac";
+import { sha256 } from "@noble/hashes/sha2";
 import type { LudexEvent } from "./types.js";
 
 /** Headers as Node (`req.headers`), Fetch (`Headers`) or a plain object give them. */
@@ -90,7 +91,7 @@ function sign(key: Uint8Array, id: string, timestamp: string, body: Uint8Array):
   const content = new Uint8Array(prefix.length + body.length);
   content.set(prefix);
   content.set(body, prefix.length);
-  return toBase64(hmacSha256(key, content));
+  return toBase64(hmac(sha256, key, content));
 }
 
 function secretBytes(secret: string): Uint8Array {

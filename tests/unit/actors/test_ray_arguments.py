@@ -5,7 +5,9 @@ from exactly the arguments the launcher passes, and pickle them the way Ray does
 
 from __future__ import annotations
 
+import logging
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,15 @@ from config.settings import Settings
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, shards=2, redis_url="redis://127.0.0.1:1/0")
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    """Building an actor configures its process's JSON logging, as Ray's worker would: put the
+    `ludex` logger back afterwards so later tests' log capture still sees it."""
+    logger = logging.getLogger("ludex")
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    yield Settings(data_dir=tmp_path, shards=2, redis_url="redis://127.0.0.1:1/0")
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    logger.propagate = propagate
 
 
 def launcher_specs(settings: Settings) -> list[ActorSpec]:
