@@ -22,7 +22,8 @@ from tests.support.lock import ROOT, locked_packages
 
 PYPROJECT: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())
 OURS = {"engine", "actors", "serve", "config", "tests", "benchmarks", "scripts", "sdks"} | {
-    script.stem for script in (ROOT / "scripts").glob("*.py")  # imported by each other and by tests
+    script.stem
+    for script in (ROOT / "scripts").glob("*.py")  # imported by each other and by tests
 }
 # Imported under another distribution's name (bson ships inside pymongo), or only in the bench
 # group, which the test environment does not install.
