@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import ipaddress
 import os
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -195,14 +194,12 @@ class Settings(BaseSettings):
             return None
         key = value.strip()
         try:
-            raw = base64.urlsafe_b64decode(key.encode())
-        except (binascii.Error, ValueError):
-            raw = b""
-        if len(raw) != 32:
+            Fernet(key)  # the check SecretBox makes, made here at start
+        except ValueError:
             raise ValueError(
                 "LUDEX_SECRET_KEY must be a Fernet key: 32 bytes in url-safe base64, 44 characters (make one with: "
                 "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
-            )
+            ) from None
         return key
 
     @model_validator(mode="after")
