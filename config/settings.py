@@ -102,6 +102,9 @@ class Settings(BaseSettings):
         default=10.0, description="Sign-in attempts per client address per second (bursts of twice that)."
     )
     login_rate_per_s: float = Field(default=100.0, description="Sign-in attempts per second in all.")
+    restore_max_bytes: int = Field(
+        default=64 * 1024**3, ge=1, description="`ludex restore` refuses a backup that unpacks to more bytes than this."
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Larger request bodies answer 413.")
     secret_key: str | None = Field(
         default=None, description="Fernet key sealing secrets at rest; unset: `<data dir>/secret.key` (0600)."

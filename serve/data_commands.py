@@ -91,10 +91,16 @@ def backup_command(args: argparse.Namespace) -> int:
 
 
 def restore_command(args: argparse.Namespace) -> int:
-    from actors.stores.backup import BackupError, restore
+    """Exit status 0 restored, 1 failed (nothing to restore, a directory in the way), 2 the archive
+    is refused (crafted, damaged, too large once unpacked): nothing restored either way."""
+    from actors.stores.backup import BackupError, BackupRefusedError, restore
 
+    max_bytes = Settings().restore_max_bytes if args.max_bytes is None else args.max_bytes
     try:
-        summary = restore(Path(args.source), Path(args.data_dir), force=args.force)
+        summary = restore(Path(args.source), Path(args.data_dir), force=args.force, max_bytes=max_bytes)
+    except BackupRefusedError as error:
+        _fail(f"restore refused: {error}")
+        return 2
     except (BackupError, OSError) as error:
         return _fail(f"restore failed: {error}")
     _say(
@@ -119,10 +125,19 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     backup.add_argument("--to", required=True, help="the backup file to write (e.g. ludex-2026-11-30.tar.gz)")
     backup.add_argument("--data-dir", help=data_dir_help)
-    restore = commands.add_parser("restore", help="unpack a backup into a data directory (stop its server first)")
+    restore = commands.add_parser(
+        "restore",
+        help="unpack a backup into a data directory (stop its server first)",
+        description="Exit status 0 restored, 1 failed, 2 the archive is refused (crafted, damaged or too large).",
+    )
     restore.add_argument("--from", dest="source", required=True, help="a file written by `ludex backup`")
     restore.add_argument("--data-dir", required=True, help="the directory to restore into (must be empty)")
     restore.add_argument("--force", action="store_true", help="replace the database in a non-empty directory")
+    restore.add_argument(
+        "--max-bytes",
+        type=int,
+        help="refuse a backup that unpacks to more bytes than this (default LUDEX_RESTORE_MAX_BYTES, 64 GiB)",
+    )
 
 
 COMMANDS = {"migrate": migrate_command, "backup": backup_command, "restore": restore_command}
