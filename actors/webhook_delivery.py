@@ -31,13 +31,13 @@ from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import orjson
 from standardwebhooks import Webhook
 
 from actors.clock import Clock, SystemClock
+from actors.pinned_target import TargetRefusedError, outgoing_client, pin
 from actors.secret_box import SecretBox, SecretKeyError, is_sealed
 from actors.stores.base import EventQuery, EventRecord, Store
 from actors.webhook_records import (
@@ -51,23 +51,14 @@ from actors.webhook_records import (
     delivery_id,
     redrive_id,
     redrive_ms,
-    resolve,
 )
 from engine.rules import rfc3339
 from engine.webhook_schedule import DueDelivery, TurnOrder, plan
-from engine.webhooks import check_webhook_url, is_private_address, matches, next_attempt_delay
+from engine.webhooks import matches, next_attempt_delay
 
 REFILL_GAP_S = 0.02  # between ticks, at most one dispatch this often as attempts end
 MAX_RESPONSE_BYTES = 1024  # of a receiver's response body: only its status counts
 log = logging.getLogger("ludex.webhooks")
-
-
-def _pinned(url: str, address: str) -> str:
-    """`url` with its host replaced by the address that was checked."""
-    parts = urlsplit(url)
-    host = f"[{address}]" if ":" in address else address
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
 
 
 class WebhookWorker:
@@ -140,7 +131,7 @@ class WebhookWorker:
         if self._opened:
             return
         await self.store.open()
-        self._client = httpx.AsyncClient(timeout=self.http_timeout_s, follow_redirects=False, trust_env=False)
+        self._client = outgoing_client(self.http_timeout_s)
         cursor = await self.store.get_document(CURSORS, CURSOR_ID)
         self.cursor = int(cursor["position"]) if cursor else 0
         self._opened = True
@@ -478,7 +469,7 @@ class WebhookWorker:
         try:
             # The whole attempt is bounded (httpx's timeout bounds each read, not a trickled body).
             status_code = await asyncio.wait_for(self._post(subscription, delivery), self.http_timeout_s)
-        except _Refused as refused:
+        except TargetRefusedError as refused:
             error = str(refused)
         except (httpx.TimeoutException, TimeoutError):
             error = "timeout"
@@ -504,27 +495,8 @@ class WebhookWorker:
 
     async def _post(self, subscription: dict[str, Any], delivery: dict[str, Any]) -> int:
         assert self._client is not None, "worker is not open"
-        url = subscription["url"]
-        parts = urlsplit(url)
-        reason = check_webhook_url(url)
-        if reason is not None or parts.hostname is None:
-            raise _Refused(f"refused: the URL {reason}")
-        headers: dict[str, str] = {}
-        extensions: dict[str, Any] = {}
-        target = url
-        if not self.allow_private:
-            # Resolve once, check, and connect to that very address (DNS rebinding).
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            try:
-                addresses = await resolve(parts.hostname, port)
-            except OSError as failure:
-                raise _Refused(f"the host does not resolve: {failure}") from failure
-            if not addresses or any(is_private_address(a) for a in addresses):
-                raise _Refused("refused: the host resolves to a private address")
-            target = _pinned(url, addresses[0])
-            headers["host"] = parts.netloc.rpartition("@")[2]
-            if parts.scheme == "https":
-                extensions["sni_hostname"] = parts.hostname
+        target = await pin(subscription["url"], allow_private=self.allow_private)
+        headers = dict(target.headers)
         body = orjson.dumps(delivery["event"]).decode()
         timestamp = self.clock.now()
         headers.update(
@@ -538,7 +510,7 @@ class WebhookWorker:
             }
         )
         async with self._client.stream(
-            "POST", target, content=body.encode(), headers=headers, extensions=extensions
+            "POST", target.url, content=body.encode(), headers=headers, extensions=target.extensions
         ) as response:
             # Only the status counts: read a little (a short body leaves the connection reusable),
             # never a whole body of unbounded size.
@@ -588,10 +560,6 @@ class WebhookWorker:
             return
         subscription.update(active=False, disabledReason="gone", updatedAt=rfc3339(self.clock.now()))
         await self.store.put_document(WEBHOOKS, subscription_id, subscription)
-
-
-class _Refused(Exception):
-    """The destination may not be called (SSRF rules); counts as a failed attempt."""
 
 
 def _open_secret(box: SecretBox | None, stored: str) -> str:

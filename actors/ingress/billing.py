@@ -24,12 +24,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, timedelta
 from typing import Any, Protocol
 
-import httpx
 import orjson
 from standardwebhooks import Webhook
 
 from actors.clock import SystemClock
 from actors.documents import update_document
+from actors.pinned_target import outgoing_client, pin
 from actors.ingress.webhook_subscriptions import new_secret, url_refusal
 from actors.secret_box import SecretBox, is_sealed
 from actors.stores.base import Store
@@ -63,20 +63,27 @@ class BillingProvider(Protocol):
 
 class WebhookBillingProvider:
     """POSTs the event JSON, signed like tenant webhooks: `webhook-id` (the event id, stable
-    across retries), `webhook-timestamp`, `webhook-signature: v1,<HMAC-SHA256>`."""
+    across retries), `webhook-timestamp`, `webhook-signature: v1,<HMAC-SHA256>`. Each attempt
+    goes where tenant webhooks go (`actors.pinned_target`): the host resolved once and checked,
+    that address connected to, no proxy from the environment."""
 
     name = "webhook"
 
-    def __init__(self, url: str, secret: str, *, timeout_s: float = 10.0, clock: Any = None) -> None:
+    def __init__(
+        self, url: str, secret: str, *, allow_private: bool, timeout_s: float = 10.0, clock: Any = None
+    ) -> None:
         self.url = url
         self.secret = secret
+        self.allow_private = allow_private
         self.timeout_s = timeout_s
         self.clock = clock or SystemClock()
 
     async def deliver(self, event: dict[str, Any]) -> None:
+        target = await pin(self.url, allow_private=self.allow_private)
         body = orjson.dumps(event).decode()
         timestamp = self.clock.now()
         headers = {
+            **target.headers,
             "content-type": "application/json",
             "user-agent": "Ludex-Billing/1",
             "webhook-id": event["id"],
@@ -85,8 +92,10 @@ class WebhookBillingProvider:
             "ludex-event-type": event["type"],
         }
         async with (
-            httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False) as client,
-            client.stream("POST", self.url, content=body.encode(), headers=headers) as response,
+            outgoing_client(self.timeout_s) as client,
+            client.stream(
+                "POST", target.url, content=body.encode(), headers=headers, extensions=target.extensions
+            ) as response,
         ):
             read = 0
             async for chunk in response.aiter_raw():  # only the status counts
@@ -117,7 +126,9 @@ class BillingOutbox:
         self.schedule = tuple(schedule)
         self.clock = clock or SystemClock()
         self.uniform = uniform or (lambda low, high: (low + high) / 2)
-        self.provider_for = provider_for or (lambda config, secret: WebhookBillingProvider(config["url"], secret))
+        self.provider_for = provider_for or (
+            lambda config, secret: WebhookBillingProvider(config["url"], secret, allow_private=allow_private)
+        )
 
     def _now(self) -> str:
         return rfc3339(self.clock.now())

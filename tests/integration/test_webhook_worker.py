@@ -19,7 +19,8 @@ from actors.clock import FakeClock, epoch_ms
 from actors.ingress.webhook_subscriptions import WebhookError, WebhookSubscriptions
 from actors.stores.base import JournalRecord
 from actors.stores.sqlite import SqliteStore
-from actors.webhook_delivery import WebhookWorker, _pinned
+from actors.pinned_target import pinned_url
+from actors.webhook_delivery import WebhookWorker
 from actors.webhook_records import CURSOR_ID, CURSORS, DELIVERIES
 from engine.events import event_id
 from engine.rules import rfc3339
@@ -506,8 +507,8 @@ async def test_subscription_urls_are_checked_and_resolved() -> None:
 
 
 def test_pinned_urls_keep_path_port_and_query() -> None:
-    assert _pinned("https://hooks.example.com:8443/a/b?x=1", "93.184.216.34") == "https://93.184.216.34:8443/a/b?x=1"
-    assert _pinned("http://hooks.example.com", "2606:2800:220:1::1") == "http://[2606:2800:220:1::1]/"
+    assert pinned_url("https://hooks.example.com:8443/a/b?x=1", "93.184.216.34") == "https://93.184.216.34:8443/a/b?x=1"
+    assert pinned_url("http://hooks.example.com", "2606:2800:220:1::1") == "http://[2606:2800:220:1::1]/"
 
 
 class _NoStore:
