@@ -10,7 +10,9 @@ its next lookup.
   one again is taken as theft and revokes the whole family (every session token derived from
   the same login).
 - Failed logins back off: after 5 consecutive failures the account is locked for 2^(n-5)
-  seconds, at most 15 minutes.
+  seconds, at most 15 minutes. Each attempt is counted (compare-and-set, on any replica) before
+  its password is checked, and only a success takes the count back to zero, so however many
+  guesses arrive at once no more than 5 are ever checked before the lock, then one per lock.
 """
 
 from __future__ import annotations
@@ -118,6 +120,16 @@ def token_hash(token: str) -> str:
 
 def _parse(moment: str) -> datetime:
     return datetime.fromisoformat(moment.replace("Z", "+00:00"))
+
+
+def _release(user: dict[str, Any]) -> None:
+    """Takes back the failure counted for an attempt whose secrets were right but that did not
+    sign in (2FA asked for its code, a TOTP setup); the lock goes once the count is below the
+    threshold. Only a sign-in resets the count, so right passwords cannot reset TOTP guesses."""
+    failures = max(0, int(user.get("failedLogins") or 0) - 1)
+    user["failedLogins"] = failures
+    if failures < LOCK_AFTER_FAILURES:
+        user["lockedUntil"] = None
 
 
 def _membership_document(membership: Membership | dict[str, Any]) -> dict[str, Any]:
@@ -356,11 +368,9 @@ class AccountService:
         new_hash = await self._hash(password) if rehash else None
 
         def succeed(current: dict[str, Any]) -> None:
-            # Checked again inside the write: a lock set by parallel wrong answers, or this TOTP
-            # code accepted by a parallel login (on any replica), refuses this one.
-            locked_until = current.get("lockedUntil")
-            if locked_until and _parse(locked_until) > now:
-                raise LoginThrottledError(max(1, math.ceil((_parse(locked_until) - now).total_seconds())))
+            # This attempt was admitted before its check (counted within the threshold), so a lock
+            # taken since by the attempts counted after it does not refuse it; a TOTP code
+            # accepted by a parallel login (on any replica) does.
             if step is not None and step <= int(current.get("totpLastStep") or -1):
                 raise InvalidTotpError()
             current.update(failedLogins=0, lockedUntil=None, lastLoginAt=rfc3339(now))
@@ -377,35 +387,38 @@ class AccountService:
 
     async def _check_secrets(self, user: dict[str, Any], password: str, totp: str | None, now: datetime) -> int | None:
         """Checks what only the user knows, as login does: the lock, the password, then (when 2FA is
-        on) a TOTP code not used before. Wrong answers count towards the lock. Answers the code's
-        time step (to record as used), or None without 2FA."""
-        locked_until = user.get("lockedUntil")
-        if locked_until and _parse(locked_until) > now:
-            raise LoginThrottledError(max(1, math.ceil((_parse(locked_until) - now).total_seconds())))
+        on) a TOTP code not used before. The attempt is counted as a failure before anything is
+        checked (`_admit`); the caller's success write takes the count back to zero. Answers the
+        code's time step (to record as used), or None without 2FA."""
+        await self._admit(user["id"], now)
         if not await self._password_matches(user["passwordHash"], password):
-            await self._record_failure(user["id"])
             raise InvalidCredentialsError()
         if not user.get("totpEnabled"):
             return None
         if not totp:
+            await self._update_user(user["id"], _release)  # the password was right: not a guess
             raise TotpRequiredError()
         step = self._totp_step(self.box.open(user["totpSecret"]), totp, now)
         if step is None or step <= int(user.get("totpLastStep") or -1):
-            await self._record_failure(user["id"])
             raise InvalidTotpError()
         return step
 
-    async def _record_failure(self, user_id: str) -> None:
-        now = self._now()
+    async def _admit(self, user_id: str, now: datetime) -> None:
+        """Counts one more attempt, refusing it while the account is locked, in one
+        compare-and-set: parallel attempts on any replica each see the ones before them, so the
+        attempt that reaches the threshold takes the lock and those after it are never checked."""
 
-        def fail(user: dict[str, Any]) -> None:
+        def count(user: dict[str, Any]) -> None:
+            locked_until = user.get("lockedUntil")
+            if locked_until and _parse(locked_until) > now:
+                raise LoginThrottledError(max(1, math.ceil((_parse(locked_until) - now).total_seconds())))
             failures = int(user.get("failedLogins") or 0) + 1
             user["failedLogins"] = failures
             if failures >= LOCK_AFTER_FAILURES:
                 lock_s = min(2 ** (failures - LOCK_AFTER_FAILURES), MAX_LOCK_S)
                 user["lockedUntil"] = rfc3339(now + timedelta(seconds=lock_s))
 
-        await self._update_user(user_id, fail)
+        await self._update_user(user_id, count)
 
     # -- tokens -----------------------------------------------------------------------------
 
@@ -566,6 +579,7 @@ class AccountService:
         secret = pyotp.random_base32()
 
         def stage(user: dict[str, Any]) -> None:
+            _release(user)  # the secrets were right: this attempt is no failure (a login resets the count)
             if step is not None:
                 user["totpLastStep"] = max(step, int(user.get("totpLastStep") or -1))
             sealed = self.box.seal(secret)

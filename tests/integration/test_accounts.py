@@ -17,6 +17,7 @@ from cryptography.fernet import Fernet
 
 from actors.clock import FakeClock
 from actors.ingress.accounts import (
+    LOCK_AFTER_FAILURES,
     REFRESH_TOKENS,
     USERS,
     AccountService,
@@ -491,3 +492,19 @@ async def test_a_refresh_token_spent_on_two_replicas_at_once_wins_once_and_revok
     winner = next(o for o in outcomes if isinstance(o, dict))
     with pytest.raises(InvalidTokenError):  # reuse revoked the whole family, the winner's tokens too
         await replicas[1].verify_access_token(winner["accessToken"])
+
+
+async def test_parallel_wrong_passwords_on_two_replicas_get_at_most_five_checks(
+    store: SqliteStore, clock: FakeClock, box: SecretBox
+) -> None:
+    """Each attempt is counted before its password is checked: the fifth takes the lock, and the
+    rest are refused unchecked, however many arrive at once."""
+    replicas = [AccountService(store, clock, signing_key=KEY, box=box) for _ in range(2)]
+    await make_user(replicas[0])
+    refusals = await asyncio.gather(
+        *(replicas[i % 2].login("ada@example.com", f"guess number {i}") for i in range(30)), return_exceptions=True
+    )
+    checked = sum(isinstance(r, InvalidCredentialsError) for r in refusals)
+    assert checked <= LOCK_AFTER_FAILURES and checked + sum(isinstance(r, LoginThrottledError) for r in refusals) == 30
+    clock.advance(1)  # the lock the fifth failure took ends: the right password signs in
+    assert await replicas[0].login("ada@example.com", PASSWORD)
