@@ -21,6 +21,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.limits import MAX_SAFE_INTEGER
+
 FlagValue = bool | int | str
 BUCKETS = 10_000  # rollout resolution: 0.01 %
 FULL_ROLLOUT = 100.0
@@ -133,16 +135,34 @@ def with_overrides(values: Mapping[str, FlagValue], overrides: Mapping[str, Flag
     return {flag_id: overrides.get(flag_id, value) for flag_id, value in values.items()}
 
 
-def override_problems(overrides: Mapping[str, object], flag_ids: Collection[str]) -> list[tuple[str, str]]:
+def override_problems(overrides: Mapping[str, object], flags: Mapping[str, object]) -> list[tuple[str, str]]:
     """Why these overrides cannot be saved, as `(field, message)`: each must name a flag the
-    economy defines and give it a boolean, integer or string."""
+    economy defines (`flags`: each flag's economy entry) and give it a value of the flag's own
+    type — the type of its `default` and `value` — an integer within the safe range."""
     problems: list[tuple[str, str]] = []
     for flag_id, value in overrides.items():
-        if flag_id not in flag_ids:
-            problems.append((f"overrides.{flag_id}", "the economy defines no such flag"))
-        elif not _is_value(value):
-            problems.append((f"overrides.{flag_id}", "must be a boolean, integer or string"))
+        where = f"overrides.{flag_id}"
+        if flag_id not in flags:
+            problems.append((where, "the economy defines no such flag"))
+            continue
+        declared = declared_types(flags[flag_id])
+        if not _is_value(value) or type(value) not in declared:
+            names = " or ".join(sorted(_TYPE_NAMES[kind] for kind in declared))
+            problems.append((where, f"must be a {names}, as the flag's default and value are"))
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
+            problems.append((where, f"must be an integer from -{MAX_SAFE_INTEGER} to {MAX_SAFE_INTEGER}"))
     return problems
+
+
+def declared_types(document: object) -> frozenset[type]:
+    """The types a flag serves, read from its economy entry (a bare value, or `{default, value}`
+    with `value` true when left out); an entry of neither form declares all three."""
+    if _is_value(document):
+        return frozenset({type(document)})
+    if isinstance(document, Mapping):
+        served = (document.get("default"), document.get("value", True))
+        return frozenset(type(v) for v in served if _is_value(v)) or frozenset(_TYPE_NAMES)
+    return frozenset(_TYPE_NAMES)
 
 
 def traits_of(player_id: str, level: int, achievements: Sequence[str], metadata: Mapping[str, Any]) -> PlayerTraits:
@@ -185,6 +205,9 @@ MAX_RULE_VALUES = 100
 
 def _is_value(value: object) -> bool:
     return isinstance(value, bool | int | str)
+
+
+_TYPE_NAMES: dict[type, str] = {bool: "boolean", int: "integer", str: "string"}
 
 
 def parse_flag(flag_id: str, document: object, path: str, report: Report, achievements: Collection[str]) -> Flag | None:

@@ -91,12 +91,12 @@ async def put_flag_overrides(
     body: FlagOverridesUpdate,
 ) -> FlagOverrides:
     """Replaces the set whole (`{}` clears it). Each override must name a flag of the current
-    economy (else 422 `validation-error`); it applies from the next flags read."""
+    economy and have that flag's type (a boolean flag takes booleans; integers within ±(2^53 - 1)),
+    else 422 `validation-error` naming `overrides.<flagId>`; it applies from the next flags read."""
     ensure_can(principal, "economy:write", tenant, projectId)
     await connected.control.live_project(tenant, projectId)
     economy = await connected.directory.economy_document(tenant, projectId)
-    flag_ids = set((economy or {}).get("featureFlags", {}))
-    problems = override_problems(body.overrides, flag_ids)
+    problems = override_problems(body.overrides, (economy or {}).get("featureFlags", {}))
     if problems:
         errors = [{"field": where, "message": message} for where, message in problems]
         raise ProblemError("validation-error", f"{problems[0][0]}: {problems[0][1]}", errors=errors)

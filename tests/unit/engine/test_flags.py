@@ -194,3 +194,22 @@ def test_any_valid_flag_survives_a_round_trip_with_the_same_answers(flags: dict[
     for flag_id, flag in economy.flags.items():
         assert evaluate(again.flags[flag_id], player) == evaluate(flag, player)
         assert type(evaluate(again.flags[flag_id], player)) is type(evaluate(flag, player))
+
+
+def test_an_override_must_have_its_flag_s_type_and_a_safe_integer() -> None:
+    from engine.flags import override_problems
+
+    flags: dict[str, object] = {
+        "on": False,
+        "tier": {"default": 1, "value": 3},
+        "shop": {"default": "a", "value": "b"},
+        "mixed": {"default": False, "value": "vip"},
+    }
+    assert override_problems({"on": True, "tier": 2, "shop": "c", "mixed": "vip"}, flags) == []
+    assert override_problems({"mixed": False}, flags) == []
+    refused = override_problems({"on": 1, "tier": True, "shop": 7, "mixed": 2, "gone": True}, flags)
+    assert [where for where, _ in refused] == [f"overrides.{f}" for f in ("on", "tier", "shop", "mixed", "gone")]
+    assert refused[0][1].startswith("must be a boolean") and "boolean or string" in refused[3][1]
+    assert override_problems({"tier": 2**53}, flags) == [
+        ("overrides.tier", "must be an integer from -9007199254740991 to 9007199254740991")
+    ]
