@@ -16,6 +16,8 @@ Promises:
   cannot hold back another tenant's delivery; a redrive names the deliveries it made due (a
   `webhook_redrives` document) and the worker reads just those, never the whole table;
 - deliveries in a final state are purged after `LUDEX_WEBHOOK_DELIVERY_RETENTION_DAYS`.
+- a suspended tenant's deliveries pause: nothing is sent and no failure is counted, so none ends
+  `dead`; they are looked at again every `suspended_recheck_s` and go out once it is reinstated.
 
 The worker is a plain class: tests construct it directly; `actors.directory` makes it a Ray actor.
 """
@@ -37,6 +39,7 @@ import orjson
 from standardwebhooks import Webhook
 
 from actors.clock import Clock, SystemClock
+from actors.control_plane_records import TENANTS
 from actors.pinned_target import TargetRefusedError, outgoing_client, pin
 from actors.secret_box import SecretBox, SecretKeyError, is_sealed
 from actors.stores.base import EventQuery, EventRecord, Store
@@ -83,6 +86,7 @@ class WebhookWorker:
         retention_days: float = 30.0,
         retention_interval_s: float = 3600.0,
         redrive_lookback_s: float = 60.0,
+        suspended_recheck_s: float = 30.0,
         box: SecretBox | None = None,
     ) -> None:
         self.store = store
@@ -102,6 +106,7 @@ class WebhookWorker:
         self.retention_days = retention_days
         self.retention_interval_s = retention_interval_s
         self.redrive_lookback_s = redrive_lookback_s
+        self.suspended_recheck_s = suspended_recheck_s  # how often a suspended tenant's deliveries look again
         self.cursor = 0
         self.sent = self.delivered = self.dead = self.purged = 0
         self._seen: OrderedDict[str, None] = OrderedDict()  # event ids with deliveries written
@@ -455,7 +460,14 @@ class WebhookWorker:
 
     async def _send(self, delivery: dict[str, Any]) -> None:
         mark = _redrive_mark(delivery)
-        subscription = await self.store.get_document(WEBHOOKS, delivery["subscriptionId"])
+        subscription, tenant = await self.store.get_documents(
+            [(WEBHOOKS, delivery["subscriptionId"]), (TENANTS, delivery["tenantId"])]
+        )
+        if (tenant or {}).get("suspended"):
+            # Paused, not failed: no attempt, no failure counted; looked at again later.
+            later = self.clock.now() + timedelta(seconds=self.suspended_recheck_s)
+            self._due[delivery["id"]] = {**delivery, "nextAttemptAt": rfc3339(later)}
+            return
         if subscription is None or subscription.get("deleted") or not subscription.get("active"):
             reason = "the subscription is inactive" if subscription else "the subscription is gone"
             if subscription is not None and subscription.get("deleted"):

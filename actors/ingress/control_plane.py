@@ -46,6 +46,12 @@ class ControlPlane:
         tenant = await self.get_tenant(tenant_id)
         return bool(tenant and tenant.get("deleted"))
 
+    async def check_not_suspended(self, tenant_id: str) -> None:
+        """A suspended tenant may gain no new way to act (an API key, an active webhook) until it
+        is reinstated: 403 `tenant-suspended`, as its keys answer."""
+        if ((await self.get_tenant(tenant_id)) or {}).get("suspended"):
+            raise ControlError("tenant-suspended", f"tenant '{tenant_id}' is suspended; its operator can lift that")
+
     async def ensure_tenant(self, tenant_id: str, name: str) -> dict[str, Any]:
         tenant = await self.get_tenant(tenant_id)
         if tenant is None:
@@ -73,10 +79,12 @@ class ControlPlane:
         expires_at: str | None = None,
         rate_limit_per_second: int | None = None,
     ) -> tuple[ApiKey, str]:
-        """The stored key and its plaintext, which is never stored and cannot be shown again."""
+        """The stored key and its plaintext, which is never stored and cannot be shown again.
+        A suspended tenant gets none (403 `tenant-suspended`)."""
         unknown = set(scopes) - set(SCOPES)
         if unknown:
             raise ValueError(f"unknown scopes: {sorted(unknown)}")
+        await self.check_not_suspended(tenant_id)
         prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32).replace("_", "-")
         key = ApiKey(
             id=f"key_{prefix}",

@@ -144,7 +144,8 @@ async def create_api_key(
     principal: CurrentPrincipal,
     connected: Connected,
 ) -> ApiKeyCreated:
-    """The answer holds `apiKey`, the secret: it is never shown again (only a hash is kept)."""
+    """The answer holds `apiKey`, the secret: it is never shown again (only a hash is kept). A
+    suspended tenant gets no new key (403 `tenant-suspended`)."""
     ensure_can(principal, "api-keys:write", tenant, projectId)
     await _project(connected, tenant, projectId)
     key, token = await connected.control.create_api_key(
@@ -189,7 +190,8 @@ async def rotate_api_key(
     principal: CurrentPrincipal,
     connected: Connected,
 ) -> ApiKeyCreated:
-    """A new key with the same name, scopes and limits; the old key keeps working for 24 hours."""
+    """A new key with the same name, scopes and limits; the old key keeps working for 24 hours.
+    A suspended tenant gets no new key (403 `tenant-suspended`)."""
     ensure_can(principal, "api-keys:write", tenant, projectId)
     key, token = await connected.control.rotate_api_key(tenant, projectId, keyId, ROTATION_GRACE_S)
     await record(

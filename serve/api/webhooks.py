@@ -81,9 +81,11 @@ async def create_webhook(
 ) -> WebhookCreated:
     """Subscribes a URL to the project's events. The answer holds `secret` (`whsec_...`), which
     signs every delivery and is never shown again. URLs resolving to loopback, private or
-    link-local addresses are refused (422 `webhook-url-refused`) unless the deployment allows them."""
+    link-local addresses are refused (422 `webhook-url-refused`) unless the deployment allows them.
+    A suspended tenant creates none (403 `tenant-suspended`)."""
     ensure_can(principal, "webhooks:write", tenant, projectId)
     await connected.control.live_project(tenant, projectId)
+    await connected.control.check_not_suspended(tenant)
     document = await _subscriptions(connected).create(tenant, projectId, body.url, body.eventTypes, body.active)
     await _audit(request, connected, principal, "webhook.create", document["id"], tenant, None, document)
     return WebhookCreated(**{k: document[k] for k in WebhookCreated.model_fields})
@@ -129,10 +131,13 @@ async def update_webhook(
     connected: Connected,
 ) -> Webhook:
     """Changes the URL (checked like on creation), the event types, or `active` (re-activating a
-    webhook disabled by a 410 clears `disabledReason`)."""
+    webhook disabled by a 410 clears `disabledReason`). A suspended tenant cannot set `active: true`
+    (403 `tenant-suspended`); its deliveries wait, and resume once it is reinstated."""
     ensure_can(principal, "webhooks:write", tenant, projectId)
     await connected.control.live_project(tenant, projectId)
     changes = body.model_dump(exclude_none=True)
+    if changes.get("active"):
+        await connected.control.check_not_suspended(tenant)
     before, after = await _subscriptions(connected).update(tenant, projectId, webhookId, changes)
     await _audit(request, connected, principal, "webhook.update", webhookId, tenant, before, after)
     return _webhook(after)

@@ -84,6 +84,27 @@ def test_a_bad_override_is_422_and_changes_nothing(
     assert admin.get(flagged["overrides"]).json() == before
 
 
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"newShop": "yes"}, "overrides.newShop"),
+        ({"doubleXp": 1}, "overrides.doubleXp"),
+        ({"newShop": True, "veteranOffer": False}, "overrides.veteranOffer"),
+        ({"veteranOffer": 7}, "overrides.veteranOffer"),
+    ],
+    ids=["string-for-boolean", "integer-for-boolean", "boolean-for-string", "integer-for-string"],
+)
+def test_an_override_of_another_type_than_its_flag_is_422_with_its_path_and_changes_nothing(
+    flagged: dict[str, Any], admin: httpx.Client, overrides: dict[str, Any], field: str
+) -> None:
+    assert admin.put(flagged["overrides"], json={"overrides": {"veteranOffer": "vip"}}).status_code == 200
+    before = admin.get(flagged["overrides"]).json()
+    problem = assert_problem(admin.put(flagged["overrides"], json={"overrides": overrides}), 422, "validation-error")
+    assert [error["field"] for error in problem["errors"]] == [field], problem
+    assert admin.get(flagged["overrides"]).json() == before
+    assert admin.put(flagged["overrides"], json={"overrides": {}}).status_code == 200
+
+
 def test_flags_need_players_read_and_a_live_player(flagged: dict[str, Any], ludex: Launched) -> None:
     game = flagged["game"]
     player = new_player(game)

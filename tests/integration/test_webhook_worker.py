@@ -534,3 +534,28 @@ def test_private_destinations_are_allowed_by_default_only_on_the_embedded_store(
     monkeypatch.setenv("LUDEX_WEBHOOK_ALLOW_PRIVATE", "false")
     assert Settings().webhook_allow_private is False
     assert Settings().webhook_retry_schedule is None
+
+
+async def test_a_suspended_tenant_s_deliveries_pause_and_resume_once_it_is_reinstated(
+    store: SqliteStore, path: Path, clock: FakeClock, receiver: Receiver
+) -> None:
+    from actors.control_plane_records import TENANTS
+
+    tenant = {"id": TENANT, "tenantId": TENANT, "name": TENANT, "planId": "free"}
+    await subscribe(store, clock, receiver.url)
+    await store.put_document(TENANTS, TENANT, {**tenant, "suspended": True})
+    [event] = await emit(store, clock, "p1", 1, "player.created")
+    worker = new_worker(SqliteStore(path), clock)
+    await worker.open()
+    try:
+        for _ in range(4):
+            await worker.run_once()
+            clock.advance(SCHEDULE[-1] * 10)  # past every retry: a paused delivery must not die
+        assert receiver.requests == [], "a suspended tenant's webhook was called"
+        [paused] = await deliveries(store)
+        assert paused["status"] == "pending" and paused["failures"] == 0, paused
+        await store.put_document(TENANTS, TENANT, {**tenant, "suspended": False})
+        await run_until(worker, clock, store, "delivered", 30.0)
+    finally:
+        await worker.close()
+    assert [h["webhook-id"] for h, _ in receiver.requests] == [event]
