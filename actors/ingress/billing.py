@@ -29,8 +29,8 @@ from standardwebhooks import Webhook
 
 from actors.clock import SystemClock
 from actors.documents import update_document
-from actors.pinned_target import outgoing_client, pin
 from actors.ingress.webhook_subscriptions import new_secret, url_refusal
+from actors.pinned_target import outgoing_client, pin
 from actors.secret_box import SecretBox, is_sealed
 from actors.stores.base import Store
 from engine.billing import PlanChange, UsageReport, days_to_report, plan_changed_event, usage_event

@@ -150,7 +150,9 @@ def test_a_malformed_manifest_is_reported_in_one_line(tmp_path: Path, manifest: 
     ],
     ids=["dot-dot", "absolute", "symlink", "hard-link", "unknown"],
 )
-def test_a_member_outside_the_known_files_is_refused_by_name(tmp_path: Path, member: str, kind: bytes, link: str) -> None:
+def test_a_member_outside_the_known_files_is_refused_by_name(
+    tmp_path: Path, member: str, kind: bytes, link: str
+) -> None:
     database = b"SQLite format 3\x00"
     archive = crafted(tmp_path / "odd.tar.gz", None, database, (member, b"payload", kind, link))
     data_dir = tmp_path / "restored"

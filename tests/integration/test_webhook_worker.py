@@ -17,9 +17,9 @@ from standardwebhooks import Webhook
 
 from actors.clock import FakeClock, epoch_ms
 from actors.ingress.webhook_subscriptions import WebhookError, WebhookSubscriptions
+from actors.pinned_target import pinned_url
 from actors.stores.base import JournalRecord
 from actors.stores.sqlite import SqliteStore
-from actors.pinned_target import pinned_url
 from actors.webhook_delivery import WebhookWorker
 from actors.webhook_records import CURSOR_ID, CURSORS, DELIVERIES
 from engine.events import event_id

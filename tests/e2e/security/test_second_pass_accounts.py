@@ -23,7 +23,9 @@ GUESSES = 30
 
 async def guess_at_once(base_url: str, email: str, count: int) -> list[httpx.Response]:
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
-        wrong = [client.post("/v1/auth/login", json={"email": email, "password": f"guess {i:04d} !!"}) for i in range(count)]
+        wrong = [
+            client.post("/v1/auth/login", json={"email": email, "password": f"guess {i:04d} !!"}) for i in range(count)
+        ]
         return list(await asyncio.gather(*wrong))
 
 
