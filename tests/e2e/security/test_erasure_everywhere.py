@@ -27,7 +27,7 @@ from actors.stores.base import EventQuery, Store
 from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
 from engine import commands as c
-from tests.integration.test_erasure import boards_beside, board_file_bytes, stored_bytes
+from tests.integration.test_erasure import board_file_bytes, boards_beside, stored_bytes
 
 T, P = "acme", "space"
 SUNDAY_LATE = datetime(2026, 11, 29, 23, 59, 59, 999_000, tzinfo=UTC)
