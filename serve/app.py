@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
-import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -47,6 +45,7 @@ from serve.backend import BackendHolder
 from serve.body_limit import BodyLimit
 from serve.problems import install_problem_handlers
 from serve.ratelimit import LocalRateLimiter, RedisRateLimiter
+from serve.request_ids import accepted_request_id
 from serve.tracing import request_span
 
 DESCRIPTION = """
@@ -65,16 +64,6 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
-
-
-# Request ids: a random prefix per process and a counter, 32 hex digits like a UUID's, unique
-# across replicas; `uuid4` cost a system call (os.urandom) on every request.
-_REQUEST_ID_PREFIX = os.urandom(6).hex()
-_request_numbers = itertools.count()
-
-
-def new_request_id() -> str:
-    return f"{_REQUEST_ID_PREFIX}{next(_request_numbers):020x}"
 
 
 # Metric children per label values: `labels()` builds and looks up a key under a lock each call.
@@ -96,7 +85,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        request_id = request.headers.get("x-request-id") or new_request_id()
+        request_id = accepted_request_id(request.headers.get("x-request-id"))
         request.state.request_id = request_id
         sets_request_id = not scope["app"].state.proxy_sets_request_id
         status = 500

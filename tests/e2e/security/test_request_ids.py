@@ -34,16 +34,17 @@ def journal_request_ids(admin: httpx.Client, player: str) -> list[Any]:
     ],
     ids=["15KB", "129", "space", "markup", "non-ascii"],
 )
-def test_a_long_or_odd_request_id_is_replaced_by_a_server_made_one(
-    api: Api, admin: httpx.Client, sent: str
-) -> None:
+def test_a_long_or_odd_request_id_is_replaced_by_a_server_made_one(api: Api, admin: httpx.Client, sent: str) -> None:
     player = new_player(api)
-    answer = api.post(f"/players/{player}/xp", {"amount": 5}, headers={"x-request-id": sent.encode().decode("latin-1")})
+    header = {"x-request-id": sent.encode().decode("latin-1")}  # httpx sends str headers as latin-1
+    answer = api.post(f"/players/{player}/xp", {"amount": 5}, headers=header)
     assert answer.status_code == 200, answer.text
     echoed = answer.headers["x-request-id"]
     assert echoed != sent and SERVER_MADE.fullmatch(echoed), echoed
     assert journal_request_ids(admin, player)[-1] == echoed
-    refused = api.post(f"/players/{player}/xp", {"amount": -1}, headers={"x-request-id": sent.encode().decode("latin-1")})
+    refused = api.post(
+        f"/players/{player}/xp", {"amount": -1}, headers={"x-request-id": sent.encode().decode("latin-1")}
+    )
     body = assert_problem(refused, 422, "validation-error")
     assert SERVER_MADE.fullmatch(body["requestId"]), body["requestId"]
 
