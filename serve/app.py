@@ -43,6 +43,7 @@ from serve.api import (
 )
 from serve.backend import BackendHolder
 from serve.body_limit import BodyLimit
+from serve.content_policy import policy_for
 from serve.problems import install_problem_handlers
 from serve.ratelimit import LocalRateLimiter, RedisRateLimiter
 from serve.request_ids import accepted_request_id
@@ -100,7 +101,7 @@ class RequestContext:
                     headers[name] = value
                 if sets_request_id:
                     headers["x-request-id"] = request_id
-                _secure(headers, scope["path"])
+                _secure(headers, scope["path"], request.headers.get("host"))
             await send(message)
 
         with request_span(request) as span:
@@ -145,13 +146,7 @@ class RequestContext:
         )
 
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
-
-
-def _secure(headers: MutableHeaders, path: str) -> None:
+def _secure(headers: MutableHeaders, path: str, host: str | None) -> None:
     """Headers every answer carries: no MIME sniffing, no referrer leaking ids, no framing of
     pages, and nothing an API answer holds (tokens, keys, secrets, player data) kept by a cache."""
     headers["X-Content-Type-Options"] = "nosniff"
@@ -159,7 +154,7 @@ def _secure(headers: MutableHeaders, path: str) -> None:
     if "cache-control" not in headers and path.startswith("/v1/"):
         headers["Cache-Control"] = "no-store"
     if headers.get("content-type", "").startswith("text/html"):
-        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        headers["Content-Security-Policy"] = policy_for(path, host)
         headers["X-Frame-Options"] = "DENY"
 
 
