@@ -18,16 +18,12 @@ from typing import Any
 from actors.board_rebuild import economy_in, projects_in
 from actors.board_store import BoardKey, BoardStore
 from actors.clock import epoch_ms
-from actors.stores.base import JournalRecord, Store
+from actors.stores.base import BOARD_RESET, JournalRecord, Store, board_entity
 from engine.leaderboards import RESET_WINNERS, Leaderboard, Period, previous_period
 from engine.rules import rfc3339
 
-RESET = "leaderboard.reset"
+RESET = BOARD_RESET
 log = logging.getLogger("ludex.leaderboards")
-
-
-def board_entity(tenant: str, project: str, board_id: str) -> str:
-    return f"leaderboard:{tenant}/{project}/{board_id}"
 
 
 def reset_event(board: Leaderboard, period: Period, winners: list[dict[str, Any]]) -> dict[str, Any]:

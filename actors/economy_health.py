@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from actors.control_plane_records import PROJECTS
-from actors.documents import update_document
+from actors.documents import Change, update_document
 from actors.stores.base import EventQuery, Store
 from engine.economy_health import (
     WALLET_EVENTS,
@@ -122,6 +122,26 @@ class EconomyHealth:
             after = page[-1]["id"]
         return rows
 
+    async def forget_reasons(self, tenant: str, project: str, reasons: set[str]) -> int:
+        """Fold the amounts keyed by `reasons` (an erased player's free text) into `(erased)` in
+        every day document of the project, after catching up (so no event read before the
+        erasure is folded later under its old reason). Answers how many documents changed."""
+        if not reasons:
+            return 0
+        await self.catch_up(tenant, project)
+        prefix, changed = _project_id(tenant, project) + "/", 0
+        after: str | None = prefix
+        while page := await self.store.list_documents(DAYS, tenant=tenant, after=after, limit=100):
+            for document in page:
+                if not document["id"].startswith(prefix):
+                    return changed
+                flows = DayFlows.from_document(document)
+                if flows.forget_keys(reasons):
+                    changed += 1
+                    await update_document(self.store, DAYS, document["id"], _forgetting(reasons))
+            after = page[-1]["id"]
+        return changed
+
     async def _cursor(self, tenant: str, project: str) -> int:
         document = await self.store.get_document(CURSORS, _project_id(tenant, project))
         return 0 if document is None else int(document["cursor"])
@@ -191,6 +211,19 @@ class EconomyHealth:
             return {"id": doc_id, "tenantId": tenant, "projectId": project, **flows.to_document()}
 
         await update_document(self.store, DAYS, doc_id, change)
+
+
+def _forgetting(reasons: set[str]) -> Change:
+    """A compare-and-set change that forgets `reasons` in a day document as it is when written."""
+
+    def change(document: dict[str, Any] | None) -> dict[str, Any] | None:
+        if document is None:
+            return None
+        flows = DayFlows.from_document(document)
+        flows.forget_keys(reasons)
+        return {**document, **flows.to_document()}
+
+    return change
 
 
 def _day_before(day: str) -> str:

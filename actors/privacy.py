@@ -16,13 +16,14 @@ import orjson
 
 from actors.board_store import BoardStore
 from actors.clock import SystemClock, epoch_ms
+from actors.economy_health import EconomyHealth
 from actors.host import LEDGER_TYPES, ledger_entry
-from actors.stores.base import JournalRecord, Store, event_records, player_path
+from actors.stores.base import BOARD_RESET, EventQuery, JournalRecord, Store, event_records, player_path
 from actors.webhook_records import CURSOR_ID, CURSORS, DELIVERIES, DUE, REDRIVES, WEBHOOKS, delivery_id, redrive_id
 from engine.events import PurchaseSucceeded, event_from_dict, event_id
 from engine.identity import player_key, project_key
 from engine.outcomes import Outcome, Refusal
-from engine.privacy import PERSONAL_FIELDS, holds_personal_data, scrub_public_event
+from engine.privacy import PERSONAL_FIELDS, free_text_reasons, holds_personal_data, scrub_public_event, scrub_winners
 from engine.replay import EconomyVersion, economy_in_force, economy_versions, fold, journal_entry, state_view
 from engine.rules import receipt_view, rfc3339
 from engine.state import PlayerState
@@ -242,11 +243,16 @@ class PlayerPrivacy:
         """Erase the player everywhere (docs/PRIVACY.md): the host deletes it and rewrites the
         journal, snapshot, index, event store and keyed answers; then webhook deliveries and every
         other holder; then the store's files. Answers the erasure, or the host's error outcome."""
+        entity = player_key(tenant, project, player_id)
+        reasons: set[str] = set()  # read before the host rewrites them: economy health keys by them
+        async for record in self._records(entity):
+            reasons |= free_text_reasons(record.events)
         outcome = await host.erase(tenant, project, player_id, request_id)
         if outcome.refusal is not None:
             return outcome.refusal
-        entity = player_key(tenant, project, player_id)
         await self._scrub_deliveries(tenant, project, entity, int(outcome.body["seq"]))
+        await self._scrub_reset_deliveries(tenant, project, player_id)
+        await EconomyHealth(self.store).forget_reasons(tenant, project, reasons)
         for holder in self.holders:
             await holder.erase_player(tenant, project, player_id)
         await self.store.forget_erased()
@@ -268,16 +274,21 @@ class PlayerPrivacy:
             repeated = True
         return Erased(player_id, found["erasedAt"], int(outcome.body["seq"]), repeated)
 
-    async def _scrub_deliveries(self, tenant: str, project: str, entity: str, last_seq: int) -> int:
-        """Rewrite the stored bodies of the player's webhook deliveries (a redrive sends the
-        stored body). Only events that can carry personal data are looked up, once the worker has
-        taken in the player's last event: a delivery it wrote from an event read before the
-        rewrite is then stored, and rewritten here."""
+    async def _subscriptions(self, tenant: str, project: str) -> list[str]:
+        """The ids of the project's webhooks."""
         subscriptions: list[str] = []
         after: str | None = None
         while page := await self.store.list_documents(WEBHOOKS, tenant=tenant, after=after, limit=500):
             subscriptions += [d["id"] for d in page if d.get("projectId") == project]
             after = page[-1]["id"]
+        return subscriptions
+
+    async def _scrub_deliveries(self, tenant: str, project: str, entity: str, last_seq: int) -> int:
+        """Rewrite the stored bodies of the player's webhook deliveries (a redrive sends the
+        stored body). Only events that can carry personal data are looked up, once the worker has
+        taken in the player's last event: a delivery it wrote from an event read before the
+        rewrite is then stored, and rewritten here."""
+        subscriptions = await self._subscriptions(tenant, project)
         if not subscriptions:
             return 0
         if not await self._webhooks_caught_up(event_id(entity, last_seq, 0)):
@@ -300,6 +311,27 @@ class PlayerPrivacy:
             document = {"id": identity, "tenantId": tenant, "deliveries": due, "at": rfc3339(self.clock.now())}
             await self.store.put_document(REDRIVES, identity, document)
         return len(rewritten)
+
+    async def _scrub_reset_deliveries(self, tenant: str, project: str, player_id: str) -> None:
+        """Rewrite the stored deliveries of the `leaderboard.reset` events that name the player
+        among their winners (the store already rewrote the events themselves)."""
+        subscriptions = await self._subscriptions(tenant, project)
+        after = 0
+        while subscriptions and (
+            page := await self.store.read_events(
+                EventQuery(tenant=tenant, project=project, types=(BOARD_RESET,)), after=after, limit=self.page
+            )
+        ):
+            named = [e.id for e in page if any(w.get("playerId") == player_id for w in e.data.get("winners", []))]
+            wanted = [delivery_id(s, event) for s in subscriptions for event in named]
+            for document in await self.store.get_documents([(DELIVERIES, i) for i in wanted]):
+                if document is not None:
+                    document["event"] = {
+                        **document["event"],
+                        "data": scrub_winners(document["event"]["data"], player_id),
+                    }
+                    await self.store.put_document(DELIVERIES, document["id"], document)
+            after = page[-1].position
 
     async def _webhooks_caught_up(self, last_event: str) -> bool:
         """Whether the worker's durable cursor passed `last_event` within `webhook_catch_up_s`."""

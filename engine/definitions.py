@@ -155,7 +155,7 @@ class DefinitionError(ValueError):
         super().__init__("; ".join(f"{path}: {message}" for path, message in problems))
 
 
-_TOP_LEVEL_KEYS = (
+ECONOMY_SECTIONS = (  # an economy document's top-level keys
     "currencies",
     "items",
     "xpCurve",
@@ -296,7 +296,7 @@ class _EconomyParser(_Reader):
         if size > MAX_ECONOMY_BYTES:
             self.report("$", f"the economy document must be at most {MAX_ECONOMY_BYTES} bytes of JSON (got {size})")
             return None
-        top = self.mapping(document, "", _TOP_LEVEL_KEYS, ("xpCurve",))
+        top = self.mapping(document, "", ECONOMY_SECTIONS, ("xpCurve",))
         if top is None:
             return None
         currencies = self.parse_currencies(top)

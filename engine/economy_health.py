@@ -34,6 +34,7 @@ SOURCE_KINDS = ("credits", "purchases", "quests", "achievements")
 SINK_KINDS = ("debits", "purchases")
 NO_REASON = "(none)"
 OTHER = "(other)"
+ERASED = "(erased)"  # where an erased player's free-text reasons' amounts go (docs/PRIVACY.md)
 MAX_KEYS = 100
 WALLET_EVENTS = ("wallet.credited", "wallet.debited")
 _REASON_KINDS = {"purchase": "purchases", "quest": "quests", "achievement": "achievements"}
@@ -159,6 +160,17 @@ class DayFlows:
         key = movement.key if movement.key in keys or len(keys) < MAX_KEYS else OTHER
         keys[key] = keys.get(key, 0) + abs(movement.delta)
         return True
+
+    def forget_keys(self, keys: set[str]) -> bool:
+        """Fold the amounts kept under `keys` (an erased player's free-text reasons) into
+        `(erased)`: every total stays, the reasons are gone. Answers whether anything moved."""
+        moved = False
+        for kinds in (self.sources, self.sinks):
+            for amounts in kinds.values():
+                for key in keys & set(amounts):
+                    amounts[ERASED] = amounts.get(ERASED, 0) + amounts.pop(key)
+                    moved = True
+        return moved
 
     @property
     def sources_total(self) -> int:

@@ -1,11 +1,14 @@
 """Erasure by rewriting: what of a player's journal is personal data, and its scrubbed form.
 
 Personal data is what a caller typed about a person: the username, the metadata (of the player
-and of wallet entries), and free-text reasons. Everything the economy counts stays: amounts,
-balances, items, counters, quests, achievements, purchases, seqs, times and event ids, and the
-reasons the engine writes itself (`purchase:<sku>`, `quest:<id>`, `achievement:<id>`), which
-name definitions, not people. Scrubbing never changes what a record folds to except the
-username and metadata, so the journal still replays to the same balances (docs/PRIVACY.md).
+and of wallet entries), free-text reasons and the request id a client chose. It is also held
+outside the player's own records: the winners of a board's `leaderboard.reset` event (kept under
+the board) name the player with its username, and economy health keys amounts by reason.
+Everything the economy counts stays: amounts, balances, items, counters, quests, achievements,
+purchases, seqs, times and event ids, and the reasons the engine writes itself
+(`purchase:<sku>`, `quest:<id>`, `achievement:<id>`), which name definitions, not people.
+Scrubbing never changes what a record folds to except the username and metadata, so the
+journal still replays to the same balances (docs/PRIVACY.md).
 """
 
 from __future__ import annotations
@@ -36,6 +39,27 @@ def scrub_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(reason, str) and reason and not is_engine_reason(reason):
         scrubbed["reason"] = ""
     return scrubbed
+
+
+def scrub_winners(data: Mapping[str, Any], player_id: str) -> dict[str, Any]:
+    """A board event's data (`leaderboard.reset`) with `player_id`'s username among the winners
+    emptied; its rank, id and score stay (they are the board's, not personal)."""
+    winners = data.get("winners")
+    if not isinstance(winners, list):
+        return dict(data)
+    return {
+        **data,
+        "winners": [
+            {**w, "username": ERASED_USERNAME} if isinstance(w, dict) and w.get("playerId") == player_id else w
+            for w in winners
+        ],
+    }
+
+
+def free_text_reasons(events: list[dict[str, Any]]) -> set[str]:
+    """The reasons in a record's events that a caller typed (not the engine's own)."""
+    reasons = {(event.get("data") or {}).get("reason") for event in events}
+    return {r for r in reasons if isinstance(r, str) and r and not is_engine_reason(r)}
 
 
 def scrub_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -75,6 +75,7 @@ class Principal:
     email: str
     platform_role: str | None = None
     memberships: tuple[Membership, ...] = field(default_factory=tuple)
+    session_id: str | None = field(default=None, compare=False)  # the access token's session (`sid`)
 
     def to_claims(self) -> dict[str, Any]:
         return {

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
-import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -45,8 +43,10 @@ from serve.api import (
 )
 from serve.backend import BackendHolder
 from serve.body_limit import BodyLimit
+from serve.content_policy import policy_for
 from serve.problems import install_problem_handlers
 from serve.ratelimit import LocalRateLimiter, RedisRateLimiter
+from serve.request_ids import accepted_request_id
 from serve.tracing import request_span
 
 DESCRIPTION = """
@@ -65,16 +65,6 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
-
-
-# Request ids: a random prefix per process and a counter, 32 hex digits like a UUID's, unique
-# across replicas; `uuid4` cost a system call (os.urandom) on every request.
-_REQUEST_ID_PREFIX = os.urandom(6).hex()
-_request_numbers = itertools.count()
-
-
-def new_request_id() -> str:
-    return f"{_REQUEST_ID_PREFIX}{next(_request_numbers):020x}"
 
 
 # Metric children per label values: `labels()` builds and looks up a key under a lock each call.
@@ -96,7 +86,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        request_id = request.headers.get("x-request-id") or new_request_id()
+        request_id = accepted_request_id(request.headers.get("x-request-id"))
         request.state.request_id = request_id
         sets_request_id = not scope["app"].state.proxy_sets_request_id
         status = 500
@@ -111,7 +101,7 @@ class RequestContext:
                     headers[name] = value
                 if sets_request_id:
                     headers["x-request-id"] = request_id
-                _secure(headers, scope["path"])
+                _secure(headers, scope["path"], request.headers.get("host"))
             await send(message)
 
         with request_span(request) as span:
@@ -156,13 +146,7 @@ class RequestContext:
         )
 
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
-
-
-def _secure(headers: MutableHeaders, path: str) -> None:
+def _secure(headers: MutableHeaders, path: str, host: str | None) -> None:
     """Headers every answer carries: no MIME sniffing, no referrer leaking ids, no framing of
     pages, and nothing an API answer holds (tokens, keys, secrets, player data) kept by a cache."""
     headers["X-Content-Type-Options"] = "nosniff"
@@ -170,7 +154,7 @@ def _secure(headers: MutableHeaders, path: str) -> None:
     if "cache-control" not in headers and path.startswith("/v1/"):
         headers["Cache-Control"] = "no-store"
     if headers.get("content-type", "").startswith("text/html"):
-        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        headers["Content-Security-Policy"] = policy_for(path, host)
         headers["X-Frame-Options"] = "DENY"
 
 

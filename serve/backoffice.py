@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from engine.rbac import Principal
+from serve.audit_fields import audited
 from serve.backend import Backend, backend
 
 Connected = Annotated[Backend, Depends(backend)]
@@ -25,19 +26,13 @@ async def record(
     before: Any,
     after: Any,
 ) -> None:
+    """Appends an audit entry keeping only the fields `serve.audit_fields` lists for `action`."""
     await connected.control.audit(
         actor=principal.email,
         action=action,
         target=target,
         tenant_id=tenant_id,
-        before=_public(before),
-        after=_public(after),
+        before=audited(action, before),
+        after=audited(action, after),
         request_id=getattr(request.state, "request_id", None),
     )
-
-
-def _public(document: Any) -> Any:
-    """Audit entries never keep secrets."""
-    if isinstance(document, dict):
-        return {k: v for k, v in document.items() if k not in ("secretHash", "apiKey", "passwordHash", "totpSecret")}
-    return document

@@ -126,6 +126,12 @@ class ApiKeyIn(Body):
     scopes: Annotated[list[Scope], Field(min_length=1)]
     expiresAt: Annotated[AwareDatetime | None, Field(description="RFC 3339 with a zone; None: never.")] = None
     rateLimitPerSecond: Annotated[int | None, Field(strict=True, ge=1, le=100_000), Whole] = None
+    endsWithSession: bool = Field(
+        False,
+        strict=True,
+        description="Revoke the key when the dashboard session creating it signs out (`POST /v1/auth/logout`): "
+        "the console's own key for its live feed.",
+    )
 
 
 class ApiKey(BaseModel):

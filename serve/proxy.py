@@ -28,6 +28,11 @@ OWNER = "LUDEX_PROXY_ENV_OWNER"  # the pid that exported the settings below
 REPLICA_PORTS = 32  # direct-ingress HTTP ports for this instance's replicas (and as many for gRPC)
 
 
+# Either proxy reads and echoes `x-request-id` before the app runs: the same bound as the app's
+# (`serve.request_ids`) goes in front of it, so the proxy, the app and the answer agree.
+REQUEST_ID_BOUND = {"RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH": "serve.request_ids.proxy_middlewares"}
+
+
 # Between Ray's worker ports (10002-19999) and the kernel's ephemeral range (32768 up on Linux),
 # where an outgoing connection or a Ray process binding port 0 could take a port of the block
 # between the probe and HAProxy or a replica binding it.
@@ -69,12 +74,13 @@ def proxy_environment(proxy: str, state_dir: Path | None = None) -> dict[str, st
     if proxy not in PROXIES:
         raise ValueError(f"unknown proxy {proxy!r}: choose one of {', '.join(PROXIES)}")
     if proxy == "python":
-        return {}
+        return dict(REQUEST_ID_BOUND)
     state = state_dir or Path(tempfile.mkdtemp(prefix="ludex-haproxy-"))
     # One block of free ports: fallback HTTP and gRPC, HAProxy stats and Prometheus, replicas.
     fallback = _free_port_block(4 + 2 * REPLICA_PORTS)
     replicas = fallback + 4
     return {
+        **REQUEST_ID_BOUND,
         # Each Ray cluster starts its fallback Python proxy on 8500 and hands its replicas ports
         # from 30000 up; HAProxy sends requests to the fallback while no replica is up. Two Ludex
         # instances on one machine must not share these ports, or one answers for the other.

@@ -18,6 +18,7 @@ its next lookup.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import math
@@ -510,7 +511,7 @@ class AccountService:
             raise InvalidTokenError("the user no longer exists or is disabled")
         if not await self._family_live(str(claims["sid"]), user):
             raise InvalidTokenError("the session was revoked")
-        return self.principal_for(user)
+        return dataclasses.replace(self.principal_for(user), session_id=str(claims["sid"]))
 
     async def refresh(self, refresh_token: str) -> dict[str, Any]:
         """A new token pair of the same session; the presented refresh token is spent, by
@@ -542,12 +543,14 @@ class AccountService:
             raise
         return await self._issue(user, family)
 
-    async def logout(self, refresh_token: str) -> None:
-        """Ends the session the refresh token belongs to: its refresh and access tokens stop working."""
+    async def logout(self, refresh_token: str) -> str:
+        """Ends the session the refresh token belongs to: its refresh and access tokens stop
+        working. Answers the session's id (what the caller revokes with it: its console keys)."""
         document = await self.store.get_document(REFRESH_TOKENS, token_hash(refresh_token))
         if document is None:
             raise InvalidTokenError("unknown refresh token")
         await self._revoke_family(document["family"], "logout")
+        return str(document["family"])
 
     # -- TOTP -------------------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ from engine.domain_error import NamedError
 from engine.plans import DEFAULT_PLANS, QUOTA_FIELDS
 from engine.rules import rfc3339
 
+SESSION_KEYS = "session_keys"  # per dashboard session: the keys its sign-out revokes
+
 
 class ControlPlane:
     def __init__(self, store: Store, clock: Clock | None = None) -> None:
@@ -111,6 +113,22 @@ class ControlPlane:
 
         document = await update_document(self.store, API_KEYS, key_id.removeprefix("key_"), revoke)
         return None if document is None else ApiKey.from_document(document)
+
+    async def end_with_session(self, session_id: str, key_id: str) -> None:
+        """Revoke `key_id` when the dashboard session `session_id` signs out (the console's key)."""
+
+        def bind(document: dict[str, Any] | None) -> dict[str, Any]:
+            current = document or {"id": session_id, "keys": []}
+            return {**current, "keys": sorted({*current["keys"], key_id})}
+
+        await update_document(self.store, SESSION_KEYS, session_id, bind)
+
+    async def revoke_session_keys(self, session_id: str) -> int:
+        """Revoke every key bound to the session (`end_with_session`); answers how many were live."""
+        document = await self.store.get_document(SESSION_KEYS, session_id)
+        revoked = [await self.revoke_api_key(key_id) for key_id in (document or {}).get("keys", [])]
+        await self.store.delete_documents(SESSION_KEYS, [session_id])
+        return sum(key is not None for key in revoked)
 
     async def authenticate(self, token: str) -> ApiKey | None:
         """The key `token` names if it exists, matches, and is neither revoked nor expired."""

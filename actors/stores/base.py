@@ -293,6 +293,22 @@ class PlayerRow:
     deleted: bool = False
 
 
+BOARD_RESET = "leaderboard.reset"  # the one event a board's own journal entity holds
+
+
+def board_entity(tenant: str, project: str, board_id: str) -> str:
+    """The journal entity of a board's own events (`actors.board_resets`)."""
+    return f"leaderboard:{tenant}/{project}/{board_id}"
+
+
+def board_entities(tenant: str, project: str) -> tuple[str, str]:
+    """The `[low, high)` range of entity keys holding every board of a project ('0' follows '/')."""
+    low = board_entity(tenant, project, "")
+    high = prefix_upper_bound(low)
+    assert high is not None  # the prefix ends in '/'
+    return low, high
+
+
 def player_path(entity: str) -> tuple[str, str, str]:
     """`(tenant, project, playerId)` of a player entity key (`engine.identity.player_key`)."""
     kind, _, path = entity.partition(":")

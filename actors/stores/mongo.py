@@ -17,6 +17,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.write_concern import WriteConcern
 
 from actors.stores.base import (
+    BOARD_RESET,
     CommitResult,
     EventQuery,
     EventRecord,
@@ -28,6 +29,7 @@ from actors.stores.base import (
     SlotClaim,
     SlotOwner,
     Snapshot,
+    board_entities,
     event_records,
     fenced_slots,
     player_path,
@@ -38,7 +40,7 @@ from actors.stores.base import (
 from actors.stores.migrations import Plan, Report, migrate_mongo, plan_mongo, prepare_mongo
 from actors.stores.mongo_feed import EventSequencer
 from engine.formats import record_format
-from engine.privacy import scrub_command, scrub_events, scrub_fields, scrub_state
+from engine.privacy import scrub_command, scrub_events, scrub_fields, scrub_state, scrub_winners
 
 DUPLICATE_KEY = 11000
 VERSION_FIELD = "_version"  # a control document's compare-and-set version, never shown to callers
@@ -361,7 +363,9 @@ class MongoStore:
         changed = 0
         journal = self._collection("journal")
         writes: list[UpdateOne] = []
-        async for document in journal.find({"entity": entity}, {"events": 1, "command": 1, "idemKey": 1}):
+        async for document in journal.find(
+            {"entity": entity}, {"events": 1, "command": 1, "idemKey": 1, "requestId": 1}
+        ):
             update: dict[str, Any] = {}
             events = scrub_events(document["events"])
             if events != document["events"]:
@@ -372,13 +376,26 @@ class MongoStore:
                     update.setdefault("$set", {})["command"] = command
             if "idemKey" in document:
                 update["$unset"] = {"idemKey": "", "fingerprint": "", "outcome": ""}
+            if "requestId" in document:
+                update.setdefault("$unset", {})["requestId"] = ""
             if update:
                 writes.append(UpdateOne({"_id": document["_id"]}, update))
+        # A board's own records (`leaderboard.reset`) name their winners.
+        low, high = board_entities(tenant, project)
+        async for document in journal.find({"entity": {"$gte": low, "$lt": high}}, {"events": 1}):
+            events = [{**e, "data": scrub_winners(e.get("data") or {}, player_id)} for e in document["events"]]
+            if events != document["events"]:
+                writes.append(UpdateOne({"_id": document["_id"]}, {"$set": {"events": events}}))
         changed += await self._bulk(journal, writes)
         events_writes: list[UpdateOne] = []
         found = {"tenant": tenant, "project": project, "playerId": player_id}
         async for document in self._collection("events").find(found, {"data": 1}):
             data = scrub_fields(document["data"])
+            if data != document["data"]:
+                events_writes.append(UpdateOne({"_id": document["_id"]}, {"$set": {"data": data}}))
+        resets = {"tenant": tenant, "project": project, "type": BOARD_RESET}
+        async for document in self._collection("events").find(resets, {"data": 1}):
+            data = scrub_winners(document["data"], player_id)
             if data != document["data"]:
                 events_writes.append(UpdateOne({"_id": document["_id"]}, {"$set": {"data": data}}))
         changed += await self._bulk(self._collection("events"), events_writes)

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import orjson
 
 from actors.stores.base import (
+    BOARD_RESET,
     CommitResult,
     EventQuery,
     EventRecord,
@@ -31,6 +32,7 @@ from actors.stores.base import (
     SlotClaim,
     SlotOwner,
     Snapshot,
+    board_entities,
     event_records,
     fenced_slots,
     player_path,
@@ -48,7 +50,7 @@ from actors.stores.migrations import (
     prepare_sqlite,
     write_transaction,
 )
-from engine.privacy import scrub_command, scrub_events, scrub_fields, scrub_state
+from engine.privacy import scrub_command, scrub_events, scrub_fields, scrub_state, scrub_winners
 
 T = TypeVar("T")
 log = logging.getLogger("ludex.stores")
@@ -444,13 +446,22 @@ class SqliteStore:
         def rewrite(conn: sqlite3.Connection) -> int:
             changed = _rewrite_pages(
                 conn,
-                "SELECT seq, events, command, idem_key IS NOT NULL FROM journal"
+                "SELECT seq, events, command, idem_key IS NOT NULL OR request_id IS NOT NULL FROM journal"
                 " WHERE entity = ? AND seq > ? ORDER BY seq LIMIT ?",
                 (entity,),
                 _scrubbed_record,
-                "UPDATE journal SET events = ?, command = ?, idem_key = NULL, fingerprint = NULL, outcome = NULL"
-                " WHERE entity = ? AND seq = ?",
+                "UPDATE journal SET events = ?, command = ?, idem_key = NULL, fingerprint = NULL, outcome = NULL,"
+                " request_id = NULL WHERE entity = ? AND seq = ?",
                 entity,
+            )
+            changed += _rewrite_pages(
+                conn,
+                "SELECT position, data FROM events WHERE tenant = ? AND project = ? AND type = ?"
+                " AND position > ? ORDER BY position LIMIT ?",
+                (tenant, project, BOARD_RESET),
+                lambda row: _winner_scrubbed(row[1], player_id),
+                "UPDATE events SET data = ? WHERE position = ?",
+                None,
             )
             changed += _rewrite_pages(
                 conn,
@@ -462,6 +473,17 @@ class SqliteStore:
                 None,
             )
             with write_transaction(conn):
+                # A board's own records (`leaderboard.reset`) name their winners: few, read at once.
+                boards = board_entities(tenant, project)
+                for board, seq, events in conn.execute(
+                    "SELECT entity, seq, events FROM journal WHERE entity >= ? AND entity < ?", boards
+                ).fetchall():
+                    scrubbed = _winners_scrubbed_events(events, player_id)
+                    if scrubbed is not None:
+                        conn.execute(
+                            "UPDATE journal SET events = ? WHERE entity = ? AND seq = ?", (scrubbed, board, seq)
+                        )
+                        changed += 1
                 changed += conn.execute("DELETE FROM outcomes WHERE entity = ?", (entity,)).rowcount
                 snapshot = _load_snapshot(conn, entity)
                 if snapshot is not None and scrub_state(snapshot.state) != snapshot.state:
@@ -741,6 +763,18 @@ def _scrubbed_record(row: tuple[Any, ...]) -> tuple[Any, ...] | None:
     if new_events == old_events and new_command == old_command and not keyed:
         return None
     return (_dumps(new_events), None if new_command is None else _dumps(new_command))
+
+
+def _winner_scrubbed(data: bytes, player_id: str) -> tuple[Any, ...] | None:
+    old = orjson.loads(data)
+    new = scrub_winners(old, player_id)
+    return None if new == old else (_dumps(new),)
+
+
+def _winners_scrubbed_events(events: bytes, player_id: str) -> bytes | None:
+    old = orjson.loads(events)
+    new = [{**e, "data": scrub_winners(e.get("data") or {}, player_id)} for e in old]
+    return None if new == old else _dumps(new)
 
 
 def _scrubbed_event_row(row: tuple[Any, ...]) -> tuple[Any, ...] | None:

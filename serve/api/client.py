@@ -145,7 +145,8 @@ async def create_api_key(
     connected: Connected,
 ) -> ApiKeyCreated:
     """The answer holds `apiKey`, the secret: it is never shown again (only a hash is kept). A
-    suspended tenant gets no new key (403 `tenant-suspended`)."""
+    suspended tenant gets no new key (403 `tenant-suspended`). With `endsWithSession`, signing out
+    of the dashboard session that made it revokes it."""
     ensure_can(principal, "api-keys:write", tenant, projectId)
     await _project(connected, tenant, projectId)
     key, token = await connected.control.create_api_key(
@@ -156,6 +157,8 @@ async def create_api_key(
         expires_at=None if body.expiresAt is None else rfc3339(body.expiresAt),
         rate_limit_per_second=body.rateLimitPerSecond,
     )
+    if body.endsWithSession and principal.session_id is not None:
+        await connected.control.end_with_session(principal.session_id, key.id)
     await record(
         request, connected, principal, "api-key.create", key.id, tenant_id=tenant, before=None, after=key.to_document()
     )

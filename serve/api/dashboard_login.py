@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actors.ingress.accounts import MAX_PASSWORD_LENGTH, AccountService
 from engine.rbac import Principal
+from serve.backoffice import Connected
 from serve.bearer_tokens import accounts, current_principal
 from serve.problems import ProblemError, problem_responses
 
@@ -148,10 +149,12 @@ async def refresh(body: Refresh, service: Accounts) -> Tokens:
 
 
 @router.post("/logout", status_code=204, responses=problem_responses(400, 401, 422), summary="Log out")
-async def logout(body: Logout, service: Accounts) -> Response:
-    """Ends the session of the refresh token: its refresh tokens and access tokens stop working.
-    Logging out an already ended session answers 204 again; an unknown token, 401."""
-    await service.logout(body.refreshToken)
+async def logout(body: Logout, service: Accounts, connected: Connected) -> Response:
+    """Ends the session of the refresh token: its refresh tokens and access tokens stop working,
+    and the API keys it made with `endsWithSession` (the console's) are revoked. Logging out an
+    already ended session answers 204 again; an unknown token, 401."""
+    session_id = await service.logout(body.refreshToken)
+    await connected.control.revoke_session_keys(session_id)
     return Response(status_code=204)
 
 

@@ -14,11 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actors.economy_health import EconomyHealth
 from engine.economy_health import SINK_KINDS, SOURCE_KINDS
-from serve.api.reports import FromDay, ToDay, csv_row, parse_day, window
+from serve.api.reports import FromDay, ToDay, parse_day, window
 from serve.api_key_auth import ID_PATTERN, ProjectId, tenant_id
 from serve.backend import Backend
 from serve.backoffice import Connected
 from serve.bearer_tokens import CurrentPrincipal, ensure_can
+from serve.csv_cells import csv_row
 from serve.problems import problem_responses
 
 router = APIRouter(prefix="/v1/client", tags=["reports"])

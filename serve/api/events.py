@@ -8,8 +8,6 @@ a time while the response streams, so memory stays flat however many events matc
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from engine.rules import rfc3339
 from serve.api_key_auth import ID_PATTERN, ProjectId, api_key_header, require, tenant_id
 from serve.backoffice import Connected
 from serve.bearer_tokens import accounts, bearer, current_principal, ensure_can
+from serve.csv_cells import csv_rows
 from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from serve.problems import ProblemError, problem_responses
 
@@ -177,13 +176,10 @@ def _ndjson(page: list[EventRecord]) -> bytes:
 
 
 def _csv(page: list[EventRecord]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for r in page:
-        writer.writerow(
-            [r.id, r.type, r.tenant, r.project, r.player_id, r.seq, r.occurred_at, orjson.dumps(r.data).decode()]
-        )
-    return buffer.getvalue().encode()
+    return csv_rows(
+        [r.id, r.type, r.tenant, r.project, r.player_id, r.seq, r.occurred_at, orjson.dumps(r.data).decode()]
+        for r in page
+    ).encode()
 
 
 async def export_events(

@@ -7,8 +7,6 @@ the number of days and distinct keys, not the number of records."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -21,6 +19,7 @@ from engine.reports import REPORT_NAMES, ReportFold, new_report
 from serve.api_key_auth import ProjectId, tenant_id
 from serve.backoffice import Connected
 from serve.bearer_tokens import CurrentPrincipal, ensure_can
+from serve.csv_cells import csv_row
 from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/client", tags=["reports"])
@@ -237,13 +236,6 @@ ToDay = Annotated[
         examples=["2026-03-31"],
     ),
 ]
-
-
-def csv_row(values: list[Any]) -> str:
-    """One CSV line (RFC 4180 quoting, CRLF), for streaming a report row by row."""
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(values)
-    return buffer.getvalue()
 
 
 def parse_day(value: str | None, name: str) -> date | None:

@@ -3,8 +3,6 @@ a CSV export for billing), and platform-wide figures for operators."""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -17,6 +15,7 @@ from serve.api_key_auth import ID_PATTERN, metering
 from serve.backend import Backend
 from serve.backoffice import Connected
 from serve.bearer_tokens import CurrentPrincipal, ensure_can
+from serve.csv_cells import csv_rows
 from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from serve.problems import ProblemError, problem_responses
 
@@ -142,13 +141,8 @@ class _Plans:
 
 
 def _csv(rows: list[UsageRow]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        values = row.model_dump()
-        writer.writerow(["" if values[c] is None else values[c] for c in CSV_COLUMNS])
-    return out.getvalue()
+    values = [row.model_dump() for row in rows]
+    return csv_rows([CSV_COLUMNS, *(["" if v[c] is None else v[c] for c in CSV_COLUMNS] for v in values)])
 
 
 @router.get(

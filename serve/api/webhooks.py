@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from actors.ingress.webhook_subscriptions import WebhookSubscriptions, public_subscription
+from actors.ingress.webhook_subscriptions import WebhookSubscriptions
 from actors.secret_box import SecretBox
 from serve.api_key_auth import ID_PATTERN, ProjectId, tenant_id
 from serve.backoffice import Connected, record
@@ -54,22 +54,6 @@ def _delivery(document: dict[str, Any]) -> Delivery:
     return Delivery(**{k: v for k, v in document.items() if k in Delivery.model_fields})
 
 
-async def _audit(
-    request: Request, connected: Any, principal: Any, action: str, target: str, tenant: str, before: Any, after: Any
-) -> None:
-    """Audit entries never keep a webhook's secret."""
-    await record(
-        request,
-        connected,
-        principal,
-        action,
-        target,
-        tenant_id=tenant,
-        before=None if before is None else public_subscription(before),
-        after=None if after is None else public_subscription(after),
-    )
-
-
 @router.post("", status_code=201, response_model=WebhookCreated, responses=ERRORS, summary="Create a webhook")
 async def create_webhook(
     request: Request,
@@ -87,7 +71,9 @@ async def create_webhook(
     await connected.control.live_project(tenant, projectId)
     await connected.control.check_not_suspended(tenant)
     document = await _subscriptions(connected).create(tenant, projectId, body.url, body.eventTypes, body.active)
-    await _audit(request, connected, principal, "webhook.create", document["id"], tenant, None, document)
+    await record(
+        request, connected, principal, "webhook.create", document["id"], tenant_id=tenant, before=None, after=document
+    )
     return WebhookCreated(**{k: document[k] for k in WebhookCreated.model_fields})
 
 
@@ -139,7 +125,9 @@ async def update_webhook(
     if changes.get("active"):
         await connected.control.check_not_suspended(tenant)
     before, after = await _subscriptions(connected).update(tenant, projectId, webhookId, changes)
-    await _audit(request, connected, principal, "webhook.update", webhookId, tenant, before, after)
+    await record(
+        request, connected, principal, "webhook.update", webhookId, tenant_id=tenant, before=before, after=after
+    )
     return _webhook(after)
 
 
@@ -156,7 +144,9 @@ async def delete_webhook(
     ensure_can(principal, "webhooks:write", tenant, projectId)
     await connected.control.live_project(tenant, projectId)
     before = await _subscriptions(connected).delete(tenant, projectId, webhookId)
-    await _audit(request, connected, principal, "webhook.delete", webhookId, tenant, before, None)
+    await record(
+        request, connected, principal, "webhook.delete", webhookId, tenant_id=tenant, before=before, after=None
+    )
     return Response(status_code=204)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from serve import proxy
-from serve.proxy import OWNER, PORT_RANGE, apply_proxy_environment, default_proxy, proxy_environment
+from serve.proxy import OWNER, PORT_RANGE, REQUEST_ID_BOUND, apply_proxy_environment, default_proxy, proxy_environment
 
 
 @pytest.fixture
@@ -41,8 +41,9 @@ def test_the_port_block_stays_out_of_rays_worker_ports_and_the_ephemeral_range(t
     assert PORT_RANGE[0] >= 20_000 and PORT_RANGE[1] < 32_768
 
 
-def test_the_python_proxy_needs_no_settings_and_unknown_proxies_are_refused() -> None:
-    assert proxy_environment("python") == {}
+def test_the_python_proxy_needs_only_the_request_id_bound_and_unknown_proxies_are_refused() -> None:
+    assert proxy_environment("python") == REQUEST_ID_BOUND
+    assert proxy_environment("haproxy").items() >= REQUEST_ID_BOUND.items()
     with pytest.raises(ValueError, match="unknown proxy"):
         proxy_environment("nginx")
 
@@ -59,7 +60,7 @@ def test_what_the_operator_exported_wins() -> None:
 @pytest.mark.usefixtures("clean_environ")
 def test_what_a_parent_ludex_exported_for_its_own_run_is_replaced() -> None:
     os.environ.update({OWNER: "1", "RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_HAPROXY_STATS_PORT": "9999"})
-    assert apply_proxy_environment("python") == {}
+    assert apply_proxy_environment("python") == REQUEST_ID_BOUND
     assert "RAY_SERVE_ENABLE_HA_PROXY" not in os.environ
     os.environ[OWNER] = "1"
     os.environ["RAY_SERVE_HAPROXY_STATS_PORT"] = "9999"

@@ -40,7 +40,8 @@ function keep(tokens) {
 function end() {
   session.access = null;
   clearTimeout(session.timer);
-  sessionStorage.removeItem(REFRESH_KEY);
+  // Everything the tab kept for this session goes: the refresh token and the console's keys.
+  sessionStorage.clear();
   for (const listener of listeners) listener(false);
 }
 

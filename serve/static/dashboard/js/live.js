@@ -43,7 +43,8 @@ function consoleKey(ctx, purpose, onReady) {
       const created = await api(projectPath(ctx, "/api-keys"), {
         method: "POST",
         tenant,
-        body: { name: `console ${me.email}`, scopes: ["players:read", "events:read", "realtime"], expiresAt },
+        // endsWithSession: signing out revokes the key on the server (docs/DASHBOARD.md).
+        body: { name: `console ${me.email}`, scopes: ["players:read", "events:read", "realtime"], expiresAt, endsWithSession: true },
       });
       storeKey(tenant, project, created.apiKey);
       ctx.go(location.pathname + location.search, { replace: true });
