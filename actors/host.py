@@ -39,7 +39,7 @@ from config.gc_tuning import tune_for_long_lived_objects
 from engine import views
 from engine.commands import Command, DeletePlayer, command_to_dict
 from engine.definitions import Economy, economy_to_document
-from engine.errors import IdempotencyKeyReusedError, PlayerNotFoundError, ProjectNotFoundError, Rejection
+from engine.errors import EconomyNotDefinedError, IdempotencyKeyReusedError, PlayerNotFoundError, Rejection
 from engine.events import PurchaseSucceeded, event_from_dict, event_id, event_to_dict, purchase_seq
 from engine.idempotency import IdempotencyRecord, check_idempotency, fingerprint
 from engine.identity import player_key, project_key
@@ -527,7 +527,7 @@ class ShardHost:
             state = await self._project_state(project_key(tenant, project))
             economy = economy_of(state)
             if economy is None:
-                raise ProjectNotFoundError(project)
+                raise EconomyNotDefinedError(project)
             # An invalidation that arrived while we read may mean what we read is already old.
             if self._economy_generations.get((tenant, project), 0) == generation:
                 self._economies[(tenant, project)] = economy
