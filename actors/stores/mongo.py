@@ -522,7 +522,9 @@ class MongoStore:
         )
         if amended.matched_count:
             return True
-        kept = await self._collection("outcomes").update_one({"_id": _outcome_id(entity, key)}, {"$set": {"outcome": outcome}})
+        kept = await self._collection("outcomes").update_one(
+            {"_id": _outcome_id(entity, key)}, {"$set": {"outcome": outcome}}
+        )
         return kept.matched_count > 0
 
     async def purge_outcomes(self, before_ms: int) -> int:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from actors.board_store import BoardKey, Position, Ranked, position_of
 from engine import commands as c
 from engine.definitions import leaderboards_of
+from engine.errors import economy_missing_detail
 from engine.identity import player_key
 from engine.leaderboards import MAX_AROUND, MAX_SCORE, Leaderboard, Period, period_at, resolve_period
 from engine.rules import rfc3339
@@ -22,7 +23,6 @@ from serve.backend import Backend
 from serve.commanding import IDEMPOTENT, execute_command, idempotency_key, outcome_response
 from serve.leaderboard_schemas import BoardList, BoardPage, PlayerStanding, ScoreResult, ScoreSubmission
 from serve.pagination import decode_cursor, encode_cursor
-from engine.errors import economy_missing_detail
 from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/projects/{projectId}/leaderboards", tags=["leaderboards"])

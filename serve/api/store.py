@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from engine import commands as c
+from engine.errors import economy_missing_detail
 from serve.api_key_auth import ID_PATTERN, Caller, PlayerId, require
 from serve.commanding import IDEMPOTENT, run_command, run_view
-from engine.errors import economy_missing_detail
 from serve.problems import ProblemError, problem_responses
 from serve.schemas import Catalog, PurchaseRequest, Receipt, Sku
 

@@ -39,7 +39,9 @@ def test_every_journaled_command_replays_its_original_answer(api: Api) -> None:
         "quest": lambda h: api.post(f"{p}/quests/daily-battles/progress", {"objectiveId": "battles"}, headers=h),
         "counter-reset": lambda h: api.post(f"{p}/counters/wins/reset", headers=h),
         "score": lambda h: api.post("/leaderboards/high-score/scores", {"playerId": player, "score": 100}, headers=h),
-        "score-lower": lambda h: api.post("/leaderboards/high-score/scores", {"playerId": player, "score": 50}, headers=h),
+        "score-lower": lambda h: api.post(
+            "/leaderboards/high-score/scores", {"playerId": player, "score": 50}, headers=h
+        ),
         "refused-debit": lambda h: api.post(f"{p}/wallet/debit", {"currency": "gems", "amount": 10**6}, headers=h),
     }
     originals: dict[str, tuple[Callable[[], httpx.Response], httpx.Response]] = {}
