@@ -3,30 +3,32 @@ project without an economy says so (409 `economy-not-defined`), not "project not
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from actors.directory import ShardDirectory
 from engine.plans import QUOTA_FIELDS
-from serve.launcher import Launched
-from tests.e2e.conftest import Api
 from tests.e2e.helpers import assert_problem, unique
+from tests.routes.conftest import PortalProxy, RouteApi, Seam
 
 
 def test_refused_creations_do_not_use_the_players_quota(
-    ludex: Launched, backoffice: Any, demo_economy_document: dict[str, Any]
+    seam: Seam, control_plane: PortalProxy, demo_economy_document: dict[str, Any]
 ) -> None:
+    backoffice = control_plane
     tenant = unique("quota3")
     plan = {"id": f"plan-{tenant}", "name": "Three", **dict.fromkeys(QUOTA_FIELDS), "players": 3}
     backoffice.put_plan(plan, create=True)
     backoffice.create_tenant(tenant, "Three Games", f"plan-{tenant}")
     backoffice.create_project(tenant, "game", "Game")
     _, token = backoffice.create_api_key(tenant, "game", "quota-test")
-    api = Api(ludex.base_url, tenant, "game", token)
+    api = RouteApi(seam.client, tenant, "game", token)
     for name in ("one", "two", "three"):  # the new project has no economy yet
         body = assert_problem(api.post("/players", {"playerId": name, "username": name}), 409, "economy-not-defined")
         assert "define" in body["detail"] and "not found" not in body["detail"], body
-    outcome = asyncio.run(ShardDirectory.connect(ludex.settings).define_economy(tenant, "game", demo_economy_document))
+
+    async def define() -> Any:
+        return await (await seam.holder.get()).directory.define_economy(tenant, "game", demo_economy_document)
+
+    outcome = seam.client.portal.call(define)
     assert outcome.ok, outcome
     for name in ("one", "two", "three"):
         created = api.post("/players", {"playerId": name, "username": name})
