@@ -1,6 +1,7 @@
-"""Issue 25, finding 14 (through the route seam: the real app over real hosts and SQLite): a replayed command answers its original status and body, whatever later
-commands did to the state. Every journaled command kind is sent with a key, later commands change
-what its answer showed, and the same request again must answer byte for byte what it did first."""
+"""Issue 25, finding 14, through the route seam (the real app over real hosts and SQLite): a
+replayed command answers its original status and body, whatever later commands did to the
+state. Every journaled command kind is sent with a key, later commands change what its answer
+showed, and the same request again must answer what it did first."""
 
 from __future__ import annotations
 
