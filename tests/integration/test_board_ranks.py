@@ -11,6 +11,7 @@ handler: an index count over the ties grows with them)."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
@@ -159,5 +160,62 @@ async def test_a_sqlite_rank_does_bounded_work_whatever_the_ties(tmp_path: Path)
             ).fetchall()
         )
         assert all("SEARCH leaderboard_counts USING PRIMARY KEY" in row[-1] for row in plan), plan
+    finally:
+        await boards.close()
+
+
+async def test_boards_of_layout_1_are_upgraded_in_place_when_the_store_opens(redis_url: str) -> None:
+    """Layout 1 scored members by sort key (`<reachedMs>:<playerId>`); opening upgrades them."""
+    url = redis_url.rstrip("/") + "/3"  # a database of its own: the layout marker is per database
+    sync = redis.Redis.from_url(url, decode_responses=True)
+    sync.flushdb()
+    zset = "ludex:lb:{t/game:high:all:0}"
+    old = {"ann": (900, 2_000), "bob": (900, 1_000), "cyd": (-5, 500)}
+    for player, (score, reached) in old.items():
+        sync.zadd(zset, {f"{reached:013d}:{player}": -score})
+        sync.hset(zset + ":m", player, f"{score}:{reached}:1")
+    sync.sadd("ludex:lb:keys:{t/game}", zset)
+    boards = RedisBoardStore(url, shards=1)
+    await boards.open()
+    try:
+        assert sync.get("ludex:lb:layout") == "2"
+        key = BoardKey("t", "game", HIGH, "all")
+        assert [(e.player_id, e.rank, e.score) for e in await boards.page(key, limit=5)] == [
+            ("bob", 1, 900),
+            ("ann", 2, 900),
+            ("cyd", 3, -5),
+        ]
+        standing = await boards.standing(key, "ann")
+        assert standing is not None and standing.rank == 2
+        await boards.close()
+        await boards.open()  # a second open finds layout 2 and changes nothing
+        assert sync.zcard(zset) == 3
+    finally:
+        await boards.close()
+        sync.flushdb()
+        sync.close()
+
+
+async def test_schema_step_7_counts_the_entries_a_store_of_version_6_holds(tmp_path: Path) -> None:
+    path = tmp_path / "ludex.sqlite3"
+    boards = await _embedded_boards(tmp_path)
+    await boards.open()
+    key = BoardKey("t", "game", HIGH, "all")
+    await boards.load(key, [(f"p{n}", Entry(n % 3, 1_000 + n % 2, 1)) for n in range(30)], {})
+    await boards.close()
+    with sqlite3.connect(path) as conn:  # back to version 6: entries without counts
+        conn.execute("DROP TABLE leaderboard_counts")
+        conn.execute("PRAGMA user_version = 6")
+    conn.close()
+    store = SqliteStore(path)
+    await store.open()  # migrates forward
+    await store.close()
+    boards = SqliteBoardStore(path)
+    await boards.open()
+    try:
+        page = await boards.page(key, limit=30)
+        for entry in page:
+            standing = await boards.standing(key, entry.player_id)
+            assert standing is not None and standing.rank == entry.rank
     finally:
         await boards.close()
