@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 from actors.board_feed import record_change
 from actors.board_store import BoardStore
+from actors.economy_reads import current_project
 from actors.stores.base import Store
 from engine.definitions import Economy
 from engine.identity import project_key
 from engine.leaderboards import BoardChange
-from engine.project import ProjectState, economy_of, replay_project
+from engine.project import economy_of
 from engine.rules import replay_record
 from engine.state import PlayerState
 
@@ -29,24 +30,8 @@ class Rebuilt:
     changes: int
 
 
-async def projects_in(store: Store) -> list[tuple[str, str]]:
-    """Every project that has an economy journal."""
-    found: list[tuple[str, str]] = []
-    after: tuple[str, int] | None = None
-    while records := await store.scan_journal("project:", since=None, until=None, after=after, limit=PAGE):
-        for record in records:
-            tenant, _, project = record.entity.removeprefix("project:").partition("/")
-            if (tenant, project) not in found:
-                found.append((tenant, project))
-        after = (records[-1].entity, records[-1].seq)
-    return found
-
-
 async def economy_in(store: Store, tenant: str, project: str) -> Economy | None:
-    state = ProjectState()
-    for record in await store.read_journal(project_key(tenant, project)):
-        state = replay_project(state, record.seq, record.events, record.format_version)
-    return economy_of(state)
+    return economy_of(await current_project(store, project_key(tenant, project)))
 
 
 async def rebuild_project(

@@ -1,25 +1,26 @@
 """Leaderboards in Redis sorted sets (`LUDEX_REDIS_URL`).
 
-Layout, per board and period, split over `shards` keys by a hash of the player id so that no
-single key takes every write of a hot board:
-- `ludex:lb:{<tenant>/<project>:<board>:<period>:<shard>}` — sorted set. Member
-  `<reachedMs, 13 digits>:<playerId>`, score the board's sort key: `-score` on `desc` boards,
-  `score` on `asc` ones, so the best is always first and Redis's own tie order (members
-  compared byte by byte) is "reached first, then player id".
+Layout 2 (`ludex:lb:layout`), per board and period, split over `shards` keys by a hash of the
+player id so that no single key takes every write of a hot board:
+- `ludex:lb:{<tenant>/<project>:<board>:<period>:<shard>}` — sorted set, every score 0. Member
+  `<sort key, 17 chars>:<reachedMs, 13 digits>:<playerId>`: the sort key (`-score` on `desc`
+  boards, `score` on `asc` ones) encoded so that its bytes order like the number. Redis orders
+  equal scores by member bytes, so a shard is in the board's order, ties and all: best first,
+  then reached first, then player id. A rank is `ZLEXCOUNT` below the member: O(log N), never a
+  walk over the tied entries (layout 1 scored by sort key and walked every tie).
 - the same key + `:m` — hash `playerId -> "<score>:<reachedMs>:<seq>"`: the entry as the
   operators need it, and the last journal seq applied (a record applied twice changes nothing).
 - `ludex:lb:names:{<tenant>/<project>}` — hash `playerId -> username`;
   `ludex:lb:keys:{<tenant>/<project>}` — set of the project's shard keys (rebuild, deletion).
 
-Scores are integers within ±(2**53 - 1): every such integer is exactly a double, so sorted-set
-scores and Lua arithmetic keep them exact. A rank is 1 + the player's rank in its own shard +
-the entries better than it in each other shard (`ZCOUNT` below its score, plus the members of
-equal score that sort before it). The zset and the hash of a shard share a hash tag, so each
-script touches one cluster slot.
+Scores are integers within ±(2**53 - 1): every such integer is exactly a double, so Lua
+arithmetic keeps them exact. A rank is 1 + the entries before the player in each shard. The
+zset and the hash of a shard share a hash tag, so each script touches one cluster slot.
 """
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import zlib
 from collections.abc import Sequence
@@ -30,21 +31,27 @@ import redis.asyncio as aioredis
 from actors.board_store import BoardKey, PlayerEntry, Position, Ranked, position_of
 from engine.leaderboards import MAX_SCORE, BoardChange, Entry, Leaderboard
 
-_LESS = """
-local function less(a, b)
-  local la, lb = #a, #b
-  for i = 1, math.min(la, lb) do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x < y end
-  end
-  return la < lb
+# A member is `<sort key, 17 chars>:<reachedMs, 13 digits>:<playerId>` and every score is 0, so
+# Redis orders a shard by member bytes alone: the sort key (encoded so that bytes order like the
+# numbers), then who reached it first, then the player id -- the whole tie rule. A rank is then
+# ZLEXCOUNT below the member (O(log N)) in each shard, never a walk over the tied entries.
+_ENCODE = """
+local function sortpart(sort)
+  if sort < 0 then return '0' .. string.format('%016.0f', 9007199254740992 + sort) end
+  return '1' .. string.format('%016.0f', sort)
+end
+local function member(sort, reached, player)
+  return sortpart(sort) .. ':' .. string.format('%013.0f', reached) .. ':' .. player
 end
 """
 
 # KEYS: zset, meta. ARGV: player, operator, order, value, atMs, seq, maxScore.
-_APPLY = """
+_APPLY = (
+    _ENCODE
+    + """
 local player, op, order = ARGV[1], ARGV[2], ARGV[3]
 local value, at, seq, max = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local function sortof(score) if order == 'desc' then return -score end return score end
 local score, reached = value, at
 local current = redis.call('HGET', KEYS[2], player)
 if current then
@@ -57,58 +64,85 @@ if current then
     if (order == 'desc' and value > s) or (order == 'asc' and value < s) then score = value else score = s end
   end
   if score == s then reached = r end
-  redis.call('ZREM', KEYS[1], string.format('%013.0f', r) .. ':' .. player)
+  redis.call('ZREM', KEYS[1], member(sortof(s), r, player))
 end
-local sort = score
-if order == 'desc' then sort = -score end
-redis.call('ZADD', KEYS[1], string.format('%.0f', sort), string.format('%013.0f', reached) .. ':' .. player)
+redis.call('ZADD', KEYS[1], 0, member(sortof(score), reached, player))
 redis.call('HSET', KEYS[2], player, string.format('%.0f', score) .. ':' .. string.format('%.0f', reached) .. ':' .. seq)
 return 1
 """
+)
 
-# KEYS: zset, meta. ARGV: player.
-_REMOVE = """
+# KEYS: zset, meta. ARGV: player. The board's order is not known here: the member sorts by the
+# score (`asc`) or its negation (`desc`), and removing both removes the one there is.
+_REMOVE = (
+    _ENCODE
+    + """
 local current = redis.call('HGET', KEYS[2], ARGV[1])
 if not current then return 0 end
-local r = string.match(current, '^-?%d+:(%d+):')
-redis.call('ZREM', KEYS[1], string.format('%013.0f', tonumber(r)) .. ':' .. ARGV[1])
+local s, r = string.match(current, '^(-?%d+):(%d+):')
+s, r = tonumber(s), tonumber(r)
+redis.call('ZREM', KEYS[1], member(s, r, ARGV[1]), member(-s, r, ARGV[1]))
 redis.call('HDEL', KEYS[2], ARGV[1])
 return 1
 """
+)
 
-# KEYS: zset. ARGV: sort score, member, above, below. For the position (score, member) in this
-# shard: how many entries sort before it, where the entries after it start, and up to `above`
-# entries just before it and `below` just after it (index ranges: O(log N) plus the equal scores).
-_WINDOW = (
-    _LESS
-    + """
-local n = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[1])
-local ties = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
-for i = 1, #ties do
-  if less(ties[i], ARGV[2]) then n = n + 1 else break end
-end
+# KEYS: zset. ARGV: member, above, below. For the position `member` in this shard: how many
+# entries sort before it, where the entries after it start, and up to `above` entries just before
+# it and `below` just after it. ZLEXCOUNT and ZRANGE by index: O(log N) plus what is returned.
+_WINDOW = """
+local n = redis.call('ZLEXCOUNT', KEYS[1], '-', '(' .. ARGV[1])
 local start = n
-if redis.call('ZSCORE', KEYS[1], ARGV[2]) then start = n + 1 end
-local above, below = tonumber(ARGV[3]), tonumber(ARGV[4])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then start = n + 1 end
+local above, below = tonumber(ARGV[2]), tonumber(ARGV[3])
 local before, after = {}, {}
 if above > 0 and n > 0 then
-  before = redis.call('ZRANGE', KEYS[1], math.max(0, n - above), n - 1, 'WITHSCORES')
+  before = redis.call('ZRANGE', KEYS[1], math.max(0, n - above), n - 1)
 end
 if below > 0 then
-  after = redis.call('ZRANGE', KEYS[1], start, start + below - 1, 'WITHSCORES')
+  after = redis.call('ZRANGE', KEYS[1], start, start + below - 1)
 end
 return {n, start, before, after}
 """
+
+# KEYS: zset. Rewrites a shard of layout 1 (member `<reachedMs>:<playerId>`, score the sort key)
+# as layout 2, in place; members already rewritten are left alone, so a rerun changes nothing.
+_UPGRADE = (
+    _ENCODE
+    + """
+local rows = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local moved = 0
+for i = 1, #rows, 2 do
+  local reached, player = string.match(rows[i], '^(%d%d%d%d%d%d%d%d%d%d%d%d%d):(.*)$')
+  if reached then
+    redis.call('ZREM', KEYS[1], rows[i])
+    redis.call('ZADD', KEYS[1], 0, member(tonumber(rows[i + 1]), tonumber(reached), player))
+    moved = moved + 1
+  end
+end
+return moved
+"""
 )
 
+LAYOUT_KEY = "ludex:lb:layout"
+LAYOUT = "2"  # 1: score = sort key, member = reachedMs:player (ranks walked the ties); 2: lex members
+_UPGRADE_LOCK = "ludex:lb:layout:upgrading"
+SORT_OFFSET = 2**53
 
-def _member(reached_ms: int, player_id: str) -> str:
-    return f"{reached_ms:013d}:{player_id}"
+
+def _sort_part(sort_key: int) -> str:
+    return f"0{SORT_OFFSET + sort_key:016d}" if sort_key < 0 else f"1{sort_key:016d}"
 
 
-def _split_member(member: str) -> tuple[int, str]:
-    reached, _, player = member.partition(":")
-    return int(reached), player
+def _member(sort_key: int, reached_ms: int, player_id: str) -> str:
+    return f"{_sort_part(sort_key)}:{reached_ms:013d}:{player_id}"
+
+
+def _split_member(member: str) -> tuple[int, int, str]:
+    """(sort key, reached ms, player id) of a member."""
+    sort, reached, player = member.split(":", 2)
+    value = int(sort[1:])
+    return (value - SORT_OFFSET if sort[0] == "0" else value), int(reached), player
 
 
 class RedisBoardStore:
@@ -126,6 +160,27 @@ class RedisBoardStore:
         self._remove = client.register_script(_REMOVE)
         self._window = client.register_script(_WINDOW)
         self._redis = client
+        await self._upgrade_layout()
+
+    async def _upgrade_layout(self) -> None:
+        """Bring boards of layout 1 to layout 2 once, before anything reads or writes them: one
+        process rewrites every shard key (in place, a Lua call per key), the others wait for it.
+        `ludex leaderboards rebuild` gives the same result from the journal."""
+        client = self._client()
+        if await client.get(LAYOUT_KEY) == LAYOUT:
+            return
+        if not await client.set(_UPGRADE_LOCK, "1", nx=True, ex=600):
+            for _ in range(6000):
+                if await client.get(LAYOUT_KEY) == LAYOUT:
+                    return
+                await asyncio.sleep(0.1)
+            raise RuntimeError("another process is upgrading the leaderboards' Redis layout; retry when it is done")
+        upgrade = client.register_script(_UPGRADE)
+        async for index in client.scan_iter(match="ludex:lb:keys:*", count=500):
+            for zset in await client.smembers(index):
+                await upgrade(keys=[zset])
+        await client.set(LAYOUT_KEY, LAYOUT)
+        await client.delete(_UPGRADE_LOCK)
 
     async def close(self) -> None:
         if self._redis is not None:
@@ -211,14 +266,15 @@ class RedisBoardStore:
             score, reached, _ = (int(part) for part in meta.split(":"))
             board_period = zset.removeprefix(prefix).rpartition(":")[0]
             board_id, _, period_id = board_period.partition(":")
-            member = _member(reached, player_id)
-            sort_key = await self._client().zscore(zset, member)
-            if sort_key is None:  # removed between the two reads
+            # The member sorts by the score (`asc`) or its negation (`desc`): the one held is it.
+            candidates = [_member(sort, reached, player_id) for sort in {score, -score}]
+            held = [m for m in candidates if await self._client().zscore(zset, m) is not None]
+            if not held:  # removed between the two reads
                 continue
             shard_keys = [zset.rpartition(":")[0] + f":{shard}}}" for shard in range(self.shards)]
             ranks = self._client().pipeline(transaction=False)
             for shard_key in shard_keys:
-                await self._window(keys=[shard_key], args=[f"{sort_key:.0f}", member, "0", "0"], client=ranks)
+                await self._window(keys=[shard_key], args=[held[0], "0", "0"], client=ranks)
             better = sum(int(window[0]) for window in await ranks.execute())
             entries.append(PlayerEntry(board_id, period_id, better + 1, score, reached))
         return entries
@@ -240,7 +296,7 @@ class RedisBoardStore:
             metas: dict[int, dict[str, str]] = {}
             for player, entry in entries[start : start + 10_000]:
                 shard = self.shard_of(player)
-                by_shard.setdefault(shard, {})[_member(entry.reached_ms, player)] = key.board.sort_key(entry.score)
+                by_shard.setdefault(shard, {})[_member(key.board.sort_key(entry.score), entry.reached_ms, player)] = 0
                 metas.setdefault(shard, {})[player] = f"{entry.score}:{entry.reached_ms}:{entry.seq}"
             for shard, members in by_shard.items():
                 pipe.zadd(zsets[shard], members)
@@ -265,20 +321,20 @@ class RedisBoardStore:
         if after is not None:
             windows = await self._windows(key, after, 0, limit)
             first = sum(int(window[1]) for window in windows) if after_rank is None else after_rank
-            chosen = list(heapq.merge(*[_pairs(window[3]) for window in windows]))[:limit]
+            chosen = list(heapq.merge(*[window[3] for window in windows]))[:limit]
             return await self._ranked(key, chosen, first + 1)
         pipe = client.pipeline(transaction=False)
         for zset in self._keys(key):
-            pipe.zrange(zset, 0, offset + limit - 1, withscores=True)
-        shards = await pipe.execute()
-        merged = list(heapq.merge(*[[(score, member) for member, score in rows] for rows in shards]))
+            pipe.zrange(zset, 0, offset + limit - 1)
+        merged = list(heapq.merge(*await pipe.execute()))
         return await self._ranked(key, merged[offset : offset + limit], offset + 1)
 
     async def around(self, key: BoardKey, entry: Ranked, *, above: int, below: int) -> list[Ranked]:
-        windows = await self._windows(key, position_of(key.board, entry), above, below)
-        before = list(heapq.merge(*[_pairs(window[2]) for window in windows]))[-above:] if above else []
-        after = list(heapq.merge(*[_pairs(window[3]) for window in windows]))[:below]
-        own = (float(key.board.sort_key(entry.score)), _member(entry.updated_at_ms, entry.player_id))
+        at = position_of(key.board, entry)
+        windows = await self._windows(key, at, above, below)
+        before = list(heapq.merge(*[window[2] for window in windows]))[-above:] if above else []
+        after = list(heapq.merge(*[window[3] for window in windows]))[:below]
+        own = _member(at.sort_key, at.reached_ms, at.player_id)
         return await self._ranked(key, [*before, own, *after], entry.rank - len(before))
 
     async def standing(self, key: BoardKey, player_id: str) -> Ranked | None:
@@ -297,19 +353,19 @@ class RedisBoardStore:
 
     async def _windows(self, key: BoardKey, at: Position, above: int, below: int) -> list[Any]:
         pipe = self._client().pipeline(transaction=False)
-        member = _member(at.reached_ms, at.player_id)
+        member = _member(at.sort_key, at.reached_ms, at.player_id)
         for zset in self._keys(key):
-            await self._window(keys=[zset], args=[str(at.sort_key), member, str(above), str(below)], client=pipe)
+            await self._window(keys=[zset], args=[member, str(above), str(below)], client=pipe)
         return list(await pipe.execute())
 
-    async def _ranked(self, key: BoardKey, chosen: list[tuple[float, str]], first_rank: int) -> list[Ranked]:
+    async def _ranked(self, key: BoardKey, chosen: list[str], first_rank: int) -> list[Ranked]:
         if not chosen:
             return []
-        players = [_split_member(member) for _, member in chosen]
-        names = await self._client().hmget(self._names(key.tenant, key.project), [player for _, player in players])
+        parts = [_split_member(member) for member in chosen]
+        names = await self._client().hmget(self._names(key.tenant, key.project), [player for _, _, player in parts])
         return [
             Ranked(first_rank + i, player, name or "", _score(key.board, sort), reached)
-            for i, ((sort, _), (reached, player), name) in enumerate(zip(chosen, players, names, strict=True))
+            for i, ((sort, reached, player), name) in enumerate(zip(parts, names, strict=True))
         ]
 
     async def count(self, key: BoardKey) -> int:
@@ -319,13 +375,8 @@ class RedisBoardStore:
         return sum(await pipe.execute())
 
 
-def _pairs(flat: list[Any]) -> list[tuple[float, str]]:
-    """A Lua `WITHSCORES` reply (member, score, member, score, ...) as (score, member) pairs."""
-    return [(float(flat[i + 1]), str(flat[i])) for i in range(0, len(flat), 2)]
-
-
-def _score(board: Leaderboard, sort: float) -> int:
-    return int(-sort) if board.order == "desc" else int(sort)
+def _score(board: Leaderboard, sort: int) -> int:
+    return -sort if board.order == "desc" else sort
 
 
 def _apply_args(board: Leaderboard, change: BoardChange, value: int) -> list[str]:

@@ -15,9 +15,10 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from actors.board_rebuild import economy_in, projects_in
+from actors.board_rebuild import economy_in
 from actors.board_store import BoardKey, BoardStore
 from actors.clock import epoch_ms
+from actors.economy_reads import projects_in
 from actors.stores.base import BOARD_RESET, JournalRecord, Store, board_entity
 from engine.leaderboards import RESET_WINNERS, Leaderboard, Period, previous_period
 from engine.rules import rfc3339

@@ -5,8 +5,9 @@ In a shard host whose store is this file, changes are applied on the store's wri
 (`SqliteStore.run_derived`: between journal commits, without an fsync of their own); elsewhere
 (the rebuild tool, a file of its own beside MongoDB) on a writer connection of its own with
 `synchronous=OFF`: entries are a projection the journal can always rebuild. Reads use a reader
-connection. Ranks are counted on the index `(board, period, sort_key, reached_ms, player_id)`:
-the top is a short index range, a rank an index count (time grows with the rank).
+connection. Pages are index ranges on `(board, period, sort_key, reached_ms, player_id)`; a rank
+is read from the prefix counts of `actors/board_counts.py` in O(log n), kept in the same
+transaction as the entries they count.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from actors import board_counts
 from actors.board_store import BoardKey, PlayerEntry, Position, Ranked, position_of
 from actors.stores.migrations import SQLITE_LEADERBOARD_SCHEMA, write_transaction
 from actors.stores.sqlite import SqliteStore, _Connection
@@ -44,6 +46,7 @@ class SqliteBoardStore:
         if self.own_file:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             pragmas = [*pragmas, "PRAGMA journal_mode=WAL", *SQLITE_LEADERBOARD_SCHEMA]
+            _count_own_file(self.path)
         # secure_delete: an erased player's rows leave no bytes behind in the file (docs/PRIVACY.md).
         writer = _Connection(self.path, "ludex-boards", [*pragmas, "PRAGMA synchronous=OFF", "PRAGMA secure_delete=ON"])
         reader = _Connection(self.path, "ludex-boards-read", pragmas)
@@ -85,12 +88,9 @@ class SqliteBoardStore:
             ).fetchall()
             entries = []
             for board, period, score, sort_key, reached_ms in rows:
-                (better,) = conn.execute(
-                    f"SELECT COUNT(*) FROM leaderboard_entries WHERE {_WHERE}"
-                    " AND (sort_key, reached_ms, player_id) < (?, ?, ?)",
-                    (tenant, project, board, period, sort_key, reached_ms, player_id),
-                ).fetchone()
-                entries.append(PlayerEntry(board, period, int(better) + 1, score, reached_ms))
+                at = Position(sort_key, reached_ms, player_id)
+                better = _better_in(conn, (tenant, project, board, period), at)
+                entries.append(PlayerEntry(board, period, better + 1, score, reached_ms))
             return entries
 
         return await self._connections()[1].run(read)
@@ -98,14 +98,7 @@ class SqliteBoardStore:
     async def forget_player(self, tenant: str, project: str, player_id: str) -> int:
         def write(conn: sqlite3.Connection) -> int:
             with write_transaction(conn):
-                removed = conn.execute(
-                    "DELETE FROM leaderboard_entries WHERE tenant = ? AND project = ? AND player_id = ?",
-                    (tenant, project, player_id),
-                ).rowcount
-                conn.execute(
-                    "DELETE FROM leaderboard_players WHERE tenant = ? AND project = ? AND player_id = ?",
-                    (tenant, project, player_id),
-                )
+                removed = _remove_player(conn, tenant, project, player_id)
             if self.own_file:  # the store's erasure truncates the WAL of its own file, not of this one
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             return int(removed)
@@ -187,7 +180,7 @@ class SqliteBoardStore:
     async def clear(self, tenant: str, project: str) -> None:
         def write(conn: sqlite3.Connection) -> None:
             with write_transaction(conn):
-                for table in ("leaderboard_entries", "leaderboard_players"):
+                for table in ("leaderboard_entries", "leaderboard_players", "leaderboard_counts"):
                     conn.execute(f"DELETE FROM {table} WHERE tenant = ? AND project = ?", (tenant, project))
 
         await self._connections()[0].run(write)
@@ -195,13 +188,8 @@ class SqliteBoardStore:
     async def load(self, key: BoardKey, entries: Sequence[tuple[str, Entry]], usernames: dict[str, str]) -> None:
         def write(conn: sqlite3.Connection) -> None:
             with write_transaction(conn):
-                conn.executemany(
-                    "INSERT OR REPLACE INTO leaderboard_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (*_scope(key), player, e.score, key.board.sort_key(e.score), e.reached_ms, e.seq)
-                        for player, e in entries
-                    ],
-                )
+                for player, e in entries:
+                    _put(conn, (*_scope(key), player), e.score, key.board.sort_key(e.score), e.reached_ms, e.seq)
                 conn.executemany(
                     "INSERT OR REPLACE INTO leaderboard_players VALUES (?, ?, ?, ?)",
                     [(key.tenant, key.project, player, name) for player, name in usernames.items()],
@@ -221,12 +209,66 @@ def _position(at: Position) -> tuple[int, int, str]:
 
 
 def _better_than(conn: sqlite3.Connection, key: BoardKey, at: Position) -> int:
-    """Entries that sort before `at`: an index range count."""
-    (count,) = conn.execute(
-        f"SELECT COUNT(*) FROM leaderboard_entries WHERE {_WHERE} AND (sort_key, reached_ms, player_id) < (?, ?, ?)",
-        (*_scope(key), *_position(at)),
+    return _better_in(conn, _scope(key), at)
+
+
+def _better_in(conn: sqlite3.Connection, scope: tuple[str, str, str, str], at: Position) -> int:
+    """Entries that sort before `at`: those of a smaller (sort_key, reached_ms) from the prefix
+    counts (O(log n)), and those of the same score and millisecond with a smaller player id
+    (an index count over that millisecond's ties alone)."""
+    (same_ms,) = conn.execute(
+        f"SELECT COUNT(*) FROM leaderboard_entries WHERE {_WHERE}"
+        " AND sort_key = ? AND reached_ms = ? AND player_id < ?",
+        (*scope, *_position(at)),
     ).fetchone()
-    return int(count)
+    return board_counts.entries_before(conn, scope, at.sort_key, at.reached_ms) + int(same_ms)
+
+
+def _put(
+    conn: sqlite3.Connection, row: tuple[str, str, str, str, str], score: int, sort: int, at: int, seq: int
+) -> None:
+    """Write an entry (tenant, project, board, period, player) and move its count."""
+    scope = row[:4]
+    old = conn.execute(
+        f"SELECT sort_key, reached_ms FROM leaderboard_entries WHERE {_WHERE} AND player_id = ?", row
+    ).fetchone()
+    if old is not None and tuple(old) != (sort, at):
+        board_counts.count(conn, scope, [tuple(old)], -1)
+    conn.execute(
+        "INSERT OR REPLACE INTO leaderboard_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (*row, score, sort, at, seq)
+    )
+    if old is None or tuple(old) != (sort, at):
+        board_counts.count(conn, scope, [(sort, at)], 1)
+
+
+def _remove_player(conn: sqlite3.Connection, tenant: str, project: str, player_id: str) -> int:
+    """Delete the player's entries (and their counts) and name from every board of the project."""
+    rows = conn.execute(
+        "SELECT board, period, sort_key, reached_ms FROM leaderboard_entries"
+        " WHERE tenant = ? AND project = ? AND player_id = ?",
+        (tenant, project, player_id),
+    ).fetchall()
+    for board, period, sort_key, reached_ms in rows:
+        board_counts.count(conn, (tenant, project, board, period), [(sort_key, reached_ms)], -1)
+    for table in ("leaderboard_entries", "leaderboard_players"):
+        conn.execute(
+            f"DELETE FROM {table} WHERE tenant = ? AND project = ? AND player_id = ?", (tenant, project, player_id)
+        )
+    return len(rows)
+
+
+def _count_own_file(path: Path) -> None:
+    """A file of its own written before the counts existed: create and fill them once."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+    try:
+        for statement in SQLITE_LEADERBOARD_SCHEMA:
+            conn.execute(statement)
+        with write_transaction(conn):
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'leaderboard_counts'").fetchone() is None:
+                conn.execute(board_counts.SCHEMA)
+                board_counts.refill(conn)
+    finally:
+        conn.close()
 
 
 def _numbered_after(conn: sqlite3.Connection, key: BoardKey, after: Position, after_rank: int | None) -> int:
@@ -249,11 +291,7 @@ def _apply(conn: sqlite3.Connection, changes: Sequence[BoardChange]) -> None:
         for change in changes:
             project = (change.tenant, change.project)
             if change.removed:
-                for table in ("leaderboard_entries", "leaderboard_players"):
-                    conn.execute(
-                        f"DELETE FROM {table} WHERE tenant = ? AND project = ? AND player_id = ?",
-                        (*project, change.player_id),
-                    )
+                _remove_player(conn, *project, change.player_id)
                 continue
             if change.username is not None:
                 conn.execute(
@@ -269,7 +307,4 @@ def _apply(conn: sqlite3.Connection, changes: Sequence[BoardChange]) -> None:
                 current = None if row is None else Entry(row[0], row[1], row[2])
                 entry = apply_observation(board, current, observation.value, change.at_ms, change.seq)
                 if entry is not None:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO leaderboard_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (*scope, entry.score, board.sort_key(entry.score), entry.reached_ms, entry.seq),
-                    )
+                    _put(conn, scope, entry.score, board.sort_key(entry.score), entry.reached_ms, entry.seq)

@@ -21,6 +21,7 @@ event retention (`LUDEX_EVENT_RETENTION_DAYS`) could purge them.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -40,6 +41,7 @@ from engine.economy_health import (
     movement_of,
 )
 
+log = logging.getLogger("ludex.economy_health")
 CURSORS = "economy_health"
 HOLDINGS = "economy_holdings"
 DAYS = "economy_days"
@@ -67,6 +69,7 @@ class EconomyHealth:
         self.store = store
         self.page_size = page_size
         self._locks: dict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.failures = 0
 
     async def catch_up(self, tenant: str, project: str) -> int:
         """Folds every wallet event of the project past its cursor; answers how many events."""
@@ -96,10 +99,20 @@ class EconomyHealth:
             projects = await self.store.list_documents(PROJECTS, after=after, limit=200)
             for document in projects:  # stored as `<tenant>/<project>`, holding `tenantId` and `id`
                 if not document.get("deleted"):
-                    folded += await self.catch_up(document["tenantId"], document["id"])
+                    folded += await self._catch_up_alone(document["tenantId"], document["id"])
             if len(projects) < 200:
                 return folded
             after = f"{projects[-1]['tenantId']}/{projects[-1]['id']}"
+
+    async def _catch_up_alone(self, tenant: str, project: str) -> int:
+        """One project of the sweep: its failure is logged and counted, and the sweep goes on to
+        the projects after it (their cursors are theirs; this one's resumes next time)."""
+        try:
+            return await self.catch_up(tenant, project)
+        except Exception:  # noqa: BLE001 - any project's failure is that project's alone
+            self.failures += 1
+            log.exception("economy health: catching up %s/%s failed; the sweep goes on", tenant, project)
+            return 0
 
     async def currencies(self, tenant: str, project: str) -> list[str]:
         document = await self.store.get_document(CURSORS, _project_id(tenant, project))

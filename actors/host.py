@@ -29,6 +29,7 @@ from actors.clock import Clock, SystemClock, epoch_ms
 from actors.coalescer import Coalescer
 from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrite, WrongOwnerError
 from actors.economy_health import EconomyHealthSweep
+from actors.economy_reads import current_project
 from actors.event_publisher import EventPublisher
 from actors.metrics import HostMetrics
 from actors.retention import EventRetention, OutcomeRetention
@@ -39,13 +40,13 @@ from config.gc_tuning import tune_for_long_lived_objects
 from engine import views
 from engine.commands import Command, DeletePlayer, command_to_dict
 from engine.definitions import Economy, economy_to_document
-from engine.errors import IdempotencyKeyReusedError, PlayerNotFoundError, ProjectNotFoundError, Rejection
+from engine.errors import EconomyNotDefinedError, IdempotencyKeyReusedError, PlayerNotFoundError, Rejection
 from engine.events import PurchaseSucceeded, event_from_dict, event_id, event_to_dict, purchase_seq
 from engine.idempotency import IdempotencyRecord, check_idempotency, fingerprint
 from engine.identity import player_key, project_key
 from engine.outcomes import Outcome, Refusal
 from engine.privacy import scrub_state
-from engine.project import ProjectState, define_economy, economy_of, replay_project
+from engine.project import ProjectState, define_economy, economy_of
 from engine.rules import Accepted, Context, decide, receipt_view, replay_record, rfc3339, state_after
 from engine.state import PlayerState, state_from_dict, state_to_dict
 
@@ -527,17 +528,14 @@ class ShardHost:
             state = await self._project_state(project_key(tenant, project))
             economy = economy_of(state)
             if economy is None:
-                raise ProjectNotFoundError(project)
+                raise EconomyNotDefinedError(project)
             # An invalidation that arrived while we read may mean what we read is already old.
             if self._economy_generations.get((tenant, project), 0) == generation:
                 self._economies[(tenant, project)] = economy
         return economy
 
     async def _project_state(self, key: str) -> ProjectState:
-        state = ProjectState()
-        for record in await self.store.read_journal(key):
-            state = replay_project(state, record.seq, record.events, record.format_version)
-        return state
+        return await current_project(self.store, key)
 
     async def define_economy(self, tenant: str, project: str, document: dict[str, Any]) -> Outcome:
         """Install a new version of a project's definitions (journaled on the project entity)."""

@@ -17,14 +17,15 @@ import orjson
 from actors.board_store import BoardStore
 from actors.clock import SystemClock, epoch_ms
 from actors.economy_health import EconomyHealth
+from actors.economy_reads import latest_version, version_at
 from actors.host import LEDGER_TYPES, ledger_entry
 from actors.stores.base import BOARD_RESET, EventQuery, JournalRecord, Store, event_records, player_path
 from actors.webhook_records import CURSOR_ID, CURSORS, DELIVERIES, DUE, REDRIVES, WEBHOOKS, delivery_id, redrive_id
 from engine.events import PurchaseSucceeded, event_from_dict, event_id
-from engine.identity import player_key, project_key
+from engine.identity import player_key
 from engine.outcomes import Outcome, Refusal
 from engine.privacy import PERSONAL_FIELDS, free_text_reasons, holds_personal_data, scrub_public_event, scrub_winners
-from engine.replay import EconomyVersion, economy_in_force, economy_versions, fold, journal_entry, state_view
+from engine.replay import EconomyVersion, fold, journal_entry, state_view
 from engine.rules import receipt_view, rfc3339
 from engine.state import PlayerState
 from engine.views import achievements_view, inventory_view, player_view, quests_view
@@ -123,9 +124,6 @@ class PlayerPrivacy:
                 yield record
             after = records[-1].seq
 
-    async def _economies(self, tenant: str, project: str) -> list[EconomyVersion]:
-        return economy_versions(await self.store.read_journal(project_key(tenant, project)))
-
     async def journal_page(
         self, tenant: str, project: str, player_id: str, *, after: int, limit: int
     ) -> tuple[list[dict[str, Any]], int | None] | None:
@@ -156,11 +154,10 @@ class PlayerPrivacy:
         async for record in self._records(entity, upto=seq):
             state = fold(state, [record])
             occurred_at = record.occurred_at
-        versions = await self._economies(tenant, project)
-        if state.seq != seq or occurred_at is None or not versions:
+        if state.seq != seq or occurred_at is None:
             return None
-        # A command decided in the millisecond its economy was installed may carry the same time.
-        return state_view(state, economy_in_force(versions, occurred_at) or versions[0], occurred_at)
+        economy = await version_at(self.store, tenant, project, occurred_at)
+        return None if economy is None else state_view(state, economy, occurred_at)
 
     # ------------------------------------------------------------------------------ export
 
@@ -174,10 +171,10 @@ class PlayerPrivacy:
             state = fold(state, [record])
         if not state.exists:
             return None
-        economies = await self._economies(tenant, project)
+        economy = await latest_version(self.store, tenant, project)
         erased = await self.store.get_document(ERASURES, _erasure_id(tenant, project, player_id))
         held = {holder.name: await holder.export_player(tenant, project, player_id) for holder in self.holders}
-        return self._export_chunks(entity, state, economies[-1] if economies else None, erased, held)
+        return self._export_chunks(entity, state, economy, erased, held)
 
     async def _export_chunks(
         self,

@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     restore_max_bytes: int = Field(
         default=64 * 1024**3, ge=1, description="`ludex restore` refuses a backup that unpacks to more bytes than this."
     )
+    backoffice_rate_per_user_per_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="Backoffice (dashboard) calls per second of one signed-in user, all sessions together"
+        " (bursts of twice that); more answer 429 `rate-limited` with Retry-After.",
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Larger request bodies answer 413.")
     secret_key: str | None = Field(
         default=None, description="Fernet key sealing secrets at rest; unset: `<data dir>/secret.key` (0600)."

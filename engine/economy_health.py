@@ -6,12 +6,17 @@ aggregates, in event-feed order —
 
 - `DayFlows`, one per (currency, day): sums by kind and key, plus the supply figures as they
   stood after that day's last movement;
-- `Holdings`, one per currency: how many players hold each exact balance (a histogram). A
-  wallet event carries the balance after it and its amount, so the balance before is known
-  and the histogram moves one player from one count to another without remembering players.
-  The supply is the sum of balance x count; the top 1 % are the `ceil(holders / 100)` largest
-  balances, read from the top of the histogram. Its size is the number of distinct balances,
-  not of players.
+- `Holdings`, one per currency: how many players hold a balance in each bucket of a log-scale
+  histogram, and the sum of those balances. A wallet event carries the balance after it and its
+  amount, so the balance before is known and the histogram moves one player from one bucket to
+  another without remembering players. Balances below `EXACT_BELOW` have a bucket each; above,
+  every power of two is split in `SUB_BUCKETS` buckets, so a bucket's balances differ by less
+  than 1/`SUB_BUCKETS` of their value and a currency has at most `MAX_BUCKETS` buckets (a
+  document of bounded size, whatever the number of distinct balances: MongoDB's 16 MB document
+  limit was reached at ~480k distinct balances when every balance had an entry). The supply and
+  the holders are exact (sums); the top 1 % are the `ceil(holders / 100)` largest balances, read
+  from the top buckets, a partly taken bucket counted at its mean balance: within 1/`SUB_BUCKETS`
+  of the exact sum.
 
 Both carry `through`, the feed position of the last event folded in, and skip events at or
 below it: folding a page twice (a retry after a crash, two replicas at once) changes nothing.
@@ -92,6 +97,19 @@ class SupplyFigures:
         return round(self.top1_percent / self.supply, 6) if self.supply > 0 else 0.0
 
 
+SUB_BUCKETS = 64
+EXACT_BELOW = 2 * SUB_BUCKETS
+MAX_BUCKETS = EXACT_BELOW + 64 * SUB_BUCKETS  # balances are below 2**64
+
+
+def bucket_of(balance: int) -> int:
+    """The lowest balance of `balance`'s bucket (the bucket's key)."""
+    if balance < EXACT_BELOW:
+        return balance
+    shift = balance.bit_length() - SUB_BUCKETS.bit_length()
+    return (balance >> shift) << shift
+
+
 def top_count(holders: int) -> int:
     """How many holders make the top 1 %: at least one when there is any holder."""
     return math.ceil(holders / 100)
@@ -99,9 +117,10 @@ def top_count(holders: int) -> int:
 
 @dataclass
 class Holdings:
-    """Players per exact positive balance, for one currency (see the module docstring)."""
+    """Players and the sum of their balances per balance bucket (`bucket_of`), for one currency
+    (see the module docstring). `counts[bucket] = [players, sum of their balances]`."""
 
-    counts: dict[int, int] = field(default_factory=dict)
+    counts: dict[int, list[int]] = field(default_factory=dict)
     through: int = 0
 
     def apply(self, movement: Movement) -> bool:
@@ -110,34 +129,51 @@ class Holdings:
             return False
         self.through = movement.position
         before, after = movement.balance_before, movement.balance_after
-        if before > 0 and self.counts.get(before, 0) > 0:  # a balance from before the feed began is unknown
-            self.counts[before] -= 1
-            if self.counts[before] == 0:
-                del self.counts[before]
+        held = self.counts.get(bucket_of(before)) if before > 0 else None
+        if held is not None and held[0] > 0:  # a balance from before the feed began is unknown
+            held[0] -= 1
+            held[1] -= before
+            if held[0] == 0:
+                del self.counts[bucket_of(before)]
         if after > 0:
-            self.counts[after] = self.counts.get(after, 0) + 1
+            bucket = self.counts.setdefault(bucket_of(after), [0, 0])
+            bucket[0] += 1
+            bucket[1] += after
         return True
 
     def figures(self) -> SupplyFigures:
-        supply = sum(balance * count for balance, count in self.counts.items())
-        holders = sum(self.counts.values())
+        supply = sum(total for _, total in self.counts.values())
+        holders = sum(players for players, _ in self.counts.values())
         remaining, top = top_count(holders), 0
-        for balance in sorted(self.counts, reverse=True):
+        for bucket in sorted(self.counts, reverse=True):
             if remaining == 0:
                 break
-            taken = min(remaining, self.counts[balance])
-            top += balance * taken
+            players, total = self.counts[bucket]
+            taken = min(remaining, players)
+            top += total if taken == players else total * taken // players
             remaining -= taken
         return SupplyFigures(supply, holders, top)
 
     def to_document(self) -> dict[str, Any]:
-        return {"counts": [[balance, count] for balance, count in sorted(self.counts.items())], "through": self.through}
+        return {
+            "counts": [[bucket, players, total] for bucket, (players, total) in sorted(self.counts.items())],
+            "through": self.through,
+        }
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any] | None) -> Holdings:
+        """Reads both layouts: `[bucket, players, sum]`, and the exact `[balance, players]` of
+        documents written before buckets (re-bucketed as they are read)."""
         if document is None:
             return cls()
-        return cls({int(b): int(c) for b, c in document.get("counts", [])}, int(document.get("through", 0)))
+        holdings = cls(through=int(document.get("through", 0)))
+        for entry in document.get("counts", []):
+            balance, players = int(entry[0]), int(entry[1])
+            total = int(entry[2]) if len(entry) > 2 else balance * players
+            bucket = holdings.counts.setdefault(bucket_of(balance), [0, 0])
+            bucket[0] += players
+            bucket[1] += total
+        return holdings
 
 
 @dataclass

@@ -236,14 +236,23 @@ class InvalidDefinitionError(Rejection):
         return "; ".join(f"{path}: {message}" for path, message in self.problems)
 
 
+def economy_missing_detail(project_id: str) -> str:
+    return (
+        f"project '{project_id}' has no economy defined yet: define it first"
+        f" (PUT /v1/client/projects/{project_id}/economy or `ludex project apply FILE.yaml`)"
+    )
+
+
 @dataclass
-class ProjectNotFoundError(Rejection):
-    slug: ClassVar[str] = "project-not-found"
+class EconomyNotDefinedError(Rejection):
+    """The project exists (its key was admitted) but has no economy: nothing can be decided yet."""
+
+    slug: ClassVar[str] = "economy-not-defined"
     project_id: str
 
     @property
     def detail(self) -> str:
-        return f"project '{self.project_id}' has no economy defined"
+        return economy_missing_detail(self.project_id)
 
 
 @dataclass

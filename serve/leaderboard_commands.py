@@ -30,7 +30,8 @@ def leaderboards_command(args: argparse.Namespace) -> int:
 
 async def _rebuild(settings: Settings, tenant: str | None, project: str | None) -> int:
     from actors.board_factory import board_store_for
-    from actors.board_rebuild import projects_in, rebuild_project
+    from actors.board_rebuild import rebuild_project
+    from actors.economy_reads import projects_in
     from actors.stores.factory import store_for
 
     store, boards = store_for(settings), board_store_for(settings)

@@ -26,13 +26,33 @@ def decode_id_cursor(cursor: str | None) -> str | None:
     return after
 
 
+MAX_CURSOR_INT = 2**53 - 1  # every position, seq and score we write fits (and a JSON number holds it)
+
+
 def decode_cursor(cursor: str | None, default: Any) -> Any:
+    """The value a cursor holds; 422 `invalid-cursor` for what we never wrote, including a number
+    beyond ±(2**53 - 1), which no store column holds (2**80 used to reach SQLite and answer 500)."""
     if cursor is None:
         return default
     try:
-        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, TypeError) as error:
         raise ProblemError("invalid-cursor", "the cursor is not one this API returned") from error
+    if not _in_range(value):
+        raise ProblemError("invalid-cursor", "the cursor is not one this API returned")
+    return value
+
+
+def _in_range(value: Any) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) <= MAX_CURSOR_INT
+    if isinstance(value, float):
+        return False
+    if isinstance(value, list):
+        return all(_in_range(item) for item in value)
+    if isinstance(value, dict):
+        return all(_in_range(item) for item in value.values())
+    return True
 
 
 Sort = Annotated[

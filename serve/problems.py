@@ -62,6 +62,7 @@ STATUS_BY_SLUG: dict[str, int] = {
     "method-not-allowed": 405,
     "payload-too-large": 413,
     "player-exists": 409,
+    "economy-not-defined": 409,
     "email-taken": 409,
     "tenant-exists": 409,
     "plan-exists": 409,

@@ -154,6 +154,11 @@ class Store(Protocol):
 
     async def read_journal(self, entity: str, after_seq: int = 0, limit: int | None = None) -> list[JournalRecord]: ...
 
+    async def read_last(self, entity: str) -> JournalRecord | None:
+        """The entity's newest record (one index seek): a project's current economy is its last
+        record, so nothing reads every version to find it."""
+        ...
+
     async def scan_journal(
         self,
         prefix: str,
@@ -187,6 +192,12 @@ class Store(Protocol):
 
     async def find_outcomes(self, keys: Sequence[tuple[str, str]], since_ms: int) -> list[Remembered | None]:
         """`find_outcome` for many `(entity, key)` pairs in one round trip, answers in order."""
+        ...
+
+    async def amend_outcome(self, entity: str, key: str, outcome: dict[str, Any]) -> bool:
+        """Replace a remembered answer with the one the caller finally got (a score submission's
+        answer carries the rank read once the board took it): a replay then answers exactly that.
+        False when the key is not remembered (expired or never stored)."""
         ...
 
     async def purge_outcomes(self, before_ms: int) -> int:

@@ -31,7 +31,9 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.write_concern import WriteConcern
 
-LATEST_SCHEMA = 6
+from actors import board_counts  # the counts' layout lives with the boards that read them
+
+LATEST_SCHEMA = 7
 Report = Callable[[str], None]
 TEST_PAUSE_ENV = "LUDEX_TEST_MIGRATION_PAUSE_S"  # tests only: sleep after each operation / batch
 
@@ -225,6 +227,11 @@ def _create_leaderboard_tables(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _count_leaderboard_entries(conn: sqlite3.Connection) -> None:
+    conn.execute(board_counts.SCHEMA)
+    board_counts.refill(conn)
+
+
 def _create_slot_table(conn: sqlite3.Connection) -> None:
     conn.execute(
         "CREATE TABLE IF NOT EXISTS slots (slot INTEGER PRIMARY KEY, host TEXT NOT NULL, epoch INTEGER NOT NULL)"
@@ -268,6 +275,11 @@ SQLITE_STEPS: tuple[SqliteStep, ...] = (
             _add_column("journal", "epoch", "INTEGER"),
             _add_column("journal", "host", "TEXT"),
         ),
+    ),
+    SqliteStep(
+        7,
+        "leaderboard ranks in O(log n): entries counted under each prefix of their rank key (actors/board_counts.py)",
+        (SqliteOperation("create leaderboard_counts and count every entry", _count_leaderboard_entries),),
     ),
 )
 
@@ -442,6 +454,11 @@ MONGO_STEPS: tuple[MongoStep, ...] = (
         6,
         "elastic shards: a slot table (slot -> host, epoch) and each journal record's slot, epoch and writer",
         (MongoOperation("index the journal by (slot, epoch), for ownership audits", _index_slot_epochs),),
+    ),
+    MongoStep(
+        7,
+        "leaderboard rank counts (embedded boards only: docs/LEADERBOARDS.md); nothing in MongoDB",
+        (MongoOperation("nothing to change", _nothing),),
     ),
 )
 

@@ -186,6 +186,10 @@ class MongoStore:
             cursor = cursor.limit(limit)
         return [_record_from(document) async for document in cursor]
 
+    async def read_last(self, entity: str) -> JournalRecord | None:
+        document = await self._collection("journal").find_one({"entity": entity}, sort=[("seq", -1)])
+        return None if document is None else _record_from(document)
+
     async def scan_journal(
         self,
         prefix: str,
@@ -528,6 +532,17 @@ class MongoStore:
 
     async def find_outcomes(self, keys: Sequence[tuple[str, str]], since_ms: int) -> list[Remembered | None]:
         return list(await asyncio.gather(*(self.find_outcome(entity, key, since_ms) for entity, key in keys)))
+
+    async def amend_outcome(self, entity: str, key: str, outcome: dict[str, Any]) -> bool:
+        amended = await self._collection("journal").update_one(
+            {"entity": entity, "idemKey": key}, {"$set": {"outcome": outcome}}
+        )
+        if amended.matched_count:
+            return True
+        kept = await self._collection("outcomes").update_one(
+            {"_id": _outcome_id(entity, key)}, {"$set": {"outcome": outcome}}
+        )
+        return kept.matched_count > 0
 
     async def purge_outcomes(self, before_ms: int) -> int:
         deleted = await self._collection("outcomes").delete_many({"recordedAtMs": {"$lt": before_ms}})

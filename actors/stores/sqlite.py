@@ -314,6 +314,15 @@ class SqliteStore:
     async def read_journal(self, entity: str, after_seq: int = 0, limit: int | None = None) -> list[JournalRecord]:
         return await self._read(lambda conn: _read_journal(conn, entity, after_seq, limit))
 
+    async def read_last(self, entity: str) -> JournalRecord | None:
+        def read(conn: sqlite3.Connection) -> JournalRecord | None:
+            row = conn.execute(
+                f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE entity = ? ORDER BY seq DESC LIMIT 1", (entity,)
+            ).fetchone()
+            return None if row is None else _journal_record(row)
+
+        return await self._read(read)
+
     async def scan_journal(
         self,
         prefix: str,
@@ -395,6 +404,20 @@ class SqliteStore:
             return found
 
         return await self._read(read)
+
+    async def amend_outcome(self, entity: str, key: str, outcome: dict[str, Any]) -> bool:
+        def amend(conn: sqlite3.Connection) -> bool:
+            stored, where = _dumps(outcome), (entity, key)
+            with write_transaction(conn):
+                changed = conn.execute(
+                    "UPDATE journal SET outcome = ? WHERE entity = ? AND idem_key = ?", (stored, *where)
+                ).rowcount
+                changed += conn.execute(
+                    "UPDATE outcomes SET outcome = ? WHERE entity = ? AND idem_key = ?", (stored, *where)
+                ).rowcount
+            return changed > 0
+
+        return await self._run(amend)
 
     async def purge_outcomes(self, before_ms: int) -> int:
         def purge(conn: sqlite3.Connection) -> int:

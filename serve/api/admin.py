@@ -28,7 +28,7 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 TenantId = Annotated[str, Path(pattern=ID_PATTERN, examples=["acme"])]
 PlanId = Annotated[str, Path(pattern=ID_PATTERN, examples=["indie"])]
 Search = Annotated[str | None, Query(max_length=120, description="Case-insensitive substring of id or name.")]
-ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 
 @router.get("/tenants", response_model=TenantPage, responses=ERRORS, summary="List tenants")

@@ -25,7 +25,7 @@ from serve.pagination import Limit
 from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/admin/billing", tags=["billing"])
-ERRORS = problem_responses(400, 401, 403, 404, 422)
+ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
 USAGE_PAGE = 500
 log = logging.getLogger("ludex.billing")
 

@@ -30,7 +30,7 @@ from serve.problems import ProblemError, problem_responses
 router = APIRouter(prefix="/v1/client", tags=["client"])
 Tenant = Annotated[str, Depends(tenant_id)]
 KeyId = Annotated[str, Path(pattern=ID_PATTERN, examples=["key_1a2b3c4d5e6f"])]
-ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 ROTATION_GRACE_S = 24 * 3600.0
 
 

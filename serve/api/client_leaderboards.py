@@ -17,7 +17,7 @@ from serve.problems import problem_responses
 
 router = APIRouter(prefix="/v1/client", tags=["leaderboards"])
 Tenant = Annotated[str, Depends(tenant_id)]
-ERRORS = problem_responses(400, 401, 403, 404, 422)
+ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
 
 
 @router.get(

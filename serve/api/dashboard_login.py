@@ -173,7 +173,7 @@ async def totp_setup(body: TotpSetupRequest, principal: Signed, service: Account
 
 
 @router.post(
-    "/2fa/verify", response_model=TotpStatus, responses=problem_responses(400, 401, 422), summary="Enable TOTP"
+    "/2fa/verify", response_model=TotpStatus, responses=problem_responses(400, 401, 422, 429), summary="Enable TOTP"
 )
 async def totp_verify(body: TotpVerify, principal: Signed, service: Accounts) -> TotpStatus:
     """Confirms a code from the secret of `/v1/auth/2fa/setup` and turns 2FA on: from now on
@@ -181,7 +181,7 @@ async def totp_verify(body: TotpVerify, principal: Signed, service: Accounts) ->
     return TotpStatus(totpEnabled=await service.totp_verify(principal.user_id, body.code))
 
 
-@router.get("/me", response_model=Me, responses=problem_responses(401), summary="Who am I")
+@router.get("/me", response_model=Me, responses=problem_responses(401, 429), summary="Who am I")
 async def me(principal: Signed) -> Me:
     """The signed-in user of the access token: platform role and tenant memberships."""
     return Me(

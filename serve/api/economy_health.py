@@ -24,7 +24,7 @@ from serve.problems import problem_responses
 
 router = APIRouter(prefix="/v1/client", tags=["reports"])
 Tenant = Annotated[str, Depends(tenant_id)]
-ERRORS = problem_responses(400, 401, 403, 404, 422)
+ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
 ROW_EXAMPLE: dict[str, Any] = {
     "day": "2026-03-01",
     "currency": "coins",

@@ -108,7 +108,7 @@ async def event_reader(
         caller = await _key_reader(request=request, projectId=projectId, tenant=tenant, token=token, backend=connected)
         return EventReader(caller.tenant, caller.project, caller.backend.store)
     if credentials is not None and credentials.credentials:
-        principal = await current_principal(credentials, await accounts(request))
+        principal = await current_principal(request, credentials, await accounts(request))
         ensure_can(principal, "reports:read", tenant, projectId)
         await connected.control.live_project(tenant, projectId)
         return EventReader(tenant, projectId, connected.store)

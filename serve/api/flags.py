@@ -21,7 +21,7 @@ from serve.problems import ProblemError, problem_responses
 router = APIRouter(tags=["flags"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
 Tenant = Annotated[str, Depends(tenant_id)]
-ERRORS = problem_responses(400, 401, 403, 404, 422)
+ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
 
 
 class PlayerFlags(BaseModel):

@@ -14,11 +14,13 @@ from fastapi.responses import JSONResponse
 from actors.board_store import BoardKey, Position, Ranked, position_of
 from engine import commands as c
 from engine.definitions import leaderboards_of
+from engine.errors import economy_missing_detail
+from engine.identity import player_key
 from engine.leaderboards import MAX_AROUND, MAX_SCORE, Leaderboard, Period, period_at, resolve_period
 from engine.rules import rfc3339
 from serve.api_key_auth import ID_PATTERN, Caller, PlayerId, require
 from serve.backend import Backend
-from serve.commanding import IDEMPOTENT, execute_command, outcome_response
+from serve.commanding import IDEMPOTENT, execute_command, idempotency_key, outcome_response
 from serve.leaderboard_schemas import BoardList, BoardPage, PlayerStanding, ScoreResult, ScoreSubmission
 from serve.pagination import decode_cursor, encode_cursor
 from serve.problems import ProblemError, problem_responses
@@ -45,7 +47,7 @@ def _now() -> datetime:
 async def boards_in(backend: Backend, tenant: str, project: str) -> dict[str, Leaderboard]:
     document = await backend.directory.economy_document(tenant, project)
     if document is None:
-        raise ProblemError("project-not-found", f"project '{project}' has no economy defined")
+        raise ProblemError("economy-not-defined", economy_missing_detail(project))
     return leaderboards_of(document)
 
 
@@ -203,6 +205,9 @@ async def submit_score(request: Request, caller: Writer, boardId: BoardId, body:
     if not outcome.ok:
         return outcome_response(request, outcome)
     answer = dict(outcome.body)
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    if outcome.replayed and "rank" in answer:  # the answer the first request got, amended below
+        return JSONResponse(answer, status_code=200, headers=headers)
     board = await board_of(caller, boardId)
     standing = await _boards(caller).standing(
         BoardKey(caller.tenant, caller.project, board, answer["periodId"]), body.playerId
@@ -214,5 +219,9 @@ async def submit_score(request: Request, caller: Writer, boardId: BoardId, body:
             " Idempotency-Key, which does not count it twice",
         )
     answer["score"], answer["rank"] = standing.score, standing.rank
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    key = idempotency_key(request, body.idempotencyKey)
+    if key is not None:
+        # The key remembers this answer, rank and all: a replay answers it, not today's standing.
+        entity = player_key(caller.tenant, caller.project, body.playerId)
+        await caller.backend.store.amend_outcome(entity, key, {"ok": True, "created": False, "body": answer})
     return JSONResponse(answer, status_code=200, headers=headers)

@@ -20,7 +20,7 @@ router = APIRouter(tags=["users"])
 Accounts = Annotated[AccountService, Depends(accounts)]
 Tenant = Annotated[str, Depends(tenant_id)]
 UserId = Annotated[str, Path(pattern=r"^usr_[0-9a-f]{16}$", examples=["usr_0123456789abcdef"])]
-ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 
 def _user(user: dict[str, Any], tenant: str | None = None) -> User:

@@ -17,7 +17,7 @@ from serve.schemas import LedgerPage, PlayerPage, Profile
 
 router = APIRouter(prefix="/v1/client/projects/{projectId}/players", tags=["client"])
 Tenant = Annotated[str, Depends(tenant_id)]
-ERRORS = problem_responses(400, 401, 403, 404, 422)
+ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
 
 
 async def _readable(principal: CurrentPrincipal, connected: Connected, tenant: str, project: str) -> None:

@@ -31,7 +31,14 @@ async def check_players_quota(caller: Caller) -> None:
         return
     if await counts.live_players(caller.tenant, limit=quota) >= quota:
         raise ProblemError("plan-limit", f"the plan allows {quota} player(s); delete some or change plan")
-    counts.created(caller.tenant)
+
+
+def count_created(caller: Caller, response: Response) -> None:
+    """A player that now exists lands in this replica's cached count at once; a refusal (or the
+    200 of a player that existed) is no creation and uses none of the quota."""
+    counts = caller.metering.players if caller.metering is not None else None
+    if counts is not None and response.status_code == 201 and "idempotent-replayed" not in response.headers:
+        counts.created(caller.tenant)
 
 
 @router.post(
@@ -52,7 +59,9 @@ async def create_player(request: Request, body: CreatePlayer, caller: Writer) ->
     if player_id is None:
         seed = f"{caller.tenant}/{caller.project}/{key}" if key else uuid.uuid4().hex
         player_id = "p_" + hashlib.blake2b(seed.encode(), digest_size=10).hexdigest()
-    return await run_command(request, caller, player_id, c.CreatePlayer(body.username, body.metadata), key)
+    response = await run_command(request, caller, player_id, c.CreatePlayer(body.username, body.metadata), key)
+    count_created(caller, response)
+    return response
 
 
 @router.get("", response_model=PlayerPage, responses=ERRORS, summary="List players")

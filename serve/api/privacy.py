@@ -20,7 +20,7 @@ from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/client/projects/{projectId}/players/{playerId}", tags=["client"])
 Tenant = Annotated[str, Depends(tenant_id)]
-ERRORS = problem_responses(400, 401, 403, 404, 422)
+ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
 
 
 def _privacy(connected: Backend) -> PlayerPrivacy:

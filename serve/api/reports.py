@@ -24,7 +24,7 @@ from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/client", tags=["reports"])
 Tenant = Annotated[str, Depends(tenant_id)]
-ERRORS = problem_responses(400, 401, 403, 404, 422)
+ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 PAGE_SIZE = 1_000

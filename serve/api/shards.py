@@ -10,7 +10,7 @@ from serve.problems import ProblemError, problem_responses
 from serve.shard_schemas import ShardScaleIn, ShardStatus
 
 router = APIRouter(prefix="/v1/admin/shards", tags=["admin"])
-ERRORS = problem_responses(401, 403, 422, 503)
+ERRORS = problem_responses(401, 403, 422, 429, 503)
 
 
 @router.get("", response_model=ShardStatus, responses=ERRORS, summary="Get the shard hosts")

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from engine import commands as c
+from engine.errors import economy_missing_detail
 from serve.api_key_auth import ID_PATTERN, Caller, PlayerId, require
 from serve.commanding import IDEMPOTENT, run_command, run_view
 from serve.problems import ProblemError, problem_responses
@@ -21,7 +22,7 @@ ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 async def _skus(caller: Caller) -> list[dict[str, Any]]:
     document = await caller.backend.directory.economy_document(caller.tenant, caller.project)
     if document is None:
-        raise ProblemError("project-not-found", "this project has no economy defined")
+        raise ProblemError("economy-not-defined", economy_missing_detail(caller.project))
     return [
         {
             "sku": s["sku"],

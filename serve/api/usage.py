@@ -20,7 +20,7 @@ from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
-ERRORS = problem_responses(400, 401, 403, 422)
+ERRORS = problem_responses(400, 401, 403, 422, 429)
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 CSV_COLUMNS = (
     "tenantId",

@@ -35,7 +35,7 @@ DeliveryId = Annotated[
 Status = Annotated[
     Literal["pending", "delivered", "failed", "dead"] | None, Query(description="Only deliveries in this state.")
 ]
-ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 
 def _subscriptions(connected: Any) -> WebhookSubscriptions:

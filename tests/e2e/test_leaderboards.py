@@ -185,7 +185,7 @@ def test_another_tenants_key_gets_404_and_none_of_the_board(
         response = disguised.get(f"{BOARDS}/high-score")
         assert response.status_code in (403, 404) and player not in response.text, response.text
     with api_with_key(ludex.base_url, other_tenant["apiKey"], tenant="rival", project="rival-game") as own:
-        assert_problem(own.get(f"{BOARDS}/high-score"), 404, "project-not-found")  # no economy there
+        assert_problem(own.get(f"{BOARDS}/high-score"), 409, "economy-not-defined")  # no economy there
     assert standing(api, player)["score"] < MAX_SCORE
 
 

@@ -205,9 +205,9 @@ async def test_activation_replays_the_journal_after_the_snapshot(
     await host.stop()
 
 
-async def test_unknown_project_is_refused(host: ShardHost) -> None:
+async def test_a_project_without_an_economy_is_refused(host: ShardHost) -> None:
     outcome = (await host.execute([CommandRequest(T, "nope", "x", c.CreatePlayer("x"))]))[0]
-    assert outcome.refusal.slug == "project-not-found"
+    assert outcome.refusal.slug == "economy-not-defined"
 
 
 async def test_a_bad_economy_is_refused_with_the_path_of_the_bad_field(

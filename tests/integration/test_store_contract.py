@@ -155,6 +155,23 @@ class StoreContract:
         assert await store.find_outcome("p:a", "nope", since_ms=0) is None
         assert await store.find_outcome("p:b", "k1", since_ms=0) is None
 
+    async def test_an_amended_answer_is_what_the_key_answers_again(self, store: Store) -> None:
+        rejected = Outcome("p:a", "k2", "fp-k2", {"ok": False, "error": {"slug": "x"}}, 1_000)
+        await store.commit([record("p:a", 1, key="k1")], [rejected])
+        assert await store.amend_outcome("p:a", "k1", {"ok": True, "body": {"seq": 1, "rank": 3}})
+        assert await store.amend_outcome("p:a", "k2", {"ok": False, "error": {"slug": "y"}})
+        assert not await store.amend_outcome("p:a", "nope", {"ok": True})
+        found = await store.find_outcome("p:a", "k1", since_ms=0)
+        assert found is not None and found.fingerprint == "fp-k1" and found.outcome["body"] == {"seq": 1, "rank": 3}
+        found = await store.find_outcome("p:a", "k2", since_ms=0)
+        assert found is not None and found.outcome["error"]["slug"] == "y"
+
+    async def test_the_last_record_is_read_alone(self, store: Store) -> None:
+        assert await store.read_last("p:a") is None
+        await store.commit([record("p:a", 1), record("p:a", 2), record("p:b", 1)], [])
+        last = await store.read_last("p:a")
+        assert last is not None and (last.entity, last.seq) == ("p:a", 2)
+
     async def test_many_answers_are_found_in_one_call_in_the_order_asked(self, store: Store) -> None:
         rejected = Outcome("p:b", "k2", "fp-k2", {"ok": False}, 5_000)
         await store.commit([record("p:a", 1, key="k1", at_ms=9_000), record("p:a", 2, key="old")], [rejected])

@@ -82,7 +82,13 @@ class Seam:
 @pytest.fixture(scope="session")
 def seam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seam]:
     data_dir: Path = tmp_path_factory.mktemp("ludex-routes")
-    settings = Settings(deployment="routes", data_dir=data_dir, shards=SHARDS)
+    with seam_for(Settings(deployment="routes", data_dir=data_dir, shards=SHARDS)) as started:
+        yield started
+
+
+@contextmanager
+def seam_for(settings: Settings) -> Iterator[Seam]:
+    """The app over in-process hosts with these settings (a test of a setting builds its own)."""
     app = create_app(settings)
     holder = InProcessBackendHolder(settings)
     app.state.backend_holder = holder
