@@ -18,6 +18,7 @@ from websockets.sync.client import ClientConnection
 
 from actors.directory import ShardDirectory
 from serve.launcher import Launched
+from tests.e2e.conftest import Api
 from tests.e2e.helpers import unique
 from tests.e2e.test_command_stream import results, send, stream
 
@@ -33,6 +34,8 @@ def tenant_key(ludex: Launched, control_plane: Any, demo_economy_document: dict[
     outcome = asyncio.run(ShardDirectory.connect(ludex.settings).define_economy(tenant, "game", demo_economy_document))
     assert outcome.ok, outcome
     key, token = control_plane.create_api_key(tenant, "game", "stream")
+    created = Api(ludex.base_url, tenant, "game", str(token)).post("/players", {"playerId": "p1", "username": "p1"})
+    assert created.status_code == 201, created.text
     yield {"x-api-key": str(token), "x-tenant-id": tenant, "x-project-id": "game", "id": key.id}
 
 

@@ -46,15 +46,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     loop = asyncio.new_event_loop()
     store = SqliteStore(data_dir / "ludex.sqlite3")
     try:
-        wait_ready(base_url, process)
+        wait_ready(base_url, process, timeout_s=300)  # a loaded machine starts Ray slowly
         creds = json.loads((data_dir / "demo-credentials.json").read_text())
         loop.run_until_complete(store.open())
         yield Server(base_url, creds, Backoffice(store), loop)
     finally:
         loop.run_until_complete(store.close())
         loop.close()
-        output, alive = stop(process)
-        assert alive == [], output
+        if process.poll() is None:  # else wait_ready failed, with the server's output
+            output, alive = stop(process)
+            assert alive == [], output
 
 
 def silent(server: Server, stack: ExitStack, address: str) -> ClientConnection:
