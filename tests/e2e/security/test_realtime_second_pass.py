@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 
-
 import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
@@ -167,5 +166,3 @@ def test_watching_a_leaderboard_needs_the_players_read_scope(server: Server) -> 
         assert receive(ws)["type"] == "hello"
         ws.send(json.dumps({"action": "watch-leaderboard", "boardId": "xp-all-time", "top": 5}))
         assert receive(ws) == {"type": "watching", "boardId": "xp-all-time", "top": 5}
-
-
