@@ -144,10 +144,31 @@ class Settings(BaseSettings):
         default=10_000, ge=1, description="Events one `subscribe ... since` may replay (`since_too_old` beyond)."
     )
     realtime_recheck_s: float = Field(
-        default=30.0, gt=0, description="How often an open socket's key is checked again."
+        default=30.0,
+        gt=0,
+        description="How often an open socket's key is checked again (expiry; revocations reach it sooner).",
     )
     realtime_auth_timeout_s: float = Field(
         default=5.0, gt=0, description="How long a socket without credentials waits for its `auth` message."
+    )
+    realtime_max_pending: int = Field(
+        default=256,
+        ge=1,
+        description="Sockets per replica still waiting for their `auth` message, apart from the authenticated cap.",
+    )
+    realtime_max_pending_per_address: int = Field(
+        default=8, ge=1, description="Sockets waiting for their `auth` message per client address (per replica)."
+    )
+    realtime_revocation_poll_s: float = Field(
+        default=0.5,
+        gt=0,
+        description="How often a replica looks for revoked keys and suspended or deleted tenants and projects "
+        "(open sockets learn of them within about twice this).",
+    )
+    realtime_replay_events_per_request: int = Field(
+        default=200,
+        ge=1,
+        description="Events a `subscribe ... since` replay reads per request of the key's and tenant's rate limits.",
     )
     http_max_ongoing_requests: int = Field(
         default=256, ge=1, description="HTTP requests a replica serves at once (sockets get their own slots)."

@@ -27,6 +27,7 @@ from actors.secret_box import SecretBox
 from actors.stores.factory import store_for
 from config.settings import DEMO_ECONOMY_PATH, Settings
 from serve.deployment import APP_NAME, build_application
+from serve.starting import build_starting_application
 
 DEMO_TENANT = DEMO_PROJECT = "demo"
 CREDENTIALS_FILE = "demo-credentials.json"
@@ -105,14 +106,16 @@ def _read_credentials(path: Path) -> dict[str, str] | None:
 
 
 def launch(settings: Settings, host: str, port: int, *, replicas: int = 1) -> Launched:
-    """Within a connected Ray: start the shard hosts, bootstrap the demo, deploy the app."""
+    """Within a connected Ray: answer `starting` (`serve/starting.py`), start the shard hosts,
+    bootstrap the demo, then deploy the app in the placeholder's place."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    serve.start(http_options={"host": host, "port": port})
+    serve.run(build_starting_application(settings), name=APP_NAME, route_prefix="/")
     handles = start_shard_hosts(settings)
     webhooks = start_webhook_worker(settings)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base_url = f"http://{shown_host}:{port}"
     credentials = asyncio.run(bootstrap_demo(settings, ShardDirectory.connect(settings), base_url))
-    serve.start(http_options={"host": host, "port": port})
     serve.run(build_application(settings, replicas=replicas), name=APP_NAME, route_prefix="/")
     return Launched(settings, handles, credentials, base_url, webhooks)
 

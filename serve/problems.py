@@ -96,6 +96,7 @@ STATUS_BY_SLUG: dict[str, int] = {
     "entity-unavailable": 503,
     "store-unavailable": 503,
     "not-ready": 503,
+    "starting": 503,  # answered by the placeholder while `ludex serve` starts (`serve/starting.py`)
 }
 
 
@@ -112,7 +113,7 @@ _MEANINGS = {
     429: "Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or "
     "`login-throttled`; `Retry-After` says when to try again.",
     503: "A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, "
-    "`not-ready`); nothing changed, retry after `Retry-After`.",
+    "`not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`.",
 }
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}}}
 

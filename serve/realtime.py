@@ -49,12 +49,14 @@ from serve.backend import Backend, BackendHolder
 from serve.board_watch import MAX_TOP, BoardWatch
 from serve.problems import ProblemError
 from serve.realtime_commands import Command, CommandStream
+from serve.realtime_revocations import AdmissionWatch, SocketAdmission, ending_of
 from serve.realtime_sockets import OpenSockets
 
 router = APIRouter(tags=["realtime"])
 log = logging.getLogger("ludex.realtime")
 
 SCOPE = "realtime"
+BOARD_SCOPE = "players:read"  # what reading a board over HTTP needs
 MISSING_CODE = 4401
 INVALID_CODE = 4403
 TOO_MANY_CODE = 4429
@@ -95,6 +97,16 @@ def hub_of(app: FastAPI, backend: Backend) -> Hub:
     return hub
 
 
+def admission_watch(app: FastAPI, backend: Backend) -> AdmissionWatch:
+    """The process's watch of the admission version, started on first use."""
+    found: AdmissionWatch | None = getattr(app.state, "admission_watch", None)
+    if found is None:
+        found = AdmissionWatch(backend.control, backend.settings.realtime_revocation_poll_s)
+        app.state.admission_watch = found
+    found.start()
+    return found
+
+
 def open_sockets(app: FastAPI, settings: Settings) -> OpenSockets:
     found: OpenSockets | None = getattr(app.state, "realtime_sockets", None)
     if found is None:
@@ -116,7 +128,7 @@ class Connection:
     subscriber: Subscriber
     hub: Hub
     backend: Backend
-    token: str
+    admission: SocketAdmission
     key: ApiKey
     sockets: OpenSockets
     stream: CommandStream | None = None
@@ -137,6 +149,7 @@ class Connection:
                 subscriber.tenant,
                 subscriber.project,
                 self.key,
+                self.admission,
                 subscriber.connection_id,
                 subscriber.send,
                 max_pending=settings.realtime_max_pending_commands,
@@ -187,7 +200,24 @@ async def subscribe(connection: Connection, message: dict[str, Any]) -> None:
         wanted,
         since_position=since_position,
         acknowledgement={"type": "subscribed", "eventTypes": types},
+        pay=lambda events: _pay_replay(connection, events),
     )
+
+
+async def _pay_replay(connection: Connection, events: int) -> None:
+    """A replay costs the key's and tenant's rate limits what paging the same events over HTTP
+    would: a request per `realtime_replay_events_per_request` events read. Short of tokens, the
+    replay waits for them (`Retry-After`), so a key replays no faster than its rate allows."""
+    subscriber, websocket = connection.subscriber, connection.websocket
+    meter = metering(websocket, connection.backend)
+    plan = await meter.plans.plan_of(subscriber.tenant)
+    for _ in range(-(-events // connection.settings.realtime_replay_events_per_request)):
+        while True:
+            try:
+                await charge(websocket, subscriber.tenant, connection.key, plan, 1)
+                break
+            except ProblemError as refusal:
+                await asyncio.sleep(float(refusal.headers.get("Retry-After", "1")))
 
 
 async def ping(connection: Connection, message: dict[str, Any]) -> None:
@@ -195,7 +225,11 @@ async def ping(connection: Connection, message: dict[str, Any]) -> None:
 
 
 async def watch_leaderboard(connection: Connection, message: dict[str, Any]) -> None:
-    """`leaderboard.rank.changed` for one board's top (`serve/board_watch.py`)."""
+    """`leaderboard.rank.changed` for one board's top (`serve/board_watch.py`). The top shows
+    usernames, so the key needs `players:read`, as `GET .../leaderboards/{boardId}` does."""
+    if BOARD_SCOPE not in connection.key.scopes:
+        connection.error("insufficient_scope", scope=BOARD_SCOPE)
+        return
     board_id, top = message.get("boardId"), message.get("top", 10)
     if not isinstance(board_id, str) or not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= MAX_TOP:
         connection.error("invalid_message")
@@ -298,13 +332,14 @@ async def realtime(websocket: WebSocket) -> None:
     given = credentials(websocket)
     sockets = open_sockets(websocket.app, settings)
     if not given:
-        if not sockets.await_auth():
+        address = websocket.client.host if websocket.client else "unknown"
+        if not sockets.await_auth(address):
             await refuse(websocket, "too_many_connections", TOO_MANY_CODE)
             return
         try:
             from_message = await credentials_from_message(websocket, settings)
         finally:
-            sockets.authenticated()
+            sockets.authenticated(address)
         if isinstance(from_message, Ending):
             await refuse(websocket, from_message.error, from_message.code)
             return
@@ -313,6 +348,8 @@ async def realtime(websocket: WebSocket) -> None:
         await refuse(websocket, "missing_headers", MISSING_CODE)
         return
     tenant, project, token = given["x-tenant-id"], given["x-project-id"], given["x-api-key"]
+    watch = admission_watch(websocket.app, backend)
+    admission = SocketAdmission(backend, watch, tenant, project, token, SCOPE)  # the version before admitting
     key = await admitted(backend, tenant, project, token)
     if key is None:
         await refuse(websocket, "invalid_credentials", INVALID_CODE)
@@ -331,7 +368,7 @@ async def realtime(websocket: WebSocket) -> None:
         await meter.count_request(tenant)
         subscriber = Subscriber(tenant, project, connection_id, queue_size=settings.realtime_queue_size)
         hub = hub_of(websocket.app, backend)
-        await _serve(Connection(websocket, subscriber, hub, backend, token, key, sockets))
+        await _serve(Connection(websocket, subscriber, hub, backend, admission, key, sockets))
     finally:
         await sockets.release(key, connection_id)
 
@@ -450,20 +487,26 @@ async def _flood(connection: Connection) -> Ending:
 
 
 async def _recheck(connection: Connection) -> Ending:
-    """Re-admits the connection's key every `realtime_recheck_s`: a key revoked or expired, or
-    its project or tenant deleted, closes the socket (4401) within that bound. A store that
-    cannot answer keeps the socket open until it can."""
-    subscriber = connection.subscriber
+    """Re-admits the connection's key when the replica's admission version moves (a revocation,
+    a suspended tenant, a deleted project: `serve.realtime_revocations`) and every
+    `realtime_recheck_s` (an expired key; the socket's shared lease is renewed then). A refused
+    key closes the socket (4401, the reason named). A store that cannot answer keeps the socket
+    open until it can."""
+    subscriber, admission = connection.subscriber, connection.admission
+    every_s = connection.settings.realtime_recheck_s
+    deadline = time.monotonic() + every_s
     while True:
-        await asyncio.sleep(connection.settings.realtime_recheck_s)
+        due = await admission.until_due(deadline)
         try:
-            key = await admitted(connection.backend, subscriber.tenant, subscriber.project, connection.token)
+            refusal = await admission.check(again=due)
         except Exception as error:  # noqa: BLE001 - a store outage is not a revocation
             log.warning("realtime connection %s: cannot re-check its key: %r", subscriber.connection_id, error)
-            continue
-        if key is None:
-            return Ending("key_revoked", MISSING_CODE)
-        await connection.sockets.renew(connection.key, subscriber.connection_id)
+            refusal = None
+        if refusal is not None:
+            return Ending(ending_of(refusal), MISSING_CODE)
+        if due:
+            deadline = time.monotonic() + every_s
+            await connection.sockets.renew(connection.key, subscriber.connection_id)
 
 
 async def _close(websocket: WebSocket, code: int, reason: str | None = None) -> None:

@@ -5,7 +5,9 @@ server keeps one socket open and pays Serve's per-request cost once, not once pe
 
 Everything else is a batch's (`serve.api.batch.run_ops`): the op's fields and scope, the
 conversion to an engine command, the key's and tenant's rate limits (a token per command), the
-monthly quotas (a request per command, and its events), idempotency. Commands that arrive while
+monthly quotas (a request per command, and its events), idempotency. A key revoked, its tenant
+suspended or its project deleted refuses the commands from the moment the replica learns of it
+(`serve.realtime_revocations`), as HTTP would. Commands that arrive while
 earlier ones are in flight go together in the next call, as a batch would. An invalid command
 (no `id`, or fields a batch would refuse) is answered at once and costs a token of the socket's
 message bucket instead, like any other message.
@@ -32,6 +34,7 @@ from serve.api.batch import run_ops
 from serve.api_key_auth import Caller, charge, metering
 from serve.backend import Backend
 from serve.problems import ProblemError, problem_body, validation_problem
+from serve.realtime_revocations import SocketAdmission
 from serve.schemas import BatchCommand
 
 log = logging.getLogger("ludex.realtime")
@@ -79,6 +82,7 @@ class CommandStream:
     tenant: str
     project: str
     key: ApiKey
+    admission: SocketAdmission
     connection_id: str
     send: Callable[[dict[str, Any]], None]
     max_pending: int
@@ -153,6 +157,9 @@ class CommandStream:
             self._answer(pending.ident, result)
 
     async def _results(self, group: list[Command]) -> list[dict[str, Any]]:
+        refusal = await self.admission.check()  # a revocation the replica learned of stops the group
+        if refusal is not None:
+            return [self._problem(refusal)] * len(group)
         meter = metering(self.websocket, self.backend)
         plan = await meter.plans.plan_of(self.tenant)
         admitted, refusal = await self._charge(plan, len(group))

@@ -1,4 +1,6 @@
-"""Counting open realtime sockets against their caps (per API key, per tenant, per replica).
+"""Counting open realtime sockets against their caps (per API key, per tenant, per replica), and
+sockets still waiting for their `auth` message against caps of their own (per client address
+and per replica), so sockets that never authenticate cannot fill the replica.
 
 Without Redis every replica counts its own sockets (a socket stays on the replica that accepted
 it), so with N replicas a key may hold N times its cap. With `LUDEX_REDIS_URL` the per-key and
@@ -63,17 +65,29 @@ class OpenSockets:
     by_tenant: Counter[str] = field(default_factory=Counter)
     total: int = 0
     pending: int = 0  # sockets still waiting for their `auth` message: they hold Serve slots too
+    pending_by_address: Counter[str] = field(default_factory=Counter)
     _redis: Any = None
 
-    def await_auth(self) -> bool:
-        """Room for one more socket that has yet to authenticate (released by `authenticated`)."""
-        if self.total + self.pending >= self.settings.realtime_max_connections:
+    def await_auth(self, address: str) -> bool:
+        """Room for one more socket from `address` that has yet to authenticate (released by
+        `authenticated`): under the pending caps per address and in all, and the replica's cap.
+        The address is the peer's as the replica sees it (behind a proxy, the proxy's)."""
+        settings = self.settings
+        if (
+            self.pending >= settings.realtime_max_pending
+            or self.pending_by_address[address] >= settings.realtime_max_pending_per_address
+            or self.total + self.pending >= settings.realtime_max_connections
+        ):
             return False
         self.pending += 1
+        self.pending_by_address[address] += 1
         return True
 
-    def authenticated(self) -> None:
+    def authenticated(self, address: str) -> None:
         self.pending -= 1
+        self.pending_by_address[address] -= 1
+        if self.pending_by_address[address] <= 0:
+            del self.pending_by_address[address]
 
     @property
     def lease_ms(self) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 from actors.clock import Clock, SystemClock, epoch_ms
 from actors.coalescer import Coalescer
-from actors.control_plane_records import API_KEYS, PROJECTS, TENANTS
+from actors.control_plane_records import ADMISSION_VERSION, API_KEYS, CONTROL, PROJECTS, TENANTS
 from actors.documents import update_document
 from actors.stores.base import Store
 from engine.access import SCOPES, ApiKey, compose_api_key, hash_secret, is_usable, secret_matches, split_api_key
@@ -112,6 +112,7 @@ class ControlPlane:
             return {**document, "revokedAt": revoked_at}
 
         document = await update_document(self.store, API_KEYS, key_id.removeprefix("key_"), revoke)
+        await self.admission_changed()
         return None if document is None else ApiKey.from_document(document)
 
     async def end_with_session(self, session_id: str, key_id: str) -> None:
@@ -129,6 +130,22 @@ class ControlPlane:
         revoked = [await self.revoke_api_key(key_id) for key_id in (document or {}).get("keys", [])]
         await self.store.delete_documents(SESSION_KEYS, [session_id])
         return sum(key is not None for key in revoked)
+
+    async def admission_version(self) -> int:
+        """A number that moves whenever a key may have stopped being admitted: replicas watch it
+        so open realtime sockets learn of a revocation within a second (`serve.realtime_revocations`)
+        without re-reading every socket's key."""
+        document = await self.store.get_document(CONTROL, ADMISSION_VERSION)
+        return 0 if document is None else int(document["version"])
+
+    async def admission_changed(self) -> None:
+        """Moves the admission version (after the change is written, so a watcher that sees it
+        re-admits against the new state)."""
+
+        def bump(document: dict[str, Any] | None) -> dict[str, Any]:
+            return {"version": int((document or {}).get("version", 0)) + 1}
+
+        await update_document(self.store, CONTROL, ADMISSION_VERSION, bump)
 
     async def authenticate(self, token: str) -> ApiKey | None:
         """The key `token` names if it exists, matches, and is neither revoked nor expired."""
@@ -206,6 +223,7 @@ class Backoffice(ControlPlane):
             await self.live_plan(changes["planId"])
         after = {**before, **changes, "updatedAt": self._now()}
         await self.store.put_document(TENANTS, tenant_id, after)
+        await self.admission_changed()
         return before, after
 
     async def delete_tenant(self, tenant_id: str) -> dict[str, Any]:
@@ -293,6 +311,7 @@ class Backoffice(ControlPlane):
         before = await self.live_project(tenant_id, project_id)
         after = {**before, **changes, "updatedAt": self._now()}
         await self.store.put_document(PROJECTS, f"{tenant_id}/{project_id}", after)
+        await self.admission_changed()
         return before, after
 
     # --------------------------------------------------------------------------- API keys

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,18 +152,11 @@ async def resolve_since(store: Store, tenant: str, project: str, event_id: str) 
     return position
 
 
-async def more_events_than(store: Store, query: EventQuery, after: int, bound: int, page_size: int = 500) -> bool:
-    """Whether more than `bound` events match `query` after `after`: read page by page (never
-    more than `bound + 1` events, never more than a page in memory), so a replay can be refused
-    before it starts instead of stopping half way."""
-    seen = 0
-    while True:
-        wanted = min(page_size, bound + 1 - seen)
-        page = await store.read_events(query, after=after, limit=wanted)
-        seen += len(page)
-        if seen > bound or len(page) < wanted:
-            return seen > bound
-        after = page[-1].position
+async def more_events_than(store: Store, query: EventQuery, after: int, bound: int) -> bool:
+    """Whether more than `bound` events match `query` after `after`, from one event read (the
+    store skips the first `bound`): a replay is refused before it starts instead of stopping half
+    way, and a refused one costs the store one event, not `bound`."""
+    return bool(await store.read_events(query, after=after, limit=1, skip=bound))
 
 
 class _Feed:
@@ -258,12 +251,15 @@ class Hub:
         *,
         since_position: int | None = None,
         acknowledgement: dict[str, Any] | None = None,
+        pay: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         """Start (or change) a subscription. Without `since_position`, live events from now on;
         with it, every matching event after that position, then live ones, in position order.
         `acknowledgement` is queued once the project's feed knows where "now" is, before any
         event: a client that acts on it (awards XP, say) gets the events that follow. Queued
-        before that, a fresh feed could still be reading its head and count them as past."""
+        before that, a fresh feed could still be reading its head and count them as past.
+        `pay(n)` is awaited after each replay page of `n` events is read and before it is sent:
+        the caller charges what the replay reads (and may wait for room in its rate limits)."""
         self._ensure_listener()
         subscriber.types = None if types is None else frozenset(types)
         await self._join(subscriber)
@@ -279,6 +275,8 @@ class Hub:
         try:
             while not subscriber.closed:
                 page = await self.store.read_events(query, after=cursor, limit=self.page_size)
+                if pay is not None and page:
+                    await pay(len(page))
                 for event in page:
                     if not subscriber.wants(event):
                         cursor = event.position

@@ -219,8 +219,12 @@ class Store(Protocol):
         """Finish projections (event store, player index) of journal records a crash interrupted."""
         ...
 
-    async def read_events(self, query: EventQuery, *, after: int = 0, limit: int = 100) -> list[EventRecord]:
-        """Events matching `query` with a position above `after`, in position order."""
+    async def read_events(
+        self, query: EventQuery, *, after: int = 0, limit: int = 100, skip: int = 0
+    ) -> list[EventRecord]:
+        """Events matching `query` with a position above `after`, in position order, passing over
+        the first `skip` of them (the store walks its index, never hands them back: deciding
+        whether more than N events follow costs one event read)."""
         ...
 
     async def event_position(self, event_id: str) -> int | None:

@@ -324,7 +324,9 @@ class MongoStore:
     def _feed(self) -> EventSequencer:
         return EventSequencer(self._database())
 
-    async def read_events(self, query: EventQuery, *, after: int = 0, limit: int = 100) -> list[EventRecord]:
+    async def read_events(
+        self, query: EventQuery, *, after: int = 0, limit: int = 100, skip: int = 0
+    ) -> list[EventRecord]:
         head = await self._feed().head()  # never above it: what lies below is final
         found: dict[str, Any] = {"position": {"$gt": after, "$lte": head}}
         for field, value in (("tenant", query.tenant), ("project", query.project), ("playerId", query.player_id)):
@@ -339,7 +341,7 @@ class MongoStore:
             if query.until is not None:
                 window["$lt"] = query.until
             found["occurredAt"] = window
-        cursor = self._collection("events").find(found).sort("position", 1).limit(limit)
+        cursor = self._collection("events").find(found).sort("position", 1).skip(skip).limit(limit)
         return [
             EventRecord(
                 d["_id"],

@@ -536,7 +536,9 @@ class SqliteStore:
         assert self._checkpointer is not None, "store is not open"
         return await self._checkpointer.run(truncate)
 
-    async def read_events(self, query: EventQuery, *, after: int = 0, limit: int = 100) -> list[EventRecord]:
+    async def read_events(
+        self, query: EventQuery, *, after: int = 0, limit: int = 100, skip: int = 0
+    ) -> list[EventRecord]:
         def read(conn: sqlite3.Connection) -> list[EventRecord]:
             clauses: list[str] = ["position > ?"]
             params: list[object] = [after]
@@ -555,8 +557,8 @@ class SqliteStore:
                 params.append(query.until)
             rows = conn.execute(
                 "SELECT position, event_id, type, tenant, project, player_id, seq, data, occurred_at FROM events"
-                f" WHERE {' AND '.join(clauses)} ORDER BY position LIMIT ?",
-                (*params, limit),
+                f" WHERE {' AND '.join(clauses)} ORDER BY position LIMIT ? OFFSET ?",
+                (*params, limit, skip),
             ).fetchall()
             return [EventRecord(r[1], r[2], r[3], r[4], r[5], r[6], orjson.loads(r[7]), r[8], r[0]) for r in rows]
 

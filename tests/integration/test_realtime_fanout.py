@@ -310,6 +310,37 @@ async def test_more_events_than_reads_at_most_one_past_the_bound(store: Store) -
     after = await store.event_position(first.id)
     assert after is not None
     query = EventQuery(tenant=T, project=P)
-    assert await more_events_than(store, query, after, 6, page_size=2) is True
-    assert await more_events_than(store, query, after, 7, page_size=2) is False
-    assert await more_events_than(store, query, after, 100, page_size=3) is False
+    assert await more_events_than(store, query, after, 6) is True
+    assert await more_events_than(store, query, after, 7) is False
+    assert await more_events_than(store, query, after, 100) is False
+
+
+class CountingStore:
+    """The store, counting the events its feed reads hand back (what a `since` check costs)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.events_read = 0
+
+    async def read_events(self, query: EventQuery, **page: Any) -> list[EventRecord]:
+        found = await self.store.read_events(query, **page)
+        self.events_read += len(found)
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+async def test_deciding_since_too_old_reads_at_most_one_event(store: Store) -> None:
+    from actors.ingress.realtime_hub import more_events_than
+
+    writer = Writer(store)
+    first = (await writer.write())[0]
+    await writer.write(40)
+    after = await store.event_position(first.id)
+    assert after is not None
+    counting = CountingStore(store)
+    query = EventQuery(tenant=T, project=P)
+    assert await more_events_than(counting, query, after, 30) is True  # type: ignore[arg-type]
+    assert await more_events_than(counting, query, after, 40) is False  # type: ignore[arg-type]
+    assert counting.events_read <= 2, f"{counting.events_read} events read to decide twice"

@@ -400,6 +400,9 @@ class StoreContract:
         assert [e.player_id for e in await store.read_events(window)] == ["b", "b"]
         page = await store.read_events(EventQuery(project="p"), after=positions[1], limit=1)
         assert [e.id for e in page] == [everything[2].id]
+        skipped = await store.read_events(EventQuery(tenant="t", project="p"), after=positions[0], limit=1, skip=2)
+        assert [e.id for e in skipped] == [everything[3].id], "skip passes over that many matches"
+        assert await store.read_events(EventQuery(tenant="t", project="p"), limit=1, skip=4) == []
         assert await store.event_position(everything[3].id) == positions[3]
         assert await store.event_position("evt_missing") is None
         assert len(await store.read_events(EventQuery())) == 5, "the feed spans projects"

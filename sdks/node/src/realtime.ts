@@ -28,10 +28,12 @@ export interface RealtimeOptions {
   /** A ping this often finds a dead connection a TCP stack would not notice; default 25 s. */
   pingIntervalMs?: number;
   /**
-   * Where the credentials go. Headers (the default with `ws`) keep the key out of URLs and logs;
-   * browsers cannot set WebSocket headers, so there the query string is the only way.
+   * Where the credentials go. `headers` (the default in Node, with `ws`) and `message` (the
+   * default elsewhere: browsers cannot set WebSocket headers, so the first message carries them,
+   * `{action: "auth", ...}`) keep the key out of URLs and logs; `query` puts it in the URL, where
+   * proxies and browser history keep it: avoid it.
    */
-  credentialsIn?: "headers" | "query";
+  credentialsIn?: "headers" | "message" | "query";
   /**
    * What happens to commands sent and not yet answered when the connection drops. `resend` (the
    * default): they go again, in their order, on the next connection with the same idempotency
@@ -92,7 +94,15 @@ const AUTH_CLOSE_CODES: ReadonlyMap<number, number> = new Map([
   [4401, 401],
   [4403, 403],
 ]);
-const REFUSALS: ReadonlySet<string> = new Set(["missing_headers", "invalid_credentials"]);
+const REFUSALS: ReadonlySet<string> = new Set([
+  "missing_headers",
+  "missing_credentials",
+  "invalid_credentials",
+  "auth_timeout",
+  "key_revoked",
+  "tenant_suspended",
+  "project_deleted",
+]);
 const REMEMBERED_IDS = 10_000;
 const OPEN = 1;
 
@@ -244,8 +254,13 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
     const { baseUrl, tenantId, projectId, apiKey } = this.#connection;
     const url = new URL("/v1/realtime", baseUrl.replace(/^http/, "ws"));
     const credentials = { "x-api-key": apiKey, "x-tenant-id": tenantId, "x-project-id": projectId };
-    const inHeaders = (this.#options.credentialsIn ?? defaultPlace()) === "headers";
-    if (!inHeaders) {
+    const place = this.#options.credentialsIn ?? defaultPlace();
+    if (place === "message") {
+      const socket = new WebSocketClass(url.toString());
+      socket.onopen = () => socket.send(JSON.stringify({ action: "auth", apiKey, tenantId, projectId }));
+      return socket;
+    }
+    if (place === "query") {
       for (const [name, value] of Object.entries(credentials)) url.searchParams.set(name, value);
       return new WebSocketClass(url.toString());
     }
@@ -435,9 +450,9 @@ function realtimeError(status: number, slug: string, detail: string): LudexError
   return new LudexError(status, { type: `https://ludex.dev/problems/${slug}`, title: slug, status, detail });
 }
 
-/** Node's WebSocket classes (`ws`, undici) can send headers; browsers' cannot. */
-function defaultPlace(): "headers" | "query" {
-  return isNode() ? "headers" : "query";
+/** Node's WebSocket classes (`ws`, undici) can send headers; browsers' cannot: the first message then. */
+function defaultPlace(): "headers" | "message" {
+  return isNode() ? "headers" : "message";
 }
 
 function isNode(): boolean {

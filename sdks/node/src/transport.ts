@@ -137,7 +137,14 @@ export class Transport {
         headers,
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
         signal: controller.signal,
+        // Never follow a redirect: it would carry the key (or the bearer token) to wherever the
+        // Location points, another origin included. The API never redirects; a proxy that does
+        // is refused with `redirect-refused` (set `baseUrl` to the address it redirects to).
+        redirect: "manual",
       });
+      if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
+        return { ok: false, error: redirectRefused(response) };
+      }
       const text = await response.text();
       const requestId = response.headers.get("x-request-id") ?? undefined;
       if (response.ok) return { ok: true, body: text === "" ? undefined : JSON.parse(text) };
@@ -177,6 +184,16 @@ export class Transport {
     const search = params.toString();
     return `${this.#options.baseUrl}${request.path}${search === "" ? "" : `?${search}`}`;
   }
+}
+
+function redirectRefused(response: Response): LudexError {
+  const location = response.headers.get("location");
+  return new LudexError(response.status, {
+    type: "https://ludex.dev/problems/redirect-refused",
+    title: "Redirect refused",
+    status: response.status,
+    detail: `the server answered a redirect${location ? ` to ${location}` : ""}; the SDK does not follow redirects, so credentials never leave for another address: set baseUrl to the final address`,
+  });
 }
 
 function problemOf(text: string, status: number): ProblemBody {

@@ -296,7 +296,7 @@ def test_a_deleted_project_closes_its_sockets_with_4401(server: Server) -> None:
     with ExitStack() as stack:
         ws = opened(server, creds, stack)
         server.run(server.backoffice.update_project(tenant, project, {"deleted": True}))
-        assert refusal(ws) == ([{"type": "error", "error": "key_revoked"}], 4401)
+        assert refusal(ws) == ([{"type": "error", "error": "project_deleted"}], 4401)
 
 
 def test_credentials_may_come_in_the_first_message(server: Server) -> None:
