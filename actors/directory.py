@@ -17,11 +17,13 @@ from typing import Any
 import ray
 
 from actors.board_factory import board_store_for
+from actors.clock import SystemClock
 from actors.coalescer import Coalescer
 from actors.committer import EntityUnavailableError
 from actors.coordinator import Coordinator
 from actors.event_publisher import RedisEventPublisher
 from actors.host import CommandRequest, ShardHost, unavailable_outcome
+from actors.scheduled_backups import scheduled_backups_for
 from actors.secret_box import SecretBox
 from actors.sharding import shard_name
 from actors.slots import WRONG_OWNER, SlotGate, wrong_owner_outcome
@@ -69,9 +71,11 @@ class RayShardHost(ShardHost):
 
     def __init__(self, settings: Settings, name: str, slots: int) -> None:
         configure_logging()
+        shard_id, clock = int(name.rsplit("-", 1)[1]), SystemClock()
         super().__init__(
             store_for(settings),
-            shard_id=int(name.rsplit("-", 1)[1]),
+            clock=clock,
+            shard_id=shard_id,
             snapshot_every=settings.snapshot_every,
             idle_timeout_s=settings.idle_timeout_s,
             max_batch_size=settings.max_batch_size,
@@ -80,6 +84,7 @@ class RayShardHost(ShardHost):
             slot_gate=SlotGate(slots, name),
             boards=board_store_for(settings),
             publisher=RedisEventPublisher(settings.redis_url) if settings.redis_url else None,
+            backups=scheduled_backups_for(settings, clock) if shard_id == 0 else None,
         )
 
     def node_id(self) -> str:

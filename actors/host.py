@@ -33,6 +33,7 @@ from actors.economy_reads import current_project
 from actors.event_publisher import EventPublisher
 from actors.metrics import HostMetrics
 from actors.retention import EventRetention, OutcomeRetention
+from actors.scheduled_backups import ScheduledBackups
 from actors.slots import SlotGate, claim_own_slots, wrong_owner_outcome
 from actors.stores.base import History, JournalRecord, Remembered, Snapshot, Store, event_records
 from actors.stores.base import Outcome as StoredOutcome
@@ -122,6 +123,7 @@ class ShardHost:
         publisher: EventPublisher | None = None,
         boards: BoardStore | None = None,
         slot_gate: SlotGate | None = None,
+        backups: ScheduledBackups | None = None,
     ) -> None:
         self.store = store
         self.slots = slot_gate or SlotGate()  # the slots this host owns (all, unfenced, by default)
@@ -141,6 +143,7 @@ class ShardHost:
         self.board_feed = None if boards is None else BoardFeed(boards, store, max_batch_size=max_batch_size)
         self.board_resets = None if boards is None else BoardResets(store, boards, self.clock)
         self.metrics = HostMetrics()
+        self.backups = backups  # scheduled backups of the embedded store; host 0's sweep runs them
         self.committer = GroupCommitter(
             store, max_batch_size=max_batch_size, group_commit=group_commit, metrics=self.metrics
         )
@@ -210,6 +213,7 @@ class ShardHost:
             "commits": self.committer.commits,
             "records": self.committer.records,
             **self.metrics.snapshot(),
+            **({} if self.backups is None else {"backups": self.backups.indicators.snapshot()}),
         }
 
     # ------------------------------------------------------------------------------ commands
@@ -481,6 +485,8 @@ class ShardHost:
             ]
             if self.board_resets is not None:
                 steps.append(("leaderboard resets", self.board_resets.run_if_due))
+            if self.backups is not None:
+                steps.append(("scheduled backup", self.backups.run_if_due))
         for name, step in steps:
             try:
                 await step()

@@ -41,6 +41,7 @@ from standardwebhooks import Webhook
 from actors.clock import Clock, SystemClock
 from actors.control_plane_records import TENANTS
 from actors.pinned_target import TargetRefusedError, outgoing_client, pin
+from actors.metrics import Histogram
 from actors.secret_box import SecretBox, SecretKeyError, is_sealed
 from actors.stores.base import EventQuery, EventRecord, Store
 from actors.webhook_records import (
@@ -62,6 +63,7 @@ from engine.webhooks import matches, next_attempt_delay
 REFILL_GAP_S = 0.02  # between ticks, at most one dispatch this often as attempts end
 MAX_RESPONSE_BYTES = 1024  # of a receiver's response body: only its status counts
 log = logging.getLogger("ludex.webhooks")
+DELIVERY_DELAY_BUCKETS_S = (0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 21600.0)
 
 
 class WebhookWorker:
@@ -109,6 +111,8 @@ class WebhookWorker:
         self.suspended_recheck_s = suspended_recheck_s  # how often a suspended tenant's deliveries look again
         self.cursor = 0
         self.sent = self.delivered = self.dead = self.purged = 0
+        # From the delivery's creation (the event's intake) to the receiver's 2xx, retries included.
+        self.delivery_delay_s = Histogram(DELIVERY_DELAY_BUCKETS_S)
         self._seen: OrderedDict[str, None] = OrderedDict()  # event ids with deliveries written
         self._due: dict[str, dict[str, Any]] = {}  # pending / failed deliveries by id
         self._in_flight: dict[str, asyncio.Task[None]] = {}
@@ -238,6 +242,7 @@ class WebhookWorker:
             "delivered": self.delivered,
             "dead": self.dead,
             "purged": self.purged,
+            "deliveryDelaySeconds": self.delivery_delay_s.snapshot(),
         }
 
     # ------------------------------------------------------------------------------ intake
@@ -490,7 +495,10 @@ class WebhookWorker:
         attempt = _attempt(at, status_code, (time.perf_counter() - started) * 1000, error)
         self.sent += 1
         if status_code is not None and 200 <= status_code < 300:
-            delivery["deliveredAt"] = rfc3339(self.clock.now())
+            delivered_at = self.clock.now()
+            delivery["deliveredAt"] = rfc3339(delivered_at)
+            created_at = datetime.fromisoformat(delivery["createdAt"])
+            self.delivery_delay_s.observe(max((delivered_at - created_at).total_seconds(), 0.0))
             await self._finish(delivery, "delivered", attempt, mark)
         elif status_code == 410:
             await self._disable(subscription["id"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -11,6 +12,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_ECONOMY_PATH = Path(__file__).with_name("demo-economy.yaml")
+# `daily@HH:MM` (UTC) or an interval `<n>m` / `<n>h`; engine/backup_schedule.py reads it.
+BACKUP_SCHEDULE = re.compile(r"daily@([01]\d|2[0-3]):[0-5]\d|[1-9]\d{0,4}[mh]")
 
 
 def default_shards() -> int:
@@ -208,6 +211,15 @@ class Settings(BaseSettings):
         description="The HTTP proxy in front of the ingress, `haproxy` or `python` (`ludex serve --proxy`); "
         "unset: HAProxy where installed.",
     )
+    backup_schedule: str | None = Field(
+        default=None,
+        description="Embedded store: back up on a schedule, `daily@HH:MM` (UTC) or an interval (`6h`, `30m`); "
+        "unset: never.",
+    )
+    backup_keep: int = Field(default=7, ge=1, description="Scheduled backups kept; older ones are deleted.")
+    backup_dir: Path | None = Field(
+        default=None, description="Where scheduled backups go (made 0700); unset: `<data dir>/../ludex-backups`."
+    )
     log_level: str = Field(default="INFO", description="Level of the JSON logs of `ludex.*` (DEBUG, INFO, WARNING...).")
     tracing_enabled: bool = Field(default=False, description="One OpenTelemetry server span per HTTP request.")
     tracing_console: bool = Field(
@@ -232,6 +244,17 @@ class Settings(BaseSettings):
             ) from None
         return key
 
+    @field_validator("backup_schedule")
+    @classmethod
+    def _backup_schedule(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not BACKUP_SCHEDULE.fullmatch(value.strip()):
+            raise ValueError(
+                f"LUDEX_BACKUP_SCHEDULE must be `daily@HH:MM` (UTC) or an interval like `6h` or `30m`, not {value!r}"
+            )
+        return value.strip()
+
     @model_validator(mode="after")
     def _webhook_private_default(self) -> Settings:
         """An embedded Ludex that only this machine can reach talks to receivers on the same
@@ -244,6 +267,11 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "ludex.sqlite3"
+
+    @property
+    def backups_path(self) -> Path:
+        """Beside the data dir by default, not in it: a restore replaces the data dir's files."""
+        return self.backup_dir or self.data_dir.resolve().parent / "ludex-backups"
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The system packages the whole test suite needs (services, browser, SDK toolchains), installed
+# The system packages the whole test suite needs (services, browser, SDK toolchains, promtool), installed
 # from Debian/Ubuntu's archive when missing. `make test` runs this first so that one command
 # works on a fresh machine; elsewhere it prints what to install and lets the tests say what is
 # missing (under CI=true a missing service fails the run).
@@ -11,6 +11,7 @@ NEEDED=(
   "${LUDEX_CHROMIUM:-/usr/bin/chromium}|chromium"
   "node|nodejs"
   "npm|npm"
+  "promtool|prometheus"
 )
 
 present() {

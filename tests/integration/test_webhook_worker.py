@@ -210,6 +210,11 @@ async def test_a_failing_receiver_gets_the_event_with_backoff_and_the_same_signe
     assert all(a["latencyMs"] >= 0 and a["at"] for a in delivery["attempts"])
     assert delivery["deliveredAt"] and delivery["eventType"] == "wallet.credited"
     assert len(receiver.requests) == 4
+    delay = worker.stats()["deliveryDelaySeconds"]  # ludex_webhook_delivery_delay_seconds: retries count
+    took = (
+        datetime.fromisoformat(delivery["deliveredAt"]) - datetime.fromisoformat(delivery["createdAt"])
+    ).total_seconds()
+    assert delay["count"] == 1 and delay["sum"] == pytest.approx(took, abs=0.001) and took > first_delay
     assert {headers["webhook-id"] for headers, _ in receiver.requests} == {event}
     for headers, _ in receiver.requests:
         assert headers["ludex-event-type"] == "wallet.credited"

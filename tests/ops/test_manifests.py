@@ -26,7 +26,12 @@ from tests.support.services import missing
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = ("dev", "prod", "helm-dev", "helm-prod")
 CHART = ROOT / "k8s" / "helm" / "ludex"
-HELM_NAMESPACES = {"helm-dev": "ludex-dev", "helm-prod": "ludex"}
+HELM_NAMESPACES = {
+    "helm-dev": "ludex-dev",
+    "helm-prod": "ludex",
+    "helm-staging": "ludex-staging",  # the release pipeline's (tests/ops/test_production_chart.py)
+    "helm-production": "ludex",
+}
 KUBERNETES_VERSION = "1.32.0"
 IMAGE = "ghcr.io/ludex/ludex:0.1.0"
 RUN_AS_USER = 1000

@@ -81,3 +81,16 @@ def test_a_malformed_secret_key_stops_the_start_naming_the_setting(
 def test_an_empty_secret_key_means_the_key_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LUDEX_SECRET_KEY", "  ")
     assert Settings().secret_key is None
+
+
+@pytest.mark.parametrize("malformed", ["daily@25:00", "weekly", "6d"])
+def test_a_malformed_backup_schedule_stops_the_start_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], malformed: str
+) -> None:
+    from serve.cli import main
+
+    monkeypatch.setenv("LUDEX_BACKUP_SCHEDULE", malformed)
+    assert main(["serve"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("ludex: LUDEX_BACKUP_SCHEDULE must be `daily@HH:MM` (UTC) or an interval"), error
+    assert error.count("\n") == 1
