@@ -40,8 +40,8 @@ from standardwebhooks import Webhook
 
 from actors.clock import Clock, SystemClock
 from actors.control_plane_records import TENANTS
-from actors.pinned_target import TargetRefusedError, outgoing_client, pin
 from actors.metrics import Histogram
+from actors.pinned_target import TargetRefusedError, outgoing_client, pin
 from actors.secret_box import SecretBox, SecretKeyError, is_sealed
 from actors.stores.base import EventQuery, EventRecord, Store
 from actors.webhook_records import (
