@@ -12,6 +12,7 @@ transaction as the entries they count.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -46,7 +47,7 @@ class SqliteBoardStore:
         if self.own_file:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             pragmas = [*pragmas, "PRAGMA journal_mode=WAL", *SQLITE_LEADERBOARD_SCHEMA]
-            _count_own_file(self.path)
+            await asyncio.to_thread(_count_own_file, self.path)  # once: fills the counts of an older file
         # secure_delete: an erased player's rows leave no bytes behind in the file (docs/PRIVACY.md).
         writer = _Connection(self.path, "ludex-boards", [*pragmas, "PRAGMA synchronous=OFF", "PRAGMA secure_delete=ON"])
         reader = _Connection(self.path, "ludex-boards-read", pragmas)
