@@ -501,7 +501,8 @@ async def _recheck(connection: Connection) -> Ending:
             refusal = await admission.check(again=due)
         except Exception as error:  # noqa: BLE001 - a store outage is not a revocation
             log.warning("realtime connection %s: cannot re-check its key: %r", subscriber.connection_id, error)
-            refusal = None
+            await asyncio.sleep(connection.settings.realtime_revocation_poll_s)  # and try again
+            continue
         if refusal is not None:
             return Ending(ending_of(refusal), MISSING_CODE)
         if due:

@@ -114,6 +114,8 @@ class SocketAdmission:
     async def until_due(self, deadline: float) -> bool:
         """Waits until the version moves, a command found the key refused, or `deadline`
         (monotonic) passes; answers whether the deadline passed."""
+        if self.watch.version != self.seen or self.refused.is_set():
+            return False  # a move came while the last check ran: check again at once
         moved = asyncio.ensure_future(self.watch.moved.wait())
         refused = asyncio.ensure_future(self.refused.wait())
         try:

@@ -87,3 +87,13 @@ async def test_a_dead_replicas_slots_lapse_and_renewed_ones_stay(tmp_path: Path,
     finally:
         await dead.close()
         await alive.close()
+
+
+async def test_sockets_waiting_to_authenticate_are_capped_per_address_and_in_all(tmp_path: Path) -> None:
+    sockets = OpenSockets(settings(tmp_path, None, realtime_max_pending_per_address=2, realtime_max_pending=3))
+    assert [sockets.await_auth("10.0.0.1") for _ in range(3)] == [True, True, False]
+    assert sockets.await_auth("10.0.0.2") is True  # another address has room
+    assert sockets.await_auth("10.0.0.3") is False  # but three wait in all
+    sockets.authenticated("10.0.0.1")
+    assert sockets.await_auth("10.0.0.1") is True  # an authenticated socket gave its place back
+    assert await sockets.admit(api_key("t-pending"), "c1") is True  # the authenticated cap is apart
