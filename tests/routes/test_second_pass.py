@@ -1,7 +1,8 @@
 """Issue 25's route findings through the app, without Ray (the HTTP versions are in
 `tests/e2e/security/test_second_pass_accounts.py` and `tests/e2e/test_flags.py`): a suspended
-tenant mints no key and creates or enables no webhook, and a flag override of another type than
-its flag is 422 naming its field, with nothing saved."""
+tenant mints no key and creates or enables no webhook, a flag override of another type than its
+flag is 422 naming its field, with nothing saved, and thirty wrong passwords sent at once get no
+more checks than the lockout allows."""
 
 from __future__ import annotations
 
@@ -74,3 +75,21 @@ def test_an_override_of_another_type_than_its_flag_is_422_naming_it_and_saves_no
         )
         assert [error["field"] for error in problem["errors"]] == [f"overrides.{field}"]
     assert client.get(overrides, headers=headers).json() == before
+
+
+def test_thirty_wrong_passwords_at_once_get_at_most_five_checks(seam: Seam, admin: dict[str, str]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from actors.ingress.accounts import LOCK_AFTER_FAILURES
+
+    email = f"{unique('guessed')}@example.com"
+    user = {"email": email, "password": "correct horse battery staple"}
+    assert seam.client.post("/v1/admin/users", json=user, headers=admin).status_code == 201
+
+    def guess(index: int) -> int:
+        body = {"email": email, "password": f"guess {index:04d} !!"}
+        return seam.client.post("/v1/auth/login", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(guess, range(30)))
+    assert statuses.count(401) <= LOCK_AFTER_FAILURES and statuses.count(401) + statuses.count(429) == 30, statuses
