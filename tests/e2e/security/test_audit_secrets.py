@@ -18,7 +18,6 @@ import pytest
 
 from serve.audit_fields import AUDITED_FIELDS
 from serve.launcher import Launched
-from tests.e2e.helpers import new_player
 from tests.e2e.test_webhooks import Receiver
 
 SERVE = Path(__file__).resolve().parents[3] / "serve"
@@ -105,7 +104,8 @@ def do_every_audited_action(
     game = httpx.Client(
         base_url=f"{ludex.base_url}/v1/projects/{project}", headers={**here, "x-api-key": key["apiKey"]}
     )
-    player = new_player(game)  # type: ignore[arg-type]
+    player = f"pl-{tag}"
+    ok(game.post("/players", json={"playerId": player, "username": player}))
     ok(admin.post(f"/v1/client/projects/{project}/players/{player}/erase", headers=here))
     hosts = ok(admin.get("/v1/admin/shards"))["hosts"]
     ok(admin.put("/v1/admin/shards", json={"hosts": hosts if isinstance(hosts, int) else len(hosts)}))
