@@ -30,9 +30,10 @@ def recorded_actions() -> set[str]:
     found: set[str] = set()
     for path in SERVE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            is_record = isinstance(node, ast.Call) and getattr(node.func, "id", None) == "record"
-            if is_record and len(node.args) >= 4 and isinstance(node.args[3], ast.Constant):
-                found.add(node.args[3].value)
+            if not isinstance(node, ast.Call) or getattr(node.func, "id", None) != "record":
+                continue
+            if len(node.args) >= 4 and isinstance(node.args[3], ast.Constant):
+                found.add(str(node.args[3].value))
     return found
 
 
