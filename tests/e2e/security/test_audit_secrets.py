@@ -18,7 +18,6 @@ import pytest
 
 from serve.audit_fields import AUDITED_FIELDS
 from serve.launcher import Launched
-from tests.e2e.helpers import new_player
 from tests.e2e.test_webhooks import Receiver
 
 SERVE = Path(__file__).resolve().parents[3] / "serve"
@@ -31,9 +30,10 @@ def recorded_actions() -> set[str]:
     found: set[str] = set()
     for path in SERVE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            is_record = isinstance(node, ast.Call) and getattr(node.func, "id", None) == "record"
-            if is_record and len(node.args) >= 4 and isinstance(node.args[3], ast.Constant):
-                found.add(node.args[3].value)
+            if not isinstance(node, ast.Call) or getattr(node.func, "id", None) != "record":
+                continue
+            if len(node.args) >= 4 and isinstance(node.args[3], ast.Constant):
+                found.add(str(node.args[3].value))
     return found
 
 
@@ -105,7 +105,8 @@ def do_every_audited_action(
     game = httpx.Client(
         base_url=f"{ludex.base_url}/v1/projects/{project}", headers={**here, "x-api-key": key["apiKey"]}
     )
-    player = new_player(game)  # type: ignore[arg-type]
+    player = f"pl-{tag}"
+    ok(game.post("/players", json={"playerId": player, "username": player}))
     ok(admin.post(f"/v1/client/projects/{project}/players/{player}/erase", headers=here))
     hosts = ok(admin.get("/v1/admin/shards"))["hosts"]
     ok(admin.put("/v1/admin/shards", json={"hosts": hosts if isinstance(hosts, int) else len(hosts)}))

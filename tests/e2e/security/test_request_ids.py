@@ -26,25 +26,23 @@ def journal_request_ids(admin: httpx.Client, player: str) -> list[Any]:
 @pytest.mark.parametrize(
     "sent",
     [
-        "x" * 15_000,  # 15 KB, the issue's figure
+        "x" * 8_000,  # HAProxy itself answers 400 to a request whose headers pass its 16 KiB buffer
         "a" * 129,  # one past the bound
         "has space",
         'quote"<script>',
         "ünïcode-id",
     ],
-    ids=["15KB", "129", "space", "markup", "non-ascii"],
+    ids=["8KB", "129", "space", "markup", "non-ascii"],
 )
 def test_a_long_or_odd_request_id_is_replaced_by_a_server_made_one(api: Api, admin: httpx.Client, sent: str) -> None:
     player = new_player(api)
-    header = {"x-request-id": sent.encode().decode("latin-1")}  # httpx sends str headers as latin-1
+    header = {"x-request-id": sent.encode()}  # bytes: sent as they are
     answer = api.post(f"/players/{player}/xp", {"amount": 5}, headers=header)
     assert answer.status_code == 200, answer.text
     echoed = answer.headers["x-request-id"]
     assert echoed != sent and SERVER_MADE.fullmatch(echoed), echoed
     assert journal_request_ids(admin, player)[-1] == echoed
-    refused = api.post(
-        f"/players/{player}/xp", {"amount": -1}, headers={"x-request-id": sent.encode().decode("latin-1")}
-    )
+    refused = api.post(f"/players/{player}/xp", {"amount": -1}, headers=header)
     body = assert_problem(refused, 422, "validation-error")
     assert SERVER_MADE.fullmatch(body["requestId"]), body["requestId"]
 
@@ -64,7 +62,7 @@ def test_a_batch_with_a_huge_request_id_journals_only_the_bounded_one(
 ) -> None:
     player = new_player(api)
     commands = [{"op": "xp", "playerId": player, "amount": 1} for _ in range(50)]
-    answer = api.post("/batch", {"commands": commands}, headers={"x-request-id": "y" * 15_000})
+    answer = api.post("/commands", {"commands": commands}, headers={"x-request-id": "y" * 8_000})
     assert answer.status_code == 200, answer.text
     ids = journal_request_ids(admin, player)
     assert len(ids) >= 50 and all(isinstance(i, str) and len(i) <= 128 for i in ids), {len(str(i)) for i in ids}
