@@ -34,6 +34,9 @@ LIMITS = {
     "LUDEX_REALTIME_AUTH_TIMEOUT_S": str(AUTH_TIMEOUT_S),
     "LUDEX_REALTIME_MAX_REPLAY": str(MAX_REPLAY),
     "LUDEX_REALTIME_REPLAY_EVENTS_PER_REQUEST": str(EVENTS_PER_REQUEST),
+    # Serve's Python proxy hands the replica the client's address; HAProxy (the default) connects
+    # from its own, so there every client is one address (docs/SECURITY.md, second pass).
+    "LUDEX_PROXY": "python",
 }
 
 

@@ -4,9 +4,10 @@ answers 200, and a WebSocket is told to come back later (1013)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
-from typing import Any
 
 from serve.problems import PROBLEM_BASE, PROBLEM_JSON
 from serve.starting import TRY_AGAIN_LATER, starting_app
