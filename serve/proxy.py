@@ -103,6 +103,12 @@ def proxy_environment(proxy: str, state_dir: Path | None = None) -> dict[str, st
     }
 
 
+def peers_are_clients() -> bool:
+    """Whether a replica's peer address is the client's: not behind HAProxy, whose connections
+    to the replicas all come from the proxy (Ray's template forwards no client address)."""
+    return os.environ.get("RAY_SERVE_ENABLE_HA_PROXY") != "1"
+
+
 def apply_proxy_environment(proxy: str) -> dict[str, str]:
     """Export `proxy_environment(proxy)` into this process before Ray starts (the Ray processes
     it starts inherit it) and answer what was exported. What the operator exported wins; what a

@@ -48,6 +48,7 @@ from serve.api_key_auth import admit_key, charge, metering
 from serve.backend import Backend, BackendHolder
 from serve.board_watch import MAX_TOP, BoardWatch
 from serve.problems import ProblemError
+from serve.proxy import peers_are_clients
 from serve.realtime_commands import Command, CommandStream
 from serve.realtime_revocations import AdmissionWatch, SocketAdmission, ending_of
 from serve.realtime_sockets import OpenSockets
@@ -332,7 +333,7 @@ async def realtime(websocket: WebSocket) -> None:
     given = credentials(websocket)
     sockets = open_sockets(websocket.app, settings)
     if not given:
-        address = websocket.client.host if websocket.client else "unknown"
+        address = websocket.client.host if websocket.client and peers_are_clients() else None
         if not sockets.await_auth(address):
             await refuse(websocket, "too_many_connections", TOO_MANY_CODE)
             return

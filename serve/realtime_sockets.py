@@ -68,23 +68,27 @@ class OpenSockets:
     pending_by_address: Counter[str] = field(default_factory=Counter)
     _redis: Any = None
 
-    def await_auth(self, address: str) -> bool:
+    def await_auth(self, address: str | None) -> bool:
         """Room for one more socket from `address` that has yet to authenticate (released by
         `authenticated`): under the pending caps per address and in all, and the replica's cap.
-        The address is the peer's as the replica sees it (behind a proxy, the proxy's)."""
+        `address` is None when the peer is not the client (behind HAProxy every socket comes from
+        the proxy): a per-address cap there would be a second cap in all that one client fills."""
         settings = self.settings
         if (
             self.pending >= settings.realtime_max_pending
-            or self.pending_by_address[address] >= settings.realtime_max_pending_per_address
+            or (address is not None and self.pending_by_address[address] >= settings.realtime_max_pending_per_address)
             or self.total + self.pending >= settings.realtime_max_connections
         ):
             return False
         self.pending += 1
-        self.pending_by_address[address] += 1
+        if address is not None:
+            self.pending_by_address[address] += 1
         return True
 
-    def authenticated(self, address: str) -> None:
+    def authenticated(self, address: str | None) -> None:
         self.pending -= 1
+        if address is None:
+            return
         self.pending_by_address[address] -= 1
         if self.pending_by_address[address] <= 0:
             del self.pending_by_address[address]

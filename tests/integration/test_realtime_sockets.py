@@ -97,3 +97,13 @@ async def test_sockets_waiting_to_authenticate_are_capped_per_address_and_in_all
     sockets.authenticated("10.0.0.1")
     assert sockets.await_auth("10.0.0.1") is True  # an authenticated socket gave its place back
     assert await sockets.admit(api_key("t-pending"), "c1") is True  # the authenticated cap is apart
+
+
+async def test_behind_a_proxy_that_hides_clients_only_the_cap_in_all_holds(tmp_path: Path) -> None:
+    """Behind HAProxy every peer is the proxy: a per-address cap would let one client's idle
+    sockets lock every browser out, so an unknown address counts only toward the cap in all."""
+    sockets = OpenSockets(settings(tmp_path, None, realtime_max_pending_per_address=1, realtime_max_pending=3))
+    assert [sockets.await_auth(None) for _ in range(4)] == [True, True, True, False]
+    sockets.authenticated(None)
+    assert sockets.await_auth(None) is True
+    assert sockets.pending_by_address == {}
