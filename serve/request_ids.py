@@ -58,4 +58,6 @@ class BoundedRequestId:
 
 def proxy_middlewares() -> list[Middleware]:
     """The callback Ray Serve's proxies call for extra middleware (outermost of theirs)."""
-    return [Middleware(BoundedRequestId)]
+    from serve.starting import StartingBeforeTheApp  # imports Ray Serve: only in the proxy
+
+    return [Middleware(BoundedRequestId), Middleware(StartingBeforeTheApp)]

@@ -71,3 +71,36 @@ def build_starting_application(settings: Settings) -> Any:
         """Answers `starting` until the real ingress replaces it."""
 
     return LudexStarting.bind()  # type: ignore[attr-defined]
+
+
+class StartingBeforeTheApp:
+    """Proxy middleware for the moments no app is deployed at all (before the placeholder, while
+    Serve swaps deployments, after a restart): Serve's proxy then answers a plain-text 404 of its
+    own. Every path belongs to the app (route prefix `/`), whose 404s are problem+json, so a 404
+    that is not one is the proxy's and becomes 503 `starting`."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        replaced = False
+
+        async def guarded(message: Any) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start" and message["status"] == 404 and not _is_problem(message):
+                replaced = True
+                await starting_problem(Request(scope))(scope, receive, send)
+            elif not replaced:  # the proxy's own body is dropped with its 404
+                await send(message)
+
+        await self.app(scope, receive, guarded)
+
+
+def _is_problem(start: Any) -> bool:
+    return any(
+        name.lower() == b"content-type" and value.startswith(PROBLEM_JSON.encode())
+        for name, value in start.get("headers", [])
+    )

@@ -39,7 +39,7 @@ def test_signing_out_revokes_the_console_key_and_clears_session_storage(page: Pa
     assert answers(server, key) == 401, "the server revoked the key at sign-out"
     with server.admin() as admin:
         listed = admin.get(f"/v1/client/projects/{server.project}/api-keys").json()["items"]
-    revoked = [k for k in listed if key.startswith(k["prefix"])]
+    revoked = [k for k in listed if key.startswith(f"ldx_{k['prefix']}_")]
     assert len(revoked) == 1 and revoked[0]["revokedAt"], revoked
 
 

