@@ -444,8 +444,9 @@ export interface paths {
         put?: never;
         /**
          * Log out
-         * @description Ends the session of the refresh token: its refresh tokens and access tokens stop working.
-         *     Logging out an already ended session answers 204 again; an unknown token, 401.
+         * @description Ends the session of the refresh token: its refresh tokens and access tokens stop working,
+         *     and the API keys it made with `endsWithSession` (the console's) are revoked. Logging out an
+         *     already ended session answers 204 again; an unknown token, 401.
          */
         post: operations["logout_v1_auth_logout_post"];
         delete?: never;
@@ -610,7 +611,9 @@ export interface paths {
         put?: never;
         /**
          * Create an API key
-         * @description The answer holds `apiKey`, the secret: it is never shown again (only a hash is kept).
+         * @description The answer holds `apiKey`, the secret: it is never shown again (only a hash is kept). A
+         *     suspended tenant gets no new key (403 `tenant-suspended`). With `endsWithSession`, signing out
+         *     of the dashboard session that made it revokes it.
          */
         post: operations["create_api_key_v1_client_projects__projectId__api_keys_post"];
         delete?: never;
@@ -651,6 +654,7 @@ export interface paths {
         /**
          * Rotate an API key
          * @description A new key with the same name, scopes and limits; the old key keeps working for 24 hours.
+         *     A suspended tenant gets no new key (403 `tenant-suspended`).
          */
         post: operations["rotate_api_key_v1_client_projects__projectId__api_keys__keyId__rotate_post"];
         delete?: never;
@@ -699,7 +703,8 @@ export interface paths {
         /**
          * Replace the project's flag overrides
          * @description Replaces the set whole (`{}` clears it). Each override must name a flag of the current
-         *     economy (else 422 `validation-error`); it applies from the next flags read.
+         *     economy and have that flag's type (a boolean flag takes booleans; integers within ±(2^53 - 1)),
+         *     else 422 `validation-error` naming `overrides.<flagId>`; it applies from the next flags read.
          */
         put: operations["put_flag_overrides_v1_client_projects__projectId__flags_overrides_put"];
         post?: never;
@@ -947,6 +952,7 @@ export interface paths {
          * @description Subscribes a URL to the project's events. The answer holds `secret` (`whsec_...`), which
          *     signs every delivery and is never shown again. URLs resolving to loopback, private or
          *     link-local addresses are refused (422 `webhook-url-refused`) unless the deployment allows them.
+         *     A suspended tenant creates none (403 `tenant-suspended`).
          */
         post: operations["create_webhook_v1_client_projects__projectId__webhooks_post"];
         delete?: never;
@@ -979,7 +985,8 @@ export interface paths {
         /**
          * Update a webhook
          * @description Changes the URL (checked like on creation), the event types, or `active` (re-activating a
-         *     webhook disabled by a 410 clears `disabledReason`).
+         *     webhook disabled by a 410 clears `disabledReason`). A suspended tenant cannot set `active: true`
+         *     (403 `tenant-suspended`); its deliveries wait, and resume once it is reinstated.
          */
         patch: operations["update_webhook_v1_client_projects__projectId__webhooks__webhookId__patch"];
         trace?: never;
@@ -1806,6 +1813,12 @@ export interface components {
          *     }
          */
         ApiKeyIn: {
+            /**
+             * Endswithsession
+             * @description Revoke the key when the dashboard session creating it signs out (`POST /v1/auth/logout`): the console's own key for its live feed.
+             * @default false
+             */
+            endsWithSession?: boolean;
             /**
              * Expiresat
              * @description RFC 3339 with a zone; None: never.
@@ -4639,7 +4652,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -4721,7 +4745,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -4799,7 +4834,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -4879,7 +4925,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -4955,7 +5012,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -5035,7 +5103,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -5109,7 +5188,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -5176,7 +5266,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -5261,7 +5362,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -5350,7 +5462,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -5437,7 +5560,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -5528,7 +5662,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -5613,7 +5758,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -5671,7 +5827,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -5733,7 +5900,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -5829,7 +6007,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -5918,7 +6107,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -6005,7 +6205,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -6090,7 +6301,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -6181,7 +6403,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -6264,7 +6497,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -6356,7 +6600,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -6445,7 +6700,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -6536,7 +6802,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -6609,7 +6886,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -6671,7 +6948,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -6744,7 +7032,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -6804,7 +7092,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -6844,7 +7132,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -6906,7 +7205,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -6999,7 +7298,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -7091,7 +7401,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -7179,7 +7500,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -7276,7 +7608,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -7368,7 +7711,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -7459,7 +7813,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -7548,7 +7913,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -7643,7 +8019,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -7734,7 +8121,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -7829,7 +8227,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -7921,7 +8330,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -8013,7 +8433,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -8104,7 +8535,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -8201,7 +8643,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -8283,7 +8736,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -8369,7 +8833,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -8457,7 +8932,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -8546,7 +9032,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -8630,7 +9127,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -8714,7 +9222,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -8798,7 +9317,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -8887,7 +9417,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -8974,7 +9515,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -9065,7 +9617,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -9161,7 +9724,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -9258,7 +9832,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -9354,7 +9939,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -9449,7 +10045,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -9542,7 +10149,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -9633,7 +10251,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -9730,7 +10359,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -9830,7 +10470,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -9925,7 +10576,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -10018,7 +10680,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -10069,7 +10742,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -10166,7 +10839,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -10281,7 +10954,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -10383,7 +11056,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -10491,7 +11164,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -10601,7 +11274,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -10710,7 +11383,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -10819,7 +11492,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -10936,7 +11609,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -11040,7 +11713,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -11142,7 +11815,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -11250,7 +11923,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -11354,7 +12027,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -11458,7 +12131,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -11569,7 +12242,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -11676,7 +12349,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -11771,7 +12444,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -11875,7 +12548,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -11985,7 +12658,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -12095,7 +12768,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -12199,7 +12872,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -12309,7 +12982,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -12414,7 +13087,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -12518,7 +13191,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -12629,7 +13302,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -12733,7 +13406,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -12843,7 +13516,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -12953,7 +13626,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -13064,7 +13737,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -13174,7 +13847,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -13276,7 +13949,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -13379,7 +14052,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`); nothing changed, retry after `Retry-After`. */
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
