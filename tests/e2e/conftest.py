@@ -16,13 +16,16 @@ from config.settings import Settings
 from serve.launcher import Launched, launch, shutdown
 from tests.support.services import free_port, wait_for_port
 
+# The session's signed-in clients must outlive their access token on a slow machine (the default
+# is 15 minutes; the e2e session can take longer).
+ACCESS_TTL_S = 6 * 3600
+
 
 @pytest.fixture(scope="session")
 def ludex(ray_instance: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
     data_dir: Path = tmp_path_factory.mktemp("ludex-e2e")
     port = free_port()
-    # The session's signed-in clients outlive the 15-minute default access token on a slow machine.
-    settings = Settings(deployment="e2e", data_dir=data_dir, shards=2, auth_access_ttl_s=6 * 3600)
+    settings = Settings(deployment="e2e", data_dir=data_dir, shards=2, auth_access_ttl_s=ACCESS_TTL_S)
     launched = launch(settings, "127.0.0.1", port)
     assert wait_for_port(port), "Serve did not listen"
     for _ in range(200):

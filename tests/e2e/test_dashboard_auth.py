@@ -21,6 +21,7 @@ from actors.secret_box import SecretBox
 from actors.stores.sqlite import SqliteStore
 from config.settings import Settings
 from serve.launcher import Launched
+from tests.e2e.conftest import ACCESS_TTL_S
 from tests.e2e.helpers import assert_problem, unique
 
 PASSWORD = "correct horse battery staple"
@@ -37,7 +38,7 @@ def login(auth: httpx.Client, email: str, password: str, **extra: Any) -> dict[s
     assert response.status_code == 200, response.text
     tokens: dict[str, Any] = response.json()
     assert set(tokens) == {"accessToken", "refreshToken", "expiresIn", "tokenType"}
-    assert tokens["tokenType"] == "Bearer" and tokens["expiresIn"] == 900
+    assert tokens["tokenType"] == "Bearer" and tokens["expiresIn"] == ACCESS_TTL_S
     return tokens
 
 
