@@ -48,7 +48,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     loop = asyncio.new_event_loop()
     store = SqliteStore(data_dir / "ludex.sqlite3")
     try:
-        wait_ready(base_url, process, timeout_s=300)  # a loaded machine starts Ray slowly
+        wait_ready(base_url, process)
         creds = json.loads((data_dir / "demo-credentials.json").read_text())
         loop.run_until_complete(store.open())
         yield Server(base_url, creds, Backoffice(store), loop)
