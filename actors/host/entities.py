@@ -86,7 +86,8 @@ class Entities:
         self._table: dict[str, Entity] = {}
         self._background: set[asyncio.Task[None]] = set()
 
-    def __len__(self) -> int:
+    def count(self) -> int:
+        """How many entities are in memory (a method, not `__len__`: an empty table stays truthy)."""
         return len(self._table)
 
     def get(self, key: str) -> Entity:

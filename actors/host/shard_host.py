@@ -154,7 +154,7 @@ class ShardHost:
     def stats(self) -> dict[str, Any]:
         return {
             "shardId": self.shard_id,
-            "activeEntities": len(self.entities),
+            "activeEntities": self.entities.count(),
             "commits": self.committer.commits,
             "records": self.committer.records,
             **self.metrics.snapshot(),
@@ -227,7 +227,7 @@ class ShardHost:
         await self.housekeeping.sweep_once()
 
     def active_entities(self) -> int:
-        return len(self.entities)
+        return self.entities.count()
 
     # ------------------------------------------------------------------------------ slots
 
