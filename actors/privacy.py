@@ -18,7 +18,7 @@ from actors.board_store import BoardStore
 from actors.clock import SystemClock, epoch_ms
 from actors.economy_health import EconomyHealth
 from actors.economy_reads import latest_version, version_at
-from actors.host import LEDGER_TYPES, ledger_entry
+from actors.host.reads import LEDGER_TYPES, ledger_entry
 from actors.stores.base import BOARD_RESET, EventQuery, JournalRecord, Store, event_records, player_path
 from actors.webhook_records import CURSOR_ID, CURSORS, DELIVERIES, DUE, REDRIVES, WEBHOOKS, delivery_id, redrive_id
 from engine.events import PurchaseSucceeded, event_from_dict, event_id

@@ -40,7 +40,7 @@ class Group:
 GROUPS = (
     Group("engine/", ("engine",), line_floor=90, branch_floor=90),
     Group("actors/committer.py", ("actors/committer.py",), line_floor=89, branch_floor=67),
-    Group("actors/host.py", ("actors/host.py",), line_floor=90, branch_floor=74),
+    Group("actors/host/", ("actors/host",), line_floor=90, branch_floor=74),
     Group("actors/stores/", ("actors/stores",), line_floor=94, branch_floor=84),
 )
 

@@ -72,3 +72,18 @@ def test_nothing_a_shard_host_or_the_webhook_worker_runs_imports_the_ingress_ser
         and any(m == "actors.ingress" or m.startswith("actors.ingress.") for m in imported_modules(path))
     )
     assert offenders == []
+
+
+def test_the_shard_hosts_parts_do_not_import_the_shell() -> None:
+    """`ShardHost` (actors/host/shard_host.py) builds its parts and hands each what it needs; a
+    part that imported the shell, or the package that re-exports it, would close a circle and
+    start pulling a second job into the part."""
+    shell = {"actors.host", "actors.host.shard_host"}
+    offenders = sorted(
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in (ROOT / "actors" / "host").glob("*.py")
+        if path.name not in {"__init__.py", "shard_host.py"}
+        for module in imported_modules(path)
+        if module in shell
+    )
+    assert offenders == []

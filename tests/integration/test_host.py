@@ -239,10 +239,10 @@ async def test_an_invalidation_during_an_economy_read_is_not_lost(
     host: ShardHost, demo_economy_document: dict[str, Any]
 ) -> None:
     host.invalidate_economy(T, P)
-    real_read = host._project_state
+    real_read = host.economies.read
 
     async def read_then_change(key: str) -> Any:
-        host._project_state = real_read  # type: ignore[method-assign]
+        host.economies.read = real_read
         state = await real_read(key)  # sees the current version...
         document = {
             **demo_economy_document,
@@ -251,7 +251,7 @@ async def test_an_invalidation_during_an_economy_read_is_not_lost(
         assert (await host.define_economy(T, P, document)).ok  # ...which is replaced meanwhile
         return state
 
-    host._project_state = read_then_change  # type: ignore[method-assign]
+    host.economies.read = read_then_change
     await rich_player(host, "race")
     assert (await one(host, req("race", c.Credit("stars", 1)))).ok, "the host must not keep the old version"
 
