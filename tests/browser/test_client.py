@@ -194,6 +194,9 @@ def test_an_invalid_economy_field_is_refused_at_the_field_then_a_valid_change_is
     page.get_by_role("tab", name="Version history").click()
     expect(page.get_by_text(f"Version {version + 1} (current)")).to_be_visible()
     expect(page.get_by_text(server.credentials["adminEmail"]).first).to_be_visible()
+    page.get_by_text("Changes in this version").first.click()  # asks POST .../economy/diff
+    expect(page.get_by_role("list", name="Changes").first).to_contain_text(f"+currency {tokens} (soft)")
+    screenshot(page, "client-economy-history")
 
 
 def test_the_live_feed_shows_an_xp_award_and_player_lookup_shows_the_player(page: Page, server: Server) -> None:

@@ -87,8 +87,7 @@ export async function economy(ctx) {
   const tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Economy sections" });
 
   /**
-   * The working copy's changes as the server counts them: a dry run of the PUT, at most one in
-   * flight and only after typing pauses; answers that arrive after a newer edit are dropped.
+   * A dry run of the PUT for the working copy: the server's changes, or its 422.
    * @returns {Promise<{ changes: string[] } | { error: ApiError }>}
    */
   async function dryRun() {
@@ -102,6 +101,8 @@ export async function economy(ctx) {
   let edits = 0;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let counting;
+  /** The toolbar's count of unpublished changes as the server counts them: a dry run sent once
+   * typing pauses; an answer that arrives after a newer edit is dropped. */
   function touched() {
     edits += 1;
     clearTimeout(counting);
