@@ -118,7 +118,7 @@ export async function economy(ctx) {
       if ("error" in answer) dirty.textContent = "Unpublished edits (not valid yet)";
       else {
         const n = answer.changes.length;
-        dirty.textContent = n ? `${n} unpublished change${n === 1 ? "" : "s"}` : "No unpublished changes (only defaults written out)";
+        dirty.textContent = n ? `${n} unpublished change${n === 1 ? "" : "s"}` : "No unpublished changes (only defaults written out or left out)";
       }
     }, 400);
   }
