@@ -11,7 +11,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 SYNC := $(UV) sync --locked --python $(PYTHON) --inexact
 
-.PHONY: install install-dev install-bench system-packages test check bench serve lock upgrade lowest coverage lint-workflows
+.PHONY: install install-dev install-bench system-packages test check dashboard-types bench serve lock upgrade lowest coverage lint-workflows
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -60,10 +60,16 @@ coverage: install-dev system-packages
 lint-workflows: install-dev
 	$(BIN)/pytest -q tests/ops/test_workflows.py
 
-check: install-dev
+check: install-dev dashboard-types
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The dashboard's ES modules, type-checked as they are served (`// @ts-check` and JSDoc, no build
+# step): tsc from the Node SDK's locked devDependencies, options in serve/static/tsconfig.json.
+dashboard-types:
+	$(MAKE) -C sdks/node install
+	sdks/node/node_modules/.bin/tsc -p serve/static/tsconfig.json
 
 serve: install
 	$(BIN)/ludex serve

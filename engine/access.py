@@ -11,6 +11,17 @@ from datetime import datetime
 from typing import Any
 
 SCOPES = ("players:read", "players:write", "economy:write", "store:purchase", "events:read", "realtime")
+# What each scope lets a key do, in the words the dashboard shows beside its checkbox (served by
+# `GET /v1/client/scopes`, so no client keeps its own copy of the list).
+SCOPE_DESCRIPTIONS = {
+    "players:read": "Read players, profiles, wallets, inventories and leaderboards.",
+    "players:write": "Create, update and delete players; award XP, count progress; submit scores.",
+    "economy:write": "Credit and debit currencies; grant and consume items.",
+    "store:purchase": "Buy SKUs and bundles from the store.",
+    "events:read": "Read and export the project's event log.",
+    "realtime": "Open the realtime WebSocket: live events and the command stream.",
+}
+assert tuple(SCOPE_DESCRIPTIONS) == SCOPES, "one description per scope, in the order of SCOPES"
 KEY_MARK = "ldx"
 
 

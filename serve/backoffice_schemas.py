@@ -158,6 +158,37 @@ class Economy(BaseModel):
     document: dict[str, Any]
 
 
+class EconomyChange(Economy):
+    """What `PUT .../economy` installed, or with `?dryRun=true` would install (`version` is then
+    the version it would become), with the changes from the published version as a human
+    reviews them (`engine/economy_diff.py`: defaults written out are no change)."""
+
+    changes: list[str] = Field(examples=[["+ currency gems (hard)", "~ item potion: stackLimit 99 -> 150"]])
+    dryRun: bool = Field(description="True: nothing was stored and no audit entry was written.")
+
+
+class EconomyDiffIn(Body):
+    """Two economy documents to compare, e.g. an audit entry's `before` and `after`."""
+
+    before: dict[str, Any] | None = Field(default=None, description="None: no economy yet.")
+    after: dict[str, Any]
+
+
+class EconomyDiff(BaseModel):
+    changes: list[str] = Field(examples=[["- item shield", "~ sku potion-pack: price {coins: 100} -> {coins: 120}"]])
+
+
+class ScopeInfo(BaseModel):
+    id: Scope
+    description: str
+
+
+class ScopeList(BaseModel):
+    """Every scope an API key may hold (`engine.access.SCOPES`), in that order."""
+
+    items: list[ScopeInfo]
+
+
 class AuditEntry(BaseModel):
     id: str
     tenantId: str | None

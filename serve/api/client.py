@@ -7,7 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
+from engine.access import SCOPE_DESCRIPTIONS
 from engine.access import ApiKey as StoredKey
+from engine.economy_diff import diff_economies
+from engine.errors import Rejection
+from engine.project import ProjectState, define_economy
 from engine.rbac import Principal, can
 from engine.rules import rfc3339
 from serve.api_key_auth import ID_PATTERN, ProjectId, tenant_id
@@ -18,10 +22,15 @@ from serve.backoffice_schemas import (
     ApiKeyIn,
     ApiKeyList,
     Economy,
+    EconomyChange,
+    EconomyDiff,
+    EconomyDiffIn,
     Project,
     ProjectIn,
     ProjectPage,
     ProjectPatch,
+    ScopeInfo,
+    ScopeList,
 )
 from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.pagination import SORT_SCAN_LIMIT, Cursor, Limit, Sort, sorted_page
@@ -72,6 +81,18 @@ async def list_projects(
 
 def _sees(principal: Principal, tenant: str, project: str) -> bool:
     return can(principal, "projects:read", tenant, project)
+
+
+@router.get("/scopes", response_model=ScopeList, responses=ERRORS, summary="List API key scopes")
+async def list_scopes(tenant: Tenant, principal: CurrentPrincipal) -> ScopeList:
+    """The scopes an API key may be given, with what each allows: the dashboard builds its key
+    form from this answer rather than from a copy of the list."""
+    ensure_can(principal, "api-keys:read", tenant)
+    return ScopeList(
+        items=[
+            ScopeInfo.model_validate({"id": scope, "description": text}) for scope, text in SCOPE_DESCRIPTIONS.items()
+        ]
+    )
 
 
 @router.post("/projects", status_code=201, response_model=Project, responses=ERRORS, summary="Create a project")
@@ -252,7 +273,9 @@ async def get_economy(
     return Economy(version=version, document=document)
 
 
-@router.put("/projects/{projectId}/economy", response_model=Economy, responses=ERRORS, summary="Replace the economy")
+@router.put(
+    "/projects/{projectId}/economy", response_model=EconomyChange, responses=ERRORS, summary="Replace the economy"
+)
 async def put_economy(
     request: Request,
     projectId: ProjectId,
@@ -271,12 +294,23 @@ async def put_economy(
             ]
         ),
     ],
-) -> Economy:
+    dryRun: Annotated[bool, Query(description="Validate and answer the changes; store and audit nothing.")] = False,
+) -> EconomyChange:
     """Validates and installs a new version; shard hosts use it from their next command, without
-    a restart. A bad definition is 422 `invalid-definition` naming the path of every bad field."""
+    a restart. A bad definition is 422 `invalid-definition` naming the path of every bad field.
+    `changes` lists what differs from the published version (`engine/economy_diff.py`). With
+    `dryRun=true` the same checks run and the same answer comes back, but nothing is stored and
+    nothing is audited (the audit log records changes, and a dry run makes none)."""
     ensure_can(principal, "economy:write", tenant, projectId)
     await _project(connected, tenant, projectId)
     before = await connected.directory.economy_document(tenant, projectId)
+    if dryRun:
+        current = await connected.directory.economy_version(tenant, projectId)
+        checked = define_economy(ProjectState(version=current), document)
+        if isinstance(checked, Rejection):
+            raise checked
+        changes = diff_economies(before, document)
+        return EconomyChange(version=checked["data"]["version"], document=document, changes=changes, dryRun=True)
     outcome = await connected.directory.define_economy(tenant, projectId, document)
     if outcome.refusal is not None:
         raise outcome.refusal.as_error()
@@ -284,4 +318,18 @@ async def put_economy(
     await record(
         request, connected, principal, "economy.define", projectId, tenant_id=tenant, before=before, after=document
     )
-    return Economy(version=version, document=document)
+    return EconomyChange(version=version, document=document, changes=diff_economies(before, document), dryRun=False)
+
+
+@router.post(
+    "/projects/{projectId}/economy/diff", response_model=EconomyDiff, responses=ERRORS, summary="Compare two economies"
+)
+async def diff_economy(
+    body: EconomyDiffIn, projectId: ProjectId, tenant: Tenant, principal: CurrentPrincipal, connected: Connected
+) -> EconomyDiff:
+    """What changes from `before` to `after`, as `PUT .../economy` would report it
+    (`engine/economy_diff.py`): the dashboard shows each published version's changes with it
+    instead of diffing on its own. Stores nothing; documents need not be valid."""
+    ensure_can(principal, "economy:read", tenant, projectId)
+    await _project(connected, tenant, projectId)
+    return EconomyDiff(changes=diff_economies(body.before, body.after))

@@ -11,10 +11,13 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from engine.access import SCOPE_DESCRIPTIONS, SCOPES
+from engine.definitions import economy_to_document, parse_economy
 from tests.browser.conftest import Server, screenshot
 from tests.browser.helpers import confirm, eventually, nav, new_player, settled, sign_in, unique
 from tests.e2e.test_webhooks import Receiver
@@ -39,6 +42,11 @@ def test_an_api_key_is_shown_once_works_against_the_game_api_and_stops_when_revo
     dialog.get_by_label("Name").fill(name)
     expect(dialog.get_by_label("players:read")).to_be_checked()
     expect(dialog.get_by_label("players:write")).to_be_checked()
+    offered = dialog.get_by_role("checkbox")
+    expect(offered).to_have_count(len(SCOPES))  # the server's list (GET /v1/client/scopes)
+    assert [offered.nth(i).get_attribute("value") for i in range(len(SCOPES))] == list(SCOPES)
+    expect(dialog.get_by_text(SCOPE_DESCRIPTIONS["realtime"])).to_be_visible()
+    screenshot(page, "client-key-scopes")
     dialog.get_by_role("button", name="Create key").click()
     shown = page.get_by_role("dialog", name="API key created")
     secret = shown.get_by_label("API key").input_value()
@@ -146,13 +154,10 @@ def test_an_invalid_economy_field_is_refused_at_the_field_then_a_valid_change_is
     expect(page.get_by_text(f"Version {version}", exact=True)).to_be_visible()
     page.get_by_role("tab", name="Items").click()
     page.get_by_label("Item 2 stack limit").fill("0")
+    expect(page.get_by_text("Unpublished edits (not valid yet)")).to_be_visible()  # the dry run's 422
     page.get_by_role("button", name="Review and publish").click()
-    review = page.get_by_role("dialog", name=f"Review changes before publishing version {version + 1}")
-    expect(review.get_by_role("list", name="Changes")).to_contain_text(
-        f"item potion: stackLimit {potion['stackLimit']} → 0"
-    )
-    review.get_by_role("button", name=f"Publish version {version + 1}").click()
     expect(page.get_by_role("alert")).to_contain_text("items[1].stackLimit")
+    expect(page.get_by_role("dialog")).to_have_count(0)  # refused by the dry run, before any review
     stack_limit = page.get_by_label("Item 2 stack limit")
     expect(stack_limit).to_have_attribute("aria-invalid", "true")
     expect(page.locator(f"#{stack_limit.get_attribute('id')}-error")).to_contain_text("must be an integer >= 1")
@@ -167,8 +172,9 @@ def test_an_invalid_economy_field_is_refused_at_the_field_then_a_valid_change_is
     page.get_by_role("button", name="Review and publish").click()
     review = page.get_by_role("dialog", name=f"Review changes before publishing version {version + 1}")
     changes = review.get_by_role("list", name="Changes")
-    expect(changes).to_contain_text(f"+currency {tokens}")
-    expect(changes).to_contain_text(f"item potion: stackLimit {potion['stackLimit']} → {new_limit}")
+    expect(changes).to_contain_text(f"+currency {tokens} (soft)")
+    expect(changes).to_contain_text(f"~item potion: stackLimit {potion['stackLimit']} -> {new_limit}")
+    screenshot(page, "client-economy-review")
     review.get_by_role("button", name=f"Publish version {version + 1}").click()
     expect(page.get_by_role("status")).to_contain_text(f"Published version {version + 1}.")
 
@@ -189,6 +195,9 @@ def test_an_invalid_economy_field_is_refused_at_the_field_then_a_valid_change_is
     page.get_by_role("tab", name="Version history").click()
     expect(page.get_by_text(f"Version {version + 1} (current)")).to_be_visible()
     expect(page.get_by_text(server.credentials["adminEmail"]).first).to_be_visible()
+    page.get_by_text("Changes in this version").first.click()  # asks POST .../economy/diff
+    expect(page.get_by_role("list", name="Changes").first).to_contain_text(f"+currency {tokens} (soft)")
+    screenshot(page, "client-economy-history")
 
 
 def test_the_live_feed_shows_an_xp_award_and_player_lookup_shows_the_player(page: Page, server: Server) -> None:
@@ -305,3 +314,35 @@ def test_the_economy_editor_shows_the_leaderboards_and_lists_a_board_change_for_
     page.get_by_role("button", name="Review and publish").click()
     review = page.get_by_role("dialog", name=re.compile("Review changes before publishing"))
     expect(review.get_by_role("list", name="Changes")).to_contain_text("+leaderboard new-board")
+
+
+def test_defaults_left_out_are_no_change_to_publish(page: Page, server: Server) -> None:
+    """The editor asks the server what changed (a dry run of the PUT): the published document is
+    in canonical form (defaults written out); a leaderboard with its default `operator` and
+    `order` left out is the same economy, so there is nothing to publish."""
+    with server.admin() as admin:
+        before = admin.get(ECONOMY).json()
+    published = before["document"]
+
+    def without_defaults(i: int) -> dict[str, Any]:
+        return {k: v for k, v in published["leaderboards"][i].items() if k not in ("operator", "order")}
+
+    def same_economy(i: int) -> bool:
+        boards = [without_defaults(i) if j == i else b for j, b in enumerate(published["leaderboards"])]
+        return economy_to_document(parse_economy({**published, "leaderboards": boards})) == published
+
+    i = next(i for i in range(len(published["leaderboards"])) if same_economy(i))
+    shorter = without_defaults(i)
+    assert shorter != published["leaderboards"][i]  # an edit, yet the same economy
+
+    sign_in(page, server)
+    nav(page, "Economy")
+    page.get_by_role("tab", name="Leaderboards").click()
+    page.get_by_label(f"Leaderboard {i + 1} ({shorter['id']})").fill(json.dumps(shorter, indent=2))
+    expect(page.get_by_text("No unpublished changes (only defaults written out or left out)")).to_be_visible()
+    page.get_by_role("button", name="Review and publish").click()
+    expect(page.get_by_role("status")).to_contain_text("Nothing to publish")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    screenshot(page, "client-economy-no-change")
+    with server.admin() as admin:
+        assert admin.get(ECONOMY).json() == before  # the dry runs stored nothing

@@ -11,6 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from engine.access import SCOPES
+from engine.definitions import economy_to_document, parse_economy
+from engine.economy_diff import diff_economies
 from engine.rbac import Membership
 from serve.launcher import Launched
 from tests.e2e.conftest import Api
@@ -130,6 +133,17 @@ ROUTES: list[Route] = [
         {"superadmin", "admin", "owner", "developer"},
     ),
     ("GET economy", lambda c, w: c.get(f"{PROJECT}/economy"), PLATFORM | {"owner", "developer", "analyst"}),
+    (
+        "PUT economy (dry run)",
+        lambda c, w: c.put(f"{PROJECT}/economy", params={"dryRun": "true"}, json=w["economy"]),
+        {"superadmin", "admin", "owner", "developer"},
+    ),
+    ("GET scopes", lambda c, w: c.get("/v1/client/scopes"), PLATFORM | {"owner", "developer"}),
+    (
+        "POST economy diff",
+        lambda c, w: c.post(f"{PROJECT}/economy/diff", json={"before": None, "after": w["economy"]}),
+        PLATFORM | {"owner", "developer", "analyst"},
+    ),
     ("GET users", lambda c, w: c.get("/v1/admin/users"), PLATFORM),
     (
         "POST user",
@@ -229,6 +243,57 @@ def test_a_new_economy_version_applies_to_the_game_api_without_a_restart(
     bad = developer.put(f"{PROJECT}/economy", json={**document, "items": [{"id": "x", "stackLimit": 0}]})
     assert bad.status_code == 422 and bad.json()["type"].endswith("/invalid-definition")
     assert any(e["field"] == "items[0].stackLimit" for e in bad.json()["errors"])
+
+
+def test_a_dry_run_answers_the_canonical_diff_and_stores_and_audits_nothing(
+    world: dict[str, Any], demo_economy_document: Any
+) -> None:
+    owner = world["clients"]["owner"]
+    project = uid("dry")
+    assert owner.post("/v1/client/projects", json={"id": project, "name": "Dry"}).status_code == 201
+    path = f"/v1/client/projects/{project}/economy"
+    first = owner.put(path, json=demo_economy_document)
+    assert first.status_code == 200 and first.json()["dryRun"] is False
+    assert first.json()["changes"] and all(line.startswith("+ ") for line in first.json()["changes"])
+
+    def audited() -> int:
+        entries = owner.get("/v1/admin/audit", params={"tenantId": TENANT, "action": "economy.define", "limit": 200})
+        return sum(e["target"] == project for e in entries.json()["items"])
+
+    assert audited() == 1
+    kept = owner.get(path).json()
+    spelled_out = economy_to_document(parse_economy(demo_economy_document))
+    assert spelled_out != demo_economy_document, "the canonical form writes defaults the demo leaves implicit"
+    same = owner.put(path, params={"dryRun": "true"}, json=spelled_out)
+    assert same.status_code == 200, same.text
+    assert same.json() == {"version": 2, "document": spelled_out, "changes": [], "dryRun": True}
+    more = {
+        **demo_economy_document,
+        "currencies": [*demo_economy_document["currencies"], {"id": "stars", "kind": "soft"}],
+    }
+    changed = owner.put(path, params={"dryRun": "true"}, json=more)
+    assert changed.status_code == 200 and changed.json()["changes"] == ["+ currency stars (soft)"]
+    bad = owner.put(path, params={"dryRun": "true"}, json={**more, "items": [{"id": "x", "stackLimit": 0}]})
+    assert bad.status_code == 422 and bad.json()["type"].endswith("/invalid-definition")
+    assert any(e["field"] == "items[0].stackLimit" for e in bad.json()["errors"])
+    assert owner.get(path).json() == kept and kept["version"] == 1, "a dry run stores nothing"
+    assert audited() == 1, "a dry run writes no audit entry"
+
+
+def test_the_diff_route_answers_the_engines_diff(world: dict[str, Any], demo_economy_document: Any) -> None:
+    analyst = world["clients"]["analyst"]
+    spelled_out = economy_to_document(parse_economy(demo_economy_document))
+    same = analyst.post(f"{PROJECT}/economy/diff", json={"before": demo_economy_document, "after": spelled_out})
+    assert same.status_code == 200 and same.json() == {"changes": []}
+    new = analyst.post(f"{PROJECT}/economy/diff", json={"after": demo_economy_document})
+    assert new.json()["changes"] == diff_economies(None, demo_economy_document) != []
+
+
+def test_the_scopes_come_from_the_server_with_what_each_allows(world: dict[str, Any]) -> None:
+    answer = world["clients"]["developer"].get("/v1/client/scopes")
+    assert answer.status_code == 200
+    assert [s["id"] for s in answer.json()["items"]] == list(SCOPES)
+    assert all(s["description"] for s in answer.json()["items"])
 
 
 def test_backoffice_changes_are_in_the_audit_log(world: dict[str, Any]) -> None:

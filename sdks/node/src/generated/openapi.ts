@@ -679,9 +679,34 @@ export interface paths {
          * Replace the economy
          * @description Validates and installs a new version; shard hosts use it from their next command, without
          *     a restart. A bad definition is 422 `invalid-definition` naming the path of every bad field.
+         *     `changes` lists what differs from the published version (`engine/economy_diff.py`). With
+         *     `dryRun=true` the same checks run and the same answer comes back, but nothing is stored and
+         *     nothing is audited (the audit log records changes, and a dry run makes none).
          */
         put: operations["put_economy_v1_client_projects__projectId__economy_put"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/projects/{projectId}/economy/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Compare two economies
+         * @description What changes from `before` to `after`, as `PUT .../economy` would report it
+         *     (`engine/economy_diff.py`): the dashboard shows each published version's changes with it
+         *     instead of diffing on its own. Stores nothing; documents need not be valid.
+         */
+        post: operations["diff_economy_v1_client_projects__projectId__economy_diff_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1047,6 +1072,27 @@ export interface paths {
          * @description Every `dead` delivery of the webhook back to `pending`, to be sent again; answers how many.
          */
         post: operations["redrive_dead_v1_client_projects__projectId__webhooks__webhookId__redrive_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/scopes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API key scopes
+         * @description The scopes an API key may be given, with what each allows: the dashboard builds its key
+         *     form from this answer rather than from a copy of the list.
+         */
+        get: operations["list_scopes_v1_client_scopes_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2458,6 +2504,61 @@ export interface components {
             version: number;
         };
         /**
+         * EconomyChange
+         * @description What `PUT .../economy` installed, or with `?dryRun=true` would install (`version` is then
+         *     the version it would become), with the changes from the published version as a human
+         *     reviews them (`engine/economy_diff.py`: defaults written out are no change).
+         */
+        EconomyChange: {
+            /**
+             * Changes
+             * @example [
+             *       "+ currency gems (hard)",
+             *       "~ item potion: stackLimit 99 -> 150"
+             *     ]
+             */
+            changes: string[];
+            /** Document */
+            document: {
+                [key: string]: unknown;
+            };
+            /**
+             * Dryrun
+             * @description True: nothing was stored and no audit entry was written.
+             */
+            dryRun: boolean;
+            /** Version */
+            version: number;
+        };
+        /** EconomyDiff */
+        EconomyDiff: {
+            /**
+             * Changes
+             * @example [
+             *       "- item shield",
+             *       "~ sku potion-pack: price {coins: 100} -> {coins: 120}"
+             *     ]
+             */
+            changes: string[];
+        };
+        /**
+         * EconomyDiffIn
+         * @description Two economy documents to compare, e.g. an audit entry's `before` and `after`.
+         */
+        EconomyDiffIn: {
+            /** After */
+            after: {
+                [key: string]: unknown;
+            };
+            /**
+             * Before
+             * @description None: no economy yet.
+             */
+            before?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
          * EconomyHealthReport
          * @description Per currency and UTC day: where currency came from and went, and how it is held.
          * @example {
@@ -3851,6 +3952,24 @@ export interface components {
              * @description A refresh token (`rt_...`).
              */
             refreshToken: string;
+        };
+        /** ScopeInfo */
+        ScopeInfo: {
+            /** Description */
+            description: string;
+            /**
+             * Id
+             * @enum {string}
+             */
+            id: "players:read" | "players:write" | "economy:write" | "store:purchase" | "events:read" | "realtime";
+        };
+        /**
+         * ScopeList
+         * @description Every scope an API key may hold (`engine.access.SCOPES`), in that order.
+         */
+        ScopeList: {
+            /** Items */
+            items: components["schemas"]["ScopeInfo"][];
         };
         /** ScoreResult */
         ScoreResult: {
@@ -8561,7 +8680,10 @@ export interface operations {
     };
     put_economy_v1_client_projects__projectId__economy_put: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Validate and answer the changes; store and audit nothing. */
+                dryRun?: boolean;
+            };
             header?: {
                 /** @description The tenant the call acts for. */
                 "x-tenant-id"?: string;
@@ -8586,7 +8708,113 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Economy"];
+                    "application/json": components["schemas"]["EconomyChange"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    diff_economy_v1_client_projects__projectId__economy_diff_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EconomyDiffIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EconomyDiff"];
                 };
             };
             /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
@@ -10624,6 +10852,105 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Redriven"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_scopes_v1_client_scopes_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScopeList"];
                 };
             };
             /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */

@@ -1,3 +1,4 @@
+// @ts-check
 // Admin area (platform roles): tenants, plans and quotas, metrics, usage, audit, users.
 import { h, clear, when, number, put } from "./dom.js";
 import { api, download } from "./api.js";
@@ -117,11 +118,11 @@ async function plans(ctx) {
       put(clear(holder), 
         page.items.length
           ? table(
-              [
+              /** @type {import("./ui.js").Column[]} */ ([
                 ["Plan", (p) => h("div", {}, h("strong", {}, p.name), h("div", { class: "hint mono" }, p.id))],
                 ...QUOTAS.map(([key, label]) => [label, (p) => number(p[key])]),
                 ["", (p) => (can("plans:write") ? h("div", { class: "row-actions" }, button("Edit", () => edit(p), { "aria-label": `Edit plan ${p.id}` }), button("Delete", () => remove(p), { class: "danger ghost", "aria-label": `Delete plan ${p.id}` })) : null)],
-              ],
+              ]),
               page.items,
             )
           : empty("No plans yet.", "Create one with “New plan”."),
@@ -133,6 +134,7 @@ async function plans(ctx) {
   async function edit(plan) {
     const id = input({ required: true, value: plan ? plan.id : "", readonly: Boolean(plan) });
     const name = input({ required: true, value: plan ? plan.name : "" });
+    /** @type {Array<[string, HTMLInputElement, string]>} */
     const quotas = QUOTAS.map(([key, label]) => [key, quotaInput(plan ? plan[key] : null), label]);
     const saved = await dialog(
       plan ? `Edit plan ${plan.id}` : "New plan",

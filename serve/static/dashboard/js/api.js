@@ -1,3 +1,4 @@
+// @ts-check
 // The console's only way to the server: the documented public API. Holds the session (access
 // token in memory, refresh token in sessionStorage so a reload stays signed in), renews the
 // access token silently before it expires or when the API answers 401 `invalid-token`, and
@@ -5,7 +6,8 @@
 
 const REFRESH_KEY = "ludex.refreshToken";
 const listeners = new Set();
-const session = { access: null, expiresAt: 0, timer: null };
+/** @type {{ access: string | null, expiresAt: number, timer: ReturnType<typeof setTimeout> | undefined }} */
+const session = { access: null, expiresAt: 0, timer: undefined };
 let refreshing = null;
 
 export class ApiError extends Error {
@@ -112,12 +114,27 @@ function query(params) {
 }
 
 /**
+ * @typedef {object} ApiOptions
+ * @property {string} [method] HTTP method; GET when left out.
+ * @property {unknown} [body] sent as JSON.
+ * @property {Record<string, unknown>} [params] the query string; null, undefined and "" are left out.
+ * @property {string | null} [tenant] x-tenant-id.
+ * @property {string} [apiKey] a project key: calls the game API instead of with the dashboard token.
+ * @property {boolean} [raw] answer the Response itself.
+ */
+
+/**
  * Calls the API as the signed-in user. `tenant` sets x-tenant-id; `apiKey` calls the game API
  * with a project key instead of the dashboard token. Answers parsed JSON (or the Response when
- * `raw`), throws ApiError with the problem otherwise.
+ * `raw`), throws ApiError with the problem otherwise. The answer is `any`: its shape is the
+ * OpenAPI schema of the route (docs/openapi.json), which the pages read field by field.
+ * @param {string} path
+ * @param {ApiOptions} [options]
+ * @returns {Promise<any>}
  */
 export async function api(path, { method = "GET", body, params, tenant, apiKey, raw = false } = {}) {
   const send = async () => {
+    /** @type {Record<string, string>} */
     const headers = {};
     if (apiKey) headers["x-api-key"] = apiKey;
     else if (session.access) headers.authorization = `Bearer ${session.access}`;

@@ -1,3 +1,4 @@
+// @ts-check
 // The console shell: sign-in, the session, role-aware navigation, tenant/project context and a
 // small history-API router under /dashboard/. Pages live in admin.js, client.js, economy.js.
 import { h, clear, put } from "./dom.js";
@@ -9,9 +10,22 @@ import { CLIENT_PAGES } from "./client.js";
 const BASE = "/dashboard";
 const CONTEXT_KEY = "ludex.context";
 const root = document.getElementById("app");
+/**
+ * @typedef {{ tenantId: string, role: string, projects: string[] }} Membership
+ * @typedef {{ userId: string, email: string, platformRole: string | null, memberships: Membership[] }} Me
+ */
+/**
+ * The signed-in user (`GET /v1/auth/me`), the role table and the chosen tenant and project.
+ * @type {{ me: Me | null, policy: Record<string, string[]>, tenants: string[], projects: any[], tenant: string | null, project: string | null }}
+ */
 const state = { me: null, policy: {}, tenants: [], projects: [], tenant: null, project: null };
 
-/** engine/rbac.py's `can`, over the same table (policy.json): only to hide what the API would refuse. */
+/**
+ * engine/rbac.py's `can`, over the same table (policy.json): only to hide what the API would refuse.
+ * @param {string} action
+ * @param {string | null} [tenant]
+ * @param {string | null} [project]
+ */
 export function can(action, tenant = null, project = null) {
   const allowed = state.policy[action] || [];
   const me = state.me;
@@ -32,7 +46,7 @@ export function go(path, { replace = false } = {}) {
 
 addEventListener("popstate", () => render());
 document.addEventListener("click", (event) => {
-  const link = event.target.closest("a[data-nav]");
+  const link = /** @type {Element} */ (event.target).closest("a[data-nav]");
   if (!link || event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
   event.preventDefault();
   go(link.getAttribute("href"));
@@ -66,12 +80,14 @@ async function boot() {
 }
 
 async function loadSession() {
-  state.me = await api("/v1/auth/me");
-  if (state.me.platformRole) {
+  /** @type {Me} */
+  const me = await api("/v1/auth/me");
+  state.me = me;
+  if (me.platformRole) {
     const page = await api("/v1/admin/tenants", { params: { limit: 200 } });
     state.tenants = page.items.map((t) => t.id);
   } else {
-    state.tenants = [...new Set(state.me.memberships.map((m) => m.tenantId))];
+    state.tenants = [...new Set(me.memberships.map((m) => m.tenantId))];
   }
   const saved = JSON.parse(localStorage.getItem(CONTEXT_KEY) || "{}");
   const fromUrl = new URLSearchParams(location.search);
@@ -90,7 +106,7 @@ async function loadProjects(wanted) {
       state.projects = [];
     }
   } else if (state.tenant) {
-    state.projects = [...new Set(state.me.memberships.filter((m) => m.tenantId === state.tenant).flatMap((m) => m.projects))].filter((p) => p !== "*");
+    state.projects = [...new Set((state.me ? state.me.memberships : []).filter((m) => m.tenantId === state.tenant).flatMap((m) => m.projects))].filter((p) => p !== "*");
   }
   state.project = state.projects.includes(wanted) ? wanted : state.projects[0] || null;
   localStorage.setItem(CONTEXT_KEY, JSON.stringify({ tenant: state.tenant, project: state.project }));
@@ -205,6 +221,7 @@ function contextPicker() {
 }
 
 function renderShell(area, slug) {
+  const me = /** @type {Me} */ (state.me); // the shell is drawn only for a signed-in user
   const adminPages = ADMIN_PAGES.filter((p) => can(p.action));
   const clientPages = CLIENT_PAGES.filter((p) => state.tenant && can(p.action, state.tenant));
   const nav = h(
@@ -224,14 +241,14 @@ function renderShell(area, slug) {
         )
       : null,
   );
-  const role = state.me.platformRole || state.me.memberships.map((m) => `${m.role} @ ${m.tenantId}`).join(", ") || "no role";
+  const role = me.platformRole || me.memberships.map((m) => `${m.role} @ ${m.tenantId}`).join(", ") || "no role";
   const signOutButton = h("button", { type: "button", class: "secondary" }, "Sign out");
   signOutButton.addEventListener("click", () => signOut());
   const main = h("main", { class: "content", id: "main" });
   const top = h(
     "header",
     { class: "topbar" },
-    h("div", { class: "who" }, h("span", { class: "email" }, state.me.email), h("span", { class: "badge neutral" }, role)),
+    h("div", { class: "who" }, h("span", { class: "email" }, me.email), h("span", { class: "badge neutral" }, role)),
     h("a", { href: "/v1/docs", class: "link", target: "_blank", rel: "noopener" }, "API docs"),
     signOutButton,
   );

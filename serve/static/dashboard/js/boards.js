@@ -1,6 +1,7 @@
+// @ts-check
 // Leaderboards, read-only: a board the economy defines, its current or previous period, and its
 // standings page by page (GET .../leaderboards/{boardId}, players:read).
-import { h, clear, number, when, put } from "./dom.js";
+import { h, number, when, put } from "./dom.js";
 import { api } from "./api.js";
 import { field, select, showError, table, empty, card, toolbar, paginated } from "./ui.js";
 import { enc, needProject, projectPath } from "./project.js";
@@ -28,6 +29,7 @@ export async function leaderboards(ctx) {
   const board = select(ids.map((id) => [id, id]), { value: ids[0] });
   const period = select(PERIODS, { value: "current" });
   const heading = h("p", { class: "totals" });
+  /** @type {import("./ui.js").Column[]} */
   const columns = [
     ["Rank", (e) => number(e.rank)],
     ["Player", (e) => e.playerId],

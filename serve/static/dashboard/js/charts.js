@@ -1,3 +1,4 @@
+// @ts-check
 // Hand-drawn SVG charts (no library to vendor): a line chart of series over labels and a bar
 // chart. Each is an <svg role="img"> named by its title, with a legend and <title> tooltips.
 import { h, s } from "./dom.js";

@@ -1,3 +1,4 @@
+// @ts-check
 // Client area (tenant roles, scoped to the chosen project): projects, API keys and webhooks
 // here; the live feed and player lookup in live.js, reports in reports.js, the economy in economy.js.
 import { h, clear, when, put } from "./dom.js";
@@ -9,8 +10,6 @@ import { reports } from "./reports.js";
 import { economyHealth } from "./health.js";
 import { leaderboards } from "./boards.js";
 import { enc, needProject, projectPath } from "./project.js";
-
-const SCOPES = ["players:read", "players:write", "economy:write", "store:purchase", "events:read", "realtime"];
 
 async function projects(ctx) {
   const { main, tenant, can } = ctx;
@@ -111,8 +110,17 @@ async function apiKeys(ctx) {
     }
   }
   async function create() {
+    /** @type {{ items: Array<{ id: string, description: string }> }} */
+    let scopes;
+    try {
+      scopes = await api("/v1/client/scopes", { tenant });
+    } catch (error) {
+      showError(messages, error);
+      return;
+    }
     const name = input({ required: true });
-    const boxes = SCOPES.map((scope) => [scope, h("input", { type: "checkbox", value: scope, id: `scope-${scope}`, checked: scope.startsWith("players") })]);
+    /** @type {Array<[string, HTMLInputElement, string]>} the scopes the server offers, with what each allows */
+    const boxes = scopes.items.map(({ id, description }) => [id, h("input", { type: "checkbox", value: id, id: `scope-${id}`, checked: id.startsWith("players") }), description]);
     const expires = input({ type: "datetime-local" });
     const rate = input({ type: "number", min: 1, placeholder: "plan default" });
     const created = await dialog(
@@ -121,7 +129,7 @@ async function apiKeys(ctx) {
         "div",
         {},
         field("Name", name, { path: "name" }),
-        h("fieldset", { class: "scopes", "data-field": "scopes", id: "scopes-set" }, h("legend", {}, "Scopes"), boxes.map(([scope, box]) => h("label", { class: "check" }, box, scope)), h("p", { class: "field-error", id: "scopes-set-error", hidden: true })),
+        h("fieldset", { class: "scopes", "data-field": "scopes", id: "scopes-set" }, h("legend", {}, "Scopes"), boxes.map(([scope, box, description]) => h("label", { class: "check", title: description }, box, h("span", {}, h("span", { class: "mono" }, scope), h("span", { class: "hint" }, description)))), h("p", { class: "field-error", id: "scopes-set-error", hidden: true })),
         field("Expires", expires, { path: "expiresAt", hint: "Optional; your local time." }),
         field("Rate limit per second", rate, { path: "rateLimitPerSecond" }),
       ),

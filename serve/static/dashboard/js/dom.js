@@ -1,12 +1,20 @@
+// @ts-check
 // Tiny DOM helpers: the console builds its pages with h() instead of a framework.
 
-/** h("button", {class: "primary", onclick}, "Save") → an element; null/false children are skipped. */
+/**
+ * h("button", {class: "primary", onclick}, "Save") → an element; null/false children are skipped.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, unknown> | null} [attrs]
+ * @param {...unknown} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 export function h(tag, attrs = {}, ...children) {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs || {})) {
     if (value === null || value === undefined || value === false) continue;
-    if (name.startsWith("on") && typeof value === "function") element.addEventListener(name.slice(2), value);
-    else if (name === "class") element.className = value;
+    if (name.startsWith("on") && typeof value === "function") element.addEventListener(name.slice(2), /** @type {EventListener} */ (value));
+    else if (name === "class") element.className = String(value);
     else if (name === "dataset") Object.assign(element.dataset, value);
     else if (value === true) element.setAttribute(name, "");
     else element.setAttribute(name, String(value));

@@ -1,14 +1,17 @@
+// @ts-check
 // The economy editor: one working copy of the project's economy document, edited per section
 // (forms for currencies, items, counters, flags and the XP curve; JSON per entry for SKUs,
-// quests and achievements), reviewed as a diff, then published with PUT as the next version.
-// The API validates the whole document; its 422 `errors[].field` paths are shown at the field.
+// quests and achievements), reviewed as the server's diff (a dry run of the PUT), then published
+// with PUT as the next version. The API validates the whole document; its 422 `errors[].field`
+// paths are shown at the field.
 import { h, clear, when, put } from "./dom.js";
 import { api, ApiError } from "./api.js";
 import { input, select, button, showError, notice, dialog, markFields, clearFieldErrors, empty, badge, card, toolbar } from "./ui.js";
 import { barChart } from "./charts.js";
 
 const enc = encodeURIComponent;
-// section -> [title, id key, template of a new entry]; diff order follows engine/economy_diff.py.
+// section -> [title, id key, template of a new entry].
+/** @type {Record<string, [string, string, Record<string, unknown>]>} */
 const LISTS = {
   currencies: ["Currencies", "id", { id: "", kind: "soft" }],
   items: ["Items", "id", { id: "", stackLimit: 1 }],
@@ -33,41 +36,18 @@ const TABS = [
 const clone = (value) => JSON.parse(JSON.stringify(value ?? null));
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
-/** Lines a human reviews: `+ item shield`, `- currency gems`, `~ item potion: stackLimit 99 -> 150`. */
-export function diffEconomy(before, after) {
-  const lines = [];
-  before = before || {};
-  for (const [section, [title, idKey]] of Object.entries(LISTS)) {
-    const noun = title.toLowerCase().replace(/ & .*/, "").replace(/ies$/, "y").replace(/s$/, "");
-    const old = new Map((before[section] || []).map((e) => [e[idKey], e]));
-    const now = new Map((after[section] || []).map((e) => [e[idKey], e]));
-    for (const [id, entry] of now) {
-      if (!old.has(id)) lines.push(["+", `${noun} ${id}`]);
-      else if (!same(old.get(id), entry)) {
-        const changed = [...new Set([...Object.keys(old.get(id)), ...Object.keys(entry)])].filter((k) => !same(old.get(id)[k], entry[k]));
-        lines.push(["~", `${noun} ${id}: ${changed.map((k) => `${k} ${JSON.stringify(old.get(id)[k])} → ${JSON.stringify(entry[k])}`).join("; ")}`]);
-      }
-    }
-    for (const id of old.keys()) if (!now.has(id)) lines.push(["-", `${noun} ${id}`]);
-  }
-  if (!same(before.xpCurve, after.xpCurve)) lines.push(["~", `xp curve: ${JSON.stringify((before.xpCurve || {}).levels || [])} → ${JSON.stringify((after.xpCurve || {}).levels || [])}`]);
-  const flagsBefore = before.featureFlags || {};
-  const flagsAfter = after.featureFlags || {};
-  for (const name of new Set([...Object.keys(flagsBefore), ...Object.keys(flagsAfter)])) {
-    if (!(name in flagsBefore)) lines.push(["+", `feature flag ${name} = ${JSON.stringify(flagsAfter[name])}`]);
-    else if (!(name in flagsAfter)) lines.push(["-", `feature flag ${name}`]);
-    else if (!same(flagsBefore[name], flagsAfter[name])) lines.push(["~", `feature flag ${name}: ${JSON.stringify(flagsBefore[name])} → ${JSON.stringify(flagsAfter[name])}`]);
-  }
-  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (key in LISTS || key === "xpCurve" || key === "featureFlags") continue;
-    if (!same(before[key], after[key])) lines.push(["~", `${key}: changed`]);
-  }
-  return lines;
-}
-
+/**
+ * The server's review lines (engine/economy_diff.py, as `PUT .../economy?dryRun=true` and
+ * `POST .../economy/diff` answer them): `+ item shield`, `- currency gems`,
+ * `~ item potion: stackLimit 99 -> 150`. The console never diffs documents itself, so it agrees
+ * with the CLI and the API on what counts as a change (defaults written out do not).
+ * @param {string[]} lines
+ */
 function diffList(lines) {
   if (!lines.length) return empty("No changes.");
-  return h("ul", { class: "diff", "aria-label": "Changes" }, lines.map(([sign, text]) => h("li", { class: { "+": "add", "-": "del", "~": "mod" }[sign] }, h("span", { class: "sign" }, sign), text)));
+  /** @type {Record<string, string>} */
+  const classes = { "+": "add", "-": "del", "~": "mod" };
+  return h("ul", { class: "diff", "aria-label": "Changes" }, lines.map((line) => h("li", { class: classes[line[0]] || "mod" }, h("span", { class: "sign" }, line[0]), line.slice(2))));
 }
 
 /** An input with its error slot under it; `path` is the API field path it edits. */
@@ -106,9 +86,41 @@ export async function economy(ctx) {
   form.addEventListener("submit", (event) => event.preventDefault());
   const tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Economy sections" });
 
+  /**
+   * A dry run of the PUT for the working copy: the server's changes, or its 422.
+   * @returns {Promise<{ changes: string[] } | { error: ApiError }>}
+   */
+  async function dryRun() {
+    try {
+      return await api(path, { method: "PUT", tenant, params: { dryRun: "true" }, body: working });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 422) return { error };
+      throw error;
+    }
+  }
+  let edits = 0;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let counting;
+  /** The toolbar's count of unpublished changes as the server counts them: a dry run sent once
+   * typing pauses; an answer that arrives after a newer edit is dropped. */
   function touched() {
-    const changes = diffEconomy(published, working).length;
-    dirty.textContent = changes ? `${changes} unpublished change${changes === 1 ? "" : "s"}` : "No unpublished changes";
+    edits += 1;
+    clearTimeout(counting);
+    if (same(published, working) || !writable) {
+      dirty.textContent = "No unpublished changes";
+      return;
+    }
+    const edit = edits;
+    dirty.textContent = "Unpublished edits…";
+    counting = setTimeout(async () => {
+      const answer = await dryRun().catch(() => null);
+      if (edit !== edits || !answer) return;
+      if ("error" in answer) dirty.textContent = "Unpublished edits (not valid yet)";
+      else {
+        const n = answer.changes.length;
+        dirty.textContent = n ? `${n} unpublished change${n === 1 ? "" : "s"}` : "No unpublished changes (only defaults written out or left out)";
+      }
+    }, 400);
   }
 
   function listSection(section) {
@@ -144,6 +156,11 @@ export async function economy(ctx) {
     return cell(control, label, path);
   }
 
+  /** @param {HTMLElement} control */
+  function errorSlot(control) {
+    return /** @type {HTMLElement} */ (form.querySelector(`#${CSS.escape(control.id)}-error`));
+  }
+
   function jsonEntry(entry, label, path, replace) {
     const area = h("textarea", { rows: Math.min(14, JSON.stringify(entry, null, 2).split("\n").length + 1), class: "mono", spellcheck: "false", readonly: !writable });
     area.value = JSON.stringify(entry, null, 2);
@@ -151,13 +168,13 @@ export async function economy(ctx) {
       try {
         replace(JSON.parse(area.value));
         area.removeAttribute("aria-invalid");
-        form.querySelector(`#${CSS.escape(area.id)}-error`).hidden = true;
+        errorSlot(area).hidden = true;
         touched();
       } catch (error) {
         area.setAttribute("aria-invalid", "true");
-        const slot = form.querySelector(`#${CSS.escape(area.id)}-error`);
+        const slot = errorSlot(area);
         slot.hidden = false;
-        slot.textContent = `Not valid JSON: ${error.message}`;
+        slot.textContent = `Not valid JSON: ${error instanceof Error ? error.message : error}`;
       }
     });
     return cell(area, label, path);
@@ -293,7 +310,7 @@ export async function economy(ctx) {
                   "li",
                   {},
                   h("div", { class: "row" }, h("strong", {}, i === 0 ? `Version ${version} (current)` : `Version ${version - i}`), h("span", { class: "hint" }, `${when(entry.occurredAt)} by ${entry.actor}`)),
-                  h("details", {}, h("summary", {}, "Changes in this version"), diffList(diffEconomy(entry.before, entry.after || {}))),
+                  versionChanges(entry),
                 ),
               ),
             )
@@ -303,6 +320,24 @@ export async function economy(ctx) {
       showError(box, error);
     }
     return box;
+  }
+
+  /** An audit entry's changes, asked of the server when the reader opens them. */
+  function versionChanges(entry) {
+    const body = h("div", {}, h("p", { class: "hint" }, "Loading…"));
+    const details = h("details", {}, h("summary", {}, "Changes in this version"), body);
+    details.addEventListener("toggle", async () => {
+      if (!details.open || body.dataset.loaded) return;
+      body.dataset.loaded = "true";
+      try {
+        const diff = await api(`${path}/diff`, { method: "POST", tenant, body: { before: entry.before, after: entry.after || {} } });
+        put(clear(body), diffList(diff.changes));
+      } catch (error) {
+        delete body.dataset.loaded;
+        showError(clear(body), error);
+      }
+    });
+    return details;
   }
 
   async function draw() {
@@ -334,15 +369,38 @@ export async function economy(ctx) {
     return TABS.some(([id]) => id === section) ? section : null;
   }
 
+  /** Shows a 422's field errors at their fields, on the tab of the first. */
+  async function refused(error) {
+    const errors = error.errors;
+    const first = errors.length ? tabOf(errors[0].field) : null;
+    if (first && first !== tab) {
+      tab = first;
+      await draw();
+    }
+    showError(messages, error);
+    const unplaced = markFields(form, errors);
+    if (unplaced.length) put(messages, h("ul", { class: "field-list" }, unplaced.map((line) => h("li", {}, line))));
+  }
+
   async function review() {
     clear(messages);
     clearFieldErrors(form);
-    const lines = diffEconomy(published, working);
-    if (!lines.length) {
+    let checked;
+    try {
+      checked = await dryRun();
+    } catch (error) {
+      showError(messages, error);
+      return;
+    }
+    if ("error" in checked) {
+      await refused(checked.error);
+      return;
+    }
+    if (!checked.changes.length) {
       notice(messages, "Nothing to publish: the working copy equals the published version.");
       return;
     }
-    const outcome = await dialog(`Review changes before publishing version ${version + 1}`, diffList(lines), {
+    const outcome = await dialog(`Review changes before publishing version ${version + 1}`, diffList(checked.changes), {
       submitLabel: `Publish version ${version + 1}`,
       onSubmit: async () => {
         try {
@@ -355,15 +413,7 @@ export async function economy(ctx) {
     });
     if (!outcome) return;
     if (outcome.error) {
-      const errors = outcome.error.errors;
-      const first = errors.length ? tabOf(errors[0].field) : null;
-      if (first && first !== tab) {
-        tab = first;
-        await draw();
-      }
-      showError(messages, outcome.error);
-      const unplaced = markFields(form, errors);
-      if (unplaced.length) put(messages, h("ul", { class: "field-list" }, unplaced.map((line) => h("li", {}, line))));
+      await refused(outcome.error);
       return;
     }
     version = outcome.saved.version;
@@ -375,7 +425,7 @@ export async function economy(ctx) {
   }
 
   const discard = button("Discard changes", async () => {
-    if (!diffEconomy(published, working).length) return;
+    if (same(published, working)) return;
     if (!(await dialog("Please confirm", h("p", {}, "Discard every unpublished change?"), { submitLabel: "Discard", danger: true }))) return;
     working = clone(published) || { currencies: [], items: [], xpCurve: { levels: [0, 100] } };
     clear(messages);

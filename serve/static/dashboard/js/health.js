@@ -1,3 +1,4 @@
+// @ts-check
 // Economy health: per currency and UTC day, sources vs sinks and net flow as a chart, the latest
 // supply and top-1% share, a table and CSV (GET .../reports/economy-health).
 import { h, clear, number, put } from "./dom.js";
@@ -18,11 +19,13 @@ function stat(label, value) {
 function healthChart(result) {
   const { labels, short } = dayLabels(result.from, result.to);
   const byDay = new Map(result.rows.map((r) => [short(r.day), r]));
-  const series = [
+  /** @type {Array<[string, (row: any) => number]>} */
+  const lines = [
     ["Sources", (r) => r.sources.total],
     ["Sinks", (r) => r.sinks.total],
     ["Net flow", (r) => r.net],
-  ].map(([name, value]) => ({ name, values: labels.map((d) => (byDay.has(d) ? value(byDay.get(d)) : 0)) }));
+  ];
+  const series = lines.map(([name, value]) => ({ name, values: labels.map((d) => (byDay.has(d) ? value(byDay.get(d)) : 0)) }));
   return lineChart(`Sources and sinks of ${result.currency} chart`, labels, series);
 }
 
@@ -50,6 +53,7 @@ function breakdown(flow) {
 }
 
 function healthTable(result) {
+  /** @type {import("./ui.js").Column[]} */
   const columns = [
     ["Day", (r) => r.day],
     ["Sources", (r) => number(r.sources.total)],

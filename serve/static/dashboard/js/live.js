@@ -1,3 +1,4 @@
+// @ts-check
 // The pages that speak the game API with a project key: the live event feed (realtime
 // WebSocket, plus stored events read with the dashboard token) and the player lookup.
 import { h, clear, when, number, put } from "./dom.js";
@@ -140,7 +141,7 @@ export async function events(ctx) {
         if (!matches(data.event)) return;
         feedEmpty.remove();
         feed.prepend(line(data.event));
-        while (feed.children.length > 200) feed.lastChild.remove();
+        while (feed.lastElementChild && feed.children.length > 200) feed.lastElementChild.remove();
       } else if (data.type === "error") {
         state.textContent = `error: ${data.error}`;
         state.className = "badge bad";
@@ -203,7 +204,7 @@ export async function events(ctx) {
       observer.disconnect();
     }
   });
-  observer.observe(document.getElementById("app"), { childList: true, subtree: true });
+  observer.observe(/** @type {HTMLElement} */ (document.getElementById("app")), { childList: true, subtree: true });
 }
 
 // --- Player lookup ---------------------------------------------------------------------------

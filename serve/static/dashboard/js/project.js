@@ -1,3 +1,4 @@
+// @ts-check
 // Helpers every Client page shares: the chosen project, and its backoffice path.
 import { put } from "./dom.js";
 import { empty } from "./ui.js";

@@ -1,3 +1,4 @@
+// @ts-check
 // Reports: events per day, active players, purchases and currency flow as charts, a table and CSV.
 import { h, clear, number, put } from "./dom.js";
 import { api, download } from "./api.js";
@@ -34,7 +35,7 @@ export function dayLabels(from, to) {
 function reportChart(result) {
   const { labels, sameYear } = dayLabels(result.from, result.to);
   result = { ...result, rows: result.rows.map((r) => ({ ...r, day: sameYear ? r.day.slice(5) : r.day })) };
-  const title = REPORTS.find(([id]) => id === result.report)[1];
+  const title = (REPORTS.find(([id]) => id === result.report) || [result.report, result.report])[1];
   if (result.report === "events-per-day") return barChart(`${title} chart`, labels, pivot(result.rows, labels, "type", (r) => r.count));
   if (result.report === "active-players") return lineChart(`${title} chart`, labels, [{ name: "Active players", values: labels.map((d) => (result.rows.find((r) => r.day === d) || { players: 0 }).players) }]);
   if (result.report === "purchases") return barChart(`${title} chart`, labels, pivot(result.rows, labels, "sku", (r) => r.count));

@@ -1,8 +1,14 @@
+// @ts-check
 // Shared widgets: fields, tables with cursor pagination and empty states, dialogs that confirm
 // destructive actions, alerts that show a problem's `detail`, secrets shown once with Copy.
 import { h, clear, uid, put } from "./dom.js";
 
-/** A labelled control; `input` gets an id, and `field` (an API path) for errors at the field. */
+/**
+ * A labelled control; `input` gets an id, and `field` (an API path) for errors at the field.
+ * @param {string} label
+ * @param {HTMLElement} input
+ * @param {{ hint?: string, path?: string }} [options]
+ */
 export function field(label, input, { hint, path } = {}) {
   input.id = input.id || uid("field");
   if (path) input.dataset.field = path;
@@ -75,7 +81,13 @@ export function notice(container, message) {
   put(container, h("div", { class: "notice", role: "status" }, message));
 }
 
-/** A modal dialog; resolves with the value `onSubmit` returns, or null when cancelled. */
+/**
+ * A modal dialog; resolves with the value `onSubmit` returns, or null when cancelled.
+ * @param {string} title
+ * @param {Node} body
+ * @param {{ submitLabel?: string, danger?: boolean, onSubmit?: (form: HTMLFormElement) => unknown }} [options]
+ * @returns {Promise<any>}
+ */
 export function dialog(title, body, { submitLabel = "Save", danger = false, onSubmit } = {}) {
   return new Promise((resolve) => {
     const errors = h("div", { class: "errors" });
@@ -109,7 +121,7 @@ export function dialog(title, body, { submitLabel = "Save", danger = false, onSu
     });
     document.body.append(element);
     element.showModal();
-    const first = form.querySelector("input, select, textarea");
+    const first = /** @type {HTMLElement | null} */ (form.querySelector("input, select, textarea"));
     (first || submit).focus();
   });
 }
@@ -146,7 +158,14 @@ export function secretOnce(label, value) {
   );
 }
 
-/** A table: columns are [header, (row) => cell]. */
+/** @typedef {[string, (row: any) => unknown]} Column A table column: header, and the cell of a row. */
+
+/**
+ * A table: columns are [header, (row) => cell].
+ * @param {Column[]} columns
+ * @param {any[]} rows
+ * @param {{ caption?: string }} [options]
+ */
 export function table(columns, rows, { caption } = {}) {
   return h(
     "div",
