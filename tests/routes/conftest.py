@@ -17,10 +17,7 @@ import httpx
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
-from actors.board_factory import board_store_for
 from actors.coordinator import Coordinator
-from actors.ingress.control_plane import Backoffice
-from actors.stores.factory import store_for
 from config.settings import Settings
 from serve.app import create_app
 from serve.backend import Backend, BackendHolder
@@ -34,48 +31,39 @@ with warnings.catch_warnings():  # Starlette prefers httpx2 for its TestClient; 
 SHARDS = 2
 
 
-class InProcessBackendHolder(BackendHolder):
-    """The app's backend, with `ShardDirectory` over in-process hosts instead of Ray actors. Built
-    on first use inside the app's event loop, where the hosts then run their commit loops."""
+class InProcessCluster:
+    """What the seam injects into the app's `BackendHolder`: `connect` builds the backend as
+    `Backend.connect` does, with a `ShardDirectory` over shard hosts in this process instead of
+    Ray actors. It runs on first use inside the app's event loop, where the hosts then run their
+    commit loops; `close` stops them."""
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
+    def __init__(self) -> None:
         self.coordinator: Coordinator | None = None
-        self.pool = InProcessHostPool(settings)
+        self.pool: InProcessHostPool | None = None
+        self.backend: Backend | None = None
 
-    async def get(self) -> Backend:
-        if self._backend is None:
-            async with self._lock:
-                if self._backend is None:
-                    self._backend = await self._connect()
-        return self._backend
-
-    async def _connect(self) -> Backend:
-        settings = self.settings
-        self.coordinator, directory = await in_process_cluster(settings)
-        self.pool = directory.pool
-        store = store_for(settings)
-        await store.open()
-        control = Backoffice(store)
-        await control.seed_plans()
-        boards = board_store_for(settings)
-        await boards.open()
-        return Backend(settings, store, control, directory, boards)
+    async def connect(self, settings: Settings) -> Backend:
+        self.coordinator, self.pool, directory = await in_process_cluster(settings)
+        self.backend = await Backend.connect(settings, directory)
+        return self.backend
 
     async def close(self) -> None:
-        if self.coordinator is not None:
+        if self.coordinator is not None and self.pool is not None:
             await self.coordinator.stop()
             await self.pool.stop(list(self.pool.hosts))
-        if self._backend is not None:
-            await self._backend.close()
+        if self.backend is not None:
+            await self.backend.close()
 
 
 class Seam:
-    """The app under test, its TestClient and the demo credentials."""
+    """The app under test, its TestClient, the in-process cluster under it and the demo credentials."""
 
-    def __init__(self, client: TestClient, holder: InProcessBackendHolder, credentials: dict[str, str]) -> None:
+    def __init__(
+        self, client: TestClient, holder: BackendHolder, cluster: InProcessCluster, credentials: dict[str, str]
+    ) -> None:
         self.client = client
         self.holder = holder
+        self.cluster = cluster
         self.credentials = credentials
 
 
@@ -90,8 +78,8 @@ def seam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seam]:
 def seam_for(settings: Settings) -> Iterator[Seam]:
     """The app over in-process hosts with these settings (a test of a setting builds its own)."""
     app = create_app(settings)
-    holder = InProcessBackendHolder(settings)
-    app.state.backend_holder = holder
+    cluster = InProcessCluster()
+    holder = app.state.backend_holder = BackendHolder(settings, connect=cluster.connect)
     with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as client:
 
         async def bootstrap() -> dict[str, str]:
@@ -99,8 +87,8 @@ def seam_for(settings: Settings) -> Iterator[Seam]:
             return await bootstrap_demo(settings, backend.directory, str(client.base_url))
 
         credentials = client.portal.call(bootstrap)
-        yield Seam(client, holder, credentials)
-        client.portal.call(holder.close)
+        yield Seam(client, holder, cluster, credentials)
+        client.portal.call(cluster.close)
 
 
 class RouteApi:
