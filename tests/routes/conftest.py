@@ -18,6 +18,8 @@ import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
 from actors.coordinator import Coordinator
+from actors.ingress.accounts import AccountService
+from actors.secret_box import SecretBox
 from config.settings import Settings
 from serve.app import create_app
 from serve.backend import Backend, BackendHolder
@@ -155,8 +157,97 @@ class PortalProxy:
 @pytest.fixture(scope="session")
 def control_plane(seam: Seam) -> PortalProxy:
     """The seam's control plane (tenants, projects, keys) over the app's own store."""
+    return service_proxy(seam, lambda backend: backend.control)
 
-    async def control() -> Any:
-        return (await seam.holder.get()).control
 
-    return PortalProxy(seam.client.portal.call(control), seam)
+class Dashboard:
+    """A signed-in dashboard user over a seam's client, like the e2e tests' `httpx.Client` with
+    its `Authorization` and `x-tenant-id` headers (a call's own headers win)."""
+
+    def __init__(self, client: TestClient, headers: dict[str, str]) -> None:
+        self.client = client
+        self.headers = headers
+
+    def request(self, method: str, url: str, *, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+        return self.client.request(method, url, headers={**self.headers, **(headers or {})}, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", url, **kwargs)
+
+
+def sign_in(seam: Seam, email: str, password: str, tenant: str) -> Dashboard:
+    """`email` signed in through `POST /v1/auth/login`, acting for `tenant`."""
+    response = seam.client.post("/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return Dashboard(seam.client, {"Authorization": f"Bearer {response.json()['accessToken']}", "x-tenant-id": tenant})
+
+
+@pytest.fixture(scope="session")
+def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seam]:
+    """A seam of its own for the backoffice's tests: they sign many users in and change
+    platform-wide things (plans, the billing webhook), so its sign-in and backoffice rates are
+    generous and nothing they do reaches the game routes' seam."""
+    data_dir: Path = tmp_path_factory.mktemp("ludex-office")
+    settings = Settings(
+        deployment="office",
+        data_dir=data_dir,
+        shards=SHARDS,
+        login_rate_per_ip_per_s=1000.0,
+        login_rate_per_s=1000.0,
+        backoffice_rate_per_user_per_s=1000.0,
+    )
+    with seam_for(settings) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def office_admin(office: Seam) -> Dashboard:
+    """The demo superadmin of the office seam, acting for tenant `demo`."""
+    creds = office.credentials
+    return sign_in(office, creds["adminEmail"], creds["adminPassword"], creds["tenantId"])
+
+
+def service_proxy(seam: Seam, make: Any) -> PortalProxy:
+    """A service `make(backend)` builds over the seam's backend, called on the app's loop."""
+
+    async def build() -> Any:
+        return make(await seam.holder.get())
+
+    return PortalProxy(seam.client.portal.call(build), seam)
+
+
+@pytest.fixture(scope="session")
+def office_control(office: Seam) -> PortalProxy:
+    """The office seam's control plane (tenants, plans, projects, keys)."""
+    return service_proxy(office, lambda backend: backend.control)
+
+
+@pytest.fixture(scope="session")
+def office_accounts(office: Seam) -> PortalProxy:
+    """The office seam's dashboard accounts (same store and sealing key as the app's)."""
+    return service_proxy(
+        office, lambda backend: AccountService(backend.store, box=SecretBox.from_settings(backend.settings))
+    )
+
+
+def project_api(seam: Seam, admin: Dashboard, economy: Any, scopes: list[str], *, prefix: str = "prj") -> RouteApi:
+    """A fresh project of the demo tenant on `economy`, and a `RouteApi` with a key of those scopes."""
+    project = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    assert admin.post("/v1/client/projects", json={"id": project, "name": project}).status_code == 201
+    defined = admin.put(f"/v1/client/projects/{project}/economy", json=economy)
+    assert defined.status_code == 200, defined.text
+    key = admin.post(f"/v1/client/projects/{project}/api-keys", json={"name": "tests", "scopes": scopes})
+    assert key.status_code == 201, key.text
+    return RouteApi(seam.client, "demo", project, key.json()["apiKey"])
