@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actors.flag_overrides import read_overrides, write_overrides
 from engine.flags import FlagValue, override_problems, with_overrides
+from engine.limits import MAX_SAFE_INTEGER
 from engine.rules import rfc3339
 from serve.api_key_auth import Caller, PlayerId, require
 from serve.backoffice import InProject, in_project
@@ -40,9 +41,19 @@ class FlagOverrides(BaseModel):
     updatedBy: str | None = Field(None, description="Who saved them last.")
 
 
+FlagName = Annotated[str, Field(min_length=1)]
+OverrideValue = bool | Annotated[int, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)] | str
+
+
 class FlagOverridesUpdate(BaseModel):
+    """What the schema can say of an override is said here, so that a body it allows is refused
+    only by a rule it cannot state: the flag must be one of the economy's, of the flag's type."""
+
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"overrides": {"newShop": True}}]})
-    overrides: dict[str, FlagValue] = Field(description="The whole set: flags left out lose their override.")
+    overrides: dict[FlagName, OverrideValue] = Field(
+        description="The whole set: flags left out lose their override. Each names a flag of the economy"
+        " (422 `validation-error` otherwise) and has the flag's type; integers within ±(2^53 - 1)."
+    )
 
 
 @router.get(

@@ -19,7 +19,7 @@ from serve.problems import ProblemError, problem_responses
 router = APIRouter(prefix="/v1/client/projects/{projectId}/players/{playerId}", tags=["client"])
 Reader = Annotated[InProject, in_project("players:read")]
 Eraser = Annotated[InProject, in_project("players:erase")]
-ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 
 def _privacy(acting: InProject) -> PlayerPrivacy:

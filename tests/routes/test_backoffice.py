@@ -261,4 +261,6 @@ def test_the_shards_scale_in_process_and_a_count_above_the_slots_is_refused(worl
     assert same.status_code == 200, same.text
     refused = admin.put("/v1/admin/shards", json={"hosts": described["slots"] + 1})
     assert_problem(refused, 422, "validation-error")
+    for not_a_count in (True, "2", 2.5):
+        assert_problem(admin.put("/v1/admin/shards", json={"hosts": not_a_count}), 422, "validation-error")
     assert_problem(world["clients"]["owner"].put("/v1/admin/shards", json={"hosts": hosts}), 403, "forbidden")

@@ -201,7 +201,8 @@ export interface paths {
         get: operations["get_plan_v1_admin_plans__planId__get"];
         /**
          * Replace a plan
-         * @description Replaces a plan's name and quotas; the body's `id` must match the path.
+         * @description Replaces a plan's name and quotas. The path names the plan: the body's `id` may be left
+         *     out, and is not used (a plan is never renamed by its id).
          */
         put: operations["replace_plan_v1_admin_plans__planId__put"];
         post?: never;
@@ -2825,6 +2826,8 @@ export interface components {
         };
         /**
          * FlagOverridesUpdate
+         * @description What the schema can say of an override is said here, so that a body it allows is refused
+         *     only by a rule it cannot state: the flag must be one of the economy's, of the flag's type.
          * @example {
          *       "overrides": {
          *         "newShop": true
@@ -2834,7 +2837,7 @@ export interface components {
         FlagOverridesUpdate: {
             /**
              * Overrides
-             * @description The whole set: flags left out lose their override.
+             * @description The whole set: flags left out lose their override. Each names a flag of the economy (422 `validation-error` otherwise) and has the flag's type; integers within ±(2^53 - 1).
              */
             overrides: {
                 [key: string]: boolean | number | string;
@@ -3244,6 +3247,54 @@ export interface components {
         PlanList: {
             /** Items */
             items: components["schemas"]["Plan"][];
+        };
+        /**
+         * PlanReplacement
+         * @description `PUT /v1/admin/plans/{planId}`: the path names the plan, so a body read from `GET` can be
+         *     sent back as it is; its `id` is optional and not used (a different one renames nothing).
+         * @example {
+         *       "apiRequestsPerSecond": 500,
+         *       "eventsPerMonth": 5000000,
+         *       "id": "pro",
+         *       "name": "Pro",
+         *       "players": 100000,
+         *       "projects": 5,
+         *       "requestsPerMonth": 10000000
+         *     }
+         */
+        PlanReplacement: {
+            /**
+             * Apirequestspersecond
+             * @description None: unlimited.
+             */
+            apiRequestsPerSecond?: number | null;
+            /**
+             * Eventspermonth
+             * @description None: unlimited.
+             */
+            eventsPerMonth?: number | null;
+            /**
+             * Id
+             * @description Not used: the path names the plan.
+             */
+            id?: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Players
+             * @description None: unlimited.
+             */
+            players?: number | null;
+            /**
+             * Projects
+             * @description None: unlimited.
+             */
+            projects?: number | null;
+            /**
+             * Requestspermonth
+             * @description None: unlimited.
+             */
+            requestsPerMonth?: number | null;
         };
         /**
          * PlatformMetrics
@@ -3930,7 +3981,7 @@ export interface components {
         ShardScaleIn: {
             /**
              * Hosts
-             * @description Shard hosts to run.
+             * @description Shard hosts to run (a JSON integer).
              */
             hosts: number;
         };
@@ -4574,7 +4625,6 @@ export interface operations {
     list_audit_v1_admin_audit_get: {
         parameters: {
             query?: {
-                tenantId?: string | null;
                 actor?: string | null;
                 action?: string | null;
                 target?: string | null;
@@ -4582,6 +4632,7 @@ export interface operations {
                 cursor?: string | null;
                 /** @description Page size (1 to 200). */
                 limit?: number;
+                tenantId?: string | null;
             };
             header?: never;
             path?: never;
@@ -5595,7 +5646,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["PlanIn"];
+                "application/json": components["schemas"]["PlanReplacement"];
             };
         };
         responses: {
@@ -5800,6 +5851,15 @@ export interface operations {
                     "application/json": components["schemas"]["ShardStatus"];
                 };
             };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, unknown, revoked or expired credentials. */
             401: {
                 headers: {
@@ -5871,6 +5931,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ShardStatus"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, unknown, revoked or expired credentials. */
@@ -6430,8 +6499,6 @@ export interface operations {
     list_usage_v1_admin_usage_get: {
         parameters: {
             query?: {
-                /** @description Only this tenant. */
-                tenantId?: string | null;
                 /** @description Only this UTC month, `YYYY-MM`. */
                 month?: string | null;
                 /** @description `csv`: every matching row as one CSV file, for billing. */
@@ -6440,6 +6507,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description Page size (1 to 200). */
                 limit?: number;
+                /** @description Only this tenant. */
+                tenantId?: string | null;
             };
             header?: never;
             path?: never;
@@ -8259,9 +8328,9 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
+                keyId: string;
                 /** @description The project's id. */
                 projectId: string;
-                keyId: string;
             };
             cookie?: never;
         };
@@ -8362,9 +8431,9 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
+                keyId: string;
                 /** @description The project's id. */
                 projectId: string;
-                keyId: string;
             };
             cookie?: never;
         };
@@ -8870,9 +8939,9 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
+                boardId: string;
                 /** @description The project's id. */
                 projectId: string;
-                boardId: string;
             };
             cookie?: never;
         };
@@ -9064,10 +9133,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The player's id. */
                 playerId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -9159,10 +9228,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The player's id. */
                 playerId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -9213,6 +9282,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
             422: {
                 headers: {
@@ -9254,10 +9332,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The player's id. */
                 playerId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -9301,6 +9379,15 @@ export interface operations {
             };
             /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9354,10 +9441,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The player's id. */
                 playerId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -9401,6 +9488,15 @@ export interface operations {
             };
             /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9452,10 +9548,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The player's id. */
                 playerId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -9499,6 +9595,15 @@ export interface operations {
             };
             /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9554,10 +9659,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The player's id. */
                 playerId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -9763,10 +9868,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description Which report: `events-per-day`, `active-players`, `purchases`, `currency-flow`. */
                 report: "events-per-day" | "active-players" | "purchases" | "currency-flow";
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -10077,10 +10182,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The webhook's id. */
                 webhookId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -10181,10 +10286,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The webhook's id. */
                 webhookId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -10283,10 +10388,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The webhook's id. */
                 webhookId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -10398,10 +10503,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The webhook's id. */
                 webhookId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -10502,12 +10607,12 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The webhook's id. */
                 webhookId: string;
                 /** @description `<webhookId>:<eventId>`. */
                 deliveryId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -10608,10 +10713,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The webhook's id. */
                 webhookId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
