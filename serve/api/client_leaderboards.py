@@ -14,7 +14,7 @@ from serve.leaderboard_schemas import BoardPage
 from serve.problems import problem_responses
 
 router = APIRouter(prefix="/v1/client", tags=["leaderboards"])
-ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 
 @router.get(

@@ -16,7 +16,7 @@ from serve.schemas import LedgerPage, PlayerPage, Profile
 
 router = APIRouter(prefix="/v1/client/projects/{projectId}/players", tags=["client"])
 Reader = Annotated[InProject, in_project("players:read")]
-ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 
 @router.get("", response_model=PlayerPage, responses=ERRORS, summary="Look up players")

@@ -264,3 +264,25 @@ def test_the_shards_scale_in_process_and_a_count_above_the_slots_is_refused(worl
     for not_a_count in (True, "2", 2.5):
         assert_problem(admin.put("/v1/admin/shards", json={"hosts": not_a_count}), 422, "validation-error")
     assert_problem(world["clients"]["owner"].put("/v1/admin/shards", json={"hosts": hosts}), 403, "forbidden")
+
+
+def test_a_project_without_an_economy_answers_the_documented_409(world: dict[str, Any]) -> None:
+    """Found by schemathesis over the backoffice: player lookups, a board read and an erasure in a
+    project with no economy yet answer 409 `economy-not-defined`, which the OpenAPI now lists."""
+    admin = world["clients"]["superadmin"]
+    project = uid("bare")
+    assert admin.post("/v1/client/projects", json={"id": project, "name": "Bare"}).status_code == 201
+    base = f"/v1/client/projects/{project}"
+    calls = {
+        ("get", "/v1/client/projects/{projectId}/players/{playerId}"): f"{base}/players/p1",
+        (
+            "get",
+            "/v1/client/projects/{projectId}/players/{playerId}/wallet/history",
+        ): f"{base}/players/p1/wallet/history",
+        ("get", "/v1/client/projects/{projectId}/leaderboards/{boardId}"): f"{base}/leaderboards/b1",
+        ("post", "/v1/client/projects/{projectId}/players/{playerId}/erase"): f"{base}/players/p1/erase",
+    }
+    spec = world["seam"].client.get("/v1/openapi.json").json()
+    for (method, template), url in calls.items():
+        assert_problem(admin.request(method.upper(), url), 409, "economy-not-defined")
+        assert "409" in spec["paths"][template][method]["responses"], template
