@@ -356,14 +356,27 @@ def _wrong_owner(outcome: Outcome) -> bool:
     return outcome.slug == WRONG_OWNER
 
 
+def ray_host(name: str) -> Any:
+    """The Ray actor handle of the shard host `name`; `HostGoneError` when no actor has it."""
+    try:
+        return ray.get_actor(name, namespace=NAMESPACE)
+    except ValueError as error:  # no actor by that name (any more)
+        raise HostGoneError(name) from error
+
+
 class ShardDirectory:
     """Routes requests to the shard host owning each player's slot, by a cached copy of the
     slot map. A `wrong-owner` answer (the slot moved) refreshes the map and sends the command
-    again, to the new owner: nothing was decided, so the client never sees a planned move."""
+    again, to the new owner: nothing was decided, so the client never sees a planned move.
 
-    def __init__(self, coordinator: Any, slot_map: dict[str, Any]) -> None:
+    `find_host` turns a host's name into what the directory calls (`handle.method.remote(...)`,
+    awaited): Ray's actor by name in a deployment; the route seam (tests/routes) passes hosts of
+    its own process, so everything above runs unchanged without Ray."""
+
+    def __init__(self, coordinator: Any, slot_map: dict[str, Any], find_host: Callable[[str], Any] = ray_host) -> None:
         self.coordinator = coordinator
         self.map = SlotMap.of(slot_map)
+        self._find_host = find_host
         self._handles: dict[str, Any] = {}
         self._shards: dict[str, Coalescer[list[CommandRequest], list[Outcome]]] = {}
         self._refresh: asyncio.Task[None] | None = None
@@ -389,10 +402,7 @@ class ShardDirectory:
     def _handle(self, host: str) -> Any:
         handle = self._handles.get(host)
         if handle is None:
-            try:
-                handle = self._handles[host] = ray.get_actor(host, namespace=NAMESPACE)
-            except ValueError as error:  # no actor by that name (any more)
-                raise HostGoneError(host) from error
+            handle = self._handles[host] = self._find_host(host)
         return handle
 
     def _forget_handle(self, host: str) -> None:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,7 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config.settings import Settings
-from serve import realtime, webui
+from serve import background, realtime, webui
 from serve.api import (
     admin,
     batch,
@@ -158,23 +155,9 @@ def _secure(headers: MutableHeaders, path: str, host: str | None) -> None:
         headers["X-Frame-Options"] = "DENY"
 
 
-@contextlib.asynccontextmanager
-async def _background(app: FastAPI) -> AsyncIterator[None]:
-    """The replica's background loops, for as long as it serves: the billing hooks' loop."""
-    interval_s = app.state.backend_holder.settings.billing_interval_s
-    loop = asyncio.create_task(billing.run_billing_forever(app, interval_s)) if interval_s > 0 else None
-    try:
-        yield
-    finally:
-        if loop is not None:
-            loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
-        lifespan=_background,
+        lifespan=background.lifespan,
         title="Ludex",
         version="1.0.0",
         description=DESCRIPTION,

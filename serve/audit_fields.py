@@ -1,8 +1,9 @@
 """What an audit entry may keep, per action: an allow-list of the fields of its `before` and
 `after` documents. Everything else is dropped, so a field added to a document later (a secret, a
 hash, a token) stays out of the log until someone lists it here on purpose. An action missing
-from the table cannot be recorded at all (`serve.backoffice.record` raises), and
-`tests/e2e/security/test_audit_secrets.py` proves every recorded action is listed.
+from the table cannot be recorded at all (`serve.backoffice.Acting.record` raises),
+`tests/unit/serve/test_audit_fields.py` proves every recorded action is listed, and
+`tests/e2e/security/test_audit_secrets.py` that no entry holds a secret.
 docs/SECURITY.md, "Second pass (2026-12)"."""
 
 from __future__ import annotations

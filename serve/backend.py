@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -26,10 +27,13 @@ class Backend:
     boards: BoardStore
 
     @classmethod
-    async def connect(cls, settings: Settings) -> Backend:
+    async def connect(cls, settings: Settings, directory: ShardDirectory | None = None) -> Backend:
+        """The deployment's stores and control plane, and `directory` (by default the Ray
+        deployment's, found by name; the route seam passes one over hosts in its own process)."""
         store = store_for(settings)
         await store.open()
-        directory = await asyncio.to_thread(ShardDirectory.connect, settings)
+        if directory is None:
+            directory = await asyncio.to_thread(ShardDirectory.connect, settings)
         control = Backoffice(store)
         await control.seed_plans()
         boards = board_store_for(settings)  # after the store: its schema steps made the embedded tables
@@ -42,10 +46,12 @@ class Backend:
 
 
 class BackendHolder:
-    """One backend per process, created on first use."""
+    """One backend per process, created on first use by `connect` (`Backend.connect` unless a
+    test injects another)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, connect: Callable[[Settings], Awaitable[Backend]] = Backend.connect) -> None:
         self.settings = settings
+        self._connect = connect
         self._backend: Backend | None = None
         self._lock = asyncio.Lock()
 
@@ -58,7 +64,7 @@ class BackendHolder:
         if self._backend is None:
             async with self._lock:
                 if self._backend is None:
-                    self._backend = await Backend.connect(self.settings)
+                    self._backend = await self._connect(self.settings)
         return self._backend
 
 

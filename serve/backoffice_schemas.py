@@ -77,6 +77,13 @@ class PlanIn(Body):
     apiRequestsPerSecond: Quota = None
 
 
+class PlanReplacement(PlanIn):
+    """`PUT /v1/admin/plans/{planId}`: the path names the plan, so a body read from `GET` can be
+    sent back as it is; its `id` is optional and not used (a different one renames nothing)."""
+
+    id: Id | None = Field(None, description="Not used: the path names the plan.")  # type: ignore[assignment]
+
+
 class Plan(BaseModel):
     id: str
     name: str

@@ -35,4 +35,4 @@ class ShardStatus(BaseModel):
 
 class ShardScaleIn(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"hosts": 4}]})
-    hosts: int = Field(ge=1, le=MAX_SHARD_HOSTS, description="Shard hosts to run.")
+    hosts: int = Field(ge=1, le=MAX_SHARD_HOSTS, strict=True, description="Shard hosts to run (a JSON integer).")

@@ -1,33 +1,28 @@
 """`/v1/admin/billing`: the platform's billing webhook (superadmin), its deliveries, and usage
-reports on demand; plus the replica's loop that enqueues each ended day's `usage.reported` and
-sends due hooks (`actors/ingress/billing.py` keeps the outbox; its rules are in `engine/billing.py`)."""
+reports on demand. The replica's loop that enqueues each ended day's `usage.reported` and sends
+due hooks is `serve.background`; `actors/ingress/billing.py` keeps the outbox; its rules are in
+`engine/billing.py`."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from actors.ingress.billing import DELIVERIES, BillingOutbox
-from actors.ingress.metering import Metering
-from actors.secret_box import SecretBox
-from engine.billing import EVENT_TYPES, UsageReport
-from engine.webhooks import parse_retry_schedule
+from actors.ingress.billing import DELIVERIES
+from engine.billing import EVENT_TYPES
 from serve.api_key_auth import ID_PATTERN, metering
-from serve.backend import Backend
-from serve.backoffice import Connected, record
-from serve.bearer_tokens import CurrentPrincipal, ensure_can
+from serve.background import outbox, usage_source
+from serve.backoffice import Acting, allowed
 from serve.pagination import Limit
 from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/admin/billing", tags=["billing"])
 ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
-USAGE_PAGE = 500
-log = logging.getLogger("ludex.billing")
+Reader = Annotated[Acting, allowed("billing:read")]
+Writer = Annotated[Acting, allowed("billing:write")]
 
 
 class BillingWebhookIn(BaseModel):
@@ -100,109 +95,51 @@ class UsageReportsSent(BaseModel):
     events: list[dict[str, Any]]
 
 
-def outbox(connected: Backend) -> BillingOutbox:
-    settings = connected.settings
-    return BillingOutbox(
-        connected.store,
-        box=SecretBox.from_settings(settings),
-        schedule=parse_retry_schedule(settings.webhook_retry_schedule),
-        allow_private=settings.webhook_allow_private,
-    )
-
-
-def usage_source(meters: Metering, connected: Backend, only: str | None = None) -> Any:
-    """Each live tenant's usage of a month, read like `GET /v1/admin/usage` reads it (the meter's
-    `list` after a flush), with the tenant's plan and quotas; tenants without usage get zeros."""
-
-    async def usage_of(month: str) -> list[UsageReport]:
-        counted: dict[str, tuple[int, int]] = {}
-        after: str | None = None
-        while True:
-            page = await meters.meter.list(tenant=only, month=month, after=after, limit=USAGE_PAGE)
-            counted.update({u.tenant: (u.requests, u.events) for u in page})
-            if len(page) < USAGE_PAGE:
-                break
-            after = page[-1].id
-        plans = {plan["id"]: plan for plan in await connected.control.list_plans()}
-        tenants = await connected.control.list_tenants(after=None, limit=1_000_000)
-        reports = []
-        for tenant in tenants:
-            if only is not None and tenant["id"] != only:
-                continue
-            plan = plans.get(tenant.get("planId") or "") or {}
-            requests, events = counted.get(tenant["id"], (0, 0))
-            reports.append(
-                UsageReport(
-                    tenant["id"],
-                    "",
-                    tenant.get("planId"),
-                    requests,
-                    events,
-                    plan.get("requestsPerMonth"),
-                    plan.get("eventsPerMonth"),
-                )
-            )
-        return reports
-
-    return usage_of
-
-
 @router.get("/webhook", response_model=BillingWebhook, responses=ERRORS, summary="Get the billing webhook")
-async def get_billing_webhook(principal: CurrentPrincipal, connected: Connected) -> BillingWebhook:
+async def get_billing_webhook(acting: Reader) -> BillingWebhook:
     """The platform's billing webhook (never its secret); 404 `not-found` when none is configured."""
-    ensure_can(principal, "billing:read")
-    config = await outbox(connected).config()
+    config = await outbox(acting.backend).config()
     if config is None:
         raise ProblemError("not-found", "no billing webhook is configured")
     return BillingWebhook(**config)
 
 
 @router.put("/webhook", response_model=BillingWebhook, responses=ERRORS, summary="Configure the billing webhook")
-async def put_billing_webhook(
-    request: Request, body: BillingWebhookIn, principal: CurrentPrincipal, connected: Connected
-) -> BillingWebhook:
+async def put_billing_webhook(body: BillingWebhookIn, acting: Writer) -> BillingWebhook:
     """Creates or replaces the webhook that receives `usage.reported` (per tenant, each UTC day)
     and `tenant.plan.changed`, signed like tenant webhooks. The signing secret is in the answer
     the first time and after `rotateSecret: true`, never again. A URL that is not http(s), or that
     resolves to a private address where those are not allowed, is 422 `validation-error`."""
-    ensure_can(principal, "billing:write")
-    billing = outbox(connected)
+    billing = outbox(acting.backend)
     before = await billing.config()
     try:
         after = await billing.configure(body.url, active=body.active, rotate_secret=body.rotateSecret)
     except ValueError as error:
         raise ProblemError("validation-error", str(error), errors=[{"field": "url", "message": str(error)}]) from error
-    await record(
-        request, connected, principal, "billing.webhook.put", "billing", tenant_id=None, before=before, after=after
-    )
+    await acting.record("billing.webhook.put", "billing", before=before, after=after)
     return BillingWebhook(**after)
 
 
 @router.delete("/webhook", status_code=204, responses=ERRORS, summary="Remove the billing webhook")
-async def delete_billing_webhook(request: Request, principal: CurrentPrincipal, connected: Connected) -> Response:
+async def delete_billing_webhook(acting: Writer) -> Response:
     """No more hooks are sent; deliveries already in the outbox stay there (listable)."""
-    ensure_can(principal, "billing:write")
-    billing = outbox(connected)
+    billing = outbox(acting.backend)
     before = await billing.config()
     if not await billing.remove():
         raise ProblemError("not-found", "no billing webhook is configured")
-    await record(
-        request, connected, principal, "billing.webhook.delete", "billing", tenant_id=None, before=before, after=None
-    )
+    await acting.record("billing.webhook.delete", "billing", before=before, after=None)
     return Response(status_code=204)
 
 
 @router.get("/deliveries", response_model=BillingDeliveryPage, responses=ERRORS, summary="List billing deliveries")
 async def list_billing_deliveries(
-    principal: CurrentPrincipal,
-    connected: Connected,
+    acting: Reader,
     status: Annotated[Literal["pending", "delivered", "dead"] | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=64, description="The last id of the previous page.")] = None,
     limit: Limit = 50,
 ) -> BillingDeliveryPage:
     """The outbox: every billing event with its attempts, ordered by id."""
-    ensure_can(principal, "billing:read")
-    found = await outbox(connected).deliveries(status=status, after=cursor, limit=limit + 1)
+    found = await outbox(acting.backend).deliveries(status=status, after=cursor, limit=limit + 1)
     items = [BillingDelivery(**d) for d in found[:limit]]
     return BillingDeliveryPage(items=items, nextCursor=found[limit - 1]["id"] if len(found) > limit else None)
 
@@ -211,36 +148,27 @@ async def list_billing_deliveries(
     "/deliveries/{deliveryId}/redrive", response_model=BillingDelivery, responses=ERRORS, summary="Redrive a delivery"
 )
 async def redrive_billing_delivery(
-    request: Request,
-    deliveryId: Annotated[str, Path(pattern=r"^msg_[0-9a-f]{24}$")],
-    principal: CurrentPrincipal,
-    connected: Connected,
+    deliveryId: Annotated[str, Path(pattern=r"^msg_[0-9a-f]{24}$")], acting: Writer
 ) -> BillingDelivery:
     """Makes a dead delivery due again (its failures reset) and tries it at once."""
-    ensure_can(principal, "billing:write")
-    billing = outbox(connected)
+    billing = outbox(acting.backend)
     delivery = await billing.redrive(deliveryId)
     if delivery is None:
         raise ProblemError("not-found", f"there is no billing delivery '{deliveryId}'")
     await billing.deliver_due()
-    after = await connected.store.get_document(DELIVERIES, deliveryId)
+    after = await acting.backend.store.get_document(DELIVERIES, deliveryId)
     assert after is not None
-    await record(
-        request, connected, principal, "billing.delivery.redrive", deliveryId, tenant_id=None, before=None, after=None
-    )
+    await acting.record("billing.delivery.redrive", deliveryId, before=None, after=None)
     return BillingDelivery(**after)
 
 
 @router.post("/usage-reports", response_model=UsageReportsSent, responses=ERRORS, summary="Send usage reports now")
-async def send_usage_reports(
-    request: Request, body: UsageReportRequest, principal: CurrentPrincipal, connected: Connected
-) -> UsageReportsSent:
+async def send_usage_reports(body: UsageReportRequest, acting: Writer) -> UsageReportsSent:
     """Enqueues a `usage.reported` now for every tenant (or one), with its month's totals as
     `GET /v1/admin/usage` shows them at this moment, then sends what is due. The daily reports go
     out by themselves; this is for a backfill or a test of the receiver. Each call makes new
     events (new ids), unlike the daily ones."""
-    ensure_can(principal, "billing:write")
-    billing = outbox(connected)
+    billing = outbox(acting.backend)
     if await billing.config() is None:
         raise ProblemError("not-found", "no billing webhook is configured")
     day = body.day or datetime.now(UTC).date().isoformat()
@@ -251,42 +179,7 @@ async def send_usage_reports(
         raise ProblemError(
             "validation-error", f"day: {message}", errors=[{"field": "day", "message": message}]
         ) from error
-    source = usage_source(metering(request, connected), connected, body.tenantId)
+    source = usage_source(metering(acting.request, acting.backend), acting.backend, body.tenantId)
     events = await billing.report_usage(day, source, once_per_day=False)
     delivered = await billing.deliver_due()
     return UsageReportsSent(enqueued=len(events), delivered=delivered, events=events)
-
-
-async def plan_changed(
-    request: Request, connected: Backend, tenant: str, previous: str | None, plan: str | None
-) -> None:
-    """Enqueues `tenant.plan.changed` and sends it without holding the admin's answer back;
-    the replica's loop retries it if this attempt fails."""
-    billing = outbox(connected)
-    if await billing.plan_changed(tenant, previous, plan) is not None:
-        task = asyncio.get_running_loop().create_task(billing.deliver_due())
-        _background.add(task)
-        task.add_done_callback(_background.discard)
-
-
-_background: set[asyncio.Task[int]] = set()
-
-
-async def run_billing_forever(app: FastAPI, interval_s: float) -> None:
-    """The replica's billing loop: once an interval, the days that ended get their usage reports
-    and due hooks are sent. It never connects the backend itself: until a request did, it waits."""
-    while True:
-        await asyncio.sleep(interval_s)
-        connected: Backend | None = app.state.backend_holder.connected
-        if connected is None:
-            continue
-        try:
-            meters: Metering | None = getattr(app.state, "metering", None)
-            if meters is None:
-                meters = app.state.metering = Metering.for_deployment(connected.store, connected.settings.redis_url)
-            billing = outbox(connected)
-            await billing.report_ended_days(usage_source(meters, connected))
-            await billing.deliver_due()
-            await billing.purge(connected.settings.webhook_delivery_retention_days)
-        except Exception:  # noqa: BLE001 - the store may be briefly away: next interval
-            log.exception("billing loop failed; retried in %.0f s", interval_s)

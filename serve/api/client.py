@@ -15,7 +15,7 @@ from engine.project import ProjectState, define_economy
 from engine.rbac import Principal, can
 from engine.rules import rfc3339
 from serve.api_key_auth import ID_PATTERN, ProjectId, tenant_id
-from serve.backoffice import Connected, record
+from serve.backoffice import Connected, InProject, InTenant, in_project, in_tenant, record
 from serve.backoffice_schemas import (
     ApiKey,
     ApiKeyCreated,
@@ -63,18 +63,16 @@ async def _project(connected: Connected, tenant: str, project: str) -> dict[str,
 
 @router.get("/projects", response_model=ProjectPage, responses=ERRORS, summary="List projects")
 async def list_projects(
-    tenant: Tenant,
-    principal: CurrentPrincipal,
-    connected: Connected,
+    acting: Annotated[InTenant, in_tenant("projects:read")],
     q: Annotated[str | None, Query(max_length=120, description="Substring of id or name.")] = None,
     sort: Sort = "id",
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> ProjectPage:
     """The tenant's projects in the order asked for; members limited to some projects see only those."""
-    ensure_can(principal, "projects:read", tenant)
-    found = await connected.control.list_projects(tenant, after=None, limit=SORT_SCAN_LIMIT, query=q)
-    visible = [p for p in found if _sees(principal, tenant, p["id"])]
+    tenant = acting.tenant
+    found = await acting.control.list_projects(tenant, after=None, limit=SORT_SCAN_LIMIT, query=q)
+    visible = [p for p in found if _sees(acting.principal, tenant, p["id"])]
     page, next_cursor = sorted_page(visible, sort, cursor, limit)
     return ProjectPage(items=[Project(**p) for p in page], nextCursor=next_cursor)
 
@@ -96,57 +94,34 @@ async def list_scopes(tenant: Tenant, principal: CurrentPrincipal) -> ScopeList:
 
 
 @router.post("/projects", status_code=201, response_model=Project, responses=ERRORS, summary="Create a project")
-async def create_project(
-    request: Request, body: ProjectIn, tenant: Tenant, principal: CurrentPrincipal, connected: Connected
-) -> Project:
+async def create_project(body: ProjectIn, acting: Annotated[InTenant, in_tenant("projects:write")]) -> Project:
     """A new project; give it an economy with `PUT .../economy` before game calls."""
-    ensure_can(principal, "projects:write", tenant)
-    project = await connected.control.create_project(tenant, body.id, body.name)
-    await record(request, connected, principal, "project.create", body.id, tenant_id=tenant, before=None, after=project)
+    project = await acting.control.create_project(acting.tenant, body.id, body.name)
+    await acting.record("project.create", body.id, before=None, after=project)
     return Project(**project)
 
 
 @router.get("/projects/{projectId}", response_model=Project, responses=ERRORS, summary="Get a project")
-async def get_project(
-    projectId: ProjectId, tenant: Tenant, principal: CurrentPrincipal, connected: Connected
-) -> Project:
+async def get_project(acting: Annotated[InProject, in_project("projects:read", live=False)]) -> Project:
     """One project of the tenant."""
-    ensure_can(principal, "projects:read", tenant, projectId)
-    return Project(**await _project(connected, tenant, projectId))
+    return Project(**await acting.control.live_project(acting.tenant, acting.project))
 
 
 @router.patch("/projects/{projectId}", response_model=Project, responses=ERRORS, summary="Rename a project")
 async def update_project(
-    request: Request,
-    projectId: ProjectId,
-    body: ProjectPatch,
-    tenant: Tenant,
-    principal: CurrentPrincipal,
-    connected: Connected,
+    body: ProjectPatch, acting: Annotated[InProject, in_project("projects:write", live=False)]
 ) -> Project:
     """Changes the project's display name."""
-    ensure_can(principal, "projects:write", tenant, projectId)
-    before, after = await connected.control.update_project(tenant, projectId, {"name": body.name})
-    await record(
-        request, connected, principal, "project.update", projectId, tenant_id=tenant, before=before, after=after
-    )
+    before, after = await acting.control.update_project(acting.tenant, acting.project, {"name": body.name})
+    await acting.record("project.update", acting.project, before=before, after=after)
     return Project(**after)
 
 
 @router.delete("/projects/{projectId}", status_code=204, responses=ERRORS, summary="Delete a project")
-async def delete_project(
-    request: Request,
-    projectId: ProjectId,
-    tenant: Tenant,
-    principal: CurrentPrincipal,
-    connected: Connected,
-) -> Response:
+async def delete_project(acting: Annotated[InProject, in_project("projects:write", live=False)]) -> Response:
     """Soft delete: the project answers 404 from then on, including to its API keys."""
-    ensure_can(principal, "projects:write", tenant, projectId)
-    before, after = await connected.control.update_project(tenant, projectId, {"deleted": True})
-    await record(
-        request, connected, principal, "project.delete", projectId, tenant_id=tenant, before=before, after=None
-    )
+    before, _ = await acting.control.update_project(acting.tenant, acting.project, {"deleted": True})
+    await acting.record("project.delete", acting.project, before=before, after=None)
     return Response(status_code=204)
 
 
@@ -157,46 +132,29 @@ async def delete_project(
     responses=ERRORS,
     summary="Create an API key",
 )
-async def create_api_key(
-    request: Request,
-    projectId: ProjectId,
-    body: ApiKeyIn,
-    tenant: Tenant,
-    principal: CurrentPrincipal,
-    connected: Connected,
-) -> ApiKeyCreated:
+async def create_api_key(body: ApiKeyIn, acting: Annotated[InProject, in_project("api-keys:write")]) -> ApiKeyCreated:
     """The answer holds `apiKey`, the secret: it is never shown again (only a hash is kept). A
     suspended tenant gets no new key (403 `tenant-suspended`). With `endsWithSession`, signing out
     of the dashboard session that made it revokes it."""
-    ensure_can(principal, "api-keys:write", tenant, projectId)
-    await _project(connected, tenant, projectId)
-    key, token = await connected.control.create_api_key(
-        tenant,
-        projectId,
+    key, token = await acting.control.create_api_key(
+        acting.tenant,
+        acting.project,
         body.name,
         tuple(body.scopes),
         expires_at=None if body.expiresAt is None else rfc3339(body.expiresAt),
         rate_limit_per_second=body.rateLimitPerSecond,
     )
-    if body.endsWithSession and principal.session_id is not None:
-        await connected.control.end_with_session(principal.session_id, key.id)
-    await record(
-        request, connected, principal, "api-key.create", key.id, tenant_id=tenant, before=None, after=key.to_document()
-    )
+    session = acting.principal.session_id
+    if body.endsWithSession and session is not None:
+        await acting.control.end_with_session(session, key.id)
+    await acting.record("api-key.create", key.id, before=None, after=key.to_document())
     return ApiKeyCreated(**_key(key).model_dump(), apiKey=token)
 
 
 @router.get("/projects/{projectId}/api-keys", response_model=ApiKeyList, responses=ERRORS, summary="List API keys")
-async def list_api_keys(
-    projectId: ProjectId,
-    tenant: Tenant,
-    principal: CurrentPrincipal,
-    connected: Connected,
-) -> ApiKeyList:
+async def list_api_keys(acting: Annotated[InProject, in_project("api-keys:read")]) -> ApiKeyList:
     """The project's keys without their secrets, revoked and expired ones included."""
-    ensure_can(principal, "api-keys:read", tenant, projectId)
-    await _project(connected, tenant, projectId)
-    return ApiKeyList(items=[_key(k) for k in await connected.control.list_api_keys(tenant, projectId)])
+    return ApiKeyList(items=[_key(k) for k in await acting.control.list_api_keys(acting.tenant, acting.project)])
 
 
 @router.post(
@@ -207,20 +165,12 @@ async def list_api_keys(
     summary="Rotate an API key",
 )
 async def rotate_api_key(
-    request: Request,
-    projectId: ProjectId,
-    keyId: KeyId,
-    tenant: Tenant,
-    principal: CurrentPrincipal,
-    connected: Connected,
+    keyId: KeyId, acting: Annotated[InProject, in_project("api-keys:write", live=False)]
 ) -> ApiKeyCreated:
     """A new key with the same name, scopes and limits; the old key keeps working for 24 hours.
     A suspended tenant gets no new key (403 `tenant-suspended`)."""
-    ensure_can(principal, "api-keys:write", tenant, projectId)
-    key, token = await connected.control.rotate_api_key(tenant, projectId, keyId, ROTATION_GRACE_S)
-    await record(
-        request, connected, principal, "api-key.rotate", keyId, tenant_id=tenant, before=None, after=key.to_document()
-    )
+    key, token = await acting.control.rotate_api_key(acting.tenant, acting.project, keyId, ROTATION_GRACE_S)
+    await acting.record("api-key.rotate", keyId, before=None, after=key.to_document())
     return ApiKeyCreated(**_key(key).model_dump(), apiKey=token)
 
 
@@ -231,28 +181,13 @@ async def rotate_api_key(
     summary="Revoke an API key",
 )
 async def revoke_api_key(
-    request: Request,
-    projectId: ProjectId,
-    keyId: KeyId,
-    tenant: Tenant,
-    principal: CurrentPrincipal,
-    connected: Connected,
+    keyId: KeyId, acting: Annotated[InProject, in_project("api-keys:write", live=False)]
 ) -> ApiKey:
     """The key answers 401 from the next call on, on every replica (keys are never cached)."""
-    ensure_can(principal, "api-keys:write", tenant, projectId)
-    await connected.control.api_key_of(tenant, projectId, keyId)
-    revoked = await connected.control.revoke_api_key(keyId)
+    await acting.control.api_key_of(acting.tenant, acting.project, keyId)
+    revoked = await acting.control.revoke_api_key(keyId)
     assert revoked is not None
-    await record(
-        request,
-        connected,
-        principal,
-        "api-key.revoke",
-        keyId,
-        tenant_id=tenant,
-        before=None,
-        after=revoked.to_document(),
-    )
+    await acting.record("api-key.revoke", keyId, before=None, after=revoked.to_document())
     return _key(revoked)
 
 

@@ -6,18 +6,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from serve.api.leaderboards import BoardId, PeriodQuery, board_page
-from serve.api_key_auth import ProjectId, tenant_id
-from serve.backoffice import Connected
-from serve.bearer_tokens import CurrentPrincipal, ensure_can
+from serve.backoffice import InProject, in_project
 from serve.leaderboard_schemas import BoardPage
 from serve.problems import problem_responses
 
 router = APIRouter(prefix="/v1/client", tags=["leaderboards"])
-Tenant = Annotated[str, Depends(tenant_id)]
-ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
+ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 
 @router.get(
@@ -27,11 +24,8 @@ ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
     summary="Read a leaderboard (backoffice)",
 )
 async def read_board_backoffice(
-    projectId: ProjectId,
     boardId: BoardId,
-    tenant: Tenant,
-    principal: CurrentPrincipal,
-    connected: Connected,
+    acting: Annotated[InProject, in_project("players:read")],
     period: PeriodQuery = "current",
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -39,6 +33,4 @@ async def read_board_backoffice(
     """One page of a period's standings, best first (`period=current`, `previous` or a period id),
     as the game API reads it; for support staff without a project key. 404 `leaderboard-not-found`
     for a board the economy does not define, `period-not-found` for an unknown period."""
-    ensure_can(principal, "players:read", tenant, projectId)
-    await connected.control.live_project(tenant, projectId)
-    return await board_page(connected, tenant, projectId, boardId, period, cursor, limit)
+    return await board_page(acting.backend, acting.tenant, acting.project, boardId, period, cursor, limit)

@@ -8,22 +8,20 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from actors.economy_health import EconomyHealth
 from engine.economy_health import SINK_KINDS, SOURCE_KINDS
 from serve.api.reports import FromDay, ToDay, parse_day, window
-from serve.api_key_auth import ID_PATTERN, ProjectId, tenant_id
+from serve.api_key_auth import ID_PATTERN
 from serve.backend import Backend
-from serve.backoffice import Connected
-from serve.bearer_tokens import CurrentPrincipal, ensure_can
+from serve.backoffice import InProject, in_project
 from serve.csv_cells import csv_row
 from serve.problems import problem_responses
 
 router = APIRouter(prefix="/v1/client", tags=["reports"])
-Tenant = Annotated[str, Depends(tenant_id)]
 ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
 ROW_EXAMPLE: dict[str, Any] = {
     "day": "2026-03-01",
@@ -144,11 +142,7 @@ def csv_lines(rows: list[dict[str, Any]]) -> Iterator[str]:
     summary="Read the economy-health report",
 )
 async def read_economy_health(
-    request: Request,
-    projectId: ProjectId,
-    tenant: Tenant,
-    principal: CurrentPrincipal,
-    connected: Connected,
+    acting: Annotated[InProject, in_project("reports:read")],
     from_: FromDay = None,
     to: ToDay = None,
     currency: Annotated[
@@ -162,10 +156,9 @@ async def read_economy_health(
     prices by SKU), `net`, and after the day's last movement the circulating `supply`, the
     `holders` and `top1PercentShare`. Kept incrementally from the event store (docs/BACKOFFICE.md):
     a request folds only the events committed since the last one."""
-    ensure_can(principal, "reports:read", tenant, projectId)
-    await connected.control.live_project(tenant, projectId)
+    tenant, projectId = acting.tenant, acting.project
     start, end = window(parse_day(from_, "from"), parse_day(to, "to"), datetime.now(UTC).date())
-    health = aggregates(request, connected)
+    health = aggregates(acting.request, acting.backend)
     await health.catch_up(tenant, projectId)
     currencies = [currency] if currency is not None else await health.currencies(tenant, projectId)
     rows = [

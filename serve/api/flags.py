@@ -11,16 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actors.flag_overrides import read_overrides, write_overrides
 from engine.flags import FlagValue, override_problems, with_overrides
+from engine.limits import MAX_SAFE_INTEGER
 from engine.rules import rfc3339
-from serve.api_key_auth import Caller, PlayerId, ProjectId, require, tenant_id
-from serve.backoffice import Connected, record
-from serve.bearer_tokens import CurrentPrincipal, ensure_can
+from serve.api_key_auth import Caller, PlayerId, require
+from serve.backoffice import InProject, in_project
 from serve.commanding import run_view
 from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(tags=["flags"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
-Tenant = Annotated[str, Depends(tenant_id)]
 ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
 
 
@@ -42,9 +41,19 @@ class FlagOverrides(BaseModel):
     updatedBy: str | None = Field(None, description="Who saved them last.")
 
 
+FlagName = Annotated[str, Field(min_length=1)]
+OverrideValue = bool | Annotated[int, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)] | str
+
+
 class FlagOverridesUpdate(BaseModel):
+    """What the schema can say of an override is said here, so that a body it allows is refused
+    only by a rule it cannot state: the flag must be one of the economy's, of the flag's type."""
+
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"overrides": {"newShop": True}}]})
-    overrides: dict[str, FlagValue] = Field(description="The whole set: flags left out lose their override.")
+    overrides: dict[FlagName, OverrideValue] = Field(
+        description="The whole set: flags left out lose their override. Each names a flag of the economy"
+        " (422 `validation-error` otherwise) and has the flag's type; integers within ±(2^53 - 1)."
+    )
 
 
 @router.get(
@@ -67,13 +76,9 @@ async def get_player_flags(request: Request, playerId: PlayerId, caller: Reader)
     responses=ERRORS,
     summary="Get the project's flag overrides",
 )
-async def get_flag_overrides(
-    projectId: ProjectId, tenant: Tenant, principal: CurrentPrincipal, connected: Connected
-) -> FlagOverrides:
+async def get_flag_overrides(acting: Annotated[InProject, in_project("economy:read")]) -> FlagOverrides:
     """The values that replace evaluated flags for every player of the project."""
-    ensure_can(principal, "economy:read", tenant, projectId)
-    await connected.control.live_project(tenant, projectId)
-    return FlagOverrides(**await read_overrides(connected.store, tenant, projectId))
+    return FlagOverrides(**await read_overrides(acting.backend.store, acting.tenant, acting.project))
 
 
 @router.put(
@@ -83,33 +88,21 @@ async def get_flag_overrides(
     summary="Replace the project's flag overrides",
 )
 async def put_flag_overrides(
-    request: Request,
-    projectId: ProjectId,
-    tenant: Tenant,
-    principal: CurrentPrincipal,
-    connected: Connected,
-    body: FlagOverridesUpdate,
+    body: FlagOverridesUpdate, acting: Annotated[InProject, in_project("economy:write")]
 ) -> FlagOverrides:
     """Replaces the set whole (`{}` clears it). Each override must name a flag of the current
     economy and have that flag's type (a boolean flag takes booleans; integers within ±(2^53 - 1)),
     else 422 `validation-error` naming `overrides.<flagId>`; it applies from the next flags read."""
-    ensure_can(principal, "economy:write", tenant, projectId)
-    await connected.control.live_project(tenant, projectId)
-    economy = await connected.directory.economy_document(tenant, projectId)
+    store, tenant, project = acting.backend.store, acting.tenant, acting.project
+    economy = await acting.backend.directory.economy_document(tenant, project)
     problems = override_problems(body.overrides, (economy or {}).get("featureFlags", {}))
     if problems:
         errors = [{"field": where, "message": message} for where, message in problems]
         raise ProblemError("validation-error", f"{problems[0][0]}: {problems[0][1]}", errors=errors)
-    before = await read_overrides(connected.store, tenant, projectId)
+    before = await read_overrides(store, tenant, project)
+    now = rfc3339(datetime.now(UTC))
     saved = await write_overrides(
-        connected.store,
-        tenant,
-        projectId,
-        body.overrides,
-        updated_at=rfc3339(datetime.now(UTC)),
-        updated_by=principal.email,
+        store, tenant, project, body.overrides, updated_at=now, updated_by=acting.principal.email
     )
-    await record(
-        request, connected, principal, "flags.override", projectId, tenant_id=tenant, before=before, after=saved
-    )
+    await acting.record("flags.override", project, before=before, after=saved)
     return FlagOverrides(**saved)

@@ -11,19 +11,17 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.reports import REPORT_NAMES, ReportFold, new_report
-from serve.api_key_auth import ProjectId, tenant_id
-from serve.backoffice import Connected
-from serve.bearer_tokens import CurrentPrincipal, ensure_can
+from serve.backend import Backend
+from serve.backoffice import InProject, in_project
 from serve.csv_cells import csv_row
 from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/client", tags=["reports"])
-Tenant = Annotated[str, Depends(tenant_id)]
 ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -269,7 +267,7 @@ def window(start: date | None, end: date | None, today: date) -> tuple[date, dat
     return start, end
 
 
-async def _fold(connected: Connected, tenant: str, project: str, report: ReportFold, start: date, end: date) -> None:
+async def _fold(connected: Backend, tenant: str, project: str, report: ReportFold, start: date, end: date) -> None:
     """Feeds every journal record of the project's players in `[start, end)` to `report`, one
     page at a time; records come ordered by player, as `ActivePlayers` needs."""
     prefix = f"player:{tenant}/{project}/"
@@ -310,11 +308,8 @@ def _csv_lines(report: ReportFold) -> Iterator[str]:
     summary="Read a report",
 )
 async def read_report(
-    projectId: ProjectId,
     report: ReportName,
-    tenant: Tenant,
-    principal: CurrentPrincipal,
-    connected: Connected,
+    acting: Annotated[InProject, in_project("reports:read")],
     from_: FromDay = None,
     to: ToDay = None,
     format: Annotated[Literal["json", "csv"], Query(description="`csv` streams rows after a header row.")] = "json",
@@ -325,13 +320,12 @@ async def read_report(
     event (`totals.players` counts the whole window); `purchases`: receipts, units and revenue
     per SKU; `currency-flow`: currency earned (credits), spent (debits) and net. An unknown
     report is 404 `not-found`; a malformed or too long window is 422 `validation-error`."""
-    ensure_can(principal, "reports:read", tenant, projectId)
-    await connected.control.live_project(tenant, projectId)
+    projectId = acting.project
     if report not in REPORT_NAMES:
         raise ProblemError("not-found", f"there is no report '{report}'; reports: {', '.join(REPORT_NAMES)}")
     start, end = window(parse_day(from_, "from"), parse_day(to, "to"), datetime.now(UTC).date())
     fold = new_report(report)
-    await _fold(connected, tenant, projectId, fold, start, end)
+    await _fold(acting.backend, acting.tenant, projectId, fold, start, end)
     if format == "csv":
         filename = f"{projectId}-{report}-{start.isoformat()}-{end.isoformat()}.csv"
         return StreamingResponse(

@@ -2,48 +2,37 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
 
-from serve.backoffice import Connected, record
-from serve.bearer_tokens import CurrentPrincipal, ensure_can
+from fastapi import APIRouter
+
+from serve.backoffice import Acting, allowed
 from serve.problems import ProblemError, problem_responses
 from serve.shard_schemas import ShardScaleIn, ShardStatus
 
 router = APIRouter(prefix="/v1/admin/shards", tags=["admin"])
-ERRORS = problem_responses(401, 403, 422, 429, 503)
+ERRORS = problem_responses(400, 401, 403, 422, 429, 503)
 
 
 @router.get("", response_model=ShardStatus, responses=ERRORS, summary="Get the shard hosts")
-async def get_shards(principal: CurrentPrincipal, connected: Connected) -> ShardStatus:
+async def get_shards(acting: Annotated[Acting, allowed("shards:read")]) -> ShardStatus:
     """The shard hosts, how many slots each owns, and what the last rebalance did."""
-    ensure_can(principal, "shards:read")
-    return ShardStatus(**await connected.directory.describe())  # a coordinator restarting: 503
+    return ShardStatus(**await acting.backend.directory.describe())  # a coordinator restarting: 503
 
 
 @router.put("", response_model=ShardStatus, responses=ERRORS, summary="Scale the shard hosts")
-async def scale_shards(
-    request: Request, body: ShardScaleIn, principal: CurrentPrincipal, connected: Connected
-) -> ShardStatus:
+async def scale_shards(body: ShardScaleIn, acting: Annotated[Acting, allowed("shards:write")]) -> ShardStatus:
     """Runs `hosts` shard hosts while serving: new hosts start and take a fair share of the
     slots, removed ones hand theirs over and stop. Answers once every slot has moved
     (docs/SCALING.md); the same count again moves nothing."""
-    ensure_can(principal, "shards:write")
-    before = await connected.directory.describe()
+    directory = acting.backend.directory
+    before = await directory.describe()
     if body.hosts > before["slots"]:
         raise ProblemError(
             "validation-error",
             f"at most {before['slots']} hosts: one slot each",
             errors=[{"field": "hosts", "message": f"must be at most {before['slots']}"}],
         )
-    after = await connected.directory.scale(body.hosts)
-    await record(
-        request,
-        connected,
-        principal,
-        "shards.scale",
-        "shards",
-        tenant_id=None,
-        before={"hosts": before["hosts"]},
-        after={"hosts": after["hosts"]},
-    )
+    after = await directory.scale(body.hosts)
+    await acting.record("shards.scale", "shards", before={"hosts": before["hosts"]}, after={"hosts": after["hosts"]})
     return ShardStatus(**after)

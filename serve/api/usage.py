@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from actors.directory import webhook_stats
@@ -13,8 +13,7 @@ from actors.ingress.control_plane import Backoffice
 from engine.quotas import Usage, month_of
 from serve.api_key_auth import ID_PATTERN, metering
 from serve.backend import Backend
-from serve.backoffice import Connected
-from serve.bearer_tokens import CurrentPrincipal, ensure_can
+from serve.backoffice import Acting, allowed
 from serve.csv_cells import csv_rows
 from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from serve.problems import ProblemError, problem_responses
@@ -145,6 +144,13 @@ def _csv(rows: list[UsageRow]) -> str:
     return csv_rows([CSV_COLUMNS, *(["" if v[c] is None else v[c] for c in CSV_COLUMNS] for v in values)])
 
 
+async def usage_tenant(
+    tenantId: Annotated[str | None, Query(pattern=ID_PATTERN, description="Only this tenant.")] = None,
+) -> str | None:
+    """The usage list's tenant filter, also the scope its reader must be allowed in."""
+    return tenantId
+
+
 @router.get(
     "/usage",
     response_model=UsagePage,
@@ -152,10 +158,7 @@ def _csv(rows: list[UsageRow]) -> str:
     summary="List usage per tenant and month",
 )
 async def list_usage(
-    request: Request,
-    principal: CurrentPrincipal,
-    connected: Connected,
-    tenantId: Annotated[str | None, Query(pattern=ID_PATTERN, description="Only this tenant.")] = None,
+    acting: Annotated[Acting, allowed("usage:read", usage_tenant)],
     month: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="Only this UTC month, `YYYY-MM`.")] = None,
     format: Annotated[
         Literal["json", "csv"], Query(description="`csv`: every matching row as one CSV file, for billing.")
@@ -166,9 +169,9 @@ async def list_usage(
     """Requests and events counted per tenant per month, with the tenant's current plan quotas
     and how much of them is used (`count / quota`). `format=csv` exports every matching row
     (no paging) with a header row; the JSON list pages with `cursor` and `limit`."""
-    ensure_can(principal, "usage:read", tenantId)
-    meter = metering(request, connected).meter
-    plans = _Plans(connected.control)
+    tenantId = acting.tenant
+    meter = metering(acting.request, acting.backend).meter
+    plans = _Plans(acting.control)
     if format == "csv":
         rows: list[UsageRow] = []
         after: str | None = None
@@ -193,14 +196,13 @@ async def list_usage(
 
 
 @router.get("/metrics", response_model=PlatformMetrics, responses=ERRORS, summary="Get platform metrics")
-async def platform_metrics(request: Request, principal: CurrentPrincipal, connected: Connected) -> PlatformMetrics:
+async def platform_metrics(acting: Annotated[Acting, allowed("platform:metrics")]) -> PlatformMetrics:
     """Platform-wide figures: live tenants, projects and players, this month's requests and
     events, webhook deliveries (`ok`/`failed`, counted by the webhook worker) and every
     live tenant's quota use this month. Players are counted from the player index, page by page,
     so this call costs in proportion to the number of players."""
-    ensure_can(principal, "platform:metrics")
-    control = connected.control
-    meters = metering(request, connected)
+    control, connected = acting.control, acting.backend
+    meters = metering(acting.request, connected)
     meter, month = meters.meter, month_of(meters.clock.now())
     plans = _Plans(control)
     tenants = await control.list_tenants(after=None, limit=1_000_000)

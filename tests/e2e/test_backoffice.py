@@ -1,11 +1,11 @@
-"""The backoffice over HTTP: every route tried by every role gives exactly the expected
-allow/deny; a second tenant's users and keys get nothing of the first tenant; keys revoke and
-rotate; economy changes apply without a restart."""
+"""The backoffice through Ray Serve, where the wiring matters: keys revoke and rotate for the game
+API, economy changes apply on the shard hosts without a restart, a member's access follows at
+once, a deleted tenant loses its keys. Every route by every role, tenant isolation, the audit log,
+lists and bodies are tested at the route seam (tests/routes/test_backoffice.py), without Ray."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -56,151 +56,7 @@ def world(ludex: Launched, accounts: Any, control_plane: Any, demo_economy_docum
     return {"clients": clients, "control": control_plane}
 
 
-def fresh_key(control: Any) -> str:
-    key, _ = control.create_api_key(TENANT, "main", uid("k"))
-    return str(key.id)
-
-
-def fresh_player(world: dict[str, Any]) -> str:
-    """A new player of the first tenant's project, made with a game API key."""
-    if "player_key" not in world:
-        _, world["player_key"] = world["control"].create_api_key(TENANT, "main", uid("k"))
-    player_id = uid("pl")
-    response = httpx.post(
-        f"{world['clients']['superadmin'].base_url}/v1/projects/main/players",
-        json={"playerId": player_id, "username": player_id},
-        headers={"x-tenant-id": TENANT, "x-api-key": world["player_key"]},
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
-    return player_id
-
-
 PROJECT = "/v1/client/projects/main"
-Route = tuple[str, Callable[[httpx.Client, Any], httpx.Response], set[str]]
-PLATFORM = {"superadmin", "admin", "support"}
-READERS = PLATFORM | {"owner", "developer"}  # players:read
-ROUTES: list[Route] = [
-    ("GET tenants", lambda c, w: c.get("/v1/admin/tenants"), PLATFORM),
-    (
-        "POST tenant",
-        lambda c, w: c.post("/v1/admin/tenants", json={"id": uid("t"), "name": "T"}),
-        {"superadmin", "admin"},
-    ),
-    ("GET tenant", lambda c, w: c.get(f"/v1/admin/tenants/{TENANT}"), PLATFORM),
-    (
-        "PATCH tenant",
-        lambda c, w: c.patch(f"/v1/admin/tenants/{TENANT}", json={"name": "Acme"}),
-        {"superadmin", "admin"},
-    ),
-    (
-        "DELETE tenant",
-        lambda c, w: c.delete(f"/v1/admin/tenants/{w['control'].ensure_tenant(uid('gone'), 'Gone')['id']}"),
-        {"superadmin", "admin"},
-    ),
-    ("GET plans", lambda c, w: c.get("/v1/admin/plans"), PLATFORM),
-    ("GET plan", lambda c, w: c.get("/v1/admin/plans/indie"), PLATFORM),
-    ("POST plan", lambda c, w: c.post("/v1/admin/plans", json={"id": uid("plan"), "name": "P"}), {"superadmin"}),
-    (
-        "PUT plan",
-        lambda c, w: c.put("/v1/admin/plans/studio", json={"id": "studio", "name": "Studio", "projects": 20}),
-        {"superadmin"},
-    ),
-    ("GET audit (platform)", lambda c, w: c.get("/v1/admin/audit"), PLATFORM),
-    ("GET audit (tenant)", lambda c, w: c.get("/v1/admin/audit", params={"tenantId": TENANT}), PLATFORM | {"owner"}),
-    ("GET projects", lambda c, w: c.get("/v1/client/projects"), PLATFORM | {"owner", "developer", "analyst"}),
-    (
-        "POST project",
-        lambda c, w: c.post("/v1/client/projects", json={"id": uid("p"), "name": "P"}),
-        {"superadmin", "admin", "owner"},
-    ),
-    ("GET project", lambda c, w: c.get(PROJECT), PLATFORM | {"owner", "developer", "analyst"}),
-    ("PATCH project", lambda c, w: c.patch(PROJECT, json={"name": "Main"}), {"superadmin", "admin", "owner"}),
-    (
-        "POST api-key",
-        lambda c, w: c.post(f"{PROJECT}/api-keys", json={"name": "k", "scopes": ["players:read"]}),
-        {"superadmin", "admin", "owner", "developer"},
-    ),
-    ("GET api-keys", lambda c, w: c.get(f"{PROJECT}/api-keys"), PLATFORM | {"owner", "developer"}),
-    (
-        "rotate api-key",
-        lambda c, w: c.post(f"{PROJECT}/api-keys/{fresh_key(w['control'])}/rotate"),
-        {"superadmin", "admin", "owner", "developer"},
-    ),
-    (
-        "revoke api-key",
-        lambda c, w: c.post(f"{PROJECT}/api-keys/{fresh_key(w['control'])}/revoke"),
-        {"superadmin", "admin", "owner", "developer"},
-    ),
-    ("GET economy", lambda c, w: c.get(f"{PROJECT}/economy"), PLATFORM | {"owner", "developer", "analyst"}),
-    (
-        "PUT economy (dry run)",
-        lambda c, w: c.put(f"{PROJECT}/economy", params={"dryRun": "true"}, json=w["economy"]),
-        {"superadmin", "admin", "owner", "developer"},
-    ),
-    ("GET scopes", lambda c, w: c.get("/v1/client/scopes"), PLATFORM | {"owner", "developer"}),
-    (
-        "POST economy diff",
-        lambda c, w: c.post(f"{PROJECT}/economy/diff", json={"before": None, "after": w["economy"]}),
-        PLATFORM | {"owner", "developer", "analyst"},
-    ),
-    ("GET users", lambda c, w: c.get("/v1/admin/users"), PLATFORM),
-    (
-        "POST user",
-        lambda c, w: c.post("/v1/admin/users", json={"email": f"{uid('u')}@example.com", "password": PASSWORD}),
-        {"superadmin"},
-    ),
-    ("GET members", lambda c, w: c.get("/v1/client/members"), PLATFORM | {"owner"}),
-    (
-        "POST member",
-        lambda c, w: c.post(
-            "/v1/client/members",
-            json={"email": f"{uid('m')}@example.com", "role": "analyst", "password": PASSWORD},
-        ),
-        {"superadmin", "admin", "owner"},
-    ),
-    ("GET export", lambda c, w: c.get(f"{PROJECT}/players/{fresh_player(w)}/export"), READERS),
-    ("GET journal", lambda c, w: c.get(f"{PROJECT}/players/{fresh_player(w)}/journal"), READERS),
-    ("GET state", lambda c, w: c.get(f"{PROJECT}/players/{fresh_player(w)}/state?seq=1"), READERS),
-    ("POST erase", lambda c, w: c.post(f"{PROJECT}/players/{fresh_player(w)}/erase"), {"superadmin", "admin", "owner"}),
-    (
-        "PUT economy",
-        lambda c, w: c.put(f"{PROJECT}/economy", json=w["economy"]),
-        {"superadmin", "admin", "owner", "developer"},
-    ),
-]
-
-
-@pytest.mark.parametrize(("name", "call", "allowed"), ROUTES, ids=[r[0] for r in ROUTES])
-def test_every_role_gets_exactly_the_expected_answer(
-    name: str, call: Callable[..., httpx.Response], allowed: set[str], world: dict[str, Any], demo_economy_document: Any
-) -> None:
-    world["economy"] = demo_economy_document
-    outcomes = {}
-    for role in ROLES:
-        response = call(world["clients"][role], world)
-        assert response.status_code < 500, f"{name} as {role}: {response.status_code} {response.text}"
-        outcomes[role] = response.status_code
-    granted = {role for role, status in outcomes.items() if status < 300}
-    denied = {role for role, status in outcomes.items() if status == 403}
-    assert granted == allowed, outcomes
-    assert denied == set(ROLES) - allowed, outcomes
-
-
-def test_another_tenants_staff_and_keys_get_nothing(world: dict[str, Any], ludex: Launched, control_plane: Any) -> None:
-    outsider = world["clients"]["outsider"]
-    for name, call, _ in ROUTES:
-        response = call(outsider, {**world, "economy": {}})
-        assert response.status_code in (403, 404, 422), f"{name}: {response.status_code}"
-        assert TENANT not in response.text.replace(f"/{TENANT}", ""), f"{name} leaked {TENANT}: {response.text}"
-    # The outsider in its own tenant, naming the first tenant's project, finds nothing.
-    response = outsider.get(PROJECT, headers={"x-tenant-id": OTHER})
-    assert response.status_code == 200 and response.json()["tenantId"] == OTHER
-    _, foreign_key = control_plane.create_api_key(OTHER, "main", "foreign")
-    as_acme = Api(ludex.base_url, TENANT, "main", foreign_key)
-    assert as_acme.get("/store/catalog").status_code == 403
-    as_globex = Api(ludex.base_url, OTHER, "main", foreign_key)
-    assert as_globex.get("/store/catalog").status_code == 409, "globex's project has no economy: nothing of acme's"
 
 
 def test_a_revoked_key_answers_401_and_a_rotated_one_keeps_working_for_its_grace(
@@ -296,17 +152,6 @@ def test_the_scopes_come_from_the_server_with_what_each_allows(world: dict[str, 
     assert all(s["description"] for s in answer.json()["items"])
 
 
-def test_backoffice_changes_are_in_the_audit_log(world: dict[str, Any]) -> None:
-    owner = world["clients"]["owner"]
-    project = uid("audited")
-    assert owner.post("/v1/client/projects", json={"id": project, "name": "Audited"}).status_code == 201
-    entries = owner.get("/v1/admin/audit", params={"tenantId": TENANT, "action": "project.create", "limit": 200})
-    assert entries.status_code == 200
-    mine = [e for e in entries.json()["items"] if e["target"] == project]
-    assert len(mine) == 1 and mine[0]["actor"].startswith("owner-") and mine[0]["after"]["name"] == "Audited"
-    assert mine[0]["requestId"]
-
-
 def test_an_owner_adds_and_removes_a_member_whose_access_follows_at_once(
     world: dict[str, Any], ludex: Launched
 ) -> None:
@@ -327,36 +172,6 @@ def test_an_owner_adds_and_removes_a_member_whose_access_follows_at_once(
     assert any(u["email"] == email for u in listed)
     assert owner.delete(f"/v1/client/members/{added.json()['id']}").status_code == 204
     assert member.get(f"{PROJECT}/api-keys").status_code == 403, "a removed member loses access at once"
-
-
-def test_tenant_and_project_lists_sort_filter_search_and_page(world: dict[str, Any]) -> None:
-    admin = world["clients"]["superadmin"]
-    tag = uuid.uuid4().hex[:6]
-    names = ["delta", "alpha", "charlie", "bravo"]
-    for name in names:
-        created = admin.post(
-            "/v1/admin/tenants", json={"id": f"s-{tag}-{name}", "name": f"{name} {tag}", "planId": "indie"}
-        )
-        assert created.status_code == 201
-    seen: list[str] = []
-    cursor = None
-    while True:
-        params = {"q": tag, "sort": "-name", "limit": 3, **({"cursor": cursor} if cursor else {})}
-        page = admin.get("/v1/admin/tenants", params=params).json()
-        seen += [t["name"].split()[0] for t in page["items"]]
-        cursor = page["nextCursor"]
-        if cursor is None:
-            break
-    assert seen == sorted(names, reverse=True)
-    on_plan = admin.get("/v1/admin/tenants", params={"q": tag, "planId": "indie"}).json()["items"]
-    assert len(on_plan) == 4
-    assert admin.get("/v1/admin/tenants", params={"q": tag, "planId": "studio"}).json()["items"] == []
-    assert admin.get("/v1/admin/tenants", params={"sort": "bogus"}).status_code == 422
-    owner = world["clients"]["owner"]
-    for name in ("zeta", "eta"):
-        assert owner.post("/v1/client/projects", json={"id": f"{name}-{tag}", "name": name}).status_code == 201
-    listed = owner.get("/v1/client/projects", params={"q": tag, "sort": "name"}).json()["items"]
-    assert [p["name"] for p in listed] == ["eta", "zeta"]
 
 
 def test_a_deleted_tenant_loses_its_game_keys_and_its_backoffice(

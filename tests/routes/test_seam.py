@@ -19,6 +19,7 @@ def test_commands_reach_the_host_of_each_players_slot_and_are_journaled(seam: Se
         assert credited.status_code == 200, credited.text
         assert credited.json()["balance"] == 7
     for host_name, player_id in players.items():
-        host = seam.holder.pool.hosts[host_name]
+        assert seam.cluster.pool is not None
+        host = seam.cluster.pool.hosts[host_name]
         view = seam.client.portal.call(host.view, "demo", "demo", player_id, "wallet")
         assert view.body["balances"] == {"coins": 7}

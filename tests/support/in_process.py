@@ -98,20 +98,33 @@ class InProcessHostPool(LocalHostPool):
         )
 
 
-class InProcessDirectory(ShardDirectory):
-    """`ShardDirectory` whose hosts are found in the pool instead of by Ray actor name."""
+class PoolHost:
+    """A handle on the pool's host of that name, looked up at each call: a host stopped and
+    started again under its name (a scale down and up) is the new one, as a Ray actor's name is."""
 
-    def __init__(self, coordinator: Coordinator, pool: InProcessHostPool, slot_map: dict[str, Any]) -> None:
-        super().__init__(InProcessHandle(coordinator), slot_map)
+    def __init__(self, pool: LocalHostPool, name: str) -> None:
         self.pool = pool
+        self.name = name
 
-    def _handle(self, host: str) -> Any:
-        if host not in self.pool.hosts:
-            raise HostGoneError(host)
-        return InProcessHandle(self.pool.hosts[host])
+    def __getattr__(self, method: str) -> _RemoteMethod:
+        host = self.pool.hosts.get(self.name)
+        if host is None:
+            raise HostGoneError(self.name)
+        return _RemoteMethod(getattr(host, method))
 
 
-async def in_process_cluster(settings: Settings) -> tuple[Coordinator, InProcessDirectory]:
+def pool_hosts(pool: LocalHostPool) -> Callable[[str], PoolHost]:
+    """`ShardDirectory`'s `find_host` over the pool: `HostGoneError` for a host it does not run."""
+
+    def find_host(name: str) -> PoolHost:
+        if name not in pool.hosts:
+            raise HostGoneError(name)
+        return PoolHost(pool, name)
+
+    return find_host
+
+
+async def in_process_cluster(settings: Settings) -> tuple[Coordinator, InProcessHostPool, ShardDirectory]:
     """A coordinator dealing slots to `settings.shards` in-process hosts, and a directory over them."""
     pool = InProcessHostPool(settings)
     coordinator = Coordinator(
@@ -124,4 +137,5 @@ async def in_process_cluster(settings: Settings) -> tuple[Coordinator, InProcess
     )
     await coordinator.start(settings.shards, watch=False)
     await coordinator.scale(settings.shards)
-    return coordinator, InProcessDirectory(coordinator, pool, await coordinator.slot_map())
+    directory = ShardDirectory(InProcessHandle(coordinator), await coordinator.slot_map(), find_host=pool_hosts(pool))
+    return coordinator, pool, directory

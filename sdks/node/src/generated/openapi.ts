@@ -201,7 +201,8 @@ export interface paths {
         get: operations["get_plan_v1_admin_plans__planId__get"];
         /**
          * Replace a plan
-         * @description Replaces a plan's name and quotas; the body's `id` must match the path.
+         * @description Replaces a plan's name and quotas. The path names the plan: the body's `id` may be left
+         *     out, and is not used (a plan is never renamed by its id).
          */
         put: operations["replace_plan_v1_admin_plans__planId__put"];
         post?: never;
@@ -2926,6 +2927,8 @@ export interface components {
         };
         /**
          * FlagOverridesUpdate
+         * @description What the schema can say of an override is said here, so that a body it allows is refused
+         *     only by a rule it cannot state: the flag must be one of the economy's, of the flag's type.
          * @example {
          *       "overrides": {
          *         "newShop": true
@@ -2935,7 +2938,7 @@ export interface components {
         FlagOverridesUpdate: {
             /**
              * Overrides
-             * @description The whole set: flags left out lose their override.
+             * @description The whole set: flags left out lose their override. Each names a flag of the economy (422 `validation-error` otherwise) and has the flag's type; integers within ±(2^53 - 1).
              */
             overrides: {
                 [key: string]: boolean | number | string;
@@ -3345,6 +3348,54 @@ export interface components {
         PlanList: {
             /** Items */
             items: components["schemas"]["Plan"][];
+        };
+        /**
+         * PlanReplacement
+         * @description `PUT /v1/admin/plans/{planId}`: the path names the plan, so a body read from `GET` can be
+         *     sent back as it is; its `id` is optional and not used (a different one renames nothing).
+         * @example {
+         *       "apiRequestsPerSecond": 500,
+         *       "eventsPerMonth": 5000000,
+         *       "id": "pro",
+         *       "name": "Pro",
+         *       "players": 100000,
+         *       "projects": 5,
+         *       "requestsPerMonth": 10000000
+         *     }
+         */
+        PlanReplacement: {
+            /**
+             * Apirequestspersecond
+             * @description None: unlimited.
+             */
+            apiRequestsPerSecond?: number | null;
+            /**
+             * Eventspermonth
+             * @description None: unlimited.
+             */
+            eventsPerMonth?: number | null;
+            /**
+             * Id
+             * @description Not used: the path names the plan.
+             */
+            id?: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Players
+             * @description None: unlimited.
+             */
+            players?: number | null;
+            /**
+             * Projects
+             * @description None: unlimited.
+             */
+            projects?: number | null;
+            /**
+             * Requestspermonth
+             * @description None: unlimited.
+             */
+            requestsPerMonth?: number | null;
         };
         /**
          * PlatformMetrics
@@ -4049,7 +4100,7 @@ export interface components {
         ShardScaleIn: {
             /**
              * Hosts
-             * @description Shard hosts to run.
+             * @description Shard hosts to run (a JSON integer).
              */
             hosts: number;
         };
@@ -4693,7 +4744,6 @@ export interface operations {
     list_audit_v1_admin_audit_get: {
         parameters: {
             query?: {
-                tenantId?: string | null;
                 actor?: string | null;
                 action?: string | null;
                 target?: string | null;
@@ -4701,6 +4751,7 @@ export interface operations {
                 cursor?: string | null;
                 /** @description Page size (1 to 200). */
                 limit?: number;
+                tenantId?: string | null;
             };
             header?: never;
             path?: never;
@@ -5714,7 +5765,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["PlanIn"];
+                "application/json": components["schemas"]["PlanReplacement"];
             };
         };
         responses: {
@@ -5919,6 +5970,15 @@ export interface operations {
                     "application/json": components["schemas"]["ShardStatus"];
                 };
             };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, unknown, revoked or expired credentials. */
             401: {
                 headers: {
@@ -5990,6 +6050,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ShardStatus"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, unknown, revoked or expired credentials. */
@@ -6549,8 +6618,6 @@ export interface operations {
     list_usage_v1_admin_usage_get: {
         parameters: {
             query?: {
-                /** @description Only this tenant. */
-                tenantId?: string | null;
                 /** @description Only this UTC month, `YYYY-MM`. */
                 month?: string | null;
                 /** @description `csv`: every matching row as one CSV file, for billing. */
@@ -6559,6 +6626,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description Page size (1 to 200). */
                 limit?: number;
+                /** @description Only this tenant. */
+                tenantId?: string | null;
             };
             header?: never;
             path?: never;
@@ -8378,9 +8447,9 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
+                keyId: string;
                 /** @description The project's id. */
                 projectId: string;
-                keyId: string;
             };
             cookie?: never;
         };
@@ -8481,9 +8550,9 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
+                keyId: string;
                 /** @description The project's id. */
                 projectId: string;
-                keyId: string;
             };
             cookie?: never;
         };
@@ -9098,9 +9167,9 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
+                boardId: string;
                 /** @description The project's id. */
                 projectId: string;
-                boardId: string;
             };
             cookie?: never;
         };
@@ -9144,6 +9213,15 @@ export interface operations {
             };
             /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9251,6 +9329,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
             422: {
                 headers: {
@@ -9292,10 +9379,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The player's id. */
                 playerId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -9346,6 +9433,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
             422: {
                 headers: {
@@ -9387,10 +9483,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The player's id. */
                 playerId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -9441,6 +9537,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
             422: {
                 headers: {
@@ -9482,10 +9587,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The player's id. */
                 playerId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -9529,6 +9634,15 @@ export interface operations {
             };
             /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9582,10 +9696,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The player's id. */
                 playerId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -9629,6 +9743,15 @@ export interface operations {
             };
             /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9680,10 +9803,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The player's id. */
                 playerId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -9727,6 +9850,15 @@ export interface operations {
             };
             /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9782,10 +9914,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The player's id. */
                 playerId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -9829,6 +9961,15 @@ export interface operations {
             };
             /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9991,10 +10132,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description Which report: `events-per-day`, `active-players`, `purchases`, `currency-flow`. */
                 report: "events-per-day" | "active-players" | "purchases" | "currency-flow";
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -10305,10 +10446,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The webhook's id. */
                 webhookId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -10409,10 +10550,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The webhook's id. */
                 webhookId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -10511,10 +10652,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The webhook's id. */
                 webhookId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -10626,10 +10767,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The webhook's id. */
                 webhookId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -10730,12 +10871,12 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The webhook's id. */
                 webhookId: string;
                 /** @description `<webhookId>:<eventId>`. */
                 deliveryId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
@@ -10836,10 +10977,10 @@ export interface operations {
                 "x-tenant-id"?: string;
             };
             path: {
-                /** @description The project's id. */
-                projectId: string;
                 /** @description The webhook's id. */
                 webhookId: string;
+                /** @description The project's id. */
+                projectId: string;
             };
             cookie?: never;
         };
