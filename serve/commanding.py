@@ -18,7 +18,6 @@ from starlette.requests import HTTPConnection
 
 from actors.host import CommandRequest
 from engine.commands import Command
-from engine.domain_error import DomainError
 from engine.outcomes import Outcome, Refusal
 from serve.api_key_auth import Caller, missing_scope
 from serve.player_reads import player_view
@@ -122,9 +121,12 @@ async def execute(connection: HTTPConnection, caller: Caller, asks: Sequence[Ask
     outcomes: list[Outcome | None] = []
     requests: list[CommandRequest] = []
     for ask in asks:
-        refusal = _refusal(caller, ask, quota)
-        outcomes.append(None if refusal is None else Outcome.refused(refusal))
-        if refusal is None:
+        if ask.command.scope not in caller.key.scopes:
+            outcomes.append(Outcome.refused(missing_scope(ask.command.scope)))
+        elif quota is not None and ask.idempotency_key is None:
+            outcomes.append(Outcome.refused(quota))
+        else:
+            outcomes.append(None)
             requests.append(
                 CommandRequest(
                     caller.tenant, caller.project, ask.player_id, ask.command, ask.idempotency_key, request_id, quota
@@ -134,15 +136,6 @@ async def execute(connection: HTTPConnection, caller: Caller, asks: Sequence[Ask
     await caller.metering.count_events(caller.tenant, answered)
     answers = iter(answered)
     return [next(answers) if outcome is None else outcome for outcome in outcomes]
-
-
-def _refusal(caller: Caller, ask: Ask, quota: Refusal | None) -> DomainError | Refusal | None:
-    """Why `ask` is answered without a host, if it is."""
-    if ask.command.scope not in caller.key.scopes:
-        return missing_scope(ask.command.scope)
-    if quota is not None and ask.idempotency_key is None:
-        return quota
-    return None
 
 
 def _quota_refusal(caller: Caller) -> Refusal | None:
