@@ -1,5 +1,6 @@
 """Commands: what a caller asks of a player entity, as verbs. They carry only the request;
-time, definitions and identity come from the `Context` passed to `rules.decide`."""
+time, definitions and identity come from the `Context` passed to `rules.decide`. Each declares
+the API-key scope it needs here, once: HTTP routes, batches and the command stream all read it."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ from typing import Any, ClassVar
 
 @dataclass(frozen=True)
 class Command:
+    """What every command names: its `op` (journal and batch) and the one API-key `scope`
+    (`engine.access.SCOPES`) a caller needs to send it, over any transport."""
+
     op: ClassVar[str] = "command"
+    scope: ClassVar[str]
 
 
 @dataclass(frozen=True)
 class CreatePlayer(Command):
     op: ClassVar[str] = "create"
+    scope: ClassVar[str] = "players:write"
     username: str
     metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -22,6 +28,7 @@ class CreatePlayer(Command):
 @dataclass(frozen=True)
 class UpdatePlayer(Command):
     op: ClassVar[str] = "update"
+    scope: ClassVar[str] = "players:write"
     username: str | None = None
     metadata: dict[str, Any] | None = None
 
@@ -29,11 +36,13 @@ class UpdatePlayer(Command):
 @dataclass(frozen=True)
 class DeletePlayer(Command):
     op: ClassVar[str] = "delete"
+    scope: ClassVar[str] = "players:write"
 
 
 @dataclass(frozen=True)
 class AwardXp(Command):
     op: ClassVar[str] = "xp"
+    scope: ClassVar[str] = "players:write"
     amount: int
     reason: str = ""
 
@@ -41,6 +50,7 @@ class AwardXp(Command):
 @dataclass(frozen=True)
 class Credit(Command):
     op: ClassVar[str] = "credit"
+    scope: ClassVar[str] = "economy:write"
     currency: str
     amount: int
     reason: str = ""
@@ -50,6 +60,7 @@ class Credit(Command):
 @dataclass(frozen=True)
 class Debit(Command):
     op: ClassVar[str] = "debit"
+    scope: ClassVar[str] = "economy:write"
     currency: str
     amount: int
     reason: str = ""
@@ -59,6 +70,7 @@ class Debit(Command):
 @dataclass(frozen=True)
 class GrantItem(Command):
     op: ClassVar[str] = "grant"
+    scope: ClassVar[str] = "economy:write"
     item_id: str
     quantity: int
 
@@ -66,6 +78,7 @@ class GrantItem(Command):
 @dataclass(frozen=True)
 class ConsumeItem(Command):
     op: ClassVar[str] = "consume"
+    scope: ClassVar[str] = "economy:write"
     item_id: str
     quantity: int
 
@@ -73,6 +86,7 @@ class ConsumeItem(Command):
 @dataclass(frozen=True)
 class IncrementCounter(Command):
     op: ClassVar[str] = "increment"
+    scope: ClassVar[str] = "players:write"
     counter_id: str
     by: int = 1
 
@@ -80,12 +94,14 @@ class IncrementCounter(Command):
 @dataclass(frozen=True)
 class ResetCounter(Command):
     op: ClassVar[str] = "reset"
+    scope: ClassVar[str] = "players:write"
     counter_id: str
 
 
 @dataclass(frozen=True)
 class ProgressQuest(Command):
     op: ClassVar[str] = "progress"
+    scope: ClassVar[str] = "players:write"
     quest_id: str
     objective_id: str
     by: int = 1
@@ -94,6 +110,7 @@ class ProgressQuest(Command):
 @dataclass(frozen=True)
 class Purchase(Command):
     op: ClassVar[str] = "purchase"
+    scope: ClassVar[str] = "store:purchase"
     sku: str
     quantity: int = 1
 
@@ -104,6 +121,7 @@ class SubmitScore(Command):
     can be rebuilt from the journal and a retried submission counts once."""
 
     op: ClassVar[str] = "score"
+    scope: ClassVar[str] = "players:write"
     board_id: str
     score: int
     metadata: dict[str, Any] = field(default_factory=dict)

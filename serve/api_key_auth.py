@@ -1,13 +1,14 @@
 """Who is calling: the tenant header and the game API key with its scopes. Order of checks:
 tenant header (400), key present and valid (401), project of that tenant (404, never revealing
 another tenant's data), key of that project with the scope (403), then the key's rate limit
-(429 `rate-limited`). An admitted call counts as one request of its tenant's month; economy-changing
-handlers then ask `Caller.quota_refusal()` (429 `quota-exceeded`, answered by the host to new
-requests only, so a remembered key still replays) and count the events their commands produced."""
+(429 `rate-limited`). An admitted call counts as one request of its tenant's month; its commands
+then go through `serve.commanding.execute`, which decides the month's quota (429
+`quota-exceeded`) and counts the events they produced. A route that runs commands asks for the
+scope they declare (`require_to_run`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -17,7 +18,7 @@ from starlette.requests import HTTPConnection
 
 from actors.ingress.metering import Metering
 from engine.access import ApiKey
-from engine.outcomes import Outcome, Refusal
+from engine.commands import Command
 from engine.quotas import Usage
 from serve.backend import Backend, backend
 from serve.problems import ProblemError
@@ -31,34 +32,16 @@ api_key_header = APIKeyHeader(
 
 @dataclass(frozen=True)
 class Caller:
+    """An admitted game API call: whose, with which key, and the tenant's plan and month's usage
+    as counted on admission (the command path decides the quota from them)."""
+
     tenant: str
     project: str
     key: ApiKey
     backend: Backend
-    metering: Metering | None = None
-    plan: dict[str, Any] | None = None
-    usage: Usage | None = None
-
-    def quota_refusal(self) -> Refusal | None:
-        """The `quota-exceeded` error (with the seconds until next month, UTC) once the tenant's
-        plan quota for the month is used up. Commands carry it to the host, which answers it to new
-        requests but still replays a remembered key's original answer."""
-        if self.metering is None or self.usage is None:
-            return None
-        refusal = self.metering.refusal(self.plan, self.usage)
-        if refusal is None:
-            return None
-        return Refusal(
-            "quota-exceeded",
-            refusal.detail,
-            {"retryAfterS": refusal.retry_after_s},
-            {"Retry-After": str(refusal.retry_after_s)},
-        )
-
-    async def count_events(self, outcomes: Sequence[Outcome]) -> None:
-        """Adds the events of fresh accepted commands to the tenant's monthly usage."""
-        if self.metering is not None:
-            await self.metering.count_events(self.tenant, outcomes)
+    metering: Metering
+    plan: dict[str, Any] | None
+    usage: Usage
 
 
 def metering(request: HTTPConnection, backend: Backend) -> Metering:
@@ -102,8 +85,12 @@ async def admit_key(backend: Backend, token: str, tenant: str, project: str, sco
     if key.project_id != project:
         raise ProblemError("wrong-project", "the API key belongs to another project")
     if scope is not None and scope not in key.scopes:
-        raise ProblemError("insufficient-scope", f"the API key lacks the '{scope}' scope")
+        raise missing_scope(scope)
     return key
+
+
+def missing_scope(scope: str) -> ProblemError:
+    return ProblemError("insufficient-scope", f"the API key lacks the '{scope}' scope")
 
 
 def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
@@ -126,6 +113,15 @@ def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
         return Caller(tenant, projectId, key, backend, meter, plan, usage)
 
     return caller
+
+
+def require_to_run(*commands: type[Command]) -> Callable[..., Awaitable[Caller]]:
+    """`require` with the scope these commands declare (`Command.scope`), which must be one:
+    a route's key is checked before its rate limit is spent, as for any route."""
+    scopes = {command.scope for command in commands}
+    if len(scopes) != 1:
+        raise ValueError(f"commands of one route need one scope, not {sorted(scopes)}")
+    return require(scopes.pop())
 
 
 async def charge(request: HTTPConnection, tenant: str, key: ApiKey, plan: dict[str, Any] | None, cost: int) -> None:

@@ -1,8 +1,15 @@
-"""From a host's `Outcome` to an HTTP answer: status from the outcome (201 when created, 204 when
-there is no body), refusals through `serve.problems`, and `Idempotent-Replayed: true` on replays."""
+"""The one command path. A single HTTP call, each command of a batch and each command message
+of the stream run through `execute`: the scope the command declares, the month's quota (decided
+here, where the events are counted), the host, the events metered. The transports differ only
+in how they admit a call (`serve.api_key_auth`, `serve.realtime_commands`: rate-limit tokens,
+requests counted) and answer it: an HTTP response (status from the outcome, 201 when created,
+204 when there is no body, refusals through `serve.problems`, `Idempotent-Replayed: true` on
+replays), or the same as a result inside a batch or on the stream (`outcome_result`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
@@ -11,10 +18,11 @@ from starlette.requests import HTTPConnection
 
 from actors.host import CommandRequest
 from engine.commands import Command
-from engine.outcomes import Outcome
-from serve.api_key_auth import Caller
+from engine.outcomes import Outcome, Refusal
+from serve.api_key_auth import Caller, missing_scope
 from serve.player_reads import player_view
 from serve.problems import ProblemError, problem_headers, problem_of, problem_response, status_of
+from serve.schemas import BatchOp
 
 REPLAYED = "Idempotent-Replayed"
 
@@ -92,25 +100,73 @@ def outcome_result(connection: HTTPConnection, outcome: Outcome) -> dict[str, An
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """One command for one player, with the caller's idempotency key (None: a new request)."""
+
+    player_id: str
+    command: Command
+    idempotency_key: str | None = None
+
+
+async def execute(connection: HTTPConnection, caller: Caller, asks: Sequence[Ask]) -> list[Outcome]:
+    """Each command's outcome, in order: the one path of a single call, a batch's commands and
+    the stream's. A command whose scope (`Command.scope`) the key lacks is refused here; so is a
+    new (unkeyed) one once the month's quota is spent, which no host needs to see. A keyed one
+    goes to its host with the quota's refusal (`refuse_fresh`): a remembered key still replays,
+    a new one is refused. The rest go in one directory call, and their fresh events are counted
+    against the quota they were decided by."""
+    quota = _quota_refusal(caller)
+    request_id = connection.state.request_id
+    outcomes: list[Outcome | None] = []
+    requests: list[CommandRequest] = []
+    for ask in asks:
+        if ask.command.scope not in caller.key.scopes:
+            outcomes.append(Outcome.refused(missing_scope(ask.command.scope)))
+        elif quota is not None and ask.idempotency_key is None:
+            outcomes.append(Outcome.refused(quota))
+        else:
+            outcomes.append(None)
+            requests.append(
+                CommandRequest(
+                    caller.tenant, caller.project, ask.player_id, ask.command, ask.idempotency_key, request_id, quota
+                )
+            )
+    answered = await caller.backend.directory.execute(requests) if requests else []
+    await caller.metering.count_events(caller.tenant, answered)
+    answers = iter(answered)
+    return [next(answers) if outcome is None else outcome for outcome in outcomes]
+
+
+def _quota_refusal(caller: Caller) -> Refusal | None:
+    """`quota-exceeded` (with the seconds until next month, UTC) once the tenant's plan quota
+    for the month is used up, by the usage counted when the call was admitted."""
+    refusal = caller.metering.refusal(caller.plan, caller.usage)
+    if refusal is None:
+        return None
+    seconds = refusal.retry_after_s
+    return Refusal("quota-exceeded", refusal.detail, {"retryAfterS": seconds}, {"Retry-After": str(seconds)})
+
+
+async def execute_command(
+    request: Request, caller: Caller, player_id: str, command: Command, body_key: str | None = None
+) -> Outcome:
+    """A single HTTP call's command (its key from the header, else the body), through `execute`."""
+    (outcome,) = await execute(request, caller, [Ask(player_id, command, idempotency_key(request, body_key))])
+    return outcome
+
+
 async def run_command(
     request: Request, caller: Caller, player_id: str, command: Command, body_key: str | None = None
 ) -> Response:
     return outcome_response(request, await execute_command(request, caller, player_id, command, body_key))
 
 
-async def execute_command(
-    request: Request, caller: Caller, player_id: str, command: Command, body_key: str | None = None
-) -> Outcome:
-    """The host's outcome of one command: keyed, quota-checked and counted like every command."""
-    key = idempotency_key(request, body_key)
-    refusal = caller.quota_refusal()
-    if refusal is not None and key is None:
-        return Outcome.refused(refusal)
-    outcomes = await caller.backend.directory.execute(
-        [CommandRequest(caller.tenant, caller.project, player_id, command, key, request.state.request_id, refusal)]
-    )
-    await caller.count_events(outcomes)
-    return outcomes[0]
+async def run_ops(connection: HTTPConnection, caller: Caller, ops: Sequence[BatchOp]) -> list[dict[str, Any]]:
+    """The answers of a batch's commands, or of a group of the stream's, in order, through
+    `execute` (`outcome_result`). The caller has been admitted (and charged) for every op."""
+    outcomes = await execute(connection, caller, [Ask(op.playerId, op.command(), op.idempotencyKey) for op in ops])
+    return [outcome_result(connection, outcome) for outcome in outcomes]
 
 
 async def run_view(request: Request, caller: Caller, player_id: str, name: str) -> Any:

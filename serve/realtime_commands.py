@@ -3,9 +3,10 @@
 answered `{"type": "result", "id", "ok", "status", "body" | "problem", "replayed"}`. A game
 server keeps one socket open and pays Serve's per-request cost once, not once per command.
 
-Everything else is a batch's (`serve.api.batch.run_ops`): the op's fields and scope, the
-conversion to an engine command, the key's and tenant's rate limits (a token per command), the
-monthly quotas (a request per command, and its events), idempotency. A key revoked, its tenant
+Everything else is a batch's: the op's fields (`serve.schemas.BatchCommand`), the key's and
+tenant's rate limits (a token per command), a request of the monthly quota per command, and the
+one command path (`serve.commanding.run_ops`: the command's scope, the quota, the host,
+idempotency, its events counted). A key revoked, its tenant
 suspended or its project deleted refuses the commands from the moment the replica learns of it
 (`serve.realtime_revocations`), as HTTP would. Commands that arrive while
 earlier ones are in flight go together in the next call, as a batch would. An invalid command
@@ -30,9 +31,9 @@ from fastapi import WebSocket
 from pydantic import TypeAdapter, ValidationError
 
 from engine.access import ApiKey
-from serve.api.batch import run_ops
 from serve.api_key_auth import Caller, charge, metering
 from serve.backend import Backend
+from serve.commanding import run_ops
 from serve.problems import ProblemError, problem_body, validation_problem
 from serve.realtime_revocations import SocketAdmission
 from serve.schemas import BatchCommand
@@ -172,7 +173,7 @@ class CommandStream:
         usage = await meter.count_request(self.tenant, admitted)
         caller = Caller(self.tenant, self.project, self.key, self.backend, meter, plan, usage)
         ops = [pending.op for pending in group[:admitted]]
-        return await run_ops(self.websocket, caller, ops, self.connection_id) + refused
+        return await run_ops(self.websocket, caller, ops) + refused
 
     async def _charge(self, plan: dict[str, Any] | None, count: int) -> tuple[int, ProblemError | None]:
         """How many of `count` commands, in order, the key's and tenant's buckets admit (a token

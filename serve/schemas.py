@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from engine import commands as c
 from engine.limits import MAX_AMOUNT, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_SAFE_INTEGER, check_metadata
 from engine.rules import MAX_PURCHASE_QUANTITY, MAX_USERNAME_LENGTH
 
@@ -125,14 +126,23 @@ class PurchaseRequest(Request):
 
 
 class BatchOp(Request):
+    """One command of a batch or of the command stream: the player, an optional key, and the op's
+    fields, which `command()` turns into the engine command (whose `scope` the key needs)."""
+
     playerId: Id
     idempotencyKey: IdempotencyKey = None
+
+    def command(self) -> c.Command:
+        raise NotImplementedError
 
 
 class XpOp(BatchOp):
     op: Literal["xp"]
     amount: Amount
     reason: Reason = ""
+
+    def command(self) -> c.Command:
+        return c.AwardXp(self.amount, self.reason)
 
 
 class CreditOp(BatchOp):
@@ -142,6 +152,9 @@ class CreditOp(BatchOp):
     reason: Reason = ""
     metadata: Metadata = {}
 
+    def command(self) -> c.Command:
+        return c.Credit(self.currency, self.amount, self.reason, self.metadata)
+
 
 class DebitOp(BatchOp):
     op: Literal["debit"]
@@ -150,11 +163,17 @@ class DebitOp(BatchOp):
     reason: Reason = ""
     metadata: Metadata = {}
 
+    def command(self) -> c.Command:
+        return c.Debit(self.currency, self.amount, self.reason, self.metadata)
+
 
 class GrantOp(BatchOp):
     op: Literal["grant"]
     itemId: Id
     quantity: Amount
+
+    def command(self) -> c.Command:
+        return c.GrantItem(self.itemId, self.quantity)
 
 
 class ConsumeOp(BatchOp):
@@ -162,17 +181,26 @@ class ConsumeOp(BatchOp):
     itemId: Id
     quantity: Amount
 
+    def command(self) -> c.Command:
+        return c.ConsumeItem(self.itemId, self.quantity)
+
 
 class IncrementOp(BatchOp):
     op: Literal["increment"]
     counterId: Id
     by: Amount = 1
 
+    def command(self) -> c.Command:
+        return c.IncrementCounter(self.counterId, self.by)
+
 
 class PurchaseOp(BatchOp):
     op: Literal["purchase"]
     sku: Id
     quantity: Quantity = 1
+
+    def command(self) -> c.Command:
+        return c.Purchase(self.sku, self.quantity)
 
 
 BatchCommand = Annotated[

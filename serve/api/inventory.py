@@ -7,14 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from engine import commands as c
-from serve.api_key_auth import Caller, PlayerId, require
+from serve.api_key_auth import Caller, PlayerId, require, require_to_run
 from serve.commanding import IDEMPOTENT, run_command, run_view
 from serve.problems import problem_responses
 from serve.schemas import Inventory, InventoryLine, ItemChange
 
 router = APIRouter(prefix="/v1/projects/{projectId}/players/{playerId}", tags=["inventory"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
-Writer = Annotated[Caller, Depends(require("economy:write"))]
+Writer = Annotated[Caller, Depends(require_to_run(c.GrantItem, c.ConsumeItem))]
 ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 

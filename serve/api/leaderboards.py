@@ -18,7 +18,7 @@ from engine.errors import economy_missing_detail
 from engine.identity import player_key
 from engine.leaderboards import MAX_AROUND, MAX_SCORE, Leaderboard, Period, period_at, resolve_period
 from engine.rules import rfc3339
-from serve.api_key_auth import ID_PATTERN, Caller, PlayerId, require
+from serve.api_key_auth import ID_PATTERN, Caller, PlayerId, require, require_to_run
 from serve.backend import Backend
 from serve.commanding import IDEMPOTENT, execute_command, idempotency_key, outcome_response
 from serve.leaderboard_schemas import BoardList, BoardPage, PlayerStanding, ScoreResult, ScoreSubmission
@@ -27,7 +27,7 @@ from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/projects/{projectId}/leaderboards", tags=["leaderboards"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
-Writer = Annotated[Caller, Depends(require("players:write"))]
+Writer = Annotated[Caller, Depends(require_to_run(c.SubmitScore))]
 BoardId = Annotated[str, Path(pattern=ID_PATTERN, examples=["high-score"])]
 PeriodQuery = Annotated[
     str,

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from engine import commands as c
-from serve.api_key_auth import Caller, PlayerId, require
+from serve.api_key_auth import Caller, PlayerId, require, require_to_run
 from serve.commanding import IDEMPOTENT, idempotency_key, run_command, run_view
 from serve.pagination import Cursor, Limit
 from serve.player_reads import player_page
@@ -19,14 +19,14 @@ from serve.schemas import CreatePlayer, Player, PlayerPage, Profile, Progression
 
 router = APIRouter(prefix="/v1/projects/{projectId}/players", tags=["players"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
-Writer = Annotated[Caller, Depends(require("players:write"))]
+Writer = Annotated[Caller, Depends(require_to_run(c.CreatePlayer, c.UpdatePlayer, c.DeletePlayer, c.AwardXp))]
 ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 
 async def check_players_quota(caller: Caller) -> None:
     """The plan's `players` quota: live players of all the tenant's projects (403 `plan-limit`)."""
     quota = (caller.plan or {}).get("players")
-    counts = caller.metering.players if caller.metering is not None else None
+    counts = caller.metering.players
     if quota is None or counts is None:
         return
     if await counts.live_players(caller.tenant, limit=quota) >= quota:
@@ -36,7 +36,7 @@ async def check_players_quota(caller: Caller) -> None:
 def count_created(caller: Caller, response: Response) -> None:
     """A player that now exists lands in this replica's cached count at once; a refusal (or the
     200 of a player that existed) is no creation and uses none of the quota."""
-    counts = caller.metering.players if caller.metering is not None else None
+    counts = caller.metering.players
     if counts is not None and response.status_code == 201 and "idempotent-replayed" not in response.headers:
         counts.created(caller.tenant)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from engine import commands as c
-from serve.api_key_auth import ID_PATTERN, Caller, PlayerId, require
+from serve.api_key_auth import ID_PATTERN, Caller, PlayerId, require, require_to_run
 from serve.commanding import IDEMPOTENT, idempotency_key, run_command, run_view
 from serve.problems import problem_responses
 from serve.schemas import Achievements, CounterIncrement, CounterResult, Counters, QuestProgress, Quests
@@ -15,7 +15,7 @@ from serve.schemas import QuestState as QuestStateBody
 
 router = APIRouter(prefix="/v1/projects/{projectId}/players/{playerId}", tags=["progress"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
-Writer = Annotated[Caller, Depends(require("players:write"))]
+Writer = Annotated[Caller, Depends(require_to_run(c.IncrementCounter, c.ResetCounter, c.ProgressQuest))]
 CounterId = Annotated[str, Path(pattern=ID_PATTERN, examples=["wins"])]
 QuestId = Annotated[str, Path(pattern=ID_PATTERN, examples=["daily-battles"])]
 ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from engine import commands as c
 from engine.errors import economy_missing_detail
-from serve.api_key_auth import ID_PATTERN, Caller, PlayerId, require
+from serve.api_key_auth import ID_PATTERN, Caller, PlayerId, require, require_to_run
 from serve.commanding import IDEMPOTENT, run_command, run_view
 from serve.problems import ProblemError, problem_responses
 from serve.schemas import Catalog, PurchaseRequest, Receipt, Sku
 
 router = APIRouter(prefix="/v1/projects/{projectId}", tags=["store"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
-Buyer = Annotated[Caller, Depends(require("store:purchase"))]
+Buyer = Annotated[Caller, Depends(require_to_run(c.Purchase))]
 ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from engine import commands as c
-from serve.api_key_auth import Caller, PlayerId, require
+from serve.api_key_auth import Caller, PlayerId, require, require_to_run
 from serve.commanding import IDEMPOTENT, run_command, run_view
 from serve.pagination import Cursor, Limit
 from serve.player_reads import ledger_page
@@ -16,7 +16,7 @@ from serve.schemas import LedgerPage, Wallet, WalletChange, WalletResult
 
 router = APIRouter(prefix="/v1/projects/{projectId}/players/{playerId}/wallet", tags=["wallet"])
 Reader = Annotated[Caller, Depends(require("players:read"))]
-Writer = Annotated[Caller, Depends(require("economy:write"))]
+Writer = Annotated[Caller, Depends(require_to_run(c.Credit, c.Debit))]
 ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 

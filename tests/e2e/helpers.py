@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from engine.plans import QUOTA_FIELDS
 from tests.e2e.conftest import Api
 
 PROBLEM_JSON = "application/problem+json"
@@ -17,6 +18,18 @@ PROBLEM_BASE = "https://ludex.dev/problems/"
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def tenant_with_quotas(backoffice: Any, prefix: str, **quotas: int) -> tuple[str, str]:
+    """A fresh tenant on a fresh plan with `quotas` (the others unlimited), its project `game`
+    with no economy yet, and an all-scope key for it: the tenant and the key's token."""
+    tenant = unique(prefix)
+    plan = {"id": f"plan-{tenant}", "name": prefix, **dict.fromkeys(QUOTA_FIELDS), **quotas}
+    backoffice.put_plan(plan, create=True)
+    backoffice.create_tenant(tenant, f"{prefix} Games", f"plan-{tenant}")
+    backoffice.create_project(tenant, "game", "Game")
+    _, token = backoffice.create_api_key(tenant, "game", f"{prefix}-test")
+    return tenant, token
 
 
 def new_player(api: Api, **fields: Any) -> str:

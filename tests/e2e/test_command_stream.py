@@ -18,7 +18,7 @@ from websockets.sync.client import ClientConnection, connect
 from actors.directory import ShardDirectory
 from serve.launcher import Launched
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_problem_shape, balances, new_player, unique
+from tests.e2e.helpers import assert_problem_shape, balances, new_player, tenant_with_quotas, unique
 from tests.e2e.test_quotas import tenant_on_plan
 from tests.e2e.test_realtime import closed_with, credentials, receive, ws_url
 
@@ -237,6 +237,25 @@ def test_the_monthly_quota_refuses_new_commands_and_keys_still_replay(
     assert (again["ok"], again["replayed"], again["body"]) == (True, True, first["body"]), "a spent quota still replays"
     accepted = 1 + sum(1 for answer in answers if answer["ok"])
     assert balances(api, player) == {"coins": accepted}
+
+
+def test_a_spent_quota_refuses_new_commands_before_any_host_as_a_single_call_does(
+    ludex: Launched, backoffice: Any
+) -> None:
+    """The one command path: a project with no economy answers 409 `economy-not-defined` from
+    its host, so 429 `quota-exceeded` shows an unkeyed command refused before any host, on the
+    stream as over HTTP (`tests/routes/test_command_path.py`); a keyed one still reaches its host."""
+    tenant, token = tenant_with_quotas(backoffice, "path", requestsPerMonth=1)
+    with stream(ludex.base_url, {"x-api-key": token, "x-tenant-id": tenant, "x-project-id": "game"}) as ws:
+        send(ws, "new", "xp", "ada", amount=5)  # opening the socket was the month's one request
+        (new,) = results(ws, 1)
+        send(ws, "keyed", "xp", "ada", amount=5, idempotencyKey="k-stream")
+        (keyed,) = results(ws, 1)
+    assert (new["ok"], new["status"], new["replayed"]) == (False, 429, False), new
+    assert new["problem"]["type"].endswith("/quota-exceeded") and new["retryAfterS"] >= 1
+    assert keyed["status"] == 409 and keyed["problem"]["type"].endswith("/economy-not-defined"), keyed
+    single = Api(ludex.base_url, tenant, "game", token).post("/players/ada/xp", {"amount": 5})
+    assert single.status_code == 429 and single.json()["type"] == new["problem"]["type"]
 
 
 def test_invalid_commands_spend_the_sockets_message_bucket(ludex: Launched) -> None:

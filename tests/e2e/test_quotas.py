@@ -14,11 +14,10 @@ import httpx
 import pytest
 
 from actors.directory import ShardDirectory
-from engine.plans import QUOTA_FIELDS
 from engine.quotas import month_of, seconds_to_next_month
 from serve.launcher import Launched
 from tests.e2e.conftest import Api
-from tests.e2e.helpers import assert_problem, login, unique
+from tests.e2e.helpers import assert_problem, login, tenant_with_quotas
 
 EVENTS_PER_MONTH = 5
 
@@ -42,15 +41,10 @@ def admin(ludex: Launched) -> httpx.Client:
 def tenant_on_plan(ludex: Launched, backoffice: Any, economy: dict[str, Any], **quotas: int) -> tuple[str, Api]:
     """A fresh tenant on a fresh plan with `quotas`, a project with the demo economy, and an
     all-scope key for it."""
-    tenant = unique("quota")
-    plan = {"id": f"plan-{tenant}", "name": "Tiny", **dict.fromkeys(QUOTA_FIELDS), **quotas}  # None: unlimited
-    backoffice.put_plan(plan, create=True)
-    backoffice.create_tenant(tenant, "Tiny Games", f"plan-{tenant}")
-    backoffice.create_project(tenant, "game", "Game")
+    tenant, token = tenant_with_quotas(backoffice, "quota", **quotas)
     directory = ShardDirectory.connect(ludex.settings)
     outcome = asyncio.run(directory.define_economy(tenant, "game", economy))
     assert outcome.ok, outcome
-    _, token = backoffice.create_api_key(tenant, "game", "quota-test")
     return tenant, Api(ludex.base_url, tenant, "game", token)
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.plans import QUOTA_FIELDS
-from tests.e2e.helpers import assert_problem, unique
+from tests.e2e.helpers import assert_problem, tenant_with_quotas
 from tests.routes.conftest import PortalProxy, RouteApi, Seam
 
 
@@ -14,12 +13,7 @@ def test_refused_creations_do_not_use_the_players_quota(
     seam: Seam, control_plane: PortalProxy, demo_economy_document: dict[str, Any]
 ) -> None:
     backoffice = control_plane
-    tenant = unique("quota3")
-    plan = {"id": f"plan-{tenant}", "name": "Three", **dict.fromkeys(QUOTA_FIELDS), "players": 3}
-    backoffice.put_plan(plan, create=True)
-    backoffice.create_tenant(tenant, "Three Games", f"plan-{tenant}")
-    backoffice.create_project(tenant, "game", "Game")
-    _, token = backoffice.create_api_key(tenant, "game", "quota-test")
+    tenant, token = tenant_with_quotas(backoffice, "quota3", players=3)
     api = RouteApi(seam.client, tenant, "game", token)
     for name in ("one", "two", "three"):  # the new project has no economy yet
         body = assert_problem(api.post("/players", {"playerId": name, "username": name}), 409, "economy-not-defined")
