@@ -177,6 +177,18 @@ class EconomyChange(Economy):
 class EconomyDiffIn(Body):
     """Two economy documents to compare, e.g. an audit entry's `before` and `after`."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "before": {"currencies": [{"id": "coins", "kind": "soft"}]},
+                    "after": {"currencies": [{"id": "coins", "kind": "soft"}, {"id": "gems", "kind": "hard"}]},
+                }
+            ]
+        },
+    )
+
     before: dict[str, Any] | None = Field(default=None, description="None: no economy yet.")
     after: dict[str, Any]
 

@@ -2545,6 +2545,28 @@ export interface components {
         /**
          * EconomyDiffIn
          * @description Two economy documents to compare, e.g. an audit entry's `before` and `after`.
+         * @example {
+         *       "after": {
+         *         "currencies": [
+         *           {
+         *             "id": "coins",
+         *             "kind": "soft"
+         *           },
+         *           {
+         *             "id": "gems",
+         *             "kind": "hard"
+         *           }
+         *         ]
+         *       },
+         *       "before": {
+         *         "currencies": [
+         *           {
+         *             "id": "coins",
+         *             "kind": "soft"
+         *           }
+         *         ]
+         *       }
+         *     }
          */
         EconomyDiffIn: {
             /** After */
