@@ -38,7 +38,7 @@ system-packages:
 	scripts/system-packages.sh
 
 test: install-dev system-packages
-	$(BIN)/pytest -n auto --dist loadgroup
+	$(BIN)/pytest -n auto
 	$(BIN)/pytest -m cluster tests/cluster
 	$(MAKE) -C sdks/node test
 	$(MAKE) -C sdks/unity test

@@ -91,18 +91,45 @@ def ray_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         shutil.rmtree(PROXY_ENV["RAY_SERVE_HAPROXY_SERVER_STATE_BASE"], ignore_errors=True)
 
 
-# Everything under these folders goes through Ray Serve (or starts a `ludex serve` of its own).
+# Everything under these folders goes through Ray Serve (or starts a `ludex serve` of its own),
+# and so does every test of these modules (the ones that need no Ray there are quick).
 RAY_FOLDERS = ("e2e", "browser", "cluster")
+RAY_MODULES = {
+    "integration/test_ray_hosts.py",
+    "integration/test_elastic_shards.py",
+    "integration/test_backup_restore.py",
+    "integration/test_fixtures_v0_1_0.py",
+    "integration/test_migrations.py",
+}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the `xdist_group` marks
+def runs_ray(nodeid: str) -> bool:
+    """Whether the test starts or uses Ray, by its place alone: xdist's scheduler sees nothing else."""
+    path = nodeid.split("::", 1)[0].removeprefix("tests/")
+    return path.split("/", 1)[0] in RAY_FOLDERS or path in RAY_MODULES
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under `pytest -n 2 --dist loadgroup` (`make test`) every test that starts or uses Ray runs
-    on one worker, in the usual order, one Ray at a time: two Ray clusters at once on a 2-core
-    machine time each other out. The other worker takes the tests that need no Ray."""
-    tests = Path(__file__).resolve().parent
+    """Marks the Ray tests `ray` (`-m ray`, `-m "not ray"`), and refuses a test that uses Ray from
+    a place `runs_ray` does not know: under `make test` it would start a second Ray beside the
+    first on the other worker, and two Ray clusters at once on a 2-core machine time each other out."""
     for item in items:
-        folder = item.path.resolve().relative_to(tests).parts[0]
-        if folder in RAY_FOLDERS or item.get_closest_marker("ray") or "ray_instance" in item.fixturenames:
+        uses_ray = item.get_closest_marker("ray") is not None or "ray_instance" in item.fixturenames
+        if runs_ray(item.nodeid):
             item.add_marker(pytest.mark.ray)
-            item.add_marker(pytest.mark.xdist_group("ray"))
+        elif uses_ray:
+            raise pytest.UsageError(f"{item.nodeid} uses Ray: add its module to RAY_MODULES in tests/conftest.py")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test` runs `pytest -n auto`: every Ray test on one worker, in collection order, one
+    Ray at a time; the other workers take the rest test by test. (xdist's own `loadgroup` does
+    not group under pytest 9, whose node ids it can no longer suffix.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class RayOnOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "ray" if runs_ray(nodeid) else nodeid
+
+    return RayOnOneWorker(config, log)
