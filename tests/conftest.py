@@ -132,4 +132,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         def _split_scope(self, nodeid: str) -> str:
             return "ray" if runs_ray(nodeid) else nodeid
 
+        def _assign_work_unit(self, node: Any) -> None:
+            """As xdist's, but every item of a node id: schemathesis gives all its generated tests
+            one node id, and xdist's own lookup (`collection.index`) would run only the first."""
+            scope, work_unit = self.workqueue.popitem(last=False)
+            self.assigned_work.setdefault(node, {})[scope] = work_unit
+            wanted = {nodeid for nodeid, done in work_unit.items() if not done}
+            collection = self.registered_collections[node]
+            node.send_runtest_some([i for i, nodeid in enumerate(collection) if nodeid in wanted])
+
     return RayOnOneWorker(config, log)
