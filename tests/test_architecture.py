@@ -87,3 +87,50 @@ def test_the_shard_hosts_parts_do_not_import_the_shell() -> None:
         if module in shell
     )
     assert offenders == []
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _serve_imports() -> dict[str, set[str]]:
+    """Each module of serve/ and the serve modules it names (`from serve.x import y` names
+    `serve.x.y` too when that is a module), wherever in the file the import stands."""
+    modules = {_module_name(path): path for path in (ROOT / "serve").rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        named: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                named.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                named.add(node.module)
+                named.update(f"{node.module}.{alias.name}" for alias in node.names)
+        graph[name] = {module for module in named if module in modules and module != name}
+    return graph
+
+
+def test_no_import_circle_among_serve_modules() -> None:
+    """A circle (one module importing another that imports it back) means neither can be read,
+    tested or moved alone; what both need belongs in a third module below them."""
+    graph = _serve_imports()
+    circles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    path: list[str] = []
+
+    def visit(module: str) -> None:
+        state[module] = 1
+        path.append(module)
+        for target in sorted(graph[module]):
+            if state.get(target) == 1:
+                circles.append([*path[path.index(target) :], target])
+            elif target not in state:
+                visit(target)
+        path.pop()
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module)
+    assert circles == []
