@@ -134,3 +134,16 @@ def test_no_import_circle_among_serve_modules() -> None:
         if module not in state:
             visit(module)
     assert circles == []
+
+
+def test_no_schema_module_imports_the_routes() -> None:
+    """Schemas (serve/schemas.py, serve/*_schemas.py) sit below the routers that answer with
+    them: a schema that imported a router would pull the router, its dependencies and its
+    stores into every reader of the schema."""
+    offenders = sorted(
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in (ROOT / "serve").rglob("*schemas.py")
+        for module in imported_modules(path)
+        if module == "serve.api" or module.startswith("serve.api.")
+    )
+    assert offenders == []
