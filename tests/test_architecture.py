@@ -54,11 +54,17 @@ def test_packages_only_import_inward() -> None:
     assert violations == []
 
 
-def test_only_the_directory_module_calls_ray() -> None:
+def test_only_the_cluster_and_the_directory_call_ray() -> None:
     callers = sorted(
         str(path.relative_to(ROOT)) for path in (ROOT / "actors").rglob("*.py") if "ray" in imported_roots(path)
     )
-    assert callers == ["actors/directory.py"]
+    assert callers == ["actors/cluster.py", "actors/directory.py"]
+
+
+def test_rays_lifecycle_does_not_import_the_routing() -> None:
+    """`actors/cluster.py` starts and stops the actors, `actors/directory.py` routes to them: the
+    router may ask the lifecycle for names (the coordinator's, the namespace), never the reverse."""
+    assert "actors.directory" not in imported_modules(ROOT / "actors" / "cluster.py")
 
 
 def test_nothing_a_shard_host_or_the_webhook_worker_runs_imports_the_ingress_services() -> None:

@@ -9,7 +9,7 @@ over its parts, each with one job:
 - `PlayerErasure` (erasure.py): deleting a player and rewriting its personal data.
 
 The shell builds them, starts and stops them, and is the host's public face: its methods are
-what `actors.directory` calls (the host is a plain class; the directory makes it a Ray actor,
+what `actors.directory` calls (the host is a plain class; `actors.cluster` makes it a Ray actor,
 and tests construct it directly). Any first call starts the host, so one Ray restarted after a
 crash recovers without being told to.
 """
