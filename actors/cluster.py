@@ -14,7 +14,7 @@ from typing import Any
 
 import ray
 
-from actors.board_factory import board_store_for
+from actors.boards.factory import board_store_for
 from actors.clock import SystemClock
 from actors.coordinator import Coordinator
 from actors.event_publisher import RedisEventPublisher

@@ -61,6 +61,12 @@ def test_only_the_cluster_and_the_directory_call_ray() -> None:
     assert callers == ["actors/cluster.py", "actors/directory.py"]
 
 
+def test_leaderboard_storage_lives_in_its_package() -> None:
+    """Leaderboards' storage is `actors/boards/`; a new `board_*` module at the root of `actors/`
+    would start the flat folder again."""
+    assert sorted(path.name for path in (ROOT / "actors").glob("board_*.py")) == []
+
+
 def test_rays_lifecycle_does_not_import_the_routing() -> None:
     """`actors/cluster.py` starts and stops the actors, `actors/directory.py` routes to them: the
     router may ask the lifecycle for names (the coordinator's, the namespace), never the reverse."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actors.board_feed import BoardFeed, record_change
+from actors.boards.feed import BoardFeed, record_change
 from actors.clock import Clock, epoch_ms
 from actors.coalescer import Coalescer
 from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrite, WrongOwnerError

@@ -21,9 +21,9 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from actors.board_feed import BoardFeed
-from actors.board_resets import BoardResets
-from actors.board_store import BoardStore
+from actors.boards.feed import BoardFeed
+from actors.boards.resets import BoardResets
+from actors.boards.store import BoardStore
 from actors.clock import Clock, SystemClock
 from actors.committer import GroupCommitter
 from actors.event_publisher import EventPublisher

@@ -313,7 +313,7 @@ BOARD_RESET = "leaderboard.reset"  # the one event a board's own journal entity 
 
 
 def board_entity(tenant: str, project: str, board_id: str) -> str:
-    """The journal entity of a board's own events (`actors.board_resets`)."""
+    """The journal entity of a board's own events (`actors.boards.resets`)."""
     return f"leaderboard:{tenant}/{project}/{board_id}"
 
 

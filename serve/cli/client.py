@@ -1,5 +1,5 @@
 """What the `ludex` subcommands that talk to a running server share: where its credentials are
-and how to print its refusals. Apart from `serve.cli` so that a subcommand module does not import
+and how to print its refusals. Apart from `serve.cli.ludex` so that a subcommand module does not import
 the command that dispatches to it."""
 
 from __future__ import annotations

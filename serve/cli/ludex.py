@@ -14,15 +14,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from config.settings import Settings
-from serve.cli_client import problem, problem_text, saved_credentials
-from serve.data_commands import COMMANDS as DATA_COMMANDS
-from serve.data_commands import add_parsers as add_data_parsers
-from serve.data_commands import check_schema_before_serving
-from serve.leaderboard_commands import add_parser as add_leaderboards_parser
-from serve.leaderboard_commands import leaderboards_command
+from serve.cli.client import problem, problem_text, saved_credentials
+from serve.cli.data import COMMANDS as DATA_COMMANDS
+from serve.cli.data import add_parsers as add_data_parsers
+from serve.cli.data import check_schema_before_serving
+from serve.cli.leaderboards import add_parser as add_leaderboards_parser
+from serve.cli.leaderboards import leaderboards_command
+from serve.cli.shards import add_parser as add_shards_parser
+from serve.cli.shards import run as shards_command
 from serve.proxy import PROXIES, apply_proxy_environment, default_proxy
-from serve.shard_commands import add_parser as add_shards_parser
-from serve.shard_commands import run as shards_command
 
 
 def serve_command(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any
 
-from serve.cli_client import problem_text, saved_credentials
+from serve.cli.client import problem_text, saved_credentials
 
 
 def add_parser(commands: Any) -> None:
