@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actors.metrics import HostMetrics
-from actors.stores.base import CommitResult, JournalRecord, Outcome, Store
+from actors.stores.base import CommitResult, JournalRecord, RememberedAnswer, Store
 
 log = logging.getLogger("ludex.committer")
 
@@ -31,7 +31,7 @@ class WrongOwnerError(EntityUnavailableError):
 @dataclass(eq=False)  # compared by identity: `in` over a batch must not compare records field by field
 class PendingWrite:
     record: JournalRecord | None
-    outcome: Outcome | None
+    outcome: RememberedAnswer | None
     future: asyncio.Future[None]
     owner: Any = None
     on_durable: Callable[[], None] | None = field(default=None, repr=False)

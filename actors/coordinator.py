@@ -16,7 +16,7 @@ on. A move is a handoff:
 
 A host that Ray reports dead or restarting for `down_after_s` is presumed dead: its slots move without step 1
 (the epoch bump fences it), and it gets a share back through ordinary handoffs if it returns.
-The plain class runs anywhere; `actors.directory` makes it a Ray actor with a Ray `HostPool`.
+The plain class runs anywhere; `actors.cluster` makes it a Ray actor with a Ray `HostPool`.
 """
 
 from __future__ import annotations

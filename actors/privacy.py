@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from actors.board_store import BoardStore
+from actors.boards.store import BoardStore
 from actors.clock import SystemClock, epoch_ms
 from actors.economy_health import EconomyHealth
 from actors.economy_reads import latest_version, version_at

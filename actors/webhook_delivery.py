@@ -19,7 +19,7 @@ Promises:
 - a suspended tenant's deliveries pause: nothing is sent and no failure is counted, so none ends
   `dead`; they are looked at again every `suspended_recheck_s` and go out once it is reinstated.
 
-The worker is a plain class: tests construct it directly; `actors.directory` makes it a Ray actor.
+The worker is a plain class: tests construct it directly; `actors.cluster` makes it a Ray actor.
 """
 
 from __future__ import annotations

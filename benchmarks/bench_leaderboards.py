@@ -38,9 +38,9 @@ from typing import Any
 import httpx
 import yaml
 
-from actors.board_redis import RedisBoardStore
-from actors.board_sqlite import SqliteBoardStore
-from actors.board_store import BoardKey, BoardStore, position_of
+from actors.boards.redis import RedisBoardStore
+from actors.boards.sqlite import SqliteBoardStore
+from actors.boards.store import BoardKey, BoardStore, position_of
 from actors.stores.sqlite import SqliteStore
 from benchmarks.bench_http import RESULTS, create_players, free_port, run_wrk, wait_until
 from config.settings import DEMO_ECONOMY_PATH

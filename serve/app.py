@@ -12,7 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config.settings import Settings
-from serve import background, realtime, webui
+from serve import background, webui
 from serve.api import (
     admin,
     batch,
@@ -43,6 +43,7 @@ from serve.body_limit import BodyLimit
 from serve.content_policy import policy_for
 from serve.problems import install_problem_handlers
 from serve.ratelimit import LocalRateLimiter, RedisRateLimiter
+from serve.realtime import route as realtime
 from serve.request_ids import accepted_request_id
 from serve.tracing import request_span
 

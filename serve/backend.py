@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from actors.board_factory import board_store_for
-from actors.board_store import BoardStore
+from actors.boards.factory import board_store_for
+from actors.boards.store import BoardStore
 from actors.directory import ShardDirectory
 from actors.ingress.control_plane import Backoffice
 from actors.stores.base import Store

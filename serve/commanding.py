@@ -1,7 +1,7 @@
 """The one command path. A single HTTP call, each command of a batch and each command message
 of the stream run through `execute`: the scope the command declares, the month's quota (decided
 here, where the events are counted), the host, the events metered. The transports differ only
-in how they admit a call (`serve.api_key_auth`, `serve.realtime_commands`: rate-limit tokens,
+in how they admit a call (`serve.api_key_auth`, `serve.realtime.commands`: rate-limit tokens,
 requests counted) and answer it: an HTTP response (status from the outcome, 201 when created,
 204 when there is no body, refusals through `serve.problems`, `Idempotent-Replayed: true` on
 replays), or the same as a result inside a batch or on the stream (`outcome_result`)."""

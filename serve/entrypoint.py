@@ -44,7 +44,7 @@ def app(args: dict[str, Any]) -> Any:
             "(set it, e.g. from a Secret, or pass require_mongo: false in the Serve args for a "
             "single-node test cluster)"
         )
-    from actors.directory import start_shard_hosts, start_webhook_worker
+    from actors.cluster import start_shard_hosts, start_webhook_worker
     from serve.deployment import build_application
 
     if not settings.mongo_url:

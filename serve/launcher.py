@@ -14,13 +14,8 @@ from typing import Any
 import yaml
 from ray import serve
 
-from actors.directory import (
-    ShardDirectory,
-    start_shard_hosts,
-    start_webhook_worker,
-    stop_cluster,
-    stop_webhook_worker,
-)
+from actors.cluster import start_shard_hosts, start_webhook_worker, stop_cluster, stop_webhook_worker
+from actors.directory import ShardDirectory
 from actors.ingress.accounts import AccountService
 from actors.ingress.control_plane import ControlPlane
 from actors.secret_box import SecretBox

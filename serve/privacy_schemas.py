@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from serve.api.events import Event
+from serve.event_schemas import Event
 from serve.schemas import InventoryLine, LedgerEntry, Profile, Quests, Receipt, Unlocked
 
 

@@ -54,11 +54,23 @@ def test_packages_only_import_inward() -> None:
     assert violations == []
 
 
-def test_only_the_directory_module_calls_ray() -> None:
+def test_only_the_cluster_and_the_directory_call_ray() -> None:
     callers = sorted(
         str(path.relative_to(ROOT)) for path in (ROOT / "actors").rglob("*.py") if "ray" in imported_roots(path)
     )
-    assert callers == ["actors/directory.py"]
+    assert callers == ["actors/cluster.py", "actors/directory.py"]
+
+
+def test_leaderboard_storage_lives_in_its_package() -> None:
+    """Leaderboards' storage is `actors/boards/`; a new `board_*` module at the root of `actors/`
+    would start the flat folder again."""
+    assert sorted(path.name for path in (ROOT / "actors").glob("board_*.py")) == []
+
+
+def test_rays_lifecycle_does_not_import_the_routing() -> None:
+    """`actors/cluster.py` starts and stops the actors, `actors/directory.py` routes to them: the
+    router may ask the lifecycle for names (the coordinator's, the namespace), never the reverse."""
+    assert "actors.directory" not in imported_modules(ROOT / "actors" / "cluster.py")
 
 
 def test_nothing_a_shard_host_or_the_webhook_worker_runs_imports_the_ingress_services() -> None:
@@ -85,5 +97,65 @@ def test_the_shard_hosts_parts_do_not_import_the_shell() -> None:
         if path.name not in {"__init__.py", "shard_host.py"}
         for module in imported_modules(path)
         if module in shell
+    )
+    assert offenders == []
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _serve_imports() -> dict[str, set[str]]:
+    """Each module of serve/ and the serve modules it names (`from serve.x import y` names
+    `serve.x.y` too when that is a module), wherever in the file the import stands."""
+    modules = {_module_name(path): path for path in (ROOT / "serve").rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        named: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                named.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                named.add(node.module)
+                named.update(f"{node.module}.{alias.name}" for alias in node.names)
+        graph[name] = {module for module in named if module in modules and module != name}
+    return graph
+
+
+def test_no_import_circle_among_serve_modules() -> None:
+    """A circle (one module importing another that imports it back) means neither can be read,
+    tested or moved alone; what both need belongs in a third module below them."""
+    graph = _serve_imports()
+    circles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    path: list[str] = []
+
+    def visit(module: str) -> None:
+        state[module] = 1
+        path.append(module)
+        for target in sorted(graph[module]):
+            if state.get(target) == 1:
+                circles.append([*path[path.index(target) :], target])
+            elif target not in state:
+                visit(target)
+        path.pop()
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module)
+    assert circles == []
+
+
+def test_no_schema_module_imports_the_routes() -> None:
+    """Schemas (serve/schemas.py, serve/*_schemas.py) sit below the routers that answer with
+    them: a schema that imported a router would pull the router, its dependencies and its
+    stores into every reader of the schema."""
+    offenders = sorted(
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in (ROOT / "serve").rglob("*schemas.py")
+        for module in imported_modules(path)
+        if module == "serve.api" or module.startswith("serve.api.")
     )
     assert offenders == []

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from actors.board_resets import BoardResets
+from actors.boards.resets import BoardResets
 from actors.clock import Clock
 from actors.economy_health import EconomyHealthSweep
 from actors.host.entities import Entities

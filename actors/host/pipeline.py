@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actors.board_feed import BoardFeed, record_change
+from actors.boards.feed import BoardFeed, record_change
 from actors.clock import Clock, epoch_ms
 from actors.coalescer import Coalescer
 from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrite, WrongOwnerError
@@ -30,8 +30,7 @@ from actors.host.entities import Entities, Entity, Inflight
 from actors.host.unavailable import UNAVAILABLE, unavailable_outcome
 from actors.metrics import HostMetrics
 from actors.slots import SlotGate, wrong_owner_outcome
-from actors.stores.base import JournalRecord, Remembered, Store, event_records
-from actors.stores.base import Outcome as StoredOutcome
+from actors.stores.base import JournalRecord, Remembered, RememberedAnswer, Store, event_records
 from engine.commands import Command, command_to_dict
 from engine.definitions import Economy
 from engine.errors import IdempotencyKeyReusedError, Rejection
@@ -238,7 +237,7 @@ class CommandPipeline:
         elif idem is not None:
             write = PendingWrite(
                 None,
-                StoredOutcome(entity.key, idem, request_fingerprint, outcome.to_stored(), recorded_at_ms),
+                RememberedAnswer(entity.key, idem, request_fingerprint, outcome.to_stored(), recorded_at_ms),
                 future,
                 owner=entity,
             )

@@ -9,7 +9,7 @@ over its parts, each with one job:
 - `PlayerErasure` (erasure.py): deleting a player and rewriting its personal data.
 
 The shell builds them, starts and stops them, and is the host's public face: its methods are
-what `actors.directory` calls (the host is a plain class; the directory makes it a Ray actor,
+what `actors.directory` calls (the host is a plain class; `actors.cluster` makes it a Ray actor,
 and tests construct it directly). Any first call starts the host, so one Ray restarted after a
 crash recovers without being told to.
 """
@@ -21,9 +21,9 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from actors.board_feed import BoardFeed
-from actors.board_resets import BoardResets
-from actors.board_store import BoardStore
+from actors.boards.feed import BoardFeed
+from actors.boards.resets import BoardResets
+from actors.boards.store import BoardStore
 from actors.clock import Clock, SystemClock
 from actors.committer import GroupCommitter
 from actors.event_publisher import EventPublisher

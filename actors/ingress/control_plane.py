@@ -133,7 +133,7 @@ class ControlPlane:
 
     async def admission_version(self) -> int:
         """A number that moves whenever a key may have stopped being admitted: replicas watch it
-        so open realtime sockets learn of a revocation within a second (`serve.realtime_revocations`)
+        so open realtime sockets learn of a revocation within a second (`serve.realtime.revocations`)
         without re-reading every socket's key."""
         document = await self.store.get_document(CONTROL, ADMISSION_VERSION)
         return 0 if document is None else int(document["version"])

@@ -3,7 +3,7 @@
 A journal record is one accepted command: its events, and (when the caller gave an
 idempotency key) the key, the request fingerprint and the answer, written atomically with the
 events so a crash can never separate an effect from the memory that it happened. Answers that
-changed nothing (rejections, no-op updates) are kept as `Outcome`s: losing one only means the
+changed nothing (rejections, no-op updates) are kept as `RememberedAnswer`s: losing one only means the
 request is decided again. A record states the format it was written in (`engine/formats.py`) and,
 from format 2 on, keeps the command and request id that made it; stores hold a schema version
 (`actors/stores/migrations.py`).
@@ -45,8 +45,9 @@ class JournalRecord:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """The remembered answer of a keyed request that wrote no journal record."""
+class RememberedAnswer:
+    """The remembered answer of a keyed request that wrote no journal record (a refusal, a no-op):
+    not the engine's `Outcome`, which it carries as a plain dict in `outcome`."""
 
     entity: str
     idempotency_key: str
@@ -146,7 +147,7 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
-    async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[Outcome]) -> CommitResult:
+    async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[RememberedAnswer]) -> CommitResult:
         """Make records and outcomes durable, in one transaction where the backend has them.
         A record stamped with an epoch (`JournalRecord.epoch`) is written only if its slot still
         holds that epoch; otherwise it is refused as `stale`."""
@@ -312,7 +313,7 @@ BOARD_RESET = "leaderboard.reset"  # the one event a board's own journal entity 
 
 
 def board_entity(tenant: str, project: str, board_id: str) -> str:
-    """The journal entity of a board's own events (`actors.board_resets`)."""
+    """The journal entity of a board's own events (`actors.boards.resets`)."""
     return f"leaderboard:{tenant}/{project}/{board_id}"
 
 

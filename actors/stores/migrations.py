@@ -31,7 +31,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.write_concern import WriteConcern
 
-from actors import board_counts  # the counts' layout lives with the boards that read them
+from actors.boards import counts as board_counts  # the counts' layout lives with the boards that read them
 
 LATEST_SCHEMA = 7
 Report = Callable[[str], None]
@@ -218,7 +218,7 @@ SQLITE_LEADERBOARD_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS leaderboard_players (tenant TEXT NOT NULL, project TEXT NOT NULL,"
     " player_id TEXT NOT NULL, username TEXT NOT NULL, PRIMARY KEY (tenant, project, player_id)) WITHOUT ROWID",
 )
-"""The embedded leaderboards (`actors/board_sqlite.py`): entries ranked by an index, and the
+"""The embedded leaderboards (`actors/boards/sqlite.py`): entries ranked by an index, and the
 names players show with."""
 
 
@@ -262,7 +262,7 @@ SQLITE_STEPS: tuple[SqliteStep, ...] = (
     ),
     SqliteStep(
         5,
-        "leaderboards embedded in the store (actors/board_sqlite.py); `ludex leaderboards rebuild` fills them",
+        "leaderboards embedded in the store (actors/boards/sqlite.py); `ludex leaderboards rebuild` fills them",
         (SqliteOperation("create leaderboard_entries and leaderboard_players", _create_leaderboard_tables),),
     ),
     SqliteStep(
@@ -278,7 +278,7 @@ SQLITE_STEPS: tuple[SqliteStep, ...] = (
     ),
     SqliteStep(
         7,
-        "leaderboard ranks in O(log n): entries counted under each prefix of their rank key (actors/board_counts.py)",
+        "leaderboard ranks in O(log n): entries counted under each prefix of their rank key (actors/boards/counts.py)",
         (SqliteOperation("create leaderboard_counts and count every entry", _count_leaderboard_entries),),
     ),
 )

@@ -23,9 +23,9 @@ from actors.stores.base import (
     EventRecord,
     History,
     JournalRecord,
-    Outcome,
     PlayerRow,
     Remembered,
+    RememberedAnswer,
     SlotClaim,
     SlotOwner,
     Snapshot,
@@ -117,7 +117,7 @@ class MongoStore:
             await self._client.close()
             self._client = None
 
-    async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[Outcome]) -> CommitResult:
+    async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[RememberedAnswer]) -> CommitResult:
         stale = await self._stale(records)
         if stale:
             records = [r for r in records if (r.entity, r.seq) not in stale]
@@ -621,7 +621,7 @@ def _record_from(document: dict[str, Any]) -> JournalRecord:
     )
 
 
-def _outcome_document(outcome: Outcome) -> dict[str, Any]:
+def _outcome_document(outcome: RememberedAnswer) -> dict[str, Any]:
     return {
         "_id": _outcome_id(outcome.entity, outcome.idempotency_key),
         "fingerprint": outcome.fingerprint,

@@ -26,9 +26,9 @@ from actors.stores.base import (
     EventRecord,
     History,
     JournalRecord,
-    Outcome,
     PlayerRow,
     Remembered,
+    RememberedAnswer,
     SlotClaim,
     SlotOwner,
     Snapshot,
@@ -288,7 +288,7 @@ class SqliteStore:
         await asyncio.gather(*(connection.close() for connection in (*readers, checkpointer) if connection is not None))
         await writer.close()
 
-    async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[Outcome]) -> CommitResult:
+    async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[RememberedAnswer]) -> CommitResult:
         outcome_rows = [
             (o.entity, o.idempotency_key, o.fingerprint, _dumps(o.outcome), o.recorded_at_ms) for o in outcomes
         ]

@@ -18,7 +18,6 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, ConfigDict, Field
 
 from actors.stores.base import EventQuery, EventRecord, Store
 from engine.rules import rfc3339
@@ -26,6 +25,7 @@ from serve.api_key_auth import ID_PATTERN, ProjectId, api_key_header, require, t
 from serve.backoffice import Connected
 from serve.bearer_tokens import accounts, bearer, current_principal, ensure_can
 from serve.csv_cells import csv_rows
+from serve.event_schemas import EVENT_EXAMPLE, EventPage
 from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from serve.problems import ProblemError, problem_responses
 
@@ -39,16 +39,6 @@ CSV_COLUMNS = ("id", "type", "tenantId", "projectId", "playerId", "seq", "occurr
 RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$", re.ASCII)
 TYPE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$", re.ASCII)
 
-EVENT_EXAMPLE: dict[str, Any] = {
-    "id": "evt_5c1f0a8e2b7d44e19a3c6f10",
-    "type": "wallet.credited",
-    "tenantId": "demo",
-    "projectId": "demo",
-    "playerId": "player-1",
-    "seq": 3,
-    "data": {"currency": "coins", "amount": 100, "balanceAfter": 350, "reason": "match-won", "metadata": {}},
-    "occurredAt": "2026-03-01T12:00:00.000Z",
-}
 NDJSON_EXAMPLE = orjson.dumps(EVENT_EXAMPLE).decode() + "\n"
 CSV_EXAMPLE = (
     ",".join(CSV_COLUMNS)
@@ -56,30 +46,6 @@ CSV_EXAMPLE = (
     + 'evt_5c1f0a8e2b7d44e19a3c6f10,wallet.credited,demo,demo,player-1,3,2026-03-01T12:00:00.000Z,"{""currency"":'
     + '""coins"",""amount"":100,""balanceAfter"":350,""reason"":""match-won"",""metadata"":{}}"\r\n'
 )
-
-
-class Event(BaseModel):
-    """Something that happened to a player, as recorded in the journal. `id` is stable (the
-    same event always has the same id: deduplicate on it); `seq` is the player's journal
-    sequence number; events of one command share their `seq` and `occurredAt`."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [EVENT_EXAMPLE]})
-    id: str = Field(description="The event's stable id.")
-    type: str = Field(description="What happened, e.g. `wallet.credited`.")
-    tenantId: str
-    projectId: str
-    playerId: str | None = Field(description="The player the event is about.")
-    seq: int = Field(description="The player's journal sequence number of the command that caused it.")
-    data: dict[str, Any] = Field(description="The event's fields (camelCase), depending on `type`.")
-    occurredAt: str = Field(description="When, RFC 3339 UTC with milliseconds.")
-
-
-class EventPage(BaseModel):
-    """One page of events in their global order; `nextCursor` is null on the last page."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [EVENT_EXAMPLE], "nextCursor": "MTIz"}]})
-    items: list[Event]
-    nextCursor: str | None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import logging
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from actors.directory import webhook_stats
+from actors.cluster import webhook_stats
 from serve.backend import Backend, backend
 from serve.metrics import render
 from serve.problems import ProblemError, problem_responses

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from actors.board_store import BoardKey, Position, Ranked, position_of
+from actors.boards.store import BoardKey, Position, Ranked, position_of
 from engine import commands as c
 from engine.definitions import leaderboards_of
 from engine.errors import economy_missing_detail

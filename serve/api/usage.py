@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from actors.directory import webhook_stats
+from actors.cluster import webhook_stats
 from actors.ingress.control_plane import Backoffice
 from engine.quotas import Usage, month_of
 from serve.api_key_auth import ID_PATTERN, metering

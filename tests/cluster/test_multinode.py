@@ -24,7 +24,8 @@ import pytest
 import ray
 from ray.cluster_utils import Cluster
 
-from actors.directory import NAMESPACE, ShardDirectory, start_shard_hosts, stop_cluster
+from actors.cluster import NAMESPACE, start_shard_hosts, stop_cluster
+from actors.directory import ShardDirectory
 from actors.stores.mongo import MongoStore
 from config.settings import Settings
 from tests.support.shard_load import LoadStats, check_invariants, client_loop, players, prepare, replay_some

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import orjson
 
-from actors.directory import NAMESPACE
+from actors.cluster import NAMESPACE
 from actors.sharding import shard_for, shard_name
 from engine.identity import player_key
 from serve.launcher import Launched

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from actors.directory import NAMESPACE, webhook_worker_name
+from actors.cluster import NAMESPACE, webhook_worker_name
 from actors.sharding import shard_for, shard_name
 from serve.launcher import Launched
 from tests.e2e.conftest import Api

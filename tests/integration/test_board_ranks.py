@@ -20,9 +20,9 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.board_redis import RedisBoardStore
-from actors.board_sqlite import SqliteBoardStore
-from actors.board_store import BoardKey, BoardStore
+from actors.boards.redis import RedisBoardStore
+from actors.boards.sqlite import SqliteBoardStore
+from actors.boards.store import BoardKey, BoardStore
 from actors.stores.sqlite import SqliteStore
 from engine.leaderboards import Entry, Leaderboard
 

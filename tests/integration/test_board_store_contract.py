@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from actors.board_redis import RedisBoardStore
-from actors.board_sqlite import SqliteBoardStore
-from actors.board_store import BoardKey, BoardStore, position_of
+from actors.boards.redis import RedisBoardStore
+from actors.boards.sqlite import SqliteBoardStore
+from actors.boards.store import BoardKey, BoardStore, position_of
 from actors.stores.sqlite import SqliteStore
 from engine.leaderboards import (
     MAX_SCORE,

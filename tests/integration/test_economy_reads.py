@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from actors.board_rebuild import economy_in
+from actors.boards.rebuild import economy_in
 from actors.clock import FakeClock
 from actors.economy_reads import projects_in
 from actors.host import CommandRequest, ShardHost

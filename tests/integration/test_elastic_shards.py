@@ -14,14 +14,8 @@ from typing import Any
 import pytest
 import ray
 
-from actors.directory import (
-    NAMESPACE,
-    ShardDirectory,
-    coordinator_name,
-    scale_shard_hosts,
-    start_shard_hosts,
-    stop_cluster,
-)
+from actors.cluster import NAMESPACE, coordinator_name, scale_shard_hosts, start_shard_hosts, stop_cluster
+from actors.directory import ShardDirectory
 from actors.stores.sqlite import SqliteStore
 from config.settings import Settings
 from tests.support.shard_load import (

@@ -19,9 +19,9 @@ import orjson
 import pytest
 from pymongo import MongoClient
 
-from actors.board_redis import RedisBoardStore
-from actors.board_sqlite import SqliteBoardStore
-from actors.board_store import BoardStore
+from actors.boards.redis import RedisBoardStore
+from actors.boards.sqlite import SqliteBoardStore
+from actors.boards.store import BoardStore
 from actors.clock import FakeClock
 from actors.host import CommandRequest, ShardHost
 from actors.ingress.webhook_subscriptions import WebhookSubscriptions

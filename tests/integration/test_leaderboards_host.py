@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from actors.board_rebuild import rebuild_project
-from actors.board_redis import RedisBoardStore
-from actors.board_sqlite import SqliteBoardStore
-from actors.board_store import BoardKey, BoardStore, Ranked
+from actors.boards.rebuild import rebuild_project
+from actors.boards.redis import RedisBoardStore
+from actors.boards.sqlite import SqliteBoardStore
+from actors.boards.store import BoardKey, BoardStore, Ranked
 from actors.clock import FakeClock
 from actors.host import CommandRequest, ShardHost
 from actors.stores.base import EventQuery

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from actors.directory import ShardDirectory, start_shard_hosts, stop_cluster
+from actors.cluster import start_shard_hosts, stop_cluster
+from actors.directory import ShardDirectory
 from actors.host import CommandRequest, ShardHost
 from actors.sharding import shard_for
 from actors.stores.base import Store

@@ -21,8 +21,8 @@ from actors.stores.base import EventQuery, EventRecord, JournalRecord, Store, ev
 from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
 from config.settings import Settings
-from serve import realtime
 from serve.ratelimit import LocalRateLimiter
+from serve.realtime import route as realtime
 
 T, P = "acme", "space"
 

@@ -12,7 +12,7 @@ import pytest
 
 from config.settings import Settings
 from engine.access import ApiKey
-from serve.realtime_sockets import OpenSockets
+from serve.realtime.sockets import OpenSockets
 
 
 def api_key(tenant: str) -> ApiKey:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from actors.documents import update_document
-from actors.stores.base import EventQuery, JournalRecord, Outcome, SlotClaim, SlotOwner, Snapshot, Store
+from actors.stores.base import EventQuery, JournalRecord, RememberedAnswer, SlotClaim, SlotOwner, Snapshot, Store
 from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
 from engine.events import PlayerCreated, PlayerDeleted, event_id, event_to_dict
@@ -146,7 +146,7 @@ class StoreContract:
         assert await store.repair() == 0
 
     async def test_keyed_answers_are_found_in_journal_and_outcomes(self, store: Store) -> None:
-        rejected = Outcome("p:a", "k2", "fp-k2", {"ok": False, "error": {"slug": "insufficient-funds"}}, 1_000)
+        rejected = RememberedAnswer("p:a", "k2", "fp-k2", {"ok": False, "error": {"slug": "insufficient-funds"}}, 1_000)
         await store.commit([record("p:a", 1, key="k1")], [rejected])
         found = await store.find_outcome("p:a", "k1", since_ms=0)
         assert found is not None and found.fingerprint == "fp-k1" and found.outcome == {"ok": True, "body": {"seq": 1}}
@@ -156,7 +156,7 @@ class StoreContract:
         assert await store.find_outcome("p:b", "k1", since_ms=0) is None
 
     async def test_an_amended_answer_is_what_the_key_answers_again(self, store: Store) -> None:
-        rejected = Outcome("p:a", "k2", "fp-k2", {"ok": False, "error": {"slug": "x"}}, 1_000)
+        rejected = RememberedAnswer("p:a", "k2", "fp-k2", {"ok": False, "error": {"slug": "x"}}, 1_000)
         await store.commit([record("p:a", 1, key="k1")], [rejected])
         assert await store.amend_outcome("p:a", "k1", {"ok": True, "body": {"seq": 1, "rank": 3}})
         assert await store.amend_outcome("p:a", "k2", {"ok": False, "error": {"slug": "y"}})
@@ -173,7 +173,7 @@ class StoreContract:
         assert last is not None and (last.entity, last.seq) == ("p:a", 2)
 
     async def test_many_answers_are_found_in_one_call_in_the_order_asked(self, store: Store) -> None:
-        rejected = Outcome("p:b", "k2", "fp-k2", {"ok": False}, 5_000)
+        rejected = RememberedAnswer("p:b", "k2", "fp-k2", {"ok": False}, 5_000)
         await store.commit([record("p:a", 1, key="k1", at_ms=9_000), record("p:a", 2, key="old")], [rejected])
         found = await store.find_outcomes(
             [("p:b", "k2"), ("p:a", "nope"), ("p:a", "k1"), ("p:b", "k1"), ("p:a", "old")], since_ms=2_000
@@ -183,7 +183,7 @@ class StoreContract:
     async def test_answers_older_than_retention_are_not_found_and_can_be_purged(self, store: Store) -> None:
         await store.commit(
             [record("p:a", 1, key="old", at_ms=1_000), record("p:a", 2, key="new", at_ms=9_000)],
-            [Outcome("p:a", "old-rejection", "fp", {"ok": False}, 1_000)],
+            [RememberedAnswer("p:a", "old-rejection", "fp", {"ok": False}, 1_000)],
         )
         assert await store.find_outcome("p:a", "old", since_ms=5_000) is None
         assert await store.find_outcome("p:a", "new", since_ms=5_000) is not None

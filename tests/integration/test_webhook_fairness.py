@@ -388,7 +388,7 @@ def ludex_logger() -> Iterator[None]:
 async def test_a_worker_that_cannot_start_says_why_and_starts_once_it_can(
     path: Path, store: SqliteStore, clock: FakeClock, ludex_logger: None, worker_log: pytest.LogCaptureFixture
 ) -> None:
-    from actors.directory import RayWebhookWorker  # the class Ray runs, constructed in this loop
+    from actors.cluster import RayWebhookWorker  # the class Ray runs, constructed in this loop
 
     receiver = await Receiver().start()
     await subscribe(store, clock, "acme", receiver.url)

@@ -397,16 +397,14 @@ def test_entrypoint_builds_the_ingress_and_starts_shard_hosts_without_the_demo(
     from ray.serve import Application
     from ray.serve._private.api import call_user_app_builder_with_args_if_necessary
 
-    import actors.directory
+    import actors.cluster
     import serve.launcher
     from serve import entrypoint
 
     started: list[Settings] = []
     bootstrapped: list[object] = []
-    monkeypatch.setattr(
-        actors.directory, "start_shard_hosts", lambda settings, **options: started.append(settings) or []
-    )
-    monkeypatch.setattr(actors.directory, "start_webhook_worker", lambda settings: None)
+    monkeypatch.setattr(actors.cluster, "start_shard_hosts", lambda settings, **options: started.append(settings) or [])
+    monkeypatch.setattr(actors.cluster, "start_webhook_worker", lambda settings: None)
     monkeypatch.setattr(serve.launcher, "bootstrap_demo", lambda *args: bootstrapped.append(args))
     monkeypatch.setenv("LUDEX_MONGO_URL", "mongodb://mongo.invalid:27017/?replicaSet=rs0")
     monkeypatch.setenv("LUDEX_SHARDS", "3")

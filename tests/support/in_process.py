@@ -8,7 +8,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from actors.board_factory import board_store_for
+from actors.boards.factory import board_store_for
 from actors.coordinator import Coordinator
 from actors.directory import HostGoneError, ShardDirectory
 from actors.host import ShardHost

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import pytest
 
-from actors.board_sqlite import SqliteBoardStore
+from actors.boards.sqlite import SqliteBoardStore
 from actors.clock import FakeClock
 from actors.economy_health import EconomyHealth
 from actors.host import CommandRequest, ShardHost

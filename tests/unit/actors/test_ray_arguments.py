@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from ray import cloudpickle
 
-from actors.directory import ActorSpec, coordinator_spec, host_spec, webhook_worker_spec
+from actors.cluster import ActorSpec, coordinator_spec, host_spec, webhook_worker_spec
 from actors.secret_box import SecretBox
 from actors.sharding import shard_name
 from config.settings import Settings

@@ -69,7 +69,7 @@ def test_a_secret_key_with_surrounding_whitespace_is_the_key_itself(monkeypatch:
 def test_a_malformed_secret_key_stops_the_start_naming_the_setting(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], malformed: str
 ) -> None:
-    from serve.cli import main
+    from serve.cli.ludex import main
 
     monkeypatch.setenv("LUDEX_SECRET_KEY", malformed)
     assert main(["serve"]) == 2
@@ -87,7 +87,7 @@ def test_an_empty_secret_key_means_the_key_file(monkeypatch: pytest.MonkeyPatch)
 def test_a_malformed_backup_schedule_stops_the_start_in_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], malformed: str
 ) -> None:
-    from serve.cli import main
+    from serve.cli.ludex import main
 
     monkeypatch.setenv("LUDEX_BACKUP_SCHEDULE", malformed)
     assert main(["serve"]) == 2

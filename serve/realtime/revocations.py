@@ -10,7 +10,7 @@ admits its key again and a refused one is closed (4401, the reason named: `key_r
 version moved since it last was, so no command runs on a revoked key once the replica knows: at
 most `realtime_revocation_poll_s` after the change, where HTTP takes none. Expiry needs no
 change to be noticed: the re-check every `realtime_recheck_s` finds it, and renews the socket's
-lease in the shared counts (`serve.realtime_sockets`)."""
+lease in the shared counts (`serve.realtime.sockets`)."""
 
 from __future__ import annotations
 

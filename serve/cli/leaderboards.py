@@ -6,7 +6,7 @@ import argparse
 import asyncio
 
 from config.settings import Settings
-from serve.data_commands import settings_for
+from serve.cli.data import settings_for
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,8 +29,8 @@ def leaderboards_command(args: argparse.Namespace) -> int:
 
 
 async def _rebuild(settings: Settings, tenant: str | None, project: str | None) -> int:
-    from actors.board_factory import board_store_for
-    from actors.board_rebuild import rebuild_project
+    from actors.boards.factory import board_store_for
+    from actors.boards.rebuild import rebuild_project
     from actors.economy_reads import projects_in
     from actors.stores.factory import store_for
 

@@ -15,8 +15,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from actors.board_rebuild import economy_in
-from actors.board_store import BoardKey, BoardStore
+from actors.boards.rebuild import economy_in
+from actors.boards.store import BoardKey, BoardStore
 from actors.clock import epoch_ms
 from actors.economy_reads import projects_in
 from actors.stores.base import BOARD_RESET, JournalRecord, Store, board_entity

@@ -28,7 +28,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from actors.board_store import BoardKey, PlayerEntry, Position, Ranked, position_of
+from actors.boards.store import BoardKey, PlayerEntry, Position, Ranked, position_of
 from engine.leaderboards import MAX_SCORE, BoardChange, Entry, Leaderboard
 
 # A member is `<sort key, 17 chars>:<reachedMs, 13 digits>:<playerId>` and every score is 0, so

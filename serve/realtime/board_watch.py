@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from actors.board_store import BoardKey, BoardStore
+from actors.boards.store import BoardKey, BoardStore
 from actors.ingress.realtime_hub import Subscriber
 from engine.leaderboards import Leaderboard, period_at
 from serve.api.leaderboards import entry_body

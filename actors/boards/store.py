@@ -4,7 +4,7 @@
 
 Entries are a projection of the journal (`engine.leaderboards.record_changes`): applying a
 change twice is harmless (each entry remembers the last journal seq applied to it) and a store
-can always be emptied and refilled from the journal (`actors.board_rebuild`).
+can always be emptied and refilled from the journal (`actors.boards.rebuild`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ In a shard host whose store is this file, changes are applied on the store's wri
 (the rebuild tool, a file of its own beside MongoDB) on a writer connection of its own with
 `synchronous=OFF`: entries are a projection the journal can always rebuild. Reads use a reader
 connection. Pages are index ranges on `(board, period, sort_key, reached_ms, player_id)`; a rank
-is read from the prefix counts of `actors/board_counts.py` in O(log n), kept in the same
+is read from the prefix counts of `actors/boards/counts.py` in O(log n), kept in the same
 transaction as the entries they count.
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from actors import board_counts
-from actors.board_store import BoardKey, PlayerEntry, Position, Ranked, position_of
+from actors.boards import counts as board_counts
+from actors.boards.store import BoardKey, PlayerEntry, Position, Ranked, position_of
 from actors.stores.migrations import SQLITE_LEADERBOARD_SCHEMA, write_transaction
 from actors.stores.sqlite import SqliteStore, _Connection
 from engine.leaderboards import BoardChange, Entry, apply_observation

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from actors.board_feed import record_change
-from actors.board_store import BoardStore
+from actors.boards.feed import record_change
+from actors.boards.store import BoardStore
 from actors.economy_reads import current_project
 from actors.stores.base import Store
 from engine.definitions import Economy

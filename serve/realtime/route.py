@@ -4,13 +4,13 @@
 the key must belong to that project and carry the `realtime` scope. Events come from the
 process's fan-out `Hub` (`actors.ingress.realtime_hub`).
 
-Server messages: `hello`, `subscribed`, `event`, `result` (of a command: `serve.realtime_commands`),
+Server messages: `hello`, `subscribed`, `event`, `result` (of a command: `serve.realtime.commands`),
 `pong`, `error`. Close codes (docs/EVENTS.md):
 4401 missing credentials, no `auth` message in time, or a key revoked/expired while open; 4403
 invalid credentials; 4429 too many connections or messages; 1009 a message too large; 4008
 `slow_consumer` (the client did not read fast enough and its bounded queue overflowed).
 
-Limits are per connection, except the connection caps (`serve.realtime_sockets`): per ingress
+Limits are per connection, except the connection caps (`serve.realtime.sockets`): per ingress
 replica, or shared by all replicas through Redis when it is configured."""
 
 from __future__ import annotations
@@ -46,12 +46,12 @@ from engine.definitions import leaderboards_of
 from engine.ratelimit import Bucket, take
 from serve.api_key_auth import admit_key, charge, metering
 from serve.backend import Backend, BackendHolder
-from serve.board_watch import MAX_TOP, BoardWatch
 from serve.problems import ProblemError
 from serve.proxy import peers_are_clients
-from serve.realtime_commands import Command, CommandStream
-from serve.realtime_revocations import AdmissionWatch, SocketAdmission, ending_of
-from serve.realtime_sockets import OpenSockets
+from serve.realtime.board_watch import MAX_TOP, BoardWatch
+from serve.realtime.commands import Command, CommandStream
+from serve.realtime.revocations import AdmissionWatch, SocketAdmission, ending_of
+from serve.realtime.sockets import OpenSockets
 
 router = APIRouter(tags=["realtime"])
 log = logging.getLogger("ludex.realtime")
@@ -226,7 +226,7 @@ async def ping(connection: Connection, message: dict[str, Any]) -> None:
 
 
 async def watch_leaderboard(connection: Connection, message: dict[str, Any]) -> None:
-    """`leaderboard.rank.changed` for one board's top (`serve/board_watch.py`). The top shows
+    """`leaderboard.rank.changed` for one board's top (`serve/realtime/board_watch.py`). The top shows
     usernames, so the key needs `players:read`, as `GET .../leaderboards/{boardId}` does."""
     if BOARD_SCOPE not in connection.key.scopes:
         connection.error("insufficient_scope", scope=BOARD_SCOPE)
@@ -434,7 +434,7 @@ async def _read(connection: Connection) -> Ending | None:
     one answers `rate_limited`, and `realtime_rate_limit_strikes` refused in a row close the
     connection (a client that ignores the answers only floods). Commands are the exception: each
     costs a token of the key's and tenant's request buckets instead, as an HTTP call does
-    (`serve.realtime_commands`), and as many refused in a row close the connection too."""
+    (`serve.realtime.commands`), and as many refused in a row close the connection too."""
     settings = connection.settings
     bucket: Bucket | None = None
     strikes = 0
@@ -489,7 +489,7 @@ async def _flood(connection: Connection) -> Ending:
 
 async def _recheck(connection: Connection) -> Ending:
     """Re-admits the connection's key when the replica's admission version moves (a revocation,
-    a suspended tenant, a deleted project: `serve.realtime_revocations`) and every
+    a suspended tenant, a deleted project: `serve.realtime.revocations`) and every
     `realtime_recheck_s` (an expired key; the socket's shared lease is renewed then). A refused
     key closes the socket (4401, the reason named). A store that cannot answer keeps the socket
     open until it can."""

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from typing import Any
 
-from actors.board_store import BoardStore
+from actors.boards.store import BoardStore
 from actors.stores.base import JournalRecord
 from engine.definitions import Economy
 from engine.leaderboards import BoardChange, record_changes

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from actors.board_redis import RedisBoardStore
-from actors.board_sqlite import SqliteBoardStore
-from actors.board_store import BoardStore
+from actors.boards.redis import RedisBoardStore
+from actors.boards.sqlite import SqliteBoardStore
+from actors.boards.store import BoardStore
 from config.settings import Settings
 
 

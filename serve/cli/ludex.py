@@ -9,22 +9,20 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
 from config.settings import Settings
-from serve.data_commands import COMMANDS as DATA_COMMANDS
-from serve.data_commands import add_parsers as add_data_parsers
-from serve.data_commands import check_schema_before_serving
-from serve.leaderboard_commands import add_parser as add_leaderboards_parser
-from serve.leaderboard_commands import leaderboards_command
+from serve.cli.client import problem, problem_text, saved_credentials
+from serve.cli.data import COMMANDS as DATA_COMMANDS
+from serve.cli.data import add_parsers as add_data_parsers
+from serve.cli.data import check_schema_before_serving
+from serve.cli.leaderboards import add_parser as add_leaderboards_parser
+from serve.cli.leaderboards import leaderboards_command
+from serve.cli.shards import add_parser as add_shards_parser
+from serve.cli.shards import run as shards_command
 from serve.proxy import PROXIES, apply_proxy_environment, default_proxy
-from serve.shard_commands import add_parser as add_shards_parser
-from serve.shard_commands import run as shards_command
-
-if TYPE_CHECKING:
-    import httpx
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -137,38 +135,6 @@ class ApplyError(Exception):
         self.code = code
 
 
-def _problem(response: httpx.Response) -> dict[str, Any]:
-    """The problem+json body of an error answer, or {} when it has none."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _problem_text(response: httpx.Response) -> str:
-    """The problem detail of an error answer (and its field errors), or its status and text."""
-    body = _problem(response)
-    if not body:
-        return f"HTTP {response.status_code}: {response.text[:500]}"
-    text = f"HTTP {response.status_code} {body.get('title', '')}: {body.get('detail', response.text[:500])}"
-    for error in body.get("errors") or []:
-        text += f"\n  {error.get('field')}: {error.get('message')}"
-    return text
-
-
-def _apply_defaults() -> dict[str, str]:
-    """`<LUDEX_DATA_DIR or .ludex>/demo-credentials.json`, written by `ludex serve`, if present."""
-    import json
-
-    path = Settings().data_dir / "demo-credentials.json"
-    try:
-        loaded = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return {k: str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
-
-
 def _load_definition(file: str) -> dict[str, object]:
     """The economy file (YAML or JSON), checked locally: every problem printed as `path: message`."""
     import yaml
@@ -197,7 +163,7 @@ def project_apply(args: argparse.Namespace) -> int:
 
     from engine.economy_diff import diff_economies
 
-    defaults = _apply_defaults()
+    defaults = saved_credentials()
     tenant = args.tenant or defaults.get("tenantId")
     project = args.project or defaults.get("projectId")
     base_url = (args.base_url or defaults.get("baseUrl") or "http://127.0.0.1:8000").rstrip("/")
@@ -215,16 +181,16 @@ def project_apply(args: argparse.Namespace) -> int:
         with httpx.Client(base_url=base_url, timeout=30) as client:
             login = client.post("/v1/auth/login", json={"email": email, "password": password})
             if login.status_code != 200:
-                raise ApplyError(2, f"cannot log in as {email}: {_problem_text(login)}")
+                raise ApplyError(2, f"cannot log in as {email}: {problem_text(login)}")
             client.headers.update({"Authorization": f"Bearer {login.json()['accessToken']}", "x-tenant-id": tenant})
             economy_path = f"/v1/client/projects/{project}/economy"
             current = client.get(economy_path)
             if current.status_code == 200:
                 old, version = current.json()["document"], current.json()["version"]
-            elif current.status_code == 404 and str(_problem(current).get("type", "")).endswith("/not-found"):
+            elif current.status_code == 404 and str(problem(current).get("type", "")).endswith("/not-found"):
                 old, version = None, None
             else:
-                raise ApplyError(2, f"cannot read the economy of {tenant}/{project}: {_problem_text(current)}")
+                raise ApplyError(2, f"cannot read the economy of {tenant}/{project}: {problem_text(current)}")
             changes = diff_economies(old, document)
             live = "no economy yet" if version is None else f"version {version}"
             if not changes:
@@ -238,7 +204,7 @@ def project_apply(args: argparse.Namespace) -> int:
                 return 0
             applied = client.put(economy_path, json=document)
             if applied.status_code != 200:
-                raise ApplyError(2, f"the server refused the economy: {_problem_text(applied)}")
+                raise ApplyError(2, f"the server refused the economy: {problem_text(applied)}")
             print(f"ludex: applied, {tenant}/{project} is now at version {applied.json()['version']}", flush=True)
             return 0
     except ApplyError as error:
@@ -253,9 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
     except ValidationError as error:  # a malformed LUDEX_* setting: one line each, naming it
-        for problem in error.errors():
-            name = "LUDEX_" + "_".join(str(part) for part in problem["loc"]).upper()
-            message = problem["msg"].removeprefix("Value error, ")
+        for issue in error.errors():
+            name = "LUDEX_" + "_".join(str(part) for part in issue["loc"]).upper()
+            message = issue["msg"].removeprefix("Value error, ")
             print(f"ludex: {message if name in message else f'{name}: {message}'}", file=sys.stderr)
         return 2
 

@@ -8,7 +8,7 @@ tenant's rate limits (a token per command), a request of the monthly quota per c
 one command path (`serve.commanding.run_ops`: the command's scope, the quota, the host,
 idempotency, its events counted). A key revoked, its tenant
 suspended or its project deleted refuses the commands from the moment the replica learns of it
-(`serve.realtime_revocations`), as HTTP would. Commands that arrive while
+(`serve.realtime.revocations`), as HTTP would. Commands that arrive while
 earlier ones are in flight go together in the next call, as a batch would. An invalid command
 (no `id`, or fields a batch would refuse) is answered at once and costs a token of the socket's
 message bucket instead, like any other message.
@@ -35,7 +35,7 @@ from serve.api_key_auth import Caller, charge, metering
 from serve.backend import Backend
 from serve.commanding import run_ops
 from serve.problems import ProblemError, problem_body, validation_problem
-from serve.realtime_revocations import SocketAdmission
+from serve.realtime.revocations import SocketAdmission
 from serve.schemas import BatchCommand
 
 log = logging.getLogger("ludex.realtime")

@@ -11,6 +11,8 @@ import os
 import sys
 from typing import Any
 
+from serve.cli.client import problem_text, saved_credentials
+
 
 def add_parser(commands: Any) -> None:
     shards = commands.add_parser("shards", help="see and scale the shard hosts of a running deployment")
@@ -31,9 +33,7 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import httpx
 
-    from serve.cli import _apply_defaults, _problem_text
-
-    defaults = _apply_defaults()
+    defaults = saved_credentials()
     base_url = (args.base_url or defaults.get("baseUrl") or "http://127.0.0.1:8000").rstrip("/")
     email = args.email or defaults.get("adminEmail")
     password = os.environ.get("LUDEX_ADMIN_PASSWORD") or defaults.get("adminPassword")
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         with httpx.Client(base_url=base_url, timeout=600) as client:
             login = client.post("/v1/auth/login", json={"email": email, "password": password})
             if login.status_code != 200:
-                print(f"ludex: cannot log in as {email}: {_problem_text(login)}", file=sys.stderr)
+                print(f"ludex: cannot log in as {email}: {problem_text(login)}", file=sys.stderr)
                 return 2
             client.headers["Authorization"] = f"Bearer {login.json()['accessToken']}"
             if args.shards_command == "scale":
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"ludex: cannot reach {base_url}: {error}", file=sys.stderr)
         return 2
     if answer.status_code != 200:
-        print(f"ludex: {_problem_text(answer)}", file=sys.stderr)
+        print(f"ludex: {problem_text(answer)}", file=sys.stderr)
         return 1 if answer.status_code < 500 else 2
     print(describe(answer.json()), flush=True)
     return 0

@@ -1,0 +1,1 @@
+"""The `ludex` command (`ludex.py`) and its subcommand groups; `python -m serve.cli` runs it."""
