@@ -10,13 +10,11 @@ Runs without Ray: a shard host on an injected clock over the real stores (nx-270
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from actors.boards.sqlite import SqliteBoardStore
 from actors.clock import FakeClock
@@ -24,25 +22,13 @@ from actors.economy_health import EconomyHealth
 from actors.host import CommandRequest, ShardHost
 from actors.privacy import Erased, PlayerPrivacy, personal_data_holders
 from actors.stores.base import EventQuery, Store
-from actors.stores.mongo import MongoStore
-from actors.stores.sqlite import SqliteStore
 from engine import commands as c
-from tests.integration.test_erasure import board_file_bytes, boards_beside, stored_bytes
+from tests.integration.test_erasure import board_file_bytes, boards_beside, store, stored_bytes
+
+__all__ = ["store"]  # the SQLite and MongoDB stores of test_erasure.py, as a fixture here
 
 T, P = "acme", "space"
 SUNDAY_LATE = datetime(2026, 11, 29, 23, 59, 59, 999_000, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "mongo"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    opened: Store
-    if request.param == "sqlite":
-        opened = SqliteStore(tmp_path / "ludex.sqlite3")
-    else:
-        opened = MongoStore(request.getfixturevalue("mongo_url"), f"ludex_erase_{uuid.uuid4().hex[:10]}")
-    await opened.open()
-    yield opened
-    await opened.close()
 
 
 async def run(host: ShardHost, player: str, command: c.Command, request_id: str) -> None:
