@@ -126,7 +126,7 @@ async def test_a_batch_that_landed_although_the_store_answered_an_error_is_not_a
     assert len(faulty.calls) == 4
     for name in "abc":
         assert await seqs(store, f"player:t/p/{name}") == [1]
-        assert all(pending.owner.broken for pending in writes)
+    assert all(pending.owner.broken for pending in writes)
 
 
 async def test_a_record_another_host_wrote_first_is_refused_with_the_writes_decided_on_it(store: Store) -> None:
