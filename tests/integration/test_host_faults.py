@@ -166,3 +166,32 @@ async def test_a_receipt_is_found_only_for_a_purchase_of_that_player(faulty: Fau
     assert await host.economy_document(T, "no-such-project") is None
     missing = await host.view(T, P, "nobody", "wallet")
     assert not missing.ok and missing.refusal is not None and missing.refusal.slug == "player-not-found"
+
+
+@pytest.mark.parametrize("first_call", ["define_economy", "view", "erase", "release_slots"])
+async def test_a_host_restarted_by_ray_starts_itself_on_its_first_call(
+    tmp_path: Path, demo_economy_document: dict[str, Any], first_call: str
+) -> None:
+    # Seeded by an earlier life of the host: a player with a balance, durable in the store.
+    earlier = ShardHost(SqliteStore(tmp_path / "ludex.sqlite3"))
+    await earlier.stop()  # stopping a host that never started is a no-op, not an error
+    assert (await earlier.define_economy(T, P, demo_economy_document)).ok  # starts it
+    assert (await one(earlier, req("ivy", c.CreatePlayer(username="ivy")))).ok
+    assert (await one(earlier, req("ivy", c.Credit("coins", 6)))).ok
+    await earlier.stop()
+    host = ShardHost(SqliteStore(tmp_path / "ludex.sqlite3"))  # as Ray restarts it: nobody calls start
+    try:
+        if first_call == "define_economy":
+            assert (await host.define_economy(T, P, demo_economy_document)).ok
+            assert await host.economy_version(T, P) == 2
+        elif first_call == "view":
+            wallet = await host.view(T, P, "ivy", "wallet")
+            assert wallet.ok and wallet.body["balances"]["coins"] == 6
+        elif first_call == "erase":
+            assert (await host.erase(T, P, "ivy")).ok
+            assert not (await host.view(T, P, "ivy", "wallet")).ok
+        else:
+            assert await host.release_slots([]) == 0
+            assert (await one(host, req("ivy", c.Credit("coins", 1)))).body["balance"] == 7
+    finally:
+        await host.stop()
