@@ -47,6 +47,7 @@ class GroupCommitter:
         self._queue: list[PendingWrite] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._in_flight = 0  # writes taken off the queue whose batch is not settled yet
         self.commits = 0
         self.records = 0
 
@@ -54,7 +55,9 @@ class GroupCommitter:
         self._task = asyncio.create_task(self._run(), name="ludex-group-commit")
 
     async def stop(self) -> None:
-        while self._queue:
+        # A batch in flight is off the queue: cancelling it then would leave its callers
+        # unanswered although their writes may be durable.
+        while self._queue or self._in_flight:
             await asyncio.sleep(0.001)
         if self._task is not None:
             self._task.cancel()
@@ -71,6 +74,7 @@ class GroupCommitter:
             while self._queue:
                 batch = self._queue[: self.max_batch_size]
                 del self._queue[: self.max_batch_size]
+                self._in_flight = len(batch)
                 try:
                     await self._commit(batch)
                 except Exception:  # the loop outlives any one batch: later writers must still commit
@@ -78,6 +82,8 @@ class GroupCommitter:
                     for write in batch:
                         _break(write.owner)
                         _fail(write, "the commit failed")
+                finally:
+                    self._in_flight = 0
 
     async def _commit(self, batch: list[PendingWrite]) -> None:
         live = self._live(batch)

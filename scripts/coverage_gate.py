@@ -35,13 +35,13 @@ class Group:
         return [file for file in found if file.name != "__init__.py" or file.stat().st_size > 0]
 
 
-# The goal is 90 % line and branch everywhere. Floors below it are a ratchet at the measured
-# figure (docs/TESTS.md): raise one when its group's figure rises, never lower one to pass.
+# The goal is 90 % line and branch everywhere. The floors of the actors' groups are a ratchet at
+# the measured figure (docs/TESTS.md): raise one when its group's figure rises, never lower one to pass.
 GROUPS = (
     Group("engine/", ("engine",), line_floor=90, branch_floor=90),
-    Group("actors/committer.py", ("actors/committer.py",), line_floor=89, branch_floor=67),
-    Group("actors/host/", ("actors/host",), line_floor=90, branch_floor=74),
-    Group("actors/stores/", ("actors/stores",), line_floor=94, branch_floor=84),
+    Group("actors/committer.py", ("actors/committer.py",), line_floor=99, branch_floor=92),
+    Group("actors/host/", ("actors/host",), line_floor=97, branch_floor=92),
+    Group("actors/stores/", ("actors/stores",), line_floor=96, branch_floor=88),
 )
 
 

@@ -14,7 +14,17 @@ from typing import Any
 import pytest
 
 from actors.documents import update_document
-from actors.stores.base import EventQuery, JournalRecord, RememberedAnswer, SlotClaim, SlotOwner, Snapshot, Store
+from actors.stores.base import (
+    CommitResult,
+    EventQuery,
+    JournalRecord,
+    RememberedAnswer,
+    SlotClaim,
+    SlotOwner,
+    Snapshot,
+    Store,
+)
+from actors.stores.migrations import LATEST_SCHEMA
 from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
 from engine.events import PlayerCreated, PlayerDeleted, event_id, event_to_dict
@@ -366,6 +376,27 @@ class StoreContract:
         tail = await store.scan_journal("player:t/p/", since=None, until=None, after=("player:t/p/b", 3), limit=3)
         assert [(r.entity, r.seq) for r in tail] == [("player:t/p/b", 4), ("player:t/p/c", 1), ("player:t/p/c", 2)]
         assert await store.scan_journal("player:t/q/", since=None, until=None, after=None, limit=5) == []
+
+    async def test_scan_journal_with_an_empty_prefix_reads_every_entity(self, store: Store) -> None:
+        records = [record("board:x", 1), record("player:t/p/a", 1), record("project:t/p", 1)]
+        await store.commit(records, [])
+        page = await store.scan_journal("", since=None, until=None, after=None, limit=10)
+        assert [(r.entity, r.seq) for r in page] == [("board:x", 1), ("player:t/p/a", 1), ("project:t/p", 1)]
+
+    async def test_empty_commits_and_claims_change_nothing(self, store: Store) -> None:
+        assert await store.commit([], []) == CommitResult()
+        await store.init_slots([])
+        assert await store.move_slots([]) == []
+        assert await store.load_slots() == []
+        assert await store.scan_journal("", since=None, until=None, after=None, limit=10) == []
+
+    async def test_a_current_store_plans_no_migration_and_its_data_is_left_alone(self, store: Store) -> None:
+        await store.commit([record("p:a", 1)], [])
+        plan = await store.migrate(dry_run=True)
+        assert not plan.fresh and plan.found == LATEST_SCHEMA and list(plan.steps) == []
+        again = await store.migrate()  # migrating a current store is a no-op, not a rewrite
+        assert again.found == LATEST_SCHEMA and list(again.steps) == []
+        assert [r.seq for r in await store.read_journal("p:a")] == [1]
 
     async def test_events_are_stored_in_order_with_stable_ids_and_filters(self, store: Store) -> None:
         def player_record(player: str, seq: int, types: list[str], at: str, project: str = "p") -> JournalRecord:
