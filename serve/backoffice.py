@@ -9,8 +9,9 @@ backend and `record`, which appends the action's audit entry keeping only the fi
 `allowed` (platform-wide, or a tenant filter read by the route's own dependency), `in_tenant`
 (the `x-tenant-id` header) and `in_project` (the header and the `projectId` path) build it; order
 of checks: tenant header (400), token (401), backoffice rate (429), permission (403), then with
-`live=True` the project itself (404 `project-not-found`). Control-plane errors become problems in
-`serve.problems`."""
+`live=True` the project itself (404 `project-not-found`). `on_project` runs `in_project`'s checks
+on a principal the route found itself (the events reader, whose token is one of two ways in).
+Control-plane errors become problems in `serve.problems`."""
 
 from __future__ import annotations
 
@@ -67,21 +68,6 @@ class Acting:
             after=audited(action, after),
             request_id=getattr(self.request.state, "request_id", None),
         )
-
-
-async def record(
-    request: Request,
-    connected: Backend,
-    principal: Principal,
-    action: str,
-    target: str,
-    *,
-    tenant_id: str | None,
-    before: Any,
-    after: Any,
-) -> None:
-    """`Acting.record` for a route still taking the principal and backend apart (the economy's)."""
-    await Acting(request, principal, connected, tenant_id).record(action, target, before=before, after=after)
 
 
 @dataclass(frozen=True)
@@ -149,9 +135,25 @@ def in_project(permission: str, *, live: bool = True) -> Any:
         connected: Connected,
         project: Annotated[str, Depends(_project_path)],
     ) -> InProject:
-        ensure_can(principal, permission, tenant, project)
-        if live:
-            await connected.control.live_project(tenant, project)
-        return InProject(request, principal, connected, tenant, project)
+        return await on_project(request, principal, connected, permission, tenant, project, live=live)
 
     return Depends(acting)
+
+
+async def on_project(
+    request: Request,
+    principal: Principal,
+    connected: Backend,
+    permission: str,
+    tenant: str,
+    project: str,
+    *,
+    live: bool = True,
+) -> InProject:
+    """`in_project`'s checks for a principal found some other way: a route whose dashboard token
+    is only one of its ways in (the events reader also takes an API key, so cannot require a
+    token up front) still gets the same 403, then 404 `project-not-found` when `live`."""
+    ensure_can(principal, permission, tenant, project)
+    if live:
+        await connected.control.live_project(tenant, project)
+    return InProject(request, principal, connected, tenant, project)

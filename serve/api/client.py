@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 
 from engine.access import SCOPE_DESCRIPTIONS
 from engine.access import ApiKey as StoredKey
@@ -14,8 +14,8 @@ from engine.errors import Rejection
 from engine.project import ProjectState, define_economy
 from engine.rbac import Principal, can
 from engine.rules import rfc3339
-from serve.api_key_auth import ID_PATTERN, ProjectId, tenant_id
-from serve.backoffice import Connected, InProject, InTenant, in_project, in_tenant, record
+from serve.api_key_auth import ID_PATTERN
+from serve.backoffice import InProject, InTenant, in_project, in_tenant
 from serve.backoffice_schemas import (
     ApiKey,
     ApiKeyCreated,
@@ -32,12 +32,10 @@ from serve.backoffice_schemas import (
     ScopeInfo,
     ScopeList,
 )
-from serve.bearer_tokens import CurrentPrincipal, ensure_can
 from serve.pagination import SORT_SCAN_LIMIT, Cursor, Limit, Sort, sorted_page
 from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/client", tags=["client"])
-Tenant = Annotated[str, Depends(tenant_id)]
 KeyId = Annotated[str, Path(pattern=ID_PATTERN, examples=["key_1a2b3c4d5e6f"])]
 ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 ROTATION_GRACE_S = 24 * 3600.0
@@ -54,11 +52,6 @@ def _key(key: StoredKey) -> ApiKey:
         revokedAt=key.revoked_at,
         rateLimitPerSecond=key.rate_limit_per_second,
     )
-
-
-async def _project(connected: Connected, tenant: str, project: str) -> dict[str, Any]:
-    """The live project, or 404 `project-not-found`."""
-    return await connected.control.live_project(tenant, project)
 
 
 @router.get("/projects", response_model=ProjectPage, responses=ERRORS, summary="List projects")
@@ -82,10 +75,9 @@ def _sees(principal: Principal, tenant: str, project: str) -> bool:
 
 
 @router.get("/scopes", response_model=ScopeList, responses=ERRORS, summary="List API key scopes")
-async def list_scopes(tenant: Tenant, principal: CurrentPrincipal) -> ScopeList:
+async def list_scopes(acting: Annotated[InTenant, in_tenant("api-keys:read")]) -> ScopeList:
     """The scopes an API key may be given, with what each allows: the dashboard builds its key
     form from this answer rather than from a copy of the list."""
-    ensure_can(principal, "api-keys:read", tenant)
     return ScopeList(
         items=[
             ScopeInfo.model_validate({"id": scope, "description": text}) for scope, text in SCOPE_DESCRIPTIONS.items()
@@ -192,19 +184,13 @@ async def revoke_api_key(
 
 
 @router.get("/projects/{projectId}/economy", response_model=Economy, responses=ERRORS, summary="Get the economy")
-async def get_economy(
-    projectId: ProjectId,
-    tenant: Tenant,
-    principal: CurrentPrincipal,
-    connected: Connected,
-) -> Economy:
+async def get_economy(acting: Annotated[InProject, in_project("economy:read")]) -> Economy:
     """The current definitions (currencies, items, SKUs, XP curve, quests, ...) and their version."""
-    ensure_can(principal, "economy:read", tenant, projectId)
-    await _project(connected, tenant, projectId)
-    document = await connected.directory.economy_document(tenant, projectId)
+    directory = acting.backend.directory
+    document = await directory.economy_document(acting.tenant, acting.project)
     if document is None:
         raise ProblemError("not-found", "this project has no economy defined yet")
-    version = await connected.directory.economy_version(tenant, projectId)
+    version = await directory.economy_version(acting.tenant, acting.project)
     return Economy(version=version, document=document)
 
 
@@ -212,11 +198,7 @@ async def get_economy(
     "/projects/{projectId}/economy", response_model=EconomyChange, responses=ERRORS, summary="Replace the economy"
 )
 async def put_economy(
-    request: Request,
-    projectId: ProjectId,
-    tenant: Tenant,
-    principal: CurrentPrincipal,
-    connected: Connected,
+    acting: Annotated[InProject, in_project("economy:write")],
     document: Annotated[
         dict[str, Any],
         Body(
@@ -236,35 +218,28 @@ async def put_economy(
     `changes` lists what differs from the published version (`engine/economy_diff.py`). With
     `dryRun=true` the same checks run and the same answer comes back, but nothing is stored and
     nothing is audited (the audit log records changes, and a dry run makes none)."""
-    ensure_can(principal, "economy:write", tenant, projectId)
-    await _project(connected, tenant, projectId)
-    before = await connected.directory.economy_document(tenant, projectId)
+    directory = acting.backend.directory
+    before = await directory.economy_document(acting.tenant, acting.project)
     if dryRun:
-        current = await connected.directory.economy_version(tenant, projectId)
+        current = await directory.economy_version(acting.tenant, acting.project)
         checked = define_economy(ProjectState(version=current), document)
         if isinstance(checked, Rejection):
             raise checked
         changes = diff_economies(before, document)
         return EconomyChange(version=checked["data"]["version"], document=document, changes=changes, dryRun=True)
-    outcome = await connected.directory.define_economy(tenant, projectId, document)
+    outcome = await directory.define_economy(acting.tenant, acting.project, document)
     if outcome.refusal is not None:
         raise outcome.refusal.as_error()
     version = outcome.body["version"]
-    await record(
-        request, connected, principal, "economy.define", projectId, tenant_id=tenant, before=before, after=document
-    )
+    await acting.record("economy.define", acting.project, before=before, after=document)
     return EconomyChange(version=version, document=document, changes=diff_economies(before, document), dryRun=False)
 
 
 @router.post(
     "/projects/{projectId}/economy/diff", response_model=EconomyDiff, responses=ERRORS, summary="Compare two economies"
 )
-async def diff_economy(
-    body: EconomyDiffIn, projectId: ProjectId, tenant: Tenant, principal: CurrentPrincipal, connected: Connected
-) -> EconomyDiff:
+async def diff_economy(body: EconomyDiffIn, acting: Annotated[InProject, in_project("economy:read")]) -> EconomyDiff:
     """What changes from `before` to `after`, as `PUT .../economy` would report it
     (`engine/economy_diff.py`): the dashboard shows each published version's changes with it
     instead of diffing on its own. Stores nothing; documents need not be valid."""
-    ensure_can(principal, "economy:read", tenant, projectId)
-    await _project(connected, tenant, projectId)
     return EconomyDiff(changes=diff_economies(body.before, body.after))

@@ -22,8 +22,8 @@ from fastapi.security import HTTPAuthorizationCredentials
 from actors.stores.base import EventQuery, EventRecord, Store
 from engine.rules import rfc3339
 from serve.api_key_auth import ID_PATTERN, ProjectId, api_key_header, require, tenant_id
-from serve.backoffice import Connected
-from serve.bearer_tokens import accounts, bearer, current_principal, ensure_can
+from serve.backoffice import Connected, on_project
+from serve.bearer_tokens import accounts, bearer, current_principal
 from serve.csv_cells import csv_rows
 from serve.event_schemas import EVENT_EXAMPLE, EventPage
 from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
@@ -75,9 +75,8 @@ async def event_reader(
         return EventReader(caller.tenant, caller.project, caller.backend.store)
     if credentials is not None and credentials.credentials:
         principal = await current_principal(request, credentials, await accounts(request))
-        ensure_can(principal, "reports:read", tenant, projectId)
-        await connected.control.live_project(tenant, projectId)
-        return EventReader(tenant, projectId, connected.store)
+        acting = await on_project(request, principal, connected, "reports:read", tenant, projectId)
+        return EventReader(acting.tenant, acting.project, connected.store)
     raise ProblemError(
         "missing-api-key",
         "an x-api-key header with the 'events:read' scope or an Authorization: Bearer dashboard token is required",

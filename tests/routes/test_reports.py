@@ -183,3 +183,22 @@ def test_an_analyst_of_the_project_may_read_reports_and_others_may_not(
 def test_another_tenants_project_is_not_found(admin: Dashboard, played: dict[str, Any]) -> None:
     response = admin.get(f"{played['path']}/active-players", headers={"x-tenant-id": f"nobody-{uuid.uuid4().hex[:6]}"})
     assert_problem(response, 404, "project-not-found")
+
+
+def test_a_dashboard_token_reads_events_with_the_role_checks_of_the_backoffice(
+    office: Seam, office_accounts: Any, played: dict[str, Any]
+) -> None:
+    """The events route takes a dashboard token besides an API key: an analyst of the project
+    reads its events, an analyst of another project gets 403 before the project is looked up,
+    and a project that does not exist is 404 `project-not-found` (`serve.backoffice.on_project`)."""
+    tenant, suffix = office.credentials["tenantId"], uuid.uuid4().hex[:6]
+    analyst, elsewhere = f"events-{suffix}@example.com", f"events-elsewhere-{suffix}@example.com"
+    office_accounts.create_user(analyst, PASSWORD, None, (Membership(tenant, "analyst", ("*",)),))
+    office_accounts.create_user(elsewhere, PASSWORD, None, (Membership(tenant, "analyst", ("demo",)),))
+    client = sign_in(office, analyst, PASSWORD, tenant)
+    events = client.get(f"/v1/projects/{played['project']}/events", params={"type": "player.created"})
+    assert events.status_code == 200, events.text
+    assert len(events.json()["items"]) == 2, "the two players of the project"
+    assert_problem(client.get("/v1/projects/no-such-project/events"), 404, "project-not-found")
+    client = sign_in(office, elsewhere, PASSWORD, tenant)
+    assert_problem(client.get(f"/v1/projects/{played['project']}/events"), 403, "forbidden")
