@@ -47,7 +47,7 @@ test: install-dev system-packages
 
 # Line and branch coverage of the critical modules (scripts/coverage_gate.py): the unit tests and
 # the integration tests of the stores, the committer and the host, measured, then gated per group.
-# Not part of `make test`: under coverage these take 10-20 minutes on a 2-core machine.
+# Not part of `make test` (about 3 minutes on a 2-core machine); CI runs it as a job of its own.
 COVERAGE_TESTS := tests/unit $(addprefix tests/integration/test_,store_contract.py committer.py committer_faults.py host.py host_faults.py \
 	migrations.py slot_handoff.py control_races.py erasure.py mongo_feed.py mongo_stall.py \
 	scheduled_backups.py event_retention.py)
