@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actors.metrics import HostMetrics
-from actors.stores.base import CommitResult, JournalRecord, RememberedAnswer, Store
+from actors.stores.base import CommitResult, JournalRecord, JournalStore, RememberedAnswer
 
 log = logging.getLogger("ludex.committer")
 
@@ -39,7 +39,12 @@ class PendingWrite:
 
 class GroupCommitter:
     def __init__(
-        self, store: Store, *, max_batch_size: int = 512, group_commit: bool = True, metrics: HostMetrics | None = None
+        self,
+        store: JournalStore,
+        *,
+        max_batch_size: int = 512,
+        group_commit: bool = True,
+        metrics: HostMetrics | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics or HostMetrics()

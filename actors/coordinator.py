@@ -29,8 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from actors.stores.base import SlotClaim, SlotOwner, Store
+from actors.stores.base import DocumentStore, SlotClaim, SlotOwner, SlotStore, StoreLifecycle
 from engine.slots import DEFAULT_SLOTS, Move, handoff_batches, initial_owners, rebalance
+
+
+class CoordinatorStore(StoreLifecycle, DocumentStore, SlotStore, Protocol):
+    """The coordinator owns its store (opens and closes it), deals out the slot table and keeps
+    its documents."""
+
 
 log = logging.getLogger("ludex.coordinator")
 CLUSTER_KIND, SHARDS_ID = "cluster", "shards"  # the control document: wanted host count, slot count
@@ -78,7 +84,7 @@ class MoveReport:
 class Coordinator:
     def __init__(
         self,
-        store: Store,
+        store: CoordinatorStore,
         pool: HostPool,
         *,
         host_name: Callable[[int], str],

@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from actors.stores.base import Store
+from actors.stores.base import DocumentStore
 
 MAX_ATTEMPTS = 64
 
@@ -23,7 +23,7 @@ class ContentionError(RuntimeError):
     """A document changed under every one of MAX_ATTEMPTS attempts; the caller may retry."""
 
 
-async def update_document(store: Store, kind: str, doc_id: str, change: Change) -> dict[str, Any] | None:
+async def update_document(store: DocumentStore, kind: str, doc_id: str, change: Change) -> dict[str, Any] | None:
     """Apply `change` to the current document (None when absent) and store what it answers; a
     None answer writes nothing. `change` may raise to refuse: nothing is written then. It can run
     more than once (after a lost race), so it must only compute from its argument. Answers the

@@ -25,11 +25,11 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from actors.control_plane_records import PROJECTS
 from actors.documents import Change, update_document
-from actors.stores.base import EventQuery, Store
+from actors.stores.base import DocumentStore, EventFeed, EventQuery
 from engine.economy_health import (
     WALLET_EVENTS,
     DayFlows,
@@ -40,6 +40,11 @@ from engine.economy_health import (
     fold_holdings,
     movement_of,
 )
+
+
+class HealthStore(DocumentStore, EventFeed, Protocol):
+    """Project documents to find what to check, and the event feed to check them against."""
+
 
 log = logging.getLogger("ludex.economy_health")
 CURSORS = "economy_health"
@@ -65,7 +70,7 @@ def _day_id(tenant: str, project: str, currency: str, day: str) -> str:
 class EconomyHealth:
     """Catches projects up and reads their day rows; one per process, shared by its requests."""
 
-    def __init__(self, store: Store, *, page_size: int = PAGE_SIZE) -> None:
+    def __init__(self, store: HealthStore, *, page_size: int = PAGE_SIZE) -> None:
         self.store = store
         self.page_size = page_size
         self._locks: dict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -250,7 +255,7 @@ def _day_before(day: str) -> str:
 class EconomyHealthSweep:
     """`catch_up_all` at most once an interval on the host's clock; the first call runs."""
 
-    def __init__(self, store: Store, clock: Any, interval_s: float = SWEEP_INTERVAL_S) -> None:
+    def __init__(self, store: HealthStore, clock: Any, interval_s: float = SWEEP_INTERVAL_S) -> None:
         self.health = EconomyHealth(store)
         self.clock = clock
         self.interval_s = interval_s

@@ -7,7 +7,7 @@ one-record reads, never the quadratic re-read of up to 512 KiB per version."""
 
 from __future__ import annotations
 
-from actors.stores.base import JournalRecord, Store
+from actors.stores.base import JournalRecord, JournalStore
 from engine.identity import project_key
 from engine.project import ProjectState, replay_project
 from engine.replay import EconomyVersion
@@ -26,17 +26,17 @@ def _version_of(record: JournalRecord) -> EconomyVersion:
     return EconomyVersion(state.version, record.occurred_at, state.document)
 
 
-async def current_project(store: Store, key: str) -> ProjectState:
+async def current_project(store: JournalStore, key: str) -> ProjectState:
     """The project entity's state: its last record's."""
     return _state_of(await store.read_last(key))
 
 
-async def latest_version(store: Store, tenant: str, project: str) -> EconomyVersion | None:
+async def latest_version(store: JournalStore, tenant: str, project: str) -> EconomyVersion | None:
     last = await store.read_last(project_key(tenant, project))
     return None if last is None else _version_of(last)
 
 
-async def version_at(store: Store, tenant: str, project: str, occurred_at: str) -> EconomyVersion | None:
+async def version_at(store: JournalStore, tenant: str, project: str, occurred_at: str) -> EconomyVersion | None:
     """The version installed last at or before `occurred_at` (else the first one: a command
     decided in the millisecond its economy was installed may carry an earlier time), or None for
     a project without an economy."""
@@ -57,7 +57,7 @@ async def version_at(store: Store, tenant: str, project: str, occurred_at: str) 
     return _version_of(found)
 
 
-async def projects_in(store: Store) -> list[tuple[str, str]]:
+async def projects_in(store: JournalStore) -> list[tuple[str, str]]:
     """Every project that has an economy journal: one record read per project, whatever the
     number of versions each holds."""
     found: list[tuple[str, str]] = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.stores.base import Store
+from actors.stores.base import DocumentStore
 from engine.flags import FlagValue
 
 FLAG_OVERRIDES = "flag_overrides"
@@ -17,7 +17,7 @@ def overrides_id(tenant: str, project: str) -> str:
     return f"{tenant}/{project}"
 
 
-async def read_overrides(store: Store, tenant: str, project: str) -> dict[str, Any]:
+async def read_overrides(store: DocumentStore, tenant: str, project: str) -> dict[str, Any]:
     """`{overrides: {flagId: value}, updatedAt, updatedBy}` (empty overrides when never set)."""
     document = await store.get_document(FLAG_OVERRIDES, overrides_id(tenant, project))
     if document is None:
@@ -26,7 +26,13 @@ async def read_overrides(store: Store, tenant: str, project: str) -> dict[str, A
 
 
 async def write_overrides(
-    store: Store, tenant: str, project: str, overrides: dict[str, FlagValue], *, updated_at: str, updated_by: str
+    store: DocumentStore,
+    tenant: str,
+    project: str,
+    overrides: dict[str, FlagValue],
+    *,
+    updated_at: str,
+    updated_by: str,
 ) -> dict[str, Any]:
     """Replaces the project's overrides whole (an empty mapping clears them)."""
     doc_id = overrides_id(tenant, project)

@@ -19,7 +19,17 @@ from actors.clock import SystemClock, epoch_ms
 from actors.economy_health import EconomyHealth
 from actors.economy_reads import latest_version, version_at
 from actors.host.reads import LEDGER_TYPES, ledger_entry
-from actors.stores.base import BOARD_RESET, EventQuery, JournalRecord, Store, event_records, player_path
+from actors.stores.base import (
+    BOARD_RESET,
+    DocumentStore,
+    ErasureStore,
+    EventFeed,
+    EventQuery,
+    JournalRecord,
+    JournalStore,
+    event_records,
+    player_path,
+)
 from actors.webhook_records import CURSOR_ID, CURSORS, DELIVERIES, DUE, REDRIVES, WEBHOOKS, delivery_id, redrive_id
 from engine.events import PurchaseSucceeded, event_from_dict, event_id
 from engine.identity import player_key
@@ -29,6 +39,12 @@ from engine.replay import EconomyVersion, fold, journal_entry, state_view
 from engine.rules import receipt_view, rfc3339
 from engine.state import PlayerState
 from engine.views import achievements_view, inventory_view, player_view, quests_view
+
+
+class PrivacyStore(JournalStore, EventFeed, DocumentStore, ErasureStore, Protocol):
+    """What an export or erasure reads and rewrites: the journal, the event feed, delivery documents
+    and the erased rows in the store's files."""
+
 
 ERASURES = "erasures"  # one document per erased player: when, by which request (no personal data)
 PAGE = 500  # journal records per store read
@@ -100,7 +116,7 @@ class Erased:
 class PlayerPrivacy:
     def __init__(
         self,
-        store: Store,
+        store: PrivacyStore,
         *,
         holders: Sequence[PersonalDataHolder] = (),
         clock: Any = None,

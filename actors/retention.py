@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from actors.clock import Clock, epoch_ms
-from actors.stores.base import Store
+from actors.stores.base import RetentionStore
 from engine.rules import rfc3339
 
 PURGE_INTERVAL_S = 3600.0
 
 
-async def purge_expired_events(store: Store, now: datetime, retention_days: float | None) -> int:
+async def purge_expired_events(store: RetentionStore, now: datetime, retention_days: float | None) -> int:
     """Drops the events that occurred more than `retention_days` before `now` and answers how
     many went; None (keep everything) or a non-positive retention purges nothing."""
     if retention_days is None or retention_days <= 0:
@@ -31,7 +31,7 @@ class _Periodic:
     """At most one run an interval on the host's clock (`monotonic` for the interval, `now` for
     cutoffs), so tests drive it with `FakeClock`; the first call always runs."""
 
-    def __init__(self, store: Store, clock: Clock, interval_s: float) -> None:
+    def __init__(self, store: RetentionStore, clock: Clock, interval_s: float) -> None:
         self.store = store
         self.clock = clock
         self.interval_s = interval_s
@@ -49,7 +49,7 @@ class EventRetention(_Periodic):
     """Purges the event store past `retention_days`, at most once an interval."""
 
     def __init__(
-        self, store: Store, clock: Clock, retention_days: float | None, *, interval_s: float = PURGE_INTERVAL_S
+        self, store: RetentionStore, clock: Clock, retention_days: float | None, *, interval_s: float = PURGE_INTERVAL_S
     ) -> None:
         super().__init__(store, clock, interval_s)
         self.retention_days = retention_days
@@ -67,7 +67,7 @@ class OutcomeRetention(_Periodic):
     without it the outcomes table grows with every keyed call for ever."""
 
     def __init__(
-        self, store: Store, clock: Clock, retention: timedelta, *, interval_s: float = PURGE_INTERVAL_S
+        self, store: RetentionStore, clock: Clock, retention: timedelta, *, interval_s: float = PURGE_INTERVAL_S
     ) -> None:
         super().__init__(store, clock, interval_s)
         self.retention = retention

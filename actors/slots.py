@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from actors.stores.base import SlotClaim, Store
+from actors.stores.base import SlotClaim, SlotStore
 from engine.outcomes import Outcome, Refusal
 from engine.slots import slot_of, slot_of_path
 
@@ -110,7 +110,7 @@ class SlotGate:
         return {"host": self.host, "slots": self.slots, "owned": dict(self.owned), "held": sorted(self._held)}
 
 
-async def claim_own_slots(store: Store, gate: SlotGate) -> None:
+async def claim_own_slots(store: SlotStore, gate: SlotGate) -> None:
     """A host (re)starting takes the slots the table gives it, each one epoch on: an earlier
     incarnation of it that still writes (a process presumed dead) is refused from then on."""
     rows = await store.load_slots()

@@ -32,7 +32,7 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import orjson
@@ -43,7 +43,7 @@ from actors.control_plane_records import TENANTS
 from actors.metrics import Histogram
 from actors.pinned_target import TargetRefusedError, outgoing_client, pin
 from actors.secret_box import SecretBox, SecretKeyError, is_sealed
-from actors.stores.base import EventQuery, EventRecord, Store
+from actors.stores.base import DocumentStore, EventFeed, EventQuery, EventRecord, StoreLifecycle
 from actors.webhook_records import (
     CURSOR_ID,
     CURSORS,
@@ -60,6 +60,12 @@ from engine.rules import rfc3339
 from engine.webhook_schedule import DueDelivery, TurnOrder, plan
 from engine.webhooks import matches, next_attempt_delay
 
+
+class DeliveryStore(StoreLifecycle, DocumentStore, EventFeed, Protocol):
+    """The deliverer owns its store, reads the event feed and keeps subscriptions and deliveries
+    as documents."""
+
+
 REFILL_GAP_S = 0.02  # between ticks, at most one dispatch this often as attempts end
 MAX_RESPONSE_BYTES = 1024  # of a receiver's response body: only its status counts
 log = logging.getLogger("ludex.webhooks")
@@ -71,7 +77,7 @@ class WebhookWorker:
 
     def __init__(
         self,
-        store: Store,
+        store: DeliveryStore,
         clock: Clock | None = None,
         *,
         schedule: Sequence[float],

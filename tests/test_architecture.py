@@ -159,3 +159,32 @@ def test_no_schema_module_imports_the_routes() -> None:
         if module == "serve.api" or module.startswith("serve.api.")
     )
     assert offenders == []
+
+
+STORE_OWNERS = {"actors/host/shard_host.py", "serve/backend.py"}  # the composition roots that hand out roles
+
+
+def _names_the_whole_store(path: Path) -> bool:
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module == "actors.stores.base":
+            if any(alias.name == "Store" for alias in node.names):
+                return True
+        elif isinstance(node, ast.Attribute) and node.attr == "Store":
+            return True
+    return False
+
+
+def test_only_the_composition_roots_ask_for_the_whole_store() -> None:
+    """`Store` is the union of its roles (`actors/stores/base.py`: `JournalStore`, `EventFeed`,
+    `DocumentStore`, ...). A part typed with the union could call any of ~30 methods; typed with
+    the roles it uses, its signature says what it touches and a test double stays small. Only
+    the backends (actors/stores/) and the roots that build the parts hold the whole store."""
+    offenders = sorted(
+        str(path.relative_to(ROOT))
+        for package in ("actors", "serve")
+        for path in (ROOT / package).rglob("*.py")
+        if path.relative_to(ROOT).parts[:2] != ("actors", "stores")
+        and str(path.relative_to(ROOT)) not in STORE_OWNERS
+        and _names_the_whole_store(path)
+    )
+    assert offenders == []

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from actors.boards.feed import record_change
 from actors.boards.store import BoardStore
 from actors.economy_reads import current_project
-from actors.stores.base import Store
+from actors.stores.base import JournalStore
 from engine.definitions import Economy
 from engine.identity import project_key
 from engine.leaderboards import BoardChange
@@ -30,12 +30,12 @@ class Rebuilt:
     changes: int
 
 
-async def economy_in(store: Store, tenant: str, project: str) -> Economy | None:
+async def economy_in(store: JournalStore, tenant: str, project: str) -> Economy | None:
     return economy_of(await current_project(store, project_key(tenant, project)))
 
 
 async def rebuild_project(
-    store: Store, boards: BoardStore, tenant: str, project: str, *, say: Callable[[str], None] = lambda _: None
+    store: JournalStore, boards: BoardStore, tenant: str, project: str, *, say: Callable[[str], None] = lambda _: None
 ) -> Rebuilt:
     economy = await economy_in(store, tenant, project)
     await boards.clear(tenant, project)

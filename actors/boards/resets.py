@@ -19,7 +19,7 @@ from actors.boards.rebuild import economy_in
 from actors.boards.store import BoardKey, BoardStore
 from actors.clock import epoch_ms
 from actors.economy_reads import projects_in
-from actors.stores.base import BOARD_RESET, JournalRecord, Store, board_entity
+from actors.stores.base import BOARD_RESET, JournalRecord, JournalStore, board_entity
 from engine.leaderboards import RESET_WINNERS, Leaderboard, Period, previous_period
 from engine.rules import rfc3339
 
@@ -41,7 +41,7 @@ def _bounds(period: Period) -> dict[str, Any]:
 
 class BoardResets:
     def __init__(
-        self, store: Store, boards: BoardStore, clock: Any, *, interval_s: float = 30.0, grace_s: float = 60.0
+        self, store: JournalStore, boards: BoardStore, clock: Any, *, interval_s: float = 30.0, grace_s: float = 60.0
     ) -> None:
         self.store = store
         self.boards = boards

@@ -13,7 +13,7 @@ from typing import Any
 from actors.clock import Clock, epoch_ms
 from actors.economy_reads import current_project
 from actors.host.unavailable import unavailable_outcome
-from actors.stores.base import JournalRecord, Store
+from actors.stores.base import JournalRecord, JournalStore
 from engine.definitions import Economy
 from engine.errors import EconomyNotDefinedError, Rejection
 from engine.identity import project_key
@@ -25,7 +25,7 @@ ReadProject = Callable[[str], Awaitable[ProjectState]]
 
 
 class ProjectEconomies:
-    def __init__(self, store: Store, clock: Clock, read: ReadProject | None = None) -> None:
+    def __init__(self, store: JournalStore, clock: Clock, read: ReadProject | None = None) -> None:
         self.store = store
         self.clock = clock
         # How a project's state is read (by project key); a test may hand in a slower one.

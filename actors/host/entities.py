@@ -16,7 +16,7 @@ from typing import Any
 from actors.clock import Clock, epoch_ms
 from actors.coalescer import Coalescer
 from actors.slots import SlotGate
-from actors.stores.base import History, Snapshot, Store
+from actors.stores.base import History, Snapshot, SnapshotStore
 from engine.outcomes import Outcome
 from engine.rules import replay_record
 from engine.state import PlayerState, state_from_dict, state_to_dict
@@ -61,7 +61,7 @@ class Entity:
 class Entities:
     def __init__(
         self,
-        store: Store,
+        store: SnapshotStore,
         clock: Clock,
         slots: SlotGate,
         *,

@@ -4,10 +4,12 @@ dropped from memory so its next use reloads what was rewritten. Idempotent."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from actors.host.entities import Entities
 from actors.host.pipeline import CommandPipeline, CommandRequest
 from actors.host.unavailable import unavailable_outcome
-from actors.stores.base import Store
+from actors.stores.base import ErasureStore, SnapshotStore
 from engine.commands import DeletePlayer
 from engine.errors import PlayerNotFoundError
 from engine.identity import player_key
@@ -16,14 +18,18 @@ from engine.privacy import scrub_state
 from engine.state import state_from_dict, state_to_dict
 
 
+class ErasingStore(ErasureStore, SnapshotStore, Protocol):
+    """Erasure rewrites the stored copies, then saves the snapshots of the entities it reloads."""
+
+
 class PlayerErasure:
-    def __init__(self, store: Store, entities: Entities, commands: CommandPipeline) -> None:
+    def __init__(self, store: ErasingStore, entities: Entities, commands: CommandPipeline) -> None:
         self.store = store
         self.entities = entities
         self.commands = commands
 
     async def erase(self, tenant: str, project: str, player_id: str, request_id: str | None = None) -> Outcome:
-        """Delete the player, then have the store rewrite its personal data (`Store.erase_player`)."""
+        """Delete the player, then have the store rewrite its personal data (`ErasureStore.erase_player`)."""
         deleted = await self.commands.execute_one(
             CommandRequest(tenant, project, player_id, DeletePlayer(), None, request_id)
         )

@@ -9,7 +9,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from actors.boards.resets import BoardResets
 from actors.clock import Clock
@@ -17,7 +17,13 @@ from actors.economy_health import EconomyHealthSweep
 from actors.host.entities import Entities
 from actors.retention import EventRetention, OutcomeRetention
 from actors.scheduled_backups import ScheduledBackups
-from actors.stores.base import Store
+from actors.stores.base import DocumentStore, EventFeed, RetentionStore, StoreLifecycle
+
+
+class HousekeepingStore(StoreLifecycle, RetentionStore, DocumentStore, EventFeed, Protocol):
+    """Sweeps repair projections, purge what outlived retention and check economies (documents
+    and the event feed)."""
+
 
 log = logging.getLogger("ludex.host")
 
@@ -25,7 +31,7 @@ log = logging.getLogger("ludex.host")
 class Housekeeping:
     def __init__(
         self,
-        store: Store,
+        store: HousekeepingStore,
         clock: Clock,
         entities: Entities,
         *,

@@ -30,7 +30,7 @@ from actors.host.entities import Entities, Entity, Inflight
 from actors.host.unavailable import UNAVAILABLE, unavailable_outcome
 from actors.metrics import HostMetrics
 from actors.slots import SlotGate, wrong_owner_outcome
-from actors.stores.base import JournalRecord, Remembered, RememberedAnswer, Store, event_records
+from actors.stores.base import JournalRecord, OutcomeStore, Remembered, RememberedAnswer, event_records
 from engine.commands import Command, command_to_dict
 from engine.definitions import Economy
 from engine.errors import IdempotencyKeyReusedError, Rejection
@@ -66,7 +66,7 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
 class CommandPipeline:
     def __init__(
         self,
-        store: Store,
+        store: OutcomeStore,
         clock: Clock,
         slots: SlotGate,
         entities: Entities,

@@ -10,7 +10,7 @@ from typing import Any
 from actors.host.economies import ProjectEconomies
 from actors.host.entities import Entities
 from actors.slots import SlotGate, wrong_owner_outcome
-from actors.stores.base import JournalRecord, Store
+from actors.stores.base import JournalRecord, JournalStore
 from engine import views
 from engine.definitions import Economy, economy_to_document
 from engine.errors import PlayerNotFoundError, Rejection
@@ -37,7 +37,7 @@ VIEWS: dict[str, View] = {
 
 
 class PlayerReads:
-    def __init__(self, store: Store, slots: SlotGate, entities: Entities, economies: ProjectEconomies) -> None:
+    def __init__(self, store: JournalStore, slots: SlotGate, entities: Entities, economies: ProjectEconomies) -> None:
         self.store = store
         self.slots = slots
         self.entities = entities

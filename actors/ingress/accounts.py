@@ -35,7 +35,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from actors.clock import Clock, SystemClock
 from actors.documents import update_document
 from actors.secret_box import SecretBox, is_sealed
-from actors.stores.base import Store
+from actors.stores.base import DocumentStore
 from config.settings import Settings
 from engine.domain_error import DomainError
 from engine.rbac import PLATFORM_ROLES, TENANT_ROLES, Membership, Principal
@@ -149,7 +149,7 @@ def _membership_document(membership: Membership | dict[str, Any]) -> dict[str, A
 class AccountService:
     def __init__(
         self,
-        store: Store,
+        store: DocumentStore,
         clock: Clock | None = None,
         *,
         signing_key: str | None = None,

@@ -32,7 +32,7 @@ from actors.documents import update_document
 from actors.ingress.webhook_subscriptions import new_secret, url_refusal
 from actors.pinned_target import outgoing_client, pin
 from actors.secret_box import SecretBox, is_sealed
-from actors.stores.base import Store
+from actors.stores.base import DocumentStore
 from engine.billing import PlanChange, UsageReport, days_to_report, plan_changed_event, usage_event
 from engine.rules import rfc3339
 from engine.webhooks import next_attempt_delay
@@ -111,7 +111,7 @@ class BillingOutbox:
 
     def __init__(
         self,
-        store: Store,
+        store: DocumentStore,
         *,
         box: SecretBox | None,
         schedule: Sequence[float],

@@ -13,7 +13,7 @@ from actors.clock import Clock, SystemClock, epoch_ms
 from actors.coalescer import Coalescer
 from actors.control_plane_records import ADMISSION_VERSION, API_KEYS, CONTROL, PROJECTS, TENANTS
 from actors.documents import update_document
-from actors.stores.base import Store
+from actors.stores.base import DocumentStore
 from engine.access import SCOPES, ApiKey, compose_api_key, hash_secret, is_usable, secret_matches, split_api_key
 from engine.domain_error import NamedError
 from engine.plans import DEFAULT_PLANS, QUOTA_FIELDS
@@ -23,7 +23,7 @@ SESSION_KEYS = "session_keys"  # per dashboard session: the keys its sign-out re
 
 
 class ControlPlane:
-    def __init__(self, store: Store, clock: Clock | None = None) -> None:
+    def __init__(self, store: DocumentStore, clock: Clock | None = None) -> None:
         self.store = store
         self.clock: Clock = clock or SystemClock()
         # Admissions that arrive together read their documents in one round trip, each document

@@ -4,14 +4,18 @@ decided (`engine.quotas`), and the events of accepted commands counted."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from actors.clock import Clock, SystemClock
 from actors.ingress.plan_cache import PlanCache, PlayerCounts
 from actors.ingress.usage_meters import LocalUsageMeter, RedisUsageMeter, UsageMeter
-from actors.stores.base import Store
+from actors.stores.base import DocumentStore, PlayerIndex
 from engine.outcomes import Outcome
 from engine.quotas import QuotaRefusal, Usage, month_of, quota_refusal
+
+
+class MeteringStore(DocumentStore, PlayerIndex, Protocol):
+    """Plans and usage are documents; a player quota counts the player index."""
 
 
 def events_of(outcomes: Iterable[Outcome]) -> int:
@@ -32,7 +36,7 @@ class Metering:
         self.clock: Clock = clock or SystemClock()
 
     @classmethod
-    def for_deployment(cls, store: Store, redis_url: str | None) -> Metering:
+    def for_deployment(cls, store: MeteringStore, redis_url: str | None) -> Metering:
         meter: UsageMeter = RedisUsageMeter(redis_url) if redis_url else LocalUsageMeter(store)
         return cls(meter, PlanCache(store), players=PlayerCounts(store))
 

@@ -9,13 +9,15 @@ from typing import Any
 
 from actors.control_plane_records import TENANTS
 from actors.ingress.control_plane import PLANS
-from actors.stores.base import Store
+from actors.stores.base import DocumentStore, PlayerIndex
 
 
 class PlanCache:
     """Each tenant's plan (None: no plan, so no quotas), re-read after `ttl_s` seconds."""
 
-    def __init__(self, store: Store, *, ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, store: DocumentStore, *, ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.store = store
         self.ttl_s = ttl_s
         self.clock = clock
@@ -44,7 +46,7 @@ class PlayerCounts:
     check per creation without a count per creation. Several creations within one interval may
     pass the quota by that many; the next count stops them."""
 
-    def __init__(self, store: Store, *, ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, store: PlayerIndex, *, ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.ttl_s = ttl_s
         self.clock = clock

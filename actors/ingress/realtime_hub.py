@@ -2,7 +2,7 @@
 connections (`Subscriber`s) of that project.
 
 Design (simple and exact): the hub ALWAYS reads events from the store's event feed by position
-(`Store.read_events(EventQuery(tenant, project), after=cursor)`), so ids, order and positions are
+(`EventFeed.read_events(EventQuery(tenant, project), after=cursor)`), so ids, order and positions are
 the store's own. One `_Feed` per (tenant, project) with subscribers polls every `poll_interval_s`.
 With Redis configured, shard hosts PUBLISH each durable record's events on
 `ludex:events:<tenant>:<project>` (`actors.event_publisher`) and every hub PSUBSCRIBEs
@@ -31,7 +31,7 @@ import orjson
 
 from actors.event_publisher import CHANNEL_PREFIX
 from actors.redis_client import connect_redis
-from actors.stores.base import EventQuery, EventRecord, Store
+from actors.stores.base import EventFeed, EventQuery, EventRecord
 from engine.webhooks import matches
 
 log = logging.getLogger("ludex.fanout")
@@ -111,7 +111,7 @@ def event_message(event: EventRecord) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------- the hub
 
 
-async def head_position(store: Store, query: EventQuery) -> int:
+async def head_position(store: EventFeed, query: EventQuery) -> int:
     """The position of the last event matching `query` (0: none), in O(log n) index seeks with
     the store protocol's one feed query."""
 
@@ -139,7 +139,7 @@ async def head_position(store: Store, query: EventQuery) -> int:
     return low
 
 
-async def resolve_since(store: Store, tenant: str, project: str, event_id: str) -> int | None:
+async def resolve_since(store: EventFeed, tenant: str, project: str, event_id: str) -> int | None:
     """The position of `event_id` if it is an event of that tenant's project, else None: an
     event of another tenant or project answers exactly like an unknown id, so `since` is no
     oracle for whether someone else's event exists."""
@@ -152,7 +152,7 @@ async def resolve_since(store: Store, tenant: str, project: str, event_id: str) 
     return position
 
 
-async def more_events_than(store: Store, query: EventQuery, after: int, bound: int) -> bool:
+async def more_events_than(store: EventFeed, query: EventQuery, after: int, bound: int) -> bool:
     """Whether more than `bound` events match `query` after `after`, from one event read (the
     store skips the first `bound`): a replay is refused before it starts instead of stopping half
     way, and a refused one costs the store one event, not `bound`."""
@@ -225,7 +225,7 @@ class Hub:
 
     def __init__(
         self,
-        store: Store,
+        store: EventFeed,
         *,
         redis_url: str | None = None,
         poll_interval_s: float | None = None,

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from actors.clock import Clock, SystemClock
 from actors.documents import update_document
 from actors.redis_client import connect_redis
-from actors.stores.base import Store
+from actors.stores.base import DocumentStore
 from engine.quotas import Usage
 from engine.rules import rfc3339
 
@@ -63,7 +63,7 @@ class LocalUsageMeter:
     """In-process counts, flushed to `usage` documents (see the module docstring)."""
 
     def __init__(
-        self, store: Store | None = None, *, flush_interval_s: float = 1.0, clock: Clock | None = None
+        self, store: DocumentStore | None = None, *, flush_interval_s: float = 1.0, clock: Clock | None = None
     ) -> None:
         self.store = store
         self.flush_interval_s = flush_interval_s

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from actors.clock import Clock, SystemClock
 from actors.secret_box import SecretBox
-from actors.stores.base import Store
+from actors.stores.base import DocumentStore
 from actors.webhook_records import DELIVERIES, REDRIVES, WEBHOOKS, redrive_id, resolve
 from engine.domain_error import NamedError
 from engine.rules import rfc3339
@@ -60,7 +60,12 @@ class WebhookSubscriptions:
     moved back to due here (redrive); the worker does everything else."""
 
     def __init__(
-        self, store: Store, clock: Clock | None = None, *, allow_private: bool = False, box: SecretBox | None = None
+        self,
+        store: DocumentStore,
+        clock: Clock | None = None,
+        *,
+        allow_private: bool = False,
+        box: SecretBox | None = None,
     ) -> None:
         self.store = store
         self.box = box  # seals signing secrets at rest (the server always gives one)

@@ -133,7 +133,10 @@ class Remembered:
     recorded_at_ms: int
 
 
-class Store(Protocol):
+class StoreLifecycle(Protocol):
+    """Opening, migrating and closing a store, and repairing what a crash left: only what owns
+    a store (a shard host, the coordinator, the webhook deliverer, the backend) uses these."""
+
     async def open(self) -> None:
         """Connect and check the schema version (`actors/stores/migrations.py`): a new store is
         created, an older one migrated forward (or refused when auto-migration is off), a newer
@@ -146,6 +149,15 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+    async def repair(self) -> int:
+        """Finish projections (event store, player index) of journal records a crash interrupted."""
+        ...
+
+
+class JournalStore(Protocol):
+    """The ledger: commit records (with their remembered answers), read an entity's history or
+    page through every entity under a prefix."""
 
     async def commit(self, records: Sequence[JournalRecord], outcomes: Sequence[RememberedAnswer]) -> CommitResult:
         """Make records and outcomes durable, in one transaction where the backend has them.
@@ -174,6 +186,10 @@ class Store(Protocol):
         after the `(entity, seq)` key `after`: one page of a keyset scan, for reports."""
         ...
 
+
+class SnapshotStore(Protocol):
+    """Snapshots of entity state, and histories (snapshot plus journal tail) to activate entities from."""
+
     async def load_snapshot(self, entity: str) -> Snapshot | None: ...
 
     async def save_snapshot(self, snapshot: Snapshot) -> None: ...
@@ -186,6 +202,10 @@ class Store(Protocol):
     async def save_snapshots(self, snapshots: Sequence[Snapshot]) -> None:
         """Many snapshots in one transaction (round trip); none moves an entity's snapshot back."""
         ...
+
+
+class OutcomeStore(Protocol):
+    """Remembered answers of keyed commands: the idempotency lookup and its amendment."""
 
     async def find_outcome(self, entity: str, key: str, since_ms: int) -> Remembered | None:
         """The answer remembered for `key` on `entity`, if recorded at or after `since_ms`."""
@@ -201,9 +221,9 @@ class Store(Protocol):
         False when the key is not remembered (expired or never stored)."""
         ...
 
-    async def purge_outcomes(self, before_ms: int) -> int:
-        """Forget keyed answers older than the retention; journal records stay (they are the ledger)."""
-        ...
+
+class PlayerIndex(Protocol):
+    """The player index, a projection of the journal for listing and counting players."""
 
     async def list_players(
         self, tenant: str, project: str, *, username: str | None = None, after: str | None = None, limit: int = 50
@@ -216,9 +236,9 @@ class Store(Protocol):
         no more, and stops early on a big tenant)."""
         ...
 
-    async def repair(self) -> int:
-        """Finish projections (event store, player index) of journal records a crash interrupted."""
-        ...
+
+class EventFeed(Protocol):
+    """The event store in its global order: queries, realtime fan-out, webhook deliveries."""
 
     async def read_events(
         self, query: EventQuery, *, after: int = 0, limit: int = 100, skip: int = 0
@@ -232,37 +252,10 @@ class Store(Protocol):
         """Where an event sits in the global order (for `since` replays), if it is stored."""
         ...
 
-    async def purge_events(self, before: str) -> int:
-        """Drop events that occurred before `before` from the event store (the journal stays)."""
-        ...
 
-    async def erase_player(self, entity: str) -> int:
-        """Rewrite every stored copy of a player's personal data (`engine.privacy`): its journal
-        records' events and commands, its snapshot, its player-index row and its event-store rows;
-        forget its keyed answers (they hold answers with the username). Balances and everything
-        else the records fold to stay. Idempotent; answers how many rows or documents changed."""
-        ...
-
-    async def forget_erased(self) -> bool:
-        """Make what `erase_player` replaced unreadable in the store's files too (SQLite: freed
-        space is zeroed as it is freed, `secure_delete`; this copies the WAL back and truncates it).
-        Answers False when that could not finish now (readers held it); calling again finishes."""
-        ...
-
-    async def load_slots(self) -> list[SlotOwner]:
-        """The slot table in slot order; empty until the coordinator first deals it out."""
-        ...
-
-    async def init_slots(self, owners: Sequence[SlotOwner]) -> None:
-        """Write the rows of slots that have none (a fresh table, or one a crash left half
-        written); an existing row is never changed. Its size is fixed from then on."""
-        ...
-
-    async def move_slots(self, claims: Sequence[SlotClaim]) -> list[SlotOwner]:
-        """Apply each claim whose slot still holds the claimed epoch, atomically per slot;
-        answers the rows that moved. From then on `commit` refuses records stamped with an
-        older epoch of those slots (`CommitResult.stale`)."""
-        ...
+class DocumentStore(Protocol):
+    """Control-plane and account documents (tenants, projects, keys, subscriptions, deliveries
+    ...), written whole or compare-and-set."""
 
     async def put_document(self, kind: str, doc_id: str, document: dict[str, Any]) -> None:
         """Control-plane documents (tenants, projects, API keys, ...), replaced whole."""
@@ -292,6 +285,72 @@ class Store(Protocol):
     ) -> list[dict[str, Any]]:
         """Documents of a kind ordered by id; `tenant` filters on the document's `tenantId`."""
         ...
+
+
+class SlotStore(Protocol):
+    """The slot table the coordinator deals out and hosts claim (epochs fence stale commits)."""
+
+    async def load_slots(self) -> list[SlotOwner]:
+        """The slot table in slot order; empty until the coordinator first deals it out."""
+        ...
+
+    async def init_slots(self, owners: Sequence[SlotOwner]) -> None:
+        """Write the rows of slots that have none (a fresh table, or one a crash left half
+        written); an existing row is never changed. Its size is fixed from then on."""
+        ...
+
+    async def move_slots(self, claims: Sequence[SlotClaim]) -> list[SlotOwner]:
+        """Apply each claim whose slot still holds the claimed epoch, atomically per slot;
+        answers the rows that moved. From then on `commit` refuses records stamped with an
+        older epoch of those slots (`CommitResult.stale`)."""
+        ...
+
+
+class RetentionStore(Protocol):
+    """Forgetting what outlived its retention: old keyed answers and old events (the journal stays)."""
+
+    async def purge_outcomes(self, before_ms: int) -> int:
+        """Forget keyed answers older than the retention; journal records stay (they are the ledger)."""
+        ...
+
+    async def purge_events(self, before: str) -> int:
+        """Drop events that occurred before `before` from the event store (the journal stays)."""
+        ...
+
+
+class ErasureStore(Protocol):
+    """Erasing a player's personal data from every stored copy, and from the files."""
+
+    async def erase_player(self, entity: str) -> int:
+        """Rewrite every stored copy of a player's personal data (`engine.privacy`): its journal
+        records' events and commands, its snapshot, its player-index row and its event-store rows;
+        forget its keyed answers (they hold answers with the username). Balances and everything
+        else the records fold to stay. Idempotent; answers how many rows or documents changed."""
+        ...
+
+    async def forget_erased(self) -> bool:
+        """Make what `erase_player` replaced unreadable in the store's files too (SQLite: freed
+        space is zeroed as it is freed, `secure_delete`; this copies the WAL back and truncates it).
+        Answers False when that could not finish now (readers held it); calling again finishes."""
+        ...
+
+
+class Store(
+    StoreLifecycle,
+    JournalStore,
+    SnapshotStore,
+    OutcomeStore,
+    PlayerIndex,
+    EventFeed,
+    DocumentStore,
+    SlotStore,
+    RetentionStore,
+    ErasureStore,
+    Protocol,
+):
+    """Every role together: what a backend (`SqliteStore`, `MongoStore`) implements and what a
+    composition root holds. Everything else asks for the narrowest role(s) it uses, so a reader
+    sees what a part can touch and a test double has only those methods to write."""
 
 
 @dataclass(frozen=True)

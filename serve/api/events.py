@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from actors.stores.base import EventQuery, EventRecord, Store
+from actors.stores.base import EventFeed, EventQuery, EventRecord
 from engine.rules import rfc3339
 from serve.api_key_auth import ID_PATTERN, ProjectId, api_key_header, require, tenant_id
 from serve.backoffice import Connected, on_project
@@ -54,7 +54,7 @@ class EventReader:
 
     tenant: str
     project: str
-    store: Store
+    store: EventFeed
 
 
 _key_reader = require("events:read")
@@ -148,7 +148,7 @@ def _csv(page: list[EventRecord]) -> bytes:
 
 
 async def export_events(
-    store: Store,
+    store: EventFeed,
     query: EventQuery,
     format: Literal["ndjson", "csv"],
     *,
