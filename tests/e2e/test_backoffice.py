@@ -5,7 +5,7 @@ lists and bodies are tested at the route seam (tests/routes/test_backoffice.py),
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -14,49 +14,25 @@ import pytest
 from engine.access import SCOPES
 from engine.definitions import economy_to_document, parse_economy
 from engine.economy_diff import diff_economies
-from engine.rbac import Membership
 from serve.launcher import Launched
 from tests.e2e.conftest import Api
-
-PASSWORD = "correct-horse-battery-staple"
-ROLES = ("superadmin", "admin", "support", "owner", "developer", "analyst", "outsider")
-TENANT, OTHER = "acme-bo", "globex-bo"
+from tests.support.backoffice_world import PASSWORD, PROJECT, TENANT, build_world, uid
 
 
-def uid(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+def signed_in(base_url: str) -> Callable[[str, str], httpx.Client]:
+    def sign_in(email: str, password: str) -> httpx.Client:
+        login = httpx.post(f"{base_url}/v1/auth/login", json={"email": email, "password": password}, timeout=30)
+        assert login.status_code == 200, login.text
+        headers = {"Authorization": f"Bearer {login.json()['accessToken']}", "x-tenant-id": TENANT}
+        return httpx.Client(base_url=base_url, headers=headers, timeout=30)
+
+    return sign_in
 
 
 @pytest.fixture(scope="module")
 def world(ludex: Launched, accounts: Any, control_plane: Any, demo_economy_document: Any) -> dict[str, Any]:
     """Two tenants with a project each, and one signed-in client per role."""
-    for tenant in (TENANT, OTHER):
-        control_plane.ensure_tenant(tenant, tenant.title())
-        control_plane.ensure_project(tenant, "main", f"{tenant} main")
-    suffix = uuid.uuid4().hex[:6]
-    users = {
-        "superadmin": ("superadmin", ()),
-        "admin": ("admin", ()),
-        "support": ("support", ()),
-        "owner": (None, (Membership(TENANT, "owner"),)),
-        "developer": (None, (Membership(TENANT, "developer"),)),
-        "analyst": (None, (Membership(TENANT, "analyst"),)),
-        "outsider": (None, (Membership(OTHER, "owner"),)),
-    }
-    clients: dict[str, httpx.Client] = {}
-    for role, (platform_role, memberships) in users.items():
-        email = f"{role}-{suffix}@example.com"
-        accounts.create_user(email, PASSWORD, platform_role, memberships)
-        login = httpx.post(f"{ludex.base_url}/v1/auth/login", json={"email": email, "password": PASSWORD}, timeout=30)
-        assert login.status_code == 200, login.text
-        headers = {"Authorization": f"Bearer {login.json()['accessToken']}", "x-tenant-id": TENANT}
-        clients[role] = httpx.Client(base_url=ludex.base_url, headers=headers, timeout=30)
-    economy = clients["superadmin"].put(f"{PROJECT}/economy", json=demo_economy_document)
-    assert economy.status_code == 200, economy.text
-    return {"clients": clients, "control": control_plane}
-
-
-PROJECT = "/v1/client/projects/main"
+    return build_world(control_plane, accounts, signed_in(ludex.base_url), demo_economy_document)
 
 
 def test_a_revoked_key_answers_401_and_a_rotated_one_keeps_working_for_its_grace(

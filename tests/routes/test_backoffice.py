@@ -13,43 +13,21 @@ from typing import Any
 import httpx
 import pytest
 
-from engine.rbac import Membership
 from tests.e2e.helpers import assert_problem
 from tests.routes.conftest import Dashboard, RouteApi, Seam, sign_in
-
-PASSWORD = "correct-horse-battery-staple"
-ROLES = ("superadmin", "admin", "support", "owner", "developer", "analyst", "outsider")
-TENANT, OTHER = "acme-bo", "globex-bo"
-
-
-def uid(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+from tests.support.backoffice_world import OTHER, PASSWORD, PROJECT, ROLES, TENANT, build_world, uid
 
 
 @pytest.fixture(scope="module")
 def world(office: Seam, office_accounts: Any, office_control: Any, demo_economy_document: Any) -> dict[str, Any]:
     """Two tenants with a project each, and one signed-in client per role."""
-    for tenant in (TENANT, OTHER):
-        office_control.ensure_tenant(tenant, tenant.title())
-        office_control.ensure_project(tenant, "main", f"{tenant} main")
-    suffix = uuid.uuid4().hex[:6]
-    users = {
-        "superadmin": ("superadmin", ()),
-        "admin": ("admin", ()),
-        "support": ("support", ()),
-        "owner": (None, (Membership(TENANT, "owner"),)),
-        "developer": (None, (Membership(TENANT, "developer"),)),
-        "analyst": (None, (Membership(TENANT, "analyst"),)),
-        "outsider": (None, (Membership(OTHER, "owner"),)),
-    }
-    clients: dict[str, Dashboard] = {}
-    for role, (platform_role, memberships) in users.items():
-        email = f"{role}-{suffix}@example.com"
-        office_accounts.create_user(email, PASSWORD, platform_role, memberships)
-        clients[role] = sign_in(office, email, PASSWORD, TENANT)
-    economy = clients["superadmin"].put(f"{PROJECT}/economy", json=demo_economy_document)
-    assert economy.status_code == 200, economy.text
-    return {"clients": clients, "control": office_control, "seam": office}
+    world = build_world(
+        office_control,
+        office_accounts,
+        lambda email, password: sign_in(office, email, password, TENANT),
+        demo_economy_document,
+    )
+    return {**world, "seam": office}
 
 
 def fresh_key(control: Any) -> str:
@@ -68,7 +46,6 @@ def fresh_player(world: dict[str, Any]) -> str:
     return player_id
 
 
-PROJECT = "/v1/client/projects/main"
 Route = tuple[str, Callable[[Dashboard, Any], httpx.Response], set[str]]
 PLATFORM = {"superadmin", "admin", "support"}
 READERS = PLATFORM | {"owner", "developer"}  # players:read
