@@ -15,13 +15,17 @@ FORBIDDEN_IN_ENGINE = {
 ALLOWED_OURS = {"engine": {"engine"}, "actors": {"engine", "actors", "config"}, "config": {"config"}}
 
 
-def imported_modules(path: Path) -> set[str]:
+def imported_modules(path: Path, *, with_names: bool = False) -> set[str]:
+    """The modules a file imports, anywhere in it; `with_names` adds `x.y` for `from x import y`
+    (a module when `y` is a submodule, a name otherwise)."""
     modules: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             modules.add(node.module)
+            if with_names:
+                modules.update(f"{node.module}.{alias.name}" for alias in node.names)
     return modules
 
 
@@ -110,17 +114,10 @@ def _serve_imports() -> dict[str, set[str]]:
     """Each module of serve/ and the serve modules it names (`from serve.x import y` names
     `serve.x.y` too when that is a module), wherever in the file the import stands."""
     modules = {_module_name(path): path for path in (ROOT / "serve").rglob("*.py")}
-    graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        named: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                named.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                named.add(node.module)
-                named.update(f"{node.module}.{alias.name}" for alias in node.names)
-        graph[name] = {module for module in named if module in modules and module != name}
-    return graph
+    return {
+        name: {module for module in imported_modules(path, with_names=True) if module in modules and module != name}
+        for name, path in modules.items()
+    }
 
 
 def test_no_import_circle_among_serve_modules() -> None:
