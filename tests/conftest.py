@@ -95,9 +95,9 @@ def ray_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 # and so does every test of these modules (the ones that need no Ray there are quick).
 RAY_FOLDERS = ("e2e", "browser", "cluster")
 RAY_MODULES = {
-    "integration/test_ray_hosts.py",
+    "integration/test_ray_hosts.py",  # the shared Ray instance
     "integration/test_elastic_shards.py",
-    "integration/test_backup_restore.py",
+    "integration/test_backup_restore.py",  # one test each runs `ludex serve`, a Ray of its own
     "integration/test_fixtures_v0_1_0.py",
     "integration/test_migrations.py",
 }
@@ -109,7 +109,7 @@ def runs_ray(nodeid: str) -> bool:
     return path.split("/", 1)[0] in RAY_FOLDERS or path in RAY_MODULES
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by the marks added here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Marks the Ray tests `ray` (`-m ray`, `-m "not ray"`), and refuses a test that uses Ray from
     a place `runs_ray` does not know: under `make test` it would start a second Ray beside the

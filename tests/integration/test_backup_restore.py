@@ -45,7 +45,6 @@ async def credit_until(host: ShardHost, stop_at: asyncio.Event, acked: dict[str,
         acked[key] = (player, amount, time.monotonic())
 
 
-@pytest.mark.ray  # `ludex serve` starts a Ray of its own
 async def test_a_backup_under_load_restores_every_acknowledged_credit_once_and_serves(tmp_path: Path) -> None:
     import yaml
 

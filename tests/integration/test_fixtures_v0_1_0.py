@@ -220,7 +220,6 @@ async def test_the_fixture_stores_are_unversioned_as_0_1_0_left_them() -> None:
     await asyncio.sleep(0)
 
 
-@pytest.mark.ray  # `ludex serve` starts a Ray of its own
 def test_ludex_serve_migrates_0_1_0_data_at_start_and_serves_it_over_http(tmp_path: Path) -> None:
     from tests.e2e.test_cli import start, stop, wait_ready
     from tests.support.services import free_port

@@ -126,7 +126,6 @@ async def test_a_sqlite_store_newer_than_the_code_is_refused_untouched(tmp_path:
     assert refused.returncode == 1 and "newer than this Ludex knows" in refused.stderr
 
 
-@pytest.mark.ray  # `ludex serve` starts a Ray of its own
 async def test_with_auto_migration_off_an_old_store_is_refused_and_serve_says_to_run_migrate(tmp_path: Path) -> None:
     path = copy_sqlite_fixture(tmp_path / "data")
     before = digest(path)
