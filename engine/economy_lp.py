@@ -39,9 +39,7 @@ def _phase_one(equalities: list[list[Fraction]], rhs: list[Fraction], width: int
     """A point of `A y = b, y >= 0` (b >= 0), found by minimising the sum of one artificial
     unknown per equality: the point exists when that minimum is 0."""
     m = len(equalities)
-    tableau = [
-        [*row, *(Fraction(1 if k == i else 0) for k in range(m)), rhs[i]] for i, row in enumerate(equalities)
-    ]
+    tableau = [[*row, *(Fraction(1 if k == i else 0) for k in range(m)), rhs[i]] for i, row in enumerate(equalities)]
     basis = [width + i for i in range(m)]
     total = width + m
     cost = [-sum((tableau[i][j] for i in range(m)), Fraction(0)) for j in range(width)]

@@ -110,7 +110,11 @@ def test_unreachable_content() -> None:
         items=[{"id": "crown", "stackLimit": 1}, {"id": "relic", "stackLimit": 5}],
         achievements=[
             {"id": "max", "conditions": [{"metric": "level", "gte": 4}]},
-            {"id": "greedy", "conditions": [{"metric": "xp", "gte": 1}], "rewards": {"items": [{"itemId": "crown", "quantity": 3}]}},
+            {
+                "id": "greedy",
+                "conditions": [{"metric": "xp", "gte": 1}],
+                "rewards": {"items": [{"itemId": "crown", "quantity": 3}]},
+            },
         ],
     )
     found = {(f.severity, f.path) for f in verify_document(document) if f.kind == "unreachable"}
