@@ -176,7 +176,7 @@ def test_a_planted_profitable_cycle_is_always_found(
     it took; whatever else the store sells, an arbitrage is found and its mix really gains."""
     length = min(length, len(order))
     ring = [order[i % len(order)] for i in range(length)]
-    planted = [
+    planted: list[dict[str, Any]] = [
         {"sku": f"plant{i}", "price": {ring[i]: rate}, "grants": {"currencies": {ring[(i + 1) % length]: rate}}}
         for i in range(length)
     ]
