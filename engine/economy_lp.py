@@ -1,20 +1,22 @@
 """Exact linear feasibility for the economy verifier: is there a mix `x >= 0` of columns whose
 every row sum is `>= 0` and whose total is `> 0`? Rational arithmetic (no float rounding can
-hide or invent a profit of one coin) and Bland's rule (no cycling, so it always ends).
+hide or invent a profit of one coin) and Dantzig's rule, falling back to Bland's rule
+(no cycling, so it always ends) when steps stop improving.
 
 Economies are small (tens of SKUs in the currency-granting part), so a dense tableau is enough;
-`MAX_PIVOTS` bounds the work of a pathological document.
+`MAX_CELL_UPDATES` bounds the work of a pathological document (about a second).
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 
-MAX_PIVOTS = 20_000
+MAX_CELL_UPDATES = 2_000_000
+STALL_BEFORE_BLAND = 50  # degenerate steps in a row before switching to Bland's rule
 
 
 class TooLargeError(ValueError):
-    """The search took more than `MAX_PIVOTS` steps; the answer is unknown."""
+    """The search needed more than `MAX_CELL_UPDATES` updates of the tableau; the answer is unknown."""
 
 
 def find_nonnegative_gain(rows: list[list[Fraction]]) -> list[Fraction] | None:
@@ -44,10 +46,14 @@ def _phase_one(equalities: list[list[Fraction]], rhs: list[Fraction], width: int
     total = width + m
     cost = [-sum((tableau[i][j] for i in range(m)), Fraction(0)) for j in range(width)]
     cost += [Fraction(0)] * m + [-sum(rhs, Fraction(0))]
-    for _ in range(MAX_PIVOTS):
-        entering = next((j for j in range(total) if cost[j] < 0), None)
+    work = stalled = 0
+    while True:
+        entering = _entering(cost, total, bland=stalled > STALL_BEFORE_BLAND)
         if entering is None:
             break
+        work += m * (total + 1)
+        if work > MAX_CELL_UPDATES:
+            raise TooLargeError(f"no answer within {MAX_CELL_UPDATES} updates")
         leaving: int | None = None
         best: Fraction | None = None
         for i in range(m):
@@ -57,10 +63,10 @@ def _phase_one(equalities: list[list[Fraction]], rhs: list[Fraction], width: int
                     leaving, best = i, ratio
         if leaving is None:  # cannot happen: the artificial sum is bounded below by 0
             break
+        objective = cost[-1]
         _pivot(tableau, cost, leaving, entering)
         basis[leaving] = entering
-    else:
-        raise TooLargeError(f"no answer within {MAX_PIVOTS} steps")
+        stalled = stalled + 1 if cost[-1] == objective else 0
     if cost[-1] != 0:
         return None
     point = [Fraction(0)] * width
@@ -68,6 +74,15 @@ def _phase_one(equalities: list[list[Fraction]], rhs: list[Fraction], width: int
         if variable < width:
             point[variable] = tableau[i][-1]
     return point
+
+
+def _entering(cost: list[Fraction], total: int, *, bland: bool) -> int | None:
+    """The most negative reduced cost (few steps in practice), or after a run of steps that did
+    not improve the objective the first negative one (Bland: cannot cycle)."""
+    if bland:
+        return next((j for j in range(total) if cost[j] < 0), None)
+    best = min(range(total), key=cost.__getitem__)
+    return best if cost[best] < 0 else None
 
 
 def _pivot(tableau: list[list[Fraction]], cost: list[Fraction], row: int, column: int) -> None:

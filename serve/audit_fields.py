@@ -40,6 +40,7 @@ AUDITED_FIELDS: dict[str, frozenset[str]] = {
     "api-key.rotate": _API_KEY,
     "api-key.revoke": _API_KEY,
     "economy.define": frozenset(ECONOMY_SECTIONS),
+    "economy.force": frozenset({"forced", "version", "findings", "errors"}),
     "flags.override": frozenset({"overrides", "updatedAt", "updatedBy"}),
     "user.create": _USER,
     "user.update": _USER,

@@ -165,13 +165,36 @@ class Economy(BaseModel):
     document: dict[str, Any]
 
 
+class Finding(BaseModel):
+    """One fault the verifier found in an economy (`engine/economy_verify.py`, docs/ECONOMY.md
+    "Verification")."""
+
+    kind: Literal["arbitrage", "reward-loop", "unreachable", "no-sink", "earn-bound"]
+    severity: Literal["error", "warning", "info"] = Field(
+        description="`error` refuses `PUT .../economy` unless `?force=true`."
+    )
+    path: str = Field(description="Where in the document, as validation errors name it.", examples=["skus[1]"])
+    message: str
+    cycle: list[str] | None = Field(
+        default=None,
+        description="`arbitrage`: the purchases of one round of the loop, then its net gain.",
+        examples=[["buy gem-pack x10: pay 1000 coins, get 30 gems", "net per round: +500 coins"]],
+    )
+
+
+class EconomyFindings(BaseModel):
+    findings: list[Finding]
+
+
 class EconomyChange(Economy):
     """What `PUT .../economy` installed, or with `?dryRun=true` would install (`version` is then
     the version it would become), with the changes from the published version as a human
-    reviews them (`engine/economy_diff.py`: defaults written out are no change)."""
+    reviews them (`engine/economy_diff.py`: defaults written out are no change) and what the
+    verifier found in it."""
 
     changes: list[str] = Field(examples=[["+ currency gems (hard)", "~ item potion: stackLimit 99 -> 150"]])
     dryRun: bool = Field(description="True: nothing was stored and no audit entry was written.")
+    findings: list[Finding] = Field(default_factory=list, description="The verifier's findings (`.../economy/verify`).")
 
 
 class EconomyDiffIn(Body):

@@ -87,6 +87,7 @@ STATUS_BY_SLUG: dict[str, int] = {
     "unknown-objective": 422,
     "idempotency-key-reused": 422,
     "invalid-definition": 422,
+    "economy-unsafe": 422,
     "webhook-url-refused": 422,
     "weak-password": 422,
     "rate-limited": 429,
@@ -183,7 +184,9 @@ def field_errors(error: Problematic) -> list[dict[str, str]] | None:
 
 def problem_of(request: HTTPConnection, error: Problematic) -> dict[str, Any]:
     """The problem+json body of a domain error or refusal."""
-    return problem_body(error.slug, error.detail, request, errors=field_errors(error))
+    return problem_body(
+        error.slug, error.detail, request, errors=field_errors(error), findings=error.data.get("findings")
+    )
 
 
 def problem_headers(error: Problematic) -> dict[str, str]:

@@ -6,11 +6,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from engine.access import SCOPE_DESCRIPTIONS
 from engine.access import ApiKey as StoredKey
+from engine.definitions import DefinitionError
+from engine.domain_error import NamedError
 from engine.economy_diff import diff_economies
-from engine.errors import Rejection
+from engine.economy_verify import Finding as Found
+from engine.economy_verify import verify_document
+from engine.errors import InvalidDefinitionError, Rejection
 from engine.project import ProjectState, define_economy
 from engine.rbac import Principal, can
 from engine.rules import rfc3339
@@ -25,6 +30,8 @@ from serve.backoffice_schemas import (
     EconomyChange,
     EconomyDiff,
     EconomyDiffIn,
+    EconomyFindings,
+    Finding,
     Project,
     ProjectIn,
     ProjectPage,
@@ -212,27 +219,89 @@ async def put_economy(
         ),
     ],
     dryRun: Annotated[bool, Query(description="Validate and answer the changes; store and audit nothing.")] = False,
+    force: Annotated[
+        bool, Query(description="Publish despite `error` findings of the verifier; audited as `economy.force`.")
+    ] = False,
 ) -> EconomyChange:
     """Validates and installs a new version; shard hosts use it from their next command, without
     a restart. A bad definition is 422 `invalid-definition` naming the path of every bad field.
-    `changes` lists what differs from the published version (`engine/economy_diff.py`). With
+    `changes` lists what differs from the published version (`engine/economy_diff.py`);
+    `findings` what the verifier found (`engine/economy_verify.py`). A document with an `error`
+    finding is 422 `economy-unsafe` (the findings in the problem) unless `force=true`, and a
+    forced publish is audited (`economy.force`: the number of findings and errors). With
     `dryRun=true` the same checks run and the same answer comes back, but nothing is stored and
     nothing is audited (the audit log records changes, and a dry run makes none)."""
     directory = acting.backend.directory
     before = await directory.economy_document(acting.tenant, acting.project)
+    found = await run_in_threadpool(_verified, document)  # up to a second of CPU: off the event loop
+    errors = [finding for finding in found if finding.severity == "error"]
+    if errors and not force:
+        raise NamedError(
+            "economy-unsafe",
+            f"the verifier found {len(errors)} error(s); fix them or publish with ?force=true: "
+            + "; ".join(f"{finding.path}: {finding.message}" for finding in errors),
+            {
+                "findings": [finding.to_document() for finding in found],
+                "errors": [{"field": finding.path, "message": finding.message} for finding in errors],
+            },
+        )
+    findings = [Finding.model_validate(finding.to_document()) for finding in found]
     if dryRun:
         current = await directory.economy_version(acting.tenant, acting.project)
         checked = define_economy(ProjectState(version=current), document)
         if isinstance(checked, Rejection):
             raise checked
         changes = diff_economies(before, document)
-        return EconomyChange(version=checked["data"]["version"], document=document, changes=changes, dryRun=True)
+        return EconomyChange(
+            version=checked["data"]["version"], document=document, changes=changes, dryRun=True, findings=findings
+        )
     outcome = await directory.define_economy(acting.tenant, acting.project, document)
     if outcome.refusal is not None:
         raise outcome.refusal.as_error()
     version = outcome.body["version"]
     await acting.record("economy.define", acting.project, before=before, after=document)
-    return EconomyChange(version=version, document=document, changes=diff_economies(before, document), dryRun=False)
+    if errors:
+        forced = {"forced": True, "version": version, "findings": len(found), "errors": len(errors)}
+        await acting.record("economy.force", acting.project, before=None, after=forced)
+    changes = diff_economies(before, document)
+    return EconomyChange(version=version, document=document, changes=changes, dryRun=False, findings=findings)
+
+
+def _verified(document: dict[str, Any]) -> list[Found]:
+    """The verifier's findings; an invalid document is `invalid-definition`, as the PUT says."""
+    try:
+        return verify_document(document)
+    except DefinitionError as error:
+        raise InvalidDefinitionError(error.problems) from None
+
+
+@router.post(
+    "/projects/{projectId}/economy/verify",
+    response_model=EconomyFindings,
+    responses=ERRORS,
+    summary="Verify an economy",
+)
+async def verify_economy(
+    acting: Annotated[InProject, in_project("economy:read")],
+    document: Annotated[
+        dict[str, Any],
+        Body(
+            examples=[
+                {
+                    "currencies": [{"id": "coins", "kind": "soft"}],
+                    "xpCurve": {"levels": [0, 100]},
+                    "skus": [{"sku": "hat", "price": {"coins": 10}}],
+                }
+            ]
+        ),
+    ],
+) -> EconomyFindings:
+    """What the verifier finds in `document` (docs/ECONOMY.md, "Verification"): arbitrage loops,
+    reward loops, unreachable content, currencies without a sink, what a player can earn. The
+    dashboard's editor calls it as the designer types. Stores nothing; an invalid document is 422
+    `invalid-definition`."""
+    found = await run_in_threadpool(_verified, document)
+    return EconomyFindings(findings=[Finding.model_validate(finding.to_document()) for finding in found])
 
 
 @router.post(

@@ -113,6 +113,11 @@ ROUTES: list[Route] = [
         lambda c, w: c.post(f"{PROJECT}/economy/diff", json={"before": None, "after": w["economy"]}),
         PLATFORM | {"owner", "developer", "analyst"},
     ),
+    (
+        "POST economy verify",
+        lambda c, w: c.post(f"{PROJECT}/economy/verify", json=w["economy"]),
+        PLATFORM | {"owner", "developer", "analyst"},
+    ),
     ("GET users", lambda c, w: c.get("/v1/admin/users"), PLATFORM),
     (
         "POST user",
