@@ -162,6 +162,8 @@ def project_apply(args: argparse.Namespace) -> int:
     import httpx
 
     from engine.economy_diff import diff_economies
+    from engine.economy_verify import has_errors, verify_document
+    from serve.cli.findings import finding_lines, findings_summary
 
     defaults = saved_credentials()
     tenant = args.tenant or defaults.get("tenantId")
@@ -171,6 +173,13 @@ def project_apply(args: argparse.Namespace) -> int:
     password = os.environ.get("LUDEX_ADMIN_PASSWORD") or defaults.get("adminPassword")
     try:
         document = _load_definition(args.file)
+        findings = verify_document(document)
+        print(f"ludex: the verifier found {findings_summary(findings)} (docs/ECONOMY.md, Verification)")
+        for line in finding_lines(findings):
+            print(line)
+        unsafe = ApplyError(1, f"{args.file} is unsafe to publish: fix its errors, or pass --force")
+        if has_errors(findings) and not args.force and not args.dry_run:
+            raise unsafe  # the server would refuse it: no need to log in
         missing = [
             name for name, value in (("--tenant", tenant), ("--project", project), ("--email", email)) if not value
         ]
@@ -201,8 +210,10 @@ def project_apply(args: argparse.Namespace) -> int:
                 print(f"  {line}")
             if args.dry_run:
                 print("ludex: dry run, nothing applied", flush=True)
+                if has_errors(findings) and not args.force:
+                    raise unsafe
                 return 0
-            applied = client.put(economy_path, json=document)
+            applied = client.put(economy_path, json=document, params={"force": "true"} if args.force else {})
             if applied.status_code != 200:
                 raise ApplyError(2, f"the server refused the economy: {problem_text(applied)}")
             print(f"ludex: applied, {tenant}/{project} is now at version {applied.json()['version']}", flush=True)
@@ -263,15 +274,16 @@ def _main(argv: list[str] | None) -> int:
         "apply",
         help="validate an economy file, print what changes, and install it",
         description="Defaults come from <LUDEX_DATA_DIR or .ludex>/demo-credentials.json; the password from "
-        "LUDEX_ADMIN_PASSWORD or that file. Exit status: 0 applied or nothing to change, 1 invalid file, "
-        "2 server or login error.",
+        "LUDEX_ADMIN_PASSWORD or that file. Exit status: 0 applied or nothing to change, 1 invalid file "
+        "or one the verifier finds errors in (without --force), 2 server or login error.",
     )
     apply.add_argument("file", help="the economy definition (YAML or JSON)")
     apply.add_argument("--tenant", help="tenant id (default: the demo credentials' tenantId)")
     apply.add_argument("--project", help="project id (default: the demo credentials' projectId)")
     apply.add_argument("--base-url", help="the Ludex API (default: the demo credentials' baseUrl)")
     apply.add_argument("--email", help="dashboard user (default: the demo credentials' adminEmail)")
-    apply.add_argument("--dry-run", action="store_true", help="print the changes, apply nothing")
+    apply.add_argument("--dry-run", action="store_true", help="print the changes and findings, apply nothing")
+    apply.add_argument("--force", action="store_true", help="publish despite the verifier's errors (audited)")
     add_data_parsers(commands)
     add_leaderboards_parser(commands)
     add_shards_parser(commands)
