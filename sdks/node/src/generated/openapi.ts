@@ -680,7 +680,10 @@ export interface paths {
          * Replace the economy
          * @description Validates and installs a new version; shard hosts use it from their next command, without
          *     a restart. A bad definition is 422 `invalid-definition` naming the path of every bad field.
-         *     `changes` lists what differs from the published version (`engine/economy_diff.py`). With
+         *     `changes` lists what differs from the published version (`engine/economy_diff.py`);
+         *     `findings` what the verifier found (`engine/economy_verify.py`). A document with an `error`
+         *     finding is 422 `economy-unsafe` (the findings in the problem) unless `force=true`, and a
+         *     forced publish is audited (`economy.force`: the number of findings and errors). With
          *     `dryRun=true` the same checks run and the same answer comes back, but nothing is stored and
          *     nothing is audited (the audit log records changes, and a dry run makes none).
          */
@@ -708,6 +711,29 @@ export interface paths {
          *     instead of diffing on its own. Stores nothing; documents need not be valid.
          */
         post: operations["diff_economy_v1_client_projects__projectId__economy_diff_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/projects/{projectId}/economy/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify an economy
+         * @description What the verifier finds in `document` (docs/ECONOMY.md, "Verification"): arbitrage loops,
+         *     reward loops, unreachable content, currencies without a sink, what a player can earn. The
+         *     dashboard's editor calls it as the designer types. Stores nothing; an invalid document is 422
+         *     `invalid-definition`.
+         */
+        post: operations["verify_economy_v1_client_projects__projectId__economy_verify_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2508,7 +2534,8 @@ export interface components {
          * EconomyChange
          * @description What `PUT .../economy` installed, or with `?dryRun=true` would install (`version` is then
          *     the version it would become), with the changes from the published version as a human
-         *     reviews them (`engine/economy_diff.py`: defaults written out are no change).
+         *     reviews them (`engine/economy_diff.py`: defaults written out are no change) and what the
+         *     verifier found in it.
          */
         EconomyChange: {
             /**
@@ -2528,6 +2555,11 @@ export interface components {
              * @description True: nothing was stored and no audit entry was written.
              */
             dryRun: boolean;
+            /**
+             * Findings
+             * @description The verifier's findings (`.../economy/verify`).
+             */
+            findings?: components["schemas"]["Finding"][];
             /** Version */
             version: number;
         };
@@ -2580,6 +2612,11 @@ export interface components {
             before?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** EconomyFindings */
+        EconomyFindings: {
+            /** Findings */
+            findings: components["schemas"]["Finding"][];
         };
         /**
          * EconomyHealthReport
@@ -2920,6 +2957,41 @@ export interface components {
             username: string;
             /** Xp */
             xp: number;
+        };
+        /**
+         * Finding
+         * @description One fault the verifier found in an economy (`engine/economy_verify.py`, docs/ECONOMY.md
+         *     "Verification").
+         */
+        Finding: {
+            /**
+             * Cycle
+             * @description `arbitrage`: the purchases of one round of the loop, then its net gain.
+             * @example [
+             *       "buy gem-pack x10: pay 1000 coins, get 30 gems",
+             *       "net per round: +500 coins"
+             *     ]
+             */
+            cycle?: string[] | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "arbitrage" | "reward-loop" | "unreachable" | "no-sink" | "earn-bound";
+            /** Message */
+            message: string;
+            /**
+             * Path
+             * @description Where in the document, as validation errors name it.
+             * @example skus[1]
+             */
+            path: string;
+            /**
+             * Severity
+             * @description `error` refuses `PUT .../economy` unless `?force=true`.
+             * @enum {string}
+             */
+            severity: "error" | "warning" | "info";
         };
         /**
          * FlagOverrides
@@ -8774,6 +8846,8 @@ export interface operations {
             query?: {
                 /** @description Validate and answer the changes; store and audit nothing. */
                 dryRun?: boolean;
+                /** @description Publish despite `error` findings of the verifier; audited as `economy.force`. */
+                force?: boolean;
             };
             header?: {
                 /** @description The tenant the call acts for. */
@@ -8906,6 +8980,114 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EconomyDiff"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verify_economy_v1_client_projects__projectId__economy_verify_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EconomyFindings"];
                 };
             };
             /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
