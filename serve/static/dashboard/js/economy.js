@@ -3,7 +3,8 @@
 // (forms for currencies, items, counters, flags and the XP curve; JSON per entry for SKUs,
 // quests and achievements), reviewed as the server's diff (a dry run of the PUT), then published
 // with PUT as the next version. The API validates the whole document; its 422 `errors[].field`
-// paths are shown at the field.
+// paths are shown at the field. The verifier's findings (`POST .../economy/verify`,
+// docs/ECONOMY.md "Verification") show above the editor as the designer types.
 import { h, clear, when, put } from "./dom.js";
 import { api, ApiError } from "./api.js";
 import { input, select, button, showError, notice, dialog, markFields, clearFieldErrors, empty, badge, card, toolbar } from "./ui.js";
@@ -50,6 +51,27 @@ function diffList(lines) {
   return h("ul", { class: "diff", "aria-label": "Changes" }, lines.map((line) => h("li", { class: classes[line[0]] || "mod" }, h("span", { class: "sign" }, line[0]), line.slice(2))));
 }
 
+const TONES = { error: "bad", warning: "warn", info: "neutral" };
+
+/**
+ * The verifier's findings, errors first (as the server orders them); each names its path, which
+ * `open` turns into a jump to its tab, and an arbitrage spells its loop out.
+ * @param {Array<{kind: string, severity: string, path: string, message: string, cycle?: string[] | null}>} findings
+ * @param {(path: string) => void} open
+ */
+function findingList(findings, open) {
+  if (!findings.length) return empty("The verifier finds nothing to report.");
+  return h("ul", { class: "findings", "aria-label": "Findings" },
+    findings.map((finding) => h("li", { class: `finding ${finding.severity}`, "data-kind": finding.kind },
+      badge(finding.severity, /** @type {Record<string, string>} */ (TONES)[finding.severity] || "neutral"), " ",
+      h("strong", {}, finding.kind), " ",
+      button(finding.path, () => open(finding.path), { class: "link mono" }),
+      h("p", {}, finding.message),
+      finding.cycle ? h("ol", { class: "cycle" }, finding.cycle.map((step) => h("li", { class: "mono" }, step))) : null,
+    )),
+  );
+}
+
 /** An input with its error slot under it; `path` is the API field path it edits. */
 function cell(control, label, path) {
   control.id = `eco-${path.replace(/[^A-Za-z0-9]+/g, "-")}`;
@@ -80,6 +102,8 @@ export async function economy(ctx) {
   let working = clone(published) || { currencies: [], items: [], xpCurve: { levels: [0, 100] } };
   let tab = "currencies";
   const messages = h("div");
+  const findingsBody = h("div", { "aria-live": "polite" }, empty("Checking…"));
+  const findingsCard = card("Verifier findings", findingsBody);
   const versionBadge = badge(published ? `Version ${version}` : "No economy yet", "neutral");
   const dirty = h("span", { class: "hint" });
   const form = h("form", { class: "economy", novalidate: true });
@@ -87,15 +111,53 @@ export async function economy(ctx) {
   const tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Economy sections" });
 
   /**
-   * A dry run of the PUT for the working copy: the server's changes, or its 422.
+   * A dry run of the PUT for the working copy: the server's changes, or its 422 (`force`: past
+   * the verifier's errors).
+   * @param {boolean} [force]
    * @returns {Promise<{ changes: string[] } | { error: ApiError }>}
    */
-  async function dryRun() {
+  async function dryRun(force = false) {
     try {
-      return await api(path, { method: "PUT", tenant, params: { dryRun: "true" }, body: working });
+      const params = force ? { dryRun: "true", force: "true" } : { dryRun: "true" };
+      return await api(path, { method: "PUT", tenant, params, body: working });
     } catch (error) {
       if (error instanceof ApiError && error.status === 422) return { error };
       throw error;
+    }
+  }
+  let checks = 0;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let checking;
+  /** The verifier's findings for the working copy, asked once typing pauses; an answer that
+   * arrives after a newer edit is dropped. An invalid document has none yet: its field errors
+   * come with the review. */
+  function verifySoon() {
+    checks += 1;
+    clearTimeout(checking);
+    const check = checks;
+    checking = setTimeout(async () => {
+      /** @type {any} */
+      let answer;
+      try {
+        answer = await api(`${path}/verify`, { method: "POST", tenant, body: working });
+      } catch (error) {
+        answer = { error };
+      }
+      if (check !== checks) return;
+      if (answer.error) {
+        const invalid = answer.error instanceof ApiError && answer.error.slug === "invalid-definition";
+        put(clear(findingsBody), empty(invalid ? "Findings show once the document is valid." : "The verifier could not be reached."));
+        return;
+      }
+      put(clear(findingsBody), findingList(answer.findings, openPath));
+    }, 400);
+  }
+  /** Opens the tab of a document path (a finding's or an error's). */
+  async function openPath(fieldPath) {
+    const section = tabOf(fieldPath);
+    if (section && section !== tab) {
+      tab = section;
+      await draw();
     }
   }
   let edits = 0;
@@ -104,6 +166,7 @@ export async function economy(ctx) {
   /** The toolbar's count of unpublished changes as the server counts them: a dry run sent once
    * typing pauses; an answer that arrives after a newer edit is dropped. */
   function touched() {
+    verifySoon();
     edits += 1;
     clearTimeout(counting);
     if (same(published, working) || !writable) {
@@ -392,6 +455,15 @@ export async function economy(ctx) {
       showError(messages, error);
       return;
     }
+    let force = false;
+    if ("error" in checked && checked.error.slug === "economy-unsafe") {
+      await refused(checked.error);
+      const forced = await dialog("Publish despite the verifier's errors?", h("p", {}, "The verifier found errors (see its findings): players could exploit them or get stuck. Publishing anyway is recorded in the audit log."), { submitLabel: "Review anyway", danger: true });
+      if (!forced) return;
+      force = true;
+      clear(messages);
+      checked = await dryRun(true);
+    }
     if ("error" in checked) {
       await refused(checked.error);
       return;
@@ -404,7 +476,7 @@ export async function economy(ctx) {
       submitLabel: `Publish version ${version + 1}`,
       onSubmit: async () => {
         try {
-          return { saved: await api(path, { method: "PUT", tenant, body: working }) };
+          return { saved: await api(path, { method: "PUT", tenant, body: working, params: force ? { force: "true" } : undefined }) };
         } catch (error) {
           if (error instanceof ApiError && error.status === 422) return { error };
           throw error;
@@ -435,6 +507,7 @@ export async function economy(ctx) {
     toolbar(versionBadge, dirty, h("span", { class: "grow" }), writable ? discard : null, writable ? button("Review and publish", review, { class: "primary" }) : null),
     messages,
     published ? null : h("div", { class: "notice" }, "This project has no economy yet: define its sections, then publish version 1."),
+    findingsCard,
     card(null, tabs, form),
   );
   draw();
