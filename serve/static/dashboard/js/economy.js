@@ -176,7 +176,7 @@ export async function economy(ctx) {
     const edit = edits;
     dirty.textContent = "Unpublished edits…";
     counting = setTimeout(async () => {
-      const answer = await dryRun().catch(() => null);
+      const answer = await dryRun(true).catch(() => null); // forced: the findings card tells of errors
       if (edit !== edits || !answer) return;
       if ("error" in answer) dirty.textContent = "Unpublished edits (not valid yet)";
       else {
