@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.settings import DEMO_ECONOMY_PATH
+from engine import economy_lp
 from engine.definitions import DefinitionError, parse_economy
 from engine.economy_verify import find_arbitrage, has_errors, mix_net, verify_document, verify_economy
 
@@ -210,3 +211,16 @@ def test_a_clean_store_has_no_loop_a_brute_force_search_finds(store: list[dict[s
     findings = verify_document(_economy(store))
     if not any(f.kind == "arbitrage" for f in findings):
         assert _brute_force_gain(store, most=6) is None
+
+
+def test_a_store_past_the_search_budget_is_said_unchecked_never_clean(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(economy_lp, "MAX_CELL_UPDATES", 10)
+    document = _economy(
+        [
+            {"sku": "buy", "price": {"c0": 100}, "grants": {"currencies": {"c1": 3}}},
+            {"sku": "sell", "price": {"c1": 10}, "grants": {"currencies": {"c0": 500}}},
+        ]
+    )
+    [finding] = [f for f in verify_document(document) if f.kind == "arbitrage"]
+    assert (finding.severity, finding.path) == ("warning", "skus")
+    assert "not checked" in finding.message
