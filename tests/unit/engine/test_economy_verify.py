@@ -224,3 +224,12 @@ def test_a_store_past_the_search_budget_is_said_unchecked_never_clean(monkeypatc
     [finding] = [f for f in verify_document(document) if f.kind == "arbitrage"]
     assert (finding.severity, finding.path) == ("warning", "skus")
     assert "not checked" in finding.message
+
+
+def test_levels_past_the_most_xp_a_player_can_hold_are_unreachable() -> None:
+    document = _economy(
+        [{"sku": "s", "price": {"c0": 1}}], xpCurve={"formula": {"base": 10**12, "growth": 10, "maxLevel": 8}}
+    )
+    [finding] = [f for f in verify_document(document) if f.kind == "unreachable"]
+    assert (finding.severity, finding.path) == ("warning", "xpCurve.formula.maxLevel")
+    assert finding.message.startswith("levels 6 to 8 need more XP than a player can hold")
