@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from engine.definitions import Economy, Grants, parse_economy
 from engine.economy_lp import TooLargeError, find_nonnegative_gain
+from engine.economy_rates import find_rate_loop
 from engine.limits import MAX_SAFE_INTEGER
 
 Severity = Literal["error", "warning", "info"]
@@ -151,33 +152,45 @@ def _arbitrage(economy: Economy) -> list[Finding]:
         try:
             mix = find_arbitrage(economy, excluded)
         except TooLargeError:
-            message = "the store is too large to check for arbitrage in time: it was not checked."
-            return [*findings, Finding("arbitrage", "warning", "skus", message)]
+            return [*findings, *_too_large(economy, excluded)]
         if mix is None:
             break
-        steps = tuple(
-            f"buy {sku_id} x{count}: pay {_amounts({c: a * count for c, a in economy.skus[sku_id].price.items()})}, "
-            f"get {_amounts({c: a * count for c, a in economy.skus[sku_id].grants.currencies.items() if a})}"
-            for sku_id, count in mix.items()
-        )
-        gain = mix_net(economy, mix)
-        net = ", ".join(f"{'+' if amount > 0 else ''}{amount} {currency}" for currency, amount in gain.items())
-        first = next(iter(mix))
-        names = " and ".join(mix)
-        findings.append(
-            Finding(
-                kind="arbitrage",
-                severity="error",
-                path=f"skus[{_index(economy.skus, first)}]",
-                message=(
-                    f"buying {names} in a loop makes currency from nothing ({net} per round): a player "
-                    "can repeat it forever. Raise a price or lower a grant so the loop loses."
-                ),
-                cycle=(*steps, f"net per round: {net}"),
-            )
-        )
+        findings.append(_arbitrage_finding(economy, mix))
         excluded.update(mix)
     return findings
+
+
+def _too_large(economy: Economy, excluded: set[str]) -> list[Finding]:
+    """The fast check's loop, if any, and a warning that the rest went unchecked."""
+    message = (
+        "the store is too large to search for arbitrage in full in time: only loops of SKUs that each "
+        "turn one currency into another were checked."
+    )
+    unchecked = Finding("arbitrage", "warning", "skus", message)
+    mix = find_rate_loop(economy, _candidates(economy, excluded))
+    return [unchecked] if mix is None else [_arbitrage_finding(economy, mix), unchecked]
+
+
+def _arbitrage_finding(economy: Economy, mix: Mapping[str, int]) -> Finding:
+    steps = tuple(
+        f"buy {sku_id} x{count}: pay {_amounts({c: a * count for c, a in economy.skus[sku_id].price.items()})}, "
+        f"get {_amounts({c: a * count for c, a in economy.skus[sku_id].grants.currencies.items() if a})}"
+        for sku_id, count in mix.items()
+    )
+    gain = mix_net(economy, mix)
+    net = ", ".join(f"{'+' if amount > 0 else ''}{amount} {currency}" for currency, amount in gain.items())
+    first = next(iter(mix))
+    names = " and ".join(mix)
+    return Finding(
+        kind="arbitrage",
+        severity="error",
+        path=f"skus[{_index(economy.skus, first)}]",
+        message=(
+            f"buying {names} in a loop makes currency from nothing ({net} per round): a player "
+            "can repeat it forever. Raise a price or lower a grant so the loop loses."
+        ),
+        cycle=(*steps, f"net per round: {net}"),
+    )
 
 
 # --- reward loops ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from config.settings import DEMO_ECONOMY_PATH
 from engine import economy_lp
 from engine.definitions import DefinitionError, parse_economy
+from engine.economy_rates import find_rate_loop
 from engine.economy_verify import find_arbitrage, has_errors, mix_net, verify_document, verify_economy
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "ECONOMY.md"
@@ -217,13 +218,13 @@ def test_a_store_past_the_search_budget_is_said_unchecked_never_clean(monkeypatc
     monkeypatch.setattr(economy_lp, "MAX_CELL_UPDATES", 10)
     document = _economy(
         [
-            {"sku": "buy", "price": {"c0": 100}, "grants": {"currencies": {"c1": 3}}},
-            {"sku": "sell", "price": {"c1": 10}, "grants": {"currencies": {"c0": 500}}},
+            {"sku": "combo", "price": {"c0": 10, "c1": 1}, "grants": {"currencies": {"c0": 20}}},
+            {"sku": "c1-pack", "price": {"c0": 9}, "grants": {"currencies": {"c1": 1}}},
         ]
     )
-    [finding] = [f for f in verify_document(document) if f.kind == "arbitrage"]
+    [finding] = [f for f in verify_document(document) if f.kind == "arbitrage"]  # a loop the fast check cannot see
     assert (finding.severity, finding.path) == ("warning", "skus")
-    assert "not checked" in finding.message
+    assert "too large to search for arbitrage in full" in finding.message
 
 
 def test_levels_past_the_most_xp_a_player_can_hold_are_unreachable() -> None:
@@ -233,3 +234,21 @@ def test_levels_past_the_most_xp_a_player_can_hold_are_unreachable() -> None:
     [finding] = [f for f in verify_document(document) if f.kind == "unreachable"]
     assert (finding.severity, finding.path) == ("warning", "xpCurve.formula.maxLevel")
     assert finding.message.startswith("levels 6 to 8 need more XP than a player can hold")
+
+
+def test_past_the_budget_the_fast_check_still_finds_an_exchange_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(economy_lp, "MAX_CELL_UPDATES", 10)
+    loop = [
+        {"sku": "a", "price": {"c0": 7}, "grants": {"currencies": {"c1": 5}}},
+        {"sku": "b", "price": {"c1": 3}, "grants": {"currencies": {"c2": 4}}},
+        {"sku": "c", "price": {"c2": 9}, "grants": {"currencies": {"c0": 11}}},
+    ]
+    findings = [f for f in verify_document(_economy(loop)) if f.kind == "arbitrage"]
+    assert [f.severity for f in findings] == ["error", "warning"]
+    economy = parse_economy(_economy(loop))
+    mix = find_rate_loop(economy, list(economy.skus))
+    assert mix is not None
+    net = mix_net(economy, mix)
+    assert all(amount > 0 for amount in net.values()) and set(net) == {"c0"}  # 5*4*11 > 7*3*9
+    loop[2]["grants"] = {"currencies": {"c0": 9}}  # 5*4*9 = 180 < 189: loses
+    assert find_rate_loop(parse_economy(_economy(loop)), ["a", "b", "c"]) is None
