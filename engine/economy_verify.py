@@ -13,8 +13,9 @@ The economy is read as a graph of sources and sinks. Per the rules (engine/rules
 An arbitrage is a non-negative mix of SKU purchases whose net is never negative in any currency
 and positive in at least one: `x >= 0, N x >= 0, N x != 0` with `N[c][s]` the net of SKU `s` in
 currency `c`. It is found exactly (rational simplex, `engine/economy_lp.py`), so a clean verdict
-means no such mix exists at any size. One-time rewards cannot be repeated, so they are bounds,
-not cycles.
+means no such mix exists at any size; a store past the search's budget gets the fast check of
+`engine/economy_rates.py` and a warning instead of a verdict. One-time rewards cannot be
+repeated, so they are bounds, not cycles.
 
 A what-if (issue 29) can reuse `net_matrix` (the per-SKU net flows) and `earn_bounds` (the
 one-time sources per currency) to explain a replay's shift; it needs no more of this module.
