@@ -90,6 +90,11 @@ class Entities:
         """How many entities are in memory (a method, not `__len__`: an empty table stays truthy)."""
         return len(self._table)
 
+    def peek(self, key: str) -> Entity | None:
+        """The entity in memory for `key`, if any, untouched (not created, not marked used): what
+        an observer (the simulator's invariants) may look at without changing what it sees."""
+        return self._table.get(key)
+
     def get(self, key: str) -> Entity:
         """The entity to lock for `key`, a fresh (unloaded) one if none is usable."""
         entity = self._table.get(key)
