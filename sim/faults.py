@@ -24,6 +24,7 @@ class FaultPlan:
     commit_fails_after_write: float  # per commit: written, but the caller hears a failure
     commit_stalls: float  # per commit: seconds of stall first
     read_fails: float  # per activation or key lookup batch
+    slow_io: float  # per store call: tens to hundreds of milliseconds late (I/O latency has a long tail)
     message_lost: float  # per message, either way
     message_duplicated: float  # per request
     message_delay_s: float  # the most a message may take (so later ones overtake it)
@@ -43,6 +44,7 @@ class FaultPlan:
             commit_fails_after_write=rate(0.1),
             commit_stalls=rate(0.1),
             read_fails=rate(0.08),
+            slow_io=rate(0.2),
             message_lost=rate(0.1),
             message_duplicated=rate(0.15),
             message_delay_s=rng.choice([0.001, 0.05, 0.5]),

@@ -62,6 +62,7 @@ class World:
         self.shape = HostShape.draw(self.rng)
         self.clock = SimClock(self.loop)
         self.network = Network(self.loop, self.rng, self.plan)
+        self.loop.slow_io = self._slow_io
         self.path = directory / "ludex.sqlite3"
         self.checker = Checker(self.path)
         self.players = [f"p{i}" for i in range(clients)]
@@ -81,6 +82,9 @@ class World:
     def trace(self, line: str) -> None:
         if self._trace is not None:
             self._trace(f"{self.loop.time():9.4f}s [{self.incarnation}] {line}")
+
+    def _slow_io(self) -> float:
+        return self.rng.uniform(0.01, 0.3) if self.plan.hit(self.rng, "slow store call", self.plan.slow_io) else 0.0
 
     # ------------------------------------------------------------------ the host process
 
