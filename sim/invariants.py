@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +37,16 @@ def canonical(value: Any) -> bytes:
 
 
 class Checker:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, on_violation: Callable[[str], None] = lambda line: None) -> None:
         self.path = path
+        self.on_violation = on_violation
         self.checks: Counter[str] = Counter()
         self.violations: list[str] = []
         self._conn: sqlite3.Connection | None = None
 
     def fail(self, invariant: str, detail: str) -> None:
         self.violations.append(f"{invariant}: {detail}")
+        self.on_violation(f"VIOLATION {invariant}: {detail}")
 
     def check(self, invariant: str, holds: bool, detail: str) -> None:
         self.checks[invariant] += 1

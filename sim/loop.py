@@ -14,9 +14,11 @@ import contextlib
 import contextvars
 import random
 from collections.abc import Callable
-from typing import Any, TypeVar
+from concurrent.futures import Executor
+from typing import Any, TypeVar, TypeVarTuple, Unpack
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 INCARNATION: contextvars.ContextVar[int] = contextvars.ContextVar("sim_incarnation", default=0)
 """Which simulated process a callback belongs to (0: the simulator itself, never killed)."""
@@ -70,25 +72,33 @@ class SimLoop(asyncio.BaseEventLoop):
         assert incarnation != 0, "the simulator itself cannot die"
         self.dead.add(incarnation)
 
-    def _guard(self, callback: Callable[..., Any]) -> Callable[..., Any]:
-        def guarded(*args: Any) -> Any:
+    def _guard(self, callback: Callable[[Unpack[Ts]], object]) -> Callable[[Unpack[Ts]], object]:
+        def guarded(*args: Unpack[Ts]) -> object:
             if INCARNATION.get() in self.dead:
                 return None
             return callback(*args)
 
         return guarded
 
-    def call_soon(self, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None) -> Any:
+    def call_soon(
+        self, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts], context: contextvars.Context | None = None
+    ) -> asyncio.Handle:
         return super().call_soon(self._guard(callback), *args, context=context)
 
     def call_at(
-        self, when: float, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
-    ) -> Any:
+        self,
+        when: float,
+        callback: Callable[[Unpack[Ts]], object],
+        *args: Unpack[Ts],
+        context: contextvars.Context | None = None,
+    ) -> asyncio.TimerHandle:
         return super().call_at(when, self._guard(callback), *args, context=context)
 
     # ---------------------------------------------------------------- "threads"
 
-    def run_in_executor(self, executor: Any, func: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    def run_in_executor(
+        self, executor: Executor | None, func: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]
+    ) -> asyncio.Future[T]:
         """Run `func` on this thread at a seeded moment (after the executor's previous call, as
         one worker thread would), and answer a seeded moment later."""
         future: asyncio.Future[T] = self.create_future()

@@ -64,7 +64,7 @@ class World:
         self.network = Network(self.loop, self.rng, self.plan)
         self.loop.slow_io = self._slow_io
         self.path = directory / "ludex.sqlite3"
-        self.checker = Checker(self.path)
+        self.checker = Checker(self.path, self.trace)
         self.players = [f"p{i}" for i in range(clients)]
         self.history: dict[str, Sent] = {}
         self.created: set[str] = set()
