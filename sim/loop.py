@@ -73,7 +73,7 @@ class SimLoop(asyncio.BaseEventLoop):
         self.dead.add(incarnation)
 
     def _guard(self, callback: Callable[[Unpack[Ts]], object]) -> Callable[[Unpack[Ts]], object]:
-        def guarded(*args: Unpack[Ts]) -> object:
+        def guarded(*args: *Ts) -> object:
             if INCARNATION.get() in self.dead:
                 return None
             return callback(*args)
@@ -81,7 +81,7 @@ class SimLoop(asyncio.BaseEventLoop):
         return guarded
 
     def call_soon(
-        self, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts], context: contextvars.Context | None = None
+        self, callback: Callable[[Unpack[Ts]], object], *args: *Ts, context: contextvars.Context | None = None
     ) -> asyncio.Handle:
         return super().call_soon(self._guard(callback), *args, context=context)
 
@@ -89,7 +89,7 @@ class SimLoop(asyncio.BaseEventLoop):
         self,
         when: float,
         callback: Callable[[Unpack[Ts]], object],
-        *args: Unpack[Ts],
+        *args: *Ts,
         context: contextvars.Context | None = None,
     ) -> asyncio.TimerHandle:
         return super().call_at(when, self._guard(callback), *args, context=context)
@@ -97,7 +97,7 @@ class SimLoop(asyncio.BaseEventLoop):
     # ---------------------------------------------------------------- "threads"
 
     def run_in_executor(
-        self, executor: Executor | None, func: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]
+        self, executor: Executor | None, func: Callable[[Unpack[Ts]], T], *args: *Ts
     ) -> asyncio.Future[T]:
         """Run `func` on this thread at a seeded moment (after the executor's previous call, as
         one worker thread would), and answer a seeded moment later."""
