@@ -20,6 +20,7 @@ class FaultPlan:
     crash: float  # per chaos tick: the host process dies
     passivate: float  # per chaos tick: a passivation sweep (forced or not)
     clock_jump: float  # per chaos tick: wall time steps
+    slot_moves: float  # per chaos tick: the coordinator scales to one or two hosts (slot handoffs)
     commit_fails: float  # per commit: refused before anything is written
     commit_fails_after_write: float  # per commit: written, but the caller hears a failure
     commit_stalls: float  # per commit: seconds of stall first
@@ -40,6 +41,7 @@ class FaultPlan:
             crash=rate(0.08),
             passivate=rate(0.5),
             clock_jump=rate(0.1),
+            slot_moves=rate(0.2),
             commit_fails=rate(0.1),
             commit_fails_after_write=rate(0.1),
             commit_stalls=rate(0.1),

@@ -73,7 +73,7 @@ class Checker:
 
     # ------------------------------------------------------------------ on every answer
 
-    def on_answer(self, sent: Sent, outcome: Outcome, host: ShardHost | None) -> None:
+    def on_answer(self, sent: Sent, outcome: Outcome, hosts: list[ShardHost]) -> None:
         if outcome.slug in RETRYABLE:
             return
         assert sent.final is not None  # set before the answer is judged
@@ -90,8 +90,9 @@ class Checker:
         rows = self.journal(sent.player)
         self.check_journaled(sent, outcome, rows)
         self.check_ledger(sent.player, rows)
-        if host is not None:
+        for host in hosts:
             self.check_memory(sent.player, host, rows)
+        self.check_one_writer()
 
     def check_journaled(self, sent: Sent, outcome: Outcome, rows: list[Row]) -> None:
         mine = [row for row in rows if row[4] == sent.key]
@@ -141,6 +142,23 @@ class Checker:
             f"{player} in memory at seq {durable.seq}: {_summary(durable)}; journal: {_summary(replayed)}",
         )
 
+    def check_one_writer(self) -> None:
+        """Two hosts writing one slot at one epoch would mean the fence failed."""
+        assert self._conn is not None  # opened by the journal read before
+        shared = self._conn.execute(
+            "SELECT slot, epoch, group_concat(DISTINCT host) FROM journal WHERE slot IS NOT NULL"
+            " GROUP BY slot, epoch HAVING count(DISTINCT host) > 1"
+        ).fetchall()
+        self.check("one writer per slot and epoch", not shared, f"(slot, epoch, hosts): {shared}")
+        # In commit order, a slot's records carry epochs that never go back: a deposed writer's
+        # record landing after its successor's is what the epoch fence exists to refuse.
+        went_back = self._conn.execute(
+            "SELECT slot, epoch, host, entity, seq FROM (SELECT slot, epoch, host, entity, seq,"
+            " max(epoch) OVER (PARTITION BY slot ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+            " AS before FROM journal WHERE slot IS NOT NULL) WHERE epoch < before LIMIT 3"
+        ).fetchall()
+        self.check("a slot's epochs never go back", not went_back, f"(slot, epoch, host, entity, seq): {went_back}")
+
     # ------------------------------------------------------------------ at the end
 
     async def at_end(self, history: dict[str, Sent], players: list[str], store: Store, host: ShardHost) -> None:
@@ -157,6 +175,7 @@ class Checker:
                 self.check_journaled(sent, sent.final, journals[sent.player])
         for player, rows in journals.items():
             self.check_ledger(player, rows)
+        self.check_one_writer()
         await self.check_feed(journals, store)
         for player in players:
             view = await host.view(TENANT, PROJECT, player, "wallet")

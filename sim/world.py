@@ -1,8 +1,8 @@
-"""One simulated deployment: a shard host (the real `ShardHost`, its committer and pipeline)
-over a real SQLite file, clients that reach it through a faulty network, and a chaos task that
-crashes the host, passivates its players and steps the wall clock. Everything random comes from
-one `random.Random(seed)`; the host restarts (a new incarnation over the same file) as Ray
-restarts a dead actor."""
+"""One simulated deployment: shard hosts `h0` and `h1` (the real `ShardHost`, its committer and
+pipeline, fenced by slot epochs) over one real SQLite file, the real `Coordinator` moving slots
+between them, clients reaching them through a directory and a faulty network, and a chaos task
+that crashes hosts, moves slots, passivates players and steps the wall clock. Everything random
+comes from one `random.Random(seed)`."""
 
 from __future__ import annotations
 
@@ -16,24 +16,29 @@ from typing import Any
 
 import yaml
 
+from actors.coordinator import Coordinator
 from actors.host import CommandRequest, ShardHost, unavailable_outcome
+from actors.slots import WRONG_OWNER
 from actors.stores.sqlite import SqliteStore
 from engine.outcomes import Outcome
+from engine.slots import slot_of
 from sim.clients import PROJECT, TENANT, Client, Sent
 from sim.clock import SimClock
-from sim.faults import FaultPlan, FaultyStore
+from sim.faults import FaultPlan
+from sim.hosts import HostProcess, HostWorld, SimPool
 from sim.invariants import Checker
 from sim.loop import INCARNATION, SimLoop
 from sim.network import Network
 
 ECONOMY = Path(__file__).resolve().parents[1] / "config" / "demo-economy.yaml"
 CHAOS_TICK_S = 0.15
-RESTART_S = (0.05, 1.5)  # how long a dead host stays unreachable before Ray has restarted it
+HOSTS = ("h0", "h1")
+SLOTS = 8
 
 
 @dataclass(frozen=True)
 class HostShape:
-    """The host's tunables, drawn per seed: small values make snapshots, passivation and
+    """The hosts' tunables, drawn per seed: small values make snapshots, passivation and
     batching happen often enough to meet the faults."""
 
     snapshot_every: int
@@ -51,7 +56,7 @@ class HostShape:
         )
 
 
-class World:
+class World(HostWorld):
     def __init__(
         self, seed: int, directory: Path, *, clients: int, commands: int, trace: Callable[[str], None] | None
     ) -> None:
@@ -64,96 +69,75 @@ class World:
         self.network = Network(self.loop, self.rng, self.plan)
         self.loop.slow_io = self._slow_io
         self.path = directory / "ludex.sqlite3"
+        self.slot_count = SLOTS
+        self._trace = trace
         self.checker = Checker(self.path, self.trace)
         self.players = [f"p{i}" for i in range(clients)]
         self.history: dict[str, Sent] = {}
         self.created: set[str] = set()
         self.commands = commands
-        self._trace = trace
-        self.incarnation = 0
-        self.store: FaultyStore | None = None
-        self.host: ShardHost | None = None
-        self.down_until = 0.0
+        self._incarnations = 0
+        self.processes = {name: HostProcess(self, name) for name in HOSTS}
+        self.coordinator = Coordinator(
+            SqliteStore(self.path),
+            SimPool(self.processes),
+            host_name=lambda i: HOSTS[i],
+            slots=SLOTS,
+            batch_size=self.rng.choice([1, 2, SLOTS]),
+            handoff_timeout_s=self.rng.choice([0.5, 10.0]),
+        )
+        self.owners: list[str] = []  # the directory's slot map (refreshed on wrong-owner)
+        self._coordinating: list[asyncio.Future[Any]] = []
         self.finished = False
         self.ended_at = 0.0
 
-    # ------------------------------------------------------------------ tracing
+    # ------------------------------------------------------------------ what the hosts share
+
+    def new_incarnation(self) -> int:
+        self._incarnations += 1
+        return self._incarnations
 
     def trace(self, line: str) -> None:
         if self._trace is not None:
-            self._trace(f"{self.loop.time():9.4f}s [{self.incarnation}] {line}")
+            self._trace(f"{self.loop.time():9.4f}s {line}")
+
+    def task_done(self, task: asyncio.Task[Any], what: str) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.checker.fail("the host never raises to its caller", f"{what}: {task.exception()!r}")
 
     def _slow_io(self) -> float:
         return self.rng.uniform(0.01, 0.3) if self.plan.hit(self.rng, "slow store call", self.plan.slow_io) else 0.0
 
-    # ------------------------------------------------------------------ the host process
-
-    def boot(self) -> None:
-        """A new host process over the same file (it opens the store on its first call)."""
-        self.incarnation += 1
-        self.store = FaultyStore(self.path, self.rng, self.plan)
-        self.store.after_write = self._maybe_crash_after_write
-        self.host = ShardHost(
-            self.store,
-            clock=self.clock,
-            snapshot_every=self.shape.snapshot_every,
-            snapshot_on_passivation_after=self.shape.snapshot_on_passivation_after,
-            idle_timeout_s=self.shape.idle_timeout_s,
-            max_batch_size=self.shape.max_batch_size,
-        )
-
-    def crash(self, why: str) -> None:
-        assert self.store is not None
-        self.trace(f"host crashes ({why})")
-        self.loop.kill(self.incarnation)
-        self.store.vanish()
-        self.down_until = self.loop.time() + self.rng.uniform(*RESTART_S)
-        self.boot()
-
-    def _maybe_crash_after_write(self) -> bool:
-        """Called by the store right after a commit is written: the process may die before anyone hears of it."""
-        if self.plan.hit(self.rng, "host crashed right after a commit", self.plan.crash / 2):
-            self.crash("right after a commit was written")
-            return True
-        return False
-
-    def in_host(self, work: Coroutine[Any, Any, Any], what: str) -> None:
-        """Run `work` inside the current host process (it dies with it)."""
-        context = contextvars.copy_context()
-        context.run(INCARNATION.set, self.incarnation)
-        task = self.loop.create_task(work, context=context)
-        task.add_done_callback(lambda done: self._check_task(done, what))
-
-    def _check_task(self, task: asyncio.Task[Any], what: str) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            self.checker.fail("the host never raises to its caller", f"{what}: {task.exception()!r}")
-
-    # ------------------------------------------------------------------ the network's two ends
+    # ------------------------------------------------------------------ the directory and the network
 
     def transport(self, request: CommandRequest, reply: Callable[[Outcome], None]) -> None:
-        self.trace(f"send {request.idempotency_key} {request.player_id} {request.command.op}")
-        self.network.send(lambda: self._arrive(request, reply), request=True)
+        slot = slot_of(request.tenant, request.project, request.player_id, SLOTS)
+        name = self.owners[slot]
+        self.trace(f"send {request.idempotency_key} {request.player_id} {request.command.op} -> {name}")
+        self.network.send(lambda: self._arrive(self.processes[name], request, reply), request=True)
 
-    def _arrive(self, request: CommandRequest, reply: Callable[[Outcome], None]) -> None:
-        if self.loop.time() < self.down_until:  # the directory's call meets a dead actor: 503
-            self.network.send(lambda: reply(unavailable_outcome("the shard host is restarting")), request=False)
+    def _arrive(self, process: HostProcess, request: CommandRequest, reply: Callable[[Outcome], None]) -> None:
+        if not process.reachable:  # the directory's call meets a dead actor: 503
+            self.network.send(lambda: reply(unavailable_outcome(f"{process.name} is restarting")), request=False)
             return
-        host = self.host
+        host = process.host
         assert host is not None
 
         async def execute() -> None:
             outcome = (await host.execute([request]))[0]
             self.network.send(lambda: reply(outcome), request=False)
 
-        self.in_host(execute(), f"execute {request.idempotency_key}")
+        process.spawn(execute(), f"execute {request.idempotency_key}")
 
     def on_answer(self, sent: Sent, outcome: Outcome) -> None:
         self.trace(
             f"answer {sent.key}: {outcome.slug}{' (replay)' if outcome.replayed else ''}"
             f" {'' if outcome.body is None else _brief(outcome.body)}"
         )
-        alive = self.host if self.loop.time() >= self.down_until else None
-        self.checker.on_answer(sent, outcome, alive)
+        if outcome.slug in (WRONG_OWNER, "entity-unavailable"):
+            self.owners = [row.host for row in self.coordinator.table]  # the directory refreshes its map
+        live = [p.host for p in self.processes.values() if p.reachable and p.host is not None]
+        self.checker.on_answer(sent, outcome, live)
 
     # ------------------------------------------------------------------ chaos
 
@@ -162,35 +146,46 @@ class World:
             await asyncio.sleep(self.rng.expovariate(1 / CHAOS_TICK_S))
             if self.finished:
                 return
-            host = self.host
-            assert host is not None
-            if self.loop.time() >= self.down_until and self.plan.hit(self.rng, "host crashed", self.plan.crash):
-                self.crash("at a random moment")
-            elif self.plan.hit(self.rng, "passivation sweep", self.plan.passivate):
+            running = [p for p in self.processes.values() if p.reachable]
+            if running and self.plan.hit(self.rng, "host crashed", self.plan.crash):
+                self.rng.choice(running).crash("at a random moment")
+            elif running and self.plan.hit(self.rng, "passivation sweep", self.plan.passivate):
+                process = self.rng.choice(running)
+                host = process.host
+                assert host is not None
                 force = self.rng.random() < 0.5
-                self.trace(f"passivation sweep{' (forced)' if force else ''}")
-                self.in_host(host.passivate_idle(force=force), "passivation")
+                self.trace(f"{process.name} passivation sweep{' (forced)' if force else ''}")
+                process.spawn(host.passivate_idle(force=force), "passivation")
+            if self.plan.hit(self.rng, "slots moved", self.plan.slot_moves):
+                hosts = self.rng.choice([1, 2])
+                self.trace(f"the coordinator scales to {hosts} hosts")
+                self.as_coordinator(self.coordinator.scale(hosts), f"scale to {hosts}")
             if self.plan.hit(self.rng, "wall clock jumped", self.plan.clock_jump):
                 seconds = self.rng.uniform(-600.0, 3600.0)
                 self.trace(f"wall clock jumps {seconds:+.0f}s")
                 self.clock.jump(seconds)
 
+    def as_coordinator(self, work: Coroutine[Any, Any, Any], what: str) -> asyncio.Future[Any]:
+        """The coordinator is a process of its own that never dies in the simulation."""
+        context = contextvars.copy_context()
+        context.run(INCARNATION.set, 0)
+        task = self.loop.create_task(work, context=context)
+        task.add_done_callback(lambda done: self.task_done(done, f"coordinator: {what}"))
+        self._coordinating.append(task)
+        return task
+
     # ------------------------------------------------------------------ one run
 
     async def setup(self) -> None:
-        """Define the economy on a calm host first (the run is about commands, not definitions)."""
-        self.boot()
-        host = self.host
-        assert host is not None
-        document = yaml.safe_load(ECONOMY.read_text())
-        done: asyncio.Future[Outcome] = self.loop.create_future()
-
-        async def define() -> None:
-            done.set_result(await host.define_economy(TENANT, PROJECT, document))
-
+        """Deal the slots and define the economy while the faults wait."""
         self.plan.paused = True
-        self.in_host(define(), "define the economy")
-        defined = await done
+        await self.as_coordinator(self.coordinator.start(self.rng.choice([1, 2]), watch=False), "start")
+        await self.coordinator.pool.start(self.coordinator.hosts, SLOTS)
+        self.owners = [row.host for row in self.coordinator.table]
+        document = yaml.safe_load(ECONOMY.read_text())
+        defined = await self.processes[self.owners[0]].call(
+            lambda host: host.define_economy(TENANT, PROJECT, document), "define the economy"
+        )
         assert defined.ok, defined
         self.plan.paused = False
 
@@ -208,13 +203,15 @@ class World:
         self.finished = True
         self.ended_at = self.loop.time()
         await chaos
-        self.crash("end of the run: what survives is what the file holds")
+        await asyncio.gather(*self._coordinating)  # the moves under way finish before the last crash
+        for process in self.processes.values():
+            process.crash("end of the run: what survives is what the file holds", restart=False)
+        await self.as_coordinator(self.coordinator.stop(), "stop")
         await self.verify()
 
     async def verify(self) -> None:
         store = SqliteStore(self.path)
-        host = ShardHost(store, clock=self.clock)
-        done: asyncio.Future[None] = self.loop.create_future()
+        host = ShardHost(store, clock=self.clock)  # unfenced: it reads every slot
 
         async def check() -> None:
             await host.start(sweep=False)
@@ -222,10 +219,8 @@ class World:
                 await self.checker.at_end(self.history, self.players, store, host)
             finally:
                 await host.stop()
-            done.set_result(None)
 
-        self.in_host(check(), "the final check")
-        await done
+        await self.as_coordinator(check(), "the final check")
         self.checker.close()
 
 

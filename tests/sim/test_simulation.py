@@ -68,6 +68,7 @@ def test_every_kind_of_fault_is_injected_and_every_invariant_checked() -> None:
         "passivation sweep",
         "wall clock jumped",
         "slow store call",
+        "slots moved",
     }
     assert all(count > 0 for count in checks.values())
-    assert len(checks) == 10
+    assert len(checks) == 12
