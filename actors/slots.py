@@ -10,7 +10,6 @@ the new owner. A host built without a slot count (tests, tools) owns everything,
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -77,8 +76,11 @@ class SlotGate:
         mine = [slot for slot in slots if slot in self.owned]
         for slot in mine:
             self._held.setdefault(slot, asyncio.Event())
-        deadline = time.monotonic() + timeout_s
-        while any(self._inside[slot] for slot in mine) and time.monotonic() < deadline:
+        # The loop's clock (monotonic in production): a simulation on virtual time sees the same
+        # deadline as its sleeps, where the process's clock made it depend on the machine's speed.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while any(self._inside[slot] for slot in mine) and loop.time() < deadline:
             await asyncio.sleep(DRAIN_POLL_S)
         return mine
 
