@@ -49,6 +49,10 @@ class SlotGate:
     def epoch(self, slot: int | None) -> int | None:
         return None if slot is None else self.owned.get(slot)
 
+    def owns(self, slot: int | None, epoch: int | None) -> bool:
+        """Whether this host still owns `slot` at `epoch` with no handoff of it under way."""
+        return slot is None or (self.owned.get(slot) == epoch and slot not in self._held)
+
     async def enter(self, slot: int | None) -> bool:
         """Admit a command (True: call `leave` when it is answered); False: not ours."""
         if slot is None:

@@ -39,6 +39,7 @@ class HostProcess:
         self.host: ShardHost | None = None
         self.down_until = 0.0
         self.running = False
+        self.stopping = False  # the coordinator is stopping it (its calls may fail meanwhile)
         self._calls: set[asyncio.Future[Any]] = set()  # answers owed to callers outside the process
 
     @property
@@ -62,6 +63,7 @@ class HostProcess:
             slot_gate=SlotGate(world.slot_count, self.name),
         )
         self.running = True
+        self.stopping = False
         return self.host
 
     def crash(self, why: str, *, restart: bool = True) -> None:
@@ -151,6 +153,7 @@ class SimPool:
         for name in names:
             process = self.processes[name]
             if process.running:
+                process.stopping = True
                 with contextlib.suppress(HostDiedError):
                     await process.call(lambda host: host.stop(), "stop")
                 process.crash("stopped by the coordinator", restart=False)

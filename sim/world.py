@@ -124,7 +124,15 @@ class World(HostWorld):
         assert host is not None
 
         async def execute() -> None:
-            outcome = (await host.execute([request]))[0]
+            try:
+                outcome = (await host.execute([request]))[0]
+            except Exception as error:
+                if process.running and process.host is host and not process.stopping:
+                    raise
+                # The coordinator stopped this host under the call (its store closed): the
+                # directory's call fails and the client hears 503, as from a dead actor.
+                self.trace(f"{process.name} failed a call while stopping: {error!r}")
+                outcome = unavailable_outcome(f"{process.name} stopped")
             self.network.send(lambda: reply(outcome), request=False)
 
         process.spawn(execute(), f"execute {request.idempotency_key}")

@@ -33,6 +33,9 @@ class Inflight:
     outcome: Outcome
     future: asyncio.Future[None]
     event_ids: list[str] = field(default_factory=list)
+    unfenced: tuple[int | None, int | None] | None = None
+    """(slot, epoch) of an answer remembered without a journal record: the store does not check
+    its epoch, so the host does before answering (`CommandPipeline._await_durable`)."""
 
 
 @dataclass(eq=False)

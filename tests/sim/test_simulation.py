@@ -18,6 +18,7 @@ REGRESSION_SEEDS = {
     111: "the same race, first seed found before store calls had a long latency tail",
     4: "a passivation snapshot of a decided, not yet durable state (reintroduced on a scratch branch)",
     1: "an answer given before the commit was durable (reintroduced on a scratch branch)",
+    233: "a refusal made durable after its slot moved was answered (a real bug, fixed in actors/host/pipeline.py)",
 }
 
 
