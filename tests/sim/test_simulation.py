@@ -14,11 +14,12 @@ SEEDS = 300
 CHUNK = 30
 # Seeds that once exposed a bug (docs/SIMULATION.md): each must keep passing.
 REGRESSION_SEEDS = {
-    46: "a snapshot written between an activation's two reads (reintroduced on a scratch branch)",
-    111: "the same race, first seed found before store calls had a long latency tail",
-    4: "a passivation snapshot of a decided, not yet durable state (reintroduced on a scratch branch)",
-    1: "an answer given before the commit was durable (reintroduced on a scratch branch)",
     233: "a refusal made durable after its slot moved was answered (a real bug, fixed in actors/host/pipeline.py)",
+    # The first seed that caught each bug put back on a scratch branch (docs/SIMULATION.md):
+    28: "an activation reading the snapshot and the journal in two reads",
+    0: "an answer given before its commit was durable",
+    1: "passivation snapshotting a decided, not yet durable state",
+    64: "a store that no longer refuses a stale epoch",
 }
 
 
