@@ -10,7 +10,7 @@ import pytest
 
 from sim.run import RunReport, run_seed
 
-SEEDS = 300
+SEEDS = 240
 CHUNK = 30
 # Seeds that once exposed a bug (docs/SIMULATION.md): each must keep passing.
 REGRESSION_SEEDS = {
