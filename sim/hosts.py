@@ -13,8 +13,9 @@ import contextlib
 import contextvars
 import random
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from actors.host import ShardHost
 from actors.slots import SlotGate
@@ -24,6 +25,26 @@ from sim.loop import INCARNATION, SimLoop
 
 T = TypeVar("T")
 RESTART_S = (0.05, 1.5)  # how long a dead host stays unreachable before Ray has restarted it
+
+
+@dataclass(frozen=True)
+class HostShape:
+    """The hosts' tunables, drawn per seed: small values make snapshots, passivation and
+    batching happen often enough to meet the faults."""
+
+    snapshot_every: int
+    snapshot_on_passivation_after: int
+    idle_timeout_s: float
+    max_batch_size: int
+
+    @classmethod
+    def draw(cls, rng: random.Random) -> HostShape:
+        return cls(
+            snapshot_every=rng.choice([1, 2, 3, 5, 100]),
+            snapshot_on_passivation_after=rng.choice([0, 1, 3, 8]),
+            idle_timeout_s=rng.choice([0.05, 0.3, 2.0, 300.0]),
+            max_batch_size=rng.choice([1, 3, 64]),
+        )
 
 
 class HostDiedError(ConnectionError):
@@ -116,8 +137,8 @@ class HostProcess:
             self._calls.discard(answer)
 
 
-class HostWorld:
-    """What the host processes share (the world implements it)."""
+class HostWorld(Protocol):
+    """What the host processes share with the world around them (`sim.world.World`)."""
 
     loop: SimLoop
     rng: random.Random
@@ -125,16 +146,13 @@ class HostWorld:
     clock: SimClock
     path: Path
     slot_count: int
-    shape: Any
+    shape: HostShape
 
-    def new_incarnation(self) -> int:
-        raise NotImplementedError
+    def new_incarnation(self) -> int: ...
 
-    def trace(self, line: str) -> None:
-        raise NotImplementedError
+    def trace(self, line: str) -> None: ...
 
-    def task_done(self, task: asyncio.Task[Any], what: str) -> None:
-        raise NotImplementedError
+    def task_done(self, task: asyncio.Task[Any], what: str) -> None: ...
 
 
 class SimPool:

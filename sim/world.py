@@ -10,7 +10,6 @@ import asyncio
 import contextvars
 import random
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from engine.slots import slot_of
 from sim.clients import PROJECT, TENANT, Client, Sent
 from sim.clock import SimClock
 from sim.faults import FaultPlan
-from sim.hosts import HostProcess, HostWorld, SimPool
+from sim.hosts import HostProcess, HostShape, SimPool
 from sim.invariants import Checker
 from sim.loop import INCARNATION, SimLoop
 from sim.network import Network
@@ -36,27 +35,7 @@ HOSTS = ("h0", "h1")
 SLOTS = 8
 
 
-@dataclass(frozen=True)
-class HostShape:
-    """The hosts' tunables, drawn per seed: small values make snapshots, passivation and
-    batching happen often enough to meet the faults."""
-
-    snapshot_every: int
-    snapshot_on_passivation_after: int
-    idle_timeout_s: float
-    max_batch_size: int
-
-    @classmethod
-    def draw(cls, rng: random.Random) -> HostShape:
-        return cls(
-            snapshot_every=rng.choice([1, 2, 3, 5, 100]),
-            snapshot_on_passivation_after=rng.choice([0, 1, 3, 8]),
-            idle_timeout_s=rng.choice([0.05, 0.3, 2.0, 300.0]),
-            max_batch_size=rng.choice([1, 3, 64]),
-        )
-
-
-class World(HostWorld):
+class World:
     def __init__(
         self, seed: int, directory: Path, *, clients: int, commands: int, trace: Callable[[str], None] | None
     ) -> None:
