@@ -11,7 +11,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 SYNC := $(UV) sync --locked --python $(PYTHON) --inexact
 
-.PHONY: install install-dev install-bench system-packages test check dashboard-types bench serve lock upgrade lowest coverage lint-workflows
+.PHONY: install install-dev install-bench system-packages test check dashboard-types bench serve lock upgrade lowest coverage lint-workflows sim
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -70,6 +70,16 @@ check: install-dev dashboard-types
 dashboard-types:
 	$(MAKE) -C sdks/node install
 	sdks/node/node_modules/.bin/tsc -p serve/static/tsconfig.json
+
+# The deterministic simulator (docs/SIMULATION.md): `make sim` runs SEEDS seeds and sums up the
+# faults injected and the invariants checked; `make sim SEED=123` replays one run with its trace.
+SEEDS ?= 300
+sim: install-dev
+ifdef SEED
+	$(BIN)/python -m sim --seed $(SEED)
+else
+	$(BIN)/python -m sim --seeds $(SEEDS)
+endif
 
 serve: install
 	$(BIN)/ludex serve

@@ -10,7 +10,6 @@ the new owner. A host built without a slot count (tests, tools) owns everything,
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -50,6 +49,10 @@ class SlotGate:
     def epoch(self, slot: int | None) -> int | None:
         return None if slot is None else self.owned.get(slot)
 
+    def owns(self, slot: int | None, epoch: int | None) -> bool:
+        """Whether this host still owns `slot` at `epoch` with no handoff of it under way."""
+        return slot is None or (self.owned.get(slot) == epoch and slot not in self._held)
+
     async def enter(self, slot: int | None) -> bool:
         """Admit a command (True: call `leave` when it is answered); False: not ours."""
         if slot is None:
@@ -77,8 +80,11 @@ class SlotGate:
         mine = [slot for slot in slots if slot in self.owned]
         for slot in mine:
             self._held.setdefault(slot, asyncio.Event())
-        deadline = time.monotonic() + timeout_s
-        while any(self._inside[slot] for slot in mine) and time.monotonic() < deadline:
+        # The loop's clock (monotonic in production): a simulation on virtual time sees the same
+        # deadline as its sleeps, where the process's clock made it depend on the machine's speed.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while any(self._inside[slot] for slot in mine) and loop.time() < deadline:
             await asyncio.sleep(DRAIN_POLL_S)
         return mine
 

@@ -12,7 +12,12 @@ FORBIDDEN_IN_ENGINE = {
     "os", "io", "pathlib", "shutil", "time", "random", "yaml", "fastapi", "starlette",
     "actors", "serve", "config",
 }  # fmt: skip
-ALLOWED_OURS = {"engine": {"engine"}, "actors": {"engine", "actors", "config"}, "config": {"config"}}
+ALLOWED_OURS = {
+    "engine": {"engine"},
+    "actors": {"engine", "actors", "config"},
+    "config": {"config"},
+    "sim": {"engine", "actors", "sim"},  # the simulator runs the real host parts; nothing runs it
+}
 
 
 def imported_modules(path: Path, *, with_names: bool = False) -> set[str]:
@@ -48,7 +53,7 @@ def test_engine_imports_no_io_no_ray_and_nothing_of_ours_outside_itself() -> Non
 
 
 def test_packages_only_import_inward() -> None:
-    ours = {"engine", "actors", "serve", "config"}
+    ours = {"engine", "actors", "serve", "config", "sim"}
     violations = []
     for package, allowed in ALLOWED_OURS.items():
         for path in (ROOT / package).rglob("*.py"):
@@ -56,6 +61,26 @@ def test_packages_only_import_inward() -> None:
             if bad:
                 violations.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
     assert violations == []
+
+
+def test_nothing_but_tests_imports_the_simulator() -> None:
+    """`sim/` (docs/SIMULATION.md) drives the real host from outside: a package that imported it
+    would let simulated time or faults into production code."""
+    offenders = sorted(
+        str(path.relative_to(ROOT))
+        for package in ("engine", "actors", "serve", "config", "benchmarks", "scripts")
+        for path in (ROOT / package).rglob("*.py")
+        if "sim" in imported_roots(path)
+    )
+    assert offenders == []
+
+
+def test_the_simulator_needs_no_ray_redis_or_network() -> None:
+    forbidden = {"ray", "redis", "pymongo", "socket", "httpx", "requests"}
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(imported_roots(path) & forbidden) for path in (ROOT / "sim").rglob("*.py")
+    }
+    assert {path: bad for path, bad in offenders.items() if bad} == {}
 
 
 def test_only_the_cluster_and_the_directory_call_ray() -> None:

@@ -33,6 +33,9 @@ class Inflight:
     outcome: Outcome
     future: asyncio.Future[None]
     event_ids: list[str] = field(default_factory=list)
+    unfenced: tuple[int | None, int | None] | None = None
+    """(slot, epoch) of an answer remembered without a journal record: the store does not check
+    its epoch, so the host does before answering (`CommandPipeline._await_durable`)."""
 
 
 @dataclass(eq=False)
@@ -89,6 +92,11 @@ class Entities:
     def count(self) -> int:
         """How many entities are in memory (a method, not `__len__`: an empty table stays truthy)."""
         return len(self._table)
+
+    def peek(self, key: str) -> Entity | None:
+        """The entity in memory for `key`, if any, untouched (not created, not marked used): what
+        an observer (the simulator's invariants) may look at without changing what it sees."""
+        return self._table.get(key)
 
     def get(self, key: str) -> Entity:
         """The entity to lock for `key`, a fresh (unloaded) one if none is usable."""

@@ -241,7 +241,8 @@ class CommandPipeline:
                 future,
                 owner=entity,
             )
-            inflight = Inflight(request_fingerprint, outcome, future)
+            slot = self.slots.slot(request.tenant, request.project, request.player_id)
+            inflight = Inflight(request_fingerprint, outcome, future, unfenced=(slot, self.slots.epoch(slot)))
         else:
             return outcome
         if idem is not None:
@@ -292,6 +293,12 @@ class CommandPipeline:
         finally:
             if not replayed and idem is not None and entity.inflight.get(idem) is inflight:
                 del entity.inflight[idem]
+        if inflight.unfenced is not None and not self.slots.owns(*inflight.unfenced):
+            # A remembered answer (a refusal) landed while its slot was being handed off or after
+            # it moved: the new owner may have decided the key afresh meanwhile (the simulator's
+            # seed 233), so this answer is not given. A retry reaches the owner, which replays
+            # the journal's answer for the key if there is one, else this remembered one.
+            return wrong_owner_outcome(inflight.unfenced[0])
         if replayed:
             return inflight.outcome.as_replay()
         return inflight.outcome.with_events(inflight.event_ids)

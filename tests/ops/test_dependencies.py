@@ -21,7 +21,7 @@ from packaging.requirements import Requirement
 from tests.support.lock import ROOT, locked_packages
 
 PYPROJECT: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())
-OURS = {"engine", "actors", "serve", "config", "tests", "benchmarks", "scripts", "sdks"} | {
+OURS = {"engine", "actors", "serve", "config", "sim", "tests", "benchmarks", "scripts", "sdks"} | {
     script.stem
     for script in (ROOT / "scripts").glob("*.py")  # imported by each other and by tests
 }
@@ -100,6 +100,7 @@ def distributions_of(module: str) -> set[str]:
     [
         (("engine", "actors", "serve", "config"), ("runtime", "tracing")),
         (("tests",), ("runtime", "tracing", "dev")),
+        (("sim",), ("runtime", "tracing", "dev")),  # the simulator, a development tool (docs/SIMULATION.md)
         (("benchmarks",), ("runtime", "tracing", "dev", "bench")),
     ],
 )
@@ -123,7 +124,7 @@ def test_the_runtime_imports_nothing_from_the_dev_or_bench_groups() -> None:
 
 @pytest.mark.parametrize("group", ["runtime", "dev", "bench", "tracing"])
 def test_no_declared_dependency_is_unused(group: str) -> None:
-    modules = third_party_imports("engine", "actors", "serve", "config", "tests", "benchmarks")
+    modules = third_party_imports("engine", "actors", "serve", "config", "sim", "tests", "benchmarks")
     imported = set().union(*(distributions_of(module) for module in modules))
     unused = declared(group) - imported - NOT_IMPORTED[group]
     assert unused == set(), f"declared in {group} and imported nowhere"
