@@ -212,14 +212,37 @@ class ShardDirectory:
         return [answer if answer is not None else unavailable_outcome("no answer") for answer in answers]
 
     async def _gone_for_good(self, host: str, error: BaseException, seen: int) -> bool:
-        """A host removed by a scale-down and stopped: the map no longer names it."""
+        """A host removed by a scale-down and stopped, so it never ran the call (it had handed
+        its slots over first): the fresh map no longer names it, or a later scale-up started a
+        new actor under its name (Ray restarts a crashed host as the same actor, and a call to it
+        meanwhile fails otherwise than `ActorDiedError`)."""
         if not isinstance(error, HostGoneError):
             _unavailable(error)
             if not isinstance(error, ray.exceptions.ActorDiedError):
                 return False
+        dead = self._handles.get(host)
         self._forget_handle(host)
         await self.refresh(seen)
-        return host not in self.map.hosts
+        if host not in self.map.hosts:
+            return True
+        if dead is None:
+            return False
+        try:
+            return bool(_actor_id(self._handle(host)) != _actor_id(dead))
+        except HostGoneError:
+            return False
+
+    async def _ask(self, tenant: str, project: str, player_id: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        """`method` of the shard host owning the player's slot. A host a scale-down stopped
+        since our map was fetched never ran it: it is asked again of the fresh map's owner."""
+        handle = await self._owner(tenant, project, player_id)
+        seen, host = self.map.version, self.map.owner(tenant, project, player_id)
+        try:
+            return await getattr(handle, method).remote(*args, **kwargs)
+        except ray.exceptions.RayError as error:
+            if not await self._gone_for_good(host, error, seen):
+                raise EntityUnavailableError("the shard host is restarting") from error
+        return await self._call(getattr(await self._owner(tenant, project, player_id), method), *args, **kwargs)
 
     async def describe(self) -> dict[str, Any]:
         """The coordinator's summary: hosts, slots per host, the last rebalance."""
@@ -245,8 +268,7 @@ class ShardDirectory:
         return [r for r in results if isinstance(r, dict)]
 
     async def define_economy(self, tenant: str, project: str, document: dict[str, Any]) -> Outcome:
-        host = await self._owner(tenant, project, "")
-        outcome: Outcome = await self._call(host.define_economy, tenant, project, document)
+        outcome: Outcome = await self._ask(tenant, project, "", "define_economy", tenant, project, document)
         # Every host that could have cached the old definitions served with a map published
         # before this write: a map fetched after it names them all.
         await self.refresh(self.map.version)
@@ -272,38 +294,57 @@ class ShardDirectory:
             attempt += 1
 
     async def ledger(self, tenant: str, project: str, player_id: str, **query: Any) -> list[dict[str, Any]]:
-        host = await self._owner(tenant, project, player_id)
-        entries: list[dict[str, Any]] = await self._call(host.ledger, tenant, project, player_id, **query)
+        entries: list[dict[str, Any]] = await self._ask(
+            tenant, project, player_id, "ledger", tenant, project, player_id, **query
+        )
         return entries
 
     async def erase(self, tenant: str, project: str, player_id: str, request_id: str | None) -> Outcome:
         """The player's host deletes it and rewrites its personal data (`ShardHost.erase`)."""
-        host = await self._owner(tenant, project, player_id)
-        outcome: Outcome = await self._call(host.erase, tenant, project, player_id, request_id)
+        outcome: Outcome = await self._ask(tenant, project, player_id, "erase", tenant, project, player_id, request_id)
         return outcome
 
     async def receipt(self, tenant: str, project: str, player_id: str, purchase: str) -> dict[str, Any] | None:
-        host = await self._owner(tenant, project, player_id)
-        receipt: dict[str, Any] | None = await self._call(host.receipt, tenant, project, player_id, purchase)
+        receipt: dict[str, Any] | None = await self._ask(
+            tenant, project, player_id, "receipt", tenant, project, player_id, purchase
+        )
         return receipt
 
     async def economy_document(self, tenant: str, project: str) -> dict[str, Any] | None:
-        host = await self._owner(tenant, project, "")
-        document: dict[str, Any] | None = await self._call(host.economy_document, tenant, project)
+        document: dict[str, Any] | None = await self._ask(tenant, project, "", "economy_document", tenant, project)
         return document
 
     async def economy_version(self, tenant: str, project: str) -> int:
-        version: int = await self._call((await self._owner(tenant, project, "")).economy_version, tenant, project)
+        version: int = await self._ask(tenant, project, "", "economy_version", tenant, project)
         return version
 
     async def ready(self, timeout_s: float = 5.0) -> bool:
         """Every host of the current map answers (the map is fetched again first)."""
         await self.refresh(self.map.version)
         try:
-            await asyncio.wait_for(asyncio.gather(*(h.ready.remote() for h in self.handles)), timeout_s)
+            await asyncio.wait_for(asyncio.gather(*(self._ping(host) for host in self.map.hosts)), timeout_s)
         except Exception:  # noqa: BLE001 - any failure means not ready
             return False
         return True
+
+    async def _ping(self, host: str) -> None:
+        """The host answers `ready`. A handle of an actor a scale-down stopped is looked up
+        again once: a later scale-up may run a new actor under the name."""
+        for attempt in range(2):
+            try:
+                await self._handle(host).ready.remote()
+                return
+            except HostGoneError:  # stopped by a scale-down our map predates
+                return
+            except ray.exceptions.ActorDiedError:
+                if attempt:
+                    raise
+                self._forget_handle(host)
+
+
+def _actor_id(handle: Any) -> Any:
+    """Which Ray actor a handle reaches (None outside Ray): a name can be reused by a new one."""
+    return getattr(handle, "_actor_id", None)
 
 
 def _unavailable(error: BaseException) -> None:

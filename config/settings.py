@@ -24,14 +24,27 @@ def default_shards() -> int:
     return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
+def default_max_shard_hosts() -> int:
+    """Two shard hosts per core of this machine, at least 4. Each host is one Python process, so
+    a scale past what the machine holds would only queue actors Ray cannot start (on 2 cores,
+    255 of them never answer). A cluster sets LUDEX_MAX_SHARD_HOSTS to what its nodes hold."""
+    return max(4, 2 * (os.cpu_count() or 2))
+
+
 def reference() -> str:
     """The settings as a Markdown table, for docs/CONFIGURATION.md (`python -m config.settings`)."""
     rows = ["| setting | default | what it does |", "| --- | --- | --- |"]
     for name, field in Settings.model_fields.items():
-        default = "half the cores, 1 to 4" if field.default_factory is not None else field.default
+        default = _MACHINE_DEFAULTS[field.default_factory] if field.default_factory is not None else field.default
         shown = "unset" if default is None else f"`{default}`"
         rows.append(f"| `LUDEX_{name.upper()}` | {shown} | {field.description} |")
     return "\n".join(rows) + "\n"
+
+
+_MACHINE_DEFAULTS: dict[object, str] = {
+    default_shards: "half the cores, 1 to 4",
+    default_max_shard_hosts: "two per core, at least 4",
+}
 
 
 def _is_loopback(host: str) -> bool:
@@ -61,6 +74,12 @@ class Settings(BaseSettings):
         default_factory=default_shards,
         ge=1,
         description="Shard hosts at deploy time (default half the cores, 1 to 4); `ludex shards scale N` changes them.",
+    )
+    max_shard_hosts: int = Field(
+        default_factory=default_max_shard_hosts,
+        ge=1,
+        description="Most shard hosts `PUT /v1/admin/shards` may scale to (default two per core, at least 4); "
+        "more answers 422 at once.",
     )
     slots: int = Field(
         default=1024,

@@ -35,4 +35,10 @@ class ShardStatus(BaseModel):
 
 class ShardScaleIn(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"hosts": 4}]})
-    hosts: int = Field(ge=1, le=MAX_SHARD_HOSTS, strict=True, description="Shard hosts to run (a JSON integer).")
+    hosts: int = Field(
+        ge=1,
+        le=MAX_SHARD_HOSTS,
+        strict=True,
+        description="Shard hosts to run (a JSON integer). A deployment takes at most `LUDEX_MAX_SHARD_HOSTS` "
+        "and one per slot: more answers 422 `validation-error` before any host starts.",
+    )

@@ -24,14 +24,18 @@ async def get_shards(acting: Annotated[Acting, allowed("shards:read")]) -> Shard
 async def scale_shards(body: ShardScaleIn, acting: Annotated[Acting, allowed("shards:write")]) -> ShardStatus:
     """Runs `hosts` shard hosts while serving: new hosts start and take a fair share of the
     slots, removed ones hand theirs over and stop. Answers once every slot has moved
-    (docs/SCALING.md); the same count again moves nothing."""
+    (docs/SCALING.md); the same count again moves nothing. More hosts than this deployment holds
+    (`LUDEX_MAX_SHARD_HOSTS`) or than it has slots answers 422 at once, before any host starts:
+    hosts Ray cannot start would otherwise hold the call until the client gives up."""
     directory = acting.backend.directory
     before = await directory.describe()
-    if body.hosts > before["slots"]:
+    most = min(before["slots"], acting.backend.settings.max_shard_hosts)
+    if body.hosts > most:
+        why = "one slot each" if most == before["slots"] else "LUDEX_MAX_SHARD_HOSTS"
         raise ProblemError(
             "validation-error",
-            f"at most {before['slots']} hosts: one slot each",
-            errors=[{"field": "hosts", "message": f"must be at most {before['slots']}"}],
+            f"at most {most} hosts on this deployment ({why})",
+            errors=[{"field": "hosts", "message": f"must be at most {most}"}],
         )
     after = await directory.scale(body.hosts)
     await acting.record("shards.scale", "shards", before={"hosts": before["hosts"]}, after={"hosts": after["hosts"]})

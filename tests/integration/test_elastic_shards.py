@@ -16,10 +16,14 @@ import ray
 
 from actors.cluster import NAMESPACE, coordinator_name, scale_shard_hosts, start_shard_hosts, stop_cluster
 from actors.directory import ShardDirectory
+from actors.host import CommandRequest
 from actors.stores.sqlite import SqliteStore
 from config.settings import Settings
+from engine import commands as c
 from tests.support.shard_load import (
     LoadStats,
+    P,
+    T,
     check_invariants,
     client_loop,
     players,
@@ -109,5 +113,37 @@ async def test_a_restarted_coordinator_reads_the_table_and_host_count_back(
         # A redeploy (the KubeRay entrypoint) keeps the count scaled to, not LUDEX_SHARDS (1).
         kept = await asyncio.to_thread(start_shard_hosts, settings, keep_scaled=True)
         assert len(kept) == 2
+    finally:
+        stop_cluster(settings.deployment)
+
+
+async def test_a_replica_whose_host_was_stopped_and_started_again_answers_without_a_503(
+    ray_instance: Any, tmp_path: Path, demo_economy_document: dict[str, Any]
+) -> None:
+    """Found by schemathesis over the whole API: after a scale down and up again, an ingress
+    replica that had not routed meanwhile still held the stopped host's handle. Its next read
+    (`economy_document`, under the store catalog and leaderboards) and its next command met a dead
+    actor whose name the fresh map names again (a new actor) and answered 503 "restarting"; its
+    readiness answered 503 "a shard host is not up"."""
+    settings = Settings(deployment="renamed-host", data_dir=tmp_path, shards=2)
+    start_shard_hosts(settings)
+    try:
+        scaler, replica = ShardDirectory.connect(settings), ShardDirectory.connect(settings)
+        second = f"{settings.deployment}-shard-1"
+        project = next(p for p in (f"game-{i}" for i in range(200)) if replica.map.owner(T, p, "") == second)
+        player = next(p for p in players(200) if replica.map.owner(T, P, p) == second)
+        await prepare(replica, demo_economy_document, [player])
+        assert (
+            await replica.define_economy(T, project, demo_economy_document)
+        ).ok  # the replica holds shard-1's handle
+
+        await scaler.scale(1)
+        await scaler.scale(2)  # a new actor under the same name
+
+        assert await replica.ready(), "readiness asks the new actor, not the stopped one"
+        assert await replica.economy_document(T, project) is not None
+        [credited] = await replica.execute([CommandRequest(T, P, player, c.Credit("coins", 1), "after-rescale")])
+        assert credited.ok, credited
+        assert replica.map.owner(T, P, player) == second
     finally:
         stop_cluster(settings.deployment)

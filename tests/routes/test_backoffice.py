@@ -259,6 +259,24 @@ def test_the_shards_scale_in_process_and_a_count_above_the_slots_is_refused(worl
     assert_problem(world["clients"]["owner"].put("/v1/admin/shards", json={"hosts": hosts}), 403, "forbidden")
 
 
+def test_more_shard_hosts_than_the_deployment_holds_is_refused_before_any_starts(world: dict[str, Any]) -> None:
+    """Found by schemathesis over the whole API: a scale to 255 hosts on a 2-core scratch server
+    held the call until the client timed out (Ray cannot start that many hosts there). Above
+    `LUDEX_MAX_SHARD_HOSTS` the answer is a 422 at once, the hosts untouched; the OpenAPI says so."""
+    admin = world["clients"]["superadmin"]
+    before = admin.get("/v1/admin/shards").json()
+    most = world["seam"].holder.settings.max_shard_hosts
+    assert most + 1 <= before["slots"]  # refused for the setting, not for the slots
+    refused = admin.put("/v1/admin/shards", json={"hosts": most + 1})
+    assert_problem(refused, 422, "validation-error")
+    assert "LUDEX_MAX_SHARD_HOSTS" in refused.json()["detail"]
+    after = admin.get("/v1/admin/shards").json()
+    assert (after["hosts"], after["version"]) == (before["hosts"], before["version"])
+    spec = world["seam"].client.get("/v1/openapi.json").json()
+    hosts = spec["components"]["schemas"]["ShardScaleIn"]["properties"]["hosts"]
+    assert "LUDEX_MAX_SHARD_HOSTS" in hosts["description"]
+
+
 def test_a_project_without_an_economy_answers_the_documented_409(world: dict[str, Any]) -> None:
     """Found by schemathesis over the backoffice: player lookups, a board read and an erasure in a
     project with no economy yet answer 409 `economy-not-defined`, which the OpenAPI now lists."""

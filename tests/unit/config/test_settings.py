@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config import settings
-from config.settings import Settings, default_shards
+from config.settings import Settings, default_max_shard_hosts, default_shards
 
 
 @pytest.mark.parametrize(("cores", "shards"), [(None, 1), (1, 1), (2, 1), (4, 2), (6, 3), (8, 4), (64, 4)])
@@ -16,6 +16,16 @@ def test_shards_default_to_half_the_cores_from_1_to_4(
     monkeypatch.delenv("LUDEX_SHARDS", raising=False)
     assert default_shards() == shards
     assert Settings().shards == shards
+
+
+@pytest.mark.parametrize(("cores", "most"), [(None, 4), (1, 4), (2, 4), (4, 8), (64, 128)])
+def test_the_shard_host_ceiling_defaults_to_two_per_core_at_least_4(
+    monkeypatch: pytest.MonkeyPatch, cores: int | None, most: int
+) -> None:
+    monkeypatch.setattr(settings.os, "cpu_count", lambda: cores)
+    monkeypatch.delenv("LUDEX_MAX_SHARD_HOSTS", raising=False)
+    assert default_max_shard_hosts() == most
+    assert Settings().max_shard_hosts == most
 
 
 def test_an_explicit_shard_count_wins(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -232,7 +232,9 @@ export interface paths {
          * Scale the shard hosts
          * @description Runs `hosts` shard hosts while serving: new hosts start and take a fair share of the
          *     slots, removed ones hand theirs over and stop. Answers once every slot has moved
-         *     (docs/SCALING.md); the same count again moves nothing.
+         *     (docs/SCALING.md); the same count again moves nothing. More hosts than this deployment holds
+         *     (`LUDEX_MAX_SHARD_HOSTS`) or than it has slots answers 422 at once, before any host starts:
+         *     hosts Ray cannot start would otherwise hold the call until the client gives up.
          */
         put: operations["scale_shards_v1_admin_shards_put"];
         post?: never;
@@ -4194,7 +4196,7 @@ export interface components {
         ShardScaleIn: {
             /**
              * Hosts
-             * @description Shard hosts to run (a JSON integer).
+             * @description Shard hosts to run (a JSON integer). A deployment takes at most `LUDEX_MAX_SHARD_HOSTS` and one per slot: more answers 422 `validation-error` before any host starts.
              */
             hosts: number;
         };
