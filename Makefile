@@ -70,7 +70,7 @@ sdk-test:
 # measures and gates, over the unit tests and the integration tests of the stores, the
 # committer and the host only.
 COVERAGE_TESTS := tests/unit $(addprefix tests/integration/test_,store_contract.py committer.py committer_faults.py host.py host_faults.py \
-	migrations.py slot_handoff.py control_races.py erasure.py mongo_feed.py mongo_stall.py \
+	migrations.py migration_plans.py slot_handoff.py control_races.py erasure.py mongo_feed.py mongo_stall.py \
 	scheduled_backups.py event_retention.py)
 coverage: install-dev system-packages
 	$(BIN)/pytest -q -n auto -p tests.support.critical_coverage $(COVERAGE_TESTS)

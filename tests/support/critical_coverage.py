@@ -63,9 +63,8 @@ class CriticalCoverage:
         self.coverage: Coverage | None = None
         self.controller = not os.environ.get("PYTEST_XDIST_WORKER")
         if self.controller:  # data files a previous run left would count twice
-            for stale in ROOT.glob(".coverage*"):
-                if stale.is_file():
-                    stale.unlink()
+            for stale in [DATA_FILE, *ROOT.glob(".coverage.*")]:
+                stale.unlink(missing_ok=True)
         if runs_tests(config):
             self.coverage = Coverage(
                 data_file=str(DATA_FILE),
