@@ -55,7 +55,7 @@ test: install-dev system-packages
 	@$(BIN)/python scripts/coverage_gate.py
 
 sdk-build:
-	$(MAKE) -C sdks/node typecheck
+	$(MAKE) -C sdks/node dist/.checked
 	$(MAKE) -C sdks/unity build
 	$(MAKE) -C sdks/cpp build
 	$(MAKE) -C sdks/unreal test
