@@ -44,14 +44,16 @@ system-packages:
 # Then the multi-node cluster test, and the SDK suites one after another against ONE `ludex
 # serve` (sdks/test_server.py: a nested `run` reuses the outer server). The coverage table last.
 SDK_BUILD_LOG := .sdk-build.log
+# Named apart so that `make -n test` only prints these lines (a line naming MAKE itself runs).
+SUBMAKE = $(MAKE) --no-print-directory
 test: install-dev system-packages
-	@nice -n 19 $(MAKE) --no-print-directory sdk-build > $(SDK_BUILD_LOG) 2>&1 & build=$$!; \
+	@nice -n 19 $(SUBMAKE) sdk-build > $(SDK_BUILD_LOG) 2>&1 & build=$$!; \
 	$(BIN)/pytest -n auto -p tests.support.critical_coverage; status=$$?; \
 	wait $$build; built=$$?; cat $(SDK_BUILD_LOG); \
 	[ $$built -eq 0 ] || echo "the SDK builds failed (exit $$built)"; \
 	[ $$status -eq 0 ] && [ $$built -eq 0 ]
 	$(BIN)/pytest -m cluster tests/cluster
-	$(BIN)/python sdks/test_server.py run -- $(MAKE) --no-print-directory sdk-test
+	$(BIN)/python sdks/test_server.py run -- $(SUBMAKE) sdk-test
 	@$(BIN)/python scripts/coverage_gate.py
 
 sdk-build:
