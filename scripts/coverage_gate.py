@@ -1,9 +1,11 @@
 """The coverage gate: line and branch coverage of the modules a bug costs most in (the pure
-rules, the committer, the host's command pipeline, the stores), from the data `coverage run`
-left in `.coverage`, printed as a table; a group below its floor fails the run, and a file of a
-group that no test imported is named (it counts as 0 %, which a floor on the group catches).
+rules, the committer, the host's command pipeline, the stores), from the data the suite left in
+`.coverage`, printed as a table; a group below its floor fails the run, and a file of a group that
+no test imported is named (it counts as 0 %, which a floor on the group catches).
 
-Run by `make coverage`; `python scripts/coverage_gate.py [--data-file .coverage]`.
+`pytest --coverage-gate` (what `make test` runs) measures these groups in its workers and calls
+`gate` at the end of the session (tests/support/critical_coverage.py); run alone,
+`python scripts/coverage_gate.py [--data-file .coverage]` prints the table of the last run again.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import json
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,13 +38,13 @@ class Group:
         return [file for file in found if file.name != "__init__.py" or file.stat().st_size > 0]
 
 
-# The goal is 90 % line and branch everywhere. The floors of the actors' groups are a ratchet at
-# the measured figure (docs/TESTS.md): raise one when its group's figure rises, never lower one to pass.
+# 90 % line and branch everywhere; a group measured well above its floor keeps a floor near its
+# figure (docs/TESTS.md), a ratchet: raise one when its group's figure rises, never lower one to pass.
 GROUPS = (
     Group("engine/", ("engine",), line_floor=90, branch_floor=90),
     Group("actors/committer.py", ("actors/committer.py",), line_floor=99, branch_floor=92),
     Group("actors/host/", ("actors/host",), line_floor=97, branch_floor=92),
-    Group("actors/stores/", ("actors/stores",), line_floor=96, branch_floor=88),
+    Group("actors/stores/", ("actors/stores",), line_floor=96, branch_floor=90),
 )
 
 
@@ -101,27 +104,32 @@ def figures_of(group: Group, per_file: dict[str, dict[str, int]]) -> Figures:
     return Figures(statements, covered_lines, branches, covered_branches, never_imported)
 
 
+def gate(data_file: Path, emit: Callable[[str], object] = print) -> bool:
+    """Emits the table line by line; whether a group is below its floor or has a file never imported."""
+    per_file = measure(data_file)
+    failed = False
+    emit(f"{'group':<22} {'lines':>8} {'floor':>6} {'branches':>9} {'floor':>6}")
+    for group in GROUPS:
+        figures = figures_of(group, per_file)
+        below = figures.line_percent < group.line_floor or figures.branch_percent < group.branch_floor
+        failed |= below or bool(figures.never_imported)
+        emit(
+            f"{group.name:<22} {figures.line_percent:>7.1f}% {group.line_floor:>5.0f}%"
+            f" {figures.branch_percent:>8.1f}% {group.branch_floor:>5.0f}%{'  BELOW FLOOR' if below else ''}"
+        )
+        for name in figures.never_imported:
+            emit(f"  {name}: never imported by the measured tests")
+    return failed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-file", type=Path, default=ROOT / ".coverage")
     args = parser.parse_args(argv)
     if not args.data_file.is_file():
-        print(f"coverage gate: {args.data_file} does not exist; run `make coverage`", file=sys.stderr)
+        print(f"coverage gate: {args.data_file} does not exist; run `make test`", file=sys.stderr)
         return 2
-    per_file = measure(args.data_file)
-    failed = False
-    print(f"{'group':<22} {'lines':>8} {'floor':>6} {'branches':>9} {'floor':>6}")
-    for group in GROUPS:
-        figures = figures_of(group, per_file)
-        below = figures.line_percent < group.line_floor or figures.branch_percent < group.branch_floor
-        failed |= below or bool(figures.never_imported)
-        print(
-            f"{group.name:<22} {figures.line_percent:>7.1f}% {group.line_floor:>5.0f}%"
-            f" {figures.branch_percent:>8.1f}% {group.branch_floor:>5.0f}%{'  BELOW FLOOR' if below else ''}"
-        )
-        for name in figures.never_imported:
-            print(f"  {name}: never imported by the measured tests")
-    return 1 if failed else 0
+    return 1 if gate(args.data_file) else 0
 
 
 if __name__ == "__main__":

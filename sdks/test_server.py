@@ -4,6 +4,9 @@ Every SDK (Node, C#, C++) tests against the server users run, so they share this
 instead of three copies. It runs with the repository's virtualenv Python (`.venv/bin/python`),
 whose `ludex` command it starts.
 
+A `run` inside another `run` (its environment names a live server) starts nothing and runs CMD
+against the outer server: `make test` wraps the SDK suites in one `run`, one Ray start for all.
+
     python sdks/test_server.py run -- CMD ARGS...   start, run CMD with the server's environment, stop
     python sdks/test_server.py restart STATE_FILE   stop and start again on the same data dir and port
 
@@ -108,7 +111,18 @@ def environment(state: dict[str, str]) -> dict[str, str]:
     }
 
 
+def outer_server() -> Path | None:
+    """The state file of the `run` this one is nested in, if its server is still up."""
+    named = os.environ.get("LUDEX_TEST_SERVER_STATE")
+    if not named or not Path(named).is_file():
+        return None
+    return Path(named) if _alive(int(json.loads(Path(named).read_text())["pid"])) else None
+
+
 def run(command: list[str]) -> int:
+    if outer_server() is not None:
+        print("test_server: using the server of the enclosing run", flush=True)
+        return subprocess.call(command)
     root = Path(tempfile.mkdtemp(prefix="ludex-sdk-"))
     state_path = root / "server.json"
     state = {"dataDir": str(root / "data"), "port": str(free_port()), "log": str(root / "serve.log")}

@@ -97,16 +97,21 @@ RAY_FOLDERS = ("e2e", "browser", "cluster")
 RAY_MODULES = {
     "integration/test_ray_hosts.py",  # the shared Ray instance
     "integration/test_elastic_shards.py",
-    "integration/test_backup_restore.py",  # one test each runs `ludex serve`, a Ray of its own
-    "integration/test_fixtures_v0_1_0.py",
-    "integration/test_migrations.py",
+}
+# Single tests that run `ludex serve` in modules whose other tests need no Ray: those others run
+# on the worker that is not the long pole.
+RAY_TESTS = {
+    "integration/test_backup_restore.py::test_a_backup_under_load_restores_every_acknowledged_credit_once_and_serves",
+    "integration/test_fixtures_v0_1_0.py::test_ludex_serve_migrates_0_1_0_data_at_start_and_serves_it_over_http",
+    "integration/test_migrations.py::test_with_auto_migration_off_an_old_store_is_refused_and_serve_says_to_run_migrate",
 }
 
 
 def runs_ray(nodeid: str) -> bool:
     """Whether the test starts or uses Ray, by its place alone: xdist's scheduler sees nothing else."""
-    path = nodeid.split("::", 1)[0].removeprefix("tests/")
-    return path.split("/", 1)[0] in RAY_FOLDERS or path in RAY_MODULES
+    test = nodeid.removeprefix("tests/").split("[", 1)[0]
+    path = test.split("::", 1)[0]
+    return path.split("/", 1)[0] in RAY_FOLDERS or path in RAY_MODULES or test in RAY_TESTS
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by the marks added here

@@ -49,7 +49,7 @@ NOT_IMPORTED = {
         "pytest-timeout",  # pytest plugins, loaded by their entry points
         "pytest-xdist",
         "coverage",
-    },  # coverage: `coverage run` and scripts/
+    },  # coverage: tests/support/critical_coverage.py and scripts/
     "bench": set(),
     "tracing": set(),
 }
