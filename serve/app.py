@@ -27,7 +27,9 @@ from serve.api import (
     inventory,
     leaderboards,
     members,
+    player_auth,
     player_lookup,
+    player_moderation,
     players,
     privacy,
     progress,
@@ -179,6 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         health,
         dashboard_login,
+        player_auth,
         players,
         wallet,
         inventory,
@@ -194,6 +197,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         client,
         members,
         player_lookup,
+        player_moderation,
         client_leaderboards,
         privacy,
         economy_health,  # before `reports`: its path is more specific than reports/{report}
