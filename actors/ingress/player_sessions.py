@@ -220,13 +220,21 @@ class PlayerSessions:
             raise pa.RefreshTokenReusedError()
         return await self._tokens(tenant, project, player_id, sid, fresh, False)
 
-    async def logout(self, tenant: str, project: str, refresh_token: str) -> None:
-        """Ends the session whose current refresh token this is; any other token: nothing."""
+    async def logout(self, tenant: str, project: str, refresh_token: str) -> bool:
+        """Ends the session whose current refresh token this is (True); any other token: nothing."""
         try:
             player_id, sid = await self._session_of(tenant, project, refresh_token)
         except pa.InvalidPlayerTokenError:
-            return
-        await self._change(tenant, project, player_id, lambda a: pa.end_session(a, sid, token_hash(refresh_token)))
+            return False
+        ended: list[bool] = []
+
+        def rule(auth: pa.PlayerAuth) -> pa.PlayerAuth:
+            after = pa.end_session(auth, sid, token_hash(refresh_token))
+            ended[:] = [after is not auth]
+            return after
+
+        await self._change(tenant, project, player_id, rule)
+        return bool(ended and ended[0])
 
     async def _session_of(self, tenant: str, project: str, refresh_token: str) -> tuple[str, str]:
         parts = refresh_token.split("_", 2) if refresh_token.startswith(REFRESH_PREFIX) else []

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from actors.host import CommandRequest
 from actors.ingress.player_sessions import PlayerSessions, Tokens
 from engine import commands as c
-from engine.player_auth import PlayerAuthError
+from engine.player_auth import PlayerAuthError, RefreshTokenReusedError
 from engine.rules import MAX_USERNAME_LENGTH
 from serve.api_key_auth import ProjectId, tenant_id
 from serve.backend import Backend, backend
@@ -137,22 +137,26 @@ async def sign_in_custom(request: Request, body: CustomSignIn, signing: SigningI
 
 
 @router.post("/refresh", response_model=PlayerTokens, responses=ERRORS, summary="Refresh a session")
-async def refresh(body: RefreshBody, signing: SigningIn) -> PlayerTokens:
+async def refresh(request: Request, body: RefreshBody, signing: SigningIn) -> PlayerTokens:
     """A new pair; the presented refresh token is spent. Presenting a spent one again answers
     401 `refresh-token-reused` and ends every session of the player (one of the two holders is
     a thief)."""
     tenant, project, sessions = signing
     try:
         tokens = await sessions.refresh(tenant, project, body.refreshToken)
+    except RefreshTokenReusedError as error:
+        await (await backend(request)).control.admission_changed()  # its sockets close too
+        raise problem_of(error) from error
     except PlayerAuthError as error:
         raise problem_of(error) from error
     return PlayerTokens(**tokens.to_body())
 
 
 @router.post("/logout", status_code=204, responses=ERRORS, summary="End a session")
-async def logout(body: RefreshBody, signing: SigningIn) -> Response:
+async def logout(request: Request, body: RefreshBody, signing: SigningIn) -> Response:
     """Ends the session of this refresh token; its access token stops working at once. Always
     204, so it reveals nothing about tokens that are not current."""
     tenant, project, sessions = signing
-    await sessions.logout(tenant, project, body.refreshToken)
+    if await sessions.logout(tenant, project, body.refreshToken):
+        await (await backend(request)).control.admission_changed()  # its socket closes too
     return Response(status_code=204)

@@ -15,6 +15,7 @@ from engine.player_auth import PublicKey
 from engine.rules import rfc3339
 from serve.api_key_auth import PlayerId
 from serve.backoffice import InProject, in_project
+from serve.player_origins import forget_origins
 from serve.player_sessions import player_sessions
 from serve.problems import ProblemError, problem_responses
 
@@ -114,6 +115,7 @@ async def revoke_sessions(playerId: PlayerId, acting: Moderator) -> Revoked:
     """Ends every session of the player: their access tokens answer 401 from the next call on,
     their refresh tokens are refused. They may sign in again (ban them to prevent that)."""
     ended = await _sessions(acting).revoke_all(acting.tenant, acting.project, playerId)
+    await acting.control.admission_changed()  # open realtime sockets of those sessions close too
     await acting.record(
         "player.sessions.revoke",
         f"{acting.project}/{playerId}",
@@ -137,6 +139,7 @@ async def ban_player(playerId: PlayerId, body: BanBody, acting: Moderator) -> Pl
         )
     before = await sessions.sessions(acting.tenant, acting.project, playerId)
     await sessions.ban(acting.tenant, acting.project, playerId, body.reason, until)
+    await acting.control.admission_changed()  # open realtime sockets of the player close too
     after = await sessions.sessions(acting.tenant, acting.project, playerId)
     await acting.record(
         "player.ban",
@@ -196,5 +199,6 @@ async def update_player_auth(body: PlayerAuthUpdate, acting: SettingsWriter) -> 
         raise ProblemError(
             "validation-error", f"publicKeys: {error}", errors=[{"field": "publicKeys", "message": str(error)}]
         ) from error
+    forget_origins(acting.request, acting.project)  # this replica at once; others within a second
     await acting.record("player-auth.update", acting.project, before=before, after=after)
     return PlayerAuthSettings(**after)

@@ -308,3 +308,35 @@ def test_a_public_key_that_is_not_one_is_refused(admin: Dashboard, server: Route
         json={"publicKeys": [{"kid": "bad", "alg": "EdDSA", "publicKey": "-----BEGIN PUBLIC KEY-----\nnope\n"}]},
     )
     assert response.status_code == 422
+
+
+def _preflight(seam: Seam, project: str, origin: str) -> Any:
+    headers = {
+        "Origin": origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-tenant-id",
+    }
+    return seam.client.options(f"/v1/projects/{project}/auth/device", headers=headers)
+
+
+def test_cors_allows_only_the_projects_listed_origins(
+    sessions_seam: Seam, anonymous: RouteApi, admin: Dashboard, server: RouteApi
+) -> None:
+    game, stranger = "https://play.example.com", "https://evil.example.net"
+    refused = _preflight(sessions_seam, server.project, game)
+    assert refused.status_code == 403, "nothing is allowed by default"
+    assert refused.json()["type"].endswith("/origin-not-allowed")
+    url = f"/v1/client/projects/{server.project}/player-auth"
+    assert admin.patch(url, json={"allowedOrigins": [game]}).json()["allowedOrigins"] == [game]
+    try:
+        allowed = _preflight(sessions_seam, server.project, game)
+        assert allowed.status_code == 204
+        assert allowed.headers["access-control-allow-origin"] == game
+        assert "x-tenant-id" in allowed.headers["access-control-allow-headers"]
+        assert _preflight(sessions_seam, server.project, stranger).status_code == 403
+        call = anonymous.post("/auth/device", {"deviceId": uuid.uuid4().hex}, headers={"Origin": game})
+        assert call.headers["access-control-allow-origin"] == game
+        other = anonymous.post("/auth/device", {"deviceId": uuid.uuid4().hex}, headers={"Origin": stranger})
+        assert "access-control-allow-origin" not in other.headers
+    finally:
+        admin.patch(url, json={"allowedOrigins": []})
