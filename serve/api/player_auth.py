@@ -16,7 +16,7 @@ from engine import commands as c
 from engine.outcomes import Refusal
 from engine.player_auth import PlayerAuthError, RefreshTokenReusedError
 from engine.rules import MAX_USERNAME_LENGTH
-from serve.api_key_auth import ProjectId, metering, tenant_id
+from serve.api_key_auth import Caller, PlayerId, ProjectId, metering, require, tenant_id
 from serve.backend import Backend, backend
 from serve.player_sessions import player_sessions, problem_of
 from serve.problems import ProblemError, problem_responses
@@ -180,4 +180,36 @@ async def logout(request: Request, body: RefreshBody, signing: SigningIn) -> Res
     tenant, project, sessions = signing
     if await sessions.logout(tenant, project, body.refreshToken):
         await (await backend(request)).control.admission_changed()  # its socket closes too
+    return Response(status_code=204)
+
+
+devices = APIRouter(prefix="/v1/projects/{projectId}/players/{playerId}/devices", tags=["player sessions"])
+DeviceWriter = Annotated[Caller, Depends(require("players:write"))]
+
+
+class DeviceBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"deviceId": "3f9c1d2e7b7a4c55"}]})
+    deviceId: Annotated[str, Field(min_length=16, max_length=128)]
+
+
+@devices.post("/link", status_code=204, responses=ERRORS, summary="Link a device to a player")
+async def link_device(request: Request, playerId: PlayerId, body: DeviceBody, caller: DeviceWriter) -> Response:
+    """The device signs in as this player from now on (a session: its own player, `me`). A device
+    linked to another player: 409 `device-linked` (unlink it there first)."""
+    viewed = await caller.backend.directory.view(caller.tenant, caller.project, playerId, "player")
+    if viewed.refusal is not None:
+        raise viewed.refusal.as_error()
+    sessions = player_sessions(request, caller.backend)
+    try:
+        await sessions.link_device(caller.tenant, caller.project, playerId, body.deviceId)
+    except PlayerAuthError as error:
+        raise problem_of(error) from error
+    return Response(status_code=204)
+
+
+@devices.post("/unlink", status_code=204, responses=ERRORS, summary="Unlink a device from a player")
+async def unlink_device(request: Request, playerId: PlayerId, body: DeviceBody, caller: DeviceWriter) -> Response:
+    """The device no longer signs in as this player (its next device sign-in makes a new one).
+    Always 204: it says nothing about devices of other players."""
+    await player_sessions(request, caller.backend).unlink_device(caller.tenant, caller.project, playerId, body.deviceId)
     return Response(status_code=204)
