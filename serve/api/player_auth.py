@@ -16,7 +16,7 @@ from engine import commands as c
 from engine.outcomes import Refusal
 from engine.player_auth import PlayerAuthError, RefreshTokenReusedError
 from engine.rules import MAX_USERNAME_LENGTH
-from serve.api_key_auth import Caller, PlayerId, ProjectId, metering, require, tenant_id
+from serve.api_key_auth import Caller, ProjectId, metering, require, tenant_id
 from serve.backend import Backend, backend
 from serve.player_sessions import player_sessions, problem_of
 from serve.problems import ProblemError, problem_responses
@@ -183,8 +183,8 @@ async def logout(request: Request, body: RefreshBody, signing: SigningIn) -> Res
     return Response(status_code=204)
 
 
-devices = APIRouter(prefix="/v1/projects/{projectId}/players/{playerId}/devices", tags=["player sessions"])
-DeviceWriter = Annotated[Caller, Depends(require("players:write"))]
+devices = APIRouter(prefix="/v1/projects/{projectId}/auth/devices", tags=["player sessions"])
+SessionWriter = Annotated[Caller, Depends(require("players:write", sessions=True))]
 
 
 class DeviceBody(BaseModel):
@@ -192,24 +192,33 @@ class DeviceBody(BaseModel):
     deviceId: Annotated[str, Field(min_length=16, max_length=128)]
 
 
-@devices.post("/link", status_code=204, responses=ERRORS, summary="Link a device to a player")
-async def link_device(request: Request, playerId: PlayerId, body: DeviceBody, caller: DeviceWriter) -> Response:
-    """The device signs in as this player from now on (a session: its own player, `me`). A device
-    linked to another player: 409 `device-linked` (unlink it there first)."""
-    viewed = await caller.backend.directory.view(caller.tenant, caller.project, playerId, "player")
-    if viewed.refusal is not None:
-        raise viewed.refusal.as_error()
-    sessions = player_sessions(request, caller.backend)
+def _own_session(caller: Caller) -> str:
+    """Linking is the player's own act: a session's, never a key's (403 `forbidden`)."""
+    if caller.session is None:
+        raise ProblemError("forbidden", "linking a device needs the player's own session (Authorization: Bearer)")
+    return caller.session.player_id
+
+
+@devices.post("/link", status_code=204, responses=ERRORS, summary="Link a device to the session's player")
+async def link_device(request: Request, body: DeviceBody, caller: SessionWriter) -> Response:
+    """The device signs in as the session's player from now on (an install moving onto an
+    account). A device linked to another player: 409 `device-linked` (unlink it there first)."""
+    player_id = _own_session(caller)
     try:
-        await sessions.link_device(caller.tenant, caller.project, playerId, body.deviceId)
+        await player_sessions(request, caller.backend).link_device(
+            caller.tenant, caller.project, player_id, body.deviceId
+        )
     except PlayerAuthError as error:
         raise problem_of(error) from error
     return Response(status_code=204)
 
 
-@devices.post("/unlink", status_code=204, responses=ERRORS, summary="Unlink a device from a player")
-async def unlink_device(request: Request, playerId: PlayerId, body: DeviceBody, caller: DeviceWriter) -> Response:
-    """The device no longer signs in as this player (its next device sign-in makes a new one).
-    Always 204: it says nothing about devices of other players."""
-    await player_sessions(request, caller.backend).unlink_device(caller.tenant, caller.project, playerId, body.deviceId)
+@devices.post("/unlink", status_code=204, responses=ERRORS, summary="Unlink a device from the session's player")
+async def unlink_device(request: Request, body: DeviceBody, caller: SessionWriter) -> Response:
+    """The device no longer signs in as the session's player (its next device sign-in makes a
+    new player). Always 204: it says nothing about other players' devices."""
+    player_id = _own_session(caller)
+    await player_sessions(request, caller.backend).unlink_device(
+        caller.tenant, caller.project, player_id, body.deviceId
+    )
     return Response(status_code=204)
