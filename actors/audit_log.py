@@ -120,10 +120,13 @@ class AuditLog:
         fields: dict[str, Any], tenant_id: str | None, ms: int, now: Any, head: ChainHead | None, salts: dict[str, str]
     ) -> dict[str, Any]:
         seq = 1 if head is None else head.seq + 1
-        body = {**fields, "id": f"{ms:013d}-{seq:010d}", "tenantId": tenant_id, "occurredAt": rfc3339(now)}
+        entry_id = f"{ms:013d}-{seq:010d}-{secrets.token_hex(4)}"  # time-ordered within the chain, unique
+        body = {**fields, "id": entry_id, "tenantId": tenant_id, "occurredAt": rfc3339(now)}
         return chain_entry(body, head, {p: salts.get(p) or secrets.token_hex(16) for p in personal_paths(body)})
 
-    async def verify_chain(self, tenant_id: str | None) -> ChainReport:
+    async def verify_chain(self, tenant_id: str | None, expect: str | None = None) -> ChainReport:
+        """Check one chain; with `expect` (a head's hash noted earlier, e.g. from the dashboard),
+        also that the chain still holds that entry, which a chain rewritten whole would not."""
         chained: list[dict[str, Any]] = []
         unchained = 0
         async for entry in self.entries(tenant_id):
@@ -132,7 +135,10 @@ class AuditLog:
             else:
                 unchained += 1
         head = await self.head(tenant_id)
-        return ChainReport(tenant_id, head, len(chained), unchained, verify(chained, head))
+        broken = verify(chained, head)
+        if broken is None and expect is not None and all(e.get("hash") != expect for e in chained):
+            broken = ChainBreak(0, None, "rewritten", f"no entry has the noted hash {expect}: the chain was replaced")
+        return ChainReport(tenant_id, head, len(chained), unchained, broken)
 
     async def chains(self) -> list[str | None]:
         """Every tenant with a chain (None: the platform's), for `ludex audit verify --all`."""
