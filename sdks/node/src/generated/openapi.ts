@@ -46,6 +46,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/audit/head": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit chain's head
+         * @description The last entry of the tenant's hash chain (`tenantId`; without it, the platform's own chain
+         *     of platform-wide changes): `ludex audit verify` checks every entry up to it.
+         */
+        get: operations["audit_head_v1_admin_audit_head_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/billing/deliveries": {
         parameters: {
             query?: never;
@@ -1887,21 +1908,63 @@ export interface components {
         AuditEntry: {
             /** Action */
             action: string;
-            /** Actor */
-            actor: string;
+            /**
+             * Actor
+             * @description Who acted; null once an erasure forgot them (the hash stays).
+             */
+            actor: string | null;
             /** After */
             after: unknown;
             /** Before */
             before: unknown;
+            /**
+             * Hash
+             * @description SHA-256 over the entry (personal values salted) and `prev`.
+             */
+            hash?: string | null;
             /** Id */
             id: string;
             /** Occurredat */
             occurredAt: string;
+            /**
+             * Prev
+             * @description The hash of the entry before it in the chain.
+             */
+            prev?: string | null;
             /** Requestid */
             requestId: string | null;
+            /**
+             * Seq
+             * @description Its place in the tenant's chain; null: written before the chain.
+             */
+            seq?: number | null;
             /** Target */
             target: string;
             /** Tenantid */
+            tenantId: string | null;
+        };
+        /**
+         * AuditHead
+         * @description Where a tenant's audit chain ends: note it down (or compare it with one noted before) and
+         *     `ludex audit verify` proves nothing before it changed.
+         */
+        AuditHead: {
+            /** Entryid */
+            entryId: string | null;
+            /**
+             * Hash
+             * @description The last entry's hash.
+             */
+            hash: string | null;
+            /**
+             * Seq
+             * @description How many entries the chain holds (0: none yet).
+             */
+            seq: number;
+            /**
+             * Tenantid
+             * @description The tenant; null: the platform's own chain.
+             */
             tenantId: string | null;
         };
         /** AuditPage */
@@ -4788,6 +4851,104 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    audit_head_v1_admin_audit_head_get: {
+        parameters: {
+            query?: {
+                tenantId?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditHead"];
                 };
             };
             /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
