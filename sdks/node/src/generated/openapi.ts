@@ -792,7 +792,8 @@ export interface paths {
         };
         /**
          * Look up players
-         * @description The project's live players ordered by id, filtered by exact username, as the game API lists them.
+         * @description The project's live players ordered by id or `sort`, filtered by exact username or prefixes, as the
+         *     game API lists them.
          */
         get: operations["list_players_v1_client_projects__projectId__players_get"];
         put?: never;
@@ -1305,7 +1306,7 @@ export interface paths {
         };
         /**
          * List players
-         * @description Live players ordered by id, filtered by exact username.
+         * @description Live players ordered by id or `sort`, filtered by exact username or prefixes.
          */
         get: operations["list_players_v1_projects__projectId__players_get"];
         put?: never;
@@ -3625,7 +3626,7 @@ export interface components {
         /** PlayerPage */
         PlayerPage: {
             /** Items */
-            items: components["schemas"]["Player"][];
+            items: components["schemas"]["PlayerSummary"][];
             /** Nextcursor */
             nextCursor: string | null;
         };
@@ -3695,6 +3696,28 @@ export interface components {
             wallet: {
                 [key: string]: number;
             };
+            /** Xp */
+            xp: number;
+        };
+        /**
+         * PlayerSummary
+         * @description A player as the player index lists it: enough to find and sort, not the whole profile.
+         */
+        PlayerSummary: {
+            /** Createdat */
+            createdAt: string | null;
+            /** Level */
+            level: number;
+            /** Metadata */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** Playerid */
+            playerId: string;
+            /** Updatedat */
+            updatedAt: string | null;
+            /** Username */
+            username: string;
             /** Xp */
             xp: number;
         };
@@ -9450,6 +9473,12 @@ export interface operations {
             query?: {
                 /** @description Exact username. */
                 username?: string | null;
+                /** @description Only usernames starting with this (case-sensitive). */
+                usernamePrefix?: string | null;
+                /** @description Only player ids starting with this. */
+                idPrefix?: string | null;
+                /** @description Order by a field (ties by id); a leading `-` sorts descending; each order walks an index. Default: by id, or by username with `usernamePrefix`. */
+                sort?: ("id" | "-id" | "username" | "-username" | "createdAt" | "-createdAt" | "updatedAt" | "-updatedAt" | "level" | "-level") | ("xp" | "-xp") | null;
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string | null;
                 /** @description Page size (1 to 200). */
@@ -12052,6 +12081,12 @@ export interface operations {
             query?: {
                 /** @description Exact username. */
                 username?: string | null;
+                /** @description Only usernames starting with this (case-sensitive). */
+                usernamePrefix?: string | null;
+                /** @description Only player ids starting with this. */
+                idPrefix?: string | null;
+                /** @description Order by a field (ties by id); a leading `-` sorts descending; each order walks an index. Default: by id, or by username with `usernamePrefix`. */
+                sort?: ("id" | "-id" | "username" | "-username" | "createdAt" | "-createdAt" | "updatedAt" | "-updatedAt" | "level" | "-level") | ("xp" | "-xp") | null;
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string | null;
                 /** @description Page size (1 to 200). */
