@@ -103,7 +103,7 @@ def test_metrics_chart_usage_csv_and_the_audit_log(page: Page, server: Server, t
         assert admin.post("/v1/admin/tenants", json={"id": tenant, "name": "Audited"}).status_code == 201
         assert admin.patch(f"/v1/admin/tenants/{tenant}", json={"name": "Audited again"}).status_code == 200
     nav(page, "Audit")
-    page.get_by_label("Tenant").fill(tenant)
+    page.get_by_role("textbox", name="Tenant").fill(tenant)
     page.get_by_label("Target").fill(tenant)
     page.get_by_label("Action").fill("tenant.update")
     page.get_by_role("button", name="Apply filters").click()
