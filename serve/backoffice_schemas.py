@@ -234,13 +234,26 @@ class ScopeList(BaseModel):
 class AuditEntry(BaseModel):
     id: str
     tenantId: str | None
-    actor: str
+    actor: str | None = Field(description="Who acted; null once an erasure forgot them (the hash stays).")
     action: str
     target: str
     before: Any
     after: Any
     requestId: str | None
     occurredAt: str
+    seq: int | None = Field(None, description="Its place in the tenant's chain; null: written before the chain.")
+    prev: str | None = Field(None, description="The hash of the entry before it in the chain.")
+    hash: str | None = Field(None, description="SHA-256 over the entry (personal values salted) and `prev`.")
+
+
+class AuditHead(BaseModel):
+    """Where a tenant's audit chain ends: note it down (or compare it with one noted before) and
+    `ludex audit verify` proves nothing before it changed."""
+
+    tenantId: str | None = Field(description="The tenant; null: the platform's own chain.")
+    seq: int = Field(description="How many entries the chain holds (0: none yet).")
+    hash: str | None = Field(description="The last entry's hash.")
+    entryId: str | None
 
 
 class AuditPage(BaseModel):

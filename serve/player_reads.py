@@ -3,12 +3,16 @@ dashboard user with `players:read`): one implementation, two doors, the same ans
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
+
+from actors.stores.base import PLAYER_SORTS, PlayerSearch
 from serve.backend import Backend
 from serve.pagination import decode_cursor, encode_cursor
 from serve.problems import ProblemError
-from serve.schemas import LedgerEntry, LedgerPage, Player, PlayerPage
+from serve.schemas import LedgerEntry, LedgerPage, PlayerPage, PlayerSummary
 
 
 async def player_view(backend: Backend, tenant: str, project: str, player_id: str, name: str) -> Any:
@@ -19,25 +23,70 @@ async def player_view(backend: Backend, tenant: str, project: str, player_id: st
     return outcome.body
 
 
+PlayerSort = Annotated[
+    Literal[
+        "id", "-id", "username", "-username", "createdAt", "-createdAt", "updatedAt", "-updatedAt", "level", "-level"
+    ]
+    | Literal["xp", "-xp"]
+    | None,
+    Query(
+        description="Order by a field (ties by id); a leading `-` sorts descending; each order walks an index."
+        " Default: by id, or by username with `usernamePrefix`."
+    ),
+]
+UsernamePrefix = Annotated[
+    str | None, Query(min_length=1, max_length=64, description="Only usernames starting with this (case-sensitive).")
+]
+IdPrefix = Annotated[str | None, Query(min_length=1, max_length=64, description="Only player ids starting with this.")]
+
+
 async def player_page(
-    backend: Backend, tenant: str, project: str, *, username: str | None, cursor: str | None, limit: int
+    backend: Backend,
+    tenant: str,
+    project: str,
+    *,
+    username: str | None,
+    cursor: str | None,
+    limit: int,
+    username_prefix: str | None = None,
+    id_prefix: str | None = None,
+    sort: str | None = None,
 ) -> PlayerPage:
-    """Live players ordered by id, filtered by exact username."""
+    """Live players in `sort` order (by id, or by username when searching by its prefix, so
+    the search walks the username index), filtered by exact username or prefixes;
+    keyset-paginated on (field, id), so pages stay consistent while players come and go."""
+    sort = sort or ("username" if username_prefix else "id")
+    field = sort.removeprefix("-")
+    search = PlayerSearch(username_prefix, id_prefix, None if field == "id" else field, sort.startswith("-"))
     after = decode_cursor(cursor, None)
-    if after is not None and not isinstance(after, str):
+    if search.sort is None and after is not None and not isinstance(after, str):
         raise ProblemError("invalid-cursor", "the cursor is not one this API returned")
-    rows = await backend.store.list_players(tenant, project, username=username, after=after, limit=limit + 1)
+    if search.sort is not None and after is not None:
+        if not (isinstance(after, list) and len(after) == 2 and isinstance(after[1], str)):
+            raise ProblemError("invalid-cursor", "the cursor is not one this API returned (or another sort's)")
+        search = replace(search, after_value=after[0])
+        after = after[1]
+    rows = await backend.store.list_players(
+        tenant, project, username=username, after=after, limit=limit + 1, search=search
+    )
     items = [
-        Player(
+        PlayerSummary(
             playerId=r.player_id,
             username=r.username,
             metadata=r.metadata,
             createdAt=r.created_at,
             updatedAt=r.updated_at,
+            level=r.level,
+            xp=r.xp,
         )
         for r in rows[:limit]
     ]
-    return PlayerPage(items=items, nextCursor=encode_cursor(rows[limit - 1].player_id) if len(rows) > limit else None)
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        position = last.player_id if search.sort is None else [getattr(last, PLAYER_SORTS[search.sort]), last.player_id]
+        next_cursor = encode_cursor(position)
+    return PlayerPage(items=items, nextCursor=next_cursor)
 
 
 async def ledger_page(

@@ -242,8 +242,15 @@ class Player(BaseModel):
     updatedAt: str | None
 
 
+class PlayerSummary(Player):
+    """A player as the player index lists it: enough to find and sort, not the whole profile."""
+
+    level: int
+    xp: int
+
+
 class PlayerPage(BaseModel):
-    items: list[Player]
+    items: list[PlayerSummary]
     nextCursor: str | None
 
 

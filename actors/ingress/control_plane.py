@@ -9,7 +9,8 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from actors.clock import Clock, SystemClock, epoch_ms
+from actors.audit_log import AuditLog
+from actors.clock import Clock, SystemClock
 from actors.coalescer import Coalescer
 from actors.control_plane_records import ADMISSION_VERSION, API_KEYS, CONTROL, PROJECTS, TENANTS
 from actors.documents import update_document
@@ -182,7 +183,7 @@ class ControlError(NamedError):
     """A backoffice request that cannot be done; `slug` names the problem."""
 
 
-PLANS, AUDIT = "plans", "audit"
+PLANS = "plans"
 
 
 class Backoffice(ControlPlane):
@@ -366,14 +367,10 @@ class Backoffice(ControlPlane):
         after: Any,
         request_id: str | None,
     ) -> None:
-        """Append-only: entries are written once under a time-ordered id and never changed."""
-        now = self.clock.now()
-        entry_id = f"{epoch_ms(now):013d}-{secrets.token_hex(4)}"
-        await self.store.put_document(
-            AUDIT,
-            entry_id,
+        """Append-only, chained per tenant (`actors.audit_log`): an entry is never changed but by
+        an erasure, which keeps its hash."""
+        await self.audit_log.append(
             {
-                "id": entry_id,
                 "tenantId": tenant_id,
                 "actor": actor,
                 "action": action,
@@ -381,18 +378,20 @@ class Backoffice(ControlPlane):
                 "before": before,
                 "after": after,
                 "requestId": request_id,
-                "occurredAt": rfc3339(now),
-            },
+            }
         )
 
     async def list_audit(
         self, *, tenant_id: str | None, filters: dict[str, str], after: str | None, limit: int
     ) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        while len(found) < limit:
-            page = await self.store.list_documents(AUDIT, tenant=tenant_id, after=after, limit=500)
-            if not page:
-                break
-            found += [e for e in page if all(e.get(k) == v for k, v in filters.items())]
-            after = page[-1]["id"]
-        return found[:limit]
+        async for entry in self.audit_log.listed(tenant_id, after):
+            if all(entry.get(k) == v for k, v in filters.items()):
+                found.append(entry)
+                if len(found) >= limit:
+                    break
+        return found
+
+    @property
+    def audit_log(self) -> AuditLog:
+        return AuditLog(self.store, self.clock)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from actors.stores.migrations import Plan
+from actors.stores.progress import PROGRESS_EVENTS, fold_progress
 from engine.events import event_id
 from engine.formats import RECORD_FORMAT, upcast_events
 
@@ -226,9 +227,19 @@ class PlayerIndex(Protocol):
     """The player index, a projection of the journal for listing and counting players."""
 
     async def list_players(
-        self, tenant: str, project: str, *, username: str | None = None, after: str | None = None, limit: int = 50
+        self,
+        tenant: str,
+        project: str,
+        *,
+        username: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+        search: PlayerSearch | None = None,
     ) -> list[PlayerRow]:
-        """Live (not deleted) players ordered by id, after the `after` id; `username` matches exactly."""
+        """Live (not deleted) players ordered by id, after the `after` id; `username` matches
+        exactly. `search` adds prefixes and another order (by its field, then id), each walked
+        on an index of its own: with a sort, `after` is the last row's id and
+        `search.after_value` its value of the field."""
         ...
 
     async def count_players(self, tenant: str, *, limit: int) -> int:
@@ -366,6 +377,30 @@ class PlayerRow:
     updated_at: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     deleted: bool = False
+    level: int = 1  # a player starts at level 1 (engine.state)
+    xp: int = 0
+
+
+# The orders a player list may take (`?sort=`), each backed by an index: API field -> index field.
+PLAYER_SORTS = {
+    "username": "username",
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+    "level": "level",
+    "xp": "xp",
+}
+
+
+@dataclass(frozen=True)
+class PlayerSearch:
+    """How to filter and order a player list beyond the exact username: prefixes of username and
+    id, and a sort on one of `PLAYER_SORTS` (ties broken by id, in the same direction)."""
+
+    username_prefix: str | None = None
+    id_prefix: str | None = None
+    sort: str | None = None
+    descending: bool = False
+    after_value: str | int | None = None
 
 
 BOARD_RESET = "leaderboard.reset"  # the one event a board's own journal entity holds
@@ -402,6 +437,16 @@ def prefix_upper_bound(prefix: str) -> str | None:
             return prefix[:-1] + chr(last + 1)
         prefix = prefix[:-1]
     return None
+
+
+def player_progress(records: Sequence[JournalRecord]) -> dict[tuple[str, str, str], dict[str, int]]:
+    """Each player's last level and XP in these records (only what changed), for the index's
+    sort by level and XP; records come in commit order, so the last value wins."""
+    progress: dict[tuple[str, str, str], dict[str, int]] = {}
+    for record in records:
+        if record.entity.startswith("player:") and any(e["type"] in PROGRESS_EVENTS for e in record.events):
+            fold_progress(record.events, progress.setdefault(player_path(record.entity), {}))
+    return progress
 
 
 def player_rows(records: Sequence[JournalRecord]) -> list[PlayerRow]:

@@ -27,13 +27,15 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.write_concern import WriteConcern
 
 from actors.boards import counts as board_counts  # the counts' layout lives with the boards that read them
+from actors.stores.progress import PROGRESS_EVENTS, fold_progress
 
-LATEST_SCHEMA = 7
+LATEST_SCHEMA = 8
 Report = Callable[[str], None]
 TEST_PAUSE_ENV = "LUDEX_TEST_MIGRATION_PAUSE_S"  # tests only: sleep after each operation / batch
 
@@ -232,6 +234,33 @@ def _count_leaderboard_entries(conn: sqlite3.Connection) -> None:
     board_counts.refill(conn)
 
 
+PLAYER_SORT_INDEXES = ("created_at", "updated_at", "level", "xp")  # `?sort=` of player lists, no scan
+
+
+def _index_player_sorts(conn: sqlite3.Connection) -> None:
+    for column in PLAYER_SORT_INDEXES:
+        conn.execute(f"CREATE INDEX IF NOT EXISTS players_{column} ON players (tenant, project, {column}, player_id)")
+    conn.execute("CREATE INDEX IF NOT EXISTS players_username_id ON players (tenant, project, username, player_id)")
+
+
+def _fill_player_progress(conn: sqlite3.Connection) -> None:
+    """Every player's level and XP, folded from its journal (never purged, unlike events)."""
+    types = tuple(PROGRESS_EVENTS)
+    latest: dict[str, dict[str, int]] = {}
+    rows = conn.execute(
+        "SELECT entity, events FROM journal WHERE entity >= 'player:' AND entity < 'player;' ORDER BY entity, seq"
+    )
+    for entity, events in rows:
+        decoded = orjson.loads(events)
+        if any(e["type"] in types for e in decoded):
+            fold_progress(decoded, latest.setdefault(entity, {}))
+    updates = []
+    for entity, values in latest.items():
+        tenant, project, player_id = entity.removeprefix("player:").split("/", 2)
+        updates.append((values.get("level", 1), values.get("xp", 0), tenant, project, player_id))
+    conn.executemany("UPDATE players SET level = ?, xp = ? WHERE tenant = ? AND project = ? AND player_id = ?", updates)
+
+
 def _create_slot_table(conn: sqlite3.Connection) -> None:
     conn.execute(
         "CREATE TABLE IF NOT EXISTS slots (slot INTEGER PRIMARY KEY, host TEXT NOT NULL, epoch INTEGER NOT NULL)"
@@ -280,6 +309,16 @@ SQLITE_STEPS: tuple[SqliteStep, ...] = (
         7,
         "leaderboard ranks in O(log n): entries counted under each prefix of their rank key (actors/boards/counts.py)",
         (SqliteOperation("create leaderboard_counts and count every entry", _count_leaderboard_entries),),
+    ),
+    SqliteStep(
+        8,
+        "players searched by username and id prefix and sorted by created, updated, level or XP on indexes",
+        (
+            _add_column("players", "level", "INTEGER NOT NULL DEFAULT 1"),
+            _add_column("players", "xp", "INTEGER NOT NULL DEFAULT 0"),
+            SqliteOperation("fill each player's level and XP from its journal", _fill_player_progress),
+            SqliteOperation("index players by (created_at | updated_at | level | xp, player_id)", _index_player_sorts),
+        ),
     ),
 )
 
@@ -429,6 +468,26 @@ async def _index_slot_epochs(db: Database, report: Report, batch_size: int) -> N
     )
 
 
+async def _player_progress_and_sorts(db: Database, report: Report, batch_size: int) -> None:
+    """Each player's level and XP folded from its journal, then the indexes of `?sort=`."""
+    players = db.get_collection("players", write_concern=DURABLE)
+    latest: dict[str, dict[str, int]] = {}
+    query = {"entity": {"$gte": "player:", "$lt": "player;"}}
+    async for record in db["journal"].find(query, {"entity": 1, "events": 1}).sort([("entity", 1), ("seq", 1)]):
+        if any(e["type"] in PROGRESS_EVENTS for e in record["events"]):
+            fold_progress(record["events"], latest.setdefault(record["entity"], {}))
+    for done, (entity, values) in enumerate(latest.items(), start=1):
+        tenant, project, player_id = entity.removeprefix("player:").split("/", 2)
+        key = {"tenant": tenant, "project": project, "playerId": player_id}
+        await players.update_one(key, {"$set": {"level": values.get("level", 1), "xp": values.get("xp", 0)}})
+        if done % batch_size == 0:
+            report(f"    players: {done}/{len(latest)} levels and XP filled")
+    await players.update_many({"level": {"$exists": False}}, {"$set": {"level": 1, "xp": 0}})
+    keys = [("tenant", ASCENDING), ("project", ASCENDING)]
+    for field in ("username", "createdAt", "updatedAt", "level", "xp"):
+        await players.create_index([*keys, (field, ASCENDING), ("playerId", ASCENDING)])
+
+
 MONGO_STEPS: tuple[MongoStep, ...] = (
     MongoStep(
         2,
@@ -459,6 +518,11 @@ MONGO_STEPS: tuple[MongoStep, ...] = (
         7,
         "leaderboard rank counts (embedded boards only: docs/LEADERBOARDS.md); nothing in MongoDB",
         (MongoOperation("nothing to change", _nothing),),
+    ),
+    MongoStep(
+        8,
+        "players searched by username and id prefix and sorted by created, updated, level or XP on indexes",
+        (MongoOperation("fill players' level and XP from the journal; index the sorts", _player_progress_and_sorts),),
     ),
 )
 

@@ -24,6 +24,7 @@ from actors.stores.base import (
     History,
     JournalRecord,
     PlayerRow,
+    PlayerSearch,
     Remembered,
     RememberedAnswer,
     SlotClaim,
@@ -33,6 +34,7 @@ from actors.stores.base import (
     event_records,
     fenced_slots,
     player_path,
+    player_progress,
     player_rows,
     prefix_upper_bound,
     stale_records,
@@ -220,16 +222,47 @@ class MongoStore:
         return [_record_from(document) async for document in cursor]
 
     async def list_players(
-        self, tenant: str, project: str, *, username: str | None = None, after: str | None = None, limit: int = 50
+        self,
+        tenant: str,
+        project: str,
+        *,
+        username: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+        search: PlayerSearch | None = None,
     ) -> list[PlayerRow]:
+        search = search or PlayerSearch()
         query: dict[str, Any] = {"tenant": tenant, "project": project, "deleted": False}
         if username is not None:
             query["username"] = username
-        if after is not None:
-            query["playerId"] = {"$gt": after}
-        cursor = self._collection("players").find(query).sort("playerId", 1).limit(limit)
+        for name, prefix in (("username", search.username_prefix), ("playerId", search.id_prefix)):
+            if prefix:  # a prefix is the index range prefix <= field < its upper bound
+                bound = prefix_upper_bound(prefix)
+                query[name] = {**query.get(name, {}), "$gte": prefix, **({} if bound is None else {"$lt": bound})}
+        direction, beyond = (-1, "$lt") if search.descending else (1, "$gt")
+        if search.sort is None:
+            order = [("playerId", direction)]
+            if after is not None:
+                query["playerId"] = {**query.get("playerId", {}), beyond: after}
+        else:
+            field = search.sort  # the API's name is the field's name here (`PLAYER_SORTS`' keys)
+            order = [(field, direction), ("playerId", direction)]
+            if after is not None:
+                value = search.after_value
+                query["$or"] = [{field: {beyond: value}}, {field: value, "playerId": {beyond: after}}]
+        cursor = self._collection("players").find(query).sort(order).limit(limit)
         return [
-            PlayerRow(tenant, project, d["playerId"], d["username"], d["createdAt"], d["updatedAt"], d["metadata"])
+            PlayerRow(
+                tenant,
+                project,
+                d["playerId"],
+                d["username"],
+                d["createdAt"],
+                d["updatedAt"],
+                d["metadata"],
+                level=d.get("level", 1),
+                xp=d.get("xp", 0),
+            )
             async for d in cursor
         ]
 
@@ -246,6 +279,10 @@ class MongoStore:
         if events:
             await self._insert_events(events)
         changes = [_player_update(row) for row in player_rows(records)]
+        changes += [
+            UpdateOne({"tenant": tenant, "project": project, "playerId": player_id}, {"$set": values})
+            for (tenant, project, player_id), values in player_progress(records).items()
+        ]
         if changes:
             await self._collection("players").bulk_write(changes, ordered=True)
         await self._collection("journal").update_many(
@@ -563,7 +600,7 @@ def _player_update(row: PlayerRow) -> UpdateOne:
         key,
         {
             "$set": {"username": row.username, "metadata": row.metadata, "updatedAt": row.updated_at, "deleted": False},
-            "$setOnInsert": {"createdAt": row.created_at},
+            "$setOnInsert": {"createdAt": row.created_at, "level": 1, "xp": 0},
         },
         upsert=True,
     )

@@ -21,12 +21,14 @@ import orjson
 
 from actors.stores.base import (
     BOARD_RESET,
+    PLAYER_SORTS,
     CommitResult,
     EventQuery,
     EventRecord,
     History,
     JournalRecord,
     PlayerRow,
+    PlayerSearch,
     Remembered,
     RememberedAnswer,
     SlotClaim,
@@ -36,6 +38,7 @@ from actors.stores.base import (
     event_records,
     fenced_slots,
     player_path,
+    player_progress,
     player_rows,
     prefix_upper_bound,
     split_fenced,
@@ -433,22 +436,48 @@ class SqliteStore:
         return await self._run(purge)
 
     async def list_players(
-        self, tenant: str, project: str, *, username: str | None = None, after: str | None = None, limit: int = 50
+        self,
+        tenant: str,
+        project: str,
+        *,
+        username: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+        search: PlayerSearch | None = None,
     ) -> list[PlayerRow]:
+        search = search or PlayerSearch()
+
         def read(conn: sqlite3.Connection) -> list[PlayerRow]:
             sql = (
-                "SELECT player_id, username, created_at, updated_at, metadata FROM players"
+                "SELECT player_id, username, created_at, updated_at, metadata, level, xp FROM players"
                 " WHERE tenant = ? AND project = ? AND deleted = 0"
             )
             params: list[Any] = [tenant, project]
             if username is not None:
                 sql += " AND username = ?"
                 params.append(username)
-            if after is not None:
-                sql += " AND player_id > ?"
+            for column, prefix in (("username", search.username_prefix), ("player_id", search.id_prefix)):
+                if prefix:  # a prefix is the index range prefix <= column < its upper bound
+                    sql += f" AND {column} >= ?"
+                    params.append(prefix)
+                    if (bound := prefix_upper_bound(prefix)) is not None:
+                        sql += f" AND {column} < ?"
+                        params.append(bound)
+            order, direction = "player_id", "DESC" if search.descending else "ASC"
+            if search.sort is not None:
+                column = PLAYER_SORTS[search.sort]  # a fixed name, never the caller's text
+                order = f"{column} {direction}, player_id"
+                if after is not None:
+                    sql += f" AND ({column}, player_id) {'<' if search.descending else '>'} (?, ?)"
+                    params += [search.after_value, after]
+            elif after is not None:
+                sql += f" AND player_id {'<' if search.descending else '>'} ?"
                 params.append(after)
-            rows = conn.execute(sql + " ORDER BY player_id LIMIT ?", (*params, limit)).fetchall()
-            return [PlayerRow(tenant, project, r[0], r[1], r[2], r[3], orjson.loads(r[4])) for r in rows]
+            rows = conn.execute(f"{sql} ORDER BY {order} {direction} LIMIT ?", (*params, limit)).fetchall()
+            return [
+                PlayerRow(tenant, project, r[0], r[1], r[2], r[3], orjson.loads(r[4]), level=r[5], xp=r[6])
+                for r in rows
+            ]
 
         return await self._read(read)
 
@@ -702,10 +731,8 @@ def _journal_record(row: tuple[Any, ...]) -> JournalRecord:
 Rows = list[tuple[Any, ...]]
 
 
-def _rows(
-    records: Sequence[JournalRecord],
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """Journal, player-index and event-store rows of `records`, in insertion order."""
+def _rows(records: Sequence[JournalRecord]) -> tuple[Rows, Rows, Rows, Rows]:
+    """Journal, player-index, event-store and level/XP rows of `records`, in insertion order."""
     journal = [
         (
             r.entity,
@@ -733,7 +760,11 @@ def _rows(
         (e.id, e.type, e.tenant, e.project, e.player_id, e.seq, _dumps(e.data), e.occurred_at)
         for e in event_records(records)
     ]
-    return journal, index, events
+    progress = [
+        (values.get("level"), values.get("xp"), *player)  # None leaves that column as it is
+        for player, values in player_progress(records).items()
+    ]
+    return journal, index, events, progress
 
 
 def _write(
@@ -741,6 +772,7 @@ def _write(
     rows: list[tuple[Any, ...]],
     index_rows: list[tuple[Any, ...]],
     event_rows: list[tuple[Any, ...]],
+    progress_rows: list[tuple[Any, ...]],
     outcome_rows: list[tuple[Any, ...]],
 ) -> None:
     """Inside the caller's write transaction."""
@@ -760,6 +792,11 @@ def _write(
         " metadata = CASE WHEN excluded.deleted THEN players.metadata ELSE excluded.metadata END,"
         " updated_at = excluded.updated_at, deleted = excluded.deleted",
         index_rows,
+    )
+    conn.executemany(
+        "UPDATE players SET level = COALESCE(?, level), xp = COALESCE(?, xp)"
+        " WHERE tenant = ? AND project = ? AND player_id = ?",
+        progress_rows,
     )
     conn.executemany(
         "INSERT INTO events (event_id, type, tenant, project, player_id, seq, data, occurred_at)"

@@ -11,6 +11,7 @@ from serve.api_key_auth import ID_PATTERN
 from serve.backoffice import Acting, allowed
 from serve.backoffice_schemas import (
     AuditEntry,
+    AuditHead,
     AuditPage,
     Plan,
     PlanIn,
@@ -141,3 +142,13 @@ async def list_audit(
     found = await acting.control.list_audit(tenant_id=acting.tenant, filters=filters, after=after, limit=limit + 1)
     next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
     return AuditPage(items=[AuditEntry(**e) for e in found[:limit]], nextCursor=next_cursor)
+
+
+@router.get("/audit/head", response_model=AuditHead, responses=ERRORS, summary="The audit chain's head")
+async def audit_head(acting: Annotated[Acting, allowed("audit:read", audit_tenant)]) -> AuditHead:
+    """The last entry of the tenant's hash chain (`tenantId`; without it, the platform's own chain
+    of platform-wide changes): `ludex audit verify` checks every entry up to it."""
+    head = await acting.control.audit_log.head(acting.tenant)
+    if head is None:
+        return AuditHead(tenantId=acting.tenant, seq=0, hash=None, entryId=None)
+    return AuditHead(tenantId=acting.tenant, seq=head.seq, hash=head.hash, entryId=head.id)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from serve.api_key_auth import PlayerId
 from serve.backoffice import InProject, in_project
 from serve.pagination import Cursor, Limit
-from serve.player_reads import ledger_page, player_page, player_view
+from serve.player_reads import IdPrefix, PlayerSort, UsernamePrefix, ledger_page, player_page, player_view
 from serve.problems import problem_responses
 from serve.schemas import LedgerPage, PlayerPage, Profile
 
@@ -23,12 +23,24 @@ ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 async def list_players(
     acting: Reader,
     username: Annotated[str | None, Query(max_length=64, description="Exact username.")] = None,
+    usernamePrefix: UsernamePrefix = None,
+    idPrefix: IdPrefix = None,
+    sort: PlayerSort = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> PlayerPage:
-    """The project's live players ordered by id, filtered by exact username, as the game API lists them."""
+    """The project's live players ordered by id or `sort`, filtered by exact username or prefixes, as the
+    game API lists them."""
     return await player_page(
-        acting.backend, acting.tenant, acting.project, username=username, cursor=cursor, limit=limit
+        acting.backend,
+        acting.tenant,
+        acting.project,
+        username=username,
+        username_prefix=usernamePrefix,
+        id_prefix=idPrefix,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
     )
 
 

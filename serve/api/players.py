@@ -12,7 +12,7 @@ from engine import commands as c
 from serve.api_key_auth import Caller, PlayerId, require, require_to_run
 from serve.commanding import IDEMPOTENT, idempotency_key, run_command, run_view
 from serve.pagination import Cursor, Limit
-from serve.player_reads import player_page
+from serve.player_reads import IdPrefix, PlayerSort, UsernamePrefix, player_page
 from serve.problems import ProblemError, problem_responses
 from serve.schemas import AwardXp as AwardXpBody
 from serve.schemas import CreatePlayer, Player, PlayerPage, Profile, Progression, UpdatePlayer, XpResult
@@ -68,12 +68,23 @@ async def create_player(request: Request, body: CreatePlayer, caller: Writer) ->
 async def list_players(
     caller: Reader,
     username: Annotated[str | None, Query(max_length=64, description="Exact username.")] = None,
+    usernamePrefix: UsernamePrefix = None,
+    idPrefix: IdPrefix = None,
+    sort: PlayerSort = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> PlayerPage:
-    """Live players ordered by id, filtered by exact username."""
+    """Live players ordered by id or `sort`, filtered by exact username or prefixes."""
     return await player_page(
-        caller.backend, caller.tenant, caller.project, username=username, cursor=cursor, limit=limit
+        caller.backend,
+        caller.tenant,
+        caller.project,
+        username=username,
+        username_prefix=usernamePrefix,
+        id_prefix=idPrefix,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
     )
 
 

@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from config.settings import Settings
+from serve.cli.audit import add_parser as add_audit_parser
+from serve.cli.audit import run as audit_command
 from serve.cli.client import problem, problem_text, saved_credentials
 from serve.cli.data import COMMANDS as DATA_COMMANDS
 from serve.cli.data import add_parsers as add_data_parsers
@@ -287,6 +289,7 @@ def _main(argv: list[str] | None) -> int:
     add_data_parsers(commands)
     add_leaderboards_parser(commands)
     add_shards_parser(commands)
+    add_audit_parser(commands)
     args = parser.parse_args(argv)
     return _run(args)
 
@@ -304,6 +307,8 @@ def _run(args: argparse.Namespace) -> int:
         return project_apply(args)
     if args.command == "shards":
         return shards_command(args)
+    if args.command == "audit":
+        return audit_command(args)
     return 2
 
 

@@ -103,11 +103,17 @@ def test_metrics_chart_usage_csv_and_the_audit_log(page: Page, server: Server, t
         assert admin.post("/v1/admin/tenants", json={"id": tenant, "name": "Audited"}).status_code == 201
         assert admin.patch(f"/v1/admin/tenants/{tenant}", json={"name": "Audited again"}).status_code == 200
     nav(page, "Audit")
+    page.get_by_role("textbox", name="Tenant").fill(tenant)
     page.get_by_label("Target").fill(tenant)
     page.get_by_label("Action").fill("tenant.update")
     page.get_by_role("button", name="Apply filters").click()
     settled(page)
     expect(page.get_by_role("cell", name="tenant.update")).to_be_visible()
     assert page.locator("tbody tr").count() == 1
+    with server.admin() as admin:
+        head = admin.get("/v1/admin/audit/head", params={"tenantId": tenant}).json()
+    assert head["seq"] == 2, "tenant.create then tenant.update, chained"
+    expect(page.get_by_text(f"Tenant {tenant}: 2 chained entries")).to_be_visible()
+    expect(page.get_by_label("Chain head hash")).to_have_text(head["hash"])
     page.get_by_text("Before / after").click()
     expect(page.get_by_text('"name": "Audited again"')).to_be_visible()

@@ -25,7 +25,7 @@ from actors.ingress.accounts import AccountService
 from actors.ingress.control_plane import ControlPlane
 from actors.ingress.webhook_subscriptions import WebhookSubscriptions
 from actors.secret_box import SecretBox
-from actors.stores.base import Store
+from actors.stores.base import PlayerSearch, Store
 from actors.stores.migrations import LATEST_SCHEMA, mongo_version, sqlite_version
 from actors.stores.mongo import MongoStore
 from actors.stores.sqlite import SqliteStore
@@ -130,6 +130,19 @@ async def test_players_wallets_ledgers_inventories_quests_achievements_and_purch
     assert [row.player_id for row in await store.list_players(tenant, project, limit=100)] == expected["listed"]
     assert await host.economy_version(tenant, project) == 2
     assert await host.economy_document(tenant, project) == expected["economy"]
+
+
+async def test_the_player_index_gets_each_players_level_and_xp_from_its_journal(upgraded: Upgraded) -> None:
+    """Schema 8 sorts players by level and XP: the index of an older store is filled from the
+    journal, so each row agrees with the player's profile (and the index sorts by it at once)."""
+    store, host = upgraded.store, upgraded.host
+    tenant, project = upgraded.tenant, upgraded.project
+    rows = await store.list_players(tenant, project, limit=100)
+    profiles = {r.player_id: (await host.view(tenant, project, r.player_id, "profile")).body for r in rows}
+    assert any(p["xp"] for p in profiles.values()), "the fixture has players with XP"
+    assert {r.player_id: (r.level, r.xp) for r in rows} == {k: (p["level"], p["xp"]) for k, p in profiles.items()}
+    by_xp = await store.list_players(tenant, project, limit=100, search=PlayerSearch(sort="xp", descending=True))
+    assert [r.xp for r in by_xp] == sorted((p["xp"] for p in profiles.values()), reverse=True)
 
 
 async def test_old_idempotency_keys_replay_their_original_answers_and_refuse_another_request(

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,11 @@ import pytest
 
 from actors.documents import update_document
 from actors.stores.base import (
+    PLAYER_SORTS,
     CommitResult,
     EventQuery,
     JournalRecord,
+    PlayerSearch,
     RememberedAnswer,
     SlotClaim,
     SlotOwner,
@@ -266,6 +269,63 @@ class StoreContract:
         assert [r.player_id for r in await store.list_players("t", "p", after="a", limit=1)] == ["b"]
         assert [r.player_id for r in await store.list_players("t", "p", username="bea")] == ["b"]
 
+    async def _searchable_players(self, store: Store) -> None:
+        """Six players: created on days 1..6, XP and levels out of that order, one updated later."""
+
+        def events(n: int, player: str, name: str, xp: int, level: int) -> JournalRecord:
+            created = {"type": "player.created", "data": {"username": name, "metadata": {}}}
+            gained = [{"type": "player.xp.added", "data": {"amount": xp, "xp": xp, "reason": ""}}]
+            gained += [{"type": "player.levelup", "data": {"level": lv}} for lv in range(2, level + 1)]
+            return JournalRecord(f"player:t/p/{player}", 1, [created, *gained], f"2026-01-0{n}T00:00:00.000Z", 1)
+
+        players = [("ad1", "adam", 50, 2), ("ad2", "adele", 900, 5), ("b1", "bob", 50, 2)]
+        players += [("ad3", "ada", 10, 1), ("c1", "cy", 300, 3), ("ad4", "zed", 900, 5)]
+        await store.commit([events(n, *player) for n, player in enumerate(players, start=1)], [])
+        later = {"type": "player.updated", "data": {"username": "adam", "metadata": {"vip": True}}}
+        xp = {"type": "player.xp.added", "data": {"amount": 1000, "xp": 1050, "reason": ""}}
+        await store.commit([JournalRecord("player:t/p/ad1", 2, [later, xp], "2026-01-09T00:00:00.000Z", 1)], [])
+
+    async def _walk(self, store: Store, search: PlayerSearch, page: int = 2) -> list[str]:
+        """Every page of a search, each starting after the last row of the one before."""
+        found: list[str] = []
+        after: str | None = None
+        while True:
+            rows = await store.list_players("t", "p", after=after, limit=page, search=search)
+            found += [r.player_id for r in rows]
+            if len(rows) < page:
+                return found
+            after = rows[-1].player_id
+            if search.sort is not None:
+                search = replace(search, after_value=getattr(rows[-1], PLAYER_SORTS[search.sort]))
+
+    async def test_players_are_found_by_username_and_id_prefix(self, store: Store) -> None:
+        await self._searchable_players(store)
+        assert await self._walk(store, PlayerSearch(username_prefix="ad")) == ["ad1", "ad2", "ad3"]
+        assert await self._walk(store, PlayerSearch(id_prefix="ad")) == ["ad1", "ad2", "ad3", "ad4"]
+        assert await self._walk(store, PlayerSearch(username_prefix="ad", id_prefix="ad2")) == ["ad2"]
+        assert await self._walk(store, PlayerSearch(id_prefix="ad", descending=True)) == ["ad4", "ad3", "ad2", "ad1"]
+        assert await self._walk(store, PlayerSearch(username_prefix="nobody")) == []
+        assert await self._walk(store, PlayerSearch(username_prefix="ad", sort="username"), page=1) == [
+            *["ad3", "ad1", "ad2"]
+        ]
+
+    async def test_players_sort_by_created_updated_level_and_xp_across_pages(self, store: Store) -> None:
+        await self._searchable_players(store)
+        assert await self._walk(store, PlayerSearch(sort="createdAt")) == ["ad1", "ad2", "b1", "ad3", "c1", "ad4"]
+        assert await self._walk(store, PlayerSearch(sort="createdAt", descending=True)) == [
+            *["ad4", "c1", "ad3", "b1", "ad2", "ad1"]
+        ]
+        assert (await self._walk(store, PlayerSearch(sort="updatedAt")))[-1] == "ad1"
+        assert await self._walk(store, PlayerSearch(sort="xp")) == ["ad3", "b1", "c1", "ad2", "ad4", "ad1"]
+        assert await self._walk(store, PlayerSearch(sort="level", descending=True)) == [
+            *["ad4", "ad2", "c1", "b1", "ad1", "ad3"]
+        ]
+        assert await self._walk(store, PlayerSearch(username_prefix="ad", sort="xp", descending=True), page=1) == [
+            *["ad1", "ad2", "ad3"]
+        ]
+        [adam] = await store.list_players("t", "p", username="adam")
+        assert (adam.level, adam.xp, adam.metadata) == (2, 1050, {"vip": True})
+
     async def test_documents_are_replaced_whole_and_listed_by_tenant(self, store: Store) -> None:
         await store.put_document("projects", "t1/a", {"tenantId": "t1", "id": "a", "name": "A"})
         await store.put_document("projects", "t1/b", {"tenantId": "t1", "id": "b", "name": "B"})
@@ -444,6 +504,26 @@ class StoreContract:
 class TestSqliteStore(StoreContract):
     def create_store(self, tmp_path: Path) -> Store:
         return SqliteStore(tmp_path / "ludex.sqlite3")
+
+    async def test_every_player_sort_and_prefix_walks_an_index_without_sorting(self, store: Store) -> None:
+        """The plan of each query `list_players` makes: an index search, never a scan of the
+        table nor a sort of what it read (a temporary B-tree), whatever the project holds."""
+        assert isinstance(store, SqliteStore)
+        statements: list[str] = []
+        for reader in store._readers:
+            await reader.run(lambda conn: conn.set_trace_callback(statements.append))
+        searches = [PlayerSearch(username_prefix="ad", sort="username"), PlayerSearch(id_prefix="ad", descending=True)]
+        searches += [PlayerSearch(sort=sort, descending=d, after_value=1) for sort in PLAYER_SORTS for d in (0, 1)]
+        for search in searches:
+            await store.list_players("t", "p", after="x", limit=5, search=search)
+        for reader in store._readers:
+            await reader.run(lambda conn: conn.set_trace_callback(None))
+        assert len(statements) == len(searches)
+        for statement in statements:
+            plan = await store._run(lambda conn, sql=statement: conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall())
+            details = " | ".join(row[-1] for row in plan)
+            assert "USING INDEX" in details or "USING COVERING INDEX" in details, (statement, details)
+            assert "TEMP B-TREE" not in details and "SCAN players" not in details, (statement, details)
 
     async def test_uses_wal_and_full_sync(self, store: Store) -> None:
         assert isinstance(store, SqliteStore)

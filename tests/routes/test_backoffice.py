@@ -77,6 +77,12 @@ ROUTES: list[Route] = [
     ),
     ("GET audit (platform)", lambda c, w: c.get("/v1/admin/audit"), PLATFORM),
     ("GET audit (tenant)", lambda c, w: c.get("/v1/admin/audit", params={"tenantId": TENANT}), PLATFORM | {"owner"}),
+    ("GET audit head (platform)", lambda c, w: c.get("/v1/admin/audit/head"), PLATFORM),
+    (
+        "GET audit head (tenant)",
+        lambda c, w: c.get("/v1/admin/audit/head", params={"tenantId": TENANT}),
+        PLATFORM | {"owner"},
+    ),
     ("GET projects", lambda c, w: c.get("/v1/client/projects"), PLATFORM | {"owner", "developer", "analyst"}),
     (
         "POST project",
@@ -186,6 +192,25 @@ def test_backoffice_changes_are_in_the_audit_log(world: dict[str, Any]) -> None:
     mine = [e for e in entries.json()["items"] if e["target"] == project]
     assert len(mine) == 1 and mine[0]["actor"].startswith("owner-") and mine[0]["after"]["name"] == "Audited"
     assert mine[0]["requestId"]
+
+
+def test_the_audit_head_is_the_last_entry_of_the_tenants_chain(world: dict[str, Any]) -> None:
+    owner = world["clients"]["owner"]
+    assert owner.post("/v1/client/projects", json={"id": uid("chained"), "name": "Chained"}).status_code == 201
+    head = owner.get("/v1/admin/audit/head", params={"tenantId": TENANT}).json()
+    entries: list[dict[str, Any]] = []
+    params = {"tenantId": TENANT, "limit": 100}
+    while True:
+        page = owner.get("/v1/admin/audit", params=params).json()
+        assert "items" in page, page
+        entries += page["items"]
+        if not page["nextCursor"]:
+            break
+        params["cursor"] = page["nextCursor"]
+    chained = [e for e in entries if e["seq"] is not None]
+    assert head["tenantId"] == TENANT and head["seq"] == len(chained) == chained[-1]["seq"]
+    assert head["hash"] == chained[-1]["hash"] and head["entryId"] == chained[-1]["id"]
+    assert all(e["prev"] == before["hash"] for before, e in zip(chained, chained[1:], strict=False))
 
 
 def test_tenant_and_project_lists_sort_filter_search_and_page(world: dict[str, Any]) -> None:

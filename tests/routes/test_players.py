@@ -133,7 +133,7 @@ def test_listing_with_a_page_larger_than_the_matches_has_no_next_cursor(api: Api
     assert [item["playerId"] for item in page["items"]] == [player_id]
     assert page["nextCursor"] is None
     item = page["items"][0]
-    assert set(item) == {"playerId", "username", "metadata", "createdAt", "updatedAt"}
+    assert set(item) == {"playerId", "username", "metadata", "createdAt", "updatedAt", "level", "xp"}
 
 
 def test_listing_with_an_invalid_cursor_answers_422_invalid_cursor(api: Api) -> None:

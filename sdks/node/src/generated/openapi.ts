@@ -46,6 +46,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/audit/head": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit chain's head
+         * @description The last entry of the tenant's hash chain (`tenantId`; without it, the platform's own chain
+         *     of platform-wide changes): `ludex audit verify` checks every entry up to it.
+         */
+        get: operations["audit_head_v1_admin_audit_head_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/billing/deliveries": {
         parameters: {
             query?: never;
@@ -824,7 +845,8 @@ export interface paths {
         };
         /**
          * Look up players
-         * @description The project's live players ordered by id, filtered by exact username, as the game API lists them.
+         * @description The project's live players ordered by id or `sort`, filtered by exact username or prefixes, as the
+         *     game API lists them.
          */
         get: operations["list_players_v1_client_projects__projectId__players_get"];
         put?: never;
@@ -1546,7 +1568,7 @@ export interface paths {
         };
         /**
          * List players
-         * @description Live players ordered by id, filtered by exact username.
+         * @description Live players ordered by id or `sort`, filtered by exact username or prefixes.
          */
         get: operations["list_players_v1_projects__projectId__players_get"];
         put?: never;
@@ -2149,21 +2171,63 @@ export interface components {
         AuditEntry: {
             /** Action */
             action: string;
-            /** Actor */
-            actor: string;
+            /**
+             * Actor
+             * @description Who acted; null once an erasure forgot them (the hash stays).
+             */
+            actor: string | null;
             /** After */
             after: unknown;
             /** Before */
             before: unknown;
+            /**
+             * Hash
+             * @description SHA-256 over the entry (personal values salted) and `prev`.
+             */
+            hash?: string | null;
             /** Id */
             id: string;
             /** Occurredat */
             occurredAt: string;
+            /**
+             * Prev
+             * @description The hash of the entry before it in the chain.
+             */
+            prev?: string | null;
             /** Requestid */
             requestId: string | null;
+            /**
+             * Seq
+             * @description Its place in the tenant's chain; null: written before the chain.
+             */
+            seq?: number | null;
             /** Target */
             target: string;
             /** Tenantid */
+            tenantId: string | null;
+        };
+        /**
+         * AuditHead
+         * @description Where a tenant's audit chain ends: note it down (or compare it with one noted before) and
+         *     `ludex audit verify` proves nothing before it changed.
+         */
+        AuditHead: {
+            /** Entryid */
+            entryId: string | null;
+            /**
+             * Hash
+             * @description The last entry's hash.
+             */
+            hash: string | null;
+            /**
+             * Seq
+             * @description How many entries the chain holds (0: none yet).
+             */
+            seq: number;
+            /**
+             * Tenantid
+             * @description The tenant; null: the platform's own chain.
+             */
             tenantId: string | null;
         };
         /** AuditPage */
@@ -3989,7 +4053,7 @@ export interface components {
         /** PlayerPage */
         PlayerPage: {
             /** Items */
-            items: components["schemas"]["Player"][];
+            items: components["schemas"]["PlayerSummary"][];
             /** Nextcursor */
             nextCursor: string | null;
         };
@@ -4072,6 +4136,28 @@ export interface components {
             wallet: {
                 [key: string]: number;
             };
+            /** Xp */
+            xp: number;
+        };
+        /**
+         * PlayerSummary
+         * @description A player as the player index lists it: enough to find and sort, not the whole profile.
+         */
+        PlayerSummary: {
+            /** Createdat */
+            createdAt: string | null;
+            /** Level */
+            level: number;
+            /** Metadata */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** Playerid */
+            playerId: string;
+            /** Updatedat */
+            updatedAt: string | null;
+            /** Username */
+            username: string;
             /** Xp */
             xp: number;
         };
@@ -5307,6 +5393,104 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    audit_head_v1_admin_audit_head_get: {
+        parameters: {
+            query?: {
+                tenantId?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditHead"];
                 };
             };
             /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
@@ -9555,7 +9739,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The credentials may not do this here (scope, project, role or plan). */
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10108,6 +10292,12 @@ export interface operations {
             query?: {
                 /** @description Exact username. */
                 username?: string | null;
+                /** @description Only usernames starting with this (case-sensitive). */
+                usernamePrefix?: string | null;
+                /** @description Only player ids starting with this. */
+                idPrefix?: string | null;
+                /** @description Order by a field (ties by id); a leading `-` sorts descending; each order walks an index. Default: by id, or by username with `usernamePrefix`. */
+                sort?: ("id" | "-id" | "username" | "-username" | "createdAt" | "-createdAt" | "updatedAt" | "-updatedAt" | "level" | "-level") | ("xp" | "-xp") | null;
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string | null;
                 /** @description Page size (1 to 200). */
@@ -13670,6 +13860,12 @@ export interface operations {
             query?: {
                 /** @description Exact username. */
                 username?: string | null;
+                /** @description Only usernames starting with this (case-sensitive). */
+                usernamePrefix?: string | null;
+                /** @description Only player ids starting with this. */
+                idPrefix?: string | null;
+                /** @description Order by a field (ties by id); a leading `-` sorts descending; each order walks an index. Default: by id, or by username with `usernamePrefix`. */
+                sort?: ("id" | "-id" | "username" | "-username" | "createdAt" | "-createdAt" | "updatedAt" | "-updatedAt" | "level" | "-level") | ("xp" | "-xp") | null;
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string | null;
                 /** @description Page size (1 to 200). */

@@ -286,7 +286,8 @@ async function audit(ctx) {
       table(
         [
           ["When", (e) => when(e.occurredAt)],
-          ["Actor", (e) => e.actor],
+          ["#", (e) => (e.seq == null ? "—" : String(e.seq))],
+          ["Actor", (e) => e.actor || "(erased)"],
           ["Action", (e) => badge(e.action)],
           ["Target", (e) => h("span", { class: "mono" }, e.target)],
           ["Tenant", (e) => e.tenantId || "—"],
@@ -296,11 +297,33 @@ async function audit(ctx) {
       ),
     empty("No audit entries match.", "Every backoffice change is recorded here."),
   );
+  const head = h("div", { "aria-live": "polite" });
+  const messages = h("div");
+  const showHead = async () => {
+    const tenantId = filters.tenantId.value.trim();
+    try {
+      const found = await api("/v1/admin/audit/head", { params: { tenantId } });
+      const chain = tenantId ? `Tenant ${tenantId}` : "Platform-wide changes";
+      put(
+        clear(head),
+        h("p", {}, `${chain}: ${found.seq} chained entries. Note the head down; \`ludex audit verify --expect <hash>\` proves nothing before it changed.`),
+        h("p", {}, "Head hash: ", h("span", { class: "mono", "aria-label": "Chain head hash" }, found.hash || "none yet")),
+      );
+    } catch (error) {
+      showError(messages, error);
+    }
+  };
+  const apply = () => {
+    list.reload();
+    showHead();
+  };
   put(main, 
-    toolbar(field("Tenant", filters.tenantId), field("Actor", filters.actor), field("Action", filters.action), field("Target", filters.target), button("Apply filters", () => list.reload(), { class: "primary" })),
+    toolbar(field("Tenant", filters.tenantId), field("Actor", filters.actor), field("Action", filters.action), field("Target", filters.target), button("Apply filters", apply, { class: "primary" })),
+    messages,
+    card("Chain head", head),
     card(null, list.element),
   );
-  list.reload();
+  apply();
 }
 
 async function users(ctx) {
