@@ -11,9 +11,12 @@ PROGRESS_EVENTS = {"player.xp.added": "xp", "player.levelup": "level", "player.l
 
 
 def fold_progress(events: Iterable[dict[str, Any]], into: dict[str, int]) -> dict[str, int]:
-    """`into` with the level and XP these events (in journal order) leave; the last one wins."""
+    """`into` with the level and XP these events (in journal order) leave; the last one wins.
+    An event without the figure (a foreign or older shape) moves nothing: a commit never fails
+    over the sort index."""
     for event in events:
-        name = PROGRESS_EVENTS.get(event["type"])
-        if name is not None:
-            into[name] = int(event["data"][name])
+        name = PROGRESS_EVENTS.get(event.get("type", ""))
+        value = (event.get("data") or {}).get(name) if name is not None else None
+        if name is not None and isinstance(value, int) and not isinstance(value, bool):
+            into[name] = value
     return into
