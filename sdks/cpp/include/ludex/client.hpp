@@ -25,6 +25,9 @@ using Json = nlohmann::json;
 
 struct CallOptions {
   std::optional<std::string> idempotencyKey;  // unset: a generated UUIDv4
+  // false for a call that must not go twice once the server may have acted on it (a session's
+  // refresh, which spends its token): network failures then surface instead of being retried.
+  bool retryNetworkErrors = true;
 };
 
 struct Page {
@@ -82,6 +85,8 @@ class Requester {
   const Config& config() const { return config_; }
 
  private:
+  HttpResponse sendWithRetries(const HttpRequest& request, bool retryNetworkErrors);
+
   Config config_;
   std::shared_ptr<HttpTransport> transport_;
 };
