@@ -105,6 +105,12 @@ class Settings(BaseSettings):
         default=10.0, description="Sign-in attempts per client address per second (bursts of twice that)."
     )
     login_rate_per_s: float = Field(default=100.0, description="Sign-in attempts per second in all.")
+    player_signin_rate_per_ip_per_s: float = Field(
+        default=10.0, gt=0, description="Player sign-ins and refreshes per client address per second (bursts of twice)."
+    )
+    player_session_rate_per_s: float = Field(
+        default=20.0, gt=0, description="Game API calls per player session per second (bursts of twice)."
+    )
     restore_max_bytes: int = Field(
         default=64 * 1024**3, ge=1, description="`ludex restore` refuses a backup that unpacks to more bytes than this."
     )

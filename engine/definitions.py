@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from engine.client_policy import DEFAULT_CLIENT_ALLOW, parse_client_policy
 from engine.flags import Flag, FlagValue, flag_to_document, parse_flag
 from engine.leaderboards import Leaderboard, parse_leaderboards
 from engine.limits import (
@@ -145,6 +146,7 @@ class Economy:
     feature_flags: Mapping[str, FlagValue] = field(default_factory=dict)  # each flag's default value
     flags: Mapping[str, Flag] = field(default_factory=dict)  # rollouts and targeting: engine/flags.py
     leaderboards: Mapping[str, Leaderboard] = field(default_factory=dict)
+    client_allow: frozenset[str] = frozenset(DEFAULT_CLIENT_ALLOW)  # ops a player session may send
 
 
 class DefinitionError(ValueError):
@@ -165,6 +167,7 @@ ECONOMY_SECTIONS = (  # an economy document's top-level keys
     "quests",
     "featureFlags",
     "leaderboards",
+    "clientPolicy",
 )
 _CURRENCY_KINDS: tuple[CurrencyKind, ...] = ("soft", "hard")
 _MAX_FORMULA_LEVEL = MAX_XP_LEVELS
@@ -308,6 +311,8 @@ class _EconomyParser(_Reader):
         quests = self.parse_quests(top)
         flags = self.parse_flags(top.get("featureFlags", {}), "featureFlags", set(achievements))
         leaderboards = parse_leaderboards(top.get("leaderboards", []), self.counter_ids, self.currency_ids, self.report)
+        client = top.get("clientPolicy", {"allow": list(DEFAULT_CLIENT_ALLOW)})
+        allow = parse_client_policy(client, "clientPolicy", self.report)
         if self.problems or xp_curve is None:
             return None
         return Economy(
@@ -321,6 +326,7 @@ class _EconomyParser(_Reader):
             feature_flags={flag_id: flag.default for flag_id, flag in flags.items()},
             flags=flags,
             leaderboards=leaderboards,
+            client_allow=allow,
         )
 
     def parse_currencies(self, top: Mapping[str, Any]) -> dict[str, Currency]:

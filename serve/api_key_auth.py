@@ -13,20 +13,30 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
 from actors.ingress.metering import Metering
+from actors.ingress.player_sessions import PlayerSession
 from engine.access import ApiKey
 from engine.commands import Command
 from engine.quotas import Usage
 from serve.backend import Backend, backend
+from serve.player_sessions import admit_session, own_player, policy_of, session_key
 from serve.problems import ProblemError
+from serve.project_admission import check_project
 from serve.ratelimit import rate_limit_headers
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
 api_key_header = APIKeyHeader(
     name="x-api-key", auto_error=False, description="A project API key: `ldx_<prefix>_<secret>`."
+)
+player_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="PlayerSession",
+    bearerFormat="JWT",
+    description="A player session's access token (`POST /v1/projects/{projectId}/auth/device|custom|refresh`):"
+    " its own player only (`me`), reads and the commands the economy's `clientPolicy` allows.",
 )
 
 
@@ -42,6 +52,10 @@ class Caller:
     metering: Metering
     plan: dict[str, Any] | None
     usage: Usage
+    # A player session's call (None: a key's): its player, and the ops its project's client
+    # policy lets it send (`serve.commanding.execute` decides from them).
+    session: PlayerSession | None = None
+    client_allow: frozenset[str] = frozenset()
 
 
 def metering(request: HTTPConnection, backend: Backend) -> Metering:
@@ -78,10 +92,7 @@ async def admit_key(backend: Backend, token: str, tenant: str, project: str, sco
         # Decided before what was read of the project is used, so a key cannot probe another
         # tenant's projects.
         raise ProblemError("wrong-project", "the API key belongs to another tenant's project")
-    if found is None or found.get("deleted") or (tenant_document or {}).get("deleted"):
-        raise ProblemError("project-not-found", f"tenant '{tenant}' has no project '{project}'")
-    if (tenant_document or {}).get("suspended"):
-        raise ProblemError("tenant-suspended", f"tenant '{tenant}' is suspended; its operator can lift that")
+    check_project(found, tenant_document, tenant, project)
     if key.project_id != project:
         raise ProblemError("wrong-project", "the API key belongs to another project")
     if scope is not None and scope not in key.scopes:
@@ -93,18 +104,25 @@ def missing_scope(scope: str) -> ProblemError:
     return ProblemError("insufficient-scope", f"the API key lacks the '{scope}' scope")
 
 
-def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
-    """A dependency admitting keys of the path's project with `scope` (any scope when None)."""
+def require(scope: str | None, *, sessions: bool = False) -> Callable[..., Awaitable[Caller]]:
+    """A dependency admitting keys of the path's project with `scope` (any scope when None), and
+    player sessions on the routes of one player (a `playerId` in the path: their own) or, with
+    `sessions`, on a route every session may use (leaderboard pages, the catalog, batches)."""
 
     async def caller(
         request: Request,
         projectId: ProjectId,
         tenant: Annotated[str, Depends(tenant_id)],
         token: Annotated[str | None, Depends(api_key_header)],
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(player_bearer)],
         backend: Annotated[Backend, Depends(backend)],
     ) -> Caller:
+        if not token and bearer is not None and bearer.credentials:
+            return await session_caller(request, backend, bearer.credentials, tenant, projectId, sessions)
         if not token:
-            raise ProblemError("missing-api-key", "the x-api-key header is required")
+            raise ProblemError(
+                "missing-api-key", "the x-api-key header (or a player session's bearer token) is required"
+            )
         key = await admit_key(backend, token, tenant, projectId, scope)
         meter = metering(request, backend)
         plan = await meter.plans.plan_of(tenant)
@@ -113,6 +131,23 @@ def require(scope: str | None) -> Callable[..., Awaitable[Caller]]:
         return Caller(tenant, projectId, key, backend, meter, plan, usage)
 
     return caller
+
+
+async def session_caller(
+    request: Request, backend: Backend, token: str, tenant: str, project: str, anywhere: bool
+) -> Caller:
+    """A player session's call (`serve.player_sessions`), charged to the session's own bucket."""
+    session = await admit_session(request, backend, token, tenant, project)
+    if not anywhere and "playerId" not in request.path_params:
+        raise ProblemError("not-client-callable", "this route is for server keys; a player session may not call it")
+    own_player(request, session)
+    key = session_key(session, backend.settings.player_session_rate_per_s)
+    meter = metering(request, backend)
+    plan = await meter.plans.plan_of(tenant)
+    await charge(request, tenant, key, plan, 1)
+    usage = await meter.count_request(tenant)
+    allow = await policy_of(request, backend, tenant, project)
+    return Caller(tenant, project, key, backend, meter, plan, usage, session, allow)
 
 
 def require_to_run(*commands: type[Command]) -> Callable[..., Awaitable[Caller]]:

@@ -27,7 +27,9 @@ from serve.api import (
     inventory,
     leaderboards,
     members,
+    player_auth,
     player_lookup,
+    player_moderation,
     players,
     privacy,
     progress,
@@ -41,6 +43,7 @@ from serve.api import (
 from serve.backend import BackendHolder
 from serve.body_limit import BodyLimit
 from serve.content_policy import policy_for
+from serve.player_origins import PlayerOrigins
 from serve.problems import install_problem_handlers
 from serve.ratelimit import LocalRateLimiter, RedisRateLimiter
 from serve.realtime import route as realtime
@@ -179,6 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         health,
         dashboard_login,
+        player_auth,
         players,
         wallet,
         inventory,
@@ -194,6 +198,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         client,
         members,
         player_lookup,
+        player_moderation,
         client_leaderboards,
         privacy,
         economy_health,  # before `reports`: its path is more specific than reports/{report}
@@ -205,6 +210,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     webui.install(app)
 
+    app.add_middleware(PlayerOrigins)  # inside RequestContext: its refusals carry the request id
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)
     return app

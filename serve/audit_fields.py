@@ -55,6 +55,10 @@ AUDITED_FIELDS: dict[str, frozenset[str]] = {
     "billing.delivery.redrive": _NOTHING,
     "player.erase": frozenset({"playerId", "erasedAt", "seq", "repeated"}),
     "shards.scale": frozenset({"hosts"}),
+    "player.ban": frozenset({"playerId", "reason", "until"}),
+    "player.unban": frozenset({"playerId", "reason", "until"}),
+    "player.sessions.revoke": frozenset({"playerId", "ended"}),
+    "player-auth.update": frozenset({"deviceSignIn", "allowedOrigins", "hasSecret", "publicKeys"}),
 }
 
 

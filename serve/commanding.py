@@ -9,7 +9,7 @@ replays), or the same as a result inside a batch or on the stream (`outcome_resu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
@@ -17,8 +17,10 @@ from fastapi.responses import JSONResponse
 from starlette.requests import HTTPConnection
 
 from actors.host import CommandRequest
+from engine.client_policy import NotClientCallableError, check_client_callable
 from engine.commands import Command
 from engine.outcomes import Outcome, Refusal
+from engine.player_auth import NotYourPlayerError, is_own_player
 from serve.api_key_auth import Caller, missing_scope
 from serve.player_reads import player_view
 from serve.problems import ProblemError, problem_headers, problem_of, problem_response, status_of
@@ -111,17 +113,23 @@ class Ask:
 
 async def execute(connection: HTTPConnection, caller: Caller, asks: Sequence[Ask]) -> list[Outcome]:
     """Each command's outcome, in order: the one path of a single call, a batch's commands and
-    the stream's. A command whose scope (`Command.scope`) the key lacks is refused here; so is a
-    new (unkeyed) one once the month's quota is spent, which no host needs to see. A keyed one
-    goes to its host with the quota's refusal (`refuse_fresh`): a remembered key still replays,
-    a new one is refused. The rest go in one directory call, and their fresh events are counted
-    against the quota they were decided by."""
+        the stream's. A player session's command for another player or outside its project's client
+    policy is refused here, and so is one whose scope (`Command.scope`) the key lacks; so is a
+        new (unkeyed) one once the month's quota is spent, which no host needs to see. A keyed one
+        goes to its host with the quota's refusal (`refuse_fresh`): a remembered key still replays,
+        a new one is refused. The rest go in one directory call, and their fresh events are counted
+        against the quota they were decided by."""
     quota = _quota_refusal(caller)
     request_id = connection.state.request_id
+    if caller.session is not None:  # `me` stands for the session's player in a batch or on the stream
+        asks = [replace(ask, player_id=caller.session.player_id) if ask.player_id == "me" else ask for ask in asks]
     outcomes: list[Outcome | None] = []
     requests: list[CommandRequest] = []
     for ask in asks:
-        if ask.command.scope not in caller.key.scopes:
+        refusal = _session_refusal(caller, ask)
+        if refusal is not None:
+            outcomes.append(Outcome.refused(refusal))
+        elif ask.command.scope not in caller.key.scopes:
             outcomes.append(Outcome.refused(missing_scope(ask.command.scope)))
         elif quota is not None and ask.idempotency_key is None:
             outcomes.append(Outcome.refused(quota))
@@ -136,6 +144,21 @@ async def execute(connection: HTTPConnection, caller: Caller, asks: Sequence[Ask
     await caller.metering.count_events(caller.tenant, answered)
     answers = iter(answered)
     return [next(answers) if outcome is None else outcome for outcome in outcomes]
+
+
+def _session_refusal(caller: Caller, ask: Ask) -> Refusal | None:
+    """A player session may act on its own player only (403 `not-your-player`), and send only
+    the ops its project's client policy allows (403 `not-client-callable`); keys: no refusal."""
+    session = caller.session
+    if session is None:
+        return None
+    if not is_own_player(session.player_id, ask.player_id):
+        return Refusal.of(NotYourPlayerError())
+    try:
+        check_client_callable(caller.client_allow, ask.command.op)
+    except NotClientCallableError as error:
+        return Refusal.of(error)
+    return None
 
 
 def _quota_refusal(caller: Caller) -> Refusal | None:

@@ -57,6 +57,7 @@ class Subscriber:
     queue_size: int = 1000
     on_overflow: Callable[[Subscriber], None] | None = None
     types: frozenset[str] | None = None  # None: every type
+    player_id: str | None = None  # a player session's socket: that player's events only
     active: bool = False
     floor: int = 0  # live events at or below this position were replayed already
     queue: asyncio.Queue[dict[str, Any]] = field(init=False)
@@ -71,7 +72,10 @@ class Subscriber:
         return self.overflowed.is_set()
 
     def wants(self, event: EventRecord) -> bool:
-        """`*`, exact types and prefixes like `wallet.*`, as webhooks match them."""
+        """`*`, exact types and prefixes like `wallet.*`, as webhooks match them; a player
+        session's socket, only its own player's events."""
+        if self.player_id is not None and event.player_id != self.player_id:
+            return False
         return self.types is None or matches(tuple(self.types), event.type)
 
     def send(self, message: dict[str, Any]) -> None:
@@ -402,7 +406,9 @@ async def _put(subscriber: Subscriber, message: dict[str, Any]) -> None:
 
 def replay_query(subscriber: Subscriber, types: Sequence[str] | None) -> EventQuery:
     """The store query a `since` replay of `types` reads (patterns are matched afterwards)."""
-    return EventQuery(tenant=subscriber.tenant, project=subscriber.project, types=_types(types))
+    return EventQuery(
+        tenant=subscriber.tenant, project=subscriber.project, types=_types(types), player_id=subscriber.player_id
+    )
 
 
 def _types(types: Sequence[str] | None) -> tuple[str, ...] | None:

@@ -14,7 +14,7 @@ from serve.problems import problem_responses
 from serve.schemas import Batch, BatchResults
 
 router = APIRouter(prefix="/v1/projects/{projectId}", tags=["batch"])
-Anyone = Annotated[Caller, Depends(require(None))]
+Anyone = Annotated[Caller, Depends(require(None, sessions=True))]  # sessions: per command, own player
 ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
 
 

@@ -26,7 +26,7 @@ from serve.pagination import decode_cursor, encode_cursor
 from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/projects/{projectId}/leaderboards", tags=["leaderboards"])
-Reader = Annotated[Caller, Depends(require("players:read"))]
+Reader = Annotated[Caller, Depends(require("players:read", sessions=True))]  # the catalog and boards: sessions too
 Writer = Annotated[Caller, Depends(require_to_run(c.SubmitScore))]
 BoardId = Annotated[str, Path(pattern=ID_PATTERN, examples=["high-score"])]
 PeriodQuery = Annotated[

@@ -14,7 +14,7 @@ from serve.problems import ProblemError, problem_responses
 from serve.schemas import Catalog, PurchaseRequest, Receipt, Sku
 
 router = APIRouter(prefix="/v1/projects/{projectId}", tags=["store"])
-Reader = Annotated[Caller, Depends(require("players:read"))]
+Reader = Annotated[Caller, Depends(require("players:read", sessions=True))]  # the catalog and boards: sessions too
 Buyer = Annotated[Caller, Depends(require_to_run(c.Purchase))]
 ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 

@@ -30,10 +30,12 @@ from typing import Any
 from fastapi import WebSocket
 from pydantic import TypeAdapter, ValidationError
 
+from actors.ingress.player_sessions import PlayerSession
 from engine.access import ApiKey
 from serve.api_key_auth import Caller, charge, metering
 from serve.backend import Backend
 from serve.commanding import run_ops
+from serve.player_sessions import policy_of
 from serve.problems import ProblemError, problem_body, validation_problem
 from serve.realtime.revocations import SocketAdmission
 from serve.schemas import BatchCommand
@@ -89,6 +91,8 @@ class CommandStream:
     max_pending: int
     strikes: int
     flooded: asyncio.Event
+    session: PlayerSession | None = None  # a player session's socket: own player, client policy
+    client_allow: frozenset[str] = frozenset()
     refused_in_a_row: int = 0
     _queue: list[Command] = field(default_factory=list)
     _busy: set[str] = field(default_factory=set)
@@ -171,7 +175,11 @@ class CommandStream:
         if admitted == 0:
             return refused
         usage = await meter.count_request(self.tenant, admitted)
-        caller = Caller(self.tenant, self.project, self.key, self.backend, meter, plan, usage)
+        if self.session is not None:
+            self.client_allow = await policy_of(self.websocket, self.backend, self.tenant, self.project)
+        caller = Caller(
+            self.tenant, self.project, self.key, self.backend, meter, plan, usage, self.session, self.client_allow
+        )
         ops = [pending.op for pending in group[:admitted]]
         return await run_ops(self.websocket, caller, ops) + refused
 

@@ -10,7 +10,9 @@ admits its key again and a refused one is closed (4401, the reason named: `key_r
 version moved since it last was, so no command runs on a revoked key once the replica knows: at
 most `realtime_revocation_poll_s` after the change, where HTTP takes none. Expiry needs no
 change to be noticed: the re-check every `realtime_recheck_s` finds it, and renews the socket's
-lease in the shared counts (`serve.realtime.sockets`)."""
+lease in the shared counts (`serve.realtime.sockets`). A player session's socket is admitted
+again the same way: a ban or a revocation moves the version, and closes it (`player_banned`,
+`session_ended`); so does its access token's expiry at the next re-check."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ import time
 from dataclasses import dataclass, field
 
 from actors.ingress.control_plane import ControlPlane
+from actors.ingress.player_sessions import PlayerSessions
+from engine.player_auth import PlayerAuthError
 from serve.api_key_auth import admit_key
 from serve.backend import Backend
 from serve.problems import ProblemError
@@ -28,7 +32,12 @@ from serve.problems import ProblemError
 log = logging.getLogger("ludex.realtime")
 
 # Why an admitted socket stopped being admitted, by the problem HTTP answers for the same key.
-ENDINGS = {"tenant-suspended": "tenant_suspended", "project-not-found": "project_deleted"}
+ENDINGS = {
+    "tenant-suspended": "tenant_suspended",
+    "project-not-found": "project_deleted",
+    "player-banned": "player_banned",
+    "invalid-token": "session_ended",  # a player session logged out, revoked, ended or expired
+}
 REVOKED = "key_revoked"
 
 
@@ -88,6 +97,7 @@ class SocketAdmission:
     project: str
     token: str
     scope: str
+    sessions: PlayerSessions | None = None  # set: `token` is a player session's access token
     seen: int | None = None
     refusal: ProblemError | None = None
     refused: asyncio.Event = field(default_factory=asyncio.Event)
@@ -103,13 +113,22 @@ class SocketAdmission:
             version = self.watch.version
             if self.refusal is None and (again or version != self.seen):
                 try:
-                    await admit_key(self.backend, self.token, self.tenant, self.project, self.scope)
+                    await self._admit()
                 except ProblemError as refusal:
                     self.refusal = refusal
                     self.refused.set()
                 else:
                     self.seen = version
         return self.refusal
+
+    async def _admit(self) -> None:
+        if self.sessions is None:
+            await admit_key(self.backend, self.token, self.tenant, self.project, self.scope)
+            return
+        try:
+            await self.sessions.authenticate(self.tenant, self.project, self.token)
+        except PlayerAuthError as error:
+            raise ProblemError(error.slug, error.detail) from error
 
     async def until_due(self, deadline: float) -> bool:
         """Waits until the version moves, a command found the key refused, or `deadline`

@@ -31,6 +31,7 @@ from fastapi import APIRouter, FastAPI, WebSocket
 from prometheus_client import Counter, Gauge
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from actors.ingress.player_sessions import PlayerSession
 from actors.ingress.realtime_hub import (
     SLOW_CONSUMER,
     SLOW_CONSUMER_CODE,
@@ -46,6 +47,7 @@ from engine.definitions import leaderboards_of
 from engine.ratelimit import Bucket, take
 from serve.api_key_auth import admit_key, charge, metering
 from serve.backend import Backend, BackendHolder
+from serve.player_sessions import admit_session, player_sessions, session_key
 from serve.problems import ProblemError
 from serve.proxy import peers_are_clients
 from serve.realtime.board_watch import MAX_TOP, BoardWatch
@@ -64,6 +66,7 @@ TOO_MANY_CODE = 4429
 TOO_LARGE_CODE = 1009
 CREDENTIALS = ("x-api-key", "x-tenant-id", "x-project-id")
 AUTH_FIELDS = {"apiKey": "x-api-key", "tenantId": "x-tenant-id", "projectId": "x-project-id"}
+SESSION = "session"  # marks credentials whose `x-api-key` is a player session's access token
 
 CONNECTIONS = Gauge("ludex_realtime_connections", "Open realtime WebSocket connections")
 MESSAGES = Counter("ludex_realtime_events_sent_total", "Events sent over realtime WebSockets")
@@ -132,6 +135,7 @@ class Connection:
     admission: SocketAdmission
     key: ApiKey
     sockets: OpenSockets
+    session: PlayerSession | None = None  # a player session's socket
     stream: CommandStream | None = None
     flooded: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -156,6 +160,7 @@ class Connection:
                 max_pending=settings.realtime_max_pending_commands,
                 strikes=settings.realtime_rate_limit_strikes,
                 flooded=self.flooded,
+                session=self.session,
             )
         return self.stream
 
@@ -268,6 +273,9 @@ def credentials(websocket: WebSocket) -> dict[str, str]:
         value = websocket.headers.get(name) or websocket.query_params.get(name)
         if value:
             found[name] = value
+    authorization = websocket.headers.get("authorization", "")
+    if "x-api-key" not in found and authorization[:7].lower() == "bearer " and authorization[7:].strip():
+        found["x-api-key"], found[SESSION] = authorization[7:].strip(), "true"
     return found
 
 
@@ -303,16 +311,27 @@ async def credentials_from_message(websocket: WebSocket, settings: Settings) -> 
         return missing
     if not isinstance(message, dict) or message.get("action") != "auth":
         return missing
-    given = {header: message.get(name) for name, header in AUTH_FIELDS.items()}
+    session = "apiKey" not in message and "accessToken" in message
+    given = {header: message.get("accessToken" if session else name) for name, header in AUTH_FIELDS.items()}
     if not all(isinstance(value, str) and value for value in given.values()):
         return missing
-    return {name: str(value) for name, value in given.items()}
+    return {name: str(value) for name, value in given.items()} | ({SESSION: "true"} if session else {})
 
 
 async def admitted(backend: Backend, tenant: str, project: str, token: str) -> ApiKey | None:
     """The HTTP rules (`serve.api_key_auth.admit_key`): a valid key of that tenant's live project with the scope."""
     try:
         return await admit_key(backend, token, tenant, project, SCOPE)
+    except ProblemError:
+        return None
+
+
+async def admitted_session(
+    websocket: WebSocket, backend: Backend, tenant: str, project: str, token: str
+) -> PlayerSession | None:
+    """The HTTP rules for a player session (`serve.player_sessions.admit_session`)."""
+    try:
+        return await admit_session(websocket, backend, token, tenant, project)
     except ProblemError:
         return None
 
@@ -345,13 +364,19 @@ async def realtime(websocket: WebSocket) -> None:
             await refuse(websocket, from_message.error, from_message.code)
             return
         given = from_message
-    if len(given) < len(CREDENTIALS):
+    if not all(name in given for name in CREDENTIALS):
         await refuse(websocket, "missing_headers", MISSING_CODE)
         return
     tenant, project, token = given["x-tenant-id"], given["x-project-id"], given["x-api-key"]
     watch = admission_watch(websocket.app, backend)
-    admission = SocketAdmission(backend, watch, tenant, project, token, SCOPE)  # the version before admitting
-    key = await admitted(backend, tenant, project, token)
+    sessions = player_sessions(websocket, backend) if SESSION in given else None
+    admission = SocketAdmission(backend, watch, tenant, project, token, SCOPE, sessions)  # the version before admitting
+    session: PlayerSession | None = None
+    if sessions is None:
+        key = await admitted(backend, tenant, project, token)
+    else:
+        session = await admitted_session(websocket, backend, tenant, project, token)
+        key = None if session is None else session_key(session, settings.player_session_rate_per_s)
     if key is None:
         await refuse(websocket, "invalid_credentials", INVALID_CODE)
         return
@@ -367,9 +392,15 @@ async def realtime(websocket: WebSocket) -> None:
         return
     try:
         await meter.count_request(tenant)
-        subscriber = Subscriber(tenant, project, connection_id, queue_size=settings.realtime_queue_size)
+        subscriber = Subscriber(
+            tenant,
+            project,
+            connection_id,
+            queue_size=settings.realtime_queue_size,
+            player_id=None if session is None else session.player_id,
+        )
         hub = hub_of(websocket.app, backend)
-        await _serve(Connection(websocket, subscriber, hub, backend, admission, key, sockets))
+        await _serve(Connection(websocket, subscriber, hub, backend, admission, key, sockets, session))
     finally:
         await sockets.release(key, connection_id)
 
