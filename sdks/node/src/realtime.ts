@@ -264,7 +264,9 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
   #createSocket(WebSocketClass: WebSocketConstructor, accessToken: string | undefined): WebSocketLike {
     const { baseUrl, tenantId, projectId, apiKey = "" } = this.#connection;
     const url = new URL("/v1/realtime", baseUrl.replace(/^http/, "ws"));
-    const place = this.#options.credentialsIn ?? defaultPlace();
+    // The server takes no access token from the URL: a session's `query` means `message`.
+    const chosen = this.#options.credentialsIn ?? defaultPlace();
+    const place = chosen === "query" && accessToken !== undefined ? "message" : chosen;
     if (place === "message") {
       const secret = accessToken === undefined ? { apiKey } : { accessToken };
       const socket = new WebSocketClass(url.toString());
@@ -273,8 +275,7 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
     }
     const ids = { "x-tenant-id": tenantId, "x-project-id": projectId };
     if (place === "query") {
-      const secret = accessToken === undefined ? { "x-api-key": apiKey } : { access_token: accessToken };
-      for (const [name, value] of Object.entries({ ...secret, ...ids })) url.searchParams.set(name, value);
+      for (const [name, value] of Object.entries({ "x-api-key": apiKey, ...ids })) url.searchParams.set(name, value);
       return new WebSocketClass(url.toString());
     }
     const secret = accessToken === undefined ? { "x-api-key": apiKey } : { authorization: `Bearer ${accessToken}` };

@@ -1,6 +1,7 @@
 import { LudexError } from "./errors.js";
 import { retryPolicy, type RetryOption } from "./retry.js";
 import { Transport, segment, type CallOptions, type RetryInfo } from "./transport.js";
+import type { PlayerTokens } from "./types.js";
 
 /**
  * Where a game keeps the player's refresh token between runs (localStorage, the keychain, a save
@@ -45,16 +46,8 @@ export interface SessionOptions {
   fetch?: typeof fetch;
 }
 
-/** The server's answer to a sign-in or a refresh. */
-export interface SessionTokens {
-  playerId: string;
-  accessToken: string;
-  refreshToken: string;
-  /** Seconds the access token is valid for. */
-  expiresIn: number;
-  /** True when this sign-in created the player (first use of a device id). */
-  created?: boolean;
-}
+/** The server's answer to a sign-in or a refresh (`expiresIn` in seconds). */
+export type SessionTokens = PlayerTokens;
 
 export interface SignedIn {
   playerId: string;
