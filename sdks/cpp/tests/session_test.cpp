@@ -1,7 +1,10 @@
 // Player sessions against the harness's server: device sign-in, "me", refresh rotation kept by
 // the storage hook, one refresh after a 401, and the server's refusals as LudexError.
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -193,4 +196,50 @@ TEST(Sessions, AForgedCustomTokenIsRefused) {
   auto forged = refusal([&] { newSession(server)->signInWithCustomToken("eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZGEifQ."); });
   EXPECT_EQ(forged.status(), 401);
   EXPECT_EQ(forged.slug(), "invalid-token");
+}
+
+TEST(Sessions, RealtimeWithASessionHearsItsOwnPlayersEventsOnly) {
+  LUDEX_REQUIRE_SERVER(server);
+  ludex::Client api(server);
+  auto session = newSession(server);
+  session->signInWithDevice(newDeviceId());
+  std::string other = ludex_test::newPlayer(api);
+  ludex::Config game;
+  game.session = session;
+  ludex::RealtimeClient realtime(game);
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<ludex::Json> events;
+  bool subscribed = false;
+  std::string failure;
+  ludex::RealtimeOptions options;
+  options.eventTypes = {"wallet.*"};
+  realtime.start(options, {[&](const ludex::Json& event) {
+                             std::lock_guard<std::mutex> lock(mutex);
+                             events.push_back(event);
+                             changed.notify_all();
+                           },
+                           [&](const ludex::LudexError& error, bool) {
+                             std::lock_guard<std::mutex> lock(mutex);
+                             failure = error.slug();
+                             changed.notify_all();
+                           },
+                           [&] {
+                             std::lock_guard<std::mutex> lock(mutex);
+                             subscribed = true;
+                             changed.notify_all();
+                           }});
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(30), [&] { return subscribed || !failure.empty(); }));
+    ASSERT_EQ(failure, "");
+  }
+  api.wallet().credit(other, {"coins", 7, ""});  // not this player's: never heard
+  api.wallet().credit(session->playerId(), {"coins", 5, ""});
+  std::unique_lock<std::mutex> lock(mutex);
+  ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(30), [&] { return !events.empty(); }));
+  lock.unlock();
+  realtime.stop();
+  for (const auto& event : events) EXPECT_EQ(event.value("playerId", ""), session->playerId()) << event.dump();
+  EXPECT_EQ(events.front().at("data").at("amount"), 5);
 }

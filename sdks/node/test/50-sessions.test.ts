@@ -5,8 +5,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
 import { Ludex, LudexError, MemorySessionStorage, Session, type SessionStorage } from "@ludex/sdk";
-import { client, newPlayer, serverEnv, uniqueId, type ServerEnv } from "./helpers.js";
+import { PACKAGE_DIR, client, newPlayer, serverEnv, uniqueId, type ServerEnv } from "./helpers.js";
 
 /** The in-memory storage, recording what the SDK asked of it. */
 class RecordingStorage extends MemorySessionStorage implements SessionStorage {
@@ -191,4 +194,39 @@ test("a bad device id or custom token surfaces the server's problem", async (t) 
   const forged = await refusal(session(env).signInWithCustomToken("eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZGEifQ."));
   assert.equal(forged.status, 401);
   assert.equal(forged.slug, "invalid-token");
+});
+
+for (const credentialsIn of ["headers", "message"] as const) {
+  test(`a session's realtime (credentials in ${credentialsIn}) hears its own player's events only`, async (t) => {
+    const env = serverEnv(t);
+    if (!env) return;
+    const server = client(env);
+    const player = session(env);
+    const { playerId } = await player.signInWithDevice(deviceId());
+    const other = await newPlayer(server, "neighbour");
+    const realtime = new Ludex({ session: player }).realtime({ eventTypes: ["wallet.*"], credentialsIn });
+    const events = realtime.events();
+    await realtime.connect();
+    await server.wallet.credit(other, { currency: "coins", amount: 7 }); // not this player's: never heard
+    await server.wallet.credit(playerId, { currency: "coins", amount: 5 });
+    for await (const event of events) {
+      assert.equal(event.playerId, playerId, "only the session's own player's events reach it");
+      assert.equal(event.data.amount, 5);
+      break; // closes the subscription
+    }
+  });
+}
+
+test("the session example signs in without a key, reads `me`, and is refused an award", async (t) => {
+  const env = serverEnv(t);
+  if (!env) return;
+  const tsx = path.join(PACKAGE_DIR, "node_modules/tsx/dist/cli.mjs");
+  const { LUDEX_API_KEY: _key, ...withoutKey } = process.env;
+  const { stdout } = await promisify(execFile)(process.execPath, [tsx, "examples/session.ts"], {
+    cwd: PACKAGE_DIR,
+    env: { ...withoutKey, LUDEX_BASE_URL: env.baseUrl, LUDEX_TENANT_ID: env.tenantId, LUDEX_PROJECT_ID: env.projectId },
+  });
+  const [signedIn, ...rest] = stdout.trim().split("\n");
+  assert.match(signedIn!, /^signed in as \S+ \(new player\)$/);
+  assert.deepEqual(rest, ["level=1 xp=0", "xp award refused: 403 not-client-callable"]);
 });
