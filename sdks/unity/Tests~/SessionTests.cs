@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Ludex;
@@ -197,6 +198,36 @@ namespace Ludex.Tests
                 using (var again = NewSession(replay)) Assert.IsFalse(await again.RestoreAsync());
                 var signedOut = await TestServer.Throws<LudexException>(() => game.Players.GetAsync("me"));
                 Assert.AreEqual("not-signed-in", signedOut.Slug);
+            }
+        }
+
+        [Test]
+        public async Task RealtimeWithASessionHearsItsOwnPlayersEventsOnly()
+        {
+            using (var session = NewSession())
+            using (var game = new LudexClient(new LudexOptions { Session = session }))
+            {
+                await session.SignInWithDeviceAsync(NewDeviceId());
+                string other = await NewPlayer("neighbour");
+                var heard = new List<LudexEvent>();
+                var realtime = game.Realtime(new[] { "wallet.*" });
+                realtime.EventReceived += e => { lock (heard) heard.Add(e); };
+                await realtime.StartAsync();
+                try
+                {
+                    await Api.Wallet.CreditAsync(other, "coins", 7); // not this player's: never heard
+                    await Api.Wallet.CreditAsync(session.PlayerId, "coins", 5);
+                    Assert.IsTrue(await TestServer.Eventually(() => { lock (heard) return heard.Count > 0; }, TimeSpan.FromSeconds(15)));
+                }
+                finally
+                {
+                    await realtime.StopAsync();
+                }
+                lock (heard)
+                {
+                    CollectionAssert.AreEqual(new[] { session.PlayerId }, heard.Select(e => e.PlayerId).Distinct().ToArray());
+                    Assert.AreEqual(5, heard[0].Data.GetLong("amount"));
+                }
             }
         }
 
