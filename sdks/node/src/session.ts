@@ -109,13 +109,12 @@ export class Session {
 
   /** Signs in the player linked to this install's id (16–128 chars), creating it on first use. */
   signInWithDevice(deviceId: string, profile: { username?: string } = {}, options?: CallOptions): Promise<SignedIn> {
-    // The same device id twice signs in the same player: safe to repeat after a network error.
-    return this.#signIn("device", { deviceId, ...profile }, true, options);
+    return this.#signIn("device", { deviceId, ...profile }, options);
   }
 
   /** Signs in the player a JWT from the studio's own server names (`sub`). */
   signInWithCustomToken(token: string, options?: CallOptions): Promise<SignedIn> {
-    return this.#signIn("custom", { token }, true, options);
+    return this.#signIn("custom", { token }, options);
   }
 
   /**
@@ -164,8 +163,9 @@ export class Session {
     await this.#transport.request({ method: "POST", path: this.#path("logout"), body: { refreshToken }, safeToRepeat: true, ...options });
   }
 
-  async #signIn(kind: "device" | "custom", body: Record<string, unknown>, safeToRepeat: boolean, options?: CallOptions): Promise<SignedIn> {
-    const tokens = await this.#transport.request<SessionTokens>({ method: "POST", path: this.#path(kind), body, safeToRepeat, ...options });
+  async #signIn(kind: "device" | "custom", body: Record<string, unknown>, options?: CallOptions): Promise<SignedIn> {
+    // A repeated sign-in only opens one more session of the same player: safe after a network error.
+    const tokens = await this.#transport.request<SessionTokens>({ method: "POST", path: this.#path(kind), body, safeToRepeat: true, ...options });
     await this.#keep(tokens);
     return { playerId: tokens.playerId, created: tokens.created === true };
   }
