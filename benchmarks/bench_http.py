@@ -7,7 +7,8 @@ run with the same load generators (wrk for HTTP, `benchmarks.stream_client` for 
 - `ludex serve` (durable, keyed, authenticated, rate-limited, metered): single awards, the same
   at half load and on one hot player; batches of `--batch` awards over distinct players per call,
   saturated and at half load; the command stream on `--sockets` WebSockets, saturated and at half
-  load.
+  load; device sign-ins per second, and single awards sent with player sessions (one per player,
+  `Authorization: Bearer`, to `me`) beside the key's.
 
 Prints each figure, each goal as MET / NOT MET with its ratio, and writes JSON and a PNG chart
 under benchmarks/results/.
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -163,11 +165,44 @@ def create_players(url: str, data_dir: Path, players: int) -> tuple[dict[str, st
     return creds, env
 
 
+def session_tokens(url: str, data_dir: Path, creds: dict[str, str], players: int) -> Path:
+    """A file of access tokens, one per player p0..p(N-1) (custom sign-in with a player-auth
+    secret set for the bench), after letting sessions award XP (`clientPolicy`): the session
+    awards then do what the key's did, on the same players."""
+    admin = httpx.post(
+        f"{url}/v1/auth/login", json={"email": creds["adminEmail"], "password": creds["adminPassword"]}, timeout=60
+    )
+    headers = {"Authorization": f"Bearer {admin.json()['accessToken']}", "x-tenant-id": creds["tenantId"]}
+    project = f"{url}/v1/client/projects/{creds['projectId']}"
+    secret = "bench-player-auth-secret-" + "s" * 40
+    with httpx.Client(headers=headers, timeout=60) as office:
+        economy = office.get(f"{project}/economy").json()["document"]
+        office.put(f"{project}/economy", json={**economy, "clientPolicy": {"allow": ["xp"]}}).raise_for_status()
+        office.patch(f"{project}/player-auth", json={"secret": secret}).raise_for_status()
+    sign_in = f"{url}/v1/projects/{creds['projectId']}/auth/custom"
+    expires = int(time.time()) + 3600
+
+    def token(index: int) -> str:
+        custom = jwt.encode({"sub": f"p{index}", "exp": expires}, secret, algorithm="HS256")
+        answer = httpx.post(sign_in, json={"token": custom}, headers={"x-tenant-id": creds["tenantId"]}, timeout=60)
+        answer.raise_for_status()
+        return str(answer.json()["accessToken"])
+
+    print(f"  signing {players} players in ...", flush=True)
+    with ThreadPoolExecutor(16) as pool:
+        lines = list(pool.map(token, range(players)))
+    path = data_dir / "session-tokens.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def measure_ludex(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     port, data_dir = free_port(), Path(tempfile.mkdtemp(prefix="ludex-bench-"))
     # The demo key's rate limit (1,000/s, burst 2,000 per replica) would answer 429 once Ludex is
     # faster than that: this measures throughput, not the limiter (still consulted per request).
     extra_env = {"LUDEX_DEFAULT_RATE_LIMIT_PER_S": "1000000"}
+    # Likewise the per-address sign-in and per-session rates (all load comes from one address).
+    extra_env |= {"LUDEX_PLAYER_SIGNIN_RATE_PER_IP_PER_S": "1000000", "LUDEX_PLAYER_SESSION_RATE_PER_S": "1000000"}
     extra_env.update(item.split("=", 1) for item in args.serve_env)
     command = [str(Path(sys.executable).with_name("ludex")), "serve", "--data-dir", str(data_dir), "--port", str(port)]
     if args.shards is not None:
@@ -210,6 +245,12 @@ def measure_ludex(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         runs["stream"] = run_stream(ws_url, args, ws_headers)
         runs["streamHalfLoad"] = run_stream(ws_url, args, ws_headers, rate=runs["stream"]["rps"] / 2)
         runs["streamHalfLoad"]["targetRps"] = round(runs["stream"]["rps"] / 2, 1)
+        print("  (g) device sign-ins (each a new player)", flush=True)
+        signin_env = {**env, "LUDEX_BENCH_SIGNIN": f"/v1/projects/{creds['projectId']}/auth/device"}
+        runs["deviceSignIn"] = run_wrk(url, args, signin_env)
+        print("  (h) single awards sent with player sessions", flush=True)
+        tokens = session_tokens(url, data_dir, creds, args.players)
+        runs["sessionAward"] = run_wrk(url, args, {**env, "LUDEX_BENCH_TOKENS": str(tokens)})
         return runs
     finally:
         process.send_signal(signal.SIGTERM)
@@ -344,6 +385,7 @@ def main() -> None:
     report["ratio"] = round(runs["ludex"]["rps"] / ceiling_runs["ceiling"]["rps"], 4)
     report["singleToFloor"] = round(runs["ludex"]["rps"] / runs["floor"]["rps"], 4)
     report["hotToUniform"] = round(runs["hotPlayer"]["rps"] / runs["ludex"]["rps"], 4)
+    report["sessionToKey"] = round(runs["sessionAward"]["rps"] / runs["ludex"]["rps"], 4)
     print(f"\nload average {report['loadAverage']} on {os.cpu_count()} cores (shared: compare ratios)")
     names = {
         "ceiling": "ceiling HTTP",
@@ -356,12 +398,15 @@ def main() -> None:
         "batchHalfLoad": "batch, half",
         "stream": "stream",
         "streamHalfLoad": "stream, half",
+        "deviceSignIn": "device sign-in",
+        "sessionAward": "single, session",
     }
     for key, name in names.items():
         run = report[key]
         unit = "calls/s" if key.startswith("batch") else "req/s"
         print(f"  {name:<20} {run['rps']:>9,.0f} {unit:<8} p50 {run['p50_ms']:6.1f}  p99 {run['p99_ms']:6.1f} ms")
     print(f"  batch awards/s       {report['batchAwardsPerS']:>9,.0f}")
+    print(f"  session / key award  {report['sessionToKey']:>9.2f}x")
     goals = goals_of(report)
     report["goals"] = goals
     for goal, met in goals.items():

@@ -65,6 +65,7 @@ class PlayerOrigins:
 
 async def _preflight(scope: Scope, receive: Receive, send: Send, origin: str, allowed: bool) -> None:
     request = Request(scope, receive)
+    response: Response
     if not allowed:
         refusal = ProblemError("origin-not-allowed", f"no project '{_project(scope)}' allows the origin {origin}")
         response = problem_response(request, refusal, {"Vary": "Origin"})

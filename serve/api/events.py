@@ -71,7 +71,9 @@ async def event_reader(
     """An API key with `events:read` (checked first when present) or a dashboard token allowed
     `reports:read` on the project; neither → 401 `missing-api-key`."""
     if token:
-        caller = await _key_reader(request=request, projectId=projectId, tenant=tenant, token=token, backend=connected)
+        caller = await _key_reader(
+            request=request, projectId=projectId, tenant=tenant, token=token, bearer=None, backend=connected
+        )
         return EventReader(caller.tenant, caller.project, caller.backend.store)
     if credentials is not None and credentials.credentials:
         principal = await current_principal(request, credentials, await accounts(request))

@@ -38,7 +38,7 @@ class DeviceSignIn(BaseModel):
 
 
 class CustomSignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"token": "eyJhbGciOiJIUzI1NiJ9.e30.x"}]})
     token: Annotated[
         str,
         Field(min_length=1, max_length=8192, description="A JWT your server signed: `sub` the player id, `exp`"
@@ -48,7 +48,7 @@ class CustomSignIn(BaseModel):
 
 
 class RefreshBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"refreshToken": "ldxr_0a1b2c_secret"}]})
     refreshToken: Annotated[str, Field(min_length=1, max_length=512)]
 
 

@@ -312,7 +312,8 @@ async def credentials_from_message(websocket: WebSocket, settings: Settings) -> 
     if not isinstance(message, dict) or message.get("action") != "auth":
         return missing
     session = "apiKey" not in message and "accessToken" in message
-    given = {header: message.get("accessToken" if session else name) for name, header in AUTH_FIELDS.items()}
+    fields = {**AUTH_FIELDS, "accessToken": "x-api-key"} if session else AUTH_FIELDS
+    given = {header: message.get(name) for name, header in fields.items() if not (session and name == "apiKey")}
     if not all(isinstance(value, str) and value for value in given.values()):
         return missing
     return {name: str(value) for name, value in given.items()} | ({SESSION: "true"} if session else {})

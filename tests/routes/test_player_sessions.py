@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from config.settings import Settings
 from tests.routes.conftest import Dashboard, RouteApi, Seam, seam_for, sign_in
+from tests.support.player_sessions import bearer, device_sign_in
 
 SECRET = "s" * 64
 
@@ -52,17 +53,6 @@ def server(sessions_seam: Seam) -> RouteApi:
 def anonymous(sessions_seam: Seam) -> RouteApi:
     creds = sessions_seam.credentials
     return RouteApi(sessions_seam.client, creds["tenantId"], creds["projectId"], None)
-
-
-def device_sign_in(anonymous: RouteApi, device: str | None = None) -> dict[str, Any]:
-    response = anonymous.post("/auth/device", {"deviceId": device or uuid.uuid4().hex})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def bearer(tokens: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens['accessToken']}"}
 
 
 def test_device_sign_in_creates_the_player_once_and_the_session_reads_it_as_me(anonymous: RouteApi) -> None:

@@ -2601,7 +2601,12 @@ export interface components {
             /** Spent */
             spent: number;
         };
-        /** CustomSignIn */
+        /**
+         * CustomSignIn
+         * @example {
+         *       "token": "eyJhbGciOiJIUzI1NiJ9.e30.x"
+         *     }
+         */
         CustomSignIn: {
             /**
              * Token
@@ -4360,7 +4365,12 @@ export interface components {
              */
             refreshToken: string;
         };
-        /** RefreshBody */
+        /**
+         * RefreshBody
+         * @example {
+         *       "refreshToken": "ldxr_0a1b2c_secret"
+         *     }
+         */
         RefreshBody: {
             /** Refreshtoken */
             refreshToken: string;
