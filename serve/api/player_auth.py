@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from actors.host import CommandRequest
 from actors.ingress.player_sessions import PlayerSessions, Tokens
 from engine import commands as c
+from engine.outcomes import Refusal
 from engine.player_auth import PlayerAuthError, RefreshTokenReusedError
 from engine.rules import MAX_USERNAME_LENGTH
-from serve.api_key_auth import ProjectId, tenant_id
+from serve.api_key_auth import Caller, ProjectId, metering, require, tenant_id
 from serve.backend import Backend, backend
 from serve.player_sessions import player_sessions, problem_of
 from serve.problems import ProblemError, problem_responses
@@ -87,16 +88,34 @@ SigningIn = Annotated[tuple[str, str, PlayerSessions], Depends(signing_in)]
 
 
 async def _ensure_player(request: Request, tenant: str, project: str, player_id: str, username: str) -> bool:
-    """Creates the player on its first sign-in (keyed, so a retried first sign-in creates it
-    once); True when this call created it."""
+    """Creates the player on its first sign-in (keyed, so later sign-ins replay it); True when
+    this call created it. A new player counts against the plan's `players` quota (403
+    `plan-limit`), as one created with a key does; a player that exists signs in whatever the count."""
     connected: Backend = await backend(request)
-    ask = CommandRequest(
-        tenant, project, player_id, c.CreatePlayer(username), "player-sign-in", request.state.request_id
-    )
+    meter = metering(request, connected)
+    plan = await meter.plans.plan_of(tenant)
+    quota = (plan or {}).get("players")
+    over = None
+    if (
+        quota is not None
+        and meter.players is not None
+        and await meter.players.live_players(tenant, limit=quota) >= quota
+    ):
+        over = Refusal("plan-limit", f"the plan allows {quota} player(s); delete some or change plan")
+    command = c.CreatePlayer(username)
+    ask = CommandRequest(tenant, project, player_id, command, "player-sign-in", request.state.request_id, over)
     (outcome,) = await connected.directory.execute([ask])
-    if outcome.refusal is not None and outcome.refusal.slug != "player-exists":
-        raise outcome.refusal.as_error()
-    return outcome.refusal is None and outcome.created and not outcome.replayed
+    refusal = outcome.refusal
+    if refusal is not None and refusal.slug == "plan-limit":
+        if (await connected.directory.view(tenant, project, player_id, "player")).refusal is not None:
+            raise refusal.as_error()
+        return False  # it exists (made with a key): sign it in
+    if refusal is not None and refusal.slug != "player-exists":
+        raise refusal.as_error()
+    created = refusal is None and outcome.created and not outcome.replayed
+    if created and meter.players is not None:
+        meter.players.created(tenant)
+    return created
 
 
 async def _signed_in(
@@ -114,10 +133,12 @@ async def sign_in_device(request: Request, body: DeviceSignIn, signing: SigningI
     `device-sign-in-disabled` when the project turned device sign-in off; 403 `player-banned`."""
     tenant, project, sessions = signing
     try:
-        player_id, linked = await sessions.device_player(tenant, project, body.deviceId)
+        player_id, _ = await sessions.device_player(tenant, project, body.deviceId)
     except PlayerAuthError as error:
         raise problem_of(error) from error
-    created = await _ensure_player(request, tenant, project, player_id, body.username or player_id) if linked else False
+    # Every sign-in ensures the player (a replay once made): a first one refused by the quota
+    # leaves the link, and the next sign-in creates the player once there is room.
+    created = await _ensure_player(request, tenant, project, player_id, body.username or player_id)
     tokens = await _signed_in(sessions, tenant, project, player_id, "device", created)
     return PlayerTokens(**tokens.to_body())
 
@@ -159,4 +180,45 @@ async def logout(request: Request, body: RefreshBody, signing: SigningIn) -> Res
     tenant, project, sessions = signing
     if await sessions.logout(tenant, project, body.refreshToken):
         await (await backend(request)).control.admission_changed()  # its socket closes too
+    return Response(status_code=204)
+
+
+devices = APIRouter(prefix="/v1/projects/{projectId}/auth/devices", tags=["player sessions"])
+SessionWriter = Annotated[Caller, Depends(require("players:write", sessions=True))]
+
+
+class DeviceBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"deviceId": "3f9c1d2e7b7a4c55"}]})
+    deviceId: Annotated[str, Field(min_length=16, max_length=128)]
+
+
+def _own_session(caller: Caller) -> str:
+    """Linking is the player's own act: a session's, never a key's (403 `forbidden`)."""
+    if caller.session is None:
+        raise ProblemError("forbidden", "linking a device needs the player's own session (Authorization: Bearer)")
+    return caller.session.player_id
+
+
+@devices.post("/link", status_code=204, responses=ERRORS, summary="Link a device to the session's player")
+async def link_device(request: Request, body: DeviceBody, caller: SessionWriter) -> Response:
+    """The device signs in as the session's player from now on (an install moving onto an
+    account). A device linked to another player: 409 `device-linked` (unlink it there first)."""
+    player_id = _own_session(caller)
+    try:
+        await player_sessions(request, caller.backend).link_device(
+            caller.tenant, caller.project, player_id, body.deviceId
+        )
+    except PlayerAuthError as error:
+        raise problem_of(error) from error
+    return Response(status_code=204)
+
+
+@devices.post("/unlink", status_code=204, responses=ERRORS, summary="Unlink a device from the session's player")
+async def unlink_device(request: Request, body: DeviceBody, caller: SessionWriter) -> Response:
+    """The device no longer signs in as the session's player (its next device sign-in makes a
+    new player). Always 204: it says nothing about other players' devices."""
+    player_id = _own_session(caller)
+    await player_sessions(request, caller.backend).unlink_device(
+        caller.tenant, caller.project, player_id, body.deviceId
+    )
     return Response(status_code=204)
