@@ -143,6 +143,8 @@ export class Ludex {
   readonly events: Events;
   readonly leaderboards: Leaderboards;
   readonly flags: Flags;
+  /** A session's own devices: link this install to the signed-in player, or unlink it. */
+  readonly devices: Devices;
   /** The player session this client calls with, or undefined for a key client. */
   readonly session: Session | undefined;
   readonly #options: LudexOptions;
@@ -190,6 +192,7 @@ export class Ludex {
     this.events = new Events(api);
     this.leaderboards = new Leaderboards(api);
     this.flags = new Flags(api);
+    this.devices = new Devices(api);
   }
 
   /** A realtime subscription; call `connect()` (or iterate it) to open it. */
@@ -454,5 +457,32 @@ class Flags {
   /** Every flag of the project's economy evaluated for the player (rollouts, rules, overrides). */
   get(playerId: string, options?: CallOptions): Promise<PlayerFlags> {
     return this.api.get(`${player(playerId)}/flags`, undefined, options);
+  }
+}
+
+class Devices {
+  constructor(readonly api: Api) {}
+
+  /**
+   * From now on the device id signs in as the session's player (an install moving onto an
+   * account). A session's call only (403 `forbidden` with a key); 409 `device-linked` when the
+   * device belongs to another player.
+   */
+  async link(deviceId: string, options?: CallOptions): Promise<void> {
+    await this.#post("link", deviceId, options);
+  }
+  /** The device no longer signs in as the session's player; its next device sign-in makes a new one. */
+  async unlink(deviceId: string, options?: CallOptions): Promise<void> {
+    await this.#post("unlink", deviceId, options);
+  }
+  #post(action: string, deviceId: string, options?: CallOptions): Promise<unknown> {
+    // Linking the same device twice links it once: safe to repeat.
+    return this.api.transport.request({
+      method: "POST",
+      path: `${this.api.prefix}/auth/devices/${action}`,
+      body: { deviceId },
+      safeToRepeat: true,
+      ...options,
+    });
   }
 }

@@ -230,3 +230,20 @@ test("the session example signs in without a key, reads `me`, and is refused an 
   assert.match(signedIn!, /^signed in as \S+ \(new player\)$/);
   assert.deepEqual(rest, ["level=1 xp=0", "xp award refused: 403 not-client-callable"]);
 });
+
+test("a session links another device to its player and unlinks it", async (t) => {
+  const env = serverEnv(t);
+  if (!env) return;
+  const player = session(env);
+  const { playerId } = await player.signInWithDevice(deviceId());
+  const ludex = new Ludex({ session: player });
+  const tablet = deviceId();
+  await ludex.devices.link(tablet);
+  assert.deepEqual(await session(env).signInWithDevice(tablet), { playerId, created: false });
+  await ludex.devices.unlink(tablet);
+  const after = await session(env).signInWithDevice(tablet);
+  assert.notEqual(after.playerId, playerId, "an unlinked device signs in as a new player");
+  assert.equal(after.created, true);
+  const keyed = await refusal(client(env).devices.link(deviceId()));
+  assert.equal(keyed.status, 403, "linking is the player's own act, never a key's");
+});
