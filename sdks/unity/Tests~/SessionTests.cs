@@ -232,6 +232,26 @@ namespace Ludex.Tests
         }
 
         [Test]
+        public async Task ASessionLinksAnotherDeviceAndUnlinksIt()
+        {
+            using (var session = NewSession())
+            using (var tabletSession = NewSession())
+            using (var game = new LudexClient(new LudexOptions { Session = session }))
+            {
+                await session.SignInWithDeviceAsync(NewDeviceId());
+                string tablet = NewDeviceId();
+                await game.Devices.LinkAsync(tablet);
+                Assert.IsFalse(await tabletSession.SignInWithDeviceAsync(tablet));
+                Assert.AreEqual(session.PlayerId, tabletSession.PlayerId);
+                await game.Devices.UnlinkAsync(tablet);
+                Assert.IsTrue(await tabletSession.SignInWithDeviceAsync(tablet), "an unlinked device signs in as a new player");
+                Assert.AreNotEqual(session.PlayerId, tabletSession.PlayerId);
+                var keyed = await TestServer.Throws<LudexException>(() => Api.Devices.LinkAsync(NewDeviceId()));
+                Assert.AreEqual(403, keyed.Status, "linking is the player's own act, never a key's");
+            }
+        }
+
+        [Test]
         public async Task AForgedCustomTokenIsRefused()
         {
             using (var session = NewSession())

@@ -37,6 +37,8 @@ namespace Ludex
         public EventsApi Events { get; private set; }
         public LeaderboardsApi Leaderboards { get; private set; }
         public FlagsApi Flags { get; private set; }
+        /// <summary>A session's own devices: link another install to the signed-in player, or unlink it.</summary>
+        public DevicesApi Devices { get; private set; }
 
         public LudexOptions Options { get { return _options; } }
 
@@ -69,6 +71,7 @@ namespace Ludex
             Events = new EventsApi(this);
             Leaderboards = new LeaderboardsApi(this);
             Flags = new FlagsApi(this);
+            Devices = new DevicesApi(this);
         }
 
         /// <summary>A realtime subscription (not yet started): call StartAsync on it.</summary>
