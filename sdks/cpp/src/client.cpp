@@ -308,6 +308,16 @@ Client::Client(Config config, std::shared_ptr<HttpTransport> transport)
       commands_(requester_),
       events_(requester_),
       leaderboards_(requester_),
-      flags_(requester_) {}
+      flags_(requester_),
+      devices_(requester_) {}
+
+}  // namespace ludex
+
+namespace ludex {
+
+void Devices::link(const std::string& deviceId) { r_.call("POST", "/auth/devices/link", Json{{"deviceId", deviceId}}); }
+void Devices::unlink(const std::string& deviceId) {
+  r_.call("POST", "/auth/devices/unlink", Json{{"deviceId", deviceId}});
+}
 
 }  // namespace ludex

@@ -243,3 +243,20 @@ TEST(Sessions, RealtimeWithASessionHearsItsOwnPlayersEventsOnly) {
   for (const auto& event : events) EXPECT_EQ(event.value("playerId", ""), session->playerId()) << event.dump();
   EXPECT_EQ(events.front().at("data").at("amount"), 5);
 }
+
+TEST(Sessions, ASessionLinksAnotherDeviceAndUnlinksIt) {
+  LUDEX_REQUIRE_SERVER(server);
+  auto session = newSession(server);
+  session->signInWithDevice(newDeviceId());
+  auto game = gameClient(session);
+  std::string tablet = newDeviceId();
+  game.devices().link(tablet);
+  auto onTablet = newSession(server);
+  EXPECT_FALSE(onTablet->signInWithDevice(tablet));
+  EXPECT_EQ(onTablet->playerId(), session->playerId());
+  game.devices().unlink(tablet);
+  EXPECT_TRUE(onTablet->signInWithDevice(tablet)) << "an unlinked device signs in as a new player";
+  EXPECT_NE(onTablet->playerId(), session->playerId());
+  ludex::Client api(server);
+  EXPECT_EQ(refusal([&] { api.devices().link(newDeviceId()); }).status(), 403) << "never a key's act";
+}

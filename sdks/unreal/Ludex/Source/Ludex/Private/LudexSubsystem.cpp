@@ -170,6 +170,22 @@ void ULudexSubsystem::RestoreSession(const FLudexOnJson& OnDone)
 		}, OnDone);
 }
 
+void ULudexSubsystem::LinkDevice(const FString& DeviceId, const FLudexOnJson& OnDone)
+{
+	const std::string Device = Utf8(DeviceId);
+	RunOffGameThread(Client, [Device](ludex::Client& C) { C.devices().link(Device); return ludex::Json::object(); },
+		[OnDone](bool bOk, const ludex::Json& Answer, const FLudexError& Error)
+		{ OnDone.ExecuteIfBound(bOk, bOk ? Tchar(Answer.dump()) : FString(), Error); });
+}
+
+void ULudexSubsystem::UnlinkDevice(const FString& DeviceId, const FLudexOnJson& OnDone)
+{
+	const std::string Device = Utf8(DeviceId);
+	RunOffGameThread(Client, [Device](ludex::Client& C) { C.devices().unlink(Device); return ludex::Json::object(); },
+		[OnDone](bool bOk, const ludex::Json& Answer, const FLudexError& Error)
+		{ OnDone.ExecuteIfBound(bOk, bOk ? Tchar(Answer.dump()) : FString(), Error); });
+}
+
 void ULudexSubsystem::Logout(const FLudexOnJson& OnDone)
 {
 	RunSessionCall(Client, Session, [](ludex::Session& S)

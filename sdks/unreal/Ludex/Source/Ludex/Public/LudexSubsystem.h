@@ -61,6 +61,14 @@ public:
 	UFUNCTION(BlueprintCallable, Category = "Ludex|Session", meta = (AutoCreateRefTerm = "OnDone"))
 	void RestoreSession(const FLudexOnJson& OnDone);
 
+	/** The session's player takes another install's device id (409 device-linked when another player has it). */
+	UFUNCTION(BlueprintCallable, Category = "Ludex|Session", meta = (AutoCreateRefTerm = "OnDone"))
+	void LinkDevice(const FString& DeviceId, const FLudexOnJson& OnDone);
+
+	/** The device no longer signs in as the session's player. */
+	UFUNCTION(BlueprintCallable, Category = "Ludex|Session", meta = (AutoCreateRefTerm = "OnDone"))
+	void UnlinkDevice(const FString& DeviceId, const FLudexOnJson& OnDone);
+
 	/** Ends the session on the server and forgets it (the storage too). */
 	UFUNCTION(BlueprintCallable, Category = "Ludex|Session", meta = (AutoCreateRefTerm = "OnDone"))
 	void Logout(const FLudexOnJson& OnDone);
