@@ -86,7 +86,7 @@ TEST(Sessions, DeviceSignInCreatesThePlayerOnceAndReadsMe) {
   EXPECT_TRUE(session->signInWithDevice(device, "ada"));
   EXPECT_EQ(storage->saved.size(), 1u) << "the refresh token went to the storage";
   auto again = newSession(server);
-  EXPECT_FALSE(again->signInWithDevice(device));
+  EXPECT_FALSE(again->signInWithDevice(device, "ada"));
   EXPECT_EQ(again->playerId(), session->playerId());
   auto game = gameClient(session);
   EXPECT_EQ(game.players().get("me").at("playerId"), session->playerId());

@@ -51,7 +51,7 @@ test("device sign-in creates the player once, saves the refresh token, and reads
   const first = await player.signInWithDevice(device, { username: "ada" });
   assert.equal(first.created, true);
   assert.equal(storage.saved.length, 1, "the sign-in's refresh token went to the storage");
-  const again = await session(env).signInWithDevice(device);
+  const again = await session(env).signInWithDevice(device, { username: "ada" });
   assert.deepEqual(again, { playerId: first.playerId, created: false });
 
   const ludex = new Ludex({ session: player });

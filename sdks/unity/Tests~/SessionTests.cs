@@ -73,7 +73,7 @@ namespace Ludex.Tests
             {
                 Assert.IsTrue(await session.SignInWithDeviceAsync(device, "ada"), "created on first use");
                 Assert.AreEqual(1, storage.Saved.Count, "the refresh token went to the storage");
-                Assert.IsFalse(await again.SignInWithDeviceAsync(device));
+                Assert.IsFalse(await again.SignInWithDeviceAsync(device, "ada"));
                 Assert.AreEqual(session.PlayerId, again.PlayerId);
                 Assert.AreEqual(session.PlayerId, (await game.Players.GetAsync("me")).PlayerId);
             }
