@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "ludex/retry.hpp"
+#include "ludex/session.hpp"
 
 namespace ludex {
 
@@ -61,6 +62,12 @@ std::string newUuid4() {
 
 Requester::Requester(Config config, std::shared_ptr<HttpTransport> transport)
     : config_(std::move(config)), transport_(std::move(transport)) {
+  if (config_.session) {
+    const Config& of = config_.session->config();
+    if (config_.baseUrl.empty()) config_.baseUrl = of.baseUrl;
+    if (config_.tenantId.empty()) config_.tenantId = of.tenantId;
+    if (config_.projectId.empty()) config_.projectId = of.projectId;
+  }
   while (!config_.baseUrl.empty() && config_.baseUrl.back() == '/') config_.baseUrl.pop_back();
 #ifndef LUDEX_NO_DEFAULT_TRANSPORTS
   if (!transport_) transport_ = makeCurlHttpTransport();
@@ -76,10 +83,8 @@ Json Requester::call(const std::string& method, const std::string& path, const s
   for (std::size_t i = 0; i < query.size(); ++i) {
     request.url += (i == 0 ? '?' : '&') + encode(query[i].first) + "=" + encode(query[i].second);
   }
-  request.headers = {{"x-tenant-id", config_.tenantId},
-                     {"x-api-key", config_.apiKey},
-                     {"accept", "application/json"},
-                     {"user-agent", "ludex-cpp/0.1"}};
+  request.headers = {{"x-tenant-id", config_.tenantId}, {"accept", "application/json"}, {"user-agent", "ludex-cpp/0.1"}};
+  if (!config_.apiKey.empty()) request.headers["x-api-key"] = config_.apiKey;
   if (body) {
     request.body = body->dump();
     request.headers["content-type"] = "application/json";
@@ -88,6 +93,27 @@ Json Requester::call(const std::string& method, const std::string& path, const s
   if (idempotent) request.headers["idempotency-key"] = options.idempotencyKey.value_or(newUuid4());
   request.timeout = config_.timeout;
 
+  HttpResponse response;
+  if (!config_.session) {
+    response = sendWithRetries(request, options.retryNetworkErrors);
+  } else {
+    std::string token = config_.session->accessToken();
+    request.headers["authorization"] = "Bearer " + token;
+    try {
+      response = sendWithRetries(request, options.retryNetworkErrors);
+    } catch (const LudexError& error) {
+      if (error.status() != 401) throw;
+      // An access token that expired or was revoked: one refresh, one more try; a refused
+      // refresh throws the server's problem from here.
+      config_.session->refreshAfterRejection(token);
+      request.headers["authorization"] = "Bearer " + config_.session->accessToken();
+      response = sendWithRetries(request, options.retryNetworkErrors);
+    }
+  }
+  return response.body.empty() ? Json() : Json::parse(response.body);
+}
+
+HttpResponse Requester::sendWithRetries(const HttpRequest& request, bool retryNetworkErrors) {
   const RetryPolicy& policy = config_.retry;
   const auto started = std::chrono::steady_clock::now();
   for (int attempt = 1;; ++attempt) {
@@ -95,15 +121,14 @@ Json Requester::call(const std::string& method, const std::string& path, const s
     std::optional<LudexError> failure;
     try {
       HttpResponse response = transport_->send(request);
-      if (response.status >= 200 && response.status < 300) {
-        return response.body.empty() ? Json() : Json::parse(response.body);
-      }
+      if (response.status >= 200 && response.status < 300) return response;
       failure = LudexError::fromResponse(response.status, response.body, response.headers["x-request-id"]);
       if (!isRetryableStatus(response.status)) throw *failure;
       auto header = response.headers.find("retry-after");
       if (header != response.headers.end()) retryAfter = parseRetryAfter(header->second);
     } catch (const TransportError& error) {
       failure = LudexError(0, kNetworkErrorSlug, error.what(), Json(), "");
+      if (!retryNetworkErrors) throw *failure;
     }
     if (attempt >= policy.maxAttempts) throw *failure;
     auto delay = backoffDelay(policy, attempt - 1, retryAfter, threadRandom());
@@ -283,6 +308,16 @@ Client::Client(Config config, std::shared_ptr<HttpTransport> transport)
       commands_(requester_),
       events_(requester_),
       leaderboards_(requester_),
-      flags_(requester_) {}
+      flags_(requester_),
+      devices_(requester_) {}
+
+}  // namespace ludex
+
+namespace ludex {
+
+void Devices::link(const std::string& deviceId) { r_.call("POST", "/auth/devices/link", Json{{"deviceId", deviceId}}); }
+void Devices::unlink(const std::string& deviceId) {
+  r_.call("POST", "/auth/devices/unlink", Json{{"deviceId", deviceId}});
+}
 
 }  // namespace ludex

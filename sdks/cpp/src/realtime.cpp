@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "ludex/retry.hpp"
+#include "ludex/session.hpp"
 
 namespace ludex {
 
@@ -20,6 +21,12 @@ std::string realtimeUrl(const std::string& baseUrl) {
 
 RealtimeClient::RealtimeClient(Config config, std::shared_ptr<WebSocketTransport> transport)
     : config_(std::move(config)), transport_(std::move(transport)) {
+  if (config_.session) {
+    const Config& of = config_.session->config();
+    if (config_.baseUrl.empty()) config_.baseUrl = of.baseUrl;
+    if (config_.tenantId.empty()) config_.tenantId = of.tenantId;
+    if (config_.projectId.empty()) config_.projectId = of.projectId;
+  }
 #ifndef LUDEX_NO_DEFAULT_TRANSPORTS
   if (!transport_) transport_ = makeWebsocketppTransport();
 #endif
@@ -27,6 +34,16 @@ RealtimeClient::RealtimeClient(Config config, std::shared_ptr<WebSocketTransport
 }
 
 RealtimeClient::~RealtimeClient() { stop(); }
+
+Headers RealtimeClient::credentials() {
+  Headers headers{{"x-tenant-id", config_.tenantId}, {"x-project-id", config_.projectId}};
+  if (config_.session) {
+    headers["authorization"] = "Bearer " + config_.session->accessToken();
+  } else {
+    headers["x-api-key"] = config_.apiKey;
+  }
+  return headers;
+}
 
 void RealtimeClient::start(RealtimeOptions options, RealtimeHandlers handlers) {
   stop();
@@ -71,7 +88,7 @@ void RealtimeClient::supervise() {
   backoff.baseDelay = options_.reconnectBaseDelay;
   backoff.maxDelay = options_.reconnectMaxDelay;
   int failedInARow = 0;
-  const Headers headers{{"x-api-key", config_.apiKey}, {"x-tenant-id", config_.tenantId}, {"x-project-id", config_.projectId}};
+  bool refreshedForClose = false;
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
     closed_ = false;
@@ -79,6 +96,18 @@ void RealtimeClient::supervise() {
     lastServerError_.clear();
     lastHeard_ = std::chrono::steady_clock::now();
     lock.unlock();
+    Headers headers;
+    try {
+      headers = credentials();
+    } catch (const LudexError& error) {
+      if (error.status() != 401) throw;
+      // The session's refresh was refused (spent, revoked, the player banned): nothing to retry.
+      lock.lock();
+      finished_ = true;
+      lock.unlock();
+      if (handlers_.onError) handlers_.onError(error, true);
+      return;
+    }
     transport_->connect(realtimeUrl(config_.baseUrl), headers,
                         WebSocketHandlers{nullptr, [this](const std::string& text) { onMessage(text); },
                                           [this](int code, const std::string& reason) { onClosed(code, reason); }});
@@ -108,6 +137,25 @@ void RealtimeClient::supervise() {
       changed_.wait_for(lock, options_.closeWait, [this] { return closed_; });
       break;
     }
+    if (closeCode_ == 4401 && config_.session && !refreshedForClose) {
+      // The session's access token expired while open: one refresh, then connect again.
+      refreshedForClose = true;
+      lock.unlock();
+      try {
+        config_.session->refresh();
+      } catch (const LudexError& error) {
+        if (error.status() == 401) {
+          lock.lock();
+          finished_ = true;
+          lock.unlock();
+          if (handlers_.onError) handlers_.onError(error, true);
+          return;
+        }
+      }
+      lock.lock();
+      continue;
+    }
+    if (subscribedNow_) refreshedForClose = false;
     if (closeCode_ == 4401 || closeCode_ == 4403) {
       finished_ = true;
       // The server's own refusal (`missing_headers`, `invalid_credentials`, `key_revoked`, ...),

@@ -19,3 +19,13 @@ TEST(Examples, RealtimePrintsTheEventsOfOneAward) {
     EXPECT_NE(output.find(level), std::string::npos) << level << " missing from:\n" << output;
   }
 }
+
+TEST(Examples, SessionSignsInReadsMeAndIsRefusedAnAward) {
+  LUDEX_REQUIRE_SERVER(config);
+  int exitCode = -1;
+  std::string output = ludex_test::runCommand(LUDEX_SESSION_BIN, exitCode);
+  EXPECT_EQ(exitCode, 0) << output;
+  EXPECT_EQ(output.rfind("signed in as ", 0), 0u) << output;
+  EXPECT_NE(output.find(" (new player)\nlevel=1 xp=0\nxp award refused: 403 not-client-callable\n"), std::string::npos)
+      << output;
+}

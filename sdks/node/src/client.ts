@@ -1,6 +1,7 @@
 import { randomUuid } from "./ids.js";
 import { Realtime, type RealtimeOptions, type WebSocketConstructor } from "./realtime.js";
 import { retryPolicy, type RetryOption } from "./retry.js";
+import type { Session } from "./session.js";
 import { Transport, segment, type CallOptions, type RetryInfo } from "./transport.js";
 import type {
   Achievements,
@@ -42,12 +43,7 @@ import type {
   XpResult,
 } from "./types.js";
 
-export interface LudexOptions {
-  /** e.g. `https://api.ludex.example` (no `/v1`). */
-  baseUrl: string;
-  tenantId: string;
-  projectId: string;
-  apiKey: string;
+interface CommonOptions {
   /** Per attempt; default 10 s. */
   timeoutMs?: number;
   /** `false` disables retries; a partial policy overrides the defaults (5 attempts, 30 s). */
@@ -59,6 +55,28 @@ export interface LudexOptions {
   /** Another WebSocket class for realtime; default: `ws` in Node, the global one in browsers. */
   WebSocket?: WebSocketConstructor;
 }
+
+/** A game server's client: a project API key, which acts on every player of the project. */
+export interface KeyOptions extends CommonOptions {
+  /** e.g. `https://api.ludex.example` (no `/v1`). */
+  baseUrl: string;
+  tenantId: string;
+  projectId: string;
+  apiKey: string;
+  session?: undefined;
+}
+
+/**
+ * A game client's: a signed-in player's session (no key ships with the game). Its player is
+ * `"me"` in any call (`ludex.wallet.get("me")`); the server refuses other players and the ops
+ * the economy's client policy does not allow (403 `not-your-player`, `not-client-callable`).
+ */
+export interface SessionClientOptions extends CommonOptions {
+  session: Session;
+  apiKey?: undefined;
+}
+
+export type LudexOptions = KeyOptions | SessionClientOptions;
 
 /** Options of an economy-changing call. */
 export interface WriteOptions extends CallOptions {
@@ -125,24 +143,43 @@ export class Ludex {
   readonly events: Events;
   readonly leaderboards: Leaderboards;
   readonly flags: Flags;
+  /** A session's own devices: link this install to the signed-in player, or unlink it. */
+  readonly devices: Devices;
+  /** The player session this client calls with, or undefined for a key client. */
+  readonly session: Session | undefined;
   readonly #options: LudexOptions;
+  readonly #baseUrl: string;
+  readonly #tenantId: string;
+  readonly #projectId: string;
 
   constructor(options: LudexOptions) {
-    for (const name of ["baseUrl", "tenantId", "projectId", "apiKey"] as const) {
-      if (typeof options[name] !== "string" || options[name] === "") {
-        throw new TypeError(`Ludex: option ${name} is required`);
+    const { session } = options;
+    if (session === undefined) {
+      for (const name of ["baseUrl", "tenantId", "projectId", "apiKey"] as const) {
+        if (typeof options[name] !== "string" || options[name] === "") {
+          throw new TypeError(`Ludex: option ${name} is required (or a session)`);
+        }
       }
     }
     this.#options = options;
+    this.session = session;
+    this.#baseUrl = session?.baseUrl ?? (options as KeyOptions).baseUrl;
+    this.#tenantId = session?.tenantId ?? (options as KeyOptions).tenantId;
+    this.#projectId = session?.projectId ?? (options as KeyOptions).projectId;
+    const tenantId = this.#tenantId;
     const transport = new Transport({
-      baseUrl: options.baseUrl,
+      baseUrl: this.#baseUrl,
       timeoutMs: options.timeoutMs ?? 10_000,
       retry: retryPolicy(options.retry),
-      headers: () => ({ "x-tenant-id": options.tenantId, "x-api-key": options.apiKey }),
+      headers:
+        session === undefined
+          ? () => ({ "x-tenant-id": tenantId, "x-api-key": (options as KeyOptions).apiKey })
+          : async () => ({ "x-tenant-id": tenantId, authorization: `Bearer ${await session.accessToken()}` }),
+      onUnauthorized: session === undefined ? undefined : () => session.refresh(),
       fetch: options.fetch,
       onRetry: options.onRetry,
     });
-    const api = new Api(transport, `/v1/projects/${segment(options.projectId)}`);
+    const api = new Api(transport, `/v1/projects/${segment(this.#projectId)}`);
     this.players = new Players(api);
     this.wallet = new WalletApi(api);
     this.inventory = new InventoryApi(api);
@@ -155,12 +192,17 @@ export class Ludex {
     this.events = new Events(api);
     this.leaderboards = new Leaderboards(api);
     this.flags = new Flags(api);
+    this.devices = new Devices(api);
   }
 
   /** A realtime subscription; call `connect()` (or iterate it) to open it. */
   realtime(options: RealtimeOptions = {}): Realtime {
-    const { baseUrl, tenantId, projectId, apiKey, WebSocket } = this.#options;
-    return new Realtime({ baseUrl, tenantId, projectId, apiKey, WebSocket }, options);
+    const { session, WebSocket } = this.#options;
+    const credentials =
+      session === undefined
+        ? { apiKey: (this.#options as KeyOptions).apiKey }
+        : { session };
+    return new Realtime({ baseUrl: this.#baseUrl, tenantId: this.#tenantId, projectId: this.#projectId, WebSocket, ...credentials }, options);
   }
 }
 
@@ -415,5 +457,32 @@ class Flags {
   /** Every flag of the project's economy evaluated for the player (rollouts, rules, overrides). */
   get(playerId: string, options?: CallOptions): Promise<PlayerFlags> {
     return this.api.get(`${player(playerId)}/flags`, undefined, options);
+  }
+}
+
+class Devices {
+  constructor(readonly api: Api) {}
+
+  /**
+   * From now on the device id signs in as the session's player (an install moving onto an
+   * account). A session's call only (403 `forbidden` with a key); 409 `device-linked` when the
+   * device belongs to another player.
+   */
+  async link(deviceId: string, options?: CallOptions): Promise<void> {
+    await this.#post("link", deviceId, options);
+  }
+  /** The device no longer signs in as the session's player; its next device sign-in makes a new one. */
+  async unlink(deviceId: string, options?: CallOptions): Promise<void> {
+    await this.#post("unlink", deviceId, options);
+  }
+  #post(action: string, deviceId: string, options?: CallOptions): Promise<unknown> {
+    // Linking the same device twice links it once: safe to repeat.
+    return this.api.transport.request({
+      method: "POST",
+      path: `${this.api.prefix}/auth/devices/${action}`,
+      body: { deviceId },
+      safeToRepeat: true,
+      ...options,
+    });
   }
 }

@@ -1,4 +1,4 @@
-export { Ludex, type LudexOptions, type WriteOptions, type PlayerQuery, type HistoryQuery, type EventQuery, type LeaderboardQuery, type StandingQuery } from "./client.js";
+export { Ludex, type LudexOptions, type KeyOptions, type SessionClientOptions, type WriteOptions, type PlayerQuery, type HistoryQuery, type EventQuery, type LeaderboardQuery, type StandingQuery } from "./client.js";
 export { LudexAdmin, type LudexAdminOptions, type PageQuery } from "./admin.js";
 export { LudexError, slugOf, type ProblemBody } from "./errors.js";
 export {
@@ -23,3 +23,11 @@ export {
   type VerifyOptions,
 } from "./webhooks.js";
 export type * from "./types.js";
+export {
+  Session,
+  MemorySessionStorage,
+  type SessionOptions,
+  type SessionStorage,
+  type SessionTokens,
+  type SignedIn,
+} from "./session.js";

@@ -2,6 +2,7 @@ import { Emitter } from "./emitter.js";
 import { LudexError } from "./errors.js";
 import { randomUuid } from "./ids.js";
 import { backoffDelayMs } from "./retry.js";
+import type { Session } from "./session.js";
 import type { BatchCommand, CounterResult, InventoryLine, LudexEvent, Receipt, WalletResult, XpResult } from "./types.js";
 
 /** The part of the WebSocket API the SDK uses: the browser's, undici's and `ws` all have it. */
@@ -64,7 +65,9 @@ export interface RealtimeConnection {
   baseUrl: string;
   tenantId: string;
   projectId: string;
-  apiKey: string;
+  /** A game server's key, or else a player's session (its access token, refreshed as needed). */
+  apiKey?: string;
+  session?: Session;
   WebSocket?: WebSocketConstructor;
 }
 
@@ -131,6 +134,8 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
   /** Sent and unanswered commands, by id, in send order (a Map iterates in insertion order). */
   readonly #commands = new Map<string, PendingCommand>();
   #commandCount = 0;
+  /** A 4401 close on a session's socket refreshes once before it counts as a refusal. */
+  #refreshedForClose = false;
   /** The socket on which commands may go: set once the server said hello on it. */
   #commandSocket: WebSocketLike | undefined;
 
@@ -238,8 +243,14 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
     let socket: WebSocketLike;
     try {
       const WebSocketClass = this.#connection.WebSocket ?? (await defaultWebSocket());
-      socket = this.#createSocket(WebSocketClass);
+      const accessToken = await this.#connection.session?.accessToken();
+      socket = this.#createSocket(WebSocketClass, accessToken);
     } catch (error) {
+      if (error instanceof LudexError && error.status === 401) {
+        // The session's refresh was refused (spent, revoked, the player banned): no retry helps.
+        this.#refused(error, 4401, error.slug);
+        return;
+      }
       this.#scheduleReconnect(1006, String(error));
       return;
     }
@@ -250,21 +261,25 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
     socket.onclose = ({ code, reason }) => this.#onClose(socket, code, String(reason ?? ""));
   }
 
-  #createSocket(WebSocketClass: WebSocketConstructor): WebSocketLike {
-    const { baseUrl, tenantId, projectId, apiKey } = this.#connection;
+  #createSocket(WebSocketClass: WebSocketConstructor, accessToken: string | undefined): WebSocketLike {
+    const { baseUrl, tenantId, projectId, apiKey = "" } = this.#connection;
     const url = new URL("/v1/realtime", baseUrl.replace(/^http/, "ws"));
-    const credentials = { "x-api-key": apiKey, "x-tenant-id": tenantId, "x-project-id": projectId };
-    const place = this.#options.credentialsIn ?? defaultPlace();
+    // The server takes no access token from the URL: a session's `query` means `message`.
+    const chosen = this.#options.credentialsIn ?? defaultPlace();
+    const place = chosen === "query" && accessToken !== undefined ? "message" : chosen;
     if (place === "message") {
+      const secret = accessToken === undefined ? { apiKey } : { accessToken };
       const socket = new WebSocketClass(url.toString());
-      socket.onopen = () => socket.send(JSON.stringify({ action: "auth", apiKey, tenantId, projectId }));
+      socket.onopen = () => socket.send(JSON.stringify({ action: "auth", ...secret, tenantId, projectId }));
       return socket;
     }
+    const ids = { "x-tenant-id": tenantId, "x-project-id": projectId };
     if (place === "query") {
-      for (const [name, value] of Object.entries(credentials)) url.searchParams.set(name, value);
+      for (const [name, value] of Object.entries({ "x-api-key": apiKey, ...ids })) url.searchParams.set(name, value);
       return new WebSocketClass(url.toString());
     }
-    return new WebSocketClass(url.toString(), { headers: credentials });
+    const secret = accessToken === undefined ? { "x-api-key": apiKey } : { authorization: `Bearer ${accessToken}` };
+    return new WebSocketClass(url.toString(), { headers: { ...secret, ...ids } });
   }
 
   #onMessage(socket: WebSocketLike, data: unknown): void {
@@ -286,6 +301,7 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
       for (const pending of this.#commands.values()) socket.send(pending.message);
     } else if (message.type === "subscribed") {
       this.#failedAttempts = 0;
+      this.#refreshedForClose = false;
       this.#startPinging(socket);
       this.emit("open", { connectionId: this.#connectionId, since: this.#lastEventId, reconnects: this.#reconnects });
       this.#settleConnect?.resolve();
@@ -348,14 +364,33 @@ export class Realtime extends Emitter<RealtimeEvents> implements AsyncIterable<L
     }
     this.#stopPinging();
     const status = AUTH_CLOSE_CODES.get(code);
+    const session = this.#connection.session;
+    if (code === 4401 && session !== undefined && !this.#refreshedForClose) {
+      // The access token expired while open (or just before): refresh once, then connect again.
+      this.#refreshedForClose = true;
+      this.emit("close", { code, reason, reconnecting: true });
+      session.refresh().then(
+        () => void this.#open(),
+        (error: unknown) => {
+          if (error instanceof LudexError && error.status === 401) this.#refused(error, code, reason);
+          else this.#scheduleReconnect(code, reason);
+        },
+      );
+      return;
+    }
     if (status !== undefined) {
       const error = realtimeError(status, this.#refusal ?? (reason || "unauthorized"), `realtime refused the credentials (close ${code})`);
-      this.#finish(error);
-      this.emit("error", error);
-      this.emit("close", { code, reason, reconnecting: false });
+      this.#refused(error, code, reason);
       return;
     }
     this.#scheduleReconnect(code, reason);
+  }
+
+  /** The subscription ends: the server refused its credentials and trying again cannot help. */
+  #refused(error: LudexError, code: number, reason: string): void {
+    this.#finish(error);
+    this.emit("error", error);
+    this.emit("close", { code, reason, reconnecting: false });
   }
 
   #scheduleReconnect(code: number, reason: string): void {

@@ -32,6 +32,11 @@ export interface TransportOptions {
   headers: () => Record<string, string> | Promise<Record<string, string>>;
   fetch?: typeof fetch;
   onRetry?: (info: RetryInfo) => void;
+  /**
+   * A player session's answer to a 401: refresh the access token (throwing the server's problem
+   * when that fails). The call is then sent once more, outside the retry budget.
+   */
+  onUnauthorized?: () => Promise<void>;
 }
 
 export interface CallOptions {
@@ -78,6 +83,7 @@ export class Transport {
   async request<T>(request: Request): Promise<T> {
     const policy = this.#options.retry;
     const started = Date.now();
+    let refreshed = false;
     for (let attempt = 1; ; attempt++) {
       let failure: LudexError;
       let status: number | undefined;
@@ -87,6 +93,12 @@ export class Transport {
         if (answer.ok) return answer.body as T;
         failure = answer.error;
         status = failure.status;
+        if (status === 401 && !refreshed && this.#options.onUnauthorized !== undefined) {
+          refreshed = true;
+          await this.#options.onUnauthorized();
+          attempt--;
+          continue;
+        }
         if (!RETRYABLE_STATUSES.has(status)) throw failure;
         waitAtLeastMs = answer.retryAfterMs ?? 0;
       } catch (error) {

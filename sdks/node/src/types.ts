@@ -51,6 +51,8 @@ export type LeaderboardDefinition = Schemas["BoardDefinition"];
 export type LeaderboardList = Schemas["BoardList"];
 export type PlayerFlags = Schemas["PlayerFlags"];
 export type Tokens = Schemas["Tokens"];
+/** A player session's sign-in or refresh answer. */
+export type PlayerTokens = Schemas["PlayerTokens"];
 export type Me = Schemas["Me"];
 export type Project = Schemas["Project"];
 export type ProjectIn = Schemas["ProjectIn"];

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { TestContext } from "node:test";
 import WebSocket from "ws";
-import { Ludex, LudexAdmin, type LudexOptions, type WebSocketConstructor } from "@ludex/sdk";
+import { Ludex, LudexAdmin, type KeyOptions, type WebSocketConstructor } from "@ludex/sdk";
 
 export const PACKAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const REPO_DIR = path.resolve(PACKAGE_DIR, "../..");
@@ -50,7 +50,7 @@ export function serverEnv(t: TestContext): ServerEnv | undefined {
   return undefined;
 }
 
-export function client(env: ServerEnv, options: Partial<LudexOptions> = {}): Ludex {
+export function client(env: ServerEnv, options: Partial<KeyOptions> = {}): Ludex {
   const { baseUrl, tenantId, projectId, apiKey } = env;
   return new Ludex({ baseUrl, tenantId, projectId, apiKey, ...options });
 }

@@ -315,5 +315,14 @@ namespace Ludex.Tests
             CollectionAssert.Contains(lines, "player.levelup");
             CollectionAssert.DoesNotContain(lines, "player.created");
         }
+
+        [Test]
+        public void SessionExampleSignsInReadsMeAndIsRefusedAnAward()
+        {
+            var lines = Example("Session.exe").Trim().Split('\n');
+            StringAssert.StartsWith("signed in as ", lines[0]);
+            StringAssert.EndsWith(" (new player)", lines[0]);
+            Assert.AreEqual(new[] { "level=1 xp=0", "xp award refused: 403 not-client-callable" }, lines.Skip(1).ToArray());
+        }
     }
 }

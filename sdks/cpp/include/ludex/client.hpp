@@ -25,6 +25,9 @@ using Json = nlohmann::json;
 
 struct CallOptions {
   std::optional<std::string> idempotencyKey;  // unset: a generated UUIDv4
+  // false for a call that must not go twice once the server may have acted on it (a session's
+  // refresh, which spends its token): network failures then surface instead of being retried.
+  bool retryNetworkErrors = true;
 };
 
 struct Page {
@@ -82,6 +85,8 @@ class Requester {
   const Config& config() const { return config_; }
 
  private:
+  HttpResponse sendWithRetries(const HttpRequest& request, bool retryNetworkErrors);
+
   Config config_;
   std::shared_ptr<HttpTransport> transport_;
 };
@@ -225,6 +230,20 @@ class Flags {
   Requester& r_;
 };
 
+// A session's own devices (a key is refused with 403 `forbidden`).
+class Devices {
+ public:
+  explicit Devices(Requester& requester) : r_(requester) {}
+  // From now on the device id signs in as the session's player; 409 `device-linked` when
+  // another player has it.
+  void link(const std::string& deviceId);
+  // The device no longer signs in as the session's player (its next device sign-in makes a new one).
+  void unlink(const std::string& deviceId);
+
+ private:
+  Requester& r_;
+};
+
 class Client {
  public:
   // A null transport means the bundled libcurl one (console builds only).
@@ -241,6 +260,7 @@ class Client {
   Events& events() { return events_; }
   Leaderboards& leaderboards() { return leaderboards_; }
   Flags& flags() { return flags_; }
+  Devices& devices() { return devices_; }
   const Config& config() const { return requester_.config(); }
 
  private:
@@ -256,6 +276,7 @@ class Client {
   Events events_;
   Leaderboards leaderboards_;
   Flags flags_;
+  Devices devices_;
 };
 
 // A random UUIDv4, as the SDK's default Idempotency-Key.

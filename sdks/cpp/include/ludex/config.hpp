@@ -2,9 +2,12 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 namespace ludex {
+
+class Session;
 
 struct RetryPolicy {
   int maxAttempts = 5;                          // first try included; 1 disables retries
@@ -23,7 +26,11 @@ struct Config {
   std::string baseUrl;  // e.g. http://127.0.0.1:8000 (no trailing /v1)
   std::string tenantId;
   std::string projectId;
-  std::string apiKey;
+  std::string apiKey;  // a game server's credential: acts on every player; never ship it in a client
+  // A game client's credential instead of apiKey: a signed-in player (ludex/session.hpp). The
+  // server refuses other players (403 not-your-player) and ops the economy's client policy does
+  // not allow (403 not-client-callable). Empty baseUrl/tenantId/projectId come from its config.
+  std::shared_ptr<Session> session;
   std::chrono::milliseconds timeout{10000};  // per attempt
   RetryPolicy retry;
 

@@ -6,4 +6,5 @@
 #include "ludex/error.hpp"
 #include "ludex/realtime.hpp"
 #include "ludex/retry.hpp"
+#include "ludex/session.hpp"
 #include "ludex/transport.hpp"

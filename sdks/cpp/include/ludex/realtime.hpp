@@ -63,6 +63,8 @@ class RealtimeClient {
 
  private:
   void supervise();
+  // The key of a game server, or the current access token of a player's session.
+  Headers credentials();
   void onMessage(const std::string& text);
   void onClosed(int code, const std::string& reason);
 

@@ -373,4 +373,22 @@ namespace Ludex
             return PlayerFlags.From(body).Flags ?? new JsonObject();
         }
     }
+
+    /// <summary>A session's own devices (a key is refused with 403 <c>forbidden</c>).</summary>
+    public sealed class DevicesApi : ApiGroup
+    {
+        internal DevicesApi(LudexClient client) : base(client) { }
+
+        /// <summary>From now on the device id signs in as the session's player; 409 <c>device-linked</c> when another player has it.</summary>
+        public Task LinkAsync(string deviceId, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return Client.SendAsync("POST", Client.ProjectPath("/auth/devices/link"), null, new JsonObject { { "deviceId", deviceId } }, null, cancellationToken);
+        }
+
+        /// <summary>The device no longer signs in as the session's player (its next device sign-in makes a new one).</summary>
+        public Task UnlinkAsync(string deviceId, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return Client.SendAsync("POST", Client.ProjectPath("/auth/devices/unlink"), null, new JsonObject { { "deviceId", deviceId } }, null, cancellationToken);
+        }
+    }
 }

@@ -37,13 +37,19 @@ namespace Ludex
         public EventsApi Events { get; private set; }
         public LeaderboardsApi Leaderboards { get; private set; }
         public FlagsApi Flags { get; private set; }
+        /// <summary>A session's own devices: link another install to the signed-in player, or unlink it.</summary>
+        public DevicesApi Devices { get; private set; }
 
         public LudexOptions Options { get { return _options; } }
 
-        public LudexClient(LudexOptions options)
+        /// <summary>A client with a key (a game server) or a player's session (<see cref="LudexOptions.Session"/>: a game client).</summary>
+        public LudexClient(LudexOptions options) : this(options, false) { }
+
+        /// <summary>Anonymous: the session's own sign-in and refresh calls, which carry no credential.</summary>
+        internal LudexClient(LudexOptions options, bool anonymous)
         {
             if (options == null) throw new ArgumentNullException("options");
-            _options = options.Validated();
+            _options = options.Validated(anonymous);
             _baseUrl = _options.BaseUrl.TrimEnd('/');
             if (_options.Transport != null)
             {
@@ -65,6 +71,7 @@ namespace Ludex
             Events = new EventsApi(this);
             Leaderboards = new LeaderboardsApi(this);
             Flags = new FlagsApi(this);
+            Devices = new DevicesApi(this);
         }
 
         /// <summary>A realtime subscription (not yet started): call StartAsync on it.</summary>
@@ -104,11 +111,11 @@ namespace Ludex
 
         internal async Task<JsonObject> SendAsync(
             string method, string path, IList<KeyValuePair<string, string>> query, object body, string idempotencyKey,
-            CancellationToken cancellationToken)
+            CancellationToken cancellationToken, bool retryNetworkErrors = true)
         {
             var request = new HttpRequestData { Method = method, Url = _baseUrl + path + QueryString(query) };
             request.Headers["x-tenant-id"] = _options.TenantId;
-            request.Headers["x-api-key"] = _options.ApiKey;
+            if (_options.ApiKey != null) request.Headers["x-api-key"] = _options.ApiKey;
             request.Headers["accept"] = "application/json, application/problem+json";
             if (body != null)
             {
@@ -117,7 +124,28 @@ namespace Ludex
             }
             if (idempotencyKey != null) request.Headers["Idempotency-Key"] = idempotencyKey;
 
-            HttpResponseData response = await SendWithRetriesAsync(request, idempotencyKey, cancellationToken);
+            HttpResponseData response;
+            LudexSession session = _options.Session;
+            if (session == null)
+            {
+                response = await SendWithRetriesAsync(request, idempotencyKey, retryNetworkErrors, cancellationToken);
+            }
+            else
+            {
+                request.Headers["Authorization"] = "Bearer " + await session.GetAccessTokenAsync(cancellationToken);
+                try
+                {
+                    response = await SendWithRetriesAsync(request, idempotencyKey, retryNetworkErrors, cancellationToken);
+                }
+                catch (LudexException error) when (error.Status == 401)
+                {
+                    // An access token that expired or was revoked: one refresh, one more try; a
+                    // refused refresh throws the server's problem from here.
+                    await session.RefreshAsync(cancellationToken);
+                    request.Headers["Authorization"] = "Bearer " + await session.GetAccessTokenAsync(cancellationToken);
+                    response = await SendWithRetriesAsync(request, idempotencyKey, retryNetworkErrors, cancellationToken);
+                }
+            }
             if (string.IsNullOrEmpty(response.Body)) return new JsonObject();
             object parsed;
             try
@@ -133,7 +161,7 @@ namespace Ludex
             return result;
         }
 
-        private async Task<HttpResponseData> SendWithRetriesAsync(HttpRequestData request, string idempotencyKey, CancellationToken cancellationToken)
+        private async Task<HttpResponseData> SendWithRetriesAsync(HttpRequestData request, string idempotencyKey, bool retryNetworkErrors, CancellationToken cancellationToken)
         {
             RetryPolicy policy = _options.Retry;
             var clock = Stopwatch.StartNew();
@@ -167,6 +195,10 @@ namespace Ludex
                     failure = LudexException.FromResponse(response);
                     if (!IsRetryableStatus(response.Status)) throw failure;
                     retryAfter = ParseRetryAfter(response.Header("Retry-After"));
+                }
+                else if (!retryNetworkErrors)
+                {
+                    throw failure;
                 }
                 if (attempt >= policy.MaxAttempts) throw failure;
                 TimeSpan wait = policy.Backoff(attempt, SharedRandom);

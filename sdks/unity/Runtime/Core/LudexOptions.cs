@@ -34,7 +34,15 @@ namespace Ludex
         public string BaseUrl;
         public string TenantId;
         public string ProjectId;
+        /// <summary>A game server's credential; acts on every player of the project. Never ship it in a game client.</summary>
         public string ApiKey;
+        /// <summary>
+        /// A game client's credential instead of <see cref="ApiKey"/>: a signed-in player's session.
+        /// Its player is <c>"me"</c> in any call; the server refuses other players (403
+        /// <c>not-your-player</c>) and ops the economy's client policy does not allow (403
+        /// <c>not-client-callable</c>). BaseUrl, TenantId and ProjectId default to the session's.
+        /// </summary>
+        public LudexSession Session;
 
         /// <summary>Per attempt; a timed-out attempt counts as a network error and is retried.</summary>
         public TimeSpan Timeout = TimeSpan.FromSeconds(10);
@@ -75,12 +83,31 @@ namespace Ludex
             return value;
         }
 
-        internal LudexOptions Validated()
+        /// <summary>The options of a player session's client: the three LUDEX_* ids, no key.</summary>
+        public static LudexOptions ForSessionFromEnvironment()
         {
+            return new LudexOptions
+            {
+                BaseUrl = Required("LUDEX_BASE_URL"),
+                TenantId = Required("LUDEX_TENANT_ID"),
+                ProjectId = Required("LUDEX_PROJECT_ID"),
+            };
+        }
+
+        internal LudexOptions Validated(bool anonymous = false)
+        {
+            if (Session != null)
+            {
+                if (!string.IsNullOrEmpty(ApiKey)) throw new ArgumentException("LudexOptions: a key or a session, not both");
+                if (string.IsNullOrEmpty(BaseUrl)) BaseUrl = Session.Options.BaseUrl;
+                if (string.IsNullOrEmpty(TenantId)) TenantId = Session.Options.TenantId;
+                if (string.IsNullOrEmpty(ProjectId)) ProjectId = Session.Options.ProjectId;
+            }
             if (string.IsNullOrEmpty(BaseUrl)) throw new ArgumentException("LudexOptions.BaseUrl is required");
             if (string.IsNullOrEmpty(TenantId)) throw new ArgumentException("LudexOptions.TenantId is required");
             if (string.IsNullOrEmpty(ProjectId)) throw new ArgumentException("LudexOptions.ProjectId is required");
-            if (string.IsNullOrEmpty(ApiKey)) throw new ArgumentException("LudexOptions.ApiKey is required");
+            if (string.IsNullOrEmpty(ApiKey) && Session == null && !anonymous)
+                throw new ArgumentException("LudexOptions.ApiKey (a game server) or LudexOptions.Session (a game client) is required");
             if (Retry == null) Retry = RetryPolicy.None;
             if (Retry.MaxAttempts < 1) throw new ArgumentException("RetryPolicy.MaxAttempts must be at least 1");
             return this;

@@ -115,24 +115,49 @@ namespace Ludex
         private async Task RunAsync(CancellationToken stop)
         {
             int failures = 0;
-            var headers = new Dictionary<string, string>
-            {
-                { "x-api-key", _options.ApiKey },
-                { "x-tenant-id", _options.TenantId },
-                { "x-project-id", _options.ProjectId },
-            };
+            bool refreshedForClose = false;
             while (!stop.IsCancellationRequested)
             {
                 SetState(Subscriptions == 0 && failures == 0 ? RealtimeState.Connecting : RealtimeState.Reconnecting);
                 bool subscribed = false;
                 try
                 {
+                    var headers = await CredentialsAsync(stop);
                     using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(stop))
                     {
                         connectTimeout.CancelAfter(_options.Timeout);
                         _connection = await _transport.ConnectAsync(RealtimeUri(), headers, connectTimeout.Token);
                     }
                     subscribed = await ServeAsync(_connection, stop);
+                    if (subscribed) refreshedForClose = false;
+                }
+                catch (FinalRealtimeError final) when (final.Error.Status == 401 && _options.Session != null && !refreshedForClose)
+                {
+                    // The session's access token expired while open: one refresh, then connect again.
+                    refreshedForClose = true;
+                    try
+                    {
+                        await _options.Session.RefreshAsync(stop);
+                        failures = 0;
+                        continue;
+                    }
+                    catch (LudexException refused) when (refused.Status == 401)
+                    {
+                        Report(refused);
+                        _firstSubscribed.TrySetException(refused);
+                        break;
+                    }
+                    catch (Exception) when (!stop.IsCancellationRequested)
+                    {
+                        // the network: reconnect below
+                    }
+                }
+                catch (LudexException refused) when (refused.Status == 401)
+                {
+                    // the session's refresh was refused (spent, revoked, the player banned)
+                    Report(refused);
+                    _firstSubscribed.TrySetException(refused);
+                    break;
                 }
                 catch (FinalRealtimeError final)
                 {
@@ -170,6 +195,19 @@ namespace Ludex
             }
             _firstSubscribed.TrySetCanceled(); // stopped before the first subscription: StartAsync must not wait for ever
             SetState(RealtimeState.Closed);
+        }
+
+        /// <summary>The key of a game server, or the current access token of a player's session.</summary>
+        private async Task<Dictionary<string, string>> CredentialsAsync(CancellationToken stop)
+        {
+            var headers = new Dictionary<string, string>
+            {
+                { "x-tenant-id", _options.TenantId },
+                { "x-project-id", _options.ProjectId },
+            };
+            if (_options.Session != null) headers["Authorization"] = "Bearer " + await _options.Session.GetAccessTokenAsync(stop);
+            else headers["x-api-key"] = _options.ApiKey;
+            return headers;
         }
 
         /// <summary>Reads one connection until it ends; true when it got as far as a confirmed subscription.</summary>

@@ -16,6 +16,20 @@ namespace Ludex.Unity
         }
 
         /// <summary>
+        /// A player session for a shipped game (no key): UnityWebRequest for its calls, and the
+        /// refresh token kept in PlayerPrefs unless <paramref name="storage"/> says otherwise. Then
+        /// <c>CreateClient(new LudexOptions { Session = session })</c>.
+        /// </summary>
+        public static LudexSession CreateSession(LudexOptions options, ISessionStorage storage = null)
+        {
+            if (options.Transport == null) options.Transport = new UnityWebRequestTransport();
+#if UNITY_WEBGL && !UNITY_EDITOR
+            if (options.Delay == null) options.Delay = LudexMainThread.Delay;
+#endif
+            return new LudexSession(options, storage ?? new PlayerPrefsSessionStorage());
+        }
+
+        /// <summary>
         /// A realtime subscription whose handlers run on the main thread. Not on WebGL: it has no
         /// ClientWebSocket; plug a jslib-backed <see cref="IWebSocketTransport"/> into
         /// <see cref="LudexOptions.WebSocketTransport"/> there.

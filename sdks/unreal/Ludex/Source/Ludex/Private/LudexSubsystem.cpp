@@ -94,7 +94,8 @@ void ULudexSubsystem::Configure(const FString& InBaseUrl, const FString& InTenan
 
 void ULudexSubsystem::RebuildClient()
 {
-	if (BaseUrl.IsEmpty() || TenantId.IsEmpty() || ProjectId.IsEmpty() || ApiKey.IsEmpty())
+	Session.reset();
+	if (BaseUrl.IsEmpty() || TenantId.IsEmpty() || ProjectId.IsEmpty())
 	{
 		Client.reset();
 		return;
@@ -103,9 +104,100 @@ void ULudexSubsystem::RebuildClient()
 	Config.baseUrl = Utf8(BaseUrl);
 	Config.tenantId = Utf8(TenantId);
 	Config.projectId = Utf8(ProjectId);
-	Config.apiKey = Utf8(ApiKey);
 	Config.timeout = std::chrono::milliseconds(static_cast<int64>(TimeoutSeconds * 1000.0f));
+	if (ApiKey.IsEmpty())
+	{
+		// A game client: no key ships; calls carry the signed-in player's access token.
+		Session = std::make_shared<ludex::Session>(Config, Http, SessionStorage);
+		Config.session = Session;
+	}
+	else
+	{
+		Config.apiKey = Utf8(ApiKey);
+	}
 	Client = std::make_shared<ludex::Client>(Config, Http);  // in-flight calls keep the old one alive
+}
+
+void ULudexSubsystem::SetSessionStorage(std::shared_ptr<ludex::SessionStorage> Storage)
+{
+	SessionStorage = MoveTemp(Storage);
+	RebuildClient();
+}
+
+namespace
+{
+// A session call on the thread pool, answered as JSON on the game thread; without a session
+// (the subsystem has an ApiKey, or is not configured) it fails with `no-session`.
+void RunSessionCall(std::shared_ptr<ludex::Client> Client, std::shared_ptr<ludex::Session> Session,
+	TFunction<ludex::Json(ludex::Session&)> Call, const FLudexOnJson& OnDone)
+{
+	RunOffGameThread(Client, [Session, Call = MoveTemp(Call)](ludex::Client&)
+		{
+			if (!Session) throw ludex::LudexError(0, "no-session", "sessions are for game clients: leave ApiKey empty", ludex::Json(), "");
+			return Call(*Session);
+		},
+		[OnDone](bool bOk, const ludex::Json& Answer, const FLudexError& Error)
+		{ OnDone.ExecuteIfBound(bOk, bOk ? Tchar(Answer.dump()) : FString(), Error); });
+}
+}  // namespace
+
+void ULudexSubsystem::SignInWithDevice(const FString& DeviceId, const FString& Username, const FLudexOnJson& OnDone)
+{
+	const std::string Device = Utf8(DeviceId), Name = Utf8(Username);
+	RunSessionCall(Client, Session, [=](ludex::Session& S)
+		{
+			bool bCreated = S.signInWithDevice(Device, Name);
+			return ludex::Json{{"playerId", S.playerId()}, {"created", bCreated}};
+		}, OnDone);
+}
+
+void ULudexSubsystem::SignInWithCustomToken(const FString& Token, const FLudexOnJson& OnDone)
+{
+	const std::string Jwt = Utf8(Token);
+	RunSessionCall(Client, Session, [=](ludex::Session& S)
+		{
+			bool bCreated = S.signInWithCustomToken(Jwt);
+			return ludex::Json{{"playerId", S.playerId()}, {"created", bCreated}};
+		}, OnDone);
+}
+
+void ULudexSubsystem::RestoreSession(const FLudexOnJson& OnDone)
+{
+	RunSessionCall(Client, Session, [](ludex::Session& S)
+		{
+			bool bRestored = S.restore();
+			return ludex::Json{{"restored", bRestored}, {"playerId", S.playerId()}};
+		}, OnDone);
+}
+
+void ULudexSubsystem::LinkDevice(const FString& DeviceId, const FLudexOnJson& OnDone)
+{
+	const std::string Device = Utf8(DeviceId);
+	RunOffGameThread(Client, [Device](ludex::Client& C) { C.devices().link(Device); return ludex::Json::object(); },
+		[OnDone](bool bOk, const ludex::Json& Answer, const FLudexError& Error)
+		{ OnDone.ExecuteIfBound(bOk, bOk ? Tchar(Answer.dump()) : FString(), Error); });
+}
+
+void ULudexSubsystem::UnlinkDevice(const FString& DeviceId, const FLudexOnJson& OnDone)
+{
+	const std::string Device = Utf8(DeviceId);
+	RunOffGameThread(Client, [Device](ludex::Client& C) { C.devices().unlink(Device); return ludex::Json::object(); },
+		[OnDone](bool bOk, const ludex::Json& Answer, const FLudexError& Error)
+		{ OnDone.ExecuteIfBound(bOk, bOk ? Tchar(Answer.dump()) : FString(), Error); });
+}
+
+void ULudexSubsystem::Logout(const FLudexOnJson& OnDone)
+{
+	RunSessionCall(Client, Session, [](ludex::Session& S)
+		{
+			S.logout();
+			return ludex::Json::object();
+		}, OnDone);
+}
+
+FString ULudexSubsystem::SessionPlayerId() const
+{
+	return Session ? Tchar(Session->playerId()) : FString();
 }
 
 void ULudexSubsystem::CreatePlayer(const FString& PlayerId, const FString& Username, const FLudexOnJson& OnDone)

@@ -16,6 +16,8 @@ namespace ludex
 class Client;
 class HttpTransport;
 class RealtimeClient;
+class Session;
+class SessionStorage;
 }
 
 UCLASS(Config = Game)
@@ -28,6 +30,10 @@ public:
 	UPROPERTY(Config, BlueprintReadOnly, Category = "Ludex") FString BaseUrl;
 	UPROPERTY(Config, BlueprintReadOnly, Category = "Ludex") FString TenantId;
 	UPROPERTY(Config, BlueprintReadOnly, Category = "Ludex") FString ProjectId;
+	/**
+	 * A game server's key. Leave it empty in a shipped game client, which signs a player in
+	 * instead (SignInWithDevice, SignInWithCustomToken): "me" then stands for that player.
+	 */
 	UPROPERTY(Config, BlueprintReadOnly, Category = "Ludex") FString ApiKey;
 	UPROPERTY(Config, BlueprintReadOnly, Category = "Ludex") float TimeoutSeconds = 10.0f;
 
@@ -39,6 +45,40 @@ public:
 
 	UFUNCTION(BlueprintCallable, Category = "Ludex")
 	void Configure(const FString& InBaseUrl, const FString& InTenantId, const FString& InProjectId, const FString& InApiKey);
+
+	/**
+	 * Without an ApiKey: signs in the player linked to this install's id (16 to 128 chars; keep a
+	 * random one in a SaveGame), created on first use. Json: {"playerId", "created"}.
+	 */
+	UFUNCTION(BlueprintCallable, Category = "Ludex|Session", meta = (AutoCreateRefTerm = "OnDone"))
+	void SignInWithDevice(const FString& DeviceId, const FString& Username, const FLudexOnJson& OnDone);
+
+	/** Signs in the player a JWT from your own server names (`sub`). Json: {"playerId", "created"}. */
+	UFUNCTION(BlueprintCallable, Category = "Ludex|Session", meta = (AutoCreateRefTerm = "OnDone"))
+	void SignInWithCustomToken(const FString& Token, const FLudexOnJson& OnDone);
+
+	/** Signs in again with the refresh token the session storage kept. Json: {"restored", "playerId"}. */
+	UFUNCTION(BlueprintCallable, Category = "Ludex|Session", meta = (AutoCreateRefTerm = "OnDone"))
+	void RestoreSession(const FLudexOnJson& OnDone);
+
+	/** The session's player takes another install's device id (409 device-linked when another player has it). */
+	UFUNCTION(BlueprintCallable, Category = "Ludex|Session", meta = (AutoCreateRefTerm = "OnDone"))
+	void LinkDevice(const FString& DeviceId, const FLudexOnJson& OnDone);
+
+	/** The device no longer signs in as the session's player. */
+	UFUNCTION(BlueprintCallable, Category = "Ludex|Session", meta = (AutoCreateRefTerm = "OnDone"))
+	void UnlinkDevice(const FString& DeviceId, const FLudexOnJson& OnDone);
+
+	/** Ends the session on the server and forgets it (the storage too). */
+	UFUNCTION(BlueprintCallable, Category = "Ludex|Session", meta = (AutoCreateRefTerm = "OnDone"))
+	void Logout(const FLudexOnJson& OnDone);
+
+	/** The signed-in player's id; empty without a session. */
+	UFUNCTION(BlueprintPure, Category = "Ludex|Session")
+	FString SessionPlayerId() const;
+
+	/** C++: where the refresh token lives between runs (default: memory). Set it before signing in. */
+	void SetSessionStorage(std::shared_ptr<ludex::SessionStorage> Storage);
 
 	/** Creates the player (or answers the existing one for the same id). */
 	UFUNCTION(BlueprintCallable, Category = "Ludex", meta = (AutoCreateRefTerm = "OnDone"))
@@ -88,6 +128,8 @@ private:
 	void RebuildClient();
 
 	std::shared_ptr<ludex::Client> Client;
+	std::shared_ptr<ludex::Session> Session;  // set when there is no ApiKey (a game client)
+	std::shared_ptr<ludex::SessionStorage> SessionStorage;
 	std::shared_ptr<ludex::RealtimeClient> Realtime;  // shared_ptr: fine with the type incomplete here
 	std::shared_ptr<ludex::HttpTransport> Http;
 };
