@@ -37,8 +37,8 @@ POLICY: dict[str, frozenset[str]] = {
     "reports:read": frozenset({"superadmin", "admin", "support", "owner", "developer", "analyst"}),
     # a player's profile and ledger (personal data): the people who answer players, not analysts
     "players:read": frozenset({"superadmin", "admin", "support", "owner", "developer"}),
-    # banning a player and ending their sessions: the people who answer players
-    "players:moderate": frozenset({"superadmin", "admin", "support", "owner", "developer"}),
+    # banning a player and ending their sessions: a change, so not support (which only reads)
+    "players:moderate": frozenset({"superadmin", "admin", "owner", "developer"}),
     # erasing a player's personal data (GDPR/LGPD) cannot be undone: the studio's owner decides
     "players:erase": frozenset({"superadmin", "admin", "owner"}),
     "webhooks:read": frozenset({"superadmin", "admin", "support", "owner", "developer"}),

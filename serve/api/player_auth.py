@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from actors.host import CommandRequest
 from actors.ingress.player_sessions import PlayerSessions, Tokens
 from engine import commands as c
+from engine.outcomes import Refusal
 from engine.player_auth import PlayerAuthError, RefreshTokenReusedError
 from engine.rules import MAX_USERNAME_LENGTH
-from serve.api_key_auth import ProjectId, tenant_id
+from serve.api_key_auth import ProjectId, metering, tenant_id
 from serve.backend import Backend, backend
 from serve.player_sessions import player_sessions, problem_of
 from serve.problems import ProblemError, problem_responses
@@ -87,16 +88,34 @@ SigningIn = Annotated[tuple[str, str, PlayerSessions], Depends(signing_in)]
 
 
 async def _ensure_player(request: Request, tenant: str, project: str, player_id: str, username: str) -> bool:
-    """Creates the player on its first sign-in (keyed, so a retried first sign-in creates it
-    once); True when this call created it."""
+    """Creates the player on its first sign-in (keyed, so later sign-ins replay it); True when
+    this call created it. A new player counts against the plan's `players` quota (403
+    `plan-limit`), as one created with a key does; a player that exists signs in whatever the count."""
     connected: Backend = await backend(request)
-    ask = CommandRequest(
-        tenant, project, player_id, c.CreatePlayer(username), "player-sign-in", request.state.request_id
-    )
+    meter = metering(request, connected)
+    plan = await meter.plans.plan_of(tenant)
+    quota = (plan or {}).get("players")
+    over = None
+    if (
+        quota is not None
+        and meter.players is not None
+        and await meter.players.live_players(tenant, limit=quota) >= quota
+    ):
+        over = Refusal("plan-limit", f"the plan allows {quota} player(s); delete some or change plan")
+    command = c.CreatePlayer(username)
+    ask = CommandRequest(tenant, project, player_id, command, "player-sign-in", request.state.request_id, over)
     (outcome,) = await connected.directory.execute([ask])
-    if outcome.refusal is not None and outcome.refusal.slug != "player-exists":
-        raise outcome.refusal.as_error()
-    return outcome.refusal is None and outcome.created and not outcome.replayed
+    refusal = outcome.refusal
+    if refusal is not None and refusal.slug == "plan-limit":
+        if (await connected.directory.view(tenant, project, player_id, "player")).refusal is not None:
+            raise refusal.as_error()
+        return False  # it exists (made with a key): sign it in
+    if refusal is not None and refusal.slug != "player-exists":
+        raise refusal.as_error()
+    created = refusal is None and outcome.created and not outcome.replayed
+    if created and meter.players is not None:
+        meter.players.created(tenant)
+    return created
 
 
 async def _signed_in(
@@ -114,10 +133,12 @@ async def sign_in_device(request: Request, body: DeviceSignIn, signing: SigningI
     `device-sign-in-disabled` when the project turned device sign-in off; 403 `player-banned`."""
     tenant, project, sessions = signing
     try:
-        player_id, linked = await sessions.device_player(tenant, project, body.deviceId)
+        player_id, _ = await sessions.device_player(tenant, project, body.deviceId)
     except PlayerAuthError as error:
         raise problem_of(error) from error
-    created = await _ensure_player(request, tenant, project, player_id, body.username or player_id) if linked else False
+    # Every sign-in ensures the player (a replay once made): a first one refused by the quota
+    # leaves the link, and the next sign-in creates the player once there is room.
+    created = await _ensure_player(request, tenant, project, player_id, body.username or player_id)
     tokens = await _signed_in(sessions, tenant, project, player_id, "device", created)
     return PlayerTokens(**tokens.to_body())
 

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from config.settings import Settings
-from tests.routes.conftest import Dashboard, RouteApi, Seam, seam_for, sign_in
+from tests.e2e.helpers import tenant_with_quotas
+from tests.routes.conftest import Dashboard, RouteApi, Seam, seam_for, service_proxy, sign_in
 from tests.support.player_sessions import bearer, device_sign_in
 
 SECRET = "s" * 64
@@ -330,3 +331,24 @@ def test_cors_allows_only_the_projects_listed_origins(
         assert "access-control-allow-origin" not in other.headers
     finally:
         admin.patch(url, json={"allowedOrigins": []})
+
+
+def test_device_sign_in_creates_players_within_the_plans_quota(
+    sessions_seam: Seam, demo_economy_document: dict[str, Any]
+) -> None:
+    backoffice = service_proxy(sessions_seam, lambda backend: backend.control)
+    tenant, token = tenant_with_quotas(backoffice, "signin", players=1)
+
+    async def define() -> Any:
+        return await (await sessions_seam.holder.get()).directory.define_economy(tenant, "game", demo_economy_document)
+
+    assert sessions_seam.client.portal.call(define).ok
+    anonymous = RouteApi(sessions_seam.client, tenant, "game", None)
+    first_device = uuid.uuid4().hex
+    first = device_sign_in(anonymous, first_device)
+    refused = anonymous.post("/auth/device", {"deviceId": uuid.uuid4().hex})
+    assert refused.status_code == 403 and refused.json()["type"].endswith("/plan-limit")
+    server = RouteApi(sessions_seam.client, tenant, "game", token)
+    assert [p["playerId"] for p in server.get("/players").json()["items"]] == [first["playerId"]]
+    again = anonymous.post("/auth/device", {"deviceId": first_device})
+    assert again.status_code == 200 and again.json()["playerId"] == first["playerId"]
