@@ -15,8 +15,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Server
-from tests.browser.helpers import confirm, nav, sign_in
+from tests.browser.conftest import Server, signed_in
+from tests.browser.helpers import confirm, nav, sign_in, unique
 
 SESSIONS_SHOT = "/tmp/sessdash-player.png"
 SETTINGS_SHOT = "/tmp/sessdash-settings.png"
@@ -160,8 +160,36 @@ def test_the_sign_in_settings_and_the_client_policy_change_what_game_clients_may
     expect(page.get_by_role("status")).to_contain_text("Published version")
     with server.admin() as admin:
         document = admin.get(f"/v1/client/projects/{server.project}/economy").json()["document"]
-    assert document["clientPolicy"]["allow"] == ["purchase", "consume", "increment"]
+    assert sorted(document["clientPolicy"]["allow"]) == ["consume", "increment", "purchase"]
 
     nav(page, "Player sign-in")
     policy = page.locator(".card").filter(has=page.get_by_role("heading", name="Client policy"))
     expect(policy.get_by_role("row").filter(has_text="increment")).to_contain_text("allowed")
+
+
+def test_support_staff_read_sessions_and_settings_but_change_nothing(page: Page, server: Server) -> None:
+    """Support answers players: it reads their sessions, bans are for owners and developers."""
+    password = "support-passphrase-1"
+    email = f"{unique('ops')}@ludex.example"
+    with server.admin() as admin:
+        body = {"email": email, "password": password, "platformRole": "support"}
+        assert admin.post("/v1/admin/users", json=body).status_code == 201
+    player = device_sign_in(server, uuid.uuid4().hex).json()["playerId"]
+
+    sign_in(page, server, email, password)
+    nav(page, "Players")
+    page.get_by_label("Player ID").fill(player)
+    page.get_by_role("button", name="Look up").click()
+    sessions = page.locator(".card").filter(has=page.get_by_role("heading", name="Sessions"))
+    expect(sessions.get_by_text("1 live session")).to_be_visible()
+    expect(sessions.get_by_role("button")).to_have_count(0)  # no ban, unban, end all sessions
+
+    nav(page, "Player sign-in")
+    expect(page.get_by_label("Device sign-in")).to_be_disabled()
+    expect(page.get_by_label("Allowed origins")).not_to_be_editable()
+    expect(page.get_by_role("button", name="Save sign-in settings")).to_have_count(0)
+    expect(page.get_by_role("button", name="Set secret")).to_have_count(0)
+    expect(page.get_by_role("link", name="See it in the economy editor")).to_be_visible()
+    with signed_in(server.base_url, email, password) as support:  # the API refuses what the console hides
+        refused = support.post(f"/v1/client/projects/{server.project}/players/{player}/ban", json={"reason": "x"})
+    assert refused.status_code == 403, refused.text

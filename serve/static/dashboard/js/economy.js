@@ -408,6 +408,8 @@ export async function economy(ctx) {
         return tabButton;
       }),
     );
+    const selected = tabs.querySelector('[aria-selected="true"]');
+    if (selected) selected.scrollIntoView({ block: "nearest", inline: "nearest" }); // the last tabs may be scrolled away
     clear(form);
     if (tab in LISTS) put(form, listSection(tab));
     else if (tab === "xpCurve") put(form, xpSection());

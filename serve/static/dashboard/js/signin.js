@@ -55,7 +55,7 @@ export async function playerSignIn(ctx) {
     });
     put(
       form,
-      h("label", { class: "check" }, device, h("span", {}, h("strong", {}, "Device sign-in"), h("span", { class: "hint" }, " — game clients sign in with an install's random id; the player is created on first use. Off: 403 device-sign-in-disabled."))),
+      h("label", { class: "check top" }, device, h("span", {}, h("strong", {}, "Device sign-in"), h("span", { class: "hint" }, " — game clients sign in with an install's random id; the player is created on first use. Off: 403 device-sign-in-disabled."))),
       field("Allowed origins", origins, { path: "allowedOrigins", hint: "One per line, exact (https://host or https://host:port): browser and WebGL builds served there may call the game API. None by default." }),
       saved,
       writable ? h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, "Save sign-in settings")) : null,
