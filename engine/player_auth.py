@@ -78,6 +78,11 @@ class NotYourPlayerError(PlayerAuthError):
     default_detail = "a player session acts on its own player only (use `me`)"
 
 
+class DeviceLinkedError(PlayerAuthError):
+    name = "device-linked"
+    default_detail = "this device is linked to another player; unlink it there first"
+
+
 class DeviceSignInDisabledError(PlayerAuthError):
     name = "device-sign-in-disabled"
     default_detail = "this project has turned device sign-in off"

@@ -208,6 +208,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks,
     ):
         app.include_router(module.router)
+    app.include_router(player_auth.devices)
     webui.install(app)
 
     app.add_middleware(PlayerOrigins)  # inside RequestContext: its refusals carry the request id

@@ -84,6 +84,7 @@ STATUS_BY_SLUG: dict[str, int] = {
     "counter-limit": 409,
     "quest-completed": 409,
     "not-submittable": 409,
+    "device-linked": 409,
     "validation-error": 422,
     "invalid-amount": 422,
     "invalid-field": 422,

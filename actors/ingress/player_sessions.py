@@ -175,9 +175,52 @@ class PlayerSessions:
         player_id = "p_" + secrets.token_hex(10)
         link = {"tenantId": tenant, "projectId": project, "playerId": player_id, "linkedAt": rfc3339(self._now())}
         if await self.store.put_if_version(DEVICES, doc_id, link, 0):
+            await self._note_device(tenant, project, player_id, token_hash(device_id), link["linkedAt"])
             return player_id, True
         raced = await self.store.get_document(DEVICES, doc_id)
         return str((raced or link)["playerId"]), False
+
+    async def link_device(self, tenant: str, project: str, player_id: str, device_id: str) -> None:
+        """Links a device to an existing player (a game moving an install onto an account); a
+        device already linked to another player is refused (409 `device-linked`)."""
+        digest = token_hash(device_id)
+        doc_id = f"{tenant}/{project}/{digest}"
+        moment = rfc3339(self._now())
+
+        def change(current: dict[str, Any] | None) -> dict[str, Any] | None:
+            if current is not None and current.get("playerId") != player_id:
+                raise pa.DeviceLinkedError()
+            if current is not None:
+                return None
+            return {"tenantId": tenant, "projectId": project, "playerId": player_id, "linkedAt": moment}
+
+        await update_document(self.store, DEVICES, doc_id, change)
+        await self._note_device(tenant, project, player_id, digest, moment)
+
+    async def unlink_device(self, tenant: str, project: str, player_id: str, device_id: str) -> bool:
+        """Unlinks the device if it is this player's (True); its next sign-in makes a new player."""
+        digest = token_hash(device_id)
+        found = await self.store.get_document(DEVICES, f"{tenant}/{project}/{digest}")
+        if found is None or found.get("playerId") != player_id:
+            return False
+        await self.store.delete_documents(DEVICES, [f"{tenant}/{project}/{digest}"])
+
+        def forget(current: dict[str, Any] | None) -> dict[str, Any]:
+            devices = [d for d in (current or {}).get("devices", []) if d["deviceHash"] != digest[:16]]
+            return {**(current or {}), "devices": devices, **_ids(tenant, project, player_id)}
+
+        await update_document(self.store, PLAYER_AUTH, f"{tenant}/{project}/{player_id}", forget)
+        return True
+
+    async def _note_device(self, tenant: str, project: str, player_id: str, digest: str, moment: str) -> None:
+        """The player's record lists its devices (a prefix of each hash) for the backoffice."""
+
+        def note(current: dict[str, Any] | None) -> dict[str, Any]:
+            devices = [d for d in (current or {}).get("devices", []) if d["deviceHash"] != digest[:16]]
+            devices = [*devices, {"deviceHash": digest[:16], "linkedAt": moment}][-pa.MAX_SESSIONS_PER_PLAYER * 2 :]
+            return {**(current or {}), "devices": devices, **_ids(tenant, project, player_id)}
+
+        await update_document(self.store, PLAYER_AUTH, f"{tenant}/{project}/{player_id}", note)
 
     async def custom_player(self, tenant: str, project: str, token: str) -> str:
         secret, keys, _ = await self._verification(tenant, project)
@@ -273,6 +316,7 @@ class PlayerSessions:
         return {
             "playerId": player_id,
             "items": items,
+            "devices": list((document or {}).get("devices", [])),
             "ban": None if ban is None else {"reason": ban.reason, "since": ban.since, "until": ban.until},
         }
 

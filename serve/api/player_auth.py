@@ -16,7 +16,7 @@ from engine import commands as c
 from engine.outcomes import Refusal
 from engine.player_auth import PlayerAuthError, RefreshTokenReusedError
 from engine.rules import MAX_USERNAME_LENGTH
-from serve.api_key_auth import ProjectId, metering, tenant_id
+from serve.api_key_auth import Caller, ProjectId, metering, require, tenant_id
 from serve.backend import Backend, backend
 from serve.player_sessions import player_sessions, problem_of
 from serve.problems import ProblemError, problem_responses
@@ -180,4 +180,45 @@ async def logout(request: Request, body: RefreshBody, signing: SigningIn) -> Res
     tenant, project, sessions = signing
     if await sessions.logout(tenant, project, body.refreshToken):
         await (await backend(request)).control.admission_changed()  # its socket closes too
+    return Response(status_code=204)
+
+
+devices = APIRouter(prefix="/v1/projects/{projectId}/auth/devices", tags=["player sessions"])
+SessionWriter = Annotated[Caller, Depends(require("players:write", sessions=True))]
+
+
+class DeviceBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"deviceId": "3f9c1d2e7b7a4c55"}]})
+    deviceId: Annotated[str, Field(min_length=16, max_length=128)]
+
+
+def _own_session(caller: Caller) -> str:
+    """Linking is the player's own act: a session's, never a key's (403 `forbidden`)."""
+    if caller.session is None:
+        raise ProblemError("forbidden", "linking a device needs the player's own session (Authorization: Bearer)")
+    return caller.session.player_id
+
+
+@devices.post("/link", status_code=204, responses=ERRORS, summary="Link a device to the session's player")
+async def link_device(request: Request, body: DeviceBody, caller: SessionWriter) -> Response:
+    """The device signs in as the session's player from now on (an install moving onto an
+    account). A device linked to another player: 409 `device-linked` (unlink it there first)."""
+    player_id = _own_session(caller)
+    try:
+        await player_sessions(request, caller.backend).link_device(
+            caller.tenant, caller.project, player_id, body.deviceId
+        )
+    except PlayerAuthError as error:
+        raise problem_of(error) from error
+    return Response(status_code=204)
+
+
+@devices.post("/unlink", status_code=204, responses=ERRORS, summary="Unlink a device from the session's player")
+async def unlink_device(request: Request, body: DeviceBody, caller: SessionWriter) -> Response:
+    """The device no longer signs in as the session's player (its next device sign-in makes a
+    new player). Always 204: it says nothing about other players' devices."""
+    player_id = _own_session(caller)
+    await player_sessions(request, caller.backend).unlink_device(
+        caller.tenant, caller.project, player_id, body.deviceId
+    )
     return Response(status_code=204)

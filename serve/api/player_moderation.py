@@ -48,9 +48,15 @@ class SessionOut(BaseModel):
     expiresAt: str = Field(description="When its refresh token expires unless refreshed.")
 
 
+class DeviceOut(BaseModel):
+    deviceHash: str = Field(description="The first 16 hex digits of the device id's SHA-256 (the id is never kept).")
+    linkedAt: str
+
+
 class PlayerSessionsOut(BaseModel):
     playerId: str
     items: list[SessionOut]
+    devices: list[DeviceOut] = Field(description="The devices that sign in as this player.")
     ban: BanOut | None
 
 

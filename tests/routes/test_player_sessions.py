@@ -352,3 +352,23 @@ def test_device_sign_in_creates_players_within_the_plans_quota(
     assert [p["playerId"] for p in server.get("/players").json()["items"]] == [first["playerId"]]
     again = anonymous.post("/auth/device", {"deviceId": first_device})
     assert again.status_code == 200 and again.json()["playerId"] == first["playerId"]
+
+
+def test_a_device_links_to_an_existing_player_and_unlinks(
+    anonymous: RouteApi, server: RouteApi, admin: Dashboard
+) -> None:
+    account = device_sign_in(anonymous)
+    new_install, taken = uuid.uuid4().hex, uuid.uuid4().hex
+    other = device_sign_in(anonymous, taken)
+    assert anonymous.post("/auth/devices/link", {"deviceId": new_install}, headers=bearer(account)).status_code == 204
+    assert device_sign_in(anonymous, new_install)["playerId"] == account["playerId"]
+    refused = anonymous.post("/auth/devices/link", {"deviceId": taken}, headers=bearer(account))
+    assert refused.status_code == 409 and refused.json()["type"].endswith("/device-linked")
+    listed = admin.get(f"/v1/client/projects/{server.project}/players/{account['playerId']}/sessions").json()
+    assert len(listed["devices"]) == 2 and new_install not in str(listed)
+    assert anonymous.post("/auth/devices/unlink", {"deviceId": taken}, headers=bearer(account)).status_code == 204
+    assert device_sign_in(anonymous, taken)["playerId"] == other["playerId"], "another player's device stays linked"
+    assert server.post("/auth/devices/link", {"deviceId": uuid.uuid4().hex}).status_code == 403
+    assert anonymous.post("/auth/devices/unlink", {"deviceId": new_install}, headers=bearer(account)).status_code == 204
+    fresh = device_sign_in(anonymous, new_install)
+    assert fresh["playerId"] != account["playerId"] and fresh["created"] is True

@@ -1289,6 +1289,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects/{projectId}/auth/devices/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Link a device to the session's player
+         * @description The device signs in as the session's player from now on (an install moving onto an
+         *     account). A device linked to another player: 409 `device-linked` (unlink it there first).
+         */
+        post: operations["link_device_v1_projects__projectId__auth_devices_link_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{projectId}/auth/devices/unlink": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unlink a device from the session's player
+         * @description The device no longer signs in as the session's player (its next device sign-in makes a
+         *     new player). Always 204: it says nothing about other players' devices.
+         */
+        post: operations["unlink_device_v1_projects__projectId__auth_devices_unlink_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/projects/{projectId}/auth/logout": {
         parameters: {
             query?: never;
@@ -2725,6 +2767,26 @@ export interface components {
             nextCursor: string | null;
         };
         /**
+         * DeviceBody
+         * @example {
+         *       "deviceId": "3f9c1d2e7b7a4c55"
+         *     }
+         */
+        DeviceBody: {
+            /** Deviceid */
+            deviceId: string;
+        };
+        /** DeviceOut */
+        DeviceOut: {
+            /**
+             * Devicehash
+             * @description The first 16 hex digits of the device id's SHA-256 (the id is never kept).
+             */
+            deviceHash: string;
+            /** Linkedat */
+            linkedAt: string;
+        };
+        /**
          * DeviceSignIn
          * @example {
          *       "deviceId": "3f9c1d2e-7b7a-4c55-9d1e-2f0a6c1b8e44"
@@ -3860,6 +3922,11 @@ export interface components {
         /** PlayerSessionsOut */
         PlayerSessionsOut: {
             ban: components["schemas"]["BanOut"] | null;
+            /**
+             * Devices
+             * @description The devices that sign in as this player.
+             */
+            devices: components["schemas"]["DeviceOut"][];
             /** Items */
             items: components["schemas"]["SessionOut"][];
             /** Playerid */
@@ -12321,6 +12388,196 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["PlayerTokens"];
                 };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    link_device_v1_projects__projectId__auth_devices_link_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unlink_device_v1_projects__projectId__auth_devices_unlink_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
             400: {
