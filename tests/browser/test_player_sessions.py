@@ -68,6 +68,7 @@ def test_a_players_sessions_end_and_a_ban_refuses_sign_ins_until_lifted(page: Pa
     expect(sessions.get_by_text("2 live sessions")).to_be_visible()
     expect(sessions.get_by_role("cell", name="device", exact=True)).to_have_count(2)
     expect(sessions.get_by_test_id("ban-status")).to_have_text("not banned")
+    expect(sessions.get_by_text("1 linked device")).to_be_visible()
 
     sessions.get_by_role("button", name="End all sessions").click()
     confirm(page, "End all sessions")

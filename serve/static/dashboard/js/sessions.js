@@ -1,6 +1,6 @@
 // @ts-check
 // A player's sign-in sessions in the player lookup (docs/PLAYER_AUTH.md): the live sessions a
-// game client holds (never their tokens), the ban, and the moderation actions — ban with a
+// game client holds (never their tokens), the devices linked to the player, the ban, and the moderation actions — ban with a
 // reason and an optional end, unban, end all sessions — for roles with `players:moderate`.
 import { h, clear, when, put } from "./dom.js";
 import { api } from "./api.js";
@@ -10,7 +10,8 @@ import { enc } from "./project.js";
 /**
  * @typedef {{ sessionId: string, method: "device" | "custom", createdAt: string, refreshedAt: string, expiresAt: string }} Session
  * @typedef {{ reason: string, since: string, until: string | null }} Ban
- * @typedef {{ playerId: string, items: Session[], ban: Ban | null }} PlayerSessions
+ * @typedef {{ deviceHash: string, linkedAt: string }} Device
+ * @typedef {{ playerId: string, items: Session[], devices: Device[], ban: Ban | null }} PlayerSessions
  */
 
 /**
@@ -51,6 +52,16 @@ export function sessionsCard(ctx, playerId) {
             { caption: `${view.items.length} live session${view.items.length === 1 ? "" : "s"}` },
           )
         : empty("No live sessions.", "A game client's sign-in (device or custom token) appears here until it ends."),
+      view.devices.length
+        ? table(
+            [
+              ["Device", (d) => h("span", { class: "mono", title: "The start of the device id's SHA-256: the id itself is never kept" }, `${d.deviceHash}…`)],
+              ["Linked", (d) => when(d.linkedAt)],
+            ],
+            view.devices,
+            { caption: `${view.devices.length} linked device${view.devices.length === 1 ? "" : "s"}` },
+          )
+        : h("p", { class: "hint" }, "No linked devices: this player signs in with custom tokens only, or not at all."),
     );
     put(
       clear(actions),
