@@ -722,4 +722,6 @@ def economy_to_document(economy: Economy) -> dict[str, Any]:
     }
     if economy.leaderboards:  # absent when empty: documents written before boards existed stay equal
         document["leaderboards"] = [board.to_document() for board in economy.leaderboards.values()]
+    if economy.client_allow != frozenset(DEFAULT_CLIENT_ALLOW):  # absent when the default, likewise
+        document["clientPolicy"] = {"allow": sorted(economy.client_allow)}
     return document

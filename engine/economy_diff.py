@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from engine.client_policy import DEFAULT_CLIENT_ALLOW
 from engine.definitions import DefinitionError, economy_to_document, parse_economy
 
 Document = Mapping[str, Any]
@@ -46,6 +47,7 @@ def diff_economies(old: Document | None, new: Document) -> list[str]:
         lines.extend(_diff_entries(noun, id_key, compared, describe, before.get(section), after.get(section)))
     lines.extend(_diff_flags(before.get("featureFlags"), after.get("featureFlags")))
     lines.extend(_diff_curve(before.get("xpCurve") if old is not None else None, after.get("xpCurve")))
+    lines.extend(_diff_client_policy(before.get("clientPolicy"), after.get("clientPolicy")))
     return lines
 
 
@@ -112,6 +114,19 @@ def _diff_curve(old: Any, new: Any) -> list[str]:
         counted = f"{before} -> {after} levels" if before != after else f"{after} levels"
         return [f"~ xpCurve: levels changed ({counted})"]
     return [f"~ xpCurve: {_curve(old)} -> {_curve(new)}"]
+
+
+def _diff_client_policy(old: Any, new: Any) -> list[str]:
+    """The ops player sessions may send (`clientPolicy.allow`), the default when absent."""
+    before, after = _client_allow(old), _client_allow(new)
+    if before == after:
+        return []
+    return [f"~ clientPolicy: allow [{', '.join(before)}] -> [{', '.join(after)}]"]
+
+
+def _client_allow(policy: Any) -> list[str]:
+    allow = policy.get("allow") if isinstance(policy, Mapping) else None
+    return sorted(str(op) for op in allow) if isinstance(allow, list) else sorted(DEFAULT_CLIENT_ALLOW)
 
 
 def _curve(curve: Any) -> str:

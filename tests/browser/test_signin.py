@@ -18,6 +18,7 @@ CLIENT_LINKS = (
     "Projects",
     "API keys",
     "Webhooks",
+    "Player sign-in",
     "Events",
     "Economy",
     "Reports",
@@ -117,7 +118,7 @@ def test_a_studio_support_user_sees_no_admin_page_and_a_platform_support_user_ca
             assert admin.post("/v1/admin/users", json=body).status_code == 201
 
     sign_in(page, server, studio_support, password)
-    analyst_links = ["Projects", "Events", "Economy", "Reports", "Economy health"]
+    analyst_links = ["Projects", "Player sign-in", "Events", "Economy", "Reports", "Economy health"]
     assert links(page) == analyst_links  # analysts read no personal data
     page.goto(f"{server.base_url}/dashboard/admin/tenants")
     expect(page.get_by_role("heading", level=1, name="Not allowed")).to_be_visible()

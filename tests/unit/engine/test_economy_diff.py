@@ -110,3 +110,16 @@ def test_leaderboard_changes_are_listed(old: dict[str, Any]) -> None:
         "+ leaderboard lap (submitted, best, asc, reset never)",
         "~ leaderboard xp-all-time: reset 'never' -> 'daily'",
     ]
+
+
+def test_client_policy_changes_are_listed_and_the_default_written_out_is_none(old: dict[str, Any]) -> None:
+    assert diff_economies(old, {**old, "clientPolicy": {"allow": ["consume", "purchase"]}}) == []
+    opened = {**old, "clientPolicy": {"allow": ["purchase", "consume", "increment"]}}
+    assert diff_economies(old, opened) == [
+        "~ clientPolicy: allow [consume, purchase] -> [consume, increment, purchase]"
+    ]
+    assert diff_economies(opened, {**old, "clientPolicy": {"allow": []}}) == [
+        "~ clientPolicy: allow [consume, increment, purchase] -> []"
+    ]
+    assert economy_to_document(parse_economy(opened))["clientPolicy"] == {"allow": ["consume", "increment", "purchase"]}
+    assert "clientPolicy" not in economy_to_document(parse_economy(old))

@@ -1,6 +1,6 @@
 """The console's files and the offline docs page as the app serves them (over ASGI, no server):
 deep links answer the SPA, nothing escapes the static folder, the docs page names only local
-assets, and the console's copy of the RBAC table is engine.rbac's."""
+assets, and the console's copies of the RBAC table and of the client-policy ops are the engine's."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from engine.client_policy import CLIENT_OPS, DEFAULT_CLIENT_ALLOW
 from engine.rbac import POLICY
 from serve.app import create_app
 from serve.webui import DASHBOARD
@@ -72,3 +73,13 @@ def test_the_consoles_policy_is_engine_rbac() -> None:
     assert {action: set(roles) for action, roles in copied.items()} == {
         action: set(roles) for action, roles in POLICY.items()
     }, "regenerate serve/static/dashboard/policy.json from engine.rbac.POLICY (docs/DASHBOARD.md)"
+
+
+def test_the_consoles_client_ops_are_the_engines() -> None:
+    """The client-policy editor offers every op `clientPolicy.allow` may name, and no other."""
+    source = (DASHBOARD / "js" / "economy.js").read_text()
+    table = source.split("export const CLIENT_OPS = [", 1)[1].split("];", 1)[0]
+    offered = re.findall(r'^\s*\["([a-z]+)"', table, flags=re.MULTILINE)
+    assert len(offered) == len(set(offered)) and set(offered) == CLIENT_OPS
+    defaults = re.search(r"DEFAULT_CLIENT_ALLOW = \[([^\]]*)\]", source)
+    assert defaults is not None and tuple(re.findall(r'"([a-z]+)"', defaults.group(1))) == DEFAULT_CLIENT_ALLOW

@@ -1,6 +1,6 @@
 // @ts-check
 // Client area (tenant roles, scoped to the chosen project): projects, API keys and webhooks
-// here; the live feed and player lookup in live.js, reports in reports.js, the economy in economy.js.
+// here; player sign-in settings in signin.js; the live feed and player lookup in live.js, reports in reports.js, the economy in economy.js.
 import { h, clear, when, put } from "./dom.js";
 import { api } from "./api.js";
 import { field, input, select, button, showError, notice, dialog, confirmAction, secretOnce, table, empty, paginated, badge, card, toolbar } from "./ui.js";
@@ -9,6 +9,7 @@ import { events, players } from "./live.js";
 import { reports } from "./reports.js";
 import { economyHealth } from "./health.js";
 import { leaderboards } from "./boards.js";
+import { playerSignIn } from "./signin.js";
 import { enc, needProject, projectPath } from "./project.js";
 
 async function projects(ctx) {
@@ -304,6 +305,7 @@ export const CLIENT_PAGES = [
   { slug: "projects", title: "Projects", action: "projects:read", render: projects },
   { slug: "keys", title: "API keys", action: "api-keys:read", render: apiKeys },
   { slug: "webhooks", title: "Webhooks", action: "webhooks:read", render: webhooks },
+  { slug: "player-sign-in", title: "Player sign-in", action: "projects:read", render: playerSignIn },
   { slug: "events", title: "Events", action: "reports:read", render: events },
   { slug: "economy", title: "Economy", action: "economy:read", render: economy },
   { slug: "reports", title: "Reports", action: "reports:read", render: reports },

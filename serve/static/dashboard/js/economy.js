@@ -32,8 +32,42 @@ const TABS = [
   ["counters", "Counters"],
   ["featureFlags", "Feature flags"],
   ["leaderboards", "Leaderboards"],
+  ["clientPolicy", "Client policy"],
   ["history", "Version history"],
 ];
+/**
+ * The batch ops a player session may be allowed to send (`clientPolicy.allow`, docs/ECONOMY.md),
+ * with what allowing each lets a player do for themselves; `risky` ones let a cheater enrich
+ * themselves. tests/unit/serve/test_webui.py checks the ops equal engine.client_policy.CLIENT_OPS.
+ * @type {Array<[string, string, boolean]>}
+ */
+export const CLIENT_OPS = [
+  ["purchase", "buy a store SKU with currency the player has", false],
+  ["consume", "use up items the player holds (and their effects)", false],
+  ["increment", "add to a counter (which can complete quests and achievements)", true],
+  ["reset", "reset a counter", false],
+  ["progress", "advance a quest objective", true],
+  ["score", "submit a leaderboard score", true],
+  ["update", "change the player's username and metadata", false],
+  ["create", "create the player (sign-in already does)", false],
+  ["delete", "delete the player", false],
+  ["xp", "award XP", true],
+  ["credit", "add currency", true],
+  ["debit", "remove currency", false],
+  ["grant", "give items", true],
+];
+/** Without a `clientPolicy`, sessions may send these (engine/client_policy.py). */
+export const DEFAULT_CLIENT_ALLOW = ["purchase", "consume"];
+
+/**
+ * The ops an economy document lets sessions send.
+ * @param {any} document
+ * @returns {string[]}
+ */
+export function clientAllow(document) {
+  const policy = document && document.clientPolicy;
+  return policy && Array.isArray(policy.allow) ? policy.allow : DEFAULT_CLIENT_ALLOW;
+}
 const clone = (value) => JSON.parse(JSON.stringify(value ?? null));
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -100,7 +134,9 @@ export async function economy(ctx) {
     if (!(error instanceof ApiError && error.status === 404 && error.slug === "not-found")) throw error;
   }
   let working = clone(published) || { currencies: [], items: [], xpCurve: { levels: [0, 100] } };
-  let tab = "currencies";
+  // `?section=clientPolicy` opens a section (the Player sign-in page links to it).
+  const asked = new URLSearchParams(location.search).get("section");
+  let tab = TABS.some(([id]) => id === asked) ? String(asked) : "currencies";
   const messages = h("div");
   const findingsBody = h("div", { "aria-live": "polite" }, empty("Checking…"));
   const findingsCard = card("Verifier findings", findingsBody);
@@ -355,6 +391,27 @@ export async function economy(ctx) {
     return h("div", {}, rows.length ? rows : empty("No feature flags.", writable ? "Add one below; games read them from the economy." : null), add);
   }
 
+  function clientPolicySection() {
+    const allowed = new Set(clientAllow(working));
+    const boxes = CLIENT_OPS.map(([op]) => h("input", { type: "checkbox", value: op, checked: allowed.has(op), disabled: !writable, id: `eco-client-op-${op}` }));
+    for (const box of boxes) {
+      box.addEventListener("change", () => {
+        // In CLIENT_OPS order, so that ticking a box and unticking it again is no change.
+        working.clientPolicy = { ...(working.clientPolicy || {}), allow: boxes.filter((b) => b.checked).map((b) => b.value) };
+        touched();
+      });
+    }
+    const labels = CLIENT_OPS.map(([op, what, risky], i) =>
+      h("label", { class: "check", for: boxes[i].id }, boxes[i], h("span", {}, h("span", {}, h("span", { class: "mono" }, op), " ", risky ? badge("a cheater gains from it", "warn") : null), h("span", { class: "hint" }, what))),
+    );
+    return h(
+      "div",
+      {},
+      h("p", { class: "hint" }, "The commands a game client signed in as a player (a player session) may send for its own player; anything else answers 403 not-client-callable. API keys (your game server) are not concerned. Without a policy: purchase and consume."),
+      h("fieldset", { class: "scopes", "data-field": "clientPolicy", id: "eco-clientPolicy" }, h("legend", {}, "Player sessions may send"), labels, h("p", { class: "field-error", id: "eco-clientPolicy-error", hidden: true })),
+    );
+  }
+
   async function historySection() {
     const box = h("div", {}, h("p", { class: "hint" }, "Loading…"));
     if (!can("audit:read", tenant)) {
@@ -414,10 +471,13 @@ export async function economy(ctx) {
         return tabButton;
       }),
     );
+    const selected = tabs.querySelector('[aria-selected="true"]');
+    if (selected) selected.scrollIntoView({ block: "nearest", inline: "nearest" }); // the last tabs may be scrolled away
     clear(form);
     if (tab in LISTS) put(form, listSection(tab));
     else if (tab === "xpCurve") put(form, xpSection());
     else if (tab === "featureFlags") put(form, flagsSection());
+    else if (tab === "clientPolicy") put(form, clientPolicySection());
     else put(form, await historySection());
     touched();
   }

@@ -1,10 +1,12 @@
 // @ts-check
 // The pages that speak the game API with a project key: the live event feed (realtime
-// WebSocket, plus stored events read with the dashboard token) and the player lookup.
+// WebSocket, plus stored events read with the dashboard token) and the player lookup (its
+// Sessions card, with ban and unban, is sessions.js).
 import { h, clear, when, number, put } from "./dom.js";
 import { api, download } from "./api.js";
 import { field, input, button, showError, notice, confirmAction, table, empty, paginated, badge, card, toolbar } from "./ui.js";
 import { enc, needProject, projectPath } from "./project.js";
+import { sessionsCard } from "./sessions.js";
 
 // --- A project key for the pages that use the game API (live feed, player lookup) -------------
 
@@ -258,6 +260,7 @@ export async function players(ctx) {
           h("div", { class: "stat" }, h("p", { class: "stat-label" }, "XP"), h("p", { class: "stat-value" }, number(profile.xp))),
           h("div", { class: "stat" }, h("p", { class: "stat-label" }, "Since"), h("p", { class: "stat-value small" }, when(profile.createdAt))),
         ),
+        sessionsCard(ctx, playerId),
         h(
           "div",
           { class: "grid-2" },
