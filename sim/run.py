@@ -30,6 +30,8 @@ class RunReport:
     commands: int = 0
     acknowledged: int = 0
     virtual_s: float = 0.0
+    known: list[str] = field(default_factory=list)  # breaks of invariants a known, unfixed bug breaks
+    board_entries: int = 0
 
     @property
     def ok(self) -> bool:
@@ -77,6 +79,8 @@ def run_seed(
         len(world.history),
         sum(1 for sent in world.history.values() if sent.final is not None),
         world.ended_at,
+        world.checker.known,
+        world.checker.board_entries,
     )
 
 
