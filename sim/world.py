@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from actors.boards.sqlite import SqliteBoardStore
 from actors.coordinator import Coordinator
 from actors.host import CommandRequest, ShardHost, unavailable_outcome
 from actors.slots import WRONG_OWNER
@@ -198,14 +199,21 @@ class World:
 
     async def verify(self) -> None:
         store = SqliteStore(self.path)
-        host = ShardHost(store, clock=self.clock)  # unfenced: it reads every slot
+        # Unfenced: it reads every slot. Its views activate every player, repairing their boards.
+        host = ShardHost(store, clock=self.clock, boards=SqliteBoardStore(self.path))
 
         async def check() -> None:
             await host.start(sweep=False)
             try:
                 await self.checker.at_end(self.history, self.players, store, host)
             finally:
-                await host.stop()
+                await host.stop()  # its board changes applied first
+            reopened = SqliteStore(self.path)
+            await reopened.open()
+            try:
+                await self.checker.check_boards(reopened)
+            finally:
+                await reopened.close()
 
         await self.as_coordinator(check(), "the final check")
         self.checker.close()
