@@ -8,7 +8,8 @@ the end against a store reopened after the last crash:
 - a host's in-memory durable state equals the replay of its journal;
 - a player whose creation was acknowledged is never answered `player-not-found`;
 - every journaled event reaches the event feed once, in journal order;
-- a leaderboard equals its rebuild from the journal (`actors.boards.rebuild`)."""
+- a leaderboard equals its rebuild from the journal (`actors.boards.rebuild`);
+- a revoked API key never works again (`sim.keys`)."""
 
 from __future__ import annotations
 
