@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     faults: Counter[str] = Counter()
     checks: Counter[str] = Counter()
     failed: list[RunReport] = []
+    board_entries = 0
     commands = acknowledged = 0
     for seed in range(args.first, args.first + args.seeds):
         report = run_seed(seed, clients=args.clients, commands=args.commands)
@@ -33,11 +34,13 @@ def main(argv: list[str] | None = None) -> int:
         checks.update(report.checks)
         commands += report.commands
         acknowledged += report.acknowledged
+        board_entries += report.board_entries
         if not report.ok:
             failed.append(report)
             print(f"seed {seed}: {report.violations[0]}", file=sys.stderr)
     elapsed = time.perf_counter() - started
     print(f"{args.seeds} seeds in {elapsed:.1f}s: {commands} keyed commands, {acknowledged} acknowledged")
+    print(f"leaderboard entries compared with their rebuild: {board_entries}")
     print("faults injected:")
     for name, count in sorted(faults.items()):
         print(f"  {count:7d}  {name}")
@@ -57,6 +60,7 @@ def _print_one(report: RunReport) -> None:
     print(f"  checks {sum(report.checks.values())}")
     for violation in report.violations:
         print(f"  VIOLATION {violation}")
+
     print("every invariant held" if report.ok else f"{len(report.violations)} violations")
 
 

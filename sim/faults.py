@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from actors.boards.sqlite import SqliteBoardStore
 from actors.stores.base import CommitResult, History, JournalRecord, Remembered, RememberedAnswer
 from actors.stores.sqlite import SqliteStore
 
@@ -100,3 +101,11 @@ class FaultyStore(SqliteStore):
             if connection is not None and connection.conn is not None:
                 connection.conn.close()
                 connection.conn = None
+
+
+def vanish_boards(boards: SqliteBoardStore) -> None:
+    """The process died: the OS closes the board store's connections too."""
+    for connection in (boards._writer, boards._reader):
+        if connection is not None and connection.conn is not None:
+            connection.conn.close()
+            connection.conn = None

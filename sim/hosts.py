@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from actors.boards.sqlite import SqliteBoardStore
 from actors.host import ShardHost
 from actors.slots import SlotGate
 from sim.clock import SimClock
-from sim.faults import FaultPlan, FaultyStore
+from sim.faults import FaultPlan, FaultyStore, vanish_boards
 from sim.loop import INCARNATION, SimLoop
 
 T = TypeVar("T")
@@ -58,6 +59,7 @@ class HostProcess:
         self.incarnation = 0
         self.store: FaultyStore | None = None
         self.host: ShardHost | None = None
+        self.boards: SqliteBoardStore | None = None  # the embedded leaderboards, in the same file
         self.down_until = 0.0
         self.running = False
         self.stopping = False  # the coordinator is stopping it (its calls may fail meanwhile)
@@ -74,6 +76,7 @@ class HostProcess:
         self.store = FaultyStore(world.path, world.rng, world.plan)
         self.store.after_write = self._maybe_crash_after_write
         shape = world.shape
+        self.boards = SqliteBoardStore(world.path)
         self.host = ShardHost(
             self.store,
             clock=world.clock,
@@ -82,6 +85,7 @@ class HostProcess:
             idle_timeout_s=shape.idle_timeout_s,
             max_batch_size=shape.max_batch_size,
             slot_gate=SlotGate(world.slot_count, self.name),
+            boards=self.boards,
         )
         self.running = True
         self.stopping = False
@@ -93,6 +97,8 @@ class HostProcess:
         self.world.trace(f"{self.name} crashes ({why})")
         self.world.loop.kill(self.incarnation)
         self.store.vanish()
+        if self.boards is not None:
+            vanish_boards(self.boards)
         for call in self._calls:
             if not call.done():
                 call.set_exception(HostDiedError(f"{self.name} died"))

@@ -7,7 +7,9 @@ the end against a store reopened after the last crash:
 - every balance equals its ledger (the wallet events) and never goes negative;
 - a host's in-memory durable state equals the replay of its journal;
 - a player whose creation was acknowledged is never answered `player-not-found`;
-- every journaled event reaches the event feed once, in journal order."""
+- every journaled event reaches the event feed once, in journal order;
+- a leaderboard equals its rebuild from the journal (`actors.boards.rebuild`);
+- a revoked API key never works again (`sim.keys`)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from typing import Any
 
 import orjson
 
+from actors.boards.rebuild import rebuild_project
+from actors.boards.sqlite import SqliteBoardStore
 from actors.host import ShardHost
 from actors.stores.base import EventQuery, Store
 from engine.errors import PlayerNotFoundError
@@ -43,6 +47,7 @@ class Checker:
         self.checks: Counter[str] = Counter()
         self.violations: list[str] = []
         self._conn: sqlite3.Connection | None = None
+        self.board_entries = 0  # entries the rebuilt boards held (a check of empty boards proves little)
 
     def fail(self, invariant: str, detail: str) -> None:
         self.violations.append(f"{invariant}: {detail}")
@@ -190,6 +195,27 @@ class Checker:
                     f"{player}: view {view.body}, journal {dict(replayed.balances)}",
                 )
 
+    async def check_boards(self, store: Store) -> None:
+        """The boards the hosts kept equal those `ludex leaderboards rebuild` makes from the journal
+        (the real rebuild, into a board store of its own beside the run's file), once a host has
+        activated every player again (an activation repairs what a crash left off its board)."""
+        rebuilt_path = self.path.with_name("rebuilt-boards.sqlite3")
+        boards = SqliteBoardStore(rebuilt_path, own_file=True)
+        await boards.open()
+        try:
+            await rebuild_project(store, boards, TENANT, PROJECT)
+        finally:
+            await boards.close()
+        live, rebuilt = board_rows(self.path), board_rows(rebuilt_path)
+        differ = sorted(key for key in live.keys() | rebuilt.keys() if live.get(key) != rebuilt.get(key))
+        self.check(
+            "a leaderboard equals its rebuild",
+            not differ,
+            f"{len(differ)} entries differ; first: live {live.get(differ[0]) if differ else None},"
+            f" rebuilt {rebuilt.get(differ[0]) if differ else None}",
+        )
+        self.board_entries += len(rebuilt)
+
     async def check_feed(self, journals: dict[str, list[Row]], store: Store) -> None:
         feed: list[tuple[str, str, int]] = []
         after = 0
@@ -215,6 +241,23 @@ class Checker:
             in_order = in_order and seq >= last.get(player, 0)
             last[player] = seq
         self.check("the feed keeps each player's journal order", in_order, "a player's events out of seq order")
+
+
+BoardRow = tuple[str, str, str, int, int, int, int]  # board, period, player, score, sort key, reached, seq
+
+
+def board_rows(path: Path) -> dict[tuple[str, str, str], BoardRow]:
+    """Every entry of the simulated project's boards in the file at `path`."""
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(
+            "SELECT board, period, player_id, score, sort_key, reached_ms, seq FROM leaderboard_entries"
+            " WHERE tenant = ? AND project = ?",
+            (TENANT, PROJECT),
+        ).fetchall()
+    finally:
+        conn.close()
+    return {(row[0], row[1], row[2]): tuple(row) for row in rows}
 
 
 def _summary(state: PlayerState) -> str:

@@ -30,6 +30,7 @@ class RunReport:
     commands: int = 0
     acknowledged: int = 0
     virtual_s: float = 0.0
+    board_entries: int = 0  # on the rebuilt boards at the end (a check of empty boards proves little)
 
     @property
     def ok(self) -> bool:
@@ -77,6 +78,7 @@ def run_seed(
         len(world.history),
         sum(1 for sent in world.history.values() if sent.final is not None),
         world.ended_at,
+        world.checker.board_entries,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from actors.boards.sqlite import SqliteBoardStore
 from actors.coordinator import Coordinator
 from actors.host import CommandRequest, ShardHost, unavailable_outcome
 from actors.slots import WRONG_OWNER
@@ -26,12 +27,14 @@ from sim.clock import SimClock
 from sim.faults import FaultPlan
 from sim.hosts import HostProcess, HostShape, SimPool
 from sim.invariants import Checker
+from sim.keys import Console
 from sim.loop import INCARNATION, SimLoop
 from sim.network import Network
 
 ECONOMY = Path(__file__).resolve().parents[1] / "config" / "demo-economy.yaml"
 CHAOS_TICK_S = 0.15
 HOSTS = ("h0", "h1")
+KEYS = 3  # API keys the console creates, each rotated and revoked at once
 SLOTS = 8
 
 
@@ -67,6 +70,7 @@ class World:
         )
         self.owners: list[str] = []  # the directory's slot map (refreshed on wrong-owner)
         self._coordinating: list[asyncio.Future[Any]] = []
+        self.console = Console(self.path, self.clock, self.rng, self.checker.check, self.trace, keys=KEYS)
         self.finished = False
         self.ended_at = 0.0
 
@@ -186,7 +190,8 @@ class World:
             for n in range(len(self.players))
         ]  # fmt: skip
         chaos = asyncio.ensure_future(self.chaos())
-        await asyncio.gather(*(client.run() for client in clients))
+        console = self.as_coordinator(self.console.run(), "the console")  # a process that never dies either
+        await asyncio.gather(console, *(client.run() for client in clients))
         self.finished = True
         self.ended_at = self.loop.time()
         await chaos
@@ -198,14 +203,22 @@ class World:
 
     async def verify(self) -> None:
         store = SqliteStore(self.path)
-        host = ShardHost(store, clock=self.clock)  # unfenced: it reads every slot
+        # Unfenced: it reads every slot. Its views activate every player, repairing their boards.
+        host = ShardHost(store, clock=self.clock, boards=SqliteBoardStore(self.path))
 
         async def check() -> None:
             await host.start(sweep=False)
             try:
                 await self.checker.at_end(self.history, self.players, store, host)
             finally:
-                await host.stop()
+                await host.stop()  # its board changes applied first
+            reopened = SqliteStore(self.path)
+            await reopened.open()
+            try:
+                await self.checker.check_boards(reopened)
+            finally:
+                await reopened.close()
+            await self.console.verify()
 
         await self.as_coordinator(check(), "the final check")
         self.checker.close()

@@ -7,19 +7,32 @@ that become durable together are applied in one store call (one Redis pipeline, 
 transaction). A board write that fails is logged and counted, never turned into a failed
 command: the journal already holds the award, and `ludex leaderboards rebuild` restores the
 board from it.
+
+A change can also miss the board with nothing failing loudly: its host dies after the record is
+durable and before the change is applied, or the commit is written but its answer fails (a retry
+is then answered from the journal, which applies nothing). So an activation re-applies the
+changes of the journal tail it replays (`repair`; an entry skips a seq it already holds), and
+the entities never snapshot past a change not yet applied (`Entity.boards_settled`), so every
+record whose change may be missing is in some activation's tail. The deterministic simulator
+found it ("a leaderboard equals its rebuild", docs/SIMULATION.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from actors.boards.store import BoardStore
 from actors.stores.base import JournalRecord
 from engine.definitions import Economy
 from engine.leaderboards import BoardChange, record_changes
+from engine.rules import replay_record
 from engine.state import PlayerState
+
+EconomyOf = Callable[[str, str], Awaitable[Economy]]
+Changes = BoardChange | Callable[[], Awaitable[list[BoardChange]]]  # one change, or a repair's, computed when applied
 
 log = logging.getLogger("ludex.leaderboards")
 
@@ -33,7 +46,8 @@ class BoardFeed:
         self.max_batch_size = max_batch_size
         self.failures = 0
         self.applied = 0
-        self._pending: list[tuple[BoardChange, asyncio.Future[None]]] = []
+        self.economy_of: EconomyOf | None = None  # set by the host: the repairs need the economy
+        self._pending: list[tuple[Changes, asyncio.Future[None]]] = []
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -70,6 +84,34 @@ class BoardFeed:
         durable.add_done_callback(on_durable)
         return answered
 
+    def repair(
+        self, key: str, player_id: str, base: PlayerState, records: Sequence[JournalRecord]
+    ) -> asyncio.Future[None] | None:
+        """Re-apply the changes of an activation's journal tail (`records`, replayed from `base`),
+        queued before any change of a command decided after the activation; None if there are none."""
+        if not records or self.economy_of is None:
+            return None
+        economy_of = self.economy_of
+        tenant, project, _ = key.removeprefix("player:").split("/", 2)
+
+        async def changes() -> list[BoardChange]:
+            economy = await economy_of(tenant, project)
+            if not economy.leaderboards:
+                return []
+            found, state = [], base
+            for record in records:
+                state = replay_record(state, record.seq, record.events, record.occurred_at, record.format_version)
+                change = record_change(economy, tenant, project, player_id, record, state)
+                if change is not None:
+                    found.append(change)
+            return found
+
+        answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((changes, answered))
+        if self._wake is not None:
+            self._wake.set()
+        return answered
+
     async def _run(self) -> None:
         assert self._wake is not None
         while True:
@@ -78,7 +120,13 @@ class BoardFeed:
             while self._pending:
                 batch, self._pending = self._pending[: self.max_batch_size], self._pending[self.max_batch_size :]
                 try:
-                    await self.boards.apply([change for change, _ in batch])
+                    await self.boards.apply(
+                        [
+                            change
+                            for item, _ in batch
+                            for change in ([item] if isinstance(item, BoardChange) else await item())
+                        ]
+                    )
                     self.applied += len(batch)
                 except Exception:  # noqa: BLE001 - the journal has it; a rebuild restores the board
                     self.failures += len(batch)

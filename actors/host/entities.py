@@ -8,7 +8,7 @@ pipeline, the reads and the erasure take entities from it and hold their locks."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from actors.clock import Clock, epoch_ms
 from actors.coalescer import Coalescer
 from actors.slots import SlotGate
-from actors.stores.base import History, Snapshot, SnapshotStore
+from actors.stores.base import History, JournalRecord, Snapshot, SnapshotStore
 from engine.outcomes import Outcome
 from engine.rules import replay_record
 from engine.state import PlayerState, state_from_dict, state_to_dict
@@ -55,6 +55,10 @@ class Entity:
     snapshot_seq: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     inflight: dict[str, Inflight] = field(default_factory=dict)
+    # Done once the board changes of every record decided so far are applied (None: none were
+    # owed). A snapshot never covers a record whose change may still miss the board: the next
+    # activation's tail repairs only what it replays (actors/boards/feed.py).
+    boards_settled: asyncio.Future[None] | None = None
 
     @property
     def usable(self) -> bool:
@@ -81,6 +85,10 @@ class Entities:
         # a few records on its next activation is cheaper than a snapshot written for each of
         # many players seen once or twice (benchmarks/bench_scale.py, 100k-1M players).
         self.snapshot_on_passivation_after = snapshot_on_passivation_after
+        # The board feed's repair of an activation's tail (`BoardFeed.repair`), when the host has boards.
+        self.repair_boards: (
+            Callable[[str, str, PlayerState, list[JournalRecord]], asyncio.Future[None] | None] | None
+        ) = None
         self.idle_timeout_s = idle_timeout_s
         # Entities activated together read their snapshots and journal tails in one round trip.
         self.histories: Coalescer[str, History] = Coalescer(
@@ -126,6 +134,8 @@ class Entities:
         snapshot = history.snapshot
         state = PlayerState(player_id=player_id) if snapshot is None else state_from_dict(snapshot.state)
         entity.snapshot_seq = state.seq
+        if self.repair_boards is not None:
+            entity.boards_settled = self.repair_boards(entity.key, player_id, state, history.records)
         for record in history.records:
             state = replay_record(state, record.seq, record.events, record.occurred_at, record.format_version)
         entity.state = entity.durable_state = state
@@ -144,7 +154,17 @@ class Entities:
         entity.durable_state = state
         if state.seq - entity.snapshot_seq >= self.snapshot_every:
             entity.snapshot_seq = state.seq
-            self._spawn(self.store.save_snapshot(self.snapshot(entity.key, state)))
+            self._spawn(self._snapshot_after(entity.boards_settled, self.snapshot(entity.key, state)))
+
+    async def _snapshot_after(self, boards_settled: asyncio.Future[None] | None, snapshot: Snapshot) -> None:
+        """Write `snapshot` once the board changes it covers are applied; not at all if they fail
+        (the journal tail, replayed and repaired by the next activation, is the safe side)."""
+        if boards_settled is not None:
+            try:
+                await asyncio.shield(boards_settled)
+            except (Exception, asyncio.CancelledError):
+                return
+        await self.store.save_snapshot(snapshot)
 
     def snapshot(self, key: str, state: PlayerState) -> Snapshot:
         return Snapshot(key, state.seq, state_to_dict(state), epoch_ms(self.clock.now()))
@@ -173,7 +193,10 @@ class Entities:
         for key, entity in list(self._table.items()):
             if slots is not None and self.slots.slot_of_key(key) not in slots:
                 continue
-            quiet = not entity.lock.locked() and not entity.inflight and entity.state is entity.durable_state
+            settled = entity.boards_settled is None or entity.boards_settled.done()
+            quiet = (
+                not entity.lock.locked() and not entity.inflight and entity.state is entity.durable_state and settled
+            )
             if not quiet or not (force or entity.last_used <= cutoff):
                 continue
             entity.retired = True

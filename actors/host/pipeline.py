@@ -159,7 +159,7 @@ class CommandPipeline:
                     log.warning("shard %d: store read for %s failed: %s", self.shard_id, key, error)
                     return unavailable_outcome(f"store read failed: {error}")
                 if isinstance(waiting, Outcome):
-                    return waiting
+                    return await self._with_boards_settled(entity, waiting)
                 if waiting is None and request.refuse_fresh is not None:
                     return Outcome.refused(request.refuse_fresh)
                 if waiting is None:
@@ -170,6 +170,15 @@ class CommandPipeline:
                 else:
                     replayed = True
             return await self._await_durable(entity, idem, waiting, replayed)
+
+    async def _with_boards_settled(self, entity: Entity, outcome: Outcome) -> Outcome:
+        """A replay from the journal answers once the board has what the activation repaired
+        (`BoardFeed.repair`): an award retried after its first answer failed is ranked when the
+        retry's answer arrives, as a first answer's is."""
+        settled = entity.boards_settled
+        if settled is not None and not settled.done():
+            await asyncio.wait([settled])  # its failure is the command that owed it, not this replay's
+        return outcome
 
     async def _remembered(
         self, entity: Entity, idem: str | None, request_fingerprint: str
@@ -233,7 +242,7 @@ class CommandPipeline:
             if self.board_feed is not None and economy.leaderboards:
                 change = record_change(economy, request.tenant, request.project, request.player_id, record, new_state)
                 if change is not None:  # answered once the record is durable and on the boards
-                    inflight.future = self.board_feed.follow(future, change)
+                    inflight.future = entity.boards_settled = self.board_feed.follow(future, change)
         elif idem is not None:
             write = PendingWrite(
                 None,

@@ -82,6 +82,9 @@ class ShardHost:
             max_batch_size=max_batch_size,
         )
         self.economies = ProjectEconomies(store, self.clock)
+        if self.board_feed is not None:
+            self.board_feed.economy_of = self.economies.get
+            self.entities.repair_boards = self.board_feed.repair
         self.commands = CommandPipeline(
             store,
             self.clock,
