@@ -5,6 +5,7 @@ client address (`LUDEX_PLAYER_SIGNIN_RATE_PER_IP_PER_S`) before any work; the ru
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -103,7 +104,10 @@ async def _ensure_player(request: Request, tenant: str, project: str, player_id:
     ):
         over = Refusal("plan-limit", f"the plan allows {quota} player(s); delete some or change plan")
     command = c.CreatePlayer(username)
-    ask = CommandRequest(tenant, project, player_id, command, "player-sign-in", request.state.request_id, over)
+    # The key names the username too: a later sign-in with another name (or none) is a new
+    # request that finds the player made, not a reuse of the first one's key (422).
+    key = "player-sign-in:" + hashlib.sha256(username.encode()).hexdigest()[:32]
+    ask = CommandRequest(tenant, project, player_id, command, key, request.state.request_id, over)
     (outcome,) = await connected.directory.execute([ask])
     refusal = outcome.refusal
     if refusal is not None and refusal.slug == "plan-limit":

@@ -71,6 +71,20 @@ def test_device_sign_in_creates_the_player_once_and_the_session_reads_it_as_me(a
     assert own.status_code == 200
 
 
+def test_a_device_signs_in_again_with_another_username_or_none(anonymous: RouteApi) -> None:
+    """A game that asks for a name only on first launch signs the same player in afterwards."""
+    device = uuid.uuid4().hex
+    first = anonymous.post("/auth/device", {"deviceId": device, "username": "first-name"})
+    assert first.status_code == 200, first.text
+    renamed = anonymous.post("/auth/device", {"deviceId": device, "username": "other-name"})
+    nameless = device_sign_in(anonymous, device)
+    assert renamed.status_code == 200, renamed.text
+    assert first.json()["created"] is True and renamed.json()["created"] is False and nameless["created"] is False
+    assert {renamed.json()["playerId"], nameless["playerId"]} == {first.json()["playerId"]}
+    profile = anonymous.get("/players/me", headers=bearer(nameless))
+    assert profile.json()["username"] == "first-name"
+
+
 def test_a_session_may_not_touch_another_player(anonymous: RouteApi, server: RouteApi) -> None:
     mine, theirs = device_sign_in(anonymous), device_sign_in(anonymous)
     response = anonymous.get(f"/players/{theirs['playerId']}/wallet", headers=bearer(mine))
