@@ -18,6 +18,7 @@ import pytest
 from serve.audit_fields import AUDITED_FIELDS
 from serve.launcher import Launched
 from tests.e2e.test_webhooks import Receiver
+from tests.routes.test_economy_verify import ARBITRAGE
 
 SECRET_SHAPED = re.compile(r"whsec_|ldx_|rt_[A-Za-z0-9_-]{8}|\$argon2|\$scrypt|\$2[aby]\$|pbkdf2")
 PASSWORD = "audit-me-not-" + uuid.uuid4().hex
@@ -51,7 +52,18 @@ def do_every_audited_action(
     ok(admin.post("/v1/client/projects", json={"id": project, "name": "p"}, headers=here))
     ok(admin.patch(f"/v1/client/projects/{project}", json={"name": "p2"}, headers=here))
     ok(admin.put(f"/v1/client/projects/{project}/economy", json=demo_economy_document, headers=here))
+    ok(admin.put(f"/v1/client/projects/{project}/economy", json=ARBITRAGE, params={"force": "true"}, headers=here))
+    ok(admin.put(f"/v1/client/projects/{project}/economy", json=demo_economy_document, headers=here))
     ok(admin.put(f"/v1/client/projects/{project}/flags/overrides", json={"overrides": {}}, headers=here))
+    player_auth_secret = "player-auth-" + uuid.uuid4().hex + uuid.uuid4().hex
+    secrets.append(player_auth_secret)
+    ok(
+        admin.patch(
+            f"/v1/client/projects/{project}/player-auth",
+            json={"secret": player_auth_secret, "deviceSignIn": True, "allowedOrigins": ["https://game.example"]},
+            headers=here,
+        )
+    )
     keys = f"/v1/client/projects/{project}/api-keys"
     key = ok(admin.post(keys, json={"name": "k", "scopes": ["players:read", "players:write"]}, headers=here))
     rotated = ok(admin.post(f"{keys}/{key['id']}/rotate", headers=here))
@@ -86,6 +98,10 @@ def do_every_audited_action(
     )
     player = f"pl-{tag}"
     ok(game.post("/players", json={"playerId": player, "username": player}))
+    moderated = f"/v1/client/projects/{project}/players/{player}"
+    ok(admin.post(f"{moderated}/ban", json={"reason": "audited ban"}, headers=here))
+    ok(admin.post(f"{moderated}/unban", headers=here))
+    ok(admin.post(f"{moderated}/sessions/revoke", headers=here))
     ok(admin.post(f"/v1/client/projects/{project}/players/{player}/erase", headers=here))
     hosts = ok(admin.get("/v1/admin/shards"))["hosts"]
     ok(admin.put("/v1/admin/shards", json={"hosts": hosts if isinstance(hosts, int) else len(hosts)}))
