@@ -188,14 +188,23 @@ class _Feed:
             raise
         self.ready.set()
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns instead of raising
+            # when the task is cancelled just as the wake event is set (CPython gh-86296), and
+            # this loop would then outlive `Hub.close`, which waits for it.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.hub.poll_interval_s)
+                async with asyncio.timeout(self.hub.poll_interval_s):
+                    await self.wake.wait()
             self.wake.clear()
             try:
                 await self.poll()
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - a failing store is retried at the next tick
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # a driver that turned our cancellation into an error of its own: stop, or
+                    # `Hub.close` (which waits for this task) would wait forever
+                    raise asyncio.CancelledError from error
                 log.warning("realtime feed %s/%s cannot read events: %s", self.tenant, self.project, error)
 
     async def poll(self) -> None:

@@ -344,3 +344,40 @@ async def test_deciding_since_too_old_reads_at_most_one_event(store: Store) -> N
     assert await more_events_than(counting, query, after, 30) is True  # type: ignore[arg-type]
     assert await more_events_than(counting, query, after, 40) is False  # type: ignore[arg-type]
     assert counting.events_read <= 2, f"{counting.events_read} events read to decide twice"
+
+
+class CancellationToError(SqliteStore):
+    """A real store whose event reads, once `swallow` is set, answer a cancellation with an
+    error of their own, as a database driver may."""
+
+    swallow = False
+    reading: asyncio.Event
+
+    async def read_events(
+        self, query: EventQuery, *, after: int = 0, limit: int = 100, skip: int = 0
+    ) -> list[EventRecord]:
+        if not self.swallow:
+            return await super().read_events(query, after=after, limit=limit, skip=skip)
+        self.reading.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise RuntimeError("operation cancelled") from None
+        return []
+
+
+async def test_the_hub_closes_when_a_store_read_answers_its_cancellation_with_an_error(tmp_path: Path) -> None:
+    store = CancellationToError(tmp_path / "ludex.sqlite3")
+    store.reading = asyncio.Event()
+    await store.open()
+    hub = Hub(store, poll_interval_s=0.01)
+    try:
+        await hub.subscribe(Subscriber(T, P, "live"), None)
+        store.swallow = True
+        async with asyncio.timeout(5):
+            await store.reading.wait()  # the feed is inside a read
+        async with asyncio.timeout(5):
+            await hub.close()  # before the fix: the feed logged the error and polled on, and close waited forever
+        assert hub.subscribers(T, P) == 0
+    finally:
+        await store.close()
