@@ -60,7 +60,8 @@ class SlotGate:
         held = self._held.get(slot)
         if held is not None:
             try:
-                await asyncio.wait_for(held.wait(), HANDOFF_WAIT_S)
+                async with asyncio.timeout(HANDOFF_WAIT_S):  # not wait_for: see realtime_hub's feed
+                    await held.wait()
             except TimeoutError:
                 return False
         if slot not in self.owned:

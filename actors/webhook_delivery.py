@@ -196,8 +196,11 @@ class WebhookWorker:
         loop = asyncio.get_running_loop()
         while (left := deadline - loop.time()) > 0:
             self._slot_freed.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns instead of raising when
+            # `stop` cancels just as a slot is freed (CPython gh-86296), and this loop outlived it.
             try:
-                await asyncio.wait_for(self._slot_freed.wait(), left)
+                async with asyncio.timeout(left):
+                    await self._slot_freed.wait()
             except TimeoutError:
                 return
             # A dispatch reads the whole queue: refill at most every 4 dispatch times (<= 20 % CPU).

@@ -16,6 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.write_concern import WriteConcern
 
+from actors.cancellation import honours_cancellation
 from actors.stores.base import (
     BOARD_RESET,
     CommitResult,
@@ -51,6 +52,7 @@ ERASE_BATCH = 500  # documents rewritten per round trip by an erasure
 log = logging.getLogger("ludex.stores")
 
 
+@honours_cancellation
 class MongoStore:
     def __init__(
         self,

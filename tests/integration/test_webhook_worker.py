@@ -500,6 +500,25 @@ async def test_the_background_loop_delivers_without_being_driven(
     Webhook(subscription["secret"]).verify(receiver.requests[0][1], receiver.requests[0][0])
 
 
+async def test_stop_ends_the_loop_even_when_a_slot_frees_as_it_is_cancelled(path: Path) -> None:
+    """`stop` cancels the loop just as an attempt ends: on Python 3.11 a `wait_for` there returned
+    instead of raising (CPython gh-86296), the loop ran on and `stop` waited for it forever."""
+    worker = WebhookWorker(SqliteStore(path), schedule=SCHEDULE, poll_interval_s=30.0, allow_private=True)
+    await worker.start()
+    try:
+        await asyncio.sleep(0.2)  # the first tick is done: the loop waits for a freed slot
+        loop_task = worker._loop
+        assert loop_task is not None and not loop_task.done()
+        worker._slot_freed.set()
+        loop_task.cancel()  # the same step: the wait ends and the cancellation arrives together
+        async with asyncio.timeout(5):
+            await asyncio.gather(loop_task, return_exceptions=True)
+        assert loop_task.cancelled()
+    finally:
+        worker._loop = None
+        await worker.stop()
+
+
 async def test_subscription_urls_are_checked_and_resolved() -> None:
     subscriptions = WebhookSubscriptions(_NoStore(), FakeClock(), allow_private=False)
     for url in ("ftp://example.com/x", "http://user:pw@example.com/", "http://127.0.0.1:9/x", "http://[::1]/"):
