@@ -38,6 +38,7 @@ import httpx
 import orjson
 from standardwebhooks import Webhook
 
+from actors.cancellation import cancel_requested
 from actors.clock import Clock, SystemClock
 from actors.control_plane_records import TENANTS
 from actors.metrics import Histogram
@@ -185,7 +186,9 @@ class WebhookWorker:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the store may be briefly away; try again next tick
+            except Exception as error:  # noqa: BLE001 - the store may be briefly away; try again next tick
+                if cancel_requested():  # a client turned `stop`'s cancellation into an error
+                    raise asyncio.CancelledError from error
                 log.exception("webhook worker tick failed")
             await self._refill_until(asyncio.get_running_loop().time() + self.poll_interval_s)
 

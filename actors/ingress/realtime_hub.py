@@ -29,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from actors.cancellation import cancel_requested
 from actors.event_publisher import CHANNEL_PREFIX
 from actors.redis_client import connect_redis
 from actors.stores.base import EventFeed, EventQuery, EventRecord
@@ -200,8 +201,7 @@ class _Feed:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - a failing store is retried at the next tick
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
+                if cancel_requested():
                     # a driver that turned our cancellation into an error of its own: stop, or
                     # `Hub.close` (which waits for this task) would wait forever
                     raise asyncio.CancelledError from error
@@ -371,6 +371,8 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - reconnect; polling keeps delivering meanwhile
+                if cancel_requested():  # the client turned `close`'s cancellation into an error
+                    raise asyncio.CancelledError from error
                 log.warning("realtime redis subscription lost: %s", error)
             finally:
                 with contextlib.suppress(Exception):
