@@ -13,7 +13,10 @@ from typing import Any
 from engine.definitions import ECONOMY_SECTIONS
 
 _TENANT = frozenset({"id", "name", "planId", "suspended", "createdAt", "updatedAt"})
-_PLAN = frozenset({"id", "name", "requestsPerMonth", "eventsPerMonth", "players", "projects", "apiRequestsPerSecond"})
+_PLAN = frozenset(
+    {"id", "name", "requestsPerMonth", "eventsPerMonth", "players", "projects", "apiRequestsPerSecond"}
+    | {"operationRatesPerSecond"}
+)
 _PROJECT = frozenset({"id", "tenantId", "name", "createdAt", "updatedAt", "deletedAt"})
 _API_KEY = frozenset(
     {"id", "tenantId", "projectId", "prefix", "name", "scopes", "expiresAt", "createdAt", "revokedAt"}

@@ -7,12 +7,25 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from engine.access import SCOPES
+from engine.commands import COMMAND_TYPES
 from serve.schemas import Id, Whole
 
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 Quota = Annotated[int | None, Field(strict=True, ge=0, le=10**15, description="None: unlimited."), Whole]
 Scope = Literal["players:read", "players:write", "economy:write", "store:purchase", "events:read", "realtime"]
 assert set(get_args(Scope)) == set(SCOPES), "the API's scopes are engine.access.SCOPES"
+Operation = Literal[
+    "create", "update", "delete", "xp", "credit", "debit", "grant", "consume", "increment", "reset", "progress",
+    "purchase", "score",
+]  # fmt: skip
+assert set(get_args(Operation)) == set(COMMAND_TYPES), "the limitable ops are engine.commands.COMMAND_TYPES"
+OperationRates = Annotated[
+    dict[Operation, Annotated[int, Field(strict=True, ge=1, le=10**9)]] | None,
+    Field(
+        description="Per-operation limits for the whole tenant: commands a second of each op (a burst of "
+        "twice that), beside the key's and the tenant's request rates. None: no such limit."
+    ),
+]
 
 
 class Body(BaseModel):
@@ -64,6 +77,7 @@ class PlanIn(Body):
                     "players": 100_000,
                     "projects": 5,
                     "apiRequestsPerSecond": 500,
+                    "operationRatesPerSecond": {"purchase": 20, "credit": 100},
                 }
             ]
         },
@@ -75,6 +89,7 @@ class PlanIn(Body):
     players: Quota = None
     projects: Quota = None
     apiRequestsPerSecond: Quota = None
+    operationRatesPerSecond: OperationRates = None
 
 
 class PlanReplacement(PlanIn):
@@ -92,6 +107,7 @@ class Plan(BaseModel):
     players: int | None = None
     projects: int | None = None
     apiRequestsPerSecond: int | None = None
+    operationRatesPerSecond: dict[str, int] | None = None
 
 
 class PlanList(BaseModel):

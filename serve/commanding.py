@@ -8,6 +8,7 @@ replays), or the same as a result inside a batch or on the stream (`outcome_resu
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
@@ -20,10 +21,12 @@ from actors.host import CommandRequest
 from engine.client_policy import NotClientCallableError, check_client_callable
 from engine.commands import Command
 from engine.outcomes import Outcome, Refusal
+from engine.plans import operation_rates
 from engine.player_auth import NotYourPlayerError, is_own_player
 from serve.api_key_auth import Caller, missing_scope
 from serve.player_reads import player_view
 from serve.problems import ProblemError, problem_headers, problem_of, problem_response, status_of
+from serve.ratelimit import OPERATION_PREFIX
 from serve.schemas import BatchOp
 
 REPLAYED = "Idempotent-Replayed"
@@ -140,10 +143,43 @@ async def execute(connection: HTTPConnection, caller: Caller, asks: Sequence[Ask
                     caller.tenant, caller.project, ask.player_id, ask.command, ask.idempotency_key, request_id, quota
                 )
             )
+    throttled = await _operation_refusals(connection, caller, requests)
+    if throttled:
+        waiting = [index for index, outcome in enumerate(outcomes) if outcome is None]
+        for index, sent in zip(waiting, requests, strict=True):
+            if sent.command.op in throttled:
+                outcomes[index] = Outcome.refused(throttled[sent.command.op])
+        requests = [r for r in requests if r.command.op not in throttled]
     answered = await caller.backend.directory.execute(requests) if requests else []
     await caller.metering.count_events(caller.tenant, answered)
     answers = iter(answered)
     return [next(answers) if outcome is None else outcome for outcome in outcomes]
+
+
+async def _operation_refusals(
+    connection: HTTPConnection, caller: Caller, requests: Sequence[CommandRequest]
+) -> dict[str, Refusal]:
+    """The plan's per-operation limits (`operationRatesPerSecond`): each limited op's bucket,
+    shared by the tenant's keys and sessions (and, with Redis, by every replica), gives a token
+    per command of the call. An op short of tokens has all its commands of this call refused
+    with 429 `rate-limited` (the call's other ops go on): a batch's purchases are taken together,
+    as a batch's commands are from the key's bucket."""
+    rates = operation_rates(caller.plan)
+    if not rates:
+        return {}
+    counts = Counter(r.command.op for r in requests if r.command.op in rates)
+    refusals: dict[str, Refusal] = {}
+    for op, count in counts.items():
+        decision = await connection.app.state.rate_limiter.hit(
+            f"{OPERATION_PREFIX}{caller.tenant}:{op}", rates[op], cost=count
+        )
+        if not decision.allowed:
+            seconds = decision.retry_after_s
+            detail = f"the plan allows {rates[op]} '{op}' commands a second (burst {decision.limit}) to this tenant"
+            refusals[op] = Refusal(
+                "rate-limited", detail, {"operation": op, "retryAfterS": seconds}, {"Retry-After": str(seconds)}
+            )
+    return refusals
 
 
 def _session_refusal(caller: Caller, ask: Ask) -> Refusal | None:

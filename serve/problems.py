@@ -119,7 +119,8 @@ _MEANINGS = {
     413: "The request body is over the limit (`payload-too-large`).",
     422: "The request is not valid (`validation-error` with `errors[]`, or a domain rule such as "
     "`unknown-currency` or `idempotency-key-reused`).",
-    429: "Too many requests: `rate-limited` (key or tenant), `quota-exceeded` (the plan's month) or "
+    429: "Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), "
+    "`quota-exceeded` (the plan's month) or "
     "`login-throttled`; `Retry-After` says when to try again.",
     503: "A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, "
     "`not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`.",
@@ -192,8 +193,14 @@ def field_errors(error: Problematic) -> list[dict[str, str]] | None:
 
 def problem_of(request: HTTPConnection, error: Problematic) -> dict[str, Any]:
     """The problem+json body of a domain error or refusal."""
+    data = error.data
     return problem_body(
-        error.slug, error.detail, request, errors=field_errors(error), findings=error.data.get("findings")
+        error.slug,
+        error.detail,
+        request,
+        errors=field_errors(error),
+        findings=data.get("findings"),
+        operation=data.get("operation"),
     )
 
 

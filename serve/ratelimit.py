@@ -1,5 +1,7 @@
 """Rate limits: token buckets of `rate` tokens a second and bursts of twice that, one per API key
 and one per tenant (all its keys together), drawn on together; a batch costs a token per command.
+A plan may also limit single operations (`operationRatesPerSecond`: purchases tighter than
+reads), one bucket per tenant and op, drawn on by the command path.
 
 `LocalRateLimiter` keeps the buckets in this process (each ingress replica limits its own share);
 `RedisRateLimiter` keeps them in Redis, shared by every replica, updated atomically by one Lua
@@ -20,6 +22,7 @@ def capacity_for(rate: float) -> int:
 
 
 TENANT_PREFIX = "tenant:"
+OPERATION_PREFIX = "op:"  # a tenant's bucket for one op (`serve.commanding`): `op:<tenant>:<op>`
 
 
 class RateLimiter(Protocol):

@@ -394,6 +394,7 @@ class Problem(BaseModel):
     instance: str
     requestId: str | None
     errors: list[dict[str, str]] | None = None
+    operation: str | None = Field(None, description="`rate-limited` by the plan's limit of this op.")
 
 
 class BatchResult(BaseModel):

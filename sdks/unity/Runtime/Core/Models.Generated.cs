@@ -505,6 +505,7 @@ namespace Ludex
         public string Detail { get; private set; }
         public List<JsonObject> Errors { get; private set; }
         public string Instance { get; private set; }
+        public string Operation { get; private set; }
         public string RequestId { get; private set; }
         public long Status { get; private set; }
         public string Title { get; private set; }
@@ -519,6 +520,7 @@ namespace Ludex
                 Detail = json.GetString("detail"),
                 Errors = ModelReader.List(json.GetArray("errors"), item => item),
                 Instance = json.GetString("instance"),
+                Operation = json.GetString("operation"),
                 RequestId = json.GetString("requestId"),
                 Status = json.GetLong("status"),
                 Title = json.GetString("title"),
