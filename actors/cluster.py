@@ -19,6 +19,7 @@ from actors.clock import SystemClock
 from actors.coordinator import Coordinator
 from actors.event_publisher import RedisEventPublisher
 from actors.host import ShardHost
+from actors.retention import retention_of
 from actors.scheduled_backups import scheduled_backups_for
 from actors.secret_box import SecretBox
 from actors.sharding import shard_name
@@ -69,6 +70,7 @@ class RayShardHost(ShardHost):
             max_batch_size=settings.max_batch_size,
             idempotency_retention_s=settings.idempotency_retention_s,
             event_retention_days=settings.event_retention_days,
+            retention_bounds=retention_of(settings)[1],
             slot_gate=SlotGate(slots, name),
             boards=board_store_for(settings),
             publisher=RedisEventPublisher(settings.redis_url) if settings.redis_url else None,
@@ -273,6 +275,7 @@ class RayWebhookWorker(WebhookWorker):
                 "schedule": parse_retry_schedule(settings.webhook_retry_schedule),
                 "allow_private": settings.webhook_allow_private,
                 "retention_days": settings.webhook_delivery_retention_days,
+                "retention_bounds": retention_of(settings)[1],
                 "box": SecretBox.from_settings(settings),
                 **kwargs,
             }

@@ -4,7 +4,7 @@ must not import the ingress package to learn the name."""
 
 from __future__ import annotations
 
-TENANTS, PROJECTS, API_KEYS = "tenants", "projects", "api_keys"
+TENANTS, PROJECTS, API_KEYS, PLANS = "tenants", "projects", "api_keys", "plans"
 
 # One document whose `version` moves whenever an admitted key may stop being admitted (a key
 # revoked or rotated, a tenant or project changed): open realtime sockets watch it.

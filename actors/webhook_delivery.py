@@ -43,6 +43,7 @@ from actors.clock import Clock, SystemClock
 from actors.control_plane_records import TENANTS
 from actors.metrics import Histogram
 from actors.pinned_target import TargetRefusedError, outgoing_client, pin
+from actors.retention import TenantRetentions
 from actors.secret_box import SecretBox, SecretKeyError, is_sealed
 from actors.stores.base import DocumentStore, EventFeed, EventQuery, EventRecord, StoreLifecycle
 from actors.webhook_records import (
@@ -57,6 +58,7 @@ from actors.webhook_records import (
     redrive_id,
     redrive_ms,
 )
+from engine.retention import IDEMPOTENCY_FLOOR_DAYS, Retention, RetentionBounds
 from engine.rules import rfc3339
 from engine.webhook_schedule import DueDelivery, TurnOrder, plan
 from engine.webhooks import matches, next_attempt_delay
@@ -93,6 +95,7 @@ class WebhookWorker:
         per_receiver_in_flight: int = 8,
         per_tenant_in_flight: int = 16,
         retention_days: float = 30.0,
+        retention_bounds: RetentionBounds | None = None,
         retention_interval_s: float = 3600.0,
         redrive_lookback_s: float = 60.0,
         suspended_recheck_s: float = 30.0,
@@ -113,6 +116,7 @@ class WebhookWorker:
         self.per_receiver_in_flight = per_receiver_in_flight
         self.per_tenant_in_flight = per_tenant_in_flight
         self.retention_days = retention_days
+        self.retention_bounds = retention_bounds or RetentionBounds()
         self.retention_interval_s = retention_interval_s
         self.redrive_lookback_s = redrive_lookback_s
         self.suspended_recheck_s = suspended_recheck_s  # how often a suspended tenant's deliveries look again
@@ -438,11 +442,20 @@ class WebhookWorker:
         deliveries went."""
         delete = self.store.delete_documents
         now = self.clock.now()
-        cutoff = rfc3339(now - timedelta(days=self.retention_days))
+        platform = Retention(None, self.retention_days, IDEMPOTENCY_FLOOR_DAYS)
+        tenants = TenantRetentions(self.store, platform, self.retention_bounds)
+        default = tenants.default("deliveries_days") or self.retention_days
+        differing = await tenants.differing("deliveries_days")
+        cutoffs = {tenant: rfc3339(now - timedelta(days=days or 0)) for tenant, days in differing.items()}
+        cutoff = rfc3339(now - timedelta(days=default))
         purged, after = 0, None
         while True:
             page = await self.store.list_documents(DELIVERIES, after=after, limit=500)
-            old = [d["id"] for d in page if d["status"] in FINAL and _finished_at(d) < cutoff]
+            old = [
+                d["id"]
+                for d in page
+                if d["status"] in FINAL and _finished_at(d) < cutoffs.get(d.get("tenantId", ""), cutoff)
+            ]
             if old:
                 purged += await delete(DELIVERIES, old)
             if len(page) < 500:

@@ -117,6 +117,12 @@ class Settings(BaseSettings):
     event_retention_days: float | None = Field(
         default=None, description="Event store retention (the journal stays); unset keeps every event."
     )
+    retention_floor_days: float | None = Field(
+        default=None, gt=0, description="The least any tenant's or plan's retention may keep (unset: no floor)."
+    )
+    retention_ceiling_days: float | None = Field(
+        default=None, gt=0, description="The most any tenant's or plan's retention may keep (unset: no ceiling)."
+    )
     default_rate_limit_per_s: float = Field(
         default=1000.0, description="Calls per second of a key (and of a tenant) without a plan rate; bursts of twice."
     )

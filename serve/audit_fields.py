@@ -15,7 +15,7 @@ from engine.definitions import ECONOMY_SECTIONS
 _TENANT = frozenset({"id", "name", "planId", "suspended", "createdAt", "updatedAt"})
 _PLAN = frozenset(
     {"id", "name", "requestsPerMonth", "eventsPerMonth", "players", "projects", "apiRequestsPerSecond"}
-    | {"operationRatesPerSecond"}
+    | {"operationRatesPerSecond", "retention"}
 )
 _PROJECT = frozenset({"id", "tenantId", "name", "createdAt", "updatedAt", "deletedAt"})
 _API_KEY = frozenset(
@@ -33,6 +33,7 @@ AUDITED_FIELDS: dict[str, frozenset[str]] = {
     "tenant.create": _TENANT,
     "tenant.update": _TENANT,
     "tenant.delete": _TENANT,
+    "tenant.retention": frozenset({"id", "retention"}),
     "plan.create": _PLAN,
     "plan.update": _PLAN,
     "plan.delete": _PLAN,

@@ -59,6 +59,41 @@ class Tenant(BaseModel):
     updatedAt: str | None = None
 
 
+RetentionDaysField = Annotated[float | None, Field(gt=0, le=36_500, description="Days; null: inherit.")]
+
+
+class RetentionSetting(Body):
+    """A tenant's or plan's retention; a field left out (or null) inherits (tenant → plan →
+    platform). The journal, the ledger, is never purged."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"eventsDays": 30, "deliveriesDays": 7}]})
+    eventsDays: RetentionDaysField = None
+    deliveriesDays: RetentionDaysField = None
+    idempotencyDays: RetentionDaysField = None
+
+
+class RetentionDays(BaseModel):
+    eventsDays: float | None = Field(description="null: every event is kept.")
+    deliveriesDays: float
+    idempotencyDays: float
+
+
+class RetentionBoundsOut(BaseModel):
+    floorDays: float | None
+    ceilingDays: float | None
+
+
+class TenantRetention(BaseModel):
+    """What a tenant keeps, and why: its own setting, its plan's, the platform's, the bounds."""
+
+    tenantId: str
+    own: RetentionSetting | None
+    plan: RetentionSetting | None
+    platform: RetentionDays
+    bounds: RetentionBoundsOut
+    effective: RetentionDays
+
+
 class TenantPage(BaseModel):
     items: list[Tenant]
     nextCursor: str | None
@@ -90,6 +125,7 @@ class PlanIn(Body):
     projects: Quota = None
     apiRequestsPerSecond: Quota = None
     operationRatesPerSecond: OperationRates = None
+    retention: RetentionSetting | None = None
 
 
 class PlanReplacement(PlanIn):
@@ -108,6 +144,7 @@ class Plan(BaseModel):
     projects: int | None = None
     apiRequestsPerSecond: int | None = None
     operationRatesPerSecond: dict[str, int] | None = None
+    retention: RetentionSetting | None = None
 
 
 class PlanList(BaseModel):

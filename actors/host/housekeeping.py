@@ -15,9 +15,10 @@ from actors.boards.resets import BoardResets
 from actors.clock import Clock
 from actors.economy_health import EconomyHealthSweep
 from actors.host.entities import Entities
-from actors.retention import EventRetention, OutcomeRetention
+from actors.retention import EventRetention, OutcomeRetention, TenantRetentions
 from actors.scheduled_backups import ScheduledBackups
 from actors.stores.base import DocumentStore, EventFeed, RetentionStore, StoreLifecycle
+from engine.retention import Retention, RetentionBounds
 
 
 class HousekeepingStore(StoreLifecycle, RetentionStore, DocumentStore, EventFeed, Protocol):
@@ -26,6 +27,7 @@ class HousekeepingStore(StoreLifecycle, RetentionStore, DocumentStore, EventFeed
 
 
 log = logging.getLogger("ludex.host")
+DELIVERIES_UNUSED_DAYS = 30.0  # the webhook worker purges deliveries; hosts compare events and keys only
 
 
 class Housekeeping:
@@ -38,14 +40,18 @@ class Housekeeping:
         shard_id: int,
         retention: timedelta,
         event_retention_days: float | None,
+        bounds: RetentionBounds,
         board_resets: BoardResets | None,
         backups: ScheduledBackups | None,
     ) -> None:
         self.store = store
         self.entities = entities
         self.shard_id = shard_id
-        self.event_retention = EventRetention(store, clock, event_retention_days)
-        self.outcome_retention = OutcomeRetention(store, clock, retention)
+        tenants = TenantRetentions(
+            store, Retention(event_retention_days, DELIVERIES_UNUSED_DAYS, retention / timedelta(days=1)), bounds
+        )
+        self.event_retention = EventRetention(store, clock, event_retention_days, tenants=tenants)
+        self.outcome_retention = OutcomeRetention(store, clock, retention, tenants=tenants)
         self.economy_health = EconomyHealthSweep(store, clock)
         self.board_resets = board_resets
         self.backups = backups  # scheduled backups of the embedded store; host 0's sweep runs them

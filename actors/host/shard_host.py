@@ -39,6 +39,7 @@ from actors.slots import SlotGate, claim_own_slots
 from actors.stores.base import Store
 from config.gc_tuning import tune_for_long_lived_objects
 from engine.outcomes import Outcome
+from engine.retention import RetentionBounds
 
 
 class ShardHost:
@@ -55,6 +56,7 @@ class ShardHost:
         group_commit: bool = True,
         idempotency_retention_s: float = 7 * 24 * 3600.0,
         event_retention_days: float | None = None,
+        retention_bounds: RetentionBounds | None = None,
         publisher: EventPublisher | None = None,
         boards: BoardStore | None = None,
         slot_gate: SlotGate | None = None,
@@ -106,6 +108,7 @@ class ShardHost:
             shard_id=shard_id,
             retention=retention,
             event_retention_days=event_retention_days,
+            bounds=retention_bounds or RetentionBounds(),
             board_resets=None if boards is None else BoardResets(store, boards, self.clock),
             backups=backups,
         )

@@ -12,7 +12,7 @@ from typing import Any
 from actors.audit_log import AuditLog
 from actors.clock import Clock, SystemClock
 from actors.coalescer import Coalescer
-from actors.control_plane_records import ADMISSION_VERSION, API_KEYS, CONTROL, PROJECTS, TENANTS
+from actors.control_plane_records import ADMISSION_VERSION, API_KEYS, CONTROL, PLANS, PROJECTS, TENANTS
 from actors.documents import update_document
 from actors.stores.base import DocumentStore
 from engine.access import SCOPES, ApiKey, compose_api_key, hash_secret, is_usable, secret_matches, split_api_key
@@ -181,9 +181,6 @@ class ControlPlane:
 
 class ControlError(NamedError):
     """A backoffice request that cannot be done; `slug` names the problem."""
-
-
-PLANS = "plans"
 
 
 class Backoffice(ControlPlane):

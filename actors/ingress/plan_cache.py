@@ -7,8 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from actors.control_plane_records import TENANTS
-from actors.ingress.control_plane import PLANS
+from actors.control_plane_records import PLANS, TENANTS
 from actors.stores.base import DocumentStore, PlayerIndex
 
 

@@ -11,7 +11,7 @@ from format 2 on, keeps the command and request id that made it; stores hold a s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -320,12 +320,14 @@ class SlotStore(Protocol):
 class RetentionStore(Protocol):
     """Forgetting what outlived its retention: old keyed answers and old events (the journal stays)."""
 
-    async def purge_outcomes(self, before_ms: int) -> int:
-        """Forget keyed answers older than the retention; journal records stay (they are the ledger)."""
+    async def purge_outcomes(self, before_ms: int, *, only: str | None = None, sparing: Collection[str] = ()) -> int:
+        """Forget keyed answers older than the retention; journal records stay (they are the ledger).
+        `only` one tenant's; `sparing` these tenants' (their retention differs: purged on their own)."""
         ...
 
-    async def purge_events(self, before: str) -> int:
-        """Drop events that occurred before `before` from the event store (the journal stays)."""
+    async def purge_events(self, before: str, *, only: str | None = None, sparing: Collection[str] = ()) -> int:
+        """Drop events that occurred before `before` from the event store (the journal stays);
+        `only` and `sparing` as for `purge_outcomes`."""
         ...
 
 

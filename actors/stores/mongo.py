@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from pymongo import AsyncMongoClient, ReplaceOne, UpdateOne
@@ -43,6 +43,7 @@ from actors.stores.base import (
 from actors.stores.migrations import Plan, Report, migrate_mongo, plan_mongo, prepare_mongo
 from actors.stores.mongo_feed import EventSequencer
 from engine.formats import record_format
+from engine.identity import tenant_player_keys
 from engine.privacy import scrub_command, scrub_events, scrub_fields, scrub_state, scrub_winners
 
 DUPLICATE_KEY = 11000
@@ -468,8 +469,13 @@ class MongoStore:
         """MongoDB's storage engine reclaims replaced documents itself: nothing to do here."""
         return True
 
-    async def purge_events(self, before: str) -> int:
-        return int((await self._collection("events").delete_many({"occurredAt": {"$lt": before}})).deleted_count)
+    async def purge_events(self, before: str, *, only: str | None = None, sparing: Collection[str] = ()) -> int:
+        found: dict[str, Any] = {"occurredAt": {"$lt": before}}
+        if only is not None:
+            found["tenant"] = only
+        elif sparing:
+            found["tenant"] = {"$nin": list(sparing)}
+        return int((await self._collection("events").delete_many(found)).deleted_count)
 
     async def put_document(self, kind: str, doc_id: str, document: dict[str, Any]) -> None:
         """An unconditional write still moves the version on (read, then compare-and-set until
@@ -585,10 +591,12 @@ class MongoStore:
         )
         return kept.matched_count > 0
 
-    async def purge_outcomes(self, before_ms: int) -> int:
-        deleted = await self._collection("outcomes").delete_many({"recordedAtMs": {"$lt": before_ms}})
+    async def purge_outcomes(self, before_ms: int, *, only: str | None = None, sparing: Collection[str] = ()) -> int:
+        """Outcome documents are found by age and their `_id`'s entity, journal records by `entity`."""
+        by_id, by_entity = _tenants_of_entities("_id", only, sparing), _tenants_of_entities("entity", only, sparing)
+        deleted = await self._collection("outcomes").delete_many({"recordedAtMs": {"$lt": before_ms}, **by_id})
         cleared = await self._collection("journal").update_many(
-            {"idemKey": {"$exists": True}, "recordedAtMs": {"$lt": before_ms}},
+            {"idemKey": {"$exists": True}, "recordedAtMs": {"$lt": before_ms}, **by_entity},
             {"$unset": {"idemKey": "", "fingerprint": "", "outcome": ""}},
         )
         return deleted.deleted_count + cleared.modified_count
@@ -606,6 +614,18 @@ def _player_update(row: PlayerRow) -> UpdateOne:
         },
         upsert=True,
     )
+
+
+def _tenants_of_entities(field: str, only: str | None, sparing: Collection[str]) -> dict[str, Any]:
+    """A filter on `field` (an entity, or an id that starts with one) keeping one tenant's
+    documents, or all but some tenants', by ranges of player keys (an index range scan)."""
+    if only is not None:
+        low, high = tenant_player_keys(only)
+        return {field: {"$gte": low, "$lt": high}}
+    if not sparing:
+        return {}
+    ranges = [tenant_player_keys(tenant) for tenant in sparing]
+    return {"$nor": [{field: {"$gte": low, "$lt": high}} for low, high in ranges]}
 
 
 def _outcome_id(entity: str, key: str) -> str:

@@ -12,7 +12,7 @@ import functools
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,6 +53,7 @@ from actors.stores.migrations import (
     prepare_sqlite,
     write_transaction,
 )
+from engine.identity import tenant_player_keys
 from engine.privacy import scrub_command, scrub_events, scrub_fields, scrub_state, scrub_winners
 
 T = TypeVar("T")
@@ -422,14 +423,18 @@ class SqliteStore:
 
         return await self._run(amend)
 
-    async def purge_outcomes(self, before_ms: int) -> int:
+    async def purge_outcomes(self, before_ms: int, *, only: str | None = None, sparing: Collection[str] = ()) -> int:
+        which, arguments = _tenants_of_entities(only, sparing)
+
         def purge(conn: sqlite3.Connection) -> int:
             with write_transaction(conn):
-                forgotten = conn.execute("DELETE FROM outcomes WHERE recorded_at_ms < ?", (before_ms,)).rowcount
+                forgotten = conn.execute(
+                    f"DELETE FROM outcomes WHERE recorded_at_ms < ?{which}", (before_ms, *arguments)
+                ).rowcount
                 forgotten += conn.execute(
                     "UPDATE journal SET idem_key = NULL, fingerprint = NULL, outcome = NULL"
-                    " WHERE idem_key IS NOT NULL AND recorded_at_ms < ?",
-                    (before_ms,),
+                    f" WHERE idem_key IS NOT NULL AND recorded_at_ms < ?{which}",
+                    (before_ms, *arguments),
                 ).rowcount
             return forgotten
 
@@ -600,9 +605,14 @@ class SqliteStore:
 
         return await self._read(read)
 
-    async def purge_events(self, before: str) -> int:
+    async def purge_events(self, before: str, *, only: str | None = None, sparing: Collection[str] = ()) -> int:
+        if only is not None:
+            which, arguments = " AND tenant = ?", [only]
+        else:
+            which, arguments = f" AND tenant NOT IN ({', '.join('?' * len(sparing))})" if sparing else "", list(sparing)
+
         def purge(conn: sqlite3.Connection) -> int:
-            return int(conn.execute("DELETE FROM events WHERE occurred_at < ?", (before,)).rowcount)
+            return int(conn.execute(f"DELETE FROM events WHERE occurred_at < ?{which}", (before, *arguments)).rowcount)
 
         return await self._run(purge)
 
@@ -877,3 +887,15 @@ def _taken(conn: sqlite3.Connection, keys: list[tuple[str, int]]) -> set[tuple[s
         if conn.execute("SELECT 1 FROM journal WHERE entity = ? AND seq = ?", (entity, seq)).fetchone():
             taken.add((entity, seq))
     return taken
+
+
+def _tenants_of_entities(only: str | None, sparing: Collection[str]) -> tuple[str, list[str]]:
+    """The SQL condition (and its arguments) on `entity` keeping one tenant's rows, or all but
+    some tenants' rows, by ranges of player keys (the primary key's order)."""
+    if only is not None:
+        return " AND entity >= ? AND entity < ?", list(tenant_player_keys(only))
+    condition, arguments = "", []
+    for tenant in sparing:
+        condition += " AND NOT (entity >= ? AND entity < ?)"
+        arguments += list(tenant_player_keys(tenant))
+    return condition, arguments

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from serve import background
+from serve.api.retention import check_plan_retention
 from serve.api_key_auth import ID_PATTERN
 from serve.backoffice import Acting, allowed
 from serve.backoffice_schemas import (
@@ -92,6 +93,7 @@ async def list_plans(acting: Annotated[Acting, allowed("plans:read")]) -> PlanLi
 @router.post("/plans", status_code=201, response_model=Plan, responses=ERRORS, summary="Create a plan")
 async def create_plan(body: PlanIn, acting: Annotated[Acting, allowed("plans:write")]) -> Plan:
     """A new plan; quotas left out are unlimited."""
+    check_plan_retention(acting, body.retention)
     _, after = await acting.control.put_plan(body.model_dump(), create=True)
     await acting.record("plan.create", body.id, before=None, after=after)
     return Plan(**after)
@@ -109,6 +111,7 @@ async def replace_plan(
 ) -> Plan:
     """Replaces a plan's name and quotas. The path names the plan: the body's `id` may be left
     out, and is not used (a plan is never renamed by its id)."""
+    check_plan_retention(acting, body.retention)
     before, after = await acting.control.put_plan({**body.model_dump(), "id": planId}, create=False)
     await acting.record("plan.update", planId, before=before, after=after)
     return Plan(**after)

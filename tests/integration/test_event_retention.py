@@ -11,18 +11,20 @@ from pathlib import Path
 import pytest
 
 from actors.clock import FakeClock
+from actors.control_plane_records import PLANS, TENANTS
 from actors.host import ShardHost
-from actors.retention import EventRetention, purge_expired_events
+from actors.retention import EventRetention, TenantRetentions, purge_expired_events
 from actors.stores.base import EventQuery, JournalRecord
 from actors.stores.sqlite import SqliteStore
+from engine.retention import Retention, RetentionBounds
 from engine.rules import rfc3339
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
-def record(player: str, seq: int, days_ago: float) -> JournalRecord:
+def record(player: str, seq: int, days_ago: float, tenant: str = "t") -> JournalRecord:
     return JournalRecord(
-        entity=f"player:t/p/{player}",
+        entity=f"player:{tenant}/p/{player}",
         seq=seq,
         events=[{"type": "wallet.credited", "data": {"currency": "coins", "amount": 1, "balanceAfter": seq}}],
         occurred_at=rfc3339(NOW - timedelta(days=days_ago)),
@@ -82,3 +84,30 @@ async def test_only_shard_host_zero_purges_from_its_sweeper(
         assert (len(await ages(store)) == 2) is purged
     finally:
         await host.stop()
+
+
+async def test_a_tenant_with_its_own_retention_is_purged_by_it_and_the_others_by_the_platforms(
+    tmp_path: Path,
+) -> None:
+    """The platform keeps every event; tenant `brief` keeps 7 days (its own setting), tenant
+    `planned` 20 (its plan's), tenant `plain` inherits: only what each keeps is left."""
+    store = SqliteStore(tmp_path / "tenants.sqlite3")
+    await store.open()
+    try:
+        await store.put_document(PLANS, "short", {"id": "short", "retention": {"eventsDays": 20}})
+        await store.put_document(TENANTS, "brief", {"id": "brief", "planId": "short", "retention": {"eventsDays": 7}})
+        await store.put_document(TENANTS, "planned", {"id": "planned", "planId": "short"})
+        await store.put_document(TENANTS, "plain", {"id": "plain", "planId": "free"})
+        for tenant in ("brief", "planned", "plain"):
+            await store.commit([record("a", seq, days_ago, tenant) for seq, days_ago in ((1, 30), (2, 10), (3, 1))], [])
+        tenants = TenantRetentions(store, Retention(None, 30.0, 7.0), RetentionBounds())
+        assert await EventRetention(store, FakeClock(NOW), None, tenants=tenants).run_if_due() == 1 + 2
+        left = {
+            t: [e.seq for e in await store.read_events(EventQuery(tenant=t))] for t in ("brief", "planned", "plain")
+        }
+        assert left == {"brief": [3], "planned": [2, 3], "plain": [1, 2, 3]}
+        bounded = TenantRetentions(store, Retention(None, 30.0, 7.0), RetentionBounds(floor_days=15, ceiling_days=25))
+        assert await EventRetention(store, FakeClock(NOW), None, tenants=bounded).run_if_due() == 1, "plain: 25 days"
+        assert [e.seq for e in await store.read_events(EventQuery(tenant="plain"))] == [2, 3]
+    finally:
+        await store.close()

@@ -205,6 +205,35 @@ class StoreContract:
         assert await store.find_outcome("p:a", "old-rejection", since_ms=0) is None
         assert [r.seq for r in await store.read_journal("p:a")] == [1, 2], "the ledger outlives its keys"
 
+    async def test_purges_take_one_tenants_rows_or_spare_some_tenants(self, store: Store) -> None:
+        """Per-tenant retention: `only` purges one tenant's keyed answers and events, `sparing`
+        all but those tenants'; a tenant whose id extends another's (`t` and `t2`) is not its."""
+        tenants = ("t", "t2", "u")
+        await store.commit(
+            [record(f"player:{t}/p/a", 1, key=f"k-{t}", at_ms=1_000) for t in tenants],
+            [RememberedAnswer(f"player:{t}/p/b", f"r-{t}", "fp", {"ok": False}, 1_000) for t in tenants],
+        )
+
+        def kept(tenant: str) -> list[str]:
+            return [t for t in tenants if t == tenant]
+
+        async def answers() -> list[str]:
+            found = [await store.find_outcome(f"player:{t}/p/a", f"k-{t}", since_ms=0) for t in tenants]
+            rejections = [await store.find_outcome(f"player:{t}/p/b", f"r-{t}", since_ms=0) for t in tenants]
+            return [t for t, a, r in zip(tenants, found, rejections, strict=True) if a is not None and r is not None]
+
+        assert await store.purge_outcomes(5_000, only="t") == 2
+        assert await answers() == ["t2", "u"]
+        assert await store.purge_outcomes(5_000, sparing=["u"]) == 2
+        assert await answers() == kept("u")
+        assert await store.purge_events("2026-01-02T00:00:00.000Z", only="t2") == 1
+        assert await store.purge_events("2026-01-02T00:00:00.000Z", sparing=["t", "u"]) == 0
+        left = await store.read_events(EventQuery())
+        assert sorted(e.tenant for e in left) == ["t", "u"]
+        assert await store.purge_events("2026-01-02T00:00:00.000Z", sparing=["u"]) == 1
+        assert [e.tenant for e in await store.read_events(EventQuery())] == ["u"]
+        assert [r.seq for r in await store.read_journal("player:t/p/a")] == [1], "the ledger outlives its keys"
+
     async def test_many_snapshots_are_saved_together_and_none_moves_backwards(self, store: Store) -> None:
         await store.save_snapshot(Snapshot("p:b", 9, {"xp": 9}, 1))
         await store.save_snapshots([Snapshot("p:a", 3, {"xp": 3}, 2), Snapshot("p:b", 4, {"xp": 4}, 2)])

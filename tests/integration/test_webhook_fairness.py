@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from actors.clock import FakeClock, epoch_ms
+from actors.control_plane_records import TENANTS
 from actors.ingress.webhook_subscriptions import WebhookSubscriptions
 from actors.stores.base import EventQuery, EventRecord, JournalRecord
 from actors.stores.sqlite import SqliteStore
@@ -403,6 +404,31 @@ async def test_a_worker_that_cannot_start_says_why_and_starts_once_it_can(
         await receiver.stop()
     assert [h["webhook-id"] for h, _ in receiver.requests] == [event]
     assert logged_failure(worker_log) == ("the webhook worker could not start; trying again in 1 s", ConnectionError)
+
+
+async def test_a_tenants_own_delivery_retention_purges_its_deliveries_sooner(path: Path, clock: FakeClock) -> None:
+    """`acme` keeps finished deliveries 5 days (its own setting), `other` the platform's 30."""
+    store = SqliteStore(path)
+    await store.open()
+    fine = await Receiver().start()
+    worker = new_worker(SqliteStore(path), clock, schedule=(), retention_days=30, retention_interval_s=3600)
+    try:
+        await store.put_document(TENANTS, "acme", {"id": "acme", "retention": {"deliveriesDays": 5}})
+        await store.put_document(TENANTS, "other", {"id": "other"})
+        for tenant in ("acme", "other"):
+            await subscribe(store, clock, tenant, fine.url)
+            await emit(store, clock, tenant, "p", 1)
+        await worker.open()
+        await settle(worker)
+        assert await by_status(store) == Counter(delivered=2)
+        clock.advance(6 * DAY_S)
+        assert await worker.purge() == 1
+        left = await store.list_documents(DELIVERIES, limit=10)
+        assert [d["tenantId"] for d in left] == ["other"]
+    finally:
+        await worker.close()
+        await fine.stop()
+        await store.close()
 
 
 def test_the_delivery_retention_is_a_setting_of_30_days_by_default(monkeypatch: pytest.MonkeyPatch) -> None:

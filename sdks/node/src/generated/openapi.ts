@@ -318,6 +318,32 @@ export interface paths {
         patch: operations["update_tenant_v1_admin_tenants__tenantId__patch"];
         trace?: never;
     };
+    "/v1/admin/tenants/{tenantId}/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a tenant's retention
+         * @description The tenant's own setting, its plan's, the platform's and the bounds, and what applies.
+         */
+        get: operations["get_retention_v1_admin_tenants__tenantId__retention_get"];
+        /**
+         * Set a tenant's retention
+         * @description Replaces the tenant's own setting (`{}` inherits everything from its plan). A value outside
+         *     the platform's floor and ceiling is refused (422), and so is keeping idempotency answers
+         *     longer than the platform does. Takes effect at the next hourly purge.
+         */
+        put: operations["set_retention_v1_admin_tenants__tenantId__retention_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/usage": {
         parameters: {
             query?: never;
@@ -3767,6 +3793,7 @@ export interface components {
             projects?: number | null;
             /** Requestspermonth */
             requestsPerMonth?: number | null;
+            retention?: components["schemas"]["RetentionSetting"] | null;
         };
         /**
          * PlanIn
@@ -3824,6 +3851,7 @@ export interface components {
              * @description None: unlimited.
              */
             requestsPerMonth?: number | null;
+            retention?: components["schemas"]["RetentionSetting"] | null;
         };
         /** PlanList */
         PlanList: {
@@ -3888,6 +3916,7 @@ export interface components {
              * @description None: unlimited.
              */
             requestsPerMonth?: number | null;
+            retention?: components["schemas"]["RetentionSetting"] | null;
         };
         /**
          * PlatformMetrics
@@ -4633,6 +4662,51 @@ export interface components {
             /** Refreshtoken */
             refreshToken: string;
         };
+        /** RetentionBoundsOut */
+        RetentionBoundsOut: {
+            /** Ceilingdays */
+            ceilingDays: number | null;
+            /** Floordays */
+            floorDays: number | null;
+        };
+        /** RetentionDays */
+        RetentionDays: {
+            /** Deliveriesdays */
+            deliveriesDays: number;
+            /**
+             * Eventsdays
+             * @description null: every event is kept.
+             */
+            eventsDays: number | null;
+            /** Idempotencydays */
+            idempotencyDays: number;
+        };
+        /**
+         * RetentionSetting
+         * @description A tenant's or plan's retention; a field left out (or null) inherits (tenant → plan →
+         *     platform). The journal, the ledger, is never purged.
+         * @example {
+         *       "deliveriesDays": 7,
+         *       "eventsDays": 30
+         *     }
+         */
+        RetentionSetting: {
+            /**
+             * Deliveriesdays
+             * @description Days; null: inherit.
+             */
+            deliveriesDays?: number | null;
+            /**
+             * Eventsdays
+             * @description Days; null: inherit.
+             */
+            eventsDays?: number | null;
+            /**
+             * Idempotencydays
+             * @description Days; null: inherit.
+             */
+            idempotencyDays?: number | null;
+        };
         /** Revoked */
         Revoked: {
             /**
@@ -4924,6 +4998,19 @@ export interface components {
              * @description A suspended tenant's API keys answer 403 `tenant-suspended`; its data stays.
              */
             suspended?: boolean | null;
+        };
+        /**
+         * TenantRetention
+         * @description What a tenant keeps, and why: its own setting, its plan's, the platform's, the bounds.
+         */
+        TenantRetention: {
+            bounds: components["schemas"]["RetentionBoundsOut"];
+            effective: components["schemas"]["RetentionDays"];
+            own: components["schemas"]["RetentionSetting"] | null;
+            plan: components["schemas"]["RetentionSetting"] | null;
+            platform: components["schemas"]["RetentionDays"];
+            /** Tenantid */
+            tenantId: string;
         };
         /**
          * Tokens
@@ -7331,6 +7418,188 @@ export interface operations {
             };
             /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_retention_v1_admin_tenants__tenantId__retention_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantRetention"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_retention_v1_admin_tenants__tenantId__retention_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetentionSetting"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantRetention"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
