@@ -61,11 +61,28 @@ def test_the_admin_edits_a_plan_quota_and_sees_the_api_refusal_detail(page: Page
     page.get_by_role("button", name="Edit plan indie").click()
     dialog = page.get_by_role("dialog", name="Edit plan indie")
     dialog.get_by_label("Events per month").fill("4200000")
+    dialog.get_by_label("Operations per second").fill("purchase=5, credit=50")
+    dialog.get_by_label("Keep events (days)").fill("90")
     dialog.get_by_role("button", name="Save plan").click()
     expect(page.get_by_role("status")).to_contain_text("Plan indie saved.")
     expect(page.get_by_role("cell", name="4,200,000")).to_be_visible()
     with server.admin() as admin:
-        assert admin.get("/v1/admin/plans/indie").json()["eventsPerMonth"] == 4_200_000
+        saved = admin.get("/v1/admin/plans/indie").json()
+        assert saved["eventsPerMonth"] == 4_200_000
+        assert saved["operationRatesPerSecond"] == {"purchase": 5, "credit": 50}
+        assert saved["retention"] == {"eventsDays": 90.0, "deliveriesDays": None, "idempotencyDays": None}
+    page.get_by_role("button", name="Edit plan indie").click()  # kept on the next edit, and refused when wrong
+    dialog = page.get_by_role("dialog", name="Edit plan indie")
+    expect(dialog.get_by_label("Operations per second")).to_have_value("purchase=5, credit=50")
+    dialog.get_by_label("Operations per second").fill("teleport=5")
+    dialog.get_by_role("button", name="Save plan").click()
+    expect(dialog.get_by_role("alert")).to_be_visible()
+    dialog.get_by_label("Operations per second").fill("")
+    dialog.get_by_role("button", name="Save plan").click()
+    expect(page.get_by_role("status")).to_contain_text("Plan indie saved.")
+    with server.admin() as admin:
+        saved = admin.get("/v1/admin/plans/indie").json()
+        assert saved["operationRatesPerSecond"] is None and saved["retention"]["eventsDays"] == 90.0
 
     with server.admin() as admin:
         created = admin.post("/v1/admin/tenants", json={"id": unique("ent"), "name": "Big", "planId": "enterprise"})

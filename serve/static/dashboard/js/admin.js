@@ -108,6 +108,26 @@ function quotaInput(value) {
   return input({ type: "number", min: 0, step: 1, value: value ?? "", placeholder: "unlimited" });
 }
 
+const RETENTION = [
+  ["eventsDays", "Keep events (days)"],
+  ["deliveriesDays", "Keep webhook deliveries (days)"],
+  ["idempotencyDays", "Keep idempotency answers (days)"],
+];
+
+/** `purchase=20, credit=100` ⇄ `{purchase: 20, credit: 100}` (empty: no per-operation limit). */
+function opRatesText(rates) {
+  return Object.entries(rates || {}).map(([op, rate]) => `${op}=${rate}`).join(", ");
+}
+
+function opRates(text) {
+  const pairs = text.split(",").map((part) => part.trim()).filter(Boolean);
+  if (!pairs.length) return null;
+  return Object.fromEntries(pairs.map((pair) => {
+    const [op, rate] = pair.split("=").map((x) => x.trim());
+    return [op, Number(rate)];
+  }));
+}
+
 async function plans(ctx) {
   const { main, can } = ctx;
   const messages = h("div");
@@ -136,14 +156,29 @@ async function plans(ctx) {
     const name = input({ required: true, value: plan ? plan.name : "" });
     /** @type {Array<[string, HTMLInputElement, string]>} */
     const quotas = QUOTAS.map(([key, label]) => [key, quotaInput(plan ? plan[key] : null), label]);
+    const perOp = input({ value: opRatesText(plan && plan.operationRatesPerSecond), placeholder: "purchase=20, credit=100" });
+    const kept = (plan && plan.retention) || {};
+    /** @type {Array<[string, HTMLInputElement, string]>} */
+    const retention = RETENTION.map(([key, label]) => [key, input({ type: "number", min: 0, step: "any", value: kept[key] ?? "", placeholder: "platform's" }), label]);
     const saved = await dialog(
       plan ? `Edit plan ${plan.id}` : "New plan",
-      h("div", { class: "grid-2" }, field("Plan ID", id, { path: "id" }), field("Name", name, { path: "name" }), quotas.map(([key, control, label]) => field(label, control, { path: key, hint: "Empty: unlimited" }))),
+      h(
+        "div",
+        { class: "grid-2" },
+        field("Plan ID", id, { path: "id" }),
+        field("Name", name, { path: "name" }),
+        quotas.map(([key, control, label]) => field(label, control, { path: key, hint: "Empty: unlimited" })),
+        field("Operations per second", perOp, { path: "operationRatesPerSecond", hint: "op=rate for the whole tenant; empty: none" }),
+        retention.map(([key, control, label]) => field(label, control, { path: `retention.${key}`, hint: "Empty: the platform's" })),
+      ),
       {
         submitLabel: plan ? "Save plan" : "Create plan",
         onSubmit: () => {
           const body = { id: id.value.trim(), name: name.value.trim() };
           for (const [key, control] of quotas) body[key] = control.value === "" ? null : Number(control.value);
+          body.operationRatesPerSecond = opRates(perOp.value);
+          const days = Object.fromEntries(retention.filter(([, control]) => control.value !== "").map(([key, control]) => [key, Number(control.value)]));
+          body.retention = Object.keys(days).length ? days : null;
           return plan
             ? api(`/v1/admin/plans/${encodeURIComponent(plan.id)}`, { method: "PUT", body })
             : api("/v1/admin/plans", { method: "POST", body });
