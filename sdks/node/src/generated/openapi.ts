@@ -2025,6 +2025,25 @@ export interface components {
             items: components["schemas"]["Unlocked"][];
         };
         /**
+         * ActiveBoost
+         * @description A running boost from a consumed item (docs/ECONOMY.md "Item effects").
+         */
+        ActiveBoost: {
+            /** Endsat */
+            endsAt: string;
+            /**
+             * Metric
+             * @description `xp` or `currency:<id>`.
+             * @example xp
+             */
+            metric: string;
+            /**
+             * Multiplier
+             * @description Later XP or credits of the metric are multiplied by it, rounded down.
+             */
+            multiplier: number;
+        };
+        /**
          * ActivePlayersReport
          * @description Distinct active players per day, and over the whole window (`totals.players`).
          * @example {
@@ -4092,6 +4111,11 @@ export interface components {
         PlayerStateAt: {
             /** Achievements */
             achievements: components["schemas"]["Unlocked"][];
+            /**
+             * Boosts
+             * @description The boosts still running, soonest end first.
+             */
+            boosts?: components["schemas"]["ActiveBoost"][];
             /** Counters */
             counters: {
                 [key: string]: number;
@@ -4209,6 +4233,11 @@ export interface components {
         Profile: {
             /** Achievements */
             achievements: components["schemas"]["Unlocked"][];
+            /**
+             * Boosts
+             * @description The boosts still running, soonest end first.
+             */
+            boosts?: components["schemas"]["ActiveBoost"][];
             /** Counters */
             counters: {
                 [key: string]: number;
