@@ -540,3 +540,5 @@ class EventQuery:
     player_id: str | None = None
     since: str | None = None
     until: str | None = None
+    # Newest first: positions below `after` (0: from the newest), walking the same indexes down.
+    newest_first: bool = False

@@ -367,7 +367,8 @@ class MongoStore:
         self, query: EventQuery, *, after: int = 0, limit: int = 100, skip: int = 0
     ) -> list[EventRecord]:
         head = await self._feed().head()  # never above it: what lies below is final
-        found: dict[str, Any] = {"position": {"$gt": after, "$lte": head}}
+        below = {"$lt": min(after, head + 1)} if after else {"$lte": head}
+        found: dict[str, Any] = {"position": below if query.newest_first else {"$gt": after, "$lte": head}}
         for field, value in (("tenant", query.tenant), ("project", query.project), ("playerId", query.player_id)):
             if value is not None:
                 found[field] = value
@@ -380,7 +381,8 @@ class MongoStore:
             if query.until is not None:
                 window["$lt"] = query.until
             found["occurredAt"] = window
-        cursor = self._collection("events").find(found).sort("position", 1).skip(skip).limit(limit)
+        order = -1 if query.newest_first else 1
+        cursor = self._collection("events").find(found).sort("position", order).skip(skip).limit(limit)
         return [
             EventRecord(
                 d["_id"],

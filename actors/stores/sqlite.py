@@ -569,8 +569,10 @@ class SqliteStore:
         self, query: EventQuery, *, after: int = 0, limit: int = 100, skip: int = 0
     ) -> list[EventRecord]:
         def read(conn: sqlite3.Connection) -> list[EventRecord]:
-            clauses: list[str] = ["position > ?"]
+            clauses: list[str] = ["position < ?" if query.newest_first else "position > ?"]
             params: list[object] = [after]
+            if query.newest_first and not after:  # from the newest
+                clauses, params = ["1 = 1"], []
             for column, value in (("tenant", query.tenant), ("project", query.project), ("player_id", query.player_id)):
                 if value is not None:
                     clauses.append(f"{column} = ?")
@@ -586,7 +588,8 @@ class SqliteStore:
                 params.append(query.until)
             rows = conn.execute(
                 "SELECT position, event_id, type, tenant, project, player_id, seq, data, occurred_at FROM events"
-                f" WHERE {' AND '.join(clauses)} ORDER BY position LIMIT ? OFFSET ?",
+                f" WHERE {' AND '.join(clauses)} ORDER BY position {'DESC' if query.newest_first else ''}"
+                " LIMIT ? OFFSET ?",
                 (*params, limit, skip),
             ).fetchall()
             return [EventRecord(r[1], r[2], r[3], r[4], r[5], r[6], orjson.loads(r[7]), r[8], r[0]) for r in rows]
