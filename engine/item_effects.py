@@ -332,8 +332,13 @@ def with_boost(boosts: Iterable[Boost], started: Boost, at: str) -> tuple[Boost,
 
 def boosts_view(boosts: Iterable[Boost], now: datetime) -> list[dict[str, Any]]:
     """The profile's `boosts`: the active ones, soonest to end first."""
-    active = sorted(active_boosts(boosts, now), key=lambda b: (b.ends_at, b.metric))
-    return [{"metric": b.metric, "multiplier": b.multiplier, "endsAt": b.ends_at} for b in active]
+    return boost_documents(active_boosts(boosts, now))
+
+
+def boost_documents(boosts: Iterable[Boost]) -> list[dict[str, Any]]:
+    """Boosts in the API's shape, soonest to end first (an export shows the ended ones kept too)."""
+    ordered = sorted(boosts, key=lambda b: (b.ends_at, b.metric))
+    return [{"metric": b.metric, "multiplier": b.multiplier, "endsAt": b.ends_at} for b in ordered]
 
 
 def boosts_to_rows(boosts: Iterable[Boost]) -> tuple[dict[str, Any], ...]:

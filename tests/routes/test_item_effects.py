@@ -107,3 +107,20 @@ def test_an_effect_naming_what_the_economy_lacks_is_refused_with_its_path(office
         problem = assert_problem(office_admin.put(f"{project}/economy", json=document), 422, "invalid-definition")
         assert {"field": field, "message": message} in problem["errors"]
     assert_problem(office_admin.get(f"{project}/economy"), 404, "not-found")
+
+
+def test_the_export_and_the_time_travel_keep_the_boosts_and_flags(game: RouteApi, office_admin: Dashboard) -> None:
+    player = new_player(game)
+    game.post(f"/players/{player}/items/grant", {"itemId": "chest", "quantity": 1})
+    game.post(f"/players/{player}/items/consume", {"itemId": "chest", "quantity": 1})
+    [boost] = game.get(f"/players/{player}").json()["boosts"]
+    base = f"/v1/client/projects/{game.project}/players/{player}"
+    exported = office_admin.get(f"{base}/export")
+    assert exported.status_code == 200, exported.text
+    assert exported.json()["boosts"] == [boost]
+    assert exported.json()["flags"] == {"vip": True}
+    assert "player.boost.started" in [event["type"] for event in exported.json()["events"]]
+    at = office_admin.get(f"{base}/state", params={"seq": 3})
+    assert at.status_code == 200, at.text
+    assert at.json()["boosts"] == [boost] and at.json()["wallet"] == {"coins": 5}
+    assert office_admin.get(f"{base}/state", params={"seq": 2}).json()["boosts"] == []

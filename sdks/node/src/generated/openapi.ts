@@ -4017,6 +4017,11 @@ export interface components {
         PlayerExport: {
             /** Achievements */
             achievements: components["schemas"]["Unlocked"][];
+            /**
+             * Boosts
+             * @description Every boost the player's state keeps (item effects), ended ones too.
+             */
+            boosts?: components["schemas"]["ActiveBoost"][];
             /** Counters */
             counters: {
                 [key: string]: number;
@@ -4029,6 +4034,13 @@ export interface components {
             events: components["schemas"]["Event"][];
             /** Exportedat */
             exportedAt: string;
+            /**
+             * Flags
+             * @description Flag values set for this player by item effects.
+             */
+            flags?: {
+                [key: string]: boolean | number | string;
+            };
             /** Inventory */
             inventory: components["schemas"]["InventoryLine"][];
             /**
