@@ -5,12 +5,14 @@ decision, so a consumption is all or nothing like any other command. Effects are
 quantities: they are never themselves multiplied by a boost (a potion says what it gives), which
 also makes consuming n units at once exactly the same as consuming one unit n times.
 
-Boosts multiply every later XP award or currency credit of their metric (commands, quest and
-achievement rewards, purchase grants) until they end. Stacking: a boost with the same metric and
-multiplier as an active one extends it (its end moves by `durationS` per unit); boosts of
-different multipliers on one metric run side by side and the largest active one applies (they
-never multiply each other). Time is the command's own time, so replaying a journal, which keeps
-each boost's end in its `boost.started` event, rebuilds the same state.
+Boosts multiply every later XP award or currency credit of their metric (the `xp` and `credit`
+commands, quest and achievement rewards) until they end; purchase grants are exchanges at the
+catalog's rates and are not boosted (a boost must not turn a safe pair of SKUs into a loop).
+Stacking: a boost with the same metric and multiplier as an active one extends it (its end
+moves by `durationS` per unit); boosts of different multipliers on one metric run side by side
+and the largest active one applies (they never multiply each other). Time is the command's own
+time, so replaying a journal, which keeps each boost's end in its `player.boost.started` event,
+rebuilds the same state.
 """
 
 from __future__ import annotations
@@ -277,6 +279,33 @@ def effect_to_document(effect: Effect) -> dict[str, Any]:
         case BoostEffect(metric=metric, multiplier=multiplier, duration_s=duration):
             return {"kind": "boost", "metric": metric, "multiplier": multiplier, "durationS": duration}
     raise TypeError(f"not an effect: {effect!r}")
+
+
+def consumed_value(effects: Mapping[str, Iterable[Effect]]) -> dict[str, tuple[int, dict[str, int]]]:
+    """What consuming one unit of each item gives in the end, `(xp, {currency: amount})`,
+    following item effects to the items they grant (consumed in turn). For the verifier: an item
+    bought and consumed is currency and XP bought. Needs the acyclic graph parsing guarantees."""
+    value: dict[str, tuple[int, dict[str, int]]] = {}
+
+    def of(item: str) -> tuple[int, dict[str, int]]:
+        if item not in value:
+            xp, currencies = 0, dict[str, int]()
+            for effect in effects.get(item, ()):
+                if isinstance(effect, XpEffect):
+                    xp += effect.amount
+                elif isinstance(effect, CurrencyEffect):
+                    currencies[effect.currency] = currencies.get(effect.currency, 0) + effect.amount
+                elif isinstance(effect, ItemEffect):
+                    inner_xp, inner = of(effect.item_id)
+                    xp += inner_xp * effect.quantity
+                    for currency, amount in inner.items():
+                        currencies[currency] = currencies.get(currency, 0) + amount * effect.quantity
+            value[item] = (xp, currencies)
+        return value[item]
+
+    for item in effects:
+        of(item)
+    return value
 
 
 # -------------------------------------------------------------------------------------- boosts

@@ -271,14 +271,14 @@ def _add_xp(draft: _Draft, amount: int, reason: str, *, boost: bool = True) -> N
         draft.emit(e.LevelUpdated(after, before))
 
 
-def _pay(draft: _Draft, grants: Grants, times: int, reason: str) -> None:
+def _pay(draft: _Draft, grants: Grants, times: int, reason: str, *, boost: bool = True) -> None:
     for grant in grants.items:
         _grant_item(draft, grant.item_id, grant.quantity * times, reason)
     for currency, amount in grants.currencies.items():
         if amount:
-            _credit(draft, currency, amount * times, reason, {})
+            _credit(draft, currency, amount * times, reason, {}, boost=boost)
     if grants.xp:
-        _add_xp(draft, grants.xp * times, reason)
+        _add_xp(draft, grants.xp * times, reason, boost=boost)
 
 
 def metric_value(state: PlayerState, metric: str) -> int:
@@ -518,7 +518,9 @@ def _purchase(draft: _Draft, command: c.Purchase) -> Body:
     price = {currency: amount * quantity for currency, amount in sku.price.items()}
     for currency, amount in price.items():
         _debit(draft, currency, amount, f"purchase:{sku_id}", {})
-    _pay(draft, sku.grants, quantity, f"purchase:{sku_id}")
+    # A purchase is an exchange at the catalog's rates: a boost would let a verified-safe pair of
+    # SKUs loop for profit (engine/economy_verify.py knows no boosts), so grants are not boosted.
+    _pay(draft, sku.grants, quantity, f"purchase:{sku_id}", boost=False)
     grants = grants_document(sku.grants, quantity)
     purchase = e.purchase_id(draft.ctx.entity, draft.state.seq + 1)
     succeeded = e.PurchaseSucceeded(purchase, sku_id, quantity, price, grants, dict(draft.state.balances))

@@ -412,3 +412,43 @@ def test_a_boost_ends_exactly_duration_times_units_after_consumption(units: int,
     running = later_s < 600 * units
     assert multiplier_at(player.state.boosts, "xp", moment) == (3 if running else 1)
     assert bool(profile_view(player.state, ECONOMY, moment)["boosts"]) == running
+
+
+def test_purchase_grants_are_not_boosted_but_quest_rewards_are() -> None:
+    economy = parse_economy(
+        document(
+            skus=[
+                {"sku": "coin-pack", "title": "Coins", "price": {"gems": 1}, "grants": {"currencies": {"coins": 100}}}
+            ],
+            quests=[{"id": "q", "title": "Q", "objectives": [{"id": "o", "target": 1}], "rewards": {"xp": 10}}],
+        )
+    )
+    player = Player(economy)
+    for item in ("coin-charm", "xp-potion"):
+        player.accept(c.GrantItem(item, 1))
+        player.accept(c.ConsumeItem(item, 1))
+    player.accept(c.Credit("gems", 1))
+    player.accept(c.Purchase("coin-pack", 1))
+    assert player.state.balance("coins") == 100
+    player.accept(c.ProgressQuest("q", "o", 1))
+    assert player.state.xp == 20
+
+
+def test_the_verifier_counts_what_consuming_a_sold_item_gives() -> None:
+    from engine.economy_verify import verify_document
+
+    doc = document(
+        skus=[
+            {
+                "sku": "chest-deal",
+                "title": "Chest",
+                "price": {"coins": 5},
+                "grants": {"items": [{"itemId": "chest", "quantity": 1}]},
+            },
+        ]
+    )
+    doc["items"][1]["effects"][1]["amount"] = 6  # a chest gives 6 coins back: buying it mints 1
+    arbitrage = [f for f in verify_document(doc) if f.kind == "arbitrage"]
+    assert [f.severity for f in arbitrage] == ["error"] and arbitrage[0].path == "skus[0]"
+    doc["items"][1]["effects"][1]["amount"] = 4
+    assert not [f for f in verify_document(doc) if f.kind == "arbitrage"]
