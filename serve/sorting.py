@@ -4,8 +4,8 @@ each endpoint's choices as an enum), never a silent default.
 
 Lists of a project's or tenant's own small collections (keys, webhooks, members) are sorted in
 memory (`serve.pagination.sorted_page`), up to `SORT_SCAN_LIMIT` entries as tenants and
-projects are; the event list sorts in its
-store's index (`EventQuery.newest_first`)."""
+projects are; the event list and the audit log sort on their stores' keys
+(`EventQuery.newest_first`, `list_documents(descending=True)`)."""
 
 from __future__ import annotations
 
@@ -34,4 +34,8 @@ UserSort = Annotated[
 EventSort = Annotated[
     Literal["position", "-position"],
     Query(description="`position`: the order events were recorded (oldest first); `-position`: newest first."),
+]
+AuditSort = Annotated[
+    Literal["occurredAt", "-occurredAt"],
+    Query(description="`occurredAt`: oldest first (the default); `-occurredAt`: newest first, on the same key."),
 ]

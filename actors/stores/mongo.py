@@ -511,14 +511,21 @@ class MongoStore:
         return list(await asyncio.gather(*(self.get_document(kind, doc_id) for kind, doc_id in refs)))
 
     async def list_documents(
-        self, kind: str, *, tenant: str | None = None, after: str | None = None, limit: int = 100
+        self,
+        kind: str,
+        *,
+        tenant: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+        descending: bool = False,
     ) -> list[dict[str, Any]]:
         query: dict[str, Any] = {}
         if tenant is not None:
             query["tenantId"] = tenant
         if after is not None:
-            query["_id"] = {"$gt": after}
-        cursor = self._collection(f"control_{kind}").find(query).sort("_id", 1).limit(limit)
+            query["_id"] = {"$lt" if descending else "$gt": after}
+        order = -1 if descending else 1
+        cursor = self._collection(f"control_{kind}").find(query).sort("_id", order).limit(limit)
         return [_plain(d) async for d in cursor]
 
     async def load_snapshot(self, entity: str) -> Snapshot | None:

@@ -696,7 +696,13 @@ class SqliteStore:
         return await self._read(read)
 
     async def list_documents(
-        self, kind: str, *, tenant: str | None = None, after: str | None = None, limit: int = 100
+        self,
+        kind: str,
+        *,
+        tenant: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+        descending: bool = False,
     ) -> list[dict[str, Any]]:
         def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             sql, params = "SELECT body FROM documents WHERE kind = ?", [kind]
@@ -704,9 +710,10 @@ class SqliteStore:
                 sql += " AND tenant = ?"
                 params.append(tenant)
             if after is not None:
-                sql += " AND id > ?"
+                sql += " AND id < ?" if descending else " AND id > ?"
                 params.append(after)
-            rows = conn.execute(sql + " ORDER BY id LIMIT ?", (*params, limit)).fetchall()
+            order = " ORDER BY id DESC" if descending else " ORDER BY id"
+            rows = conn.execute(sql + order + " LIMIT ?", (*params, limit)).fetchall()
             return [dict(orjson.loads(row[0])) for row in rows]
 
         return await self._read(read)

@@ -336,6 +336,11 @@ class StoreContract:
         listed = await store.list_documents("projects", tenant="t1")
         assert [d["name"] for d in listed] == ["A2", "B"]
         assert [d["id"] for d in await store.list_documents("projects", after="t1/b")] == ["c"]
+        newest = await store.list_documents("projects", descending=True)
+        assert [d["id"] for d in newest] == ["c", "b", "a"]
+        assert [d["id"] for d in await store.list_documents("projects", tenant="t1", descending=True)] == ["b", "a"]
+        below = await store.list_documents("projects", after="t2/c", limit=1, descending=True)
+        assert [d["id"] for d in below] == ["b"], "after means below when descending"
 
     async def test_live_players_are_counted_per_tenant_up_to_a_limit(self, store: Store) -> None:
         def created(tenant: str, project: str, player: str, seq: int = 1) -> JournalRecord:

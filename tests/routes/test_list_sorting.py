@@ -169,6 +169,21 @@ def test_events_list_newest_first_across_pages(api: RouteApi) -> None:
     assert [e["data"]["amount"] for e in newest[:3]] == [3, 2, 1]
 
 
+def test_the_audit_log_lists_newest_first_across_pages(seam: Seam, tenant: dict[str, str]) -> None:
+    client, keys = seam.client, "/v1/client/projects/p1/api-keys"
+    for name in ("one", "two", "three"):
+        assert client.post(keys, json={"name": name, "scopes": ["players:read"]}, headers=tenant).status_code == 201
+    params = {"tenantId": tenant["x-tenant-id"], "action": "api-key.create"}
+    oldest = every_page(client, "/v1/admin/audit", tenant, **params)
+    newest = every_page(client, "/v1/admin/audit", tenant, sort="-occurredAt", **params)
+    assert [e["after"]["name"] for e in oldest] == ["one", "two", "three"]
+    assert newest == oldest[::-1]
+    problem = assert_problem(
+        client.get("/v1/admin/audit", headers=tenant, params={"sort": "-actor"}), 422, "validation-error"
+    )
+    assert any("sort" in error["field"] for error in problem["errors"]), problem
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -35,7 +35,8 @@ export interface paths {
         };
         /**
          * List the audit log
-         * @description Every backoffice change, oldest first, filtered by tenant, actor, action or target.
+         * @description Every backoffice change, oldest first (`sort=-occurredAt`: newest first), filtered by
+         *     tenant, actor, action or target.
          */
         get: operations["list_audit_v1_admin_audit_get"];
         put?: never;
@@ -5421,6 +5422,8 @@ export interface operations {
                 actor?: string | null;
                 action?: string | null;
                 target?: string | null;
+                /** @description `occurredAt`: oldest first (the default); `-occurredAt`: newest first, on the same key. */
+                sort?: "occurredAt" | "-occurredAt";
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string | null;
                 /** @description Page size (1 to 200). */
