@@ -124,3 +124,19 @@ def test_the_export_and_the_time_travel_keep_the_boosts_and_flags(game: RouteApi
     assert at.status_code == 200, at.text
     assert at.json()["boosts"] == [boost] and at.json()["wallet"] == {"coins": 5}
     assert office_admin.get(f"{base}/state", params={"seq": 2}).json()["boosts"] == []
+
+
+def test_a_batch_consume_applies_the_effects_and_boosts_the_ops_after_it(game: RouteApi) -> None:
+    player = new_player(game)
+    commands = [
+        {"op": "grant", "playerId": player, "itemId": "chest", "quantity": 1},
+        {"op": "xp", "playerId": player, "amount": 10},
+        {"op": "consume", "playerId": player, "itemId": "chest", "quantity": 1},
+        {"op": "xp", "playerId": player, "amount": 10},
+    ]
+    response = game.post("/commands", {"commands": commands})
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["ok"] for r in results] == [True] * 4
+    assert [results[1]["body"]["xp"], results[3]["body"]["xp"]] == [10, 30]
+    assert game.get(f"/players/{player}").json()["wallet"] == {"coins": 5}
