@@ -711,4 +711,25 @@ namespace Ludex
             };
         }
     }
+
+    /// <summary>The API's `ActiveBoost`; <see cref="Raw"/> keeps every field as sent.</summary>
+    public sealed partial class ActiveBoost
+    {
+        public string EndsAt { get; private set; }
+        public string Metric { get; private set; }
+        public double Multiplier { get; private set; }
+        public JsonObject Raw { get; private set; }
+
+        public static ActiveBoost From(JsonObject json)
+        {
+            if (json == null) return null;
+            return new ActiveBoost
+            {
+                EndsAt = json.GetString("endsAt"),
+                Metric = json.GetString("metric"),
+                Multiplier = json.GetDouble("multiplier"),
+                Raw = json,
+            };
+        }
+    }
 }
