@@ -362,9 +362,10 @@ class _EconomyParser(_Reader):
         known = Known(self.currency_ids, self.item_ids, self.counter_ids, flags if isinstance(flags, Mapping) else {})
         raw_items = top.get("items", [])
         for index, raw in enumerate(raw_items if isinstance(raw_items, list) else []):
-            if not isinstance(raw, Mapping) or "effects" not in raw or raw.get("id") not in self.items:
+            item_id = raw.get("id") if isinstance(raw, Mapping) else None
+            if not isinstance(item_id, str) or "effects" not in raw or item_id not in self.items:
                 continue
-            item = self.items[raw["id"]]
+            item = self.items[item_id]
             effects = parse_effects(raw["effects"], f"items[{index}].effects", known, self.report)
             if effects:
                 self.check_effect_stacks(effects, f"items[{index}].effects")

@@ -452,3 +452,58 @@ def test_the_verifier_counts_what_consuming_a_sold_item_gives() -> None:
     assert [f.severity for f in arbitrage] == ["error"] and arbitrage[0].path == "skus[0]"
     doc["items"][1]["effects"][1]["amount"] = 4
     assert not [f for f in verify_document(doc) if f.kind == "arbitrage"]
+
+
+@pytest.mark.parametrize("item_id", [["chest"], {"id": 1}, None, 7])
+def test_an_item_with_a_malformed_id_and_effects_is_reported_not_crashed_on(item_id: object) -> None:
+    doc = document()
+    doc["items"].append({"id": item_id, "stackLimit": 1, "effects": [{"kind": "xp", "amount": 1}]})
+    assert any(path == "items[5].id" for path, _ in problems(doc))
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.integers(),
+            st.text(max_size=5),
+            st.lists(st.integers(), max_size=2),
+            st.dictionaries(
+                st.sampled_from(
+                    [
+                        "kind",
+                        "amount",
+                        "currency",
+                        "itemId",
+                        "flag",
+                        "value",
+                        "metric",
+                        "multiplier",
+                        "durationS",
+                        "quantity",
+                        "counterId",
+                    ]
+                ),
+                st.one_of(
+                    st.none(),
+                    st.integers(),
+                    st.floats(),
+                    st.text(max_size=8),
+                    st.booleans(),
+                    st.lists(st.integers(), max_size=2),
+                ),
+                max_size=5,
+            ),
+        ),
+        max_size=4,
+    )
+)
+def test_any_effects_value_parses_or_is_reported_never_crashes(effects: list[Any]) -> None:
+    doc = document()
+    doc["items"][0]["effects"] = effects
+    try:
+        economy = parse_economy(doc)
+    except DefinitionError as error:
+        assert error.problems
+    else:
+        assert len(economy.items["gem"].effects) == len(effects)
