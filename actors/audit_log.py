@@ -50,10 +50,15 @@ class AuditLog:
         self.store = store
         self.clock = clock
 
-    async def listed(self, tenant_id: str | None, after: str | None = None) -> AsyncIterator[dict[str, Any]]:
-        """Entries in id order, page by page: one tenant's, or every tenant's when None."""
+    async def listed(
+        self, tenant_id: str | None, after: str | None = None, *, newest_first: bool = False
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Entries in id order (time order: ids start with their time), page by page: one
+        tenant's, or every tenant's when None; `newest_first` walks the same key down."""
         while True:
-            page = await self.store.list_documents(AUDIT, tenant=tenant_id, after=after, limit=PAGE)
+            page = await self.store.list_documents(
+                AUDIT, tenant=tenant_id, after=after, limit=PAGE, descending=newest_first
+            )
             for entry in page:
                 yield entry
             if len(page) < PAGE:

@@ -33,6 +33,7 @@ from actors.stores.base import (
 from actors.webhook_records import CURSOR_ID, CURSORS, DELIVERIES, DUE, REDRIVES, WEBHOOKS, delivery_id, redrive_id
 from engine.events import PurchaseSucceeded, event_from_dict, event_id
 from engine.identity import player_key
+from engine.item_effects import boost_documents
 from engine.outcomes import Outcome, Refusal
 from engine.privacy import PERSONAL_FIELDS, free_text_reasons, holds_personal_data, scrub_public_event, scrub_winners
 from engine.replay import EconomyVersion, fold, journal_entry, state_view
@@ -216,6 +217,8 @@ class PlayerPrivacy:
             "quests": {"active": [], "completed": []} if current is None else quests_view(state, current),
             "achievements": achievements_view(state),
             "counters": dict(state.counters),
+            "boosts": boost_documents(state.boosts),
+            "flags": dict(state.flags),
             # Leaderboard entries come from their store (`BoardEntries`); empty without one.
             "leaderboards": held.pop("leaderboards", []),
             **held,

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from engine.client_policy import DEFAULT_CLIENT_ALLOW, parse_client_policy
 from engine.flags import Flag, FlagValue, flag_to_document, parse_flag
+from engine.item_effects import Effect, ItemEffect, Known, effect_cycle, effect_to_document, parse_effects
 from engine.leaderboards import Leaderboard, parse_leaderboards
 from engine.limits import (
     MAX_ACHIEVEMENTS,
@@ -38,6 +39,7 @@ class Currency:
 class Item:
     id: str
     stack_limit: int
+    effects: tuple[Effect, ...] = ()  # applied once per unit consumed: engine/item_effects.py
 
 
 @dataclass(frozen=True)
@@ -313,6 +315,7 @@ class _EconomyParser(_Reader):
         leaderboards = parse_leaderboards(top.get("leaderboards", []), self.counter_ids, self.currency_ids, self.report)
         client = top.get("clientPolicy", {"allow": list(DEFAULT_CLIENT_ALLOW)})
         allow = parse_client_policy(client, "clientPolicy", self.report)
+        self.parse_item_effects(top)
         if self.problems or xp_curve is None:
             return None
         return Economy(
@@ -343,7 +346,7 @@ class _EconomyParser(_Reader):
 
     def parse_items(self, top: Mapping[str, Any]) -> dict[str, Item]:
         keys = ("id", "stackLimit")
-        for path, entry, item_id in self.entries(top, "items", "id", keys, keys):
+        for path, entry, item_id in self.entries(top, "items", "id", (*keys, "effects"), keys):
             self.item_ids.add(item_id)
             if "stackLimit" not in entry:
                 continue
@@ -351,6 +354,34 @@ class _EconomyParser(_Reader):
             if limit is not None:
                 self.items[item_id] = Item(id=item_id, stack_limit=limit)
         return self.items
+
+    def parse_item_effects(self, top: Mapping[str, Any]) -> None:
+        """Effects name currencies, items, counters and flags, so they are read once all of
+        those are known; a loop of items granting each other is refused (`effect_cycle`)."""
+        flags = top.get("featureFlags", {})
+        known = Known(self.currency_ids, self.item_ids, self.counter_ids, flags if isinstance(flags, Mapping) else {})
+        raw_items = top.get("items", [])
+        for index, raw in enumerate(raw_items if isinstance(raw_items, list) else []):
+            item_id = raw.get("id") if isinstance(raw, Mapping) else None
+            if not isinstance(item_id, str) or "effects" not in raw or item_id not in self.items:
+                continue
+            item = self.items[item_id]
+            effects = parse_effects(raw["effects"], f"items[{index}].effects", known, self.report)
+            if effects:
+                self.check_effect_stacks(effects, f"items[{index}].effects")
+                self.items[item.id] = Item(id=item.id, stack_limit=item.stack_limit, effects=effects)
+        cycle = effect_cycle({item_id: item.effects for item_id, item in self.items.items()})
+        if cycle is not None:
+            self.report("items", f"item effects grant each other in a loop: {' -> '.join(cycle)}")
+
+    def check_effect_stacks(self, effects: tuple[Effect, ...], path: str) -> None:
+        """An effect granting more than the item's stack limit could never be consumed."""
+        for index, effect in enumerate(effects):
+            target = self.items.get(effect.item_id) if isinstance(effect, ItemEffect) else None
+            if isinstance(effect, ItemEffect) and target is not None and effect.quantity > target.stack_limit:
+                self.report(
+                    f"{path}[{index}].quantity", f"exceeds stackLimit {target.stack_limit} of item {effect.item_id!r}"
+                )
 
     def parse_counters(self, top: Mapping[str, Any]) -> dict[str, Counter]:
         counters: dict[str, Counter] = {}
@@ -666,6 +697,13 @@ def _grants_to_document(grants: Grants) -> dict[str, Any]:
     return document
 
 
+def _item_to_document(item: Item) -> dict[str, Any]:
+    document: dict[str, Any] = {"id": item.id, "stackLimit": item.stack_limit}
+    if item.effects:  # absent when none: documents written before effects existed stay equal
+        document["effects"] = [effect_to_document(effect) for effect in item.effects]
+    return document
+
+
 def economy_to_document(economy: Economy) -> dict[str, Any]:
     """The inverse of `parse_economy`, so tools can edit an economy and write it back out."""
     curve: dict[str, Any]
@@ -709,7 +747,7 @@ def economy_to_document(economy: Economy) -> dict[str, Any]:
         quests.append(entry)
     document: dict[str, Any] = {
         "currencies": [{"id": c.id, "kind": c.kind} for c in economy.currencies.values()],
-        "items": [{"id": i.id, "stackLimit": i.stack_limit} for i in economy.items.values()],
+        "items": [_item_to_document(item) for item in economy.items.values()],
         "xpCurve": curve,
         "skus": skus,
         "counters": [{"id": c.id, "title": c.title} for c in economy.counters.values()],

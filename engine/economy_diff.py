@@ -19,7 +19,7 @@ Document = Mapping[str, Any]
 # section -> (singular noun, id key, fields compared, describe a new entry)
 _SECTIONS: dict[str, tuple[str, str, tuple[str, ...], Callable[[Mapping[str, Any]], str]]] = {
     "currencies": ("currency", "id", ("kind",), lambda e: f" ({e.get('kind')})"),
-    "items": ("item", "id", ("stackLimit",), lambda e: f" (stackLimit {e.get('stackLimit')})"),
+    "items": ("item", "id", ("stackLimit", "effects"), lambda e: f" (stackLimit {e.get('stackLimit')})"),
     "skus": (
         "sku",
         "sku",

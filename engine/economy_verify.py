@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Literal
 
 from engine.definitions import Economy, Grants, parse_economy
 from engine.economy_lp import TooLargeError, find_nonnegative_gain
 from engine.economy_rates import find_rate_loop
+from engine.item_effects import consumed_value
 from engine.limits import MAX_SAFE_INTEGER
 
 Severity = Literal["error", "warning", "info"]
@@ -68,6 +69,7 @@ def verify_document(document: Mapping[str, Any]) -> list[Finding]:
 
 def verify_economy(economy: Economy) -> list[Finding]:
     """Every finding, errors first, then in document order within a severity."""
+    economy = _consumed(economy)
     findings = [
         *_arbitrage(economy),
         *_reward_loops(economy),
@@ -76,6 +78,23 @@ def verify_economy(economy: Economy) -> list[Finding]:
         *_earn_bounds(economy),
     ]
     return sorted(findings, key=lambda finding: SEVERITIES.index(finding.severity))
+
+
+def _consumed(economy: Economy) -> Economy:
+    """The economy as if every item a SKU grants were consumed at once: its effects' currencies
+    and XP join the SKU's grants (engine/item_effects.py), so a chest sold for 10 coins that
+    gives 20 is the arbitrage it is. Boosts are left out: they never multiply purchase grants."""
+    value = consumed_value({item_id: item.effects for item_id, item in economy.items.items()})
+    skus = {}
+    for sku_id, sku in economy.skus.items():
+        xp, currencies = sku.grants.xp, dict(sku.grants.currencies)
+        for grant in sku.grants.items:
+            item_xp, item_currencies = value.get(grant.item_id, (0, {}))
+            xp += item_xp * grant.quantity
+            for currency, amount in item_currencies.items():
+                currencies[currency] = currencies.get(currency, 0) + amount * grant.quantity
+        skus[sku_id] = replace(sku, grants=replace(sku.grants, xp=xp, currencies=currencies))
+    return replace(economy, skus=skus)
 
 
 def has_errors(findings: list[Finding]) -> bool:

@@ -217,6 +217,20 @@ class CounterLimitError(Rejection):
 
 
 @dataclass
+class BoostLimitError(Rejection):
+    """Consuming more boost units would make one boost run past the limit from now."""
+
+    slug: ClassVar[str] = "boost-limit"
+    item_id: str
+    metric: str
+    limit_s: int
+
+    @property
+    def detail(self) -> str:
+        return f"consuming '{self.item_id}' would make the {self.metric} boost run more than {self.limit_s} s from now"
+
+
+@dataclass
 class IdempotencyKeyReusedError(Rejection):
     slug: ClassVar[str] = "idempotency-key-reused"
     idempotency_key: str

@@ -150,6 +150,27 @@ class ScoreSubmitted(Event):
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class BoostStarted(Event):
+    """A consumed item started (or extended) a boost: `ends_at` is where it now ends."""
+
+    type: ClassVar[str] = "player.boost.started"
+    metric: str
+    multiplier: float
+    ends_at: str
+    item_id: str = ""
+
+
+@dataclass(frozen=True)
+class FlagSet(Event):
+    """A consumed item set one of the player's flags (`engine/item_effects.py`)."""
+
+    type: ClassVar[str] = "player.flag.set"
+    flag: str
+    value: bool | int | str
+    item_id: str = ""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -170,6 +191,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AchievementUnlocked,
         PurchaseSucceeded,
         ScoreSubmitted,
+        BoostStarted,
+        FlagSet,
     )
 }
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from engine.definitions import Economy, parse_economy
 from engine.events import event_id
 from engine.formats import upcast_events
+from engine.item_effects import moment
 from engine.project import ProjectState, replay_project
 from engine.rules import replay_record, rfc3339
 from engine.state import PlayerState
@@ -114,7 +115,7 @@ def state_view(state: PlayerState, economy: EconomyVersion, occurred_at: str) ->
     """`GET .../state?seq=N`: the Profile after record N under the economy then in force, with
     the record's seq and time, that economy's version, and whether the player was deleted."""
     return {
-        **profile_view(state, economy.economy()),
+        **profile_view(state, economy.economy(), moment(occurred_at)),
         "seq": state.seq,
         "occurredAt": occurred_at,
         "economyVersion": economy.version,

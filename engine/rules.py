@@ -15,6 +15,7 @@ from engine import events as e
 from engine.definitions import Economy, Grants
 from engine.errors import (
     BalanceLimitError,
+    BoostLimitError,
     CounterLimitError,
     InsufficientFundsError,
     InsufficientItemsError,
@@ -36,6 +37,22 @@ from engine.errors import (
     XpLimitError,
 )
 from engine.formats import RECORD_FORMAT, upcast_events
+from engine.item_effects import (
+    CURRENCY_METRIC,
+    MAX_BOOST_TOTAL_SECONDS,
+    XP_METRIC,
+    Boost,
+    BoostEffect,
+    CounterEffect,
+    CurrencyEffect,
+    FlagEffect,
+    ItemEffect,
+    XpEffect,
+    boosted,
+    extended_end,
+    multiplier_at,
+    with_boost,
+)
 from engine.leaderboards import MAX_SCORE, period_at
 from engine.limits import MAX_AMOUNT, MAX_SAFE_INTEGER, MAX_UNLOCK_PASSES, MetadataError, check_metadata
 from engine.state import PlayerState, QuestState, with_changes
@@ -131,6 +148,10 @@ def _changes(s: PlayerState, event: e.Event, at: str) -> dict[str, Any]:
             return dict(purchases=s.purchases + 1)
         case e.ScoreSubmitted():
             return {}  # boards are derived from the journal, not kept in the player's state
+        case e.BoostStarted(metric=metric, multiplier=multiplier, ends_at=ends_at):
+            return dict(boosts=with_boost(s.boosts, Boost(metric, multiplier, ends_at), at))
+        case e.FlagSet(flag=flag, value=value):
+            return dict(flags={**s.flags, flag: value})
     raise TypeError(f"no rule evolves {type(event).__name__}")
 
 
@@ -207,7 +228,12 @@ def check_metadata_field(metadata: Any) -> None:
         raise InvalidFieldError(f"metadata.{error.path}" if error.path else "metadata", error.message) from None
 
 
-def _credit(draft: _Draft, currency: str, amount: int, reason: str, metadata: dict[str, Any]) -> int:
+def _credit(
+    draft: _Draft, currency: str, amount: int, reason: str, metadata: dict[str, Any], *, boost: bool = True
+) -> int:
+    """`boost`: whether the player's active currency boosts multiply `amount` (item effects: no)."""
+    if boost:
+        amount = boosted(amount, multiplier_at(draft.state.boosts, CURRENCY_METRIC + currency, draft.ctx.now))
     balance = draft.state.balance(currency)
     if balance + amount > MAX_BALANCE:
         raise BalanceLimitError(currency, balance, amount, MAX_BALANCE)
@@ -229,7 +255,9 @@ def _grant_item(draft: _Draft, item_id: str, quantity: int, reason: str) -> None
     draft.emit(e.ItemGranted(item_id, quantity, held + quantity, reason))
 
 
-def _add_xp(draft: _Draft, amount: int, reason: str) -> None:
+def _add_xp(draft: _Draft, amount: int, reason: str, *, boost: bool = True) -> None:
+    if boost:
+        amount = boosted(amount, multiplier_at(draft.state.boosts, XP_METRIC, draft.ctx.now))
     curve = draft.ctx.economy.xp_curve
     before = draft.state.level
     xp = draft.state.xp + amount
@@ -243,14 +271,14 @@ def _add_xp(draft: _Draft, amount: int, reason: str) -> None:
         draft.emit(e.LevelUpdated(after, before))
 
 
-def _pay(draft: _Draft, grants: Grants, times: int, reason: str) -> None:
+def _pay(draft: _Draft, grants: Grants, times: int, reason: str, *, boost: bool = True) -> None:
     for grant in grants.items:
         _grant_item(draft, grant.item_id, grant.quantity * times, reason)
     for currency, amount in grants.currencies.items():
         if amount:
-            _credit(draft, currency, amount * times, reason, {})
+            _credit(draft, currency, amount * times, reason, {}, boost=boost)
     if grants.xp:
-        _add_xp(draft, grants.xp * times, reason)
+        _add_xp(draft, grants.xp * times, reason, boost=boost)
 
 
 def metric_value(state: PlayerState, metric: str) -> int:
@@ -374,6 +402,7 @@ def _consume(draft: _Draft, command: c.ConsumeItem) -> Body:
     if held < quantity:
         raise InsufficientItemsError(item_id, held, quantity)
     draft.emit(e.ItemConsumed(item_id, quantity, held - quantity))
+    apply_item_effects(draft, item_id, quantity)
     _unlock_achievements(draft)
     return {"itemId": item_id, "quantity": draft.state.quantity(item_id)}
 
@@ -383,12 +412,40 @@ def _increment_counter(draft: _Draft, command: c.IncrementCounter) -> Body:
     if counter_id not in draft.ctx.economy.counters:
         raise UnknownCounterError(counter_id)
     check_amount("by", by)
+    value = _count(draft, counter_id, by)
+    unlocked = _unlock_achievements(draft)
+    return {"counterId": counter_id, "value": value, "unlocked": unlocked}
+
+
+def _count(draft: _Draft, counter_id: str, by: int) -> int:
     value = draft.state.counters.get(counter_id, 0) + by
     if value > MAX_COUNTER:
         raise CounterLimitError(counter_id, value - by, by, MAX_COUNTER)
     draft.emit(e.CounterIncremented(counter_id, by, value))
-    unlocked = _unlock_achievements(draft)
-    return {"counterId": counter_id, "value": value, "unlocked": unlocked}
+    return value
+
+
+def apply_item_effects(draft: _Draft, item_id: str, units: int) -> None:
+    """Each effect of `item_id` once per unit consumed, as the events of the equivalent direct
+    command (`engine/item_effects.py` says why n units at once equal n single units)."""
+    reason = f"item:{item_id}"
+    for effect in draft.ctx.economy.items[item_id].effects:
+        match effect:
+            case XpEffect(amount=amount):
+                _add_xp(draft, amount * units, reason, boost=False)
+            case CurrencyEffect(currency=currency, amount=amount):
+                _credit(draft, currency, amount * units, reason, {}, boost=False)
+            case ItemEffect(item_id=granted, quantity=quantity):
+                _grant_item(draft, granted, quantity * units, reason)
+            case CounterEffect(counter_id=counter_id, amount=amount):
+                _count(draft, counter_id, amount * units)
+            case FlagEffect(flag=flag, value=value):
+                draft.emit(e.FlagSet(flag, value, item_id))
+            case BoostEffect():
+                ends = extended_end(draft.state.boosts, effect, units, draft.ctx.now)
+                if ends is None:
+                    raise BoostLimitError(item_id, effect.metric, MAX_BOOST_TOTAL_SECONDS)
+                draft.emit(e.BoostStarted(effect.metric, effect.multiplier, rfc3339(ends), item_id))
 
 
 def _reset_counter(draft: _Draft, command: c.ResetCounter) -> Body:
@@ -461,7 +518,9 @@ def _purchase(draft: _Draft, command: c.Purchase) -> Body:
     price = {currency: amount * quantity for currency, amount in sku.price.items()}
     for currency, amount in price.items():
         _debit(draft, currency, amount, f"purchase:{sku_id}", {})
-    _pay(draft, sku.grants, quantity, f"purchase:{sku_id}")
+    # A purchase is an exchange at the catalog's rates: a boost would let a verified-safe pair of
+    # SKUs loop for profit (engine/economy_verify.py knows no boosts), so grants are not boosted.
+    _pay(draft, sku.grants, quantity, f"purchase:{sku_id}", boost=False)
     grants = grants_document(sku.grants, quantity)
     purchase = e.purchase_id(draft.ctx.entity, draft.state.seq + 1)
     succeeded = e.PurchaseSucceeded(purchase, sku_id, quantity, price, grants, dict(draft.state.balances))

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
+from engine.item_effects import Boost, boosts_from_list, boosts_to_rows
+
 _Frozen = TypeVar("_Frozen", "PlayerState", "QuestState")
 
 
@@ -38,6 +40,9 @@ class PlayerState:
     spent: Mapping[str, int] = field(default_factory=dict)
     purchases: int = 0
     seq: int = 0
+    # Set by item effects (`engine/item_effects.py`): timed multipliers and per-player flag values.
+    boosts: tuple[Boost, ...] = ()
+    flags: Mapping[str, bool | int | str] = field(default_factory=dict)
 
     @property
     def is_active(self) -> bool:
@@ -50,7 +55,7 @@ class PlayerState:
         return self.inventory.get(item_id, 0)
 
 
-_FLAT_MAPPINGS = ("balances", "inventory", "counters", "achievements", "earned", "spent")
+_FLAT_MAPPINGS = ("balances", "inventory", "counters", "achievements", "earned", "spent", "flags")
 
 
 def state_to_dict(state: PlayerState) -> dict[str, Any]:
@@ -64,6 +69,7 @@ def state_to_dict(state: PlayerState) -> dict[str, Any]:
         quest_id: {"progress": dict(quest.progress), "completed_at": quest.completed_at}
         for quest_id, quest in state.quests.items()
     }
+    data["boosts"] = boosts_to_rows(state.boosts)
     return data
 
 
@@ -73,6 +79,7 @@ def state_from_dict(data: Mapping[str, Any]) -> PlayerState:
         quest_id: QuestState(progress=dict(q["progress"]), completed_at=q["completed_at"])
         for quest_id, q in fields.get("quests", {}).items()
     }
+    fields["boosts"] = boosts_from_list(fields.get("boosts", ()))
     return PlayerState(**fields)
 
 

@@ -3,10 +3,12 @@ share them so a profile and a command's answer never disagree."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from engine.definitions import Economy, Quest
 from engine.flags import evaluate_all, traits_of
+from engine.item_effects import boosts_view
 from engine.state import PlayerState, QuestState
 
 
@@ -59,7 +61,8 @@ def quests_view(state: PlayerState, economy: Economy) -> dict[str, list[dict[str
     }
 
 
-def profile_view(state: PlayerState, economy: Economy) -> dict[str, Any]:
+def profile_view(state: PlayerState, economy: Economy, now: datetime) -> dict[str, Any]:
+    """`now` picks the boosts still running."""
     return {
         **player_view(state),
         "level": state.level,
@@ -70,10 +73,14 @@ def profile_view(state: PlayerState, economy: Economy) -> dict[str, Any]:
         "achievements": achievements_view(state),
         "quests": quests_view(state, economy),
         "counters": dict(state.counters),
+        "boosts": boosts_view(state.boosts, now),
     }
 
 
 def flags_view(state: PlayerState, economy: Economy) -> dict[str, Any]:
     """The economy's flags for this player before the project's overrides (`engine/flags.py`)."""
     traits = traits_of(state.player_id, state.level, list(state.achievements), state.metadata)
-    return {"flags": evaluate_all(economy.flags, traits)}
+    values = evaluate_all(economy.flags, traits)
+    # A flag an item set for this player wins over the rollout (the project's overrides still
+    # win over both); a flag the economy no longer defines is ignored.
+    return {"flags": {**values, **{flag: v for flag, v in state.flags.items() if flag in values}}}

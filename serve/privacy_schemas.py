@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from serve.event_schemas import Event
-from serve.schemas import InventoryLine, LedgerEntry, Profile, Quests, Receipt, Unlocked
+from serve.schemas import ActiveBoost, InventoryLine, LedgerEntry, Profile, Quests, Receipt, Unlocked
 
 
 class JournalEvent(BaseModel):
@@ -78,6 +78,12 @@ class PlayerExport(BaseModel):
     quests: Quests
     achievements: list[Unlocked]
     counters: dict[str, int]
+    boosts: list[ActiveBoost] = Field(
+        default_factory=list, description="Every boost the player's state keeps (item effects), ended ones too."
+    )
+    flags: dict[str, bool | int | str] = Field(
+        default_factory=dict, description="Flag values set for this player by item effects."
+    )
     leaderboards: list[dict[str, Any]] = Field(
         description="The player's entries on every board and period it is on: `{boardId, periodId, rank, score,"
         " updatedAt}`; none once it is deleted."

@@ -82,6 +82,7 @@ STATUS_BY_SLUG: dict[str, int] = {
     "balance-limit": 409,
     "xp-limit": 409,
     "counter-limit": 409,
+    "boost-limit": 409,
     "quest-completed": 409,
     "not-submittable": 409,
     "device-linked": 409,

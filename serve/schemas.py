@@ -283,6 +283,14 @@ class Quests(BaseModel):
     completed: list[QuestState]
 
 
+class ActiveBoost(BaseModel):
+    """A running boost from a consumed item (docs/ECONOMY.md "Item effects")."""
+
+    metric: str = Field(description="`xp` or `currency:<id>`.", examples=["xp"])
+    multiplier: float = Field(description="Later XP or credits of the metric are multiplied by it, rounded down.")
+    endsAt: str
+
+
 class Profile(Player):
     level: int
     xp: int
@@ -292,6 +300,7 @@ class Profile(Player):
     achievements: list[Unlocked]
     quests: Quests
     counters: dict[str, int]
+    boosts: list[ActiveBoost] = Field(default_factory=list, description="The boosts still running, soonest end first.")
 
 
 class XpResult(BaseModel):

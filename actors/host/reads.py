@@ -5,6 +5,7 @@ receipts (both read from the journal, so they always agree with the balance)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from actors.host.economies import ProjectEconomies
@@ -22,17 +23,17 @@ from engine.state import PlayerState
 
 LEDGER_TYPES = ("wallet.credited", "wallet.debited")
 
-View = Callable[[PlayerState, Economy], dict[str, Any]]
+View = Callable[[PlayerState, Economy, datetime], dict[str, Any]]  # now: which boosts still run
 VIEWS: dict[str, View] = {
     "profile": views.profile_view,
-    "player": lambda state, economy: views.player_view(state),
-    "progression": views.progression_view,
-    "wallet": lambda state, economy: {"balances": dict(state.balances)},
-    "inventory": lambda state, economy: {"items": views.inventory_view(state)},
-    "counters": lambda state, economy: {"counters": dict(state.counters)},
-    "quests": views.quests_view,
-    "achievements": lambda state, economy: {"items": views.achievements_view(state)},
-    "flags": views.flags_view,
+    "player": lambda state, economy, now: views.player_view(state),
+    "progression": lambda state, economy, now: views.progression_view(state, economy),
+    "wallet": lambda state, economy, now: {"balances": dict(state.balances)},
+    "inventory": lambda state, economy, now: {"items": views.inventory_view(state)},
+    "counters": lambda state, economy, now: {"counters": dict(state.counters)},
+    "quests": lambda state, economy, now: views.quests_view(state, economy),
+    "achievements": lambda state, economy, now: {"items": views.achievements_view(state)},
+    "flags": lambda state, economy, now: views.flags_view(state, economy),
 }
 
 
@@ -63,7 +64,7 @@ class PlayerReads:
                 return Outcome.refused(rejection)
         if not state.is_active:
             return Outcome.refused(PlayerNotFoundError(player_id))
-        return Outcome.accepted(VIEWS[name](state, economy))
+        return Outcome.accepted(VIEWS[name](state, economy, self.entities.clock.now()))
 
     async def economy_document(self, tenant: str, project: str) -> dict[str, Any] | None:
         """The project's current definitions in document form (for catalogs), or None."""

@@ -379,10 +379,16 @@ class Backoffice(ControlPlane):
         )
 
     async def list_audit(
-        self, *, tenant_id: str | None, filters: dict[str, str], after: str | None, limit: int
+        self,
+        *,
+        tenant_id: str | None,
+        filters: dict[str, str],
+        after: str | None,
+        limit: int,
+        newest_first: bool = False,
     ) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        async for entry in self.audit_log.listed(tenant_id, after):
+        async for entry in self.audit_log.listed(tenant_id, after, newest_first=newest_first):
             if all(entry.get(k) == v for k, v in filters.items()):
                 found.append(entry)
                 if len(found) >= limit:

@@ -292,9 +292,16 @@ class DocumentStore(Protocol):
         ...
 
     async def list_documents(
-        self, kind: str, *, tenant: str | None = None, after: str | None = None, limit: int = 100
+        self,
+        kind: str,
+        *,
+        tenant: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+        descending: bool = False,
     ) -> list[dict[str, Any]]:
-        """Documents of a kind ordered by id; `tenant` filters on the document's `tenantId`."""
+        """Documents of a kind ordered by id; `tenant` filters on the document's `tenantId`.
+        `descending`: highest id first, `after` then meaning below it (the same key, walked down)."""
         ...
 
 
@@ -542,3 +549,5 @@ class EventQuery:
     player_id: str | None = None
     since: str | None = None
     until: str | None = None
+    # Newest first: positions below `after` (0: from the newest), walking the same indexes down.
+    newest_first: bool = False

@@ -368,7 +368,8 @@ class MongoStore:
         self, query: EventQuery, *, after: int = 0, limit: int = 100, skip: int = 0
     ) -> list[EventRecord]:
         head = await self._feed().head()  # never above it: what lies below is final
-        found: dict[str, Any] = {"position": {"$gt": after, "$lte": head}}
+        below = {"$lt": min(after, head + 1)} if after else {"$lte": head}
+        found: dict[str, Any] = {"position": below if query.newest_first else {"$gt": after, "$lte": head}}
         for field, value in (("tenant", query.tenant), ("project", query.project), ("playerId", query.player_id)):
             if value is not None:
                 found[field] = value
@@ -381,7 +382,8 @@ class MongoStore:
             if query.until is not None:
                 window["$lt"] = query.until
             found["occurredAt"] = window
-        cursor = self._collection("events").find(found).sort("position", 1).skip(skip).limit(limit)
+        order = -1 if query.newest_first else 1
+        cursor = self._collection("events").find(found).sort("position", order).skip(skip).limit(limit)
         return [
             EventRecord(
                 d["_id"],
@@ -515,14 +517,21 @@ class MongoStore:
         return list(await asyncio.gather(*(self.get_document(kind, doc_id) for kind, doc_id in refs)))
 
     async def list_documents(
-        self, kind: str, *, tenant: str | None = None, after: str | None = None, limit: int = 100
+        self,
+        kind: str,
+        *,
+        tenant: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+        descending: bool = False,
     ) -> list[dict[str, Any]]:
         query: dict[str, Any] = {}
         if tenant is not None:
             query["tenantId"] = tenant
         if after is not None:
-            query["_id"] = {"$gt": after}
-        cursor = self._collection(f"control_{kind}").find(query).sort("_id", 1).limit(limit)
+            query["_id"] = {"$lt" if descending else "$gt": after}
+        order = -1 if descending else 1
+        cursor = self._collection(f"control_{kind}").find(query).sort("_id", order).limit(limit)
         return [_plain(d) async for d in cursor]
 
     async def load_snapshot(self, entity: str) -> Snapshot | None:

@@ -574,8 +574,10 @@ class SqliteStore:
         self, query: EventQuery, *, after: int = 0, limit: int = 100, skip: int = 0
     ) -> list[EventRecord]:
         def read(conn: sqlite3.Connection) -> list[EventRecord]:
-            clauses: list[str] = ["position > ?"]
+            clauses: list[str] = ["position < ?" if query.newest_first else "position > ?"]
             params: list[object] = [after]
+            if query.newest_first and not after:  # from the newest
+                clauses, params = ["1 = 1"], []
             for column, value in (("tenant", query.tenant), ("project", query.project), ("player_id", query.player_id)):
                 if value is not None:
                     clauses.append(f"{column} = ?")
@@ -591,7 +593,8 @@ class SqliteStore:
                 params.append(query.until)
             rows = conn.execute(
                 "SELECT position, event_id, type, tenant, project, player_id, seq, data, occurred_at FROM events"
-                f" WHERE {' AND '.join(clauses)} ORDER BY position LIMIT ? OFFSET ?",
+                f" WHERE {' AND '.join(clauses)} ORDER BY position {'DESC' if query.newest_first else ''}"
+                " LIMIT ? OFFSET ?",
                 (*params, limit, skip),
             ).fetchall()
             return [EventRecord(r[1], r[2], r[3], r[4], r[5], r[6], orjson.loads(r[7]), r[8], r[0]) for r in rows]
@@ -703,7 +706,13 @@ class SqliteStore:
         return await self._read(read)
 
     async def list_documents(
-        self, kind: str, *, tenant: str | None = None, after: str | None = None, limit: int = 100
+        self,
+        kind: str,
+        *,
+        tenant: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+        descending: bool = False,
     ) -> list[dict[str, Any]]:
         def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             sql, params = "SELECT body FROM documents WHERE kind = ?", [kind]
@@ -711,9 +720,10 @@ class SqliteStore:
                 sql += " AND tenant = ?"
                 params.append(tenant)
             if after is not None:
-                sql += " AND id > ?"
+                sql += " AND id < ?" if descending else " AND id > ?"
                 params.append(after)
-            rows = conn.execute(sql + " ORDER BY id LIMIT ?", (*params, limit)).fetchall()
+            order = " ORDER BY id DESC" if descending else " ORDER BY id"
+            rows = conn.execute(sql + order + " LIMIT ?", (*params, limit)).fetchall()
             return [dict(orjson.loads(row[0])) for row in rows]
 
         return await self._read(read)

@@ -25,6 +25,7 @@ from serve.backoffice_schemas import (
 )
 from serve.pagination import SORT_SCAN_LIMIT, Cursor, Limit, Sort, decode_id_cursor, encode_cursor, sorted_page
 from serve.problems import problem_responses
+from serve.sorting import AuditSort
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 TenantId = Annotated[str, Path(pattern=ID_PATTERN, examples=["acme"])]
@@ -136,13 +137,17 @@ async def list_audit(
     actor: Annotated[str | None, Query(max_length=254)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     target: Annotated[str | None, Query(max_length=200)] = None,
+    sort: AuditSort = "occurredAt",
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> AuditPage:
-    """Every backoffice change, oldest first, filtered by tenant, actor, action or target."""
+    """Every backoffice change, oldest first (`sort=-occurredAt`: newest first), filtered by
+    tenant, actor, action or target."""
     filters = {k: v for k, v in {"actor": actor, "action": action, "target": target}.items() if v is not None}
     after = decode_id_cursor(cursor)
-    found = await acting.control.list_audit(tenant_id=acting.tenant, filters=filters, after=after, limit=limit + 1)
+    found = await acting.control.list_audit(
+        tenant_id=acting.tenant, filters=filters, after=after, limit=limit + 1, newest_first=sort == "-occurredAt"
+    )
     next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
     return AuditPage(items=[AuditEntry(**e) for e in found[:limit]], nextCursor=next_cursor)
 

@@ -3,12 +3,13 @@ tenant named by `x-tenant-id`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from engine.access import SCOPE_DESCRIPTIONS
+from engine.access import SCOPE_DESCRIPTIONS, is_usable
 from engine.access import ApiKey as StoredKey
 from engine.definitions import DefinitionError
 from engine.domain_error import NamedError
@@ -41,6 +42,7 @@ from serve.backoffice_schemas import (
 )
 from serve.pagination import SORT_SCAN_LIMIT, Cursor, Limit, Sort, sorted_page
 from serve.problems import ProblemError, problem_responses
+from serve.sorting import KeySort
 
 router = APIRouter(prefix="/v1/client", tags=["client"])
 KeyId = Annotated[str, Path(pattern=ID_PATTERN, examples=["key_1a2b3c4d5e6f"])]
@@ -150,10 +152,39 @@ async def create_api_key(body: ApiKeyIn, acting: Annotated[InProject, in_project
     return ApiKeyCreated(**_key(key).model_dump(), apiKey=token)
 
 
+KeyStatus = Annotated[
+    Literal["active", "revoked", "expired"] | None,
+    Query(description="Only keys in this state (`active`: neither revoked nor expired)."),
+]
+
+
 @router.get("/projects/{projectId}/api-keys", response_model=ApiKeyList, responses=ERRORS, summary="List API keys")
-async def list_api_keys(acting: Annotated[InProject, in_project("api-keys:read")]) -> ApiKeyList:
-    """The project's keys without their secrets, revoked and expired ones included."""
-    return ApiKeyList(items=[_key(k) for k in await acting.control.list_api_keys(acting.tenant, acting.project)])
+async def list_api_keys(
+    acting: Annotated[InProject, in_project("api-keys:read")],
+    status: KeyStatus = None,
+    q: Annotated[str | None, Query(max_length=120, description="Case-insensitive substring of the name.")] = None,
+    sort: KeySort = None,
+) -> ApiKeyList:
+    """The project's keys without their secrets, revoked and expired ones included unless
+    `status` says otherwise, in creation order or `sort`'s."""
+    now = datetime.now(UTC)
+    stored = await acting.control.list_api_keys(acting.tenant, acting.project)
+    kept = [_key(k) for k in stored if (status is None or _key_status(k, now) == status) and _named(k, q)]
+    if sort is not None:
+        by_id = {k.id: k for k in kept}
+        ordered, _ = sorted_page([k.model_dump() for k in kept], sort, None, len(kept) or 1)
+        kept = [by_id[k["id"]] for k in ordered]
+    return ApiKeyList(items=kept)
+
+
+def _key_status(key: StoredKey, now: datetime) -> str:
+    if key.revoked_at is not None:
+        return "revoked"
+    return "active" if is_usable(key, now) else "expired"
+
+
+def _named(key: StoredKey, query: str | None) -> bool:
+    return query is None or query.lower() in key.name.lower()
 
 
 @router.post(

@@ -28,6 +28,7 @@ from serve.csv_cells import csv_rows
 from serve.event_schemas import EVENT_EXAMPLE, EventPage
 from serve.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from serve.problems import ProblemError, problem_responses
+from serve.sorting import EventSort
 
 router = APIRouter(prefix="/v1/projects/{projectId}", tags=["events"])
 ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
@@ -217,6 +218,7 @@ async def list_events(
             examples=["2026-03-02T00:00:00Z"],
         ),
     ] = None,
+    sort: EventSort = "position",
     cursor: Cursor = None,
     limit: Limit = 100,
     format: Annotated[
@@ -231,7 +233,8 @@ async def list_events(
     streamed export of every matching event, starting after `cursor` if given and ignoring
     `limit`. Readers: an API key with the `events:read` scope, or a dashboard token of someone
     who may read the project's reports. Malformed times, a `from` not before `to` or an unknown
-    cursor are 422. Events older than the deployment's retention are no longer listed."""
+    cursor are 422. Events older than the deployment's retention are no longer listed.
+    `sort=-position` lists (and exports) the newest first, through the same indexes."""
     since, until = instant(from_, "from"), instant(to, "to")
     if since is not None and until is not None and since >= until:
         raise _invalid("to", "must be after 'from'")
@@ -242,6 +245,7 @@ async def list_events(
         player_id=playerId,
         since=since,
         until=until,
+        newest_first=sort == "-position",
     )
     after = _position(cursor)
     if format != "json":

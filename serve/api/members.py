@@ -12,8 +12,9 @@ from actors.ingress.accounts import AccountService
 from serve.backoffice import Acting, InTenant, allowed, in_tenant
 from serve.backoffice_schemas import MemberIn, User, UserIn, UserPage, UserPatch
 from serve.bearer_tokens import accounts
-from serve.pagination import Cursor, Limit, decode_id_cursor, encode_cursor
+from serve.pagination import SORT_SCAN_LIMIT, Cursor, Limit, decode_id_cursor, encode_cursor, sorted_page
 from serve.problems import ProblemError, problem_responses
+from serve.sorting import UserSort
 
 router = APIRouter(tags=["users"])
 Accounts = Annotated[AccountService, Depends(accounts)]
@@ -22,7 +23,7 @@ ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 
 def _user(user: dict[str, Any], tenant: str | None = None) -> User:
-    memberships = [m for m in user.get("memberships", []) if tenant is None or m["tenantId"] == tenant]
+    memberships: list[Any] = user.get("memberships", []) if tenant is None else _memberships(user, tenant)
     return User(
         id=user["id"],
         email=user["email"],
@@ -51,10 +52,15 @@ async def list_users(
     acting: Annotated[Acting, allowed("users:read")],
     service: Accounts,
     q: Annotated[str | None, Query(max_length=254, description="Substring of the email.")] = None,
+    sort: UserSort = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> UserPage:
-    """Every dashboard user ordered by id, with roles and 2FA state."""
+    """Every dashboard user ordered by id (or `sort`), with roles and 2FA state."""
+    if sort is not None:
+        every = await service.list_users(after=None, limit=SORT_SCAN_LIMIT, query=q)
+        page, next_cursor = sorted_page(every, sort, cursor, limit)
+        return UserPage(items=[_user(u) for u in page], nextCursor=next_cursor)
     found = await service.list_users(after=decode_id_cursor(cursor), limit=limit + 1, query=q)
     next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
     return UserPage(items=[_user(u) for u in found[:limit]], nextCursor=next_cursor)
@@ -91,13 +97,29 @@ async def change_user(
 
 @router.get("/v1/client/members", response_model=UserPage, responses=ERRORS, summary="List the tenant's members")
 async def list_members(
-    acting: Annotated[InTenant, in_tenant("members:read")], service: Accounts, cursor: Cursor = None, limit: Limit = 50
+    acting: Annotated[InTenant, in_tenant("members:read")],
+    service: Accounts,
+    q: Annotated[str | None, Query(max_length=254, description="Substring of the email.")] = None,
+    role: Annotated[str | None, Query(max_length=32, description="Only members with this role here.")] = None,
+    sort: UserSort = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> UserPage:
-    """Users with a role in this tenant, showing only that membership."""
+    """Users with a role in this tenant, showing only that membership, ordered by id (or `sort`),
+    searched by email and filtered by role."""
     tenant = acting.tenant
-    found = await service.list_users(after=decode_id_cursor(cursor), limit=limit + 1, tenant_id=tenant)
-    next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
-    return UserPage(items=[_user(u, tenant) for u in found[:limit]], nextCursor=next_cursor)
+    if sort is None and role is None:
+        found = await service.list_users(after=decode_id_cursor(cursor), limit=limit + 1, query=q, tenant_id=tenant)
+        next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
+        return UserPage(items=[_user(u, tenant) for u in found[:limit]], nextCursor=next_cursor)
+    every = await service.list_users(after=None, limit=SORT_SCAN_LIMIT, query=q, tenant_id=tenant)
+    kept = [u for u in every if role is None or any(m["role"] == role for m in _memberships(u, tenant))]
+    page, next_cursor = sorted_page(kept, sort or "id", cursor, limit)
+    return UserPage(items=[_user(u, tenant) for u in page], nextCursor=next_cursor)
+
+
+def _memberships(user: dict[str, Any], tenant: str) -> list[dict[str, Any]]:
+    return [m for m in user.get("memberships", []) if m["tenantId"] == tenant]
 
 
 @router.post("/v1/client/members", response_model=User, responses=ERRORS, summary="Add or change a member")

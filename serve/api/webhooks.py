@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from actors.ingress.webhook_subscriptions import WebhookSubscriptions
 from actors.secret_box import SecretBox
+from engine.webhooks import matches
 from serve.api_key_auth import ID_PATTERN
 from serve.backoffice import InProject, in_project
 from serve.backoffice_schemas import (
@@ -22,8 +23,9 @@ from serve.backoffice_schemas import (
     WebhookPage,
     WebhookPatch,
 )
-from serve.pagination import Cursor, Limit, decode_id_cursor, encode_cursor
+from serve.pagination import SORT_SCAN_LIMIT, Cursor, Limit, decode_id_cursor, encode_cursor, sorted_page
 from serve.problems import problem_responses
+from serve.sorting import DeliverySort, WebhookSort
 
 router = APIRouter(prefix="/v1/client/projects/{projectId}/webhooks", tags=["webhooks"])
 Reader = Annotated[InProject, in_project("webhooks:read")]
@@ -70,13 +72,32 @@ async def create_webhook(body: WebhookIn, acting: Writer) -> WebhookCreated:
 
 
 @router.get("", response_model=WebhookPage, responses=ERRORS, summary="List webhooks")
-async def list_webhooks(acting: Reader, cursor: Cursor = None, limit: Limit = 50) -> WebhookPage:
-    """The project's webhooks ordered by id, without their secrets."""
-    found = await _subscriptions(acting).list_page(
-        acting.tenant, acting.project, after=decode_id_cursor(cursor), limit=limit + 1
-    )
-    next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
-    return WebhookPage(items=[_webhook(d) for d in found[:limit]], nextCursor=next_cursor)
+async def list_webhooks(
+    acting: Reader,
+    active: Annotated[bool | None, Query(description="Only active (`true`) or inactive (`false`) webhooks.")] = None,
+    eventType: Annotated[
+        str | None, Query(max_length=128, description="Only webhooks subscribed to this event type.")
+    ] = None,
+    sort: WebhookSort = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> WebhookPage:
+    """The project's webhooks ordered by id (or `sort`), without their secrets, filtered by
+    state and by an event type they receive (`player.*` and `*` receive `player.created`)."""
+    if sort is None and active is None and eventType is None:
+        found = await _subscriptions(acting).list_page(
+            acting.tenant, acting.project, after=decode_id_cursor(cursor), limit=limit + 1
+        )
+        next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
+        return WebhookPage(items=[_webhook(d) for d in found[:limit]], nextCursor=next_cursor)
+    every = await _subscriptions(acting).list_page(acting.tenant, acting.project, after=None, limit=SORT_SCAN_LIMIT)
+    kept = [
+        d
+        for d in every
+        if (active is None or d["active"] == active) and (eventType is None or matches(d["eventTypes"], eventType))
+    ]
+    page, next_cursor = sorted_page(kept, sort or "id", cursor, limit)
+    return WebhookPage(items=[_webhook(d) for d in page], nextCursor=next_cursor)
 
 
 @router.get("/{webhookId}", response_model=Webhook, responses=ERRORS, summary="Get a webhook")
@@ -108,15 +129,31 @@ async def delete_webhook(webhookId: WebhookId, acting: Writer) -> Response:
 
 @router.get("/{webhookId}/deliveries", response_model=DeliveryPage, responses=ERRORS, summary="List deliveries")
 async def list_deliveries(
-    webhookId: WebhookId, acting: Reader, status: Status = None, cursor: Cursor = None, limit: Limit = 50
+    webhookId: WebhookId,
+    acting: Reader,
+    status: Status = None,
+    eventType: Annotated[str | None, Query(max_length=128, description="Only deliveries of this event type.")] = None,
+    sort: DeliverySort = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> DeliveryPage:
-    """The webhook's deliveries ordered by id, each with every attempt (time, status code,
-    latency, error); `status` keeps one state."""
-    found = await _subscriptions(acting).deliveries(
-        acting.tenant, acting.project, webhookId, status=status, after=decode_id_cursor(cursor), limit=limit + 1
+    """The webhook's deliveries ordered by id (or `sort`: `-createdAt` for the newest first),
+    each with every attempt (time, status code, latency, error); `status` keeps one state and
+    `eventType` one type. A sorted or type-filtered list orders at most 10,000 deliveries
+    (deliveries are kept for the deployment's retention)."""
+    subscriptions = _subscriptions(acting)
+    if sort is None and eventType is None:
+        found = await subscriptions.deliveries(
+            acting.tenant, acting.project, webhookId, status=status, after=decode_id_cursor(cursor), limit=limit + 1
+        )
+        next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
+        return DeliveryPage(items=[_delivery(d) for d in found[:limit]], nextCursor=next_cursor)
+    every = await subscriptions.deliveries(
+        acting.tenant, acting.project, webhookId, status=status, after=None, limit=SORT_SCAN_LIMIT
     )
-    next_cursor = encode_cursor(found[limit - 1]["id"]) if len(found) > limit else None
-    return DeliveryPage(items=[_delivery(d) for d in found[:limit]], nextCursor=next_cursor)
+    kept = [d for d in every if eventType is None or d["eventType"] == eventType]
+    page, next_cursor = sorted_page(kept, sort or "id", cursor, limit)
+    return DeliveryPage(items=[_delivery(d) for d in page], nextCursor=next_cursor)
 
 
 @router.post(

@@ -346,3 +346,34 @@ def test_defaults_left_out_are_no_change_to_publish(page: Page, server: Server) 
     screenshot(page, "client-economy-no-change")
     with server.admin() as admin:
         assert admin.get(ECONOMY).json() == before  # the dry runs stored nothing
+
+
+def test_an_item_s_effects_are_edited_as_json_and_its_boost_shows_in_player_lookup(page: Page, server: Server) -> None:
+    with server.admin() as admin:
+        version = admin.get(ECONOMY).json()["version"]
+    effects = [{"kind": "boost", "metric": "xp", "multiplier": 2, "durationS": 3600}]
+    sign_in(page, server)
+    nav(page, "Economy")
+    page.get_by_role("tab", name="Items").click()
+    page.get_by_label("Item 2 effects").fill(json.dumps(effects))
+    page.get_by_role("button", name="Review and publish").click()
+    review = page.get_by_role("dialog", name=f"Review changes before publishing version {version + 1}")
+    expect(review.get_by_role("list", name="Changes")).to_contain_text("item potion: effects none ->")
+    review.get_by_role("button", name=f"Publish version {version + 1}").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Published version {version + 1}.")
+    with server.admin() as admin:
+        assert admin.get(ECONOMY).json()["document"]["items"][1]["effects"] == effects
+
+    player = new_player(server)
+    with server.game() as game:
+        assert game.post(f"/players/{player}/items/grant", json={"itemId": "potion", "quantity": 1}).status_code == 200
+        assert (
+            game.post(f"/players/{player}/items/consume", json={"itemId": "potion", "quantity": 1}).status_code == 200
+        )
+        assert game.post(f"/players/{player}/xp", json={"amount": 10}).json()["xp"] == 20
+    nav(page, "Players")
+    page.get_by_label("Player ID").fill(player)
+    page.get_by_role("button", name="Look up").click()
+    boosts = page.locator(".card").filter(has=page.get_by_role("heading", name="Boosts"))
+    expect(boosts.get_by_role("cell", name="xp", exact=True)).to_be_visible()
+    expect(boosts.get_by_role("cell", name="×2", exact=True)).to_be_visible()

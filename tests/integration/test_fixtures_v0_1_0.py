@@ -9,7 +9,7 @@ import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -121,7 +121,10 @@ async def test_players_wallets_ledgers_inventories_quests_achievements_and_purch
     tenant, project = upgraded.tenant, upgraded.project
     for player, old in expected["players"].items():
         for name, answer in old["views"].items():
-            assert await host.view(tenant, project, player, name) == Outcome.from_stored(answer), (player, name)
+            expected_view = Outcome.from_stored(answer)
+            if name == "profile" and expected_view.body is not None:  # gained since 0.1.0, empty here
+                expected_view = replace(expected_view, body={**expected_view.body, "boosts": []})
+            assert await host.view(tenant, project, player, name) == expected_view, (player, name)
         ledger = await host.ledger(tenant, project, player, currency=None, after=(0, 0), limit=1000)
         assert ledger == old["ledger"], player
     for purchase in expected["purchases"]:

@@ -365,6 +365,11 @@ class StoreContract:
         listed = await store.list_documents("projects", tenant="t1")
         assert [d["name"] for d in listed] == ["A2", "B"]
         assert [d["id"] for d in await store.list_documents("projects", after="t1/b")] == ["c"]
+        newest = await store.list_documents("projects", descending=True)
+        assert [d["id"] for d in newest] == ["c", "b", "a"]
+        assert [d["id"] for d in await store.list_documents("projects", tenant="t1", descending=True)] == ["b", "a"]
+        below = await store.list_documents("projects", after="t2/c", limit=1, descending=True)
+        assert [d["id"] for d in below] == ["b"], "after means below when descending"
 
     async def test_live_players_are_counted_per_tenant_up_to_a_limit(self, store: Store) -> None:
         def created(tenant: str, project: str, player: str, seq: int = 1) -> JournalRecord:
@@ -528,6 +533,34 @@ class StoreContract:
         assert len(await store.read_events(EventQuery())) == 5, "the feed spans projects"
         assert await store.purge_events("2026-01-02T00:00:00.000Z") == 1
         assert [e.player_id for e in await store.read_events(EventQuery(project="p"))] == ["b", "b", "a"]
+
+    async def test_events_read_newest_first_page_by_page_with_the_same_filters(self, store: Store) -> None:
+        records = [
+            JournalRecord(
+                f"player:t/p/{player}", seq, [{"type": kind, "data": {"n": seq}}], f"2026-01-0{seq}T00:00:00.000Z", 1
+            )
+            for player, seq, kind in [
+                ("a", 1, "player.created"),
+                ("b", 1, "player.created"),
+                ("a", 2, "wallet.credited"),
+                ("b", 2, "wallet.credited"),
+                ("a", 3, "wallet.credited"),
+            ]
+        ]
+        for one in records:
+            await store.commit([one], [])
+        oldest_first = await store.read_events(EventQuery(tenant="t", project="p"))
+        newest = EventQuery(tenant="t", project="p", newest_first=True)
+        assert await store.read_events(newest) == oldest_first[::-1]
+        pages: list[Any] = []
+        after = 0
+        while page := await store.read_events(newest, after=after, limit=2):
+            pages.append([e.id for e in page])
+            after = page[-1].position
+        assert pages == [[e.id for e in oldest_first[::-1][i : i + 2]] for i in (0, 2, 4)]
+        credited = EventQuery(tenant="t", project="p", types=("wallet.credited",), player_id="a", newest_first=True)
+        assert [e.seq for e in await store.read_events(credited)] == [3, 2]
+        assert [e.seq for e in await store.read_events(credited, after=oldest_first[-1].position)] == [2]
 
 
 class TestSqliteStore(StoreContract):

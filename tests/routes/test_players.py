@@ -93,6 +93,7 @@ def test_a_new_player_has_an_empty_profile(api: Api) -> None:
             "completed": [],
         },
         "counters": {},
+        "boosts": [],
     }
 
 

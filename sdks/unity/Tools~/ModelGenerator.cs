@@ -17,7 +17,7 @@ public static class ModelGenerator
         "Inventory", "InventoryLine", "Counters", "CounterResult", "Unlocked", "Quests", "QuestState",
         "ObjectiveState", "Achievements", "Catalog", "Sku", "SkuGrants", "ItemGrant", "Receipt",
         "BatchResult", "Problem", "ScoreResult", "PeriodBody", "BoardEntry", "BoardPage", "PlayerStanding",
-        "BoardDefinition", "BoardList", "PlayerFlags",
+        "BoardDefinition", "BoardList", "PlayerFlags", "ActiveBoost",
     };
 
     /// <summary>C# forbids a member named like its class: these properties get another name.</summary>

@@ -79,7 +79,7 @@ def host_run(sequence: list[Step]) -> Live:
                 state = state_after(state, decision, seq, occurred_at)
                 live.records.append(Record(seq, [event_to_dict(e) for e in decision.events], occurred_at))
                 live.states[seq] = state
-                live.profiles[seq] = profile_view(state, economy)
+                live.profiles[seq] = profile_view(state, economy, now)
         now += timedelta(milliseconds=1500)
     return live
 

@@ -123,3 +123,11 @@ def test_client_policy_changes_are_listed_and_the_default_written_out_is_none(ol
     ]
     assert economy_to_document(parse_economy(opened))["clientPolicy"] == {"allow": ["consume", "increment", "purchase"]}
     assert "clientPolicy" not in economy_to_document(parse_economy(old))
+
+
+def test_item_effect_changes_are_listed(old: dict[str, Any]) -> None:
+    new = copy.deepcopy(old)
+    potion = next(item for item in new["items"] if item["id"] == "potion")
+    potion["effects"] = [{"kind": "xp", "amount": 5}]
+    assert diff_economies(old, new) == ["~ item potion: effects none -> [{kind: 'xp', amount: 5}]"]
+    assert diff_economies(new, old) == ["~ item potion: effects [{kind: 'xp', amount: 5}] -> none"]

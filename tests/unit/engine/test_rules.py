@@ -601,6 +601,8 @@ SAMPLE_EVENTS: dict[str, e.Event] = {
         "pur_1", "potion-pack", 2, {"coins": 200}, {"items": [{"itemId": "potion", "quantity": 10}]}
     ),
     "leaderboard.score.submitted": e.ScoreSubmitted("high-score", 4200, "all", {"level": "3-2"}),
+    "player.boost.started": e.BoostStarted("xp", 2, "2026-01-01T01:00:00.000Z", "xp-potion"),
+    "player.flag.set": e.FlagSet("vip", True, "vip-pass"),
 }
 
 

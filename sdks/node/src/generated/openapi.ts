@@ -35,7 +35,8 @@ export interface paths {
         };
         /**
          * List the audit log
-         * @description Every backoffice change, oldest first, filtered by tenant, actor, action or target.
+         * @description Every backoffice change, oldest first (`sort=-occurredAt`: newest first), filtered by
+         *     tenant, actor, action or target.
          */
         get: operations["list_audit_v1_admin_audit_get"];
         put?: never;
@@ -375,7 +376,7 @@ export interface paths {
         };
         /**
          * List dashboard users
-         * @description Every dashboard user ordered by id, with roles and 2FA state.
+         * @description Every dashboard user ordered by id (or `sort`), with roles and 2FA state.
          */
         get: operations["list_users_v1_admin_users_get"];
         put?: never;
@@ -556,7 +557,8 @@ export interface paths {
         };
         /**
          * List the tenant's members
-         * @description Users with a role in this tenant, showing only that membership.
+         * @description Users with a role in this tenant, showing only that membership, ordered by id (or `sort`),
+         *     searched by email and filtered by role.
          */
         get: operations["list_members_v1_client_members_get"];
         put?: never;
@@ -655,7 +657,8 @@ export interface paths {
         };
         /**
          * List API keys
-         * @description The project's keys without their secrets, revoked and expired ones included.
+         * @description The project's keys without their secrets, revoked and expired ones included unless
+         *     `status` says otherwise, in creation order or `sort`'s.
          */
         get: operations["list_api_keys_v1_client_projects__projectId__api_keys_get"];
         put?: never;
@@ -1152,7 +1155,8 @@ export interface paths {
         };
         /**
          * List webhooks
-         * @description The project's webhooks ordered by id, without their secrets.
+         * @description The project's webhooks ordered by id (or `sort`), without their secrets, filtered by
+         *     state and by an event type they receive (`player.*` and `*` receive `player.created`).
          */
         get: operations["list_webhooks_v1_client_projects__projectId__webhooks_get"];
         put?: never;
@@ -1209,8 +1213,10 @@ export interface paths {
         };
         /**
          * List deliveries
-         * @description The webhook's deliveries ordered by id, each with every attempt (time, status code,
-         *     latency, error); `status` keeps one state.
+         * @description The webhook's deliveries ordered by id (or `sort`: `-createdAt` for the newest first),
+         *     each with every attempt (time, status code, latency, error); `status` keeps one state and
+         *     `eventType` one type. A sorted or type-filtered list orders at most 10,000 deliveries
+         *     (deliveries are kept for the deployment's retention).
          */
         get: operations["list_deliveries_v1_client_projects__projectId__webhooks__webhookId__deliveries_get"];
         put?: never;
@@ -1489,6 +1495,7 @@ export interface paths {
          *     `limit`. Readers: an API key with the `events:read` scope, or a dashboard token of someone
          *     who may read the project's reports. Malformed times, a `from` not before `to` or an unknown
          *     cursor are 422. Events older than the deployment's retention are no longer listed.
+         *     `sort=-position` lists (and exports) the newest first, through the same indexes.
          */
         get: operations["list_events_v1_projects__projectId__events_get"];
         put?: never;
@@ -2049,6 +2056,25 @@ export interface components {
         Achievements: {
             /** Items */
             items: components["schemas"]["Unlocked"][];
+        };
+        /**
+         * ActiveBoost
+         * @description A running boost from a consumed item (docs/ECONOMY.md "Item effects").
+         */
+        ActiveBoost: {
+            /** Endsat */
+            endsAt: string;
+            /**
+             * Metric
+             * @description `xp` or `currency:<id>`.
+             * @example xp
+             */
+            metric: string;
+            /**
+             * Multiplier
+             * @description Later XP or credits of the metric are multiplied by it, rounded down.
+             */
+            multiplier: number;
         };
         /**
          * ActivePlayersReport
@@ -4047,6 +4073,11 @@ export interface components {
         PlayerExport: {
             /** Achievements */
             achievements: components["schemas"]["Unlocked"][];
+            /**
+             * Boosts
+             * @description Every boost the player's state keeps (item effects), ended ones too.
+             */
+            boosts?: components["schemas"]["ActiveBoost"][];
             /** Counters */
             counters: {
                 [key: string]: number;
@@ -4059,6 +4090,13 @@ export interface components {
             events: components["schemas"]["Event"][];
             /** Exportedat */
             exportedAt: string;
+            /**
+             * Flags
+             * @description Flag values set for this player by item effects.
+             */
+            flags?: {
+                [key: string]: boolean | number | string;
+            };
             /** Inventory */
             inventory: components["schemas"]["InventoryLine"][];
             /**
@@ -4147,6 +4185,11 @@ export interface components {
         PlayerStateAt: {
             /** Achievements */
             achievements: components["schemas"]["Unlocked"][];
+            /**
+             * Boosts
+             * @description The boosts still running, soonest end first.
+             */
+            boosts?: components["schemas"]["ActiveBoost"][];
             /** Counters */
             counters: {
                 [key: string]: number;
@@ -4269,6 +4312,11 @@ export interface components {
         Profile: {
             /** Achievements */
             achievements: components["schemas"]["Unlocked"][];
+            /**
+             * Boosts
+             * @description The boosts still running, soonest end first.
+             */
+            boosts?: components["schemas"]["ActiveBoost"][];
             /** Counters */
             counters: {
                 [key: string]: number;
@@ -5492,6 +5540,8 @@ export interface operations {
                 actor?: string | null;
                 action?: string | null;
                 target?: string | null;
+                /** @description `occurredAt`: oldest first (the default); `-occurredAt`: newest first, on the same key. */
+                sort?: "occurredAt" | "-occurredAt";
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string | null;
                 /** @description Page size (1 to 200). */
@@ -7739,6 +7789,8 @@ export interface operations {
             query?: {
                 /** @description Substring of the email. */
                 q?: string | null;
+                /** @description Order by a field; a leading `-` sorts descending. Ties are broken by id. Without it, by id. */
+                sort?: ("id" | "-id" | "email" | "-email" | "createdAt" | "-createdAt") | null;
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string | null;
                 /** @description Page size (1 to 200). */
@@ -8434,6 +8486,12 @@ export interface operations {
     list_members_v1_client_members_get: {
         parameters: {
             query?: {
+                /** @description Substring of the email. */
+                q?: string | null;
+                /** @description Only members with this role here. */
+                role?: string | null;
+                /** @description Order by a field; a leading `-` sorts descending. Ties are broken by id. Without it, by id. */
+                sort?: ("id" | "-id" | "email" | "-email" | "createdAt" | "-createdAt") | null;
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string | null;
                 /** @description Page size (1 to 200). */
@@ -9258,7 +9316,14 @@ export interface operations {
     };
     list_api_keys_v1_client_projects__projectId__api_keys_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only keys in this state (`active`: neither revoked nor expired). */
+                status?: ("active" | "revoked" | "expired") | null;
+                /** @description Case-insensitive substring of the name. */
+                q?: string | null;
+                /** @description Order by a field; a leading `-` sorts descending. Ties are broken by id. */
+                sort?: ("id" | "-id" | "name" | "-name" | "createdAt" | "-createdAt" | "expiresAt" | "-expiresAt") | null;
+            };
             header?: {
                 /** @description The tenant the call acts for. */
                 "x-tenant-id"?: string;
@@ -11943,6 +12008,12 @@ export interface operations {
     list_webhooks_v1_client_projects__projectId__webhooks_get: {
         parameters: {
             query?: {
+                /** @description Only active (`true`) or inactive (`false`) webhooks. */
+                active?: boolean | null;
+                /** @description Only webhooks subscribed to this event type. */
+                eventType?: string | null;
+                /** @description Order by a field; a leading `-` sorts descending. Ties are broken by id. Without it, by id. */
+                sort?: ("id" | "-id" | "url" | "-url" | "createdAt" | "-createdAt" | "updatedAt" | "-updatedAt") | null;
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string | null;
                 /** @description Page size (1 to 200). */
@@ -12472,6 +12543,10 @@ export interface operations {
             query?: {
                 /** @description Only deliveries in this state. */
                 status?: ("pending" | "delivered" | "failed" | "dead") | null;
+                /** @description Only deliveries of this event type. */
+                eventType?: string | null;
+                /** @description Order by a field; a leading `-` sorts descending. Ties are broken by id. Without it, by id. */
+                sort?: ("id" | "-id" | "createdAt" | "-createdAt" | "nextAttemptAt" | "-nextAttemptAt") | null;
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string | null;
                 /** @description Page size (1 to 200). */
@@ -13622,6 +13697,8 @@ export interface operations {
                 from?: string | null;
                 /** @description RFC 3339 date-time: events that occurred before it (exclusive). */
                 to?: string | null;
+                /** @description `position`: the order events were recorded (oldest first); `-position`: newest first. */
+                sort?: "position" | "-position";
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string | null;
                 /** @description Page size (1 to 200). */

@@ -32,6 +32,7 @@ namespace Ludex
     public sealed partial class Profile
     {
         public List<Unlocked> Achievements { get; private set; }
+        public List<ActiveBoost> Boosts { get; private set; }
         public Dictionary<string, long> Counters { get; private set; }
         public string CreatedAt { get; private set; }
         public List<InventoryLine> Inventory { get; private set; }
@@ -52,6 +53,7 @@ namespace Ludex
             return new Profile
             {
                 Achievements = ModelReader.List(json.GetArray("achievements"), global::Ludex.Unlocked.From),
+                Boosts = ModelReader.List(json.GetArray("boosts"), global::Ludex.ActiveBoost.From),
                 Counters = ModelReader.Longs(json.GetObject("counters")),
                 CreatedAt = json.GetString("createdAt"),
                 Inventory = ModelReader.List(json.GetArray("inventory"), global::Ludex.InventoryLine.From),
@@ -707,6 +709,27 @@ namespace Ludex
             return new PlayerFlags
             {
                 Flags = json.GetObject("flags"),
+                Raw = json,
+            };
+        }
+    }
+
+    /// <summary>The API's `ActiveBoost`; <see cref="Raw"/> keeps every field as sent.</summary>
+    public sealed partial class ActiveBoost
+    {
+        public string EndsAt { get; private set; }
+        public string Metric { get; private set; }
+        public double Multiplier { get; private set; }
+        public JsonObject Raw { get; private set; }
+
+        public static ActiveBoost From(JsonObject json)
+        {
+            if (json == null) return null;
+            return new ActiveBoost
+            {
+                EndsAt = json.GetString("endsAt"),
+                Metric = json.GetString("metric"),
+                Multiplier = json.GetDouble("multiplier"),
                 Raw = json,
             };
         }

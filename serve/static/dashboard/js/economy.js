@@ -1,7 +1,7 @@
 // @ts-check
 // The economy editor: one working copy of the project's economy document, edited per section
-// (forms for currencies, items, counters, flags and the XP curve; JSON per entry for SKUs,
-// quests and achievements), reviewed as the server's diff (a dry run of the PUT), then published
+// (forms for currencies, items, counters, flags and the XP curve, with items' effects as JSON;
+// JSON per entry for SKUs, quests and achievements), reviewed as the server's diff (a dry run of the PUT), then published
 // with PUT as the next version. The API validates the whole document; its 422 `errors[].field`
 // paths are shown at the field. The verifier's findings (`POST .../economy/verify`,
 // docs/ECONOMY.md "Verification") show above the editor as the designer types.
@@ -289,7 +289,15 @@ export async function economy(ctx) {
       });
       return [text(entry, "id", `Currency ${n} ID`, `${at}.id`), cell(kind, `Currency ${n} kind`, `${at}.kind`)];
     }
-    if (section === "items") return [text(entry, "id", `Item ${n} ID`, `${at}.id`), text(entry, "stackLimit", `Item ${n} stack limit`, `${at}.stackLimit`, { type: "number" })];
+    if (section === "items") {
+      // Effects (docs/ECONOMY.md "Item effects") as JSON: `[]` removes the key, so an item
+      // without effects keeps the document it had.
+      const effects = jsonEntry(entry.effects ?? [], `Item ${n} effects`, `${at}.effects`, (value) => {
+        if (Array.isArray(value) && value.length === 0) delete entry.effects;
+        else entry.effects = value;
+      });
+      return [text(entry, "id", `Item ${n} ID`, `${at}.id`), text(entry, "stackLimit", `Item ${n} stack limit`, `${at}.stackLimit`, { type: "number" }), effects];
+    }
     if (section === "counters") return [text(entry, "id", `Counter ${n} ID`, `${at}.id`), text(entry, "title", `Counter ${n} title`, `${at}.title`)];
     const entries = working[section];
     return [jsonEntry(entry, `${noun} ${n} (${entry[LISTS[section][1]]})`, at, (value) => {

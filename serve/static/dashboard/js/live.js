@@ -269,6 +269,7 @@ export async function players(ctx) {
           card("Quests", quests.length ? table([["Quest", (q) => q.title || q.questId], ["State", (q) => (q.completed ? badge("completed", "good") : badge("active"))], ["Progress", (q) => q.objectives.map((o) => `${o.objectiveId} ${o.progress ?? ""}/${o.target ?? ""}`).join(", ")]], quests) : empty("No quests.")),
           card("Achievements", profile.achievements.length ? table([["Achievement", (a) => a.achievementId], ["Unlocked", (a) => when(a.unlockedAt)]], profile.achievements) : empty("None unlocked yet.")),
           card("Counters", Object.keys(profile.counters).length ? table([["Counter", ([c]) => c], ["Value", ([, v]) => number(v)]], Object.entries(profile.counters)) : empty("No counters yet.")),
+          card("Boosts", (profile.boosts ?? []).length ? table([["Metric", (b) => b.metric], ["Multiplier", (b) => `×${b.multiplier}`], ["Ends", (b) => when(b.endsAt)]], profile.boosts) : empty("No boosts running.")),
         ),
         card("Wallet ledger", ledger.element),
         card("Journal", h("p", { class: "hint" }, "Every accepted command, oldest first, with the events it produced."), journal.element),

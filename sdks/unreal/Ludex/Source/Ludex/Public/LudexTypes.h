@@ -39,7 +39,7 @@ struct LUDEX_API FLudexProfile
 	UPROPERTY(BlueprintReadOnly, Category = "Ludex") int64 Xp = 0;
 	UPROPERTY(BlueprintReadOnly, Category = "Ludex") int32 Level = 0;
 	UPROPERTY(BlueprintReadOnly, Category = "Ludex") TMap<FString, int64> Wallet;
-	/** The whole profile (inventory, quests, achievements, counters), as JSON text. */
+	/** The whole profile (inventory, quests, achievements, counters, boosts), as JSON text. */
 	UPROPERTY(BlueprintReadOnly, Category = "Ludex") FString Json;
 };
 
