@@ -91,7 +91,7 @@ def effective_retention(
             if isinstance(days, int | float) and not isinstance(days, bool):
                 chosen = replace(chosen, **{attribute: float(days)})
     kept = {f.name: _clamp(f.name, getattr(chosen, f.name), bounds) for f in fields(Retention)}
-    kept["idempotency_days"] = min(kept["idempotency_days"], max(platform.idempotency_days, IDEMPOTENCY_FLOOR_DAYS))
+    kept["idempotency_days"] = min(kept["idempotency_days"], platform.idempotency_days)
     return Retention(**kept)
 
 

@@ -96,6 +96,7 @@ class Entities:
         )
         self._table: dict[str, Entity] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._waiting_on_boards: set[asyncio.Task[Any]] = set()  # snapshots waiting for board changes
 
     def count(self) -> int:
         """How many entities are in memory (a method, not `__len__`: an empty table stays truthy)."""
@@ -160,17 +161,26 @@ class Entities:
         """Write `snapshot` once the board changes it covers are applied; not at all if they fail
         (the journal tail, replayed and repaired by the next activation, is the safe side)."""
         if boards_settled is not None:
+            waiting = asyncio.current_task()
+            if waiting is not None:
+                self._waiting_on_boards.add(waiting)
             try:
                 await asyncio.shield(boards_settled)
             except (Exception, asyncio.CancelledError):
                 return
+            finally:
+                self._waiting_on_boards.discard(waiting)
         await self.store.save_snapshot(snapshot)
 
     def snapshot(self, key: str, state: PlayerState) -> Snapshot:
         return Snapshot(key, state.seq, state_to_dict(state), epoch_ms(self.clock.now()))
 
     async def settle(self) -> None:
-        """Wait for the snapshots being written in the background."""
+        """Wait for the snapshots being written in the background. Called once the board feed has
+        stopped: a snapshot still waiting for board changes gives up (whose write may never be
+        answered now), so a stopping host cannot wait for it forever."""
+        for waiting in list(self._waiting_on_boards):
+            waiting.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
