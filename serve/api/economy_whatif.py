@@ -26,7 +26,24 @@ RETRY_AFTER_S = 10
 
 
 class WhatIfIn(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(
+        populate_by_name=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "economy": {
+                        "currencies": [{"id": "coins", "kind": "soft"}],
+                        "xpCurve": {"levels": [0, 100]},
+                        "skus": [{"sku": "potion-pack", "price": {"coins": 150}}],
+                    },
+                    "from": "2026-03-01",
+                    "to": "2026-03-08",
+                    "samplePlayers": 1000,
+                }
+            ]
+        },
+    )
     economy: dict[str, Any] = Field(description="The proposed economy document (as `PUT .../economy` takes).")
     from_: str = Field(alias="from", pattern=DAY_PATTERN, description="First UTC day replayed (inclusive).")
     to: str = Field(pattern=DAY_PATTERN, description="UTC day after the window (exclusive); at most 366 days.")

@@ -5481,7 +5481,36 @@ export interface components {
             /** Url */
             url?: string | null;
         };
-        /** WhatIfIn */
+        /**
+         * WhatIfIn
+         * @example {
+         *       "economy": {
+         *         "currencies": [
+         *           {
+         *             "id": "coins",
+         *             "kind": "soft"
+         *           }
+         *         ],
+         *         "skus": [
+         *           {
+         *             "price": {
+         *               "coins": 150
+         *             },
+         *             "sku": "potion-pack"
+         *           }
+         *         ],
+         *         "xpCurve": {
+         *           "levels": [
+         *             0,
+         *             100
+         *           ]
+         *         }
+         *       },
+         *       "from": "2026-03-01",
+         *       "samplePlayers": 1000,
+         *       "to": "2026-03-08"
+         *     }
+         */
         WhatIfIn: {
             /**
              * Economy
