@@ -20,6 +20,7 @@ from serve.cli.client import BackofficeLoginError, Target, problem, problem_text
 from serve.cli.data import COMMANDS as DATA_COMMANDS
 from serve.cli.data import add_parsers as add_data_parsers
 from serve.cli.data import check_schema_before_serving
+from serve.cli.economy_file import ApplyError, load_definition
 from serve.cli.leaderboards import add_parser as add_leaderboards_parser
 from serve.cli.leaderboards import leaderboards_command
 from serve.cli.shards import add_parser as add_shards_parser
@@ -131,36 +132,6 @@ def create_superadmin_command(args: argparse.Namespace) -> int:
     return 0
 
 
-class ApplyError(Exception):
-    """`ludex project apply` stops: `code` is the exit status, the message says why."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _load_definition(file: str) -> dict[str, object]:
-    """The economy file (YAML or JSON), checked locally: every problem printed as `path: message`."""
-    import yaml
-
-    from engine.definitions import DefinitionError, parse_economy
-
-    try:
-        document = yaml.safe_load(Path(file).read_text())
-    except OSError as error:
-        raise ApplyError(1, f"cannot read {file}: {error.strerror or error}") from error
-    except yaml.YAMLError as error:
-        raise ApplyError(1, f"{file} is not valid YAML: {error}") from error
-    if not isinstance(document, dict):
-        raise ApplyError(1, f"{file}: $: must be a mapping")
-    try:
-        parse_economy(document)
-    except DefinitionError as error:
-        lines = "\n".join(f"  {path}: {message}" for path, message in error.problems)
-        raise ApplyError(1, f"{file} is not a valid economy:\n{lines}") from error
-    return document
-
-
 def project_apply(args: argparse.Namespace) -> int:
     """Validate an economy file, show what changes against the live version, and install it."""
     import httpx
@@ -172,7 +143,7 @@ def project_apply(args: argparse.Namespace) -> int:
     target = Target.from_args(args)
     tenant, project, base_url = target.tenant, target.project, target.base_url
     try:
-        document = _load_definition(args.file)
+        document = load_definition(args.file)
         findings = verify_document(document)
         print(f"ludex: the verifier found {findings_summary(findings)} (docs/ECONOMY.md, Verification)")
         for line in finding_lines(findings):

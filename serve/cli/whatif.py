@@ -12,6 +12,7 @@ from contextlib import nullcontext
 from typing import IO, TYPE_CHECKING, Any
 
 from serve.cli.client import BackofficeLoginError, Target, problem_text
+from serve.cli.economy_file import ApplyError, load_definition
 
 if TYPE_CHECKING:
     import httpx
@@ -85,11 +86,9 @@ def run(
     """`client`: an HTTP client to use instead of one to `--base-url` (the route seam's, in tests)."""
     import httpx
 
-    from serve.cli.ludex import ApplyError, _load_definition
-
     target = Target.from_args(args)
     try:
-        document = _load_definition(args.file)
+        document = load_definition(args.file)
         if missing := target.missing():
             print(f"ludex: missing {', '.join(missing)} (and no demo-credentials.json)", file=err)
             return UNREACHABLE
