@@ -7,7 +7,8 @@ Promises:
 2. a tenant runs at most `MAX_RUNNING` jobs at once (`TenantBusyError` otherwise, 429 above);
 3. progress is written after every page, and so is `updatedAt`: a running job whose document
    has not moved for `STALE_S` lost its replica and reads as `failed`;
-4. a cancel marks the document; the runner sees it at its next page and stops as `cancelled`;
+4. a cancel is a document of its own (and a flag, when this process runs the job); the runner
+   sees it at its next page and stops as `cancelled`;
 5. memory follows one page of records, the fold's aggregates and, with a sample, the sampled
    ids (never the journal's size); the replay itself runs page by page in a worker thread.
 """
@@ -33,6 +34,7 @@ from engine.rules import rfc3339
 
 log = logging.getLogger("ludex.economy_whatif")
 JOBS = "whatif_jobs"
+CANCELS = "whatif_cancels"  # apart from the job: the runner's progress writes cannot overwrite a cancel
 PAGE_SIZE = 1_000
 MAX_RUNNING = 1
 STALE_S = 120.0
@@ -75,6 +77,7 @@ class WhatIfJobs:
         self.clock = clock
         self.page_size = page_size
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.cancelled: set[str] = set()
 
     def _now(self) -> str:
         return rfc3339(self.clock.now())
@@ -92,6 +95,7 @@ class WhatIfJobs:
         stale = finished[: max(0, len(finished) - KEEP_FINISHED + 1)]
         if stale:
             await self.store.delete_documents(JOBS, [_doc_id(j["tenantId"], j["projectId"], j["id"]) for j in stale])
+            await self.store.delete_documents(CANCELS, [_doc_id(j["tenantId"], j["projectId"], j["id"]) for j in stale])
         job_id = f"wif_{uuid.uuid4().hex[:16]}"
         now = self._now()
         job = {
@@ -109,25 +113,36 @@ class WhatIfJobs:
         }
         await self.store.put_document(JOBS, _doc_id(spec.tenant, spec.project, job_id), job)
         task = asyncio.create_task(self._run(job, spec), name=f"whatif {job_id}")
-        self.tasks[job_id] = task
-        task.add_done_callback(lambda _: self.tasks.pop(job_id, None))
+        doc_id = _doc_id(spec.tenant, spec.project, job_id)
+        self.tasks[doc_id] = task
+        task.add_done_callback(lambda _: self._forget(doc_id))
         return job_id
+
+    def _forget(self, doc_id: str) -> None:
+        self.tasks.pop(doc_id, None)
+        self.cancelled.discard(doc_id)
 
     async def read(self, tenant: str, project: str, job_id: str) -> dict[str, Any] | None:
         job = await self.store.get_document(JOBS, _doc_id(tenant, project, job_id))
         if job is None or job.get("tenantId") != tenant or job.get("projectId") != project:
             return None
-        if job["status"] == "running" and job_id not in self.tasks and self._is_stale(job):
+        if job["status"] == "running" and _doc_id(tenant, project, job_id) not in self.tasks and self._is_stale(job):
             job = {**job, "status": "failed", "error": "the server running this job stopped; start it again"}
         return job
 
     async def cancel(self, tenant: str, project: str, job_id: str) -> dict[str, Any] | None:
+        doc_id = _doc_id(tenant, project, job_id)
+        if doc_id in self.tasks:  # before any await: the runner sees it at its very next page
+            self.cancelled.add(doc_id)
         job = await self.read(tenant, project, job_id)
         if job is None or job["status"] != "running":
+            self.cancelled.discard(doc_id)
             return job
-        job = {**job, "cancelRequested": True}
-        await self.store.put_document(JOBS, _doc_id(tenant, project, job_id), job)
-        return job
+        await self.store.put_document(CANCELS, doc_id, {"tenantId": tenant, "requestedAt": self._now()})
+        return {**job, "cancelRequested": True}
+
+    async def _is_cancelled(self, doc_id: str) -> bool:
+        return doc_id in self.cancelled or await self.store.get_document(CANCELS, doc_id) is not None
 
     async def _run(self, job: dict[str, Any], spec: JobSpec) -> None:
         doc_id = _doc_id(spec.tenant, spec.project, job["id"])
@@ -138,8 +153,7 @@ class WhatIfJobs:
             job["progress"]["playersTotal"] = total
             async for page in self._pages(spec, sample, until):
                 await asyncio.to_thread(_feed, fold, page, f"player:{spec.tenant}/{spec.project}/")
-                stored = await self.store.get_document(JOBS, doc_id)
-                if stored is not None and stored.get("cancelRequested"):
+                if await self._is_cancelled(doc_id):
                     job.update(status="cancelled", cancelRequested=True)
                     break
                 done = fold.players
@@ -160,6 +174,7 @@ class WhatIfJobs:
             job.update(status="failed", error=f"{type(error).__name__}: {error}")
         job["updatedAt"] = self._now()
         await self.store.put_document(JOBS, doc_id, job)
+        await self.store.delete_documents(CANCELS, [doc_id])
 
     async def _players(self, spec: JobSpec, job_id: str) -> tuple[list[str] | None, int]:
         """The sampled ids, in id order (None: every player), and the project's player count."""
