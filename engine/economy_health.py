@@ -63,17 +63,22 @@ class Movement:
         return self.balance_after - self.delta
 
 
+def flow_of(credited: bool, reason: str) -> tuple[str, str]:
+    """The kind and key a wallet movement with this reason counts under (the module docstring)."""
+    prefix, _, name = reason.partition(":")
+    kind = _REASON_KINDS.get(prefix) if name else None
+    if kind is None or (not credited and kind != "purchases"):
+        return ("credits" if credited else "debits"), (reason or NO_REASON)
+    return kind, name
+
+
 def movement_of(position: int, event_type: str, data: Mapping[str, Any], occurred_at: str) -> Movement | None:
     """The movement a feed event makes, or None for events that move no currency."""
     if event_type not in WALLET_EVENTS:
         return None
     credited = event_type == "wallet.credited"
     amount = int(data["amount"])
-    reason = str(data.get("reason") or "")
-    prefix, _, name = reason.partition(":")
-    kind = _REASON_KINDS.get(prefix) if name else None
-    if kind is None or (not credited and kind != "purchases"):
-        kind, name = ("credits" if credited else "debits"), (reason or NO_REASON)
+    kind, name = flow_of(credited, str(data.get("reason") or ""))
     return Movement(
         position=position,
         day=occurred_at[:10],

@@ -21,6 +21,7 @@ from serve.api import (
     client_leaderboards,
     dashboard_login,
     economy_health,
+    economy_whatif,
     events,
     flags,
     health,
@@ -203,6 +204,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         player_moderation,
         client_leaderboards,
         privacy,
+        economy_whatif,
         economy_health,  # before `reports`: its path is more specific than reports/{report}
         reports,
         events,

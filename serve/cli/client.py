@@ -5,6 +5,8 @@ the command that dispatches to it."""
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from config.settings import Settings
@@ -42,3 +44,45 @@ def saved_credentials() -> dict[str, str]:
     except (OSError, ValueError):
         return {}
     return {k: str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+
+
+class BackofficeLoginError(Exception):
+    """A subcommand cannot reach or log in to the backoffice: the message says why."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a backoffice subcommand acts: the server, the tenant and project, who logs in."""
+
+    base_url: str
+    tenant: str | None
+    project: str | None
+    email: str | None
+    password: str | None
+
+    @classmethod
+    def from_args(cls, args: Any) -> Target:
+        """`--base-url/--tenant/--project/--email` and LUDEX_ADMIN_PASSWORD, defaulting to the
+        demo credentials `ludex serve` saved."""
+        defaults = saved_credentials()
+        return cls(
+            base_url=(args.base_url or defaults.get("baseUrl") or "http://127.0.0.1:8000").rstrip("/"),
+            tenant=args.tenant or defaults.get("tenantId"),
+            project=args.project or defaults.get("projectId"),
+            email=args.email or defaults.get("adminEmail"),
+            password=os.environ.get("LUDEX_ADMIN_PASSWORD") or defaults.get("adminPassword"),
+        )
+
+    def missing(self) -> list[str]:
+        names = [
+            n for n, v in (("--tenant", self.tenant), ("--project", self.project), ("--email", self.email)) if not v
+        ]
+        return names + ([] if self.password else ["LUDEX_ADMIN_PASSWORD"])
+
+    def log_in(self, client: httpx.Client) -> None:
+        """Signs `client` in and scopes it to the tenant (raises `BackofficeLoginError`)."""
+        login = client.post("/v1/auth/login", json={"email": self.email, "password": self.password})
+        if login.status_code != 200:
+            raise BackofficeLoginError(f"cannot log in as {self.email}: {problem_text(login)}")
+        token = login.json()["accessToken"]
+        client.headers.update({"Authorization": f"Bearer {token}", "x-tenant-id": str(self.tenant)})

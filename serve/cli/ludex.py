@@ -16,14 +16,17 @@ from pydantic import ValidationError
 from config.settings import Settings
 from serve.cli.audit import add_parser as add_audit_parser
 from serve.cli.audit import run as audit_command
-from serve.cli.client import problem, problem_text, saved_credentials
+from serve.cli.client import BackofficeLoginError, Target, problem, problem_text
 from serve.cli.data import COMMANDS as DATA_COMMANDS
 from serve.cli.data import add_parsers as add_data_parsers
 from serve.cli.data import check_schema_before_serving
+from serve.cli.economy_file import ApplyError, load_definition
 from serve.cli.leaderboards import add_parser as add_leaderboards_parser
 from serve.cli.leaderboards import leaderboards_command
 from serve.cli.shards import add_parser as add_shards_parser
 from serve.cli.shards import run as shards_command
+from serve.cli.whatif import add_arguments as add_whatif_arguments
+from serve.cli.whatif import run as whatif_command
 from serve.proxy import PROXIES, apply_proxy_environment, default_proxy
 
 
@@ -129,36 +132,6 @@ def create_superadmin_command(args: argparse.Namespace) -> int:
     return 0
 
 
-class ApplyError(Exception):
-    """`ludex project apply` stops: `code` is the exit status, the message says why."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _load_definition(file: str) -> dict[str, object]:
-    """The economy file (YAML or JSON), checked locally: every problem printed as `path: message`."""
-    import yaml
-
-    from engine.definitions import DefinitionError, parse_economy
-
-    try:
-        document = yaml.safe_load(Path(file).read_text())
-    except OSError as error:
-        raise ApplyError(1, f"cannot read {file}: {error.strerror or error}") from error
-    except yaml.YAMLError as error:
-        raise ApplyError(1, f"{file} is not valid YAML: {error}") from error
-    if not isinstance(document, dict):
-        raise ApplyError(1, f"{file}: $: must be a mapping")
-    try:
-        parse_economy(document)
-    except DefinitionError as error:
-        lines = "\n".join(f"  {path}: {message}" for path, message in error.problems)
-        raise ApplyError(1, f"{file} is not a valid economy:\n{lines}") from error
-    return document
-
-
 def project_apply(args: argparse.Namespace) -> int:
     """Validate an economy file, show what changes against the live version, and install it."""
     import httpx
@@ -167,14 +140,10 @@ def project_apply(args: argparse.Namespace) -> int:
     from engine.economy_verify import has_errors, verify_document
     from serve.cli.findings import finding_lines, findings_summary
 
-    defaults = saved_credentials()
-    tenant = args.tenant or defaults.get("tenantId")
-    project = args.project or defaults.get("projectId")
-    base_url = (args.base_url or defaults.get("baseUrl") or "http://127.0.0.1:8000").rstrip("/")
-    email = args.email or defaults.get("adminEmail")
-    password = os.environ.get("LUDEX_ADMIN_PASSWORD") or defaults.get("adminPassword")
+    target = Target.from_args(args)
+    tenant, project, base_url = target.tenant, target.project, target.base_url
     try:
-        document = _load_definition(args.file)
+        document = load_definition(args.file)
         findings = verify_document(document)
         print(f"ludex: the verifier found {findings_summary(findings)} (docs/ECONOMY.md, Verification)")
         for line in finding_lines(findings):
@@ -182,18 +151,10 @@ def project_apply(args: argparse.Namespace) -> int:
         unsafe = ApplyError(1, f"{args.file} is unsafe to publish: fix its errors, or pass --force")
         if has_errors(findings) and not args.force and not args.dry_run:
             raise unsafe  # the server would refuse it: no need to log in
-        missing = [
-            name for name, value in (("--tenant", tenant), ("--project", project), ("--email", email)) if not value
-        ]
-        if missing or not password:
-            names = ", ".join(missing + ([] if password else ["LUDEX_ADMIN_PASSWORD"]))
-            raise ApplyError(2, f"missing {names} (and no demo-credentials.json to default from)")
-        assert tenant is not None
+        if missing := target.missing():
+            raise ApplyError(2, f"missing {', '.join(missing)} (and no demo-credentials.json to default from)")
         with httpx.Client(base_url=base_url, timeout=30) as client:
-            login = client.post("/v1/auth/login", json={"email": email, "password": password})
-            if login.status_code != 200:
-                raise ApplyError(2, f"cannot log in as {email}: {problem_text(login)}")
-            client.headers.update({"Authorization": f"Bearer {login.json()['accessToken']}", "x-tenant-id": tenant})
+            target.log_in(client)
             economy_path = f"/v1/client/projects/{project}/economy"
             current = client.get(economy_path)
             if current.status_code == 200:
@@ -223,6 +184,9 @@ def project_apply(args: argparse.Namespace) -> int:
     except ApplyError as error:
         print(f"ludex: {error}", file=sys.stderr, flush=True)
         return error.code
+    except BackofficeLoginError as error:
+        print(f"ludex: {error}", file=sys.stderr, flush=True)
+        return 2
     except httpx.HTTPError as error:
         print(f"ludex: cannot reach {base_url}: {error}", file=sys.stderr, flush=True)
         return 2
@@ -286,6 +250,13 @@ def _main(argv: list[str] | None) -> int:
     apply.add_argument("--email", help="dashboard user (default: the demo credentials' adminEmail)")
     apply.add_argument("--dry-run", action="store_true", help="print the changes and findings, apply nothing")
     apply.add_argument("--force", action="store_true", help="publish despite the verifier's errors (audited)")
+    what_if = project_commands.add_parser(
+        "what-if",
+        help="replay the project's recorded commands under an economy file and print what would change",
+        description="Defaults as for apply. Draws the job's progress on stderr; Ctrl-C cancels it. Exit status: "
+        "0 done, 1 invalid file or input, the job failed or was cancelled, 2 server or login error.",
+    )
+    add_whatif_arguments(what_if)
     add_data_parsers(commands)
     add_leaderboards_parser(commands)
     add_shards_parser(commands)
@@ -305,6 +276,8 @@ def _run(args: argparse.Namespace) -> int:
         return create_superadmin_command(args)
     if args.command == "project" and args.project_command == "apply":
         return project_apply(args)
+    if args.command == "project" and args.project_command == "what-if":
+        return whatif_command(args)
     if args.command == "shards":
         return shards_command(args)
     if args.command == "audit":

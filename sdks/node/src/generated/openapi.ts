@@ -792,6 +792,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/client/projects/{projectId}/economy/what-if": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a what-if
+         * @description Replays the project's commands recorded in `[from, to)` through the rules under `economy`
+         *     (all players, or `samplePlayers` of them) beside what they recorded. Writes nothing to any
+         *     player. A bad economy is 422 `invalid-definition`; a tenant runs one job at a time, another is
+         *     429 `rate-limited`.
+         */
+        post: operations["start_what_if_v1_client_projects__projectId__economy_what_if_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/projects/{projectId}/economy/what-if/{jobId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a what-if
+         * @description The job's status and progress, and its result once `done`.
+         */
+        get: operations["read_what_if_v1_client_projects__projectId__economy_what_if__jobId__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/projects/{projectId}/economy/what-if/{jobId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a what-if
+         * @description Asks a running job to stop: it reads `cancelled` once it sees the request (at its next
+         *     page). A finished job is answered as it is.
+         */
+        post: operations["cancel_what_if_v1_client_projects__projectId__economy_what_if__jobId__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/client/projects/{projectId}/flags/overrides": {
         parameters: {
             query?: never;
@@ -5465,6 +5529,127 @@ export interface components {
             /** Url */
             url?: string | null;
         };
+        /**
+         * WhatIfIn
+         * @example {
+         *       "economy": {
+         *         "currencies": [
+         *           {
+         *             "id": "coins",
+         *             "kind": "soft"
+         *           }
+         *         ],
+         *         "skus": [
+         *           {
+         *             "price": {
+         *               "coins": 150
+         *             },
+         *             "sku": "potion-pack"
+         *           }
+         *         ],
+         *         "xpCurve": {
+         *           "levels": [
+         *             0,
+         *             100
+         *           ]
+         *         }
+         *       },
+         *       "from": "2026-03-01",
+         *       "samplePlayers": 1000,
+         *       "to": "2026-03-08"
+         *     }
+         */
+        WhatIfIn: {
+            /**
+             * Economy
+             * @description The proposed economy document (as `PUT .../economy` takes).
+             */
+            economy: {
+                [key: string]: unknown;
+            };
+            /**
+             * From
+             * @description First UTC day replayed (inclusive).
+             */
+            from: string;
+            /**
+             * Sampleplayers
+             * @description Replay this many players, drawn at random; all by default.
+             */
+            samplePlayers?: number | null;
+            /**
+             * To
+             * @description UTC day after the window (exclusive); at most 366 days.
+             */
+            to: string;
+        };
+        /** WhatIfJob */
+        WhatIfJob: {
+            /** Createdat */
+            createdAt: string;
+            /**
+             * Error
+             * @description Why a `failed` job failed.
+             */
+            error?: string | null;
+            /** Jobid */
+            jobId: string;
+            progress: components["schemas"]["WhatIfProgress"];
+            /**
+             * Result
+             * @description Once `done`: `currencies: [{day, currency, before: {sources, sinks, net, supply}, after}]`, `balances: [{currency, before: {supply, holders, top1PercentShare, buckets}, after}]`, `levels: {before, after}`, `purchases: [{sku, before: {receipts, units}, after}]`, `items: [{itemId, before: {granted, consumed}, after}]`, `refused: [{op, reason, target, count, detail, examples}]`, `players`, `commands`, `skipped`, `refusedCommands` and `sample: {sampled, samplePlayers, playersInProject}`.
+             */
+            result?: {
+                [key: string]: unknown;
+            } | null;
+            /** Sampleplayers */
+            samplePlayers: number | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "done" | "failed" | "cancelled";
+            /** Updatedat */
+            updatedAt: string;
+            /**
+             * Window
+             * @description `{from, to}`, UTC days, `to` exclusive.
+             */
+            window: {
+                [key: string]: string;
+            };
+        };
+        /** WhatIfProgress */
+        WhatIfProgress: {
+            /**
+             * Commands
+             * @description Commands decided again so far.
+             */
+            commands: number;
+            /**
+             * Fraction
+             * @description 0 to 1; 1 once done.
+             */
+            fraction: number;
+            /**
+             * Players
+             * @description Players replayed so far.
+             */
+            players: number;
+            /**
+             * Playerstotal
+             * @description Live players of the project (known once counted).
+             */
+            playersTotal: number | null;
+        };
+        /** WhatIfStarted */
+        WhatIfStarted: {
+            /**
+             * Jobid
+             * @example wif_0123456789abcdef
+             */
+            jobId: string;
+        };
         /** XpOp */
         XpOp: {
             /**
@@ -10124,6 +10309,291 @@ export interface operations {
             };
             /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_what_if_v1_client_projects__projectId__economy_what_if_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatIfIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatIfStarted"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_what_if_v1_client_projects__projectId__economy_what_if__jobId__get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                jobId: string;
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatIfJob"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel_what_if_v1_client_projects__projectId__economy_what_if__jobId__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                jobId: string;
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatIfJob"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
