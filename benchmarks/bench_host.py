@@ -105,10 +105,8 @@ async def per_award_cpu(args: argparse.Namespace) -> None:
     asked = await measure(True, args.commands, args.players, concurrency, boards=args.boards, batch=args.batch)
     label = f"boards={'on' if args.boards else 'off'}, {args.batch} per call"
     print(f"load average {os.getloadavg()[0]:.2f}; {args.commands} awards to {args.players} players")
-    print(
-        f"  bare (no boards, 1 per call): {bare['cpuMicrosPerCommand']:>7.1f} µs CPU/award, {bare['commandsPerSecond']:>8.1f}/s"
-    )
-    print(f"  {label}: {asked['cpuMicrosPerCommand']:>7.1f} µs CPU/award, {asked['commandsPerSecond']:>8.1f}/s")
+    for name, run in (("bare (no boards, 1 per call)", bare), (label, asked)):
+        print(f"  {name}: {run['cpuMicrosPerCommand']:>7.1f} µs CPU/award, {run['commandsPerSecond']:>8.1f}/s")
     ratio = asked["cpuMicrosPerCommand"] / bare["cpuMicrosPerCommand"]
     met = "MET" if asked["cpuMicrosPerCommand"] <= GOAL_US else "NOT MET"
     print(f"  ratio CPU asked/bare: {ratio:.2f}; goal <= {GOAL_US:.0f} µs/award: {met}")
