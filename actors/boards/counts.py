@@ -73,6 +73,23 @@ def add(deltas: Deltas, scope: Scope, entries: Iterable[tuple[int, int]], delta:
             deltas[at] = deltas.get(at, 0) + delta
 
 
+def move(deltas: Deltas, scope: Scope, old: tuple[int, int] | None, new: tuple[int, int]) -> None:
+    """Fold an entry's move from `old` (None: a new entry) to `new` into `deltas`: the prefixes
+    both keys share keep their counts, so only the depths below them change."""
+    key = rank_key(*new)
+    if old is None:
+        shared, before = 0, ""
+    else:
+        before = rank_key(*old)
+        shared = next((i for i in range(DIGITS) if before[i] != key[i]), DIGITS)
+    for depth in range(shared + 1, DIGITS + 1):
+        at = (*scope, depth, key[:depth])
+        deltas[at] = deltas.get(at, 0) + 1
+        if before:
+            gone = (*scope, depth, before[:depth])
+            deltas[gone] = deltas.get(gone, 0) - 1
+
+
 def write(conn: sqlite3.Connection, deltas: Deltas) -> None:
     """Apply the net `deltas` (inside the caller's transaction); prefixes left empty are deleted."""
     rows = [(*at, n) for at, n in deltas.items() if n]

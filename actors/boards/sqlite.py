@@ -345,9 +345,7 @@ class _Fold:
             rows.append((*scope, entry.score, sort, entry.reached_ms, entry.seq))
             old = None if before is None else (before[1], before[0].reached_ms)
             if old != (sort, entry.reached_ms):
-                if old is not None:
-                    board_counts.add(self.deltas, scope[:4], [old], -1)
-                board_counts.add(self.deltas, scope[:4], [(sort, entry.reached_ms)], 1)
+                board_counts.move(self.deltas, scope[:4], old, (sort, entry.reached_ms))
         self.conn.executemany("INSERT OR REPLACE INTO leaderboard_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         board_counts.write(self.conn, self.deltas)
         self.stored.clear()
