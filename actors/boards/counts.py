@@ -52,16 +52,50 @@ def before_params(scope: Scope, key: str) -> list[object]:
     return params
 
 
+Deltas = dict[tuple[str, str, str, str, int, str], int]  # (*scope, depth, prefix) -> net change
+
+
 def count(conn: sqlite3.Connection, scope: Scope, entries: Iterable[tuple[int, int]], delta: int) -> None:
     """Add `delta` (+1, -1) under every prefix of each `(sort_key, reached_ms)`."""
-    rows = [
-        (*scope, depth, key[:depth], delta)
-        for key in (rank_key(sort_key, reached) for sort_key, reached in entries)
-        for depth in range(1, DIGITS + 1)
-    ]
+    deltas: Deltas = {}
+    add(deltas, scope, entries, delta)
+    write(conn, deltas)
+
+
+def add(deltas: Deltas, scope: Scope, entries: Iterable[tuple[int, int]], delta: int) -> None:
+    """Fold `delta` under every prefix of each entry into `deltas`, written later by `write`:
+    an entry that moves by a few points leaves and joins the same top prefixes, and a batch's
+    changes share them, so most of a batch's prefix updates cancel before they reach SQLite."""
+    for sort_key, reached in entries:
+        key = rank_key(sort_key, reached)
+        for depth in range(1, DIGITS + 1):
+            at = (*scope, depth, key[:depth])
+            deltas[at] = deltas.get(at, 0) + delta
+
+
+def move(deltas: Deltas, scope: Scope, old: tuple[int, int] | None, new: tuple[int, int]) -> None:
+    """Fold an entry's move from `old` (None: a new entry) to `new` into `deltas`: the prefixes
+    both keys share keep their counts, so only the depths below them change."""
+    key = rank_key(*new)
+    if old is None:
+        shared, before = 0, ""
+    else:
+        before = rank_key(*old)
+        shared = next((i for i in range(DIGITS) if before[i] != key[i]), DIGITS)
+    for depth in range(shared + 1, DIGITS + 1):
+        at = (*scope, depth, key[:depth])
+        deltas[at] = deltas.get(at, 0) + 1
+        if before:
+            gone = (*scope, depth, before[:depth])
+            deltas[gone] = deltas.get(gone, 0) - 1
+
+
+def write(conn: sqlite3.Connection, deltas: Deltas) -> None:
+    """Apply the net `deltas` (inside the caller's transaction); prefixes left empty are deleted."""
+    rows = [(*at, n) for at, n in deltas.items() if n]
     conn.executemany(_UPSERT, rows)
-    if delta < 0:
-        conn.executemany(_EMPTIED, [row[:-1] for row in rows])
+    conn.executemany(_EMPTIED, [row[:-1] for row in rows if row[-1] < 0])
+    deltas.clear()
 
 
 def entries_before(conn: sqlite3.Connection, scope: Scope, sort_key: int, reached_ms: int) -> int:

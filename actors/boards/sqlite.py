@@ -288,10 +288,14 @@ def _exists(conn: sqlite3.Connection, key: BoardKey, at: Position) -> int:
 
 
 def _apply(conn: sqlite3.Connection, changes: Sequence[BoardChange]) -> None:
+    """Apply `changes` in order, folded in memory: each entry a batch touches is read once and
+    written once, and the prefix counts move by the batch's net change (`board_counts.add`)."""
     with write_transaction(conn):
+        fold = _Fold(conn)
         for change in changes:
             project = (change.tenant, change.project)
             if change.removed:
+                fold.flush()  # the removal reads what the batch wrote so far
                 _remove_player(conn, *project, change.player_id)
                 continue
             if change.username is not None:
@@ -302,10 +306,47 @@ def _apply(conn: sqlite3.Connection, changes: Sequence[BoardChange]) -> None:
             for observation in change.observations:
                 board = observation.board
                 scope = (*project, board.id, observation.period_id, change.player_id)
-                row = conn.execute(
-                    f"SELECT score, reached_ms, seq FROM leaderboard_entries WHERE {_WHERE} AND player_id = ?", scope
-                ).fetchone()
-                current = None if row is None else Entry(row[0], row[1], row[2])
-                entry = apply_observation(board, current, observation.value, change.at_ms, change.seq)
+                entry = apply_observation(board, fold.entry(scope), observation.value, change.at_ms, change.seq)
                 if entry is not None:
-                    _put(conn, scope, entry.score, board.sort_key(entry.score), entry.reached_ms, entry.seq)
+                    fold.put(scope, entry, board.sort_key(entry.score))
+        fold.flush()
+
+
+class _Fold:
+    """A batch's entries as last written (read from the file on first use) and the count deltas
+    of their moves, written by `flush`."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.stored: dict[tuple[str, str, str, str, str], tuple[Entry, int] | None] = {}
+        self.current: dict[tuple[str, str, str, str, str], tuple[Entry, int] | None] = {}
+        self.deltas: board_counts.Deltas = {}
+
+    def entry(self, scope: tuple[str, str, str, str, str]) -> Entry | None:
+        if scope not in self.current:
+            row = self.conn.execute(
+                f"SELECT score, reached_ms, seq, sort_key FROM leaderboard_entries WHERE {_WHERE} AND player_id = ?",
+                scope,
+            ).fetchone()
+            self.stored[scope] = self.current[scope] = None if row is None else (Entry(row[0], row[1], row[2]), row[3])
+        found = self.current[scope]
+        return None if found is None else found[0]
+
+    def put(self, scope: tuple[str, str, str, str, str], entry: Entry, sort: int) -> None:
+        self.current[scope] = (entry, sort)
+
+    def flush(self) -> None:
+        rows = []
+        for scope, now in self.current.items():
+            before = self.stored[scope]
+            if now is None or now is before:
+                continue
+            entry, sort = now
+            rows.append((*scope, entry.score, sort, entry.reached_ms, entry.seq))
+            old = None if before is None else (before[1], before[0].reached_ms)
+            if old != (sort, entry.reached_ms):
+                board_counts.move(self.deltas, scope[:4], old, (sort, entry.reached_ms))
+        self.conn.executemany("INSERT OR REPLACE INTO leaderboard_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        board_counts.write(self.conn, self.deltas)
+        self.stored.clear()
+        self.current.clear()

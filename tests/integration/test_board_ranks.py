@@ -220,3 +220,66 @@ async def test_schema_step_7_counts_the_entries_a_store_of_version_6_holds(tmp_p
             assert standing is not None and standing.rank == entry.rank
     finally:
         await boards.close()
+
+
+TOTAL = Leaderboard("total", "Total", "submitted", "sum", "desc")
+changes = st.lists(
+    st.tuples(st.integers(0, 5), st.integers(-3, 30), st.integers(0, 4), st.booleans()), min_size=1, max_size=30
+)
+
+
+def _board_state(path: Path) -> tuple[list[Any], list[Any]]:
+    conn = sqlite3.connect(path)
+    try:
+        entries = conn.execute("SELECT * FROM leaderboard_entries ORDER BY 1, 2, 3, 4, 5").fetchall()
+        counts = conn.execute("SELECT * FROM leaderboard_counts ORDER BY 1, 2, 3, 4, 5, 6").fetchall()
+        return entries, counts
+    finally:
+        conn.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=changes)
+def test_a_batch_folded_in_memory_writes_what_its_changes_one_at_a_time_write(
+    tmp_path: Path, rows: list[tuple[int, int, int, bool]]
+) -> None:
+    """Issue 28: a batch reads each entry once, writes it once and moves the prefix counts by
+    its net change; the entries and counts it leaves are those of its changes applied one per
+    call, and the counts are those a refill computes from the entries."""
+    from actors.boards import counts as board_counts
+    from engine.leaderboards import BoardChange, Observation
+
+    batch = [
+        BoardChange(
+            "t",
+            "game",
+            f"p{player}",
+            seq,
+            1_700_000_000_000 + ms,
+            None,
+            () if removed and player == 0 else (Observation(TOTAL, "all", value), Observation(HIGH, "all", value)),
+            removed=removed and player == 0,
+        )
+        for seq, (player, value, ms, removed) in enumerate(rows, start=1)
+    ]
+    folder = tmp_path / uuid.uuid4().hex
+    folder.mkdir()
+
+    async def apply(name: str, calls: list[list[BoardChange]]) -> tuple[list[Any], list[Any]]:
+        boards = SqliteBoardStore(folder / name, own_file=True)
+        await boards.open()
+        try:
+            for call in calls:
+                await boards.apply(call)
+        finally:
+            await boards.close()
+        return _board_state(folder / name)
+
+    folded = asyncio.run(apply("folded.sqlite3", [batch]))
+    one_by_one = asyncio.run(apply("single.sqlite3", [[change] for change in batch]))
+    assert folded == one_by_one
+    conn = sqlite3.connect(folder / "folded.sqlite3")
+    with conn:
+        board_counts.refill(conn)
+    conn.close()
+    assert _board_state(folder / "folded.sqlite3")[1] == folded[1]
