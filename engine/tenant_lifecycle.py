@@ -21,10 +21,11 @@ a read-only state.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from engine.billing import STATE_CHANGED, message_id
 
 TRIAL = "trial"
 ACTIVE = "active"
@@ -32,7 +33,6 @@ PAST_DUE = "past-due"
 READ_ONLY = "read-only"
 SUSPENDED = "suspended"
 STATES = (TRIAL, ACTIVE, PAST_DUE, READ_ONLY, SUSPENDED)
-STATE_CHANGED = "tenant.state.changed"
 DEFAULT_GRACE_DAYS = 7.0
 
 # The moves an operator may make, from each state (to the same state: none, but a trial's new end).
@@ -164,9 +164,8 @@ def state_changed_event(move: Transition) -> dict[str, Any]:
     """The billing event of a move. Its id depends on the tenant, the move and its moment only, so
     replicas that settle the same due move enqueue it once."""
     at = _rfc3339(move.at)
-    digest = hashlib.blake2b(f"{STATE_CHANGED}#{move.tenant_id}#{move.previous}#{move.state}#{at}".encode(), digest_size=12)
     return {
-        "id": f"msg_{digest.hexdigest()}",
+        "id": message_id(STATE_CHANGED, move.tenant_id, move.previous, move.state, at),
         "type": STATE_CHANGED,
         "occurredAt": at,
         "data": {

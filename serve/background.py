@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -17,6 +17,7 @@ from actors.ingress.billing import BillingOutbox
 from actors.ingress.metering import Metering
 from actors.secret_box import SecretBox
 from engine.billing import UsageReport
+from engine.tenant_lifecycle import Transition
 from engine.webhooks import parse_retry_schedule
 from serve.backend import Backend
 
@@ -78,9 +79,33 @@ async def plan_changed(connected: Backend, tenant: str, previous: str | None, pl
     the replica's loop retries it if this attempt fails."""
     billing = outbox(connected)
     if await billing.plan_changed(tenant, previous, plan) is not None:
-        task = asyncio.get_running_loop().create_task(billing.deliver_due())
-        _tasks.add(task)
-        task.add_done_callback(_tasks.discard)
+        _send_soon(billing)
+
+
+async def state_changed(connected: Backend, moves: Sequence[Transition]) -> None:
+    """Enqueues `tenant.state.changed` for each lifecycle move and sends them as `plan_changed` does."""
+    billing = outbox(connected)
+    if await billing.state_changed(moves):
+        _send_soon(billing)
+
+
+def _send_soon(billing: BillingOutbox) -> None:
+    task = asyncio.get_running_loop().create_task(billing.deliver_due())
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+async def settle_lifecycles(connected: Backend) -> int:
+    """Writes the lifecycle moves time made since the last pass (trials and graces that ended)
+    and enqueues their hooks; answers how many moves. Admission does not wait for it: it reads the
+    state time has reached (`engine.tenant_lifecycle.settle`), this makes it stored and announced."""
+    billing = outbox(connected)
+    moved = 0
+    for tenant in await connected.control.list_tenants(after=None, limit=1_000_000):
+        moves = await connected.control.settle_tenant(tenant["id"])
+        await billing.state_changed(moves)
+        moved += len(moves)
+    return moved
 
 
 async def run_billing_forever(app: FastAPI, interval_s: float) -> None:
@@ -96,6 +121,7 @@ async def run_billing_forever(app: FastAPI, interval_s: float) -> None:
             if meters is None:
                 meters = app.state.metering = Metering.for_deployment(connected.store, connected.settings.redis_url)
             billing = outbox(connected)
+            await settle_lifecycles(connected)
             await billing.report_ended_days(usage_source(meters, connected))
             await billing.deliver_due()
             await billing.purge(connected.settings.webhook_delivery_retention_days)

@@ -1,0 +1,134 @@
+"""The tenant lifecycle through the real app (route seam: real shard hosts on SQLite, no Ray):
+each state's effect on game keys, player writes and webhooks, the moves time makes, the moves
+an operator may not make, and the `tenant.state.changed` billing hooks of each move."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import yaml
+
+from config.settings import DEMO_ECONOMY_PATH
+from engine.access import SCOPES
+from serve.background import settle_lifecycles
+from tests.e2e.helpers import assert_problem
+from tests.e2e.test_webhooks import Receiver, eventually
+from tests.routes.conftest import Dashboard, RouteApi, Seam, service_proxy
+from tests.support import billing_hooks
+from tests.support.billing_hooks import received
+
+
+@pytest.fixture(scope="module")
+def admin(office_admin: Dashboard) -> Dashboard:
+    return office_admin
+
+
+billing, receiver, hook = billing_hooks.billing, billing_hooks.receiver, billing_hooks.hook
+
+
+def new_tenant(office: Seam, admin: Dashboard, **body: Any) -> tuple[str, RouteApi]:
+    """A fresh tenant with a project, a player `p1` and a key of every scope."""
+    tenant = f"life-{uuid.uuid4().hex[:8]}"
+    created = admin.post("/v1/admin/tenants", json={"id": tenant, "name": "Life Co", "planId": "studio", **body})
+    assert created.status_code == 201, created.text
+    headers = {"x-tenant-id": tenant}
+    assert admin.post("/v1/client/projects", json={"id": "game", "name": "Game"}, headers=headers).status_code == 201
+    economy = yaml.safe_load(DEMO_ECONOMY_PATH.read_text())
+    assert admin.put("/v1/client/projects/game/economy", json=economy, headers=headers).status_code == 200
+    key = admin.post("/v1/client/projects/game/api-keys", json={"name": "server", "scopes": list(SCOPES)}, headers=headers)
+    assert key.status_code == 201, key.text
+    api = RouteApi(office.client, tenant, "game", key.json()["apiKey"])
+    assert api.post("/players", {"playerId": "p1", "username": "p1"}).status_code == 201
+    return tenant, api
+
+
+def move(admin: Dashboard, tenant: str, state: str, **body: Any) -> dict[str, Any]:
+    response = admin.post(f"/v1/admin/tenants/{tenant}/state", json={"state": state, **body})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_a_trial_is_fully_usable_and_shows_its_end(office: Seam, admin: Dashboard) -> None:
+    ends = (datetime.now(UTC) + timedelta(days=14)).isoformat()
+    tenant, api = new_tenant(office, admin, trialEndsAt=ends)
+    shown = admin.get(f"/v1/admin/tenants/{tenant}").json()
+    assert shown["state"] == "trial" and shown["trialEndsAt"] is not None
+    assert api.post("/players", {"playerId": "p2", "username": "p2"}).status_code == 201
+
+
+def test_past_due_keeps_working_until_the_grace_ends_then_reads_only(office: Seam, admin: Dashboard) -> None:
+    tenant, api = new_tenant(office, admin)
+    past_due = move(admin, tenant, "past-due", graceDays=7)
+    assert past_due["state"] == "past-due" and past_due["graceEndsAt"] is not None
+    assert api.post("/players", {"playerId": "p2", "username": "p2"}).status_code == 201, "grace: writes go on"
+    move(admin, tenant, "active")
+    ended = move(admin, tenant, "past-due", graceDays=0)  # a grace that has already ended
+    assert ended["state"] == "read-only", "time moved it on at once"
+    assert api.get("/players/p1").status_code == 200, "reads answer"
+    assert_problem(api.post("/players", {"playerId": "p3", "username": "p3"}), 403, "tenant-read-only")
+    assert_problem(api.patch("/players/p1", {"username": "renamed"}), 403, "tenant-read-only")
+    batch = api.post("/commands", {"commands": [{"op": "xp", "playerId": "p1", "amount": 5}]})
+    assert_problem(batch, 403, "tenant-read-only")
+    assert api.get("/players/p1").json()["username"] == "p1", "the refused writes changed nothing"
+    move(admin, tenant, "active")
+    assert api.post("/players", {"playerId": "p3", "username": "p3"}).status_code == 201, "active again: writes"
+
+
+def test_suspended_refuses_every_call_new_keys_and_webhooks_until_reinstated(office: Seam, admin: Dashboard) -> None:
+    tenant, api = new_tenant(office, admin)
+    headers = {"x-tenant-id": tenant}
+    move(admin, tenant, "suspended", reason="chargeback")
+    assert_problem(api.get("/players/p1"), 403, "tenant-suspended")
+    assert_problem(api.post("/players", {"playerId": "p2", "username": "p2"}), 403, "tenant-suspended")
+    new_key = admin.post("/v1/client/projects/game/api-keys", json={"name": "again", "scopes": ["players:read"]}, headers=headers)
+    assert_problem(new_key, 403, "tenant-suspended")
+    webhook = admin.post(
+        "/v1/client/projects/game/webhooks", json={"url": "https://example.com/hook"}, headers=headers
+    )
+    assert_problem(webhook, 403, "tenant-suspended")
+    assert admin.get(f"/v1/admin/tenants/{tenant}").json()["suspended"] is True, "the dashboard still shows it"
+    move(admin, tenant, "active")
+    assert api.get("/players/p1").status_code == 200
+
+
+def test_moves_the_lifecycle_does_not_allow_change_nothing(office: Seam, admin: Dashboard) -> None:
+    tenant, api = new_tenant(office, admin)
+    move(admin, tenant, "suspended")
+    refused = admin.post(f"/v1/admin/tenants/{tenant}/state", json={"state": "past-due"})
+    assert_problem(refused, 409, "invalid-transition")
+    no_end = admin.post(f"/v1/admin/tenants/{tenant}/state", json={"state": "trial"})
+    assert_problem(no_end, 409, "invalid-transition")
+    unknown = admin.post(f"/v1/admin/tenants/{tenant}/state", json={"state": "gone"})
+    assert unknown.status_code == 422
+    assert admin.get(f"/v1/admin/tenants/{tenant}").json()["state"] == "suspended"
+
+
+def test_time_ends_a_trial_and_each_move_sends_a_billing_hook(
+    office: Seam, admin: Dashboard, hook: dict[str, Any], receiver: Receiver
+) -> None:
+    tenant, api = new_tenant(office, admin, trialEndsAt=(datetime.now(UTC) + timedelta(days=1)).isoformat())
+    store = service_proxy(office, lambda backend: backend.store)
+    document = store.get_document("tenants", tenant)
+    ended = (datetime.now(UTC) - timedelta(days=10)).isoformat()  # the trial ended 10 days ago, unpaid
+    store.put_document("tenants", tenant, {**document, "trialEndsAt": ended, "graceDays": 3})
+    assert admin.get(f"/v1/admin/tenants/{tenant}").json()["state"] == "read-only", "trial, 3 days' grace, over"
+    assert_problem(api.post("/players", {"playerId": "p2", "username": "p2"}), 403, "tenant-read-only")
+
+    moved = office.client.portal.call(settle_lifecycles, office.client.portal.call(office.holder.get))
+    assert moved >= 2
+    assert store.get_document("tenants", tenant)["state"] == "read-only", "the loop stored what time did"
+    move(admin, tenant, "active", reason="paid")
+
+    def states() -> list[tuple[str, str, str]]:
+        found = received(receiver, hook["secret"], type="tenant.state.changed", tenantId=tenant)
+        return sorted((p["data"]["previousState"], p["data"]["state"], p["data"]["by"]) for p in found)
+
+    expected = [
+        ("past-due", "read-only", "schedule"),
+        ("read-only", "active", "operator"),
+        ("trial", "past-due", "schedule"),
+    ]
+    assert eventually(lambda: states() == expected), states()
