@@ -37,6 +37,7 @@ AUDITED_FIELDS: dict[str, frozenset[str]] = {
     "tenant.update": _TENANT,
     "tenant.delete": _TENANT,
     "tenant.state": _TENANT,
+    "tenant.export": frozenset({"id"}),
     "tenant.retention": frozenset({"id", "retention"}),
     "plan.create": _PLAN,
     "plan.update": _PLAN,

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import StreamingResponse
+
+from actors.ingress.tenant_export import tenant_records
 
 from engine.tenant_lifecycle import settle, stored_state
 from serve import background
@@ -34,6 +39,7 @@ TenantId = Annotated[str, Path(pattern=ID_PATTERN, examples=["acme"])]
 PlanId = Annotated[str, Path(pattern=ID_PATTERN, examples=["indie"])]
 Search = Annotated[str | None, Query(max_length=120, description="Case-insensitive substring of id or name.")]
 ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
+NDJSON = "application/x-ndjson"
 
 
 @router.get("/tenants", response_model=TenantPage, responses=ERRORS, summary="List tenants")
@@ -115,6 +121,27 @@ async def delete_tenant(tenantId: TenantId, acting: Annotated[Acting, allowed("t
     before = await acting.control.delete_tenant(tenantId)
     await acting.record("tenant.delete", tenantId, tenant_id=tenantId, before=before, after=None)
     return Response(status_code=204)
+
+
+@router.get(
+    "/tenants/{tenantId}/export",
+    responses={**ERRORS, 200: {"content": {NDJSON: {"schema": {"type": "string"}}}, "description": "NDJSON records"}},
+    response_class=StreamingResponse,
+    summary="Export everything a tenant owns",
+)
+async def export_tenant(tenantId: TenantId, acting: Annotated[Acting, allowed("tenants:write")]) -> StreamingResponse:
+    """Streams the tenant's data as NDJSON, one record a line (`kind`: tenant, project, economy,
+    player, journal, event, apiKey without secrets, webhook without secrets, audit), ending with a
+    `summary` of the counts: a file without it was cut short. Audited as `tenant.export`."""
+    await acting.control.live_tenant(tenantId)
+    await acting.record("tenant.export", tenantId, tenant_id=tenantId, before=None, after={"id": tenantId})
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for record in tenant_records(acting.backend.store, tenantId):
+            yield orjson.dumps(record) + b"\n"
+
+    disposition = f'attachment; filename="{tenantId}-export.ndjson"'
+    return StreamingResponse(lines(), media_type=NDJSON, headers={"Content-Disposition": disposition})
 
 
 @router.get("/plans", response_model=PlanList, responses=ERRORS, summary="List plans")

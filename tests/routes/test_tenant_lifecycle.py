@@ -4,8 +4,11 @@ an operator may not make, and the `tenant.state.changed` billing hooks of each m
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +17,7 @@ import yaml
 from config.settings import DEMO_ECONOMY_PATH
 from engine.access import SCOPES
 from serve.background import settle_lifecycles
+from serve.cli.ludex import main
 from tests.e2e.helpers import assert_problem
 from tests.e2e.test_webhooks import Receiver, eventually
 from tests.routes.conftest import Dashboard, RouteApi, Seam, service_proxy
@@ -132,3 +136,42 @@ def test_time_ends_a_trial_and_each_move_sends_a_billing_hook(
         ("trial", "past-due", "schedule"),
     ]
     assert eventually(lambda: states() == expected), states()
+
+
+def export_lines(admin: Dashboard, tenant: str) -> list[dict[str, Any]]:
+    response = admin.get(f"/v1/admin/tenants/{tenant}/export")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    return [json.loads(line) for line in response.text.splitlines()]
+
+
+def test_the_export_streams_everything_the_tenant_owns_and_nothing_else(
+    office: Seam, admin: Dashboard, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    tenant, api = new_tenant(office, admin)
+    other, other_api = new_tenant(office, admin)
+    assert api.post("/players/p1/xp", {"amount": 30}).status_code == 200
+    headers = {"x-tenant-id": tenant}
+    hooked = admin.post("/v1/client/projects/game/webhooks", json={"url": "https://example.com/h"}, headers=headers)
+    assert hooked.status_code == 201, hooked.text
+    records = export_lines(admin, tenant)
+    kinds = Counter(r["kind"] for r in records)
+    assert records[0]["kind"] == "tenant" and records[-1] == {
+        "kind": "summary",
+        "tenantId": tenant,
+        "counts": {k: n for k, n in kinds.items() if k != "summary"},
+    }
+    assert {"project", "economy", "player", "journal", "event", "apiKey", "webhook", "audit"} <= set(kinds)
+    assert [r["playerId"] for r in records if r["kind"] == "player"] == ["p1"]
+    text = json.dumps(records)
+    assert other not in text, "another tenant's data never appears"
+    assert "secretHash" not in text and "whsec_" not in text, "keys and webhooks without their secrets"
+    assert api.headers["x-api-key"].split("_")[-1] not in text
+
+    path = tmp_path / "export.ndjson"
+    assert main(["tenant", "export", tenant, "--data-dir", str(office.holder.settings.data_dir), "--out", str(path)]) == 0
+    from_cli = [json.loads(line) for line in path.read_text().splitlines()]
+    assert from_cli == records, "the command writes what the route streams"
+    assert f"exported {len(from_cli) - 1} records of '{tenant}'" in capsys.readouterr().err
+    assert main(["tenant", "export", "no-such-tenant", "--data-dir", str(office.holder.settings.data_dir)]) == 2
+    assert_problem(admin.get("/v1/admin/tenants/no-such-tenant/export"), 404, "tenant-not-found")
