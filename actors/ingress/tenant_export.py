@@ -12,23 +12,27 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 from actors.audit_log import AuditLog
 from actors.clock import SystemClock
 from actors.control_plane_records import API_KEYS, PROJECTS, TENANTS
-from actors.stores.base import EventQuery, JournalRecord, PlayerRow, Store
+from actors.stores.base import DocumentStore, EventFeed, EventQuery, JournalRecord, JournalStore, PlayerIndex, PlayerRow
 from actors.webhook_records import WEBHOOKS
 
 PAGE = 500
 SECRET_FIELDS = frozenset({"secretHash", "secret", "secrets", "signingSecret"})
 
 
+class TenantData(DocumentStore, JournalStore, PlayerIndex, EventFeed, Protocol):
+    """The store's roles an export reads."""
+
+
 def _public(document: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in document.items() if key not in SECRET_FIELDS}
 
 
-async def _documents(store: Store, kind: str, tenant: str) -> AsyncIterator[dict[str, Any]]:
+async def _documents(store: TenantData, kind: str, tenant: str) -> AsyncIterator[dict[str, Any]]:
     after: str | None = None
     while page := await store.list_documents(kind, tenant=tenant, after=after, limit=PAGE):
         for document in page:
@@ -38,7 +42,7 @@ async def _documents(store: Store, kind: str, tenant: str) -> AsyncIterator[dict
         after = page[-1]["id"] if kind != PROJECTS else f"{tenant}/{page[-1]['id']}"
 
 
-async def tenant_records(store: Store, tenant: str) -> AsyncIterator[dict[str, Any]]:
+async def tenant_records(store: TenantData, tenant: str) -> AsyncIterator[dict[str, Any]]:
     """The tenant's records in the order the module docstring gives, ending with `summary`."""
     counts: Counter[str] = Counter()
 
