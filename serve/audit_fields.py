@@ -38,6 +38,8 @@ AUDITED_FIELDS: dict[str, frozenset[str]] = {
     "tenant.delete": _TENANT,
     "tenant.state": _TENANT,
     "tenant.export": frozenset({"id"}),
+    "tenant.deletion.schedule": frozenset({"id", "status", "deletionDueAt"}),
+    "tenant.deletion.cancel": frozenset({"id", "status", "deletionDueAt"}),
     "tenant.retention": frozenset({"id", "retention"}),
     "plan.create": _PLAN,
     "plan.update": _PLAN,

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from actors.ingress.billing import BillingOutbox
 from actors.ingress.metering import Metering
+from actors.ingress.tenant_deletion import TenantDeletions
 from actors.secret_box import SecretBox
 from engine.billing import UsageReport
 from engine.tenant_lifecycle import Transition
@@ -108,6 +109,15 @@ async def settle_lifecycles(connected: Backend) -> int:
     return moved
 
 
+async def run_due_deletions(connected: Backend) -> list[dict[str, Any]]:
+    """Does the tenant deletions whose waiting period ended (`actors.ingress.tenant_deletion`)."""
+    deletions = TenantDeletions(connected.store, connected.control.clock, backups=connected.settings.backups_path)
+    done = await deletions.run_due(connected.boards)
+    for report in done:
+        log.warning("tenant %s deleted: %s", report["tenant"], report["removed"])
+    return done
+
+
 async def run_billing_forever(app: FastAPI, interval_s: float) -> None:
     """The replica's billing loop: once an interval, the days that ended get their usage reports
     and due hooks are sent. It never connects the backend itself: until a request did, it waits."""
@@ -122,6 +132,7 @@ async def run_billing_forever(app: FastAPI, interval_s: float) -> None:
                 meters = app.state.metering = Metering.for_deployment(connected.store, connected.settings.redis_url)
             billing = outbox(connected)
             await settle_lifecycles(connected)
+            await run_due_deletions(connected)
             await billing.report_ended_days(usage_source(meters, connected))
             await billing.deliver_due()
             await billing.purge(connected.settings.webhook_delivery_retention_days)

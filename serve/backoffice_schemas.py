@@ -97,6 +97,12 @@ class TenantDeletion(BaseModel):
     status: Literal["scheduled", "cancelled", "done"]
     deletionDueAt: str | None = None
     removed: dict[str, int] = Field(default_factory=dict, description="What a done deletion removed, by kind.")
+    backupsStillHolding: list[str] = Field(
+        default_factory=list, description="Scheduled backups taken before it: they age out by LUDEX_BACKUP_KEEP."
+    )
+    scheduledAt: str | None = None
+    cancelledAt: str | None = None
+    doneAt: str | None = None
 
 
 RetentionDaysField = Annotated[float | None, Field(gt=0, le=36_500, description="Days; null: inherit.")]

@@ -75,6 +75,7 @@ STATUS_BY_SLUG: dict[str, int] = {
     "plan-exists": 409,
     "plan-in-use": 409,
     "invalid-transition": 409,
+    "deletion-not-scheduled": 409,
     "project-exists": 409,
     "api-key-revoked": 409,
     "webhook-inactive": 409,

@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
 
+from actors.ingress.tenant_deletion import TenantDeletions
 from actors.ingress.tenant_export import tenant_records
 
 from engine.tenant_lifecycle import settle, stored_state
@@ -29,10 +30,12 @@ from serve.backoffice_schemas import (
     TenantIn,
     TenantPage,
     TenantPatch,
+    TenantDeletion,
+    TenantDeletionIn,
     TenantStateIn,
 )
 from serve.pagination import SORT_SCAN_LIMIT, Cursor, Limit, Sort, decode_id_cursor, encode_cursor, sorted_page
-from serve.problems import problem_responses
+from serve.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 TenantId = Annotated[str, Path(pattern=ID_PATTERN, examples=["acme"])]
@@ -142,6 +145,44 @@ async def export_tenant(tenantId: TenantId, acting: Annotated[Acting, allowed("t
 
     disposition = f'attachment; filename="{tenantId}-export.ndjson"'
     return StreamingResponse(lines(), media_type=NDJSON, headers={"Content-Disposition": disposition})
+
+
+def deletions(acting: Acting) -> TenantDeletions:
+    backend = acting.backend
+    return TenantDeletions(backend.store, backend.control.clock, backups=backend.settings.backups_path)
+
+
+@router.get("/tenants/{tenantId}/deletion", response_model=TenantDeletion, responses=ERRORS, summary="A deletion")
+async def get_deletion(tenantId: TenantId, acting: Annotated[Acting, allowed("tenants:read")]) -> TenantDeletion:
+    """The tenant's deletion: scheduled (with its date), cancelled, or done with the report of
+    what was removed (kept after the tenant is gone)."""
+    found = await deletions(acting).status(tenantId)
+    if found is None:
+        raise ProblemError("not-found", f"tenant '{tenantId}' has no deletion")
+    return TenantDeletion(tenantId=tenantId, **found)
+
+
+@router.post(
+    "/tenants/{tenantId}/deletion", status_code=202, response_model=TenantDeletion, responses=ERRORS,
+    summary="Schedule a tenant's deletion",
+)  # fmt: skip
+async def schedule_deletion(
+    tenantId: TenantId, body: TenantDeletionIn, acting: Annotated[Acting, allowed("tenants:write")]
+) -> TenantDeletion:
+    """After `waitingDays` (cancellable until then) every row, event, board and delivery of the
+    tenant is removed; export it first (`.../export`). Audited in the platform's chain, which
+    outlives the tenant's own."""
+    scheduled = await deletions(acting).schedule(tenantId, body.waitingDays)
+    await acting.record("tenant.deletion.schedule", tenantId, tenant_id=None, before=None, after=scheduled)
+    return TenantDeletion(tenantId=tenantId, **scheduled)
+
+
+@router.delete("/tenants/{tenantId}/deletion", response_model=TenantDeletion, responses=ERRORS, summary="Cancel")
+async def cancel_deletion(tenantId: TenantId, acting: Annotated[Acting, allowed("tenants:write")]) -> TenantDeletion:
+    """Cancels a scheduled deletion (409 `deletion-not-scheduled` when none is waiting)."""
+    cancelled = await deletions(acting).cancel(tenantId)
+    await acting.record("tenant.deletion.cancel", tenantId, tenant_id=None, before=None, after=cancelled)
+    return TenantDeletion(tenantId=tenantId, **cancelled)
 
 
 @router.get("/plans", response_model=PlanList, responses=ERRORS, summary="List plans")

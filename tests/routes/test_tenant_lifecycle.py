@@ -16,7 +16,7 @@ import yaml
 
 from config.settings import DEMO_ECONOMY_PATH
 from engine.access import SCOPES
-from serve.background import settle_lifecycles
+from serve.background import run_due_deletions, settle_lifecycles
 from serve.cli.ludex import main
 from tests.e2e.helpers import assert_problem
 from tests.e2e.test_webhooks import Receiver, eventually
@@ -175,3 +175,46 @@ def test_the_export_streams_everything_the_tenant_owns_and_nothing_else(
     assert f"exported {len(from_cli) - 1} records of '{tenant}'" in capsys.readouterr().err
     assert main(["tenant", "export", "no-such-tenant", "--data-dir", str(office.holder.settings.data_dir)]) == 2
     assert_problem(admin.get("/v1/admin/tenants/no-such-tenant/export"), 404, "tenant-not-found")
+
+
+def test_a_deletion_waits_can_be_cancelled_then_removes_only_that_tenant(office: Seam, admin: Dashboard) -> None:
+    tenant, api = new_tenant(office, admin)
+    other, other_api = new_tenant(office, admin)
+    for each in (api, other_api):
+        assert each.post("/players/p1/xp", {"amount": 30}).status_code == 200
+    headers = {"x-tenant-id": tenant}
+    hooked = admin.post("/v1/client/projects/game/webhooks", json={"url": "https://example.com/h"}, headers=headers)
+    assert hooked.status_code == 201, hooked.text
+    others_before = export_lines(admin, other)
+    path = f"/v1/admin/tenants/{tenant}/deletion"
+
+    scheduled = admin.post(path, json={"waitingDays": 30})
+    assert scheduled.status_code == 202 and scheduled.json()["status"] == "scheduled", scheduled.text
+    backend = office.client.portal.call(office.holder.get)
+    assert office.client.portal.call(run_due_deletions, backend) == [], "not due for 30 days"
+    assert admin.get(f"/v1/admin/tenants/{tenant}").json()["deletionDueAt"] == scheduled.json()["deletionDueAt"]
+    assert admin.delete(path).json()["status"] == "cancelled"
+    assert_problem(admin.delete(path), 409, "deletion-not-scheduled")
+    assert api.get("/players/p1").status_code == 200, "a cancelled deletion removed nothing"
+
+    assert admin.post(path, json={"waitingDays": 0}).status_code == 202
+    [report] = office.client.portal.call(run_due_deletions, backend)
+    removed = report["removed"]
+    assert removed["players"] == 1 and removed["events"] > 0 and removed["journal"] > 0, removed
+    assert removed["documents"] >= 4, "tenant, project, key, webhook (and its audit entries)"
+    assert admin.get(path).json()["status"] == "done", "the report outlives the tenant"
+    assert_problem(admin.get(f"/v1/admin/tenants/{tenant}"), 404, "tenant-not-found")
+    assert_problem(api.get("/players/p1"), 401, "invalid-api-key"), "its keys went with it"
+    store = service_proxy(office, lambda backend: backend.store)
+    for kind in ("tenants", "projects", "api_keys", "webhooks", "audit", "webhook_deliveries"):
+        assert store.list_documents(kind, tenant=tenant) == [], kind
+    assert store.read_last(f"project:{tenant}/game") is None
+    others_after = export_lines(admin, other)
+
+    def data(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in records if r["kind"] not in ("audit", "summary")]
+
+    assert data(others_after) == data(others_before), "another tenant's data is untouched"
+    audits = [[r for r in records if r["kind"] == "audit"] for records in (others_before, others_after)]
+    assert audits[1][: len(audits[0])] == audits[0] and len(audits[1]) == len(audits[0]) + 1, "its audit too (+ export)"
+    assert other_api.get("/players/p1").json()["xp"] == 30
