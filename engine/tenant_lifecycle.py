@@ -96,7 +96,9 @@ def after_trial(tenant: dict[str, Any], plan: dict[str, Any] | None) -> str:
     return PAST_DUE
 
 
-def settle(tenant: dict[str, Any], plan: dict[str, Any] | None, now: datetime) -> tuple[dict[str, Any], list[Transition]]:
+def settle(
+    tenant: dict[str, Any], plan: dict[str, Any] | None, now: datetime
+) -> tuple[dict[str, Any], list[Transition]]:
     """The document as time has moved it at `now`, and the moves made (oldest first, each at the
     moment it became due, not when it was noticed): enforcement and the background loop read the
     same answer, so a tenant is read-only from the grace's end whether or not the loop ran yet."""

@@ -217,7 +217,9 @@ class Backoffice(ControlPlane):
         if trial_ends_at is not None and trial_ends_at <= self.clock.now():
             raise ControlError("invalid-transition", "a trial needs `trialEndsAt` in the future")
         tenant = {"id": tenant_id, "tenantId": tenant_id, "name": name, "planId": plan_id, "createdAt": self._now()}
-        tenant |= {"state": "active"} if trial_ends_at is None else {"state": "trial", "trialEndsAt": rfc3339(trial_ends_at)}
+        tenant |= (
+            {"state": "active"} if trial_ends_at is None else {"state": "trial", "trialEndsAt": rfc3339(trial_ends_at)}
+        )
         await self.store.put_document(TENANTS, tenant_id, tenant)
         return tenant
 

@@ -17,7 +17,16 @@ from typing import Any, Protocol
 from actors.audit_log import AuditLog
 from actors.clock import SystemClock
 from actors.control_plane_records import API_KEYS, PROJECTS, TENANTS
-from actors.stores.base import DocumentStore, EventFeed, EventQuery, JournalRecord, JournalStore, PlayerIndex, PlayerRow
+from actors.stores.base import (
+    DocumentStore,
+    EventFeed,
+    EventQuery,
+    JournalRecord,
+    JournalStore,
+    PlayerIndex,
+    PlayerRow,
+    tenant_entities,
+)
 from actors.webhook_records import WEBHOOKS
 
 PAGE = 500
@@ -67,7 +76,7 @@ async def tenant_records(store: TenantData, tenant: str) -> AsyncIterator[dict[s
             if len(rows) < PAGE:
                 break
             after = rows[-1].player_id
-    for prefix in (f"project:{tenant}/", f"player:{tenant}/"):
+    for prefix, _ in tenant_entities(tenant):
         cursor: tuple[str, int] | None = None
         while journal := await store.scan_journal(prefix, since=None, until=None, after=cursor, limit=PAGE):
             for entry in journal:

@@ -12,7 +12,6 @@ from fastapi.responses import StreamingResponse
 
 from actors.ingress.tenant_deletion import TenantDeletions
 from actors.ingress.tenant_export import tenant_records
-
 from engine.tenant_lifecycle import settle, stored_state
 from serve import background
 from serve.api.retention import check_plan_retention
@@ -27,11 +26,11 @@ from serve.backoffice_schemas import (
     PlanList,
     PlanReplacement,
     Tenant,
+    TenantDeletion,
+    TenantDeletionIn,
     TenantIn,
     TenantPage,
     TenantPatch,
-    TenantDeletion,
-    TenantDeletionIn,
     TenantStateIn,
 )
 from serve.pagination import SORT_SCAN_LIMIT, Cursor, Limit, Sort, decode_id_cursor, encode_cursor, sorted_page

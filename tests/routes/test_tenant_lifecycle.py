@@ -42,7 +42,9 @@ def new_tenant(office: Seam, admin: Dashboard, **body: Any) -> tuple[str, RouteA
     assert admin.post("/v1/client/projects", json={"id": "game", "name": "Game"}, headers=headers).status_code == 201
     economy = yaml.safe_load(DEMO_ECONOMY_PATH.read_text())
     assert admin.put("/v1/client/projects/game/economy", json=economy, headers=headers).status_code == 200
-    key = admin.post("/v1/client/projects/game/api-keys", json={"name": "server", "scopes": list(SCOPES)}, headers=headers)
+    key = admin.post(
+        "/v1/client/projects/game/api-keys", json={"name": "server", "scopes": list(SCOPES)}, headers=headers
+    )
     assert key.status_code == 201, key.text
     api = RouteApi(office.client, tenant, "game", key.json()["apiKey"])
     assert api.post("/players", {"playerId": "p1", "username": "p1"}).status_code == 201
@@ -87,11 +89,11 @@ def test_suspended_refuses_every_call_new_keys_and_webhooks_until_reinstated(off
     move(admin, tenant, "suspended", reason="chargeback")
     assert_problem(api.get("/players/p1"), 403, "tenant-suspended")
     assert_problem(api.post("/players", {"playerId": "p2", "username": "p2"}), 403, "tenant-suspended")
-    new_key = admin.post("/v1/client/projects/game/api-keys", json={"name": "again", "scopes": ["players:read"]}, headers=headers)
-    assert_problem(new_key, 403, "tenant-suspended")
-    webhook = admin.post(
-        "/v1/client/projects/game/webhooks", json={"url": "https://example.com/hook"}, headers=headers
+    new_key = admin.post(
+        "/v1/client/projects/game/api-keys", json={"name": "again", "scopes": ["players:read"]}, headers=headers
     )
+    assert_problem(new_key, 403, "tenant-suspended")
+    webhook = admin.post("/v1/client/projects/game/webhooks", json={"url": "https://example.com/hook"}, headers=headers)
     assert_problem(webhook, 403, "tenant-suspended")
     assert admin.get(f"/v1/admin/tenants/{tenant}").json()["suspended"] is True, "the dashboard still shows it"
     move(admin, tenant, "active")
@@ -169,7 +171,9 @@ def test_the_export_streams_everything_the_tenant_owns_and_nothing_else(
     assert api.headers["x-api-key"].split("_")[-1] not in text
 
     path = tmp_path / "export.ndjson"
-    assert main(["tenant", "export", tenant, "--data-dir", str(office.holder.settings.data_dir), "--out", str(path)]) == 0
+    assert (
+        main(["tenant", "export", tenant, "--data-dir", str(office.holder.settings.data_dir), "--out", str(path)]) == 0
+    )
     from_cli = [json.loads(line) for line in path.read_text().splitlines()]
     assert from_cli == records, "the command writes what the route streams"
     assert f"exported {len(from_cli) - 1} records of '{tenant}'" in capsys.readouterr().err
