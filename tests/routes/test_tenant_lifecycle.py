@@ -23,6 +23,7 @@ from tests.e2e.test_webhooks import Receiver, eventually
 from tests.routes.conftest import Dashboard, RouteApi, Seam, service_proxy
 from tests.support import billing_hooks
 from tests.support.billing_hooks import received
+from tests.support.player_sessions import bearer, device_sign_in
 
 
 @pytest.fixture(scope="module")
@@ -222,3 +223,35 @@ def test_a_deletion_waits_can_be_cancelled_then_removes_only_that_tenant(office:
     audits = [[r for r in records if r["kind"] == "audit"] for records in (others_before, others_after)]
     assert audits[1][: len(audits[0])] == audits[0] and len(audits[1]) == len(audits[0]) + 1, "its audit too (+ export)"
     assert other_api.get("/players/p1").json()["xp"] == 30
+
+
+def test_read_only_player_sessions_read_and_sign_in_but_create_and_write_nothing(
+    office: Seam, admin: Dashboard
+) -> None:
+    tenant, api = new_tenant(office, admin)
+    anonymous = RouteApi(office.client, tenant, "game", None)
+    signed = device_sign_in(anonymous, "device-0000000001")
+    move(admin, tenant, "read-only")
+    assert anonymous.get("/players/me", headers=bearer(signed)).status_code == 200, "a session reads"
+    assert device_sign_in(anonymous, "device-0000000001")["created"] is False, "an existing player signs in"
+    new_device = anonymous.post("/auth/device", {"deviceId": "device-0000000002", "username": "new"})
+    assert_problem(new_device, 403, "tenant-read-only")
+    renamed = anonymous.patch("/players/me", {"username": "renamed"}, headers=bearer(signed))
+    assert_problem(renamed, 403, "tenant-read-only")
+
+
+def test_read_only_realtime_keeps_its_socket_but_refuses_commands(office: Seam, admin: Dashboard) -> None:
+    tenant, api = new_tenant(office, admin)
+    headers = {"x-tenant-id": tenant, "x-project-id": "game", "x-api-key": api.headers["x-api-key"]}
+    with office.client.websocket_connect("/v1/realtime", headers=headers) as socket:
+        assert socket.receive_json()["type"] == "hello"
+        socket.send_json({"action": "command", "id": "c1", "op": "xp", "playerId": "p1", "amount": 5})
+        assert socket.receive_json()["ok"] is True
+        move(admin, tenant, "read-only")
+        socket.send_json({"action": "command", "id": "c2", "op": "xp", "playerId": "p1", "amount": 5})
+        refused = socket.receive_json()
+        assert refused["id"] == "c2" and refused["status"] == 403, refused
+        assert refused["problem"]["type"].endswith("/tenant-read-only")
+        socket.send_json({"action": "ping"})
+        assert socket.receive_json()["type"] == "pong", "the socket stays open"
+    assert api.get("/players/p1").json()["xp"] == 5
