@@ -254,4 +254,5 @@ def test_read_only_realtime_keeps_its_socket_but_refuses_commands(office: Seam, 
         assert refused["problem"]["type"].endswith("/tenant-read-only")
         socket.send_json({"action": "ping"})
         assert socket.receive_json()["type"] == "pong", "the socket stays open"
+        socket.close()
     assert api.get("/players/p1").json()["xp"] == 5
