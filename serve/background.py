@@ -18,11 +18,12 @@ from actors.ingress.metering import Metering
 from actors.ingress.tenant_deletion import TenantDeletions
 from actors.secret_box import SecretBox
 from engine.billing import UsageReport
-from engine.tenant_lifecycle import Transition
+from engine.tenant_lifecycle import PAST_DUE, TRIAL, Transition, stored_state
 from engine.webhooks import parse_retry_schedule
 from serve.backend import Backend
 
 USAGE_PAGE = 500
+TIMED = (TRIAL, PAST_DUE)  # the states time moves a tenant out of
 log = logging.getLogger("ludex.billing")
 _tasks: set[asyncio.Task[int]] = set()
 
@@ -103,6 +104,8 @@ async def settle_lifecycles(connected: Backend) -> int:
     billing = outbox(connected)
     moved = 0
     for tenant in await connected.control.list_tenants(after=None, limit=1_000_000):
+        if stored_state(tenant) not in TIMED:
+            continue  # only a trial or a grace ends by itself: the others need no second read
         moves = await connected.control.settle_tenant(tenant["id"])
         await billing.state_changed(moves)
         moved += len(moves)
