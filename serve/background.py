@@ -122,20 +122,24 @@ async def run_due_deletions(connected: Backend) -> list[dict[str, Any]]:
 
 
 async def run_billing_forever(app: FastAPI, interval_s: float) -> None:
-    """The replica's billing loop: once an interval, the days that ended get their usage reports
-    and due hooks are sent. It never connects the backend itself: until a request did, it waits."""
+    """The replica's billing loop: once an interval, tenants' trials and graces that ended move on
+    and due deletions are done, the days that ended get their usage reports and due hooks are
+    sent. It never connects the backend itself: until a request did, it waits."""
     while True:
         await asyncio.sleep(interval_s)
         connected: Backend | None = app.state.backend_holder.connected
         if connected is None:
             continue
+        try:  # the tenants' pass first: its moves' hooks go out with this interval's deliveries
+            await settle_lifecycles(connected)
+            await run_due_deletions(connected)
+        except Exception:  # noqa: BLE001 - as below; billing goes on without it
+            log.exception("tenant lifecycle pass failed; retried in %.0f s", interval_s)
         try:
             meters: Metering | None = getattr(app.state, "metering", None)
             if meters is None:
                 meters = app.state.metering = Metering.for_deployment(connected.store, connected.settings.redis_url)
             billing = outbox(connected)
-            await settle_lifecycles(connected)
-            await run_due_deletions(connected)
             await billing.report_ended_days(usage_source(meters, connected))
             await billing.deliver_due()
             await billing.purge(connected.settings.webhook_delivery_retention_days)
