@@ -6,6 +6,7 @@ outbox and providers (`actors/ingress/billing.py`) deliver them; nothing here do
   with the plan and its quotas). The report made after a month's last day carries the month's
   final totals; the others are running totals a receiver may use for alerts or metering.
 - `tenant.plan.changed`: a tenant was created on a plan or moved to another one.
+- `tenant.state.changed`: a tenant moved in its lifecycle (`engine/tenant_lifecycle.py`).
 
 Each event has a stable id (`msg_<digest>`): a daily report's id is derived from its tenant and
 day, so it is written once however many replicas or retries produce it, and receivers dedupe
@@ -21,7 +22,8 @@ from typing import Any
 
 USAGE_REPORTED = "usage.reported"
 PLAN_CHANGED = "tenant.plan.changed"
-EVENT_TYPES = (USAGE_REPORTED, PLAN_CHANGED)
+STATE_CHANGED = "tenant.state.changed"  # built by `engine.tenant_lifecycle.state_changed_event`
+EVENT_TYPES = (USAGE_REPORTED, PLAN_CHANGED, STATE_CHANGED)
 MAX_CATCH_UP_DAYS = 31  # a deployment down for longer reports only the last month's days
 
 

@@ -24,7 +24,7 @@ from engine.quotas import Usage
 from serve.backend import Backend, backend
 from serve.player_sessions import admit_session, own_player, policy_of, session_key
 from serve.problems import ProblemError
-from serve.project_admission import check_project
+from serve.project_admission import SAFE_METHODS, check_project
 from serve.ratelimit import rate_limit_headers
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
@@ -82,9 +82,12 @@ ProjectId = Annotated[str, Path(pattern=ID_PATTERN, description="The project's i
 PlayerId = Annotated[str, Path(pattern=ID_PATTERN, description="The player's id.", examples=["player-1"])]
 
 
-async def admit_key(backend: Backend, token: str, tenant: str, project: str, scope: str | None) -> ApiKey:
+async def admit_key(
+    backend: Backend, token: str, tenant: str, project: str, scope: str | None, *, write: bool = False
+) -> ApiKey:
     """The key `token` names if it may act on that tenant's live project with `scope` (any when
-    None); else the problem saying why. Shared by HTTP routes and the realtime WebSocket."""
+    None), and write to it when `write` (a read-only tenant: 403 `tenant-read-only`); else the
+    problem saying why. Shared by HTTP routes and the realtime WebSocket."""
     key, found, tenant_document = await backend.control.admission(token, tenant, project)
     if key is None:
         raise ProblemError("invalid-api-key", "the API key is unknown, revoked or expired")
@@ -92,7 +95,7 @@ async def admit_key(backend: Backend, token: str, tenant: str, project: str, sco
         # Decided before what was read of the project is used, so a key cannot probe another
         # tenant's projects.
         raise ProblemError("wrong-project", "the API key belongs to another tenant's project")
-    check_project(found, tenant_document, tenant, project)
+    check_project(found, tenant_document, tenant, project, write=write)
     if key.project_id != project:
         raise ProblemError("wrong-project", "the API key belongs to another project")
     if scope is not None and scope not in key.scopes:
@@ -123,7 +126,7 @@ def require(scope: str | None, *, sessions: bool = False) -> Callable[..., Await
             raise ProblemError(
                 "missing-api-key", "the x-api-key header (or a player session's bearer token) is required"
             )
-        key = await admit_key(backend, token, tenant, projectId, scope)
+        key = await admit_key(backend, token, tenant, projectId, scope, write=request.method not in SAFE_METHODS)
         meter = metering(request, backend)
         plan = await meter.plans.plan_of(tenant)
         await charge(request, tenant, key, plan, 1)
@@ -137,7 +140,7 @@ async def session_caller(
     request: Request, backend: Backend, token: str, tenant: str, project: str, anywhere: bool
 ) -> Caller:
     """A player session's call (`serve.player_sessions`), charged to the session's own bucket."""
-    session = await admit_session(request, backend, token, tenant, project)
+    session = await admit_session(request, backend, token, tenant, project, write=request.method not in SAFE_METHODS)
     if not anywhere and "playerId" not in request.path_params:
         raise ProblemError("not-client-callable", "this route is for server keys; a player session may not call it")
     own_player(request, session)

@@ -12,7 +12,10 @@ from typing import Any
 
 from engine.definitions import ECONOMY_SECTIONS
 
-_TENANT = frozenset({"id", "name", "planId", "suspended", "createdAt", "updatedAt"})
+_TENANT = frozenset(
+    {"id", "name", "planId", "suspended", "createdAt", "updatedAt"}
+    | {"state", "trialEndsAt", "graceEndsAt", "stateChangedAt", "paymentOnFile", "deletionDueAt"}
+)
 _PLAN = frozenset(
     {"id", "name", "requestsPerMonth", "eventsPerMonth", "players", "projects", "apiRequestsPerSecond"}
     | {"operationRatesPerSecond", "retention"}
@@ -33,6 +36,10 @@ AUDITED_FIELDS: dict[str, frozenset[str]] = {
     "tenant.create": _TENANT,
     "tenant.update": _TENANT,
     "tenant.delete": _TENANT,
+    "tenant.state": _TENANT,
+    "tenant.export": frozenset({"id"}),
+    "tenant.deletion.schedule": frozenset({"id", "status", "deletionDueAt"}),
+    "tenant.deletion.cancel": frozenset({"id", "status", "deletionDueAt"}),
     "tenant.retention": frozenset({"id", "retention"}),
     "plan.create": _PLAN,
     "plan.update": _PLAN,

@@ -8,19 +8,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI
 
 from actors.ingress.billing import BillingOutbox
 from actors.ingress.metering import Metering
+from actors.ingress.tenant_deletion import TenantDeletions
 from actors.secret_box import SecretBox
 from engine.billing import UsageReport
+from engine.tenant_lifecycle import PAST_DUE, TRIAL, Transition, stored_state
 from engine.webhooks import parse_retry_schedule
 from serve.backend import Backend
 
 USAGE_PAGE = 500
+TIMED = (TRIAL, PAST_DUE)  # the states time moves a tenant out of
 log = logging.getLogger("ludex.billing")
 _tasks: set[asyncio.Task[int]] = set()
 
@@ -78,19 +81,60 @@ async def plan_changed(connected: Backend, tenant: str, previous: str | None, pl
     the replica's loop retries it if this attempt fails."""
     billing = outbox(connected)
     if await billing.plan_changed(tenant, previous, plan) is not None:
-        task = asyncio.get_running_loop().create_task(billing.deliver_due())
-        _tasks.add(task)
-        task.add_done_callback(_tasks.discard)
+        _send_soon(billing)
+
+
+async def state_changed(connected: Backend, moves: Sequence[Transition]) -> None:
+    """Enqueues `tenant.state.changed` for each lifecycle move and sends them as `plan_changed` does."""
+    billing = outbox(connected)
+    if await billing.state_changed(moves):
+        _send_soon(billing)
+
+
+def _send_soon(billing: BillingOutbox) -> None:
+    task = asyncio.get_running_loop().create_task(billing.deliver_due())
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+async def settle_lifecycles(connected: Backend) -> int:
+    """Writes the lifecycle moves time made since the last pass (trials and graces that ended)
+    and enqueues their hooks; answers how many moves. Admission does not wait for it: it reads the
+    state time has reached (`engine.tenant_lifecycle.settle`), this makes it stored and announced."""
+    billing = outbox(connected)
+    moved = 0
+    for tenant in await connected.control.list_tenants(after=None, limit=1_000_000):
+        if stored_state(tenant) not in TIMED:
+            continue  # only a trial or a grace ends by itself: the others need no second read
+        moves = await connected.control.settle_tenant(tenant["id"])
+        await billing.state_changed(moves)
+        moved += len(moves)
+    return moved
+
+
+async def run_due_deletions(connected: Backend) -> list[dict[str, Any]]:
+    """Does the tenant deletions whose waiting period ended (`actors.ingress.tenant_deletion`)."""
+    deletions = TenantDeletions(connected.store, connected.control.clock, backups=connected.settings.backups_path)
+    done = await deletions.run_due(connected.boards)
+    for report in done:
+        log.warning("tenant %s deleted: %s", report["tenant"], report["removed"])
+    return done
 
 
 async def run_billing_forever(app: FastAPI, interval_s: float) -> None:
-    """The replica's billing loop: once an interval, the days that ended get their usage reports
-    and due hooks are sent. It never connects the backend itself: until a request did, it waits."""
+    """The replica's billing loop: once an interval, tenants' trials and graces that ended move on
+    and due deletions are done, the days that ended get their usage reports and due hooks are
+    sent. It never connects the backend itself: until a request did, it waits."""
     while True:
         await asyncio.sleep(interval_s)
         connected: Backend | None = app.state.backend_holder.connected
         if connected is None:
             continue
+        try:  # the tenants' pass first: its moves' hooks go out with this interval's deliveries
+            await settle_lifecycles(connected)
+            await run_due_deletions(connected)
+        except Exception:  # noqa: BLE001 - as below; billing goes on without it
+            log.exception("tenant lifecycle pass failed; retried in %.0f s", interval_s)
         try:
             meters: Metering | None = getattr(app.state, "metering", None)
             if meters is None:

@@ -8,6 +8,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from engine.access import SCOPES
 from engine.commands import COMMAND_TYPES
+from engine.tenant_lifecycle import STATES
 from serve.schemas import Id, Whole
 
 Name = Annotated[str, Field(min_length=1, max_length=120)]
@@ -37,6 +38,7 @@ class TenantIn(Body):
     id: Id
     name: Name
     planId: Id = "free"
+    trialEndsAt: AwareDatetime | None = Field(default=None, description="Starts the tenant in a trial ending then.")
 
 
 class TenantPatch(Body):
@@ -46,8 +48,16 @@ class TenantPatch(Body):
     suspended: bool | None = Field(
         strict=True,
         default=None,
-        description="A suspended tenant's API keys answer 403 `tenant-suspended`; its data stays.",
+        description="A suspended tenant's API keys answer 403 `tenant-suspended`; its data stays. "
+        "The same as `POST .../state` with `suspended` or `active`.",
     )
+    paymentOnFile: bool | None = Field(
+        strict=True, default=None, description="Set by the billing system: an ended trial becomes active."
+    )
+
+
+TenantState = Literal["trial", "active", "past-due", "read-only", "suspended"]
+assert set(get_args(TenantState)) == set(STATES), "the lifecycle's states are engine.tenant_lifecycle.STATES"
 
 
 class Tenant(BaseModel):
@@ -55,8 +65,44 @@ class Tenant(BaseModel):
     name: str
     planId: str | None = None
     suspended: bool = False
+    state: TenantState = Field(default="active", description="Where the tenant is in its lifecycle, now.")
+    trialEndsAt: str | None = Field(default=None, description="A trial's end.")
+    graceEndsAt: str | None = Field(default=None, description="A past-due tenant's grace end: read-only from then.")
+    stateChangedAt: str | None = None
+    paymentOnFile: bool = False
+    deletionDueAt: str | None = Field(default=None, description="When a scheduled deletion removes its data.")
     createdAt: str
     updatedAt: str | None = None
+
+
+class TenantStateIn(Body):
+    """An operator's lifecycle move (docs/TENANTS.md has the allowed ones)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"state": "suspended", "reason": "chargeback"}]}
+    )
+    state: TenantState
+    trialEndsAt: AwareDatetime | None = Field(default=None, description="Required to start or extend a trial.")
+    graceDays: float | None = Field(default=None, ge=0, le=365, description="A past-due grace; default the plan's.")
+    reason: str | None = Field(default=None, max_length=500, description="Sent with the billing hook.")
+
+
+class TenantDeletionIn(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"waitingDays": 30}]})
+    waitingDays: float = Field(default=30, ge=0, le=365, description="How long it can still be cancelled.")
+
+
+class TenantDeletion(BaseModel):
+    tenantId: str
+    status: Literal["scheduled", "cancelled", "done"]
+    deletionDueAt: str | None = None
+    removed: dict[str, int] = Field(default_factory=dict, description="What a done deletion removed, by kind.")
+    backupsStillHolding: list[str] = Field(
+        default_factory=list, description="Scheduled backups taken before it: they age out by LUDEX_BACKUP_KEEP."
+    )
+    scheduledAt: str | None = None
+    cancelledAt: str | None = None
+    doneAt: str | None = None
 
 
 RetentionDaysField = Annotated[float | None, Field(gt=0, le=36_500, description="Days; null: inherit.")]

@@ -69,11 +69,12 @@ def problem_of(error: PlayerAuthError) -> ProblemError:
 
 
 async def admit_session(
-    connection: HTTPConnection, backend: Backend, token: str, tenant: str, project: str
+    connection: HTTPConnection, backend: Backend, token: str, tenant: str, project: str, *, write: bool = False
 ) -> PlayerSession:
-    """The session a bearer token stands for on this tenant's live project, else the problem."""
+    """The session a bearer token stands for on this tenant's live project (and allowed to write
+    to it when `write`), else the problem."""
     _, found, tenant_document = await backend.control.admission("", tenant, project)
-    check_project(found, tenant_document, tenant, project)
+    check_project(found, tenant_document, tenant, project, write=write)
     try:
         return await player_sessions(connection, backend).authenticate(tenant, project, token)
     except PlayerAuthError as error:

@@ -35,6 +35,7 @@ from actors.secret_box import SecretBox, is_sealed
 from actors.stores.base import DocumentStore
 from engine.billing import PlanChange, UsageReport, days_to_report, plan_changed_event, usage_event
 from engine.rules import rfc3339
+from engine.tenant_lifecycle import Transition, state_changed_event
 from engine.webhooks import next_attempt_delay
 
 BILLING = "billing"
@@ -189,6 +190,16 @@ class BillingOutbox:
         event = plan_changed_event(PlanChange(tenant, previous, plan, self._now()), secrets.token_hex(8))
         await self.enqueue(event)
         return event
+
+    async def state_changed(self, moves: Sequence[Transition]) -> list[dict[str, Any]]:
+        """Enqueues `tenant.state.changed` for each lifecycle move when a webhook is configured
+        (each once: a move's event id is its own, however many replicas saw it)."""
+        if not moves or await self.config() is None:
+            return []
+        events = [state_changed_event(move) for move in moves]
+        for event in events:
+            await self.enqueue(event)
+        return events
 
     async def report_usage(self, day: str, usage_of: UsageSource, *, once_per_day: bool = True) -> list[dict[str, Any]]:
         """Enqueues `usage.reported` of `day` for every tenant `usage_of` lists; answers the events."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from actors.audit_log import AuditLog
@@ -19,6 +19,7 @@ from engine.access import SCOPES, ApiKey, compose_api_key, hash_secret, is_usabl
 from engine.domain_error import NamedError
 from engine.plans import DEFAULT_PLANS, QUOTA_FIELDS
 from engine.rules import rfc3339
+from engine.tenant_lifecycle import Transition, TransitionError, operator_move, settle
 
 SESSION_KEYS = "session_keys"  # per dashboard session: the keys its sign-out revokes
 
@@ -207,11 +208,18 @@ class Backoffice(ControlPlane):
             raise ControlError("tenant-not-found", f"no tenant '{tenant_id}'")
         return tenant
 
-    async def create_tenant(self, tenant_id: str, name: str, plan_id: str) -> dict[str, Any]:
+    async def create_tenant(
+        self, tenant_id: str, name: str, plan_id: str, *, trial_ends_at: datetime | None = None
+    ) -> dict[str, Any]:
         if await self.get_tenant(tenant_id) is not None:
             raise ControlError("tenant-exists", f"tenant '{tenant_id}' already exists")
         await self.live_plan(plan_id)
+        if trial_ends_at is not None and trial_ends_at <= self.clock.now():
+            raise ControlError("invalid-transition", "a trial needs `trialEndsAt` in the future")
         tenant = {"id": tenant_id, "tenantId": tenant_id, "name": name, "planId": plan_id, "createdAt": self._now()}
+        tenant |= (
+            {"state": "active"} if trial_ends_at is None else {"state": "trial", "trialEndsAt": rfc3339(trial_ends_at)}
+        )
         await self.store.put_document(TENANTS, tenant_id, tenant)
         return tenant
 
@@ -227,6 +235,71 @@ class Backoffice(ControlPlane):
     async def delete_tenant(self, tenant_id: str) -> dict[str, Any]:
         before, _ = await self.update_tenant(tenant_id, {"deleted": True})
         return before
+
+    # -------------------------------------------------------------------------- lifecycle
+
+    async def move_tenant(
+        self,
+        tenant_id: str,
+        state: str,
+        *,
+        trial_ends_at: datetime | None = None,
+        grace_days: float | None = None,
+        reason: str | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any], list[Transition]]:
+        """An operator's move (`engine.tenant_lifecycle.operator_move`), written by compare-and-set
+        so a move and the background settling never overwrite each other; answers before, after and
+        the moves made (time's moves due first, then the operator's), for the billing hooks."""
+        before = await self.live_tenant(tenant_id)
+        plan = await self._plan_of(before)
+        made: list[Transition] = []
+
+        def move(document: dict[str, Any] | None) -> dict[str, Any] | None:
+            if document is None or document.get("deleted"):
+                raise ControlError("tenant-not-found", f"no tenant '{tenant_id}'")
+            try:
+                after, moves = operator_move(
+                    document,
+                    plan,
+                    state,
+                    self.clock.now(),
+                    trial_ends_at=trial_ends_at,
+                    grace_days_override=grace_days,
+                    reason=reason,
+                )
+            except TransitionError as error:
+                raise ControlError(error.slug, str(error)) from error
+            made[:] = moves
+            return {**after, "updatedAt": self._now()}
+
+        after = await update_document(self.store, TENANTS, tenant_id, move)
+        assert after is not None
+        await self.admission_changed()
+        return before, after, made
+
+    async def settle_tenant(self, tenant_id: str) -> list[Transition]:
+        """Writes the moves time made (a trial's end, a grace's end) and answers them; none when
+        the document is as time left it."""
+        tenant = await self.get_tenant(tenant_id)
+        if tenant is None or tenant.get("deleted"):
+            return []
+        plan = await self._plan_of(tenant)
+        made: list[Transition] = []
+
+        def settle_now(document: dict[str, Any] | None) -> dict[str, Any] | None:
+            if document is None or document.get("deleted"):
+                return None
+            after, moves = settle(document, plan, self.clock.now())
+            made[:] = moves
+            return {**after, "updatedAt": self._now()} if moves else None
+
+        await update_document(self.store, TENANTS, tenant_id, settle_now)
+        if made:
+            await self.admission_changed()
+        return made
+
+    async def _plan_of(self, tenant: dict[str, Any]) -> dict[str, Any] | None:
+        return await self.store.get_document(PLANS, tenant["planId"]) if tenant.get("planId") else None
 
     # ------------------------------------------------------------------------------ plans
 

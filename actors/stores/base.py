@@ -355,6 +355,25 @@ class ErasureStore(Protocol):
         ...
 
 
+ENTITY_KINDS = ("player", "project", "leaderboard")  # every entity key is `<kind>:<tenant>/...`
+
+
+def tenant_entities(tenant: str) -> list[tuple[str, str]]:
+    """The `[low, high)` ranges of every entity key of `tenant`, one per entity kind."""
+    return [(f"{kind}:{tenant}/", f"{kind}:{tenant}0") for kind in ENTITY_KINDS]  # '0' follows '/'
+
+
+class TenantPurge(Protocol):
+    """Removing a whole tenant (its deletion, docs/TENANTS.md)."""
+
+    async def purge_tenant(self, tenant: str) -> dict[str, int]:
+        """Delete every row of `tenant`: its journal, snapshots and keyed answers (every entity
+        of `tenant_entities`), player index, events and control-plane documents (those whose
+        `tenantId` is `tenant`, the tenant's own included). Answers how many were removed of
+        each; idempotent (a second call removes nothing)."""
+        ...
+
+
 class Store(
     StoreLifecycle,
     JournalStore,
@@ -366,6 +385,7 @@ class Store(
     SlotStore,
     RetentionStore,
     ErasureStore,
+    TenantPurge,
     Protocol,
 ):
     """Every role together: what a backend (`SqliteStore`, `MongoStore`) implements and what a

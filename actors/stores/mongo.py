@@ -39,6 +39,7 @@ from actors.stores.base import (
     player_rows,
     prefix_upper_bound,
     stale_records,
+    tenant_entities,
 )
 from actors.stores.migrations import Plan, Report, migrate_mongo, plan_mongo, prepare_mongo
 from actors.stores.mongo_feed import EventSequencer
@@ -486,6 +487,22 @@ class MongoStore:
             _, version = await self.get_versioned(kind, doc_id)
             if await self.put_if_version(kind, doc_id, document, version):
                 return
+
+    async def purge_tenant(self, tenant: str) -> dict[str, int]:
+        removed: dict[str, int] = {}
+        for name in ("journal", "snapshots", "outcomes"):
+            field = "entity" if name == "journal" else "_id"  # snapshots and keyed answers: by id
+            ranges = [{field: {"$gte": low, "$lt": high}} for low, high in tenant_entities(tenant)]
+            result = await self._collection(name).delete_many({"$or": ranges})
+            removed[name] = int(result.deleted_count)
+        for name in ("players", "events"):
+            removed[name] = int((await self._collection(name).delete_many({"tenant": tenant})).deleted_count)
+        removed["documents"] = 0
+        for name in await self._database().list_collection_names():
+            if name.startswith("control_"):
+                result = await self._collection(name).delete_many({"tenantId": tenant})
+                removed["documents"] += int(result.deleted_count)
+        return removed
 
     async def delete_documents(self, kind: str, ids: Sequence[str]) -> int:
         result = await self._collection(f"control_{kind}").delete_many({"_id": {"$in": list(ids)}})

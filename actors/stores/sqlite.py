@@ -43,6 +43,7 @@ from actors.stores.base import (
     prefix_upper_bound,
     split_fenced,
     stale_records,
+    tenant_entities,
 )
 from actors.stores.migrations import (
     SQLITE_STEPS,
@@ -658,6 +659,20 @@ class SqliteStore:
             )
 
         await self._run(write)
+
+    async def purge_tenant(self, tenant: str) -> dict[str, int]:
+        def purge(conn: sqlite3.Connection) -> dict[str, int]:
+            removed = dict.fromkeys(("journal", "snapshots", "outcomes", "players", "events", "documents"), 0)
+            with write_transaction(conn):
+                for low, high in tenant_entities(tenant):
+                    for table in ("journal", "snapshots", "outcomes"):
+                        sql = f"DELETE FROM {table} WHERE entity >= ? AND entity < ?"  # noqa: S608 - fixed names
+                        removed[table] += conn.execute(sql, (low, high)).rowcount
+                for table in ("players", "events", "documents"):
+                    removed[table] += conn.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant,)).rowcount  # noqa: S608
+            return removed
+
+        return await self._run(purge)
 
     async def delete_documents(self, kind: str, ids: Sequence[str]) -> int:
         def delete(conn: sqlite3.Connection) -> int:

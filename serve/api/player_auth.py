@@ -21,7 +21,7 @@ from serve.api_key_auth import Caller, ProjectId, metering, require, tenant_id
 from serve.backend import Backend, backend
 from serve.player_sessions import player_sessions, problem_of
 from serve.problems import ProblemError, problem_responses
-from serve.project_admission import check_project
+from serve.project_admission import check_project, is_read_only, read_only
 
 router = APIRouter(prefix="/v1/projects/{projectId}/auth", tags=["player sessions"])
 ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
@@ -103,6 +103,8 @@ async def _ensure_player(request: Request, tenant: str, project: str, player_id:
         and await meter.players.live_players(tenant, limit=quota) >= quota
     ):
         over = Refusal("plan-limit", f"the plan allows {quota} player(s); delete some or change plan")
+    if await is_read_only(connected.control, tenant):  # a read-only tenant signs in only players it has
+        over = Refusal.of(read_only(tenant))
     command = c.CreatePlayer(username)
     # The key names the username too: a later sign-in with another name (or none) is a new
     # request that finds the player made, not a reuse of the first one's key (422).
@@ -110,7 +112,7 @@ async def _ensure_player(request: Request, tenant: str, project: str, player_id:
     ask = CommandRequest(tenant, project, player_id, command, key, request.state.request_id, over)
     (outcome,) = await connected.directory.execute([ask])
     refusal = outcome.refusal
-    if refusal is not None and refusal.slug == "plan-limit":
+    if refusal is not None and refusal.slug in ("plan-limit", "tenant-read-only"):
         if (await connected.directory.view(tenant, project, player_id, "player")).refusal is not None:
             raise refusal.as_error()
         return False  # it exists (made with a key): sign it in

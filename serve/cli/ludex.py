@@ -25,6 +25,8 @@ from serve.cli.leaderboards import add_parser as add_leaderboards_parser
 from serve.cli.leaderboards import leaderboards_command
 from serve.cli.shards import add_parser as add_shards_parser
 from serve.cli.shards import run as shards_command
+from serve.cli.tenants import add_parser as add_tenant_parser
+from serve.cli.tenants import run as tenant_command
 from serve.cli.whatif import add_arguments as add_whatif_arguments
 from serve.cli.whatif import run as whatif_command
 from serve.proxy import PROXIES, apply_proxy_environment, default_proxy
@@ -261,6 +263,7 @@ def _main(argv: list[str] | None) -> int:
     add_leaderboards_parser(commands)
     add_shards_parser(commands)
     add_audit_parser(commands)
+    add_tenant_parser(commands)
     args = parser.parse_args(argv)
     return _run(args)
 
@@ -282,6 +285,8 @@ def _run(args: argparse.Namespace) -> int:
         return shards_command(args)
     if args.command == "audit":
         return audit_command(args)
+    if args.command == "tenant":
+        return tenant_command(args)
     return 2
 
 

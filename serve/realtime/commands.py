@@ -37,6 +37,7 @@ from serve.backend import Backend
 from serve.commanding import run_ops
 from serve.player_sessions import policy_of
 from serve.problems import ProblemError, problem_body, validation_problem
+from serve.project_admission import check_writable
 from serve.realtime.revocations import SocketAdmission
 from serve.schemas import BatchCommand
 
@@ -165,6 +166,10 @@ class CommandStream:
         refusal = await self.admission.check()  # a revocation the replica learned of stops the group
         if refusal is not None:
             return [self._problem(refusal)] * len(group)
+        try:
+            await check_writable(self.backend.control, self.tenant)  # a read-only tenant's commands wait
+        except ProblemError as read_only:
+            return [self._problem(read_only)] * len(group)
         meter = metering(self.websocket, self.backend)
         plan = await meter.plans.plan_of(self.tenant)
         admitted, refusal = await self._charge(plan, len(group))

@@ -384,6 +384,31 @@ class StoreContract:
         assert await store.count_players("t1", limit=2) == 2
         assert await store.count_players("t9", limit=10) == 0
 
+    async def test_a_tenant_is_purged_whole_and_alone(self, store: Store) -> None:
+        def created(tenant: str, player: str) -> JournalRecord:
+            event = event_to_dict(PlayerCreated(player, {}))
+            return JournalRecord(f"player:{tenant}/a/{player}", 1, [event], "2026-01-01T00:00:00.000Z", 1, "k", "f", {})
+
+        tenants = ("t1", "t10", "t")  # prefixes of each other: a purge must stop at the '/'
+        await store.commit([created(t, p) for t in tenants for p in ("p", "q")], [])
+        for tenant in tenants:
+            await store.put_document("tenants", tenant, {"id": tenant, "tenantId": tenant})
+            await store.put_document("webhook_deliveries", f"d-{tenant}", {"id": f"d-{tenant}", "tenantId": tenant})
+            await store.save_snapshot(Snapshot(f"player:{tenant}/a/p", 1, {"xp": 1}, 1))
+        before = {t: await store.read_events(EventQuery(tenant=t)) for t in tenants}
+        assert all(len(events) == 2 for events in before.values())
+        removed = await store.purge_tenant("t1")
+        assert removed["journal"] == 2 and removed["players"] == 2 and removed["events"] == 2, removed
+        assert removed["snapshots"] == 1 and removed["documents"] == 2, removed
+        assert await store.read_events(EventQuery(tenant="t1")) == []
+        assert await store.list_players("t1", "a") == [] and await store.get_document("tenants", "t1") is None
+        for other in ("t10", "t"):
+            assert await store.read_events(EventQuery(tenant=other)) == before[other]
+            assert len(await store.list_players(other, "a")) == 2
+            assert await store.load_snapshot(f"player:{other}/a/p") is not None
+            assert len(await store.list_documents("webhook_deliveries", tenant=other)) == 1
+        assert set((await store.purge_tenant("t1")).values()) == {0}, "a second purge finds nothing"
+
     async def test_documents_are_deleted_by_id(self, store: Store) -> None:
         for index in range(3):
             await store.put_document("deliveries", f"d{index}", {"id": f"d{index}"})

@@ -46,7 +46,7 @@ def tenant(admin: Dashboard, hook: dict[str, Any]) -> dict[str, Any]:
 
 def test_the_secret_is_shown_once_and_rotates(admin: Dashboard, hook: dict[str, Any], receiver: Receiver) -> None:
     assert hook["secret"].startswith("whsec_") and hook["url"] == receiver.url and hook["active"] is True
-    assert set(hook["eventTypes"]) == {"usage.reported", "tenant.plan.changed"}
+    assert set(hook["eventTypes"]) == {"usage.reported", "tenant.plan.changed", "tenant.state.changed"}
     shown = admin.get(HOOK).json()
     assert "secret" not in shown or shown["secret"] is None
     again = admin.put(HOOK, json={"url": receiver.url}).json()

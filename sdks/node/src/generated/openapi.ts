@@ -281,7 +281,7 @@ export interface paths {
         put?: never;
         /**
          * Create a tenant
-         * @description Creates a tenant on a plan (default `free`).
+         * @description Creates a tenant on a plan (default `free`), active, or in a trial until `trialEndsAt`.
          */
         post: operations["create_tenant_v1_admin_tenants_post"];
         delete?: never;
@@ -313,10 +313,64 @@ export interface paths {
         head?: never;
         /**
          * Update a tenant
-         * @description Renames a tenant, moves it to another plan, or suspends it (`suspended: true`: its game
-         *     API keys and realtime sockets answer 403 `tenant-suspended` until `suspended: false`).
+         * @description Renames a tenant, moves it to another plan, records a payment on file, or suspends it
+         *     (`suspended: true`: its game API keys and realtime sockets answer 403 `tenant-suspended`
+         *     until `suspended: false`; the same moves as `POST .../state`).
          */
         patch: operations["update_tenant_v1_admin_tenants__tenantId__patch"];
+        trace?: never;
+    };
+    "/v1/admin/tenants/{tenantId}/deletion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A deletion
+         * @description The tenant's deletion: scheduled (with its date), cancelled, or done with the report of
+         *     what was removed (kept after the tenant is gone).
+         */
+        get: operations["get_deletion_v1_admin_tenants__tenantId__deletion_get"];
+        put?: never;
+        /**
+         * Schedule a tenant's deletion
+         * @description After `waitingDays` (cancellable until then) every row, event, board and delivery of the
+         *     tenant is removed; export it first (`.../export`). Audited in the platform's chain, which
+         *     outlives the tenant's own.
+         */
+        post: operations["schedule_deletion_v1_admin_tenants__tenantId__deletion_post"];
+        /**
+         * Cancel
+         * @description Cancels a scheduled deletion (409 `deletion-not-scheduled` when none is waiting).
+         */
+        delete: operations["cancel_deletion_v1_admin_tenants__tenantId__deletion_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/tenants/{tenantId}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export everything a tenant owns
+         * @description Streams the tenant's data as NDJSON, one record a line (`kind`: tenant, project, economy,
+         *     player, journal, event, apiKey without secrets, webhook without secrets, audit), ending with a
+         *     `summary` of the counts: a file without it was cut short. Audited as `tenant.export`.
+         */
+        get: operations["export_tenant_v1_admin_tenants__tenantId__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/admin/tenants/{tenantId}/retention": {
@@ -339,6 +393,28 @@ export interface paths {
          */
         put: operations["set_retention_v1_admin_tenants__tenantId__retention_put"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/tenants/{tenantId}/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move a tenant's state
+         * @description Moves the tenant in its lifecycle (trial, active, past-due, read-only, suspended; 409
+         *     `invalid-transition` for a move the lifecycle does not allow, docs/TENANTS.md). Each move,
+         *     and each move time made first, sends `tenant.state.changed` to the billing webhook.
+         */
+        post: operations["move_tenant_v1_admin_tenants__tenantId__state_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2506,7 +2582,8 @@ export interface components {
          *       "createdAt": "2026-03-01T00:00:00.000Z",
          *       "eventTypes": [
          *         "usage.reported",
-         *         "tenant.plan.changed"
+         *         "tenant.plan.changed",
+         *         "tenant.state.changed"
          *       ],
          *       "lastReportedDay": "2026-03-01",
          *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
@@ -2524,7 +2601,8 @@ export interface components {
              * @description What the webhook receives.
              * @default [
              *       "usage.reported",
-             *       "tenant.plan.changed"
+             *       "tenant.plan.changed",
+             *       "tenant.state.changed"
              *     ]
              */
             eventTypes?: string[];
@@ -5051,19 +5129,92 @@ export interface components {
         Tenant: {
             /** Createdat */
             createdAt: string;
+            /**
+             * Deletiondueat
+             * @description When a scheduled deletion removes its data.
+             */
+            deletionDueAt?: string | null;
+            /**
+             * Graceendsat
+             * @description A past-due tenant's grace end: read-only from then.
+             */
+            graceEndsAt?: string | null;
             /** Id */
             id: string;
             /** Name */
             name: string;
+            /**
+             * Paymentonfile
+             * @default false
+             */
+            paymentOnFile?: boolean;
             /** Planid */
             planId?: string | null;
+            /**
+             * State
+             * @description Where the tenant is in its lifecycle, now.
+             * @default active
+             * @enum {string}
+             */
+            state?: "trial" | "active" | "past-due" | "read-only" | "suspended";
+            /** Statechangedat */
+            stateChangedAt?: string | null;
             /**
              * Suspended
              * @default false
              */
             suspended?: boolean;
+            /**
+             * Trialendsat
+             * @description A trial's end.
+             */
+            trialEndsAt?: string | null;
             /** Updatedat */
             updatedAt?: string | null;
+        };
+        /** TenantDeletion */
+        TenantDeletion: {
+            /**
+             * Backupsstillholding
+             * @description Scheduled backups taken before it: they age out by LUDEX_BACKUP_KEEP.
+             */
+            backupsStillHolding?: string[];
+            /** Cancelledat */
+            cancelledAt?: string | null;
+            /** Deletiondueat */
+            deletionDueAt?: string | null;
+            /** Doneat */
+            doneAt?: string | null;
+            /**
+             * Removed
+             * @description What a done deletion removed, by kind.
+             */
+            removed?: {
+                [key: string]: number;
+            };
+            /** Scheduledat */
+            scheduledAt?: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "scheduled" | "cancelled" | "done";
+            /** Tenantid */
+            tenantId: string;
+        };
+        /**
+         * TenantDeletionIn
+         * @example {
+         *       "waitingDays": 30
+         *     }
+         */
+        TenantDeletionIn: {
+            /**
+             * Waitingdays
+             * @description How long it can still be cancelled.
+             * @default 30
+             */
+            waitingDays?: number;
         };
         /**
          * TenantIn
@@ -5086,6 +5237,11 @@ export interface components {
              * @default free
              */
             planId?: string;
+            /**
+             * Trialendsat
+             * @description Starts the tenant in a trial ending then.
+             */
+            trialEndsAt?: string | null;
         };
         /** TenantPage */
         TenantPage: {
@@ -5103,11 +5259,16 @@ export interface components {
         TenantPatch: {
             /** Name */
             name?: string | null;
+            /**
+             * Paymentonfile
+             * @description Set by the billing system: an ended trial becomes active.
+             */
+            paymentOnFile?: boolean | null;
             /** Planid */
             planId?: string | null;
             /**
              * Suspended
-             * @description A suspended tenant's API keys answer 403 `tenant-suspended`; its data stays.
+             * @description A suspended tenant's API keys answer 403 `tenant-suspended`; its data stays. The same as `POST .../state` with `suspended` or `active`.
              */
             suspended?: boolean | null;
         };
@@ -5123,6 +5284,36 @@ export interface components {
             platform: components["schemas"]["RetentionDays"];
             /** Tenantid */
             tenantId: string;
+        };
+        /**
+         * TenantStateIn
+         * @description An operator's lifecycle move (docs/TENANTS.md has the allowed ones).
+         * @example {
+         *       "reason": "chargeback",
+         *       "state": "suspended"
+         *     }
+         */
+        TenantStateIn: {
+            /**
+             * Gracedays
+             * @description A past-due grace; default the plan's.
+             */
+            graceDays?: number | null;
+            /**
+             * Reason
+             * @description Sent with the billing hook.
+             */
+            reason?: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "trial" | "active" | "past-due" | "read-only" | "suspended";
+            /**
+             * Trialendsat
+             * @description Required to start or extend a trial.
+             */
+            trialEndsAt?: string | null;
         };
         /**
          * Tokens
@@ -7693,6 +7884,402 @@ export interface operations {
             };
         };
     };
+    get_deletion_v1_admin_tenants__tenantId__deletion_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantDeletion"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    schedule_deletion_v1_admin_tenants__tenantId__deletion_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TenantDeletionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantDeletion"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel_deletion_v1_admin_tenants__tenantId__deletion_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantDeletion"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_tenant_v1_admin_tenants__tenantId__export_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description NDJSON records */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_retention_v1_admin_tenants__tenantId__retention_get: {
         parameters: {
             query?: never;
@@ -7835,6 +8422,108 @@ export interface operations {
             };
             /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    move_tenant_v1_admin_tenants__tenantId__state_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TenantStateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tenant"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
