@@ -150,6 +150,33 @@ class ScoreSubmitted(Event):
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class GuardrailCounted(Event):
+    """The player's per-player guardrail windows this command filled: guardrail id ->
+    [window start (epoch seconds), received in that window]. Journaled so a cap holds across
+    passivation, replay and slot moves (`engine/guardrails.py`)."""
+
+    type: ClassVar[str] = "economy.guardrail.counted"
+    windows: dict[str, list[int]]
+
+
+@dataclass(frozen=True)
+class GuardrailTripped(Event):
+    """A command went over a guardrail's limit: refused (`action: refuse`, the command's only
+    event) or applied with the player flagged `guardrail:<id>` (`action: flag`)."""
+
+    type: ClassVar[str] = "economy.guardrail.tripped"
+    guardrail_id: str
+    action: str
+    scope: str
+    currency: str
+    item_id: str
+    amount: int
+    used: int
+    limit: int
+    per: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -170,6 +197,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AchievementUnlocked,
         PurchaseSucceeded,
         ScoreSubmitted,
+        GuardrailCounted,
+        GuardrailTripped,
     )
 }
 

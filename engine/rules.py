@@ -131,6 +131,11 @@ def _changes(s: PlayerState, event: e.Event, at: str) -> dict[str, Any]:
             return dict(purchases=s.purchases + 1)
         case e.ScoreSubmitted():
             return {}  # boards are derived from the journal, not kept in the player's state
+        case e.GuardrailCounted(windows=windows):
+            counted = {key: (window[0], window[1]) for key, window in windows.items()}
+            return dict(guardrail_windows={**s.guardrail_windows, **counted})
+        case e.GuardrailTripped(guardrail_id=guardrail, action=action):
+            return dict(flags={**s.flags, f"guardrail:{guardrail}": True}) if action == "flag" else {}
     raise TypeError(f"no rule evolves {type(event).__name__}")
 
 

@@ -38,6 +38,9 @@ class PlayerState:
     spent: Mapping[str, int] = field(default_factory=dict)
     purchases: int = 0
     seq: int = 0
+    # Per-player guardrail windows: guardrail id -> (window start, epoch s; received in it).
+    guardrail_windows: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    flags: Mapping[str, bool] = field(default_factory=dict)  # set on the player, e.g. `guardrail:<id>`
 
     @property
     def is_active(self) -> bool:
@@ -59,6 +62,15 @@ def state_to_dict(state: PlayerState) -> dict[str, Any]:
     data = dict(state.__dict__)
     for name in _FLAT_MAPPINGS:
         data[name] = dict(data[name])
+    # Absent when empty, so snapshots of players no guardrail touched stay as they were written.
+    if state.guardrail_windows:
+        data["guardrail_windows"] = {key: list(window) for key, window in state.guardrail_windows.items()}
+    else:
+        del data["guardrail_windows"]
+    if state.flags:
+        data["flags"] = dict(state.flags)
+    else:
+        del data["flags"]
     data["metadata"] = copy.deepcopy(dict(state.metadata))
     data["quests"] = {
         quest_id: {"progress": dict(quest.progress), "completed_at": quest.completed_at}
@@ -73,6 +85,8 @@ def state_from_dict(data: Mapping[str, Any]) -> PlayerState:
         quest_id: QuestState(progress=dict(q["progress"]), completed_at=q["completed_at"])
         for quest_id, q in fields.get("quests", {}).items()
     }
+    if fields.get("guardrail_windows"):
+        fields["guardrail_windows"] = {key: (w[0], w[1]) for key, w in fields["guardrail_windows"].items()}
     return PlayerState(**fields)
 
 

@@ -74,6 +74,7 @@ def profile_view(state: PlayerState, economy: Economy) -> dict[str, Any]:
 
 
 def flags_view(state: PlayerState, economy: Economy) -> dict[str, Any]:
-    """The economy's flags for this player before the project's overrides (`engine/flags.py`)."""
+    """The economy's flags for this player before the project's overrides (`engine/flags.py`),
+    then the flags set on the player itself (a `guardrail:<id>` a guardrail raised)."""
     traits = traits_of(state.player_id, state.level, list(state.achievements), state.metadata)
-    return {"flags": evaluate_all(economy.flags, traits)}
+    return {"flags": {**evaluate_all(economy.flags, traits), **state.flags}}
