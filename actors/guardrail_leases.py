@@ -19,13 +19,14 @@ window ends) may let the budget trip while up to `hosts x share` of it is unspen
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
 from actors.documents import update_document
 from actors.stores.base import DocumentStore
 
-LEASE_KIND = "guardrail-budget"
+LEASE_KIND = "guardrail_budget"
 LEASE_PARTS = 16
 
 
@@ -45,6 +46,7 @@ class BudgetLeases:
     def __init__(self, store: DocumentStore) -> None:
         self.store = store
         self._rooms: dict[str, _Room] = {}
+        self._leasing: dict[str, asyncio.Lock] = {}  # one lease request per key at a time
 
     def room(self, key: str, window: int) -> int:
         held = self._rooms.get(key)
@@ -53,10 +55,20 @@ class BudgetLeases:
     async def reserve(self, key: str, window: int, budget: int, amount: int) -> int:
         """Room for `amount` in `window` if the budget has it (leasing more when needed);
         answers the room now held, which is less than `amount` when the budget is spent."""
-        left = self.room(key, window)
-        if left >= amount:
+        if self.room(key, window) >= amount:
+            return self.room(key, window)
+        lock = self._leasing.setdefault(key, asyncio.Lock())
+        async with lock:  # commands of other players waiting here find the room the first leased
+            left = self.room(key, window)
+            if left >= amount:
+                return left
+            granted = await self._lease(key, window, budget, max(lease_share(budget), amount - left))
+            left = self.room(key, window) + granted  # spending meanwhile only lowered it
+            self._rooms[key] = _Room(window, left)
             return left
-        ask = max(lease_share(budget), amount - left)
+
+    async def _lease(self, key: str, window: int, budget: int, ask: int) -> int:
+        """Take up to `ask` of `window`'s budget from the shared document; answers what it got."""
         granted = 0
 
         def take(current: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -74,8 +86,7 @@ class BudgetLeases:
             return {"window": window, "granted": held + granted}
 
         await update_document(self.store, LEASE_KIND, key, take)
-        self._rooms[key] = _Room(window, left + granted)
-        return left + granted
+        return granted
 
     def spend(self, key: str, window: int, amount: int) -> None:
         held = self._rooms.get(key)

@@ -9,6 +9,7 @@ from datetime import datetime
 from actors.guardrail_leases import BudgetLeases, lease_key
 from engine.definitions import Economy
 from engine.guardrail_checks import GuardrailRefusal, demands, guard
+from engine.guardrails import Guardrail, Limit
 from engine.rules import Accepted
 from engine.state import PlayerState
 
@@ -33,16 +34,20 @@ class HostGuardrails:
             return guard(state, op, decision, guardrails, now, {})
         epoch_s = int(now.timestamp())
         wanted = demands(budgeted, op, decision.events)
-        room: dict[str, int] = {}
+        keys = {gid: (lease_key(tenant, project, gid), _limit(budgeted[gid]).window(epoch_s)) for gid in wanted}
         for guardrail_id, amount in wanted.items():
-            limit = budgeted[guardrail_id].project
-            assert limit is not None
-            key = lease_key(tenant, project, guardrail_id)
-            room[guardrail_id] = await self.leases.reserve(key, limit.window(epoch_s), limit.amount, amount)
+            key, window = keys[guardrail_id]
+            await self.leases.reserve(key, window, _limit(budgeted[guardrail_id]).amount, amount)
+        # From here to the spending nothing awaits: the room read is the room spent, though other
+        # commands spent and leased while this one waited for its leases above.
+        room = {gid: self.leases.room(*keys[gid]) for gid in wanted}
         result = guard(state, op, decision, guardrails, now, room)
         if isinstance(result, Accepted):
             for guardrail_id, amount in wanted.items():
-                limit = budgeted[guardrail_id].project
-                assert limit is not None
-                self.leases.spend(lease_key(tenant, project, guardrail_id), limit.window(epoch_s), amount)
+                self.leases.spend(*keys[guardrail_id], amount)
         return result
+
+
+def _limit(guardrail: Guardrail) -> Limit:
+    assert guardrail.project is not None  # only budgeted guardrails get here
+    return guardrail.project
