@@ -152,12 +152,14 @@ class ScoreSubmitted(Event):
 
 @dataclass(frozen=True)
 class GuardrailCounted(Event):
-    """The player's per-player guardrail windows this command filled: guardrail id ->
-    [window start (epoch seconds), received in that window]. Journaled so a cap holds across
-    passivation, replay and slot moves (`engine/guardrails.py`)."""
+    """The player's per-player guardrail windows this command filled: per guardrail id, the
+    window's start (epoch seconds) and what the player received in it. Journaled so a cap holds
+    across passivation, replay and slot moves (`engine/guardrails.py`). Two flat mappings: the
+    journal copies event data, and nested ones cost more to copy than the check itself."""
 
     type: ClassVar[str] = "economy.guardrail.counted"
-    windows: dict[str, list[int]]
+    windows: dict[str, int]
+    received: dict[str, int]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from engine.domain_error import DomainError
 from engine.guardrails import Guardrail, Limit
 from engine.limits import MAX_SAFE_INTEGER
 from engine.rules import Accepted, evolve, rfc3339
-from engine.state import PlayerState
+from engine.state import PlayerState, with_changes
 
 
 @dataclass
@@ -128,7 +128,7 @@ def guard(
     if not wanted:
         return decision
     epoch_s = int(now.timestamp())
-    counted: dict[str, list[int]] = {}
+    counted: dict[str, tuple[int, int]] = {}
     trips: list[GuardrailTrippedError] = []
     for guardrail_id, amount in wanted.items():
         guardrail = guardrails[guardrail_id]
@@ -137,7 +137,7 @@ def guard(
             limit = guardrail.per_player
             window = limit.window(epoch_s)
             used = player_used(state, guardrail, window)
-            counted[guardrail_id] = [window, min(used + amount, MAX_SAFE_INTEGER)]
+            counted[guardrail_id] = (window, min(used + amount, MAX_SAFE_INTEGER))
             if used + amount > limit.amount:
                 trip = _trip(guardrail, "player", limit, used, amount, window + limit.seconds - epoch_s)
         if trip is None and guardrail.project is not None and project_room.get(guardrail_id, 0) < amount:
@@ -146,22 +146,27 @@ def guard(
             trip = _trip(guardrail, "project", limit, limit.amount, amount, window + limit.seconds - epoch_s)
         if trip is not None:
             trips.append(trip)
-    at = rfc3339(now)
     refusing = [trip for trip in trips if guardrails[trip.guardrail].action == "refuse"]
     if refusing:
+        at = rfc3339(now)
         tripped = tuple(_event(guardrails[trip.guardrail], trip) for trip in refusing)
         refused_state = state
         for event in tripped:
             refused_state = evolve(refused_state, event, at)
         return GuardrailRefusal(refusing[0], tripped, refused_state)
-    extra: list[e.Event] = [e.GuardrailCounted(counted)] if counted else []
+    extra: list[e.Event] = []
+    if counted:
+        windows = {key: start for key, (start, _) in counted.items()}
+        extra.append(e.GuardrailCounted(windows, {key: received for key, (_, received) in counted.items()}))
     extra.extend(_event(guardrails[trip.guardrail], trip) for trip in trips)
     after = decision.state
-    if after is not None:
-        for added in extra:
+    if after is not None and counted:  # what evolving GuardrailCounted does, without a second copy
+        after = with_changes(after, guardrail_windows={**after.guardrail_windows, **counted})
+    if after is not None and trips:
+        at = rfc3339(now)
+        for added in extra[1 if counted else 0 :]:
             after = evolve(after, added, at)
     return Accepted(decision.events + tuple(extra), decision.body, decision.created, after)
-
 
 def _trip(guardrail: Guardrail, scope: str, limit: Limit, used: int, amount: int, wait_s: int) -> GuardrailTrippedError:
     return GuardrailTrippedError(guardrail.id, scope, limit.amount, limit.per, used, amount, max(1, wait_s))

@@ -131,8 +131,8 @@ def _changes(s: PlayerState, event: e.Event, at: str) -> dict[str, Any]:
             return dict(purchases=s.purchases + 1)
         case e.ScoreSubmitted():
             return {}  # boards are derived from the journal, not kept in the player's state
-        case e.GuardrailCounted(windows=windows):
-            counted = {key: (window[0], window[1]) for key, window in windows.items()}
+        case e.GuardrailCounted(windows=windows, received=received):
+            counted = {key: (start, received[key]) for key, start in windows.items()}
             return dict(guardrail_windows={**s.guardrail_windows, **counted})
         case e.GuardrailTripped(guardrail_id=guardrail, action=action):
             return dict(flags={**s.flags, f"guardrail:{guardrail}": True}) if action == "flag" else {}

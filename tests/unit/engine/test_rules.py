@@ -601,7 +601,7 @@ SAMPLE_EVENTS: dict[str, e.Event] = {
         "pur_1", "potion-pack", 2, {"coins": 200}, {"items": [{"itemId": "potion", "quantity": 10}]}
     ),
     "leaderboard.score.submitted": e.ScoreSubmitted("high-score", 4200, "all", {"level": "3-2"}),
-    "economy.guardrail.counted": e.GuardrailCounted({"coin-cap": [1_700_000_000, 40]}),
+    "economy.guardrail.counted": e.GuardrailCounted({"coin-cap": 1_700_000_000}, {"coin-cap": 40}),
     "economy.guardrail.tripped": e.GuardrailTripped("coin-cap", "refuse", "player", "coins", "", 5, 100, 100, "hour"),
 }
 
