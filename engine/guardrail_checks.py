@@ -168,6 +168,7 @@ def guard(
             after = evolve(after, added, at)
     return Accepted(decision.events + tuple(extra), decision.body, decision.created, after)
 
+
 def _trip(guardrail: Guardrail, scope: str, limit: Limit, used: int, amount: int, wait_s: int) -> GuardrailTrippedError:
     return GuardrailTrippedError(guardrail.id, scope, limit.amount, limit.per, used, amount, max(1, wait_s))
 
