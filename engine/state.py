@@ -57,8 +57,9 @@ _FLAT_MAPPINGS = ("balances", "inventory", "counters", "achievements", "earned",
 
 
 def state_to_dict(state: PlayerState) -> dict[str, Any]:
-    """The snapshot form, equal to `asdict(state)` but built by hand: `asdict`'s recursion was
-    most of a passivation sweep's CPU (benchmarks/bench_scale.py)."""
+    """The snapshot form, equal to `asdict(state)` (less the guardrail windows and flags when
+    empty) but built by hand: `asdict`'s recursion was most of a passivation sweep's CPU
+    (benchmarks/bench_scale.py)."""
     data = dict(state.__dict__)
     for name in _FLAT_MAPPINGS:
         data[name] = dict(data[name])
