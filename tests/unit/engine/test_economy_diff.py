@@ -123,3 +123,15 @@ def test_client_policy_changes_are_listed_and_the_default_written_out_is_none(ol
     ]
     assert economy_to_document(parse_economy(opened))["clientPolicy"] == {"allow": ["consume", "increment", "purchase"]}
     assert "clientPolicy" not in economy_to_document(parse_economy(old))
+
+
+def test_guardrail_changes_are_listed_by_id() -> None:
+    base: dict[str, Any] = {"currencies": [{"id": "coins", "kind": "soft"}], "xpCurve": {"levels": [0, 100]}}
+    cap = {"id": "cap", "currency": "coins", "perPlayer": {"amount": 5, "per": "hour"}, "action": "refuse"}
+    guarded = {**base, "guardrails": [cap]}
+    raised = {**base, "guardrails": [{**cap, "perPlayer": {"amount": 9, "per": "hour"}}]}
+    assert diff_economies(base, guarded) == ["+ guardrail cap (coins, refuse)"]
+    assert diff_economies(guarded, raised) == [
+        "~ guardrail cap: perPlayer {amount: 5, per: 'hour'} -> {amount: 9, per: 'hour'}"
+    ]
+    assert diff_economies(raised, base) == ["- guardrail cap"]
