@@ -106,3 +106,31 @@ async def test_hosts_share_a_project_budget_across_a_takeover(open_store: OpenSt
     finally:
         for host in hosts:
             await host.stop()
+
+
+async def test_a_player_cap_survives_a_restart_and_a_new_host(open_store: OpenStore) -> None:
+    """The windows are journaled with the player: another host activating it from the store
+    (a restart, a slot move) refuses what the first host would have."""
+    capped = {
+        **ECONOMY,
+        "guardrails": [
+            {"id": "cap", "currency": "coins", "perPlayer": {"amount": 30, "per": "day"}, "action": "refuse"}
+        ],
+    }
+    first = ShardHost(open_store())
+    await first.start(sweep=False)
+    assert (await first.define_economy("t", "p", capped)).ok
+    await first.execute([CommandRequest("t", "p", "ann", c.CreatePlayer("ann"))])
+    (credited,) = await first.execute([CommandRequest("t", "p", "ann", c.Credit("coins", 30))])
+    assert credited.ok
+    await first.stop()
+    second = ShardHost(open_store())
+    await second.start(sweep=False)
+    try:
+        (refused,) = await second.execute([CommandRequest("t", "p", "ann", c.Credit("coins", 1), idempotency_key="k")])
+        assert refused.refusal is not None and refused.refusal.slug == "guardrail-tripped"
+        assert refused.refusal.data["guardrail"] == "cap"
+        (again,) = await second.execute([CommandRequest("t", "p", "ann", c.Credit("coins", 1), idempotency_key="k")])
+        assert again.replayed and again.refusal is not None and again.refusal.slug == "guardrail-tripped"
+    finally:
+        await second.stop()
