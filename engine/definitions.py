@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from engine.client_policy import DEFAULT_CLIENT_ALLOW, parse_client_policy
 from engine.flags import Flag, FlagValue, flag_to_document, parse_flag
+from engine.guardrails import Guardrail, parse_guardrails
 from engine.item_effects import Effect, ItemEffect, Known, effect_cycle, effect_to_document, parse_effects
 from engine.leaderboards import Leaderboard, parse_leaderboards
 from engine.limits import (
@@ -149,6 +150,7 @@ class Economy:
     flags: Mapping[str, Flag] = field(default_factory=dict)  # rollouts and targeting: engine/flags.py
     leaderboards: Mapping[str, Leaderboard] = field(default_factory=dict)
     client_allow: frozenset[str] = frozenset(DEFAULT_CLIENT_ALLOW)  # ops a player session may send
+    guardrails: Mapping[str, Guardrail] = field(default_factory=dict)  # engine/guardrails.py
 
 
 class DefinitionError(ValueError):
@@ -170,6 +172,7 @@ ECONOMY_SECTIONS = (  # an economy document's top-level keys
     "featureFlags",
     "leaderboards",
     "clientPolicy",
+    "guardrails",
 )
 _CURRENCY_KINDS: tuple[CurrencyKind, ...] = ("soft", "hard")
 _MAX_FORMULA_LEVEL = MAX_XP_LEVELS
@@ -316,6 +319,7 @@ class _EconomyParser(_Reader):
         client = top.get("clientPolicy", {"allow": list(DEFAULT_CLIENT_ALLOW)})
         allow = parse_client_policy(client, "clientPolicy", self.report)
         self.parse_item_effects(top)
+        guardrails = parse_guardrails(top.get("guardrails", []), self.currency_ids, self.item_ids, self.report)
         if self.problems or xp_curve is None:
             return None
         return Economy(
@@ -330,6 +334,7 @@ class _EconomyParser(_Reader):
             flags=flags,
             leaderboards=leaderboards,
             client_allow=allow,
+            guardrails=guardrails,
         )
 
     def parse_currencies(self, top: Mapping[str, Any]) -> dict[str, Currency]:
@@ -762,4 +767,6 @@ def economy_to_document(economy: Economy) -> dict[str, Any]:
         document["leaderboards"] = [board.to_document() for board in economy.leaderboards.values()]
     if economy.client_allow != frozenset(DEFAULT_CLIENT_ALLOW):  # absent when the default, likewise
         document["clientPolicy"] = {"allow": sorted(economy.client_allow)}
+    if economy.guardrails:  # absent when empty, likewise
+        document["guardrails"] = [guardrail.to_document() for guardrail in economy.guardrails.values()]
     return document

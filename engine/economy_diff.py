@@ -35,6 +35,12 @@ _SECTIONS: dict[str, tuple[str, str, tuple[str, ...], Callable[[Mapping[str, Any
         ("title", "metric", "operator", "order", "reset"),
         lambda e: f" ({e.get('metric')}, {e.get('operator')}, {e.get('order')}, reset {e.get('reset')})",
     ),
+    "guardrails": (
+        "guardrail",
+        "id",
+        ("currency", "itemId", "source", "perPlayer", "project", "action"),
+        lambda e: f" ({e.get('currency') or e.get('itemId')}, {e.get('action')})",
+    ),
 }
 
 

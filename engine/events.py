@@ -171,6 +171,35 @@ class FlagSet(Event):
     item_id: str = ""
 
 
+@dataclass(frozen=True)
+class GuardrailCounted(Event):
+    """The player's per-player guardrail windows this command filled: per guardrail id, the
+    window's start (epoch seconds) and what the player received in it. Journaled so a cap holds
+    across passivation, replay and slot moves (`engine/guardrails.py`). Two flat mappings: the
+    journal copies event data, and nested ones cost more to copy than the check itself."""
+
+    type: ClassVar[str] = "economy.guardrail.counted"
+    windows: dict[str, int]
+    received: dict[str, int]
+
+
+@dataclass(frozen=True)
+class GuardrailTripped(Event):
+    """A command went over a guardrail's limit: refused (`action: refuse`, the command's only
+    event) or applied with the player flagged `guardrail:<id>` (`action: flag`)."""
+
+    type: ClassVar[str] = "economy.guardrail.tripped"
+    guardrail_id: str
+    action: str
+    scope: str
+    currency: str
+    item_id: str
+    amount: int
+    used: int
+    limit: int
+    per: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -193,6 +222,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ScoreSubmitted,
         BoostStarted,
         FlagSet,
+        GuardrailCounted,
+        GuardrailTripped,
     )
 }
 

@@ -152,6 +152,11 @@ def _changes(s: PlayerState, event: e.Event, at: str) -> dict[str, Any]:
             return dict(boosts=with_boost(s.boosts, Boost(metric, multiplier, ends_at), at))
         case e.FlagSet(flag=flag, value=value):
             return dict(flags={**s.flags, flag: value})
+        case e.GuardrailCounted(windows=windows, received=received):
+            counted = {key: (start, received[key]) for key, start in windows.items()}
+            return dict(guardrail_windows={**s.guardrail_windows, **counted})
+        case e.GuardrailTripped(guardrail_id=guardrail, action=action):
+            return dict(flags={**s.flags, f"guardrail:{guardrail}": True}) if action == "flag" else {}
     raise TypeError(f"no rule evolves {type(event).__name__}")
 
 

@@ -43,6 +43,8 @@ class PlayerState:
     # Set by item effects (`engine/item_effects.py`): timed multipliers and per-player flag values.
     boosts: tuple[Boost, ...] = ()
     flags: Mapping[str, bool | int | str] = field(default_factory=dict)
+    # Per-player guardrail windows: guardrail id -> (window start, epoch s; received in it).
+    guardrail_windows: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def is_active(self) -> bool:
@@ -59,11 +61,21 @@ _FLAT_MAPPINGS = ("balances", "inventory", "counters", "achievements", "earned",
 
 
 def state_to_dict(state: PlayerState) -> dict[str, Any]:
-    """The snapshot form, equal to `asdict(state)` but built by hand: `asdict`'s recursion was
-    most of a passivation sweep's CPU (benchmarks/bench_scale.py)."""
+    """The snapshot form, equal to `asdict(state)` (less the guardrail windows and flags when
+    empty) but built by hand: `asdict`'s recursion was most of a passivation sweep's CPU
+    (benchmarks/bench_scale.py)."""
     data = dict(state.__dict__)
     for name in _FLAT_MAPPINGS:
         data[name] = dict(data[name])
+    # Absent when empty, so snapshots of players no guardrail touched stay as they were written.
+    if state.guardrail_windows:
+        data["guardrail_windows"] = {key: list(window) for key, window in state.guardrail_windows.items()}
+    else:
+        del data["guardrail_windows"]
+    if state.flags:
+        data["flags"] = dict(state.flags)
+    else:
+        del data["flags"]
     data["metadata"] = copy.deepcopy(dict(state.metadata))
     data["quests"] = {
         quest_id: {"progress": dict(quest.progress), "completed_at": quest.completed_at}
@@ -80,6 +92,8 @@ def state_from_dict(data: Mapping[str, Any]) -> PlayerState:
         for quest_id, q in fields.get("quests", {}).items()
     }
     fields["boosts"] = boosts_from_list(fields.get("boosts", ()))
+    if fields.get("guardrail_windows"):
+        fields["guardrail_windows"] = {key: (w[0], w[1]) for key, w in fields["guardrail_windows"].items()}
     return PlayerState(**fields)
 
 

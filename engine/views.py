@@ -78,9 +78,12 @@ def profile_view(state: PlayerState, economy: Economy, now: datetime) -> dict[st
 
 
 def flags_view(state: PlayerState, economy: Economy) -> dict[str, Any]:
-    """The economy's flags for this player before the project's overrides (`engine/flags.py`)."""
+    """The economy's flags for this player before the project's overrides (`engine/flags.py`),
+    then the flags set on the player itself (a `guardrail:<id>` a guardrail raised)."""
     traits = traits_of(state.player_id, state.level, list(state.achievements), state.metadata)
     values = evaluate_all(economy.flags, traits)
     # A flag an item set for this player wins over the rollout (the project's overrides still
-    # win over both); a flag the economy no longer defines is ignored.
-    return {"flags": {**values, **{flag: v for flag, v in state.flags.items() if flag in values}}}
+    # win over both); a flag the economy no longer defines is ignored, but a guardrail's
+    # `guardrail:<id>` flag, which no economy defines, always shows.
+    own = {flag: v for flag, v in state.flags.items() if flag in values or flag.startswith("guardrail:")}
+    return {"flags": {**values, **own}}

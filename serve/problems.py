@@ -104,6 +104,7 @@ STATUS_BY_SLUG: dict[str, int] = {
     "rate-limited": 429,
     "quota-exceeded": 429,
     "login-throttled": 429,
+    "guardrail-tripped": 429,
     "internal-error": 500,
     "entity-unavailable": 503,
     "store-unavailable": 503,
@@ -125,7 +126,8 @@ _MEANINGS = {
     "`unknown-currency` or `idempotency-key-reused`).",
     429: "Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), "
     "`quota-exceeded` (the plan's month) or "
-    "`login-throttled`; `Retry-After` says when to try again.",
+    "`login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); "
+    "`Retry-After` says when to try again.",
     503: "A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, "
     "`not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`.",
 }
@@ -205,11 +207,14 @@ def problem_of(request: HTTPConnection, error: Problematic) -> dict[str, Any]:
         errors=field_errors(error),
         findings=data.get("findings"),
         operation=data.get("operation"),
+        guardrail=data.get("guardrail"),
     )
 
 
 def problem_headers(error: Problematic) -> dict[str, str]:
     headers = dict(error.headers)
+    if "retryAfterS" in error.data:  # a refusal replayed from its stored form keeps its Retry-After
+        headers.setdefault("Retry-After", str(error.data["retryAfterS"]))
     if status_of(error) == 503:
         headers.setdefault("Retry-After", "1")
     return headers

@@ -404,6 +404,7 @@ class Problem(BaseModel):
     requestId: str | None
     errors: list[dict[str, str]] | None = None
     operation: str | None = Field(None, description="`rate-limited` by the plan's limit of this op.")
+    guardrail: str | None = Field(None, description="`guardrail-tripped`: the id of the economy's guardrail.")
 
 
 class BatchResult(BaseModel):

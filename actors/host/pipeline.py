@@ -27,6 +27,7 @@ from actors.committer import EntityUnavailableError, GroupCommitter, PendingWrit
 from actors.event_publisher import EventPublisher
 from actors.host.economies import ProjectEconomies
 from actors.host.entities import Entities, Entity, Inflight
+from actors.host.guardrails import HostGuardrails
 from actors.host.unavailable import UNAVAILABLE, unavailable_outcome
 from actors.metrics import HostMetrics
 from actors.slots import SlotGate, wrong_owner_outcome
@@ -35,6 +36,7 @@ from engine.commands import Command, command_to_dict
 from engine.definitions import Economy
 from engine.errors import IdempotencyKeyReusedError, Rejection
 from engine.events import event_id, event_to_dict
+from engine.guardrail_checks import GuardrailRefusal
 from engine.idempotency import IdempotencyRecord, check_idempotency, fingerprint
 from engine.identity import player_key
 from engine.outcomes import Outcome, Refusal
@@ -79,6 +81,7 @@ class CommandPipeline:
         max_batch_size: int,
         board_feed: BoardFeed | None,
         publisher: EventPublisher | None,
+        guardrails: HostGuardrails | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -91,6 +94,7 @@ class CommandPipeline:
         self.retention = retention
         self.board_feed = board_feed
         self.publisher = publisher  # announces durable events to realtime fan-out (Redis), if set
+        self.guardrails = guardrails  # the economy's guardrails, checked after decide when it has any
         # Keyed commands that arrive together look their keys up in one store round trip.
         self._lookups: Coalescer[tuple[str, str], Remembered | None] = Coalescer(
             self._find_outcomes, max_batch_size=max_batch_size, max_inflight=2
@@ -163,7 +167,10 @@ class CommandPipeline:
                 if waiting is None and request.refuse_fresh is not None:
                     return Outcome.refused(request.refuse_fresh)
                 if waiting is None:
-                    waiting = self._decide(entity, request, economy, request_fingerprint)
+                    decision = await self._guarded(entity, request, economy)
+                    if isinstance(decision, Outcome):
+                        return decision
+                    waiting = self._decide(entity, request, economy, request_fingerprint, decision)
                     if isinstance(waiting, Outcome):
                         return waiting
                     replayed = False
@@ -210,18 +217,45 @@ class CommandPipeline:
     async def _find_outcomes(self, keys: list[tuple[str, str]]) -> list[Remembered | None]:
         return await self.store.find_outcomes(keys, epoch_ms(self.clock.now() - self.retention))
 
-    def _decide(
-        self, entity: Entity, request: CommandRequest, economy: Economy, request_fingerprint: str
-    ) -> Inflight | Outcome:
-        """Decide against the entity's latest state (durable or pending) and queue the write.
-        Returns the outcome directly when nothing needs to be written."""
+    async def _guarded(
+        self, entity: Entity, request: CommandRequest, economy: Economy
+    ) -> tuple[datetime, Accepted | Rejection | GuardrailRefusal] | Outcome:
+        """Decide against the entity's latest state (durable or pending), then check the
+        economy's guardrails (`actors/host/guardrails.py`) if it has any."""
         now = self.clock.now()
         state = entity.state
         assert state is not None  # activated above, in the same hold of the lock
         decision = decide(state, request.command, Context(now=now, economy=economy, entity=entity.key))
+        if not economy.guardrails or self.guardrails is None or not isinstance(decision, Accepted):
+            return now, decision
+        try:
+            command = request.command
+            return now, await self.guardrails.check(
+                request.tenant, request.project, state, command.op, decision, economy, now
+            )
+        except Exception as error:  # a budget lease could not be taken: retryable, nothing decided
+            log.warning("shard %d: guardrail lease for %s failed: %s", self.shard_id, entity.key, error)
+            return unavailable_outcome(f"guardrail budget unavailable: {error}")
+
+    def _decide(
+        self,
+        entity: Entity,
+        request: CommandRequest,
+        economy: Economy,
+        request_fingerprint: str,
+        decided: tuple[datetime, Accepted | Rejection | GuardrailRefusal],
+    ) -> Inflight | Outcome:
+        """Queue the write of a decision. Returns the outcome directly when nothing needs to be
+        written. A guardrail refusal is journaled (its event announced, its refusal replayed)."""
+        now, decision = decided
+        state = entity.state
+        assert state is not None
         idem = request.idempotency_key
         if isinstance(decision, Rejection):
             outcome = Outcome.refused(decision)
+        elif isinstance(decision, GuardrailRefusal):
+            outcome = Outcome.refused(decision.error)
+            decision = Accepted(decision.events, None, state=decision.state)
         else:
             outcome = Outcome.accepted(decision.body, created=decision.created)
         loop = asyncio.get_running_loop()

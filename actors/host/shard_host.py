@@ -27,9 +27,11 @@ from actors.boards.store import BoardStore
 from actors.clock import Clock, SystemClock
 from actors.committer import GroupCommitter
 from actors.event_publisher import EventPublisher
+from actors.guardrail_leases import BudgetLeases
 from actors.host.economies import ProjectEconomies
 from actors.host.entities import Entities
 from actors.host.erasure import PlayerErasure
+from actors.host.guardrails import HostGuardrails
 from actors.host.housekeeping import Housekeeping
 from actors.host.pipeline import CommandPipeline, CommandRequest
 from actors.host.reads import PlayerReads
@@ -100,6 +102,7 @@ class ShardHost:
             max_batch_size=max_batch_size,
             board_feed=self.board_feed,
             publisher=publisher,
+            guardrails=HostGuardrails(BudgetLeases(store)),
         )
         self.housekeeping = Housekeeping(
             store,

@@ -131,3 +131,15 @@ def test_item_effect_changes_are_listed(old: dict[str, Any]) -> None:
     potion["effects"] = [{"kind": "xp", "amount": 5}]
     assert diff_economies(old, new) == ["~ item potion: effects none -> [{kind: 'xp', amount: 5}]"]
     assert diff_economies(new, old) == ["~ item potion: effects [{kind: 'xp', amount: 5}] -> none"]
+
+
+def test_guardrail_changes_are_listed_by_id() -> None:
+    base: dict[str, Any] = {"currencies": [{"id": "coins", "kind": "soft"}], "xpCurve": {"levels": [0, 100]}}
+    cap = {"id": "cap", "currency": "coins", "perPlayer": {"amount": 5, "per": "hour"}, "action": "refuse"}
+    guarded = {**base, "guardrails": [cap]}
+    raised = {**base, "guardrails": [{**cap, "perPlayer": {"amount": 9, "per": "hour"}}]}
+    assert diff_economies(base, guarded) == ["+ guardrail cap (coins, refuse)"]
+    assert diff_economies(guarded, raised) == [
+        "~ guardrail cap: perPlayer {amount: 5, per: 'hour'} -> {amount: 9, per: 'hour'}"
+    ]
+    assert diff_economies(raised, base) == ["- guardrail cap"]

@@ -282,7 +282,11 @@ def test_with_changes_refuses_a_field_the_state_does_not_have() -> None:
 def test_the_snapshot_form_is_asdict_and_shares_nothing_with_the_state(commands: list[c.Command]) -> None:
     state = run(commands).state
     snapshot = state_to_dict(state)
-    assert snapshot == asdict(state)
+    expected = asdict(state)
+    for optional in ("guardrail_windows", "flags"):  # left out when empty: older snapshots stay equal
+        if not expected[optional]:
+            del expected[optional]
+    assert snapshot == expected
     for value in snapshot.values():
         if isinstance(value, dict):
             value["mutated"] = {"mutated": True}

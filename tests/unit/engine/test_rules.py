@@ -603,6 +603,8 @@ SAMPLE_EVENTS: dict[str, e.Event] = {
     "leaderboard.score.submitted": e.ScoreSubmitted("high-score", 4200, "all", {"level": "3-2"}),
     "player.boost.started": e.BoostStarted("xp", 2, "2026-01-01T01:00:00.000Z", "xp-potion"),
     "player.flag.set": e.FlagSet("vip", True, "vip-pass"),
+    "economy.guardrail.counted": e.GuardrailCounted({"coin-cap": 1_700_000_000}, {"coin-cap": 40}),
+    "economy.guardrail.tripped": e.GuardrailTripped("coin-cap", "refuse", "player", "coins", "", 5, 100, 100, "hour"),
 }
 
 

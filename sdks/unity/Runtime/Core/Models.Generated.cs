@@ -506,6 +506,7 @@ namespace Ludex
     {
         public string Detail { get; private set; }
         public List<JsonObject> Errors { get; private set; }
+        public string Guardrail { get; private set; }
         public string Instance { get; private set; }
         public string Operation { get; private set; }
         public string RequestId { get; private set; }
@@ -521,6 +522,7 @@ namespace Ludex
             {
                 Detail = json.GetString("detail"),
                 Errors = ModelReader.List(json.GetArray("errors"), item => item),
+                Guardrail = json.GetString("guardrail"),
                 Instance = json.GetString("instance"),
                 Operation = json.GetString("operation"),
                 RequestId = json.GetString("requestId"),

@@ -21,6 +21,8 @@ const LISTS = {
   achievements: ["Achievements", "id", { id: "new-achievement", title: "New achievement", conditions: [] }],
   quests: ["Quests", "id", { id: "new-quest", title: "New quest", objectives: [{ id: "objective", target: 1 }], rewards: {} }],
   leaderboards: ["Leaderboards", "id", { id: "new-board", title: "New board", metric: "submitted", operator: "best", order: "desc", reset: "never" }],
+  // docs/ECONOMY.md "Guardrails": a cap per player and/or a project budget, refuse or flag.
+  guardrails: ["Guardrails", "id", { id: "new-guardrail", currency: "", perPlayer: { amount: 1000, per: "hour" }, action: "flag" }],
 };
 const TABS = [
   ["currencies", "Currencies"],
@@ -33,6 +35,7 @@ const TABS = [
   ["featureFlags", "Feature flags"],
   ["leaderboards", "Leaderboards"],
   ["clientPolicy", "Client policy"],
+  ["guardrails", "Guardrails"],
   ["history", "Version history"],
 ];
 /**

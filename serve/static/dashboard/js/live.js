@@ -79,6 +79,7 @@ const EVENT_TYPES = [
   "player.created", "player.updated", "player.deleted", "player.xp.added", "player.level.updated", "player.levelup",
   "wallet.credited", "wallet.debited", "item.granted", "item.consumed", "counter.incremented", "counter.reset",
   "quest.progressed", "quest.completed", "achievement.unlocked", "store.purchase.succeeded",
+  "economy.guardrail.tripped", "economy.guardrail.counted",
 ];
 
 function exactTypes(wanted) {
