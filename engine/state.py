@@ -38,6 +38,8 @@ class PlayerState:
     spent: Mapping[str, int] = field(default_factory=dict)
     purchases: int = 0
     seq: int = 0
+    # What remediations could not take back, per currency: later credits of it pay this first.
+    debts: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def is_active(self) -> bool:
@@ -46,11 +48,14 @@ class PlayerState:
     def balance(self, currency: str) -> int:
         return self.balances.get(currency, 0)
 
+    def debt(self, currency: str) -> int:
+        return self.debts.get(currency, 0)
+
     def quantity(self, item_id: str) -> int:
         return self.inventory.get(item_id, 0)
 
 
-_FLAT_MAPPINGS = ("balances", "inventory", "counters", "achievements", "earned", "spent")
+_FLAT_MAPPINGS = ("balances", "inventory", "counters", "achievements", "earned", "spent", "debts")
 
 
 def state_to_dict(state: PlayerState) -> dict[str, Any]:

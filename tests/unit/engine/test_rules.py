@@ -601,6 +601,10 @@ SAMPLE_EVENTS: dict[str, e.Event] = {
         "pur_1", "potion-pack", 2, {"coins": 200}, {"items": [{"itemId": "potion", "quantity": 10}]}
     ),
     "leaderboard.score.submitted": e.ScoreSubmitted("high-score", 4200, "all", {"level": "3-2"}),
+    "wallet.clawedback": e.WalletClawedBack("coins", 50, 30, 0, 20, "remediation:rem_1", {}),
+    "wallet.debt.repaid": e.DebtRepaid("coins", 20, 5, 0, "match-won"),
+    "item.clawedback": e.ItemClawedBack("potion", 2, 0, 1, "remediation:rem_1"),
+    "achievement.revoked": e.AchievementRevoked("first-win", "remediation:rem_1"),
 }
 
 
