@@ -41,7 +41,7 @@ NO_REASON = "(none)"
 OTHER = "(other)"
 ERASED = "(erased)"  # where an erased player's free-text reasons' amounts go (docs/PRIVACY.md)
 MAX_KEYS = 100
-WALLET_EVENTS = ("wallet.credited", "wallet.debited")
+WALLET_EVENTS = ("wallet.credited", "wallet.debited", "wallet.clawedback", "wallet.debt.repaid")
 _REASON_KINDS = {"purchase": "purchases", "quest": "quests", "achievement": "achievements"}
 
 
@@ -68,8 +68,11 @@ def movement_of(position: int, event_type: str, data: Mapping[str, Any], occurre
     if event_type not in WALLET_EVENTS:
         return None
     credited = event_type == "wallet.credited"
-    amount = int(data["amount"])
+    # a clawback sinks what it took from the balance; a debt repayment what the debt took of a credit
+    amount = int(data["taken"] if event_type == "wallet.clawedback" else data["amount"])
     reason = str(data.get("reason") or "")
+    if event_type == "wallet.debt.repaid":
+        reason = "debt"
     prefix, _, name = reason.partition(":")
     kind = _REASON_KINDS.get(prefix) if name else None
     if kind is None or (not credited and kind != "purchases"):

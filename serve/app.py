@@ -33,6 +33,7 @@ from serve.api import (
     players,
     privacy,
     progress,
+    remediations,
     reports,
     retention,
     shards,
@@ -203,6 +204,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         player_moderation,
         client_leaderboards,
         privacy,
+        remediations,
         economy_health,  # before `reports`: its path is more specific than reports/{report}
         reports,
         events,
