@@ -200,3 +200,12 @@ def test_the_idempotency_key_depends_on_remediation_player_and_sources() -> None
     key = idempotency_key("rem_1", "p1", [1, 2])
     assert key == idempotency_key("rem_1", "p1", [1, 2]) and len(key) <= 255
     assert len({key, idempotency_key("rem_2", "p1", [1, 2]), idempotency_key("rem_1", "p2", [1, 2])}) == 3
+
+
+def test_a_clawback_takes_its_amount_off_a_currency_earned_board() -> None:
+    from engine.leaderboards import Leaderboard, record_changes
+
+    board = Leaderboard("coins-earned", "Coins earned", "currency-earned:coins", "incr", "desc", "never")
+    events = [e.event_to_dict(e.WalletClawedBack("coins", 500, 200, 0, 300, "remediation:rem_1"))]
+    change = record_changes({board.id: board}, "t", "p", "p1", 5, events, "2026-03-01T12:00:00.000Z", {})
+    assert change is not None and [o.value for o in change.observations] == [-500]

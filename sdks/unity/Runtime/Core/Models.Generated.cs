@@ -34,6 +34,7 @@ namespace Ludex
         public List<Unlocked> Achievements { get; private set; }
         public Dictionary<string, long> Counters { get; private set; }
         public string CreatedAt { get; private set; }
+        public Dictionary<string, long> Debts { get; private set; }
         public List<InventoryLine> Inventory { get; private set; }
         public long Level { get; private set; }
         public JsonObject Metadata { get; private set; }
@@ -54,6 +55,7 @@ namespace Ludex
                 Achievements = ModelReader.List(json.GetArray("achievements"), global::Ludex.Unlocked.From),
                 Counters = ModelReader.Longs(json.GetObject("counters")),
                 CreatedAt = json.GetString("createdAt"),
+                Debts = ModelReader.Longs(json.GetObject("debts")),
                 Inventory = ModelReader.List(json.GetArray("inventory"), global::Ludex.InventoryLine.From),
                 Level = json.GetLong("level"),
                 Metadata = json.GetObject("metadata"),
@@ -121,6 +123,7 @@ namespace Ludex
     public sealed partial class Wallet
     {
         public Dictionary<string, long> Balances { get; private set; }
+        public Dictionary<string, long> Debts { get; private set; }
         public JsonObject Raw { get; private set; }
 
         public static Wallet From(JsonObject json)
@@ -129,6 +132,7 @@ namespace Ludex
             return new Wallet
             {
                 Balances = ModelReader.Longs(json.GetObject("balances")),
+                Debts = ModelReader.Longs(json.GetObject("debts")),
                 Raw = json,
             };
         }
@@ -160,6 +164,7 @@ namespace Ludex
     {
         public long BalanceAfter { get; private set; }
         public string Currency { get; private set; }
+        public long? DebtAfter { get; private set; }
         public long Delta { get; private set; }
         public string EntryId { get; private set; }
         public string IdempotencyKey { get; private set; }
@@ -175,6 +180,7 @@ namespace Ludex
             {
                 BalanceAfter = json.GetLong("balanceAfter"),
                 Currency = json.GetString("currency"),
+                DebtAfter = json.GetNullableLong("debtAfter"),
                 Delta = json.GetLong("delta"),
                 EntryId = json.GetString("entryId"),
                 IdempotencyKey = json.GetString("idempotencyKey"),
