@@ -127,6 +127,23 @@ class SubmitScore(Command):
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Remediate(Command):
+    """A remediation's compensating entries for one player (`engine.remediation`): currencies
+    and items to take back (positive) or return (negative), achievements to revoke, and the
+    journal seqs it compensates (so a later selection skips them). Deliberately absent from
+    `COMMAND_TYPES`: no batch, stream or client policy can name it; only the remediation
+    runner sends it, through the host's normal pipeline."""
+
+    op: ClassVar[str] = "remediate"
+    scope: ClassVar[str] = "economy:write"
+    remediation_id: str
+    currencies: dict[str, int] = field(default_factory=dict)
+    items: dict[str, int] = field(default_factory=dict)
+    achievements: list[str] = field(default_factory=list)
+    sources: list[int] = field(default_factory=list)
+
+
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.op: cls
     for cls in (

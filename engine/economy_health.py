@@ -41,7 +41,7 @@ NO_REASON = "(none)"
 OTHER = "(other)"
 ERASED = "(erased)"  # where an erased player's free-text reasons' amounts go (docs/PRIVACY.md)
 MAX_KEYS = 100
-WALLET_EVENTS = ("wallet.credited", "wallet.debited")
+WALLET_EVENTS = ("wallet.credited", "wallet.debited", "wallet.clawedback", "wallet.debt.repaid")
 _REASON_KINDS = {"purchase": "purchases", "quest": "quests", "achievement": "achievements"}
 
 
@@ -77,8 +77,10 @@ def movement_of(position: int, event_type: str, data: Mapping[str, Any], occurre
     if event_type not in WALLET_EVENTS:
         return None
     credited = event_type == "wallet.credited"
-    amount = int(data["amount"])
-    kind, name = flow_of(credited, str(data.get("reason") or ""))
+    # a clawback sinks what it took from the balance; a debt repayment what the debt took of a credit
+    amount = int(data["taken"] if event_type == "wallet.clawedback" else data["amount"])
+    reason = "debt" if event_type == "wallet.debt.repaid" else str(data.get("reason") or "")
+    kind, name = flow_of(credited, reason)
     return Movement(
         position=position,
         day=occurred_at[:10],

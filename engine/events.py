@@ -142,6 +142,52 @@ class PurchaseSucceeded(Event):
 
 
 @dataclass(frozen=True)
+class WalletClawedBack(Event):
+    """A remediation taking back `amount`: `taken` from the balance, the rest added to the
+    player's debt of the currency (a balance never goes negative)."""
+
+    type: ClassVar[str] = "wallet.clawedback"
+    currency: str
+    amount: int
+    taken: int
+    balance_after: int
+    debt_after: int
+    reason: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DebtRepaid(Event):
+    """A credit's first `amount` going to the player's debt of the currency, not the balance."""
+
+    type: ClassVar[str] = "wallet.debt.repaid"
+    currency: str
+    amount: int
+    balance_after: int
+    debt_after: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ItemClawedBack(Event):
+    """A remediation taking back items: at most what is held (`shortfall`: what could not be)."""
+
+    type: ClassVar[str] = "item.clawedback"
+    item_id: str
+    quantity: int
+    total: int
+    shortfall: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AchievementRevoked(Event):
+    type: ClassVar[str] = "achievement.revoked"
+    achievement_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class ScoreSubmitted(Event):
     type: ClassVar[str] = "leaderboard.score.submitted"
     board_id: str
@@ -224,6 +270,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         FlagSet,
         GuardrailCounted,
         GuardrailTripped,
+        WalletClawedBack,
+        DebtRepaid,
+        ItemClawedBack,
+        AchievementRevoked,
     )
 }
 

@@ -49,6 +49,7 @@ LEVEL_UPDATED = "player.level.updated"
 COUNTER_INCREMENTED = "counter.incremented"
 COUNTER_RESET = "counter.reset"
 WALLET_CREDITED = "wallet.credited"
+WALLET_CLAWED_BACK = "wallet.clawedback"
 SCORE_SUBMITTED = "leaderboard.score.submitted"
 PLAYER_UPDATED = "player.updated"
 PLAYER_CREATED = "player.created"
@@ -337,6 +338,8 @@ def _gains(board: Leaderboard, events: Sequence[Mapping[str, Any]]) -> int | Non
             gained = 0
         elif kind == "currency-earned" and event_type == WALLET_CREDITED and data["currency"] == name:
             gained = data["amount"]
+        elif kind == "currency-earned" and event_type == WALLET_CLAWED_BACK and data["currency"] == name:
+            gained = -data["amount"]  # a remediation's clawback: the earning it undoes leaves the board
         if gained is not None:
             total = gained if total is None else total + gained
     return total

@@ -41,6 +41,8 @@ POLICY: dict[str, frozenset[str]] = {
     "players:moderate": frozenset({"superadmin", "admin", "owner", "developer"}),
     # erasing a player's personal data (GDPR/LGPD) cannot be undone: the studio's owner decides
     "players:erase": frozenset({"superadmin", "admin", "owner"}),
+    # clawing back currency and items from many players at once: who may change the economy
+    "economy:remediate": frozenset({"superadmin", "admin", "owner", "developer"}),
     "webhooks:read": frozenset({"superadmin", "admin", "support", "owner", "developer"}),
     "webhooks:write": frozenset({"superadmin", "admin", "owner", "developer"}),
     "audit:read": frozenset({"superadmin", "admin", "support", "owner"}),

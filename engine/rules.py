@@ -55,6 +55,7 @@ from engine.item_effects import (
 )
 from engine.leaderboards import MAX_SCORE, period_at
 from engine.limits import MAX_AMOUNT, MAX_SAFE_INTEGER, MAX_UNLOCK_PASSES, MetadataError, check_metadata
+from engine.remediation import clawback_split, credit_split
 from engine.state import PlayerState, QuestState, with_changes
 from engine.views import player_view, quest_view
 
@@ -157,7 +158,28 @@ def _changes(s: PlayerState, event: e.Event, at: str) -> dict[str, Any]:
             return dict(guardrail_windows={**s.guardrail_windows, **counted})
         case e.GuardrailTripped(guardrail_id=guardrail, action=action):
             return dict(flags={**s.flags, f"guardrail:{guardrail}": True}) if action == "flag" else {}
+        case e.WalletClawedBack(currency=cur, amount=amount, balance_after=after, debt_after=debt):
+            # the credits it undoes no longer count as earned (achievements, `earned.*` boards)
+            earned = {**s.earned, cur: max(s.earned.get(cur, 0) - amount, 0)}
+            return dict(balances={**s.balances, cur: after}, debts=_owed(s.debts, cur, debt), earned=earned)
+        case e.DebtRepaid(currency=cur, balance_after=after, debt_after=debt):
+            return dict(balances={**s.balances, cur: after}, debts=_owed(s.debts, cur, debt))
+        case e.ItemClawedBack(item_id=item, total=total):
+            inventory = {**s.inventory, item: total}
+            if total == 0:
+                del inventory[item]
+            return dict(inventory=inventory)
+        case e.AchievementRevoked(achievement_id=achievement):
+            return dict(achievements={k: v for k, v in s.achievements.items() if k != achievement})
     raise TypeError(f"no rule evolves {type(event).__name__}")
+
+
+def _owed(debts: Any, currency: str, debt: int) -> dict[str, int]:
+    """Debts with `currency`'s set to `debt`; a settled debt leaves no entry."""
+    owed = {**debts, currency: debt}
+    if debt == 0:
+        del owed[currency]
+    return owed
 
 
 def apply_record(state: PlayerState, seq: int, events: list[e.Event], occurred_at: str) -> PlayerState:
@@ -236,13 +258,18 @@ def check_metadata_field(metadata: Any) -> None:
 def _credit(
     draft: _Draft, currency: str, amount: int, reason: str, metadata: dict[str, Any], *, boost: bool = True
 ) -> int:
-    """`boost`: whether the player's active currency boosts multiply `amount` (item effects: no)."""
+    """Credits `amount` (`boost`: multiplied by the player's active currency boosts; item effects
+    are not); a debt of the currency (left by a clawback) takes its share first."""
     if boost:
         amount = boosted(amount, multiplier_at(draft.state.boosts, CURRENCY_METRIC + currency, draft.ctx.now))
     balance = draft.state.balance(currency)
-    if balance + amount > MAX_BALANCE:
+    split = credit_split(balance, draft.state.debt(currency), amount)
+    if split.balance_after > MAX_BALANCE:
         raise BalanceLimitError(currency, balance, amount, MAX_BALANCE)
-    return draft.emit(e.WalletCredited(currency, amount, balance + amount, reason, metadata))
+    index = draft.emit(e.WalletCredited(currency, amount, balance + amount, reason, metadata))
+    if split.moved:
+        draft.emit(e.DebtRepaid(currency, split.moved, split.balance_after, split.debt_after, reason))
+    return index
 
 
 def _debit(draft: _Draft, currency: str, amount: int, reason: str, metadata: dict[str, Any]) -> int:
@@ -534,6 +561,40 @@ def _purchase(draft: _Draft, command: c.Purchase) -> Body:
     return receipt_view(succeeded, draft.ctx.occurred_at)
 
 
+def _remediate(draft: _Draft, command: c.Remediate) -> Body:
+    """A remediation's compensating entries: never rejected for want of funds or items. What
+    a balance cannot give becomes debt (`_credit` collects it later); what an inventory cannot
+    give is reported as a shortfall. Returns (negative amounts) are ordinary credits and
+    grants, so they pay debt first too. No achievement is unlocked here: revoking one must not
+    re-grant it in the same breath."""
+    reason = f"remediation:{command.remediation_id}"
+    for currency, amount in sorted(command.currencies.items()):
+        check_currency(draft.ctx.economy, currency)
+        if amount > 0:
+            split = clawback_split(draft.state.balance(currency), draft.state.debt(currency), amount)
+            draft.emit(e.WalletClawedBack(currency, amount, split.moved, split.balance_after, split.debt_after, reason))
+        elif amount < 0:
+            _credit(draft, currency, -amount, reason, {})
+    for item_id, quantity in sorted(command.items.items()):
+        check_item(draft.ctx.economy, item_id)
+        held = draft.state.quantity(item_id)
+        if quantity > 0 and held:
+            taken = min(held, quantity)
+            draft.emit(e.ItemClawedBack(item_id, taken, held - taken, quantity - taken, reason))
+        elif quantity < 0:
+            _grant_item(draft, item_id, -quantity, reason)
+    for achievement in command.achievements:
+        if achievement in draft.state.achievements:
+            draft.emit(e.AchievementRevoked(achievement, reason))
+    state = draft.state
+    return {
+        "remediationId": command.remediation_id,
+        "balances": {cur: state.balance(cur) for cur in sorted(command.currencies)},
+        "debts": {cur: state.debt(cur) for cur in sorted(command.currencies)},
+        "items": {item: state.quantity(item) for item in sorted(command.items)},
+    }
+
+
 # One rule per command (`CreatePlayer` aside: it is the only one allowed on an absent player).
 _RULES: dict[type[c.Command], Callable[[_Draft, Any], Body]] = {
     c.UpdatePlayer: _update_player,
@@ -548,6 +609,7 @@ _RULES: dict[type[c.Command], Callable[[_Draft, Any], Body]] = {
     c.ProgressQuest: _progress_quest,
     c.Purchase: _purchase,
     c.SubmitScore: _submit_score,
+    c.Remediate: _remediate,
 }
 _CREATES: frozenset[type[c.Command]] = frozenset({c.Purchase})  # its answer is a new receipt: 201
 

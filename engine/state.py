@@ -45,6 +45,8 @@ class PlayerState:
     flags: Mapping[str, bool | int | str] = field(default_factory=dict)
     # Per-player guardrail windows: guardrail id -> (window start, epoch s; received in it).
     guardrail_windows: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    # What remediations could not take back, per currency: later credits of it pay this first.
+    debts: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def is_active(self) -> bool:
@@ -53,11 +55,14 @@ class PlayerState:
     def balance(self, currency: str) -> int:
         return self.balances.get(currency, 0)
 
+    def debt(self, currency: str) -> int:
+        return self.debts.get(currency, 0)
+
     def quantity(self, item_id: str) -> int:
         return self.inventory.get(item_id, 0)
 
 
-_FLAT_MAPPINGS = ("balances", "inventory", "counters", "achievements", "earned", "spent", "flags")
+_FLAT_MAPPINGS = ("balances", "inventory", "counters", "achievements", "earned", "spent", "flags", "debts")
 
 
 def state_to_dict(state: PlayerState) -> dict[str, Any]:

@@ -61,6 +61,11 @@ def quests_view(state: PlayerState, economy: Economy) -> dict[str, list[dict[str
     }
 
 
+def debts_view(state: PlayerState) -> dict[str, Any]:
+    """`{"debts": ...}` when the player owes something (a clawback's rest), else nothing."""
+    return {"debts": dict(state.debts)} if state.debts else {}
+
+
 def profile_view(state: PlayerState, economy: Economy, now: datetime) -> dict[str, Any]:
     """`now` picks the boosts still running."""
     return {
@@ -69,6 +74,7 @@ def profile_view(state: PlayerState, economy: Economy, now: datetime) -> dict[st
         "xp": state.xp,
         "nextLevelXp": economy.xp_curve.next_level_xp(state.level),
         "wallet": dict(state.balances),
+        **debts_view(state),
         "inventory": inventory_view(state),
         "achievements": achievements_view(state),
         "quests": quests_view(state, economy),

@@ -34,6 +34,7 @@ from serve.api import (
     players,
     privacy,
     progress,
+    remediations,
     reports,
     retention,
     shards,
@@ -205,6 +206,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         client_leaderboards,
         privacy,
         economy_whatif,
+        remediations,
         economy_health,  # before `reports`: its path is more specific than reports/{report}
         reports,
         events,

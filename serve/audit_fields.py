@@ -33,6 +33,8 @@ _BILLING_WEBHOOK = frozenset({"id", "url", "active", "createdAt", "updatedAt"})
 _NOTHING: frozenset[str] = frozenset()
 
 AUDITED_FIELDS: dict[str, frozenset[str]] = {
+    "remediation.apply": frozenset({"id", "action", "select", "players", "totals"}),
+    "remediation.finish": frozenset({"id", "status", "progress", "totals"}),
     "tenant.create": _TENANT,
     "tenant.update": _TENANT,
     "tenant.delete": _TENANT,

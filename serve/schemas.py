@@ -296,6 +296,11 @@ class Profile(Player):
     xp: int
     nextLevelXp: int | None
     wallet: dict[str, int]
+    debts: dict[str, int] | None = Field(
+        default=None,
+        exclude_if=lambda v: not v,
+        description="What remediations could not take back, per currency; later credits pay it first. Absent: none.",
+    )
     inventory: list[InventoryLine]
     achievements: list[Unlocked]
     quests: Quests
@@ -320,6 +325,11 @@ class Progression(BaseModel):
 
 class Wallet(BaseModel):
     balances: dict[str, int]
+    debts: dict[str, int] | None = Field(
+        default=None,
+        exclude_if=lambda v: not v,
+        description="What remediations could not take back, per currency; later credits pay it first. Absent: none.",
+    )
 
 
 class WalletResult(BaseModel):
@@ -333,6 +343,9 @@ class LedgerEntry(BaseModel):
     currency: str
     delta: int
     balanceAfter: int
+    debtAfter: int | None = Field(
+        default=None, exclude_if=lambda v: v is None, description="Clawbacks and debt repayments: the debt after."
+    )
     reason: str
     metadata: dict[str, Any]
     idempotencyKey: str | None

@@ -21,14 +21,14 @@ from engine.outcomes import Outcome
 from engine.rules import receipt_view
 from engine.state import PlayerState
 
-LEDGER_TYPES = ("wallet.credited", "wallet.debited")
+LEDGER_TYPES = ("wallet.credited", "wallet.debited", "wallet.clawedback", "wallet.debt.repaid")
 
 View = Callable[[PlayerState, Economy, datetime], dict[str, Any]]  # now: which boosts still run
 VIEWS: dict[str, View] = {
     "profile": views.profile_view,
     "player": lambda state, economy, now: views.player_view(state),
     "progression": lambda state, economy, now: views.progression_view(state, economy),
-    "wallet": lambda state, economy, now: {"balances": dict(state.balances)},
+    "wallet": lambda state, economy, now: {"balances": dict(state.balances), **views.debts_view(state)},
     "inventory": lambda state, economy, now: {"items": views.inventory_view(state)},
     "counters": lambda state, economy, now: {"counters": dict(state.counters)},
     "quests": lambda state, economy, now: views.quests_view(state, economy),
@@ -113,11 +113,15 @@ def ledger_entry(key: str, record: JournalRecord, index: int, event: dict[str, A
     """One wallet event as a ledger line: the ledger route and the player export show the same one."""
     data = event["data"]
     sign = 1 if event["type"] == "wallet.credited" else -1
+    # a clawback moves the balance by what it took (the rest is debt, in `debtAfter`)
+    moved = data["taken"] if event["type"] == "wallet.clawedback" else data["amount"]
+    debt = {"debtAfter": data["debtAfter"]} if "debtAfter" in data else {}
     return {
         "entryId": event_id(key, record.seq, index),
         "currency": data["currency"],
-        "delta": sign * data["amount"],
+        "delta": sign * moved,
         "balanceAfter": data["balanceAfter"],
+        **debt,
         "reason": data.get("reason", ""),
         "metadata": data.get("metadata", {}),
         "idempotencyKey": record.idempotency_key,

@@ -605,6 +605,10 @@ SAMPLE_EVENTS: dict[str, e.Event] = {
     "player.flag.set": e.FlagSet("vip", True, "vip-pass"),
     "economy.guardrail.counted": e.GuardrailCounted({"coin-cap": 1_700_000_000}, {"coin-cap": 40}),
     "economy.guardrail.tripped": e.GuardrailTripped("coin-cap", "refuse", "player", "coins", "", 5, 100, 100, "hour"),
+    "wallet.clawedback": e.WalletClawedBack("coins", 50, 30, 0, 20, "remediation:rem_1", {}),
+    "wallet.debt.repaid": e.DebtRepaid("coins", 20, 5, 0, "match-won"),
+    "item.clawedback": e.ItemClawedBack("potion", 2, 0, 1, "remediation:rem_1"),
+    "achievement.revoked": e.AchievementRevoked("first-win", "remediation:rem_1"),
 }
 
 

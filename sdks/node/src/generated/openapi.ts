@@ -1237,6 +1237,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/client/projects/{projectId}/remediations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List remediations
+         * @description The project's remediations by id.
+         */
+        get: operations["list_remediations_v1_client_projects__projectId__remediations_get"];
+        put?: never;
+        /**
+         * Preview or apply a remediation
+         * @description `dryRun: true` (the default): the compensating entries and totals, nothing changed.
+         *     `dryRun: false`: 202 with the id to follow; the entries are applied as journaled,
+         *     idempotent commands. A clawback never makes a balance negative: the rest is debt.
+         */
+        post: operations["remediate_v1_client_projects__projectId__remediations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/projects/{projectId}/remediations/{remediationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a remediation
+         * @description Status, progress and totals. A running one whose runner is gone resumes here.
+         */
+        get: operations["get_remediation_v1_client_projects__projectId__remediations__remediationId__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/client/projects/{projectId}/reports/economy-health": {
         parameters: {
             query?: never;
@@ -3780,6 +3826,11 @@ export interface components {
             balanceAfter: number;
             /** Currency */
             currency: string;
+            /**
+             * Debtafter
+             * @description Clawbacks and debt repayments: the debt after.
+             */
+            debtAfter?: number | null;
             /** Delta */
             delta: number;
             /** Entryid */
@@ -4338,6 +4389,13 @@ export interface components {
             };
             /** Createdat */
             createdAt: string | null;
+            /**
+             * Debts
+             * @description What remediations could not take back, per currency; later credits pay it first. Absent: none.
+             */
+            debts?: {
+                [key: string]: number;
+            } | null;
             /** Deleted */
             deleted: boolean;
             /**
@@ -4470,6 +4528,13 @@ export interface components {
             };
             /** Createdat */
             createdAt: string | null;
+            /**
+             * Debts
+             * @description What remediations could not take back, per currency; later credits pay it first. Absent: none.
+             */
+            debts?: {
+                [key: string]: number;
+            } | null;
             /** Inventory */
             inventory: components["schemas"]["InventoryLine"][];
             /** Level */
@@ -4857,6 +4922,92 @@ export interface components {
             /** Refreshtoken */
             refreshToken: string;
         };
+        /** Remediation */
+        Remediation: {
+            /** Action */
+            action: string;
+            /** Createdat */
+            createdAt: string;
+            /** Failures */
+            failures: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Progress
+             * @description `{done, total, failed}` players.
+             */
+            progress: {
+                [key: string]: number;
+            };
+            /** Remediationid */
+            remediationId: string;
+            /** Select */
+            select: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "succeeded" | "failed";
+            /** Totals */
+            totals: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * RemediationIn
+         * @example {
+         *       "action": "clawback",
+         *       "dryRun": true,
+         *       "select": {
+         *         "from": "2026-03-01T10:00:00Z",
+         *         "sku": "starter-bundle",
+         *         "to": "2026-03-01T11:00:00Z"
+         *       }
+         *     }
+         */
+        RemediationIn: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "clawback" | "revoke";
+            /**
+             * Dryrun
+             * @default true
+             */
+            dryRun?: boolean;
+            select: components["schemas"]["Select"];
+        };
+        /** RemediationPage */
+        RemediationPage: {
+            /** Items */
+            items: components["schemas"]["Remediation"][];
+            /** Nextcursor */
+            nextCursor: string | null;
+        };
+        /** RemediationPreview */
+        RemediationPreview: {
+            /**
+             * Entries
+             * @description `{playerId, currency | itemId | achievementId, amount, balanceAfter, debt}`; a positive amount is taken back, a negative one returned.
+             */
+            entries: {
+                [key: string]: unknown;
+            }[];
+            /** Players */
+            players: number;
+            /** Totals */
+            totals: {
+                [key: string]: unknown;
+            };
+        };
+        /** RemediationStarted */
+        RemediationStarted: {
+            /** Remediationid */
+            remediationId: string;
+        };
         /** RetentionBoundsOut */
         RetentionBoundsOut: {
             /** Ceilingdays */
@@ -4980,6 +5131,36 @@ export interface components {
              * @description An integer within ±(2^53 - 1), exact as a double (times: post milliseconds).
              */
             score: number;
+        };
+        /** Select */
+        Select: {
+            /**
+             * From
+             * Format: date-time
+             * @description Records at or after this moment.
+             */
+            from: string;
+            /** Idempotencykeyprefix */
+            idempotencyKeyPrefix?: string | null;
+            /**
+             * Op
+             * @description Only commands of this op (`purchase`).
+             */
+            op?: string | null;
+            /** Playerids */
+            playerIds?: string[] | null;
+            /** Reason */
+            reason?: string | null;
+            /** Requestid */
+            requestId?: string | null;
+            /** Sku */
+            sku?: string | null;
+            /**
+             * To
+             * Format: date-time
+             * @description Records before this moment.
+             */
+            to: string;
         };
         /** SessionOut */
         SessionOut: {
@@ -5590,6 +5771,13 @@ export interface components {
             balances: {
                 [key: string]: number;
             };
+            /**
+             * Debts
+             * @description What remediations could not take back, per currency; later credits pay it first. Absent: none.
+             */
+            debts?: {
+                [key: string]: number;
+            } | null;
         };
         /**
          * WalletChange
@@ -7963,7 +8151,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -8065,7 +8253,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -8163,7 +8351,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -8261,7 +8449,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -8545,7 +8733,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -11116,7 +11304,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -11210,7 +11398,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -11304,7 +11492,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -12914,6 +13102,304 @@ export interface operations {
             };
             /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_remediations_v1_client_projects__projectId__remediations_get: {
+        parameters: {
+            query?: {
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string | null;
+                /** @description Page size (1 to 200). */
+                limit?: number;
+            };
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemediationPage"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remediate_v1_client_projects__projectId__remediations_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RemediationIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemediationPreview"] | components["schemas"]["RemediationStarted"];
+                };
+            };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemediationStarted"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_remediation_v1_client_projects__projectId__remediations__remediationId__get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                remediationId: string;
+                /** @description The project's id. */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Remediation"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -35,6 +35,7 @@ namespace Ludex
         public List<ActiveBoost> Boosts { get; private set; }
         public Dictionary<string, long> Counters { get; private set; }
         public string CreatedAt { get; private set; }
+        public Dictionary<string, long> Debts { get; private set; }
         public List<InventoryLine> Inventory { get; private set; }
         public long Level { get; private set; }
         public JsonObject Metadata { get; private set; }
@@ -56,6 +57,7 @@ namespace Ludex
                 Boosts = ModelReader.List(json.GetArray("boosts"), global::Ludex.ActiveBoost.From),
                 Counters = ModelReader.Longs(json.GetObject("counters")),
                 CreatedAt = json.GetString("createdAt"),
+                Debts = ModelReader.Longs(json.GetObject("debts")),
                 Inventory = ModelReader.List(json.GetArray("inventory"), global::Ludex.InventoryLine.From),
                 Level = json.GetLong("level"),
                 Metadata = json.GetObject("metadata"),
@@ -123,6 +125,7 @@ namespace Ludex
     public sealed partial class Wallet
     {
         public Dictionary<string, long> Balances { get; private set; }
+        public Dictionary<string, long> Debts { get; private set; }
         public JsonObject Raw { get; private set; }
 
         public static Wallet From(JsonObject json)
@@ -131,6 +134,7 @@ namespace Ludex
             return new Wallet
             {
                 Balances = ModelReader.Longs(json.GetObject("balances")),
+                Debts = ModelReader.Longs(json.GetObject("debts")),
                 Raw = json,
             };
         }
@@ -162,6 +166,7 @@ namespace Ludex
     {
         public long BalanceAfter { get; private set; }
         public string Currency { get; private set; }
+        public long? DebtAfter { get; private set; }
         public long Delta { get; private set; }
         public string EntryId { get; private set; }
         public string IdempotencyKey { get; private set; }
@@ -177,6 +182,7 @@ namespace Ludex
             {
                 BalanceAfter = json.GetLong("balanceAfter"),
                 Currency = json.GetString("currency"),
+                DebtAfter = json.GetNullableLong("debtAfter"),
                 Delta = json.GetLong("delta"),
                 EntryId = json.GetString("entryId"),
                 IdempotencyKey = json.GetString("idempotencyKey"),

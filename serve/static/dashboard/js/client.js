@@ -8,6 +8,7 @@ import { economy } from "./economy.js";
 import { events, players } from "./live.js";
 import { reports } from "./reports.js";
 import { economyHealth } from "./health.js";
+import { remediation } from "./remediation.js";
 import { leaderboards } from "./boards.js";
 import { playerSignIn } from "./signin.js";
 import { enc, needProject, projectPath } from "./project.js";
@@ -310,6 +311,7 @@ export const CLIENT_PAGES = [
   { slug: "economy", title: "Economy", action: "economy:read", render: economy },
   { slug: "reports", title: "Reports", action: "reports:read", render: reports },
   { slug: "economy-health", title: "Economy health", action: "reports:read", render: economyHealth },
+  { slug: "remediation", title: "Remediation", action: "economy:remediate", render: remediation },
   { slug: "leaderboards", title: "Leaderboards", action: "players:read", render: leaderboards },
   { slug: "players", title: "Players", action: "players:read", render: players },
 ];
