@@ -200,7 +200,7 @@ async def delete_provider(acting: Annotated[InTenant, in_tenant("members:write")
     name="oidc_callback",
     status_code=303,
     response_class=RedirectResponse,
-    responses=problem_responses(400, 401, 403, 404, 429, 502),
+    responses=problem_responses(400, 401, 403, 404, 422, 429, 502),
     summary="OIDC callback",
     dependencies=[Depends(throttle_logins)],
 )

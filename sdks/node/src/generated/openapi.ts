@@ -3587,11 +3587,6 @@ export interface components {
              */
             quantity: number;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
-        };
         /** Health */
         Health: {
             /** Shards */
@@ -5521,19 +5516,6 @@ export interface components {
             password?: string | null;
             /** Platformrole */
             platformRole?: ("superadmin" | "admin" | "support") | null;
-        };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
         };
         /** Wallet */
         Wallet: {
@@ -8685,13 +8667,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`; `Retry-After` says when to try again. */
