@@ -4,6 +4,7 @@ CI a missing node or npm skips the test; under `CI=true` it fails (`services.mis
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -27,14 +28,20 @@ def install() -> None:
     """`npm ci` in tests/support/oidc unless its node_modules is already there."""
     if shutil.which("node") is None:
         missing("node is not installed: it runs the test OpenID Provider (tests/support/oidc)")
-    if (FOLDER / "node_modules" / "oidc-provider" / "package.json").is_file():
+    marker = FOLDER / "node_modules" / ".ludex-installed"
+    if marker.is_file():
         return
     if shutil.which("npm") is None:
         missing("npm is not installed: it installs the test OpenID Provider (tests/support/oidc)")
-    installed = subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund"], cwd=FOLDER, capture_output=True, text=True, timeout=300
-    )
-    assert installed.returncode == 0, installed.stderr
+    with (FOLDER / ".install.lock").open("w") as lock:  # pytest workers may get here together
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.is_file():
+            return
+        installed = subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"], cwd=FOLDER, capture_output=True, text=True, timeout=300
+        )
+        assert installed.returncode == 0, installed.stderr
+        marker.touch()
 
 
 @contextmanager
