@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Server, screenshot
-from tests.browser.helpers import unique
+from tests.browser.helpers import sign_in, unique
 from tests.support.oidc_provider import OidcProvider, oidc_provider
 
 
@@ -78,3 +78,22 @@ def test_an_email_of_another_domain_ends_on_the_callbacks_problem_and_signs_nobo
     assert "/v1/auth/oidc/callback" in page.url
     page.goto(f"{server.base_url}/dashboard/")
     expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
+
+
+def test_the_owner_changes_the_provider_in_the_single_sign_on_form(page: Page, server: Server, tenant: str) -> None:
+    sign_in(page, server)
+    page.goto(f"{server.base_url}/dashboard/client/single-sign-on?tenant={tenant}")
+    expect(page.get_by_text(f"{server.base_url}/v1/auth/oidc/callback")).to_be_visible()
+    expect(page.get_by_label("Button name")).to_have_value("Studio SSO")
+    expect(page.get_by_label("Client secret")).to_have_value("")  # write-only
+    page.get_by_label("Issuer").fill("ftp://login.studio.example")
+    page.get_by_role("button", name="Save single sign-on").click()
+    expect(page.get_by_role("alert")).to_contain_text("issuer")
+    page.reload()
+    page.get_by_label("Button name").fill("Studio Login")
+    page.get_by_role("button", name="Save single sign-on").click()
+    expect(page.get_by_text("Single sign-on saved.")).to_be_visible()
+    screenshot(page, "single-sign-on")
+    with server.admin() as admin:
+        shown = admin.get("/v1/client/oidc", headers={"x-tenant-id": tenant}).json()
+    assert shown["displayName"] == "Studio Login" and shown["hasClientSecret"] is True

@@ -10,6 +10,7 @@ import { reports } from "./reports.js";
 import { economyHealth } from "./health.js";
 import { leaderboards } from "./boards.js";
 import { playerSignIn } from "./signin.js";
+import { singleSignOn } from "./sso.js";
 import { enc, needProject, projectPath } from "./project.js";
 
 async function projects(ctx) {
@@ -312,4 +313,5 @@ export const CLIENT_PAGES = [
   { slug: "economy-health", title: "Economy health", action: "reports:read", render: economyHealth },
   { slug: "leaderboards", title: "Leaderboards", action: "players:read", render: leaderboards },
   { slug: "players", title: "Players", action: "players:read", render: players },
+  { slug: "single-sign-on", title: "Single sign-on", action: "members:read", render: singleSignOn },
 ];
