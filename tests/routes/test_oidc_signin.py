@@ -276,3 +276,37 @@ def test_removing_the_provider_turns_the_button_off(
     entries = [e for e in audit.json()["items"] if e["action"].startswith("oidc.")]
     assert [e["action"] for e in entries] == ["oidc.put", "oidc.delete"]
     assert provider.client_secret not in str(entries) and entries[0]["after"]["issuer"] == provider.issuer
+
+
+def test_a_wrong_client_secret_or_an_unreachable_provider_answers_502(
+    office: Seam, office_control: Any, office_accounts: Any, provider: OidcProvider
+) -> None:
+    tenant = f"bad-{uuid.uuid4().hex[:8]}"
+    office_control.ensure_tenant(tenant, "Misconfigured")
+    owner = sign_in(office, member(office_accounts, tenant, "owner"), PASSWORD, tenant)
+    assert owner.put("/v1/client/oidc", json=configuration(provider, clientSecret="not-the-secret")).status_code == 200
+    back = through_provider(start(office, tenant), f"ada-{uuid.uuid4().hex[:6]}@studio.example")
+    refused = assert_problem(office.client.get(callback_path(back), follow_redirects=False), 502, "oidc-provider-error")
+    assert "401" in refused["detail"] or "invalid_client" in refused["detail"]
+    gone = configuration(provider, issuer="http://127.0.0.1:9")  # nothing listens on the discard port
+    assert owner.put("/v1/client/oidc", json=gone).status_code == 200
+    assert_problem(
+        office.client.get(f"/v1/auth/oidc/{tenant}/start", follow_redirects=False), 502, "oidc-provider-error"
+    )
+
+
+def test_an_id_token_signed_with_the_client_secret_is_refused(
+    office: Seam, office_control: Any, office_accounts: Any, provider: OidcProvider
+) -> None:
+    """HS256 ID tokens are signed with the client secret, which the tenant's admin knows: they
+    prove nothing about the provider. The real provider issues one to its `-hs256` client."""
+    tenant = f"hs-{uuid.uuid4().hex[:8]}"
+    office_control.ensure_tenant(tenant, "Symmetric")
+    owner = sign_in(office, member(office_accounts, tenant, "owner"), PASSWORD, tenant)
+    symmetric = configuration(provider, clientId=f"{provider.client_id}-hs256")
+    assert owner.put("/v1/client/oidc", json=symmetric).status_code == 200
+    email = f"ada-{uuid.uuid4().hex[:6]}@studio.example"
+    back = through_provider(start(office, tenant), email)
+    refused = assert_problem(office.client.get(callback_path(back), follow_redirects=False), 401, "invalid-id-token")
+    assert "HS256" in refused["detail"]
+    assert office_accounts.find_user_by_email(email) is None
