@@ -42,6 +42,8 @@ TICKET_TTL_S = 60
 CLOCK_SKEW_S = 60
 HTTP_TIMEOUT_S = 10.0
 MAX_RESPONSE_BYTES = 256 * 1024
+SWEEP_EVERY_S = 600
+SWEEP_SCAN = 1000
 
 
 def digest(value: str) -> str:
@@ -60,6 +62,7 @@ class OidcSignIn:
         self.providers = providers
         self.accounts = accounts
         self.clock: Clock = clock or SystemClock()
+        self._swept_at: datetime | None = None
 
     def _now(self) -> datetime:
         now: datetime = self.clock.now()
@@ -118,8 +121,11 @@ class OidcSignIn:
         browser's secret (a cookie) that the callback must present again."""
         provider = await self._provider(tenant_id)
         metadata = await self._discover(provider["issuer"])
-        state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)
         now = self._now()
+        if self._swept_at is None or (now - self._swept_at).total_seconds() >= SWEEP_EVERY_S:
+            self._swept_at = now
+            await self.sweep()
+        state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)
         await self.store.put_document(
             STATES,
             digest(state),
@@ -148,6 +154,16 @@ class OidcSignIn:
         }
         endpoint = str(metadata["authorization_endpoint"])
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(query)}"
+
+    async def sweep(self) -> int:
+        """Deletes the states and tickets of abandoned sign-ins once expired (each replica every
+        `SWEEP_EVERY_S`, from `start`, reading at most `SWEEP_SCAN` of each); answers how many."""
+        now, removed = self._now(), 0
+        for kind in (STATES, TICKETS):
+            found = await self.store.list_documents(kind, limit=SWEEP_SCAN)
+            expired = [d["id"] for d in found if _parse(d["expiresAt"]) <= now]
+            removed += await self.store.delete_documents(kind, expired) if expired else 0
+        return removed
 
     async def _spend(self, kind: str, secret: str, binding: str | None, what: str) -> dict[str, Any]:
         """The pending document of `secret`, marked used in one compare-and-set (then removed):
