@@ -1,6 +1,6 @@
 """Dashboard sign-in with a tenant's OpenID Connect provider (docs/SECURITY.md, "Dashboard
 sign-in with OIDC"): the tenant's owner configures it under `/v1/client/oidc`; the browser goes
-`/v1/auth/oidc/{tenantId}/start` → the provider → `/v1/auth/oidc/callback` → the console, which
+`/v1/auth/oidc/tenants/{tenantId}/start` → the provider → `/v1/auth/oidc/callback` → the console, which
 exchanges the one-time ticket at `/v1/auth/oidc/token` for the same tokens a password login gives."""
 
 from __future__ import annotations
@@ -200,26 +200,24 @@ async def delete_provider(acting: Annotated[InTenant, in_tenant("members:write")
     name="oidc_callback",
     status_code=303,
     response_class=RedirectResponse,
-    responses=problem_responses(400, 401, 403, 404, 422, 429, 502),
+    responses=problem_responses(401, 403, 404, 422, 429, 502),
     summary="OIDC callback",
     dependencies=[Depends(throttle_logins)],
 )
 async def callback(
     request: Request,
     service: SignIn,
-    state: Annotated[str | None, Query(max_length=128)] = None,
+    state: Annotated[str, Query(min_length=1, max_length=128, description="The `state` of the start route.")],
     code: Annotated[str | None, Query(max_length=2048)] = None,
     error: Annotated[str | None, Query(max_length=128)] = None,
     error_description: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> RedirectResponse:
-    """Where the provider sends the browser back. Checks the state (400 `invalid-oidc-state`
+    """Where the provider sends the browser back. Checks the state (401 `invalid-oidc-state`
     when unknown, used, expired or started in another browser), exchanges the code, verifies
     the ID token (401 `invalid-id-token`), the email (403 `oidc-email-refused`: unverified,
     another domain, platform staff) and redirects (303) to the console with a one-time ticket in
     the URL's fragment. A provider refusal (`error=`) answers 401 `oidc-denied`; a provider that
     cannot be reached, 502 `oidc-provider-error`."""
-    if not state:
-        raise ProblemError("invalid-oidc-state", "the callback carries no state")
     binding = request.cookies.get(COOKIE)
     if error or not code:
         await service.discard(state, binding)
@@ -231,7 +229,7 @@ async def callback(
 @router.post(
     "/v1/auth/oidc/token",
     response_model=Tokens,
-    responses=problem_responses(400, 401, 422, 429),
+    responses=problem_responses(401, 422, 429),
     summary="Exchange an OIDC ticket",
     dependencies=[Depends(throttle_logins)],
 )
@@ -243,7 +241,7 @@ async def token(request: Request, body: TicketIn, service: SignIn) -> Tokens:
 
 
 @router.get(
-    "/v1/auth/oidc/{tenantId}",
+    "/v1/auth/oidc/tenants/{tenantId}",
     response_model=OidcPublic,
     responses=problem_responses(404, 422, 429),
     summary="A tenant's OIDC sign-in",
@@ -258,7 +256,7 @@ async def public(request: Request, tenantId: TenantPath, configured: Providers) 
 
 
 @router.get(
-    "/v1/auth/oidc/{tenantId}/start",
+    "/v1/auth/oidc/tenants/{tenantId}/start",
     name="oidc_start",
     status_code=302,
     response_class=RedirectResponse,

@@ -93,7 +93,7 @@ def through_provider(authorization_url: str, login: str) -> str:
 
 
 def start(seam: Seam, tenant: str) -> str:
-    response = seam.client.get(f"/v1/auth/oidc/{tenant}/start", follow_redirects=False)
+    response = seam.client.get(f"/v1/auth/oidc/tenants/{tenant}/start", follow_redirects=False)
     assert response.status_code == 302, response.text
     return str(response.headers["location"])
 
@@ -132,9 +132,9 @@ def test_the_owner_configures_the_provider_and_its_secret_is_sealed_and_never_sh
     assert provider.client_secret not in str(shown) and shown["allowedDomains"] == ["studio.example"]
     stored = service_proxy(office, lambda backend: backend.store).get_document("oidc_providers", tenant)
     assert is_sealed(stored["clientSecret"]) and provider.client_secret not in stored["clientSecret"]
-    public = office.client.get(f"/v1/auth/oidc/{tenant}")
+    public = office.client.get(f"/v1/auth/oidc/tenants/{tenant}")
     assert public.status_code == 200 and public.json()["displayName"] == "Studio SSO"
-    assert public.json()["startUrl"].endswith(f"/v1/auth/oidc/{tenant}/start")
+    assert public.json()["startUrl"].endswith(f"/v1/auth/oidc/tenants/{tenant}/start")
 
 
 def test_changing_the_provider_without_a_secret_keeps_the_stored_one(
@@ -171,10 +171,10 @@ def test_a_replayed_state_and_a_replayed_ticket_are_refused(
     back = through_provider(start(office, tenant), f"eve-{uuid.uuid4().hex[:6]}@studio.example")
     first = office.client.get(callback_path(back), follow_redirects=False)
     assert first.status_code == 303
-    assert_problem(office.client.get(callback_path(back), follow_redirects=False), 400, "invalid-oidc-state")
+    assert_problem(office.client.get(callback_path(back), follow_redirects=False), 401, "invalid-oidc-state")
     ticket = first.headers["location"].split("=", 1)[1]
     assert office.client.post("/v1/auth/oidc/token", json={"ticket": ticket}).status_code == 200
-    assert_problem(office.client.post("/v1/auth/oidc/token", json={"ticket": ticket}), 400, "invalid-oidc-state")
+    assert_problem(office.client.post("/v1/auth/oidc/token", json={"ticket": ticket}), 401, "invalid-oidc-state")
 
 
 def test_a_state_from_another_browser_or_made_up_is_refused(
@@ -182,12 +182,10 @@ def test_a_state_from_another_browser_or_made_up_is_refused(
 ) -> None:
     back = through_provider(start(office, tenant), f"mallory-{uuid.uuid4().hex[:6]}@studio.example")
     office.client.cookies.clear()  # the victim's browser never started this sign-in
-    assert_problem(office.client.get(callback_path(back), follow_redirects=False), 400, "invalid-oidc-state")
+    assert_problem(office.client.get(callback_path(back), follow_redirects=False), 401, "invalid-oidc-state")
     made_up = "/v1/auth/oidc/callback?state=not-ours&code=whatever"
-    assert_problem(office.client.get(made_up, follow_redirects=False), 400, "invalid-oidc-state")
-    assert_problem(
-        office.client.get("/v1/auth/oidc/callback?code=x", follow_redirects=False), 400, "invalid-oidc-state"
-    )
+    assert_problem(office.client.get(made_up, follow_redirects=False), 401, "invalid-oidc-state")
+    assert_problem(office.client.get("/v1/auth/oidc/callback?code=x", follow_redirects=False), 422, "validation-error")
 
 
 def test_the_provider_refusing_answers_oidc_denied_and_spends_the_state(
@@ -197,7 +195,7 @@ def test_the_provider_refusing_answers_oidc_denied_and_spends_the_state(
     denied = office.client.get(f"/v1/auth/oidc/callback?state={state}&error=access_denied", follow_redirects=False)
     assert "access_denied" in assert_problem(denied, 401, "oidc-denied")["detail"]
     replay = office.client.get(f"/v1/auth/oidc/callback?state={state}&code=x", follow_redirects=False)
-    assert_problem(replay, 400, "invalid-oidc-state")
+    assert_problem(replay, 401, "invalid-oidc-state")
 
 
 @pytest.mark.parametrize("login", ["bob@elsewhere.example", "unverified-carol@studio.example"])
@@ -252,8 +250,10 @@ def test_configuration_is_for_owners_validated_and_per_tenant(
     assert fields == {"issuer", "allowedDomains"}
     assert owner.get("/v1/client/oidc").json()["issuer"] == provider.issuer
     assert_problem(owner.get("/v1/client/oidc", headers={"x-tenant-id": "demo"}), 403, "forbidden")
-    assert_problem(office.client.get("/v1/auth/oidc/demo/start", follow_redirects=False), 404, "oidc-not-configured")
-    assert_problem(office.client.get("/v1/auth/oidc/demo"), 404, "oidc-not-configured")
+    assert_problem(
+        office.client.get("/v1/auth/oidc/tenants/demo/start", follow_redirects=False), 404, "oidc-not-configured"
+    )
+    assert_problem(office.client.get("/v1/auth/oidc/tenants/demo"), 404, "oidc-not-configured")
 
 
 def test_removing_the_provider_turns_the_button_off(
@@ -269,7 +269,7 @@ def test_removing_the_provider_turns_the_button_off(
     assert owner.delete("/v1/client/oidc").status_code == 204
     assert_problem(owner.delete("/v1/client/oidc"), 404, "oidc-not-configured")
     assert_problem(
-        office.client.get(f"/v1/auth/oidc/{tenant}/start", follow_redirects=False), 404, "oidc-not-configured"
+        office.client.get(f"/v1/auth/oidc/tenants/{tenant}/start", follow_redirects=False), 404, "oidc-not-configured"
     )
     audit = owner.get("/v1/admin/audit", params={"tenantId": tenant})
     assert audit.status_code == 200, audit.text
@@ -291,7 +291,7 @@ def test_a_wrong_client_secret_or_an_unreachable_provider_answers_502(
     gone = configuration(provider, issuer="http://127.0.0.1:9")  # nothing listens on the discard port
     assert owner.put("/v1/client/oidc", json=gone).status_code == 200
     assert_problem(
-        office.client.get(f"/v1/auth/oidc/{tenant}/start", follow_redirects=False), 502, "oidc-provider-error"
+        office.client.get(f"/v1/auth/oidc/tenants/{tenant}/start", follow_redirects=False), 502, "oidc-provider-error"
     )
 
 

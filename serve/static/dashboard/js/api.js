@@ -89,7 +89,7 @@ export async function signInWithTicket(ticket) {
  * @returns {Promise<{ tenantId: string, displayName: string, startUrl: string } | null>}
  */
 export async function oidcSignIn(tenant) {
-  const response = await fetch(`/v1/auth/oidc/${encodeURIComponent(tenant)}`);
+  const response = await fetch(`/v1/auth/oidc/tenants/${encodeURIComponent(tenant)}`);
   if (response.status === 404 || response.status === 422) return null;
   if (!response.ok) throw new ApiError(response.status, await problemOf(response));
   return response.json();
