@@ -229,7 +229,7 @@ async def callback(
 @router.post(
     "/v1/auth/oidc/token",
     response_model=Tokens,
-    responses=problem_responses(401, 422, 429),
+    responses=problem_responses(400, 401, 422, 429),
     summary="Exchange an OIDC ticket",
     dependencies=[Depends(throttle_logins)],
 )
