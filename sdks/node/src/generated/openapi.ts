@@ -602,6 +602,95 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * OIDC callback
+         * @description Where the provider sends the browser back. Checks the state (401 `invalid-oidc-state`
+         *     when unknown, used, expired or started in another browser), exchanges the code, verifies
+         *     the ID token (401 `invalid-id-token`), the email (403 `oidc-email-refused`: unverified,
+         *     another domain, platform staff) and redirects (303) to the console with a one-time ticket in
+         *     the URL's fragment. A provider refusal (`error=`) answers 401 `oidc-denied`; a provider that
+         *     cannot be reached, 502 `oidc-provider-error`.
+         */
+        get: operations["oidc_callback_v1_auth_oidc_callback_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/oidc/tenants/{tenantId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A tenant's OIDC sign-in
+         * @description What the sign-in page shows for a tenant: the button's name and where it leads; 404
+         *     `oidc-not-configured` when the tenant has no enabled provider.
+         */
+        get: operations["public_v1_auth_oidc_tenants__tenantId__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/oidc/tenants/{tenantId}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start OIDC sign-in
+         * @description Redirects the browser to the tenant's provider (authorization code with PKCE S256,
+         *     `state` and `nonce`), binding the sign-in to this browser with an HttpOnly cookie.
+         */
+        get: operations["oidc_start_v1_auth_oidc_tenants__tenantId__start_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/oidc/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange an OIDC ticket
+         * @description Exchanges the callback's one-time ticket (valid 60 s, in the browser that signed in) for
+         *     an access and a refresh token, as `/v1/auth/login` answers. The session carries only the
+         *     membership of the tenant signed in to.
+         */
+        post: operations["token_v1_auth_oidc_token_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/refresh": {
         parameters: {
             query?: never;
@@ -667,6 +756,40 @@ export interface paths {
          * @description Takes the user's role in this tenant away; their access tokens lose it at once.
          */
         delete: operations["remove_member_v1_client_members__userId__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/oidc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show the OIDC provider
+         * @description The tenant's OIDC sign-in configuration (without its client secret); 404
+         *     `oidc-not-configured` when there is none.
+         */
+        get: operations["get_provider_v1_client_oidc_get"];
+        /**
+         * Configure the OIDC provider
+         * @description Creates or replaces the tenant's OIDC provider (owners and platform admins). People whose
+         *     verified email is in `allowedDomains` can then sign in to this tenant's dashboard with it; a
+         *     person signing in for the first time becomes a member with `role` on `projects`. Register
+         *     `redirectUri` at the provider. The issuer must be reachable under the same rules as webhook
+         *     URLs (422 `validation-error` otherwise).
+         */
+        put: operations["put_provider_v1_client_oidc_put"];
+        post?: never;
+        /**
+         * Remove the OIDC provider
+         * @description Turns OIDC sign-in off for the tenant. Sessions already signed in go on until they end;
+         *     members keep their accounts (a platform admin can give them a password).
+         */
+        delete: operations["delete_provider_v1_client_oidc_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3974,6 +4097,111 @@ export interface components {
             /** Target */
             target: number;
         };
+        /** OidcProvider */
+        OidcProvider: {
+            /** Alloweddomains */
+            allowedDomains: string[];
+            /** Clientid */
+            clientId: string;
+            /** Createdat */
+            createdAt: string;
+            /** Displayname */
+            displayName: string;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Hasclientsecret
+             * @description The secret itself is never returned.
+             */
+            hasClientSecret: boolean;
+            /** Issuer */
+            issuer: string;
+            /** Projects */
+            projects: string[];
+            /**
+             * Redirecturi
+             * @description The callback URL to register at the provider.
+             */
+            redirectUri: string;
+            /** Role */
+            role: string;
+            /**
+             * Starturl
+             * @description Where the console's button sends the browser.
+             */
+            startUrl: string;
+            /** Updatedat */
+            updatedAt: string;
+        };
+        /**
+         * OidcProviderIn
+         * @example {
+         *       "allowedDomains": [
+         *         "studio.example"
+         *       ],
+         *       "clientId": "ludex-dashboard",
+         *       "clientSecret": "s3cr3t-from-the-provider",
+         *       "displayName": "Studio SSO",
+         *       "enabled": true,
+         *       "issuer": "https://login.studio.example",
+         *       "projects": [
+         *         "*"
+         *       ],
+         *       "role": "analyst"
+         *     }
+         */
+        OidcProviderIn: {
+            /**
+             * Alloweddomains
+             * @description Email domains that may sign in (exact match).
+             */
+            allowedDomains: string[];
+            /** Clientid */
+            clientId: string;
+            /**
+             * Clientsecret
+             * @description Write-only, stored sealed; omit to keep the current one.
+             */
+            clientSecret?: string | null;
+            /**
+             * Displayname
+             * @description Shown on the button: Sign in with <displayName>.
+             */
+            displayName: string;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled?: boolean;
+            /**
+             * Issuer
+             * @description The provider's issuer URL (discovery at `{issuer}/.well-known/openid-configuration`).
+             */
+            issuer: string;
+            /**
+             * Projects
+             * @description The projects that role covers; `["*"]` for all.
+             * @default [
+             *       "*"
+             *     ]
+             */
+            projects?: string[];
+            /**
+             * Role
+             * @description The role of people signing in for the first time: one of owner, developer, analyst.
+             * @default analyst
+             */
+            role?: string;
+        };
+        /** OidcPublic */
+        OidcPublic: {
+            /** Displayname */
+            displayName: string;
+            /** Starturl */
+            startUrl: string;
+            /** Tenantid */
+            tenantId: string;
+        };
         /** PeriodBody */
         PeriodBody: {
             /**
@@ -5500,6 +5728,19 @@ export interface components {
              * @description Required to start or extend a trial.
              */
             trialEndsAt?: string | null;
+        };
+        /**
+         * TicketIn
+         * @example {
+         *       "ticket": "oit_Q2xh..."
+         *     }
+         */
+        TicketIn: {
+            /**
+             * Ticket
+             * @description The `oidc-ticket` of the console's URL.
+             */
+            ticket: string;
         };
         /**
          * Tokens
@@ -9488,6 +9729,303 @@ export interface operations {
             };
         };
     };
+    oidc_callback_v1_auth_oidc_callback_get: {
+        parameters: {
+            query: {
+                /** @description The `state` of the start route. */
+                state: string;
+                code?: string | null;
+                error?: string | null;
+                error_description?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's identity provider could not be reached or answered wrongly (`oidc-provider-error`). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    public_v1_auth_oidc_tenants__tenantId__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant to sign in to. */
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OidcPublic"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    oidc_start_v1_auth_oidc_tenants__tenantId__start_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant to sign in to. */
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's identity provider could not be reached or answered wrongly (`oidc-provider-error`). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    token_v1_auth_oidc_token_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TicketIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tokens"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     refresh_v1_auth_refresh_post: {
         parameters: {
             query?: never;
@@ -9822,6 +10360,278 @@ export interface operations {
             };
             /** @description Refused by the state of the resource (e.g. `insufficient-funds`, `player-exists`). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_provider_v1_client_oidc_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OidcProvider"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_provider_v1_client_oidc_put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OidcProviderIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OidcProvider"];
+                };
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation-error` with `errors[]`, or a domain rule such as `unknown-currency` or `idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: `rate-limited` (key, tenant, or the plan's limit of one op, named in `operation`), `quota-exceeded` (the plan's month) or `login-throttled`, or `guardrail-tripped` (an economy guardrail, named in `guardrail`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store or shard host is briefly unavailable (`store-unavailable`, `entity-unavailable`, `not-ready`), or the server is starting (`starting`); nothing changed, retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_provider_v1_client_oidc_delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant the call acts for. */
+                "x-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: a missing `x-tenant-id` (`missing-tenant`) or a body that is not JSON (`malformed-json`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this here (scope, project, role or plan; a player session: `not-your-player`, `not-client-callable`, `player-banned`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource does not exist for this tenant (other tenants' resources are never revealed). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
