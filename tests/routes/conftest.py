@@ -72,7 +72,9 @@ class Seam:
 @pytest.fixture(scope="session")
 def seam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seam]:
     data_dir: Path = tmp_path_factory.mktemp("ludex-routes")
-    with seam_for(Settings(deployment="routes", data_dir=data_dir, shards=SHARDS)) as started:
+    # Generous backoffice rates: many tests sign the one demo superadmin in and list through it.
+    settings = Settings(deployment="routes", data_dir=data_dir, shards=SHARDS, backoffice_rate_per_user_per_s=1000.0)
+    with seam_for(settings) as started:
         yield started
 
 

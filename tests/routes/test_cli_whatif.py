@@ -7,6 +7,7 @@ import argparse
 import copy
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,16 @@ from tests.routes.conftest import Seam
 from tests.routes.test_economy_whatif import admin, played, window
 
 __all__ = ["admin", "played"]  # the module fixtures: two players who bought potions
+
+
+@pytest.fixture(autouse=True)
+def _own_headers(office: Seam) -> Iterator[None]:
+    """The command signs its client in (`Authorization`, `x-tenant-id` as default headers): on the
+    seam's shared client those would follow every later test's calls, so they are put back."""
+    before = dict(office.client.headers)
+    yield
+    office.client.headers.clear()
+    office.client.headers.update(before)
 
 
 def _args(seam: Seam, project: str, file: Path, **extra: Any) -> argparse.Namespace:
