@@ -175,12 +175,13 @@ class Entities:
     def snapshot(self, key: str, state: PlayerState) -> Snapshot:
         return Snapshot(key, state.seq, state_to_dict(state), epoch_ms(self.clock.now()))
 
-    async def settle(self) -> None:
-        """Wait for the snapshots being written in the background. Called once the board feed has
-        stopped: a snapshot still waiting for board changes gives up (whose write may never be
-        answered now), so a stopping host cannot wait for it forever."""
-        for waiting in list(self._waiting_on_boards):
-            waiting.cancel()
+    async def settle(self, *, stopping: bool = False) -> None:
+        """Wait for the snapshots being written in the background. `stopping` (the board feed has
+        stopped): a snapshot still waiting for board changes gives up, since the write it waits
+        for may never be answered now, so a stopping host cannot wait for it forever."""
+        if stopping:
+            for waiting in list(self._waiting_on_boards):
+                waiting.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:

@@ -149,7 +149,7 @@ class ShardHost:
         if self.board_feed is not None:
             await self.board_feed.stop()
         await self.entities.passivate_idle(force=True)
-        await self.entities.settle()
+        await self.entities.settle(stopping=True)
         if self.publisher is not None:
             await self.publisher.close()
         await self.store.close()
