@@ -5,9 +5,8 @@ TLS (SNI, certificate) — so DNS rebinding cannot swap in a private address bet
 the connection. The client never reads proxy settings from the environment: a proxy would
 resolve the name again, where the check cannot follow, and would see every signed payload.
 
-Tenant webhooks (`actors.webhook_delivery`), the billing webhook (`actors.ingress.billing`) and
-the calls to tenants' OIDC providers (`actors.ingress.oidc_signin`) all go through this module;
-there is no other way out."""
+Tenant webhooks (`actors.webhook_delivery`) and the billing webhook (`actors.ingress.billing`)
+both send through this module; there is no other way out."""
 
 from __future__ import annotations
 

@@ -30,9 +30,6 @@ _WEBHOOK = frozenset(
     {"id", "tenantId", "projectId", "url", "eventTypes", "active", "disabledReason", "createdAt", "updatedAt"}
 )
 _BILLING_WEBHOOK = frozenset({"id", "url", "active", "createdAt", "updatedAt"})
-_OIDC = frozenset(
-    {"id", "displayName", "issuer", "clientId", "allowedDomains", "role", "projects", "enabled", "updatedAt"}
-)
 _NOTHING: frozenset[str] = frozenset()
 
 AUDITED_FIELDS: dict[str, frozenset[str]] = {
@@ -61,8 +58,6 @@ AUDITED_FIELDS: dict[str, frozenset[str]] = {
     "user.create": _USER,
     "user.update": _USER,
     "member.put": _USER,
-    "oidc.put": _OIDC,
-    "oidc.delete": _OIDC,
     "member.remove": _USER,
     "webhook.create": _WEBHOOK,
     "webhook.update": _WEBHOOK,

@@ -333,22 +333,6 @@ class AccountService:
             raise KeyError(user_id)
         return user
 
-    async def link_identity(self, user_id: str, link: dict[str, str]) -> dict[str, Any]:
-        """Records that an OIDC identity (`tenantId`, `issuer`, `sub`) signs this user in."""
-
-        def change(user: dict[str, Any]) -> None:
-            others = [
-                entry
-                for entry in user.get("oidcLinks", [])
-                if (entry["tenantId"], entry["issuer"]) != (link["tenantId"], link["issuer"])
-            ]
-            user["oidcLinks"] = [*others, dict(link)]
-
-        user = await self._update_user(user_id, change)
-        if user is None:
-            raise KeyError(user_id)
-        return user
-
     async def remove_membership(self, user_id: str, tenant_id: str) -> dict[str, Any]:
         def change(user: dict[str, Any]) -> None:
             user["memberships"] = [m for m in user.get("memberships", []) if m["tenantId"] != tenant_id]
@@ -359,18 +343,14 @@ class AccountService:
         return user
 
     @staticmethod
-    def principal_for(user: dict[str, Any], tenant_scope: str | None = None) -> Principal:
-        """The user's roles; a session signed in through a tenant's OIDC provider (`tenant_scope`)
-        carries only the membership of that tenant and no platform role, so a provider that one
-        tenant's admin controls can never reach another tenant's data."""
+    def principal_for(user: dict[str, Any]) -> Principal:
         return Principal(
             user_id=user["id"],
             email=user["email"],
-            platform_role=None if tenant_scope else user.get("platformRole"),
+            platform_role=user.get("platformRole"),
             memberships=tuple(
                 Membership(m["tenantId"], m["role"], tuple(m.get("projects", ["*"])))
                 for m in user.get("memberships", [])
-                if tenant_scope is None or m["tenantId"] == tenant_scope
             ),
         )
 
@@ -405,16 +385,6 @@ class AccountService:
 
         user = await self._update_user(user["id"], succeed) or user
         return await self._issue(user, await self._new_family(user))
-
-    async def sign_in_federated(self, user_id: str, tenant_id: str) -> dict[str, Any]:
-        """Tokens for a user whose identity a tenant's OIDC provider vouched for
-        (`actors.ingress.oidc_signin`): the same tokens and session as a password login, scoped
-        to `tenant_id` (see `principal_for`)."""
-        now = self._now()
-        user = await self._update_user(user_id, lambda u: u.update(lastLoginAt=rfc3339(now)))
-        if user is None or user.get("disabled"):
-            raise InvalidCredentialsError("the user no longer exists or is disabled")
-        return await self._issue(user, await self._new_family(user, tenant_id), tenant_id)
 
     async def _check_secrets(self, user: dict[str, Any], password: str, totp: str | None, now: datetime) -> int | None:
         """Checks what only the user knows, as login does: the lock, the password, then (when 2FA is
@@ -453,12 +423,11 @@ class AccountService:
 
     # -- tokens -----------------------------------------------------------------------------
 
-    async def _new_family(self, user: dict[str, Any], tenant_scope: str | None = None) -> str:
+    async def _new_family(self, user: dict[str, Any]) -> str:
         family = f"fam_{secrets.token_hex(12)}"
         document = {
             "id": family,
             "userId": user["id"],
-            "tenantScope": tenant_scope,
             "generation": int(user.get("sessionGeneration") or 0),
             "createdAt": rfc3339(self._now()),
             "revokedAt": None,
@@ -466,11 +435,11 @@ class AccountService:
         await self.store.put_document(TOKEN_FAMILIES, family, document)
         return family
 
-    async def _issue(self, user: dict[str, Any], family: str, tenant_scope: str | None = None) -> dict[str, Any]:
+    async def _issue(self, user: dict[str, Any], family: str) -> dict[str, Any]:
         now = self._now()
         issued_at = int(now.timestamp())
         claims = {
-            **self.principal_for(user, tenant_scope).to_claims(),
+            **self.principal_for(user).to_claims(),
             "iat": issued_at,
             "exp": issued_at + self.access_ttl_s,
             "jti": secrets.token_hex(12),
@@ -499,17 +468,16 @@ class AccountService:
             "tokenType": "Bearer",
         }
 
-    async def _family_live(self, family: str, user: dict[str, Any]) -> dict[str, Any] | None:
-        """The session's document when it exists, is not revoked, belongs to `user` and began
-        after the user's last password change; else None."""
+    async def _family_live(self, family: str, user: dict[str, Any]) -> bool:
+        """The session exists, is not revoked, belongs to `user` and began after the user's last
+        password change."""
         document = await self.store.get_document(TOKEN_FAMILIES, family)
-        live = (
+        return (
             document is not None
             and not document.get("revokedAt")
             and document.get("userId") == user["id"]
             and int(document.get("generation") or 0) == int(user.get("sessionGeneration") or 0)
         )
-        return document if live else None
 
     async def _revoke_family(self, family: str, reason: str) -> None:
         revoked_at = rfc3339(self._now())
@@ -541,11 +509,9 @@ class AccountService:
         user = await self.get_user(str(claims["sub"]))
         if user is None or user.get("disabled"):
             raise InvalidTokenError("the user no longer exists or is disabled")
-        session = await self._family_live(str(claims["sid"]), user)
-        if session is None:
+        if not await self._family_live(str(claims["sid"]), user):
             raise InvalidTokenError("the session was revoked")
-        principal = self.principal_for(user, session.get("tenantScope"))
-        return dataclasses.replace(principal, session_id=str(claims["sid"]))
+        return dataclasses.replace(self.principal_for(user), session_id=str(claims["sid"]))
 
     async def refresh(self, refresh_token: str) -> dict[str, Any]:
         """A new token pair of the same session; the presented refresh token is spent, by
@@ -559,8 +525,7 @@ class AccountService:
         if user is None or user.get("disabled"):
             await self._revoke_family(family, "user-disabled")
             raise InvalidTokenError("the user no longer exists or is disabled")
-        session = await self._family_live(family, user)
-        if document.get("revokedAt") or session is None:
+        if document.get("revokedAt") or not await self._family_live(family, user):
             raise InvalidTokenError("the session was revoked")
         now = self._now()
         if _parse(document["expiresAt"]) <= now:
@@ -576,7 +541,7 @@ class AccountService:
         except TokenReusedError:
             await self._revoke_family(family, "refresh-token-reused")
             raise
-        return await self._issue(user, family, session.get("tenantScope"))
+        return await self._issue(user, family)
 
     async def logout(self, refresh_token: str) -> str:
         """Ends the session the refresh token belongs to: its refresh and access tokens stop

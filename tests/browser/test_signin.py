@@ -26,7 +26,6 @@ CLIENT_LINKS = (
     "Leaderboards",
     "Players",
 )
-TENANT_ADMIN_LINKS = (*CLIENT_LINKS, "Single sign-on")  # members:read: owners and platform staff
 
 
 def links(page: Page) -> list[str]:
@@ -50,7 +49,7 @@ def test_a_wrong_password_shows_the_problem_detail_then_the_right_one_signs_in_a
     page.get_by_label("Password").fill(server.credentials["adminPassword"])
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1, name="Projects")).to_be_visible()
-    assert links(page) == [*ADMIN_LINKS, *TENANT_ADMIN_LINKS]
+    assert links(page) == [*ADMIN_LINKS, *CLIENT_LINKS]
     expect(page.get_by_role("cell", name="Demo project demo")).to_be_visible()
     screenshot(page, "projects")
 
@@ -132,7 +131,7 @@ def test_a_studio_support_user_sees_no_admin_page_and_a_platform_support_user_ca
     try:
         support_page = other.new_page()
         sign_in(support_page, server, platform_support, password)
-        assert links(support_page) == [*ADMIN_LINKS, *TENANT_ADMIN_LINKS]
+        assert links(support_page) == [*ADMIN_LINKS, *CLIENT_LINKS]
         nav(support_page, "Tenants")
         expect(support_page.get_by_role("cell", name="Demo demo")).to_be_visible()
         expect(support_page.get_by_role("button", name="New tenant")).to_have_count(0)

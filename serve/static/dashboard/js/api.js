@@ -67,34 +67,6 @@ export async function signIn(email, password, totp) {
   keep(await response.json());
 }
 
-/**
- * Finishes a sign-in through the tenant's OIDC provider: the callback left a one-time ticket in
- * the URL's fragment (never sent to a server, removed from the address bar by the caller), which
- * becomes the same tokens a password sign-in gives. The ticket only works in this browser.
- * @param {string} ticket
- */
-export async function signInWithTicket(ticket) {
-  const response = await fetch("/v1/auth/oidc/token", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ ticket }),
-  });
-  if (!response.ok) throw new ApiError(response.status, await problemOf(response));
-  keep(await response.json());
-}
-
-/**
- * The tenant's OIDC sign-in (button name and start URL), or null when it has none.
- * @param {string} tenant
- * @returns {Promise<{ tenantId: string, displayName: string, startUrl: string } | null>}
- */
-export async function oidcSignIn(tenant) {
-  const response = await fetch(`/v1/auth/oidc/tenants/${encodeURIComponent(tenant)}`);
-  if (response.status === 404 || response.status === 422) return null;
-  if (!response.ok) throw new ApiError(response.status, await problemOf(response));
-  return response.json();
-}
-
 /** One refresh at a time: a spent refresh token presented twice revokes the whole session. */
 export function refresh() {
   if (!refreshing) {

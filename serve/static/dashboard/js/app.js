@@ -2,8 +2,8 @@
 // The console shell: sign-in, the session, role-aware navigation, tenant/project context and a
 // small history-API router under /dashboard/. Pages live in admin.js, client.js, economy.js.
 import { h, clear, put } from "./dom.js";
-import { api, signIn, signInWithTicket, oidcSignIn, signOut, refresh, hasRefreshToken, onSessionEnd, ApiError } from "./api.js";
-import { field, input, button, showError } from "./ui.js";
+import { api, signIn, signOut, refresh, hasRefreshToken, onSessionEnd, ApiError } from "./api.js";
+import { field, input, showError } from "./ui.js";
 import { ADMIN_PAGES } from "./admin.js";
 import { CLIENT_PAGES } from "./client.js";
 
@@ -68,17 +68,7 @@ async function boot() {
   } catch {
     state.policy = {};
   }
-  const ticket = new URLSearchParams(location.hash.slice(1)).get("oidc-ticket");
-  if (ticket) {
-    history.replaceState(null, "", location.pathname + location.search); // the ticket leaves the address bar
-    try {
-      await signInWithTicket(ticket);
-      await loadSession();
-    } catch (error) {
-      state.me = null;
-      signInError = error;
-    }
-  } else if (hasRefreshToken()) {
+  if (hasRefreshToken()) {
     try {
       await refresh();
       await loadSession();
@@ -88,9 +78,6 @@ async function boot() {
   }
   render();
 }
-
-/** @type {unknown} why the last single sign-on failed, shown once on the sign-in page */
-let signInError = null;
 
 async function loadSession() {
   /** @type {Me} */
@@ -191,48 +178,10 @@ function renderSignIn() {
         h("h1", {}, "Sign in to the console"),
         h("p", { class: "hint" }, "Use your Ludex backoffice account."),
         form,
-        singleSignOn(errors),
       ),
     ),
   );
-  if (signInError) {
-    showError(errors, signInError);
-    signInError = null;
-  }
   email.focus();
-}
-
-/**
- * "Sign in with <provider>" for an organization (tenant) with OIDC sign-in: the tenant comes
- * from `?tenant=` or the last one used in this browser, or is typed in.
- * @param {HTMLElement} errors
- */
-function singleSignOn(errors) {
-  const slot = h("div", { class: "sso-button" });
-  const tenant = input({ name: "organization", autocomplete: "organization", maxlength: 64, placeholder: "your-studio" });
-  const saved = JSON.parse(localStorage.getItem(CONTEXT_KEY) || "{}");
-  tenant.value = new URLSearchParams(location.search).get("tenant") || saved.tenant || "";
-  const look = async (/** @type {boolean} */ quiet) => {
-    clear(slot);
-    const wanted = tenant.value.trim();
-    if (!wanted) return;
-    try {
-      const found = await oidcSignIn(wanted);
-      if (found) put(slot, h("a", { class: "button primary wide", href: found.startUrl }, `Sign in with ${found.displayName}`));
-      else if (!quiet) put(slot, h("p", { class: "hint" }, `Organization “${wanted}” has no single sign-on.`));
-    } catch (error) {
-      if (!quiet) showError(errors, error);
-    }
-  };
-  const find = button("Find", () => look(false));
-  tenant.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") {
-      event.preventDefault();
-      look(false);
-    }
-  });
-  look(true);
-  return h("div", { class: "sso" }, h("p", { class: "hint" }, "Or sign in with your organization’s identity provider:"), h("div", { class: "row" }, field("Organization", tenant), find), slot);
 }
 
 function navLink(area, slug, label, current) {

@@ -11,7 +11,6 @@ import { economyHealth } from "./health.js";
 import { remediation } from "./remediation.js";
 import { leaderboards } from "./boards.js";
 import { playerSignIn } from "./signin.js";
-import { singleSignOn } from "./sso.js";
 import { enc, needProject, projectPath } from "./project.js";
 
 async function projects(ctx) {
@@ -315,5 +314,4 @@ export const CLIENT_PAGES = [
   { slug: "remediation", title: "Remediation", action: "economy:remediate", render: remediation },
   { slug: "leaderboards", title: "Leaderboards", action: "players:read", render: leaderboards },
   { slug: "players", title: "Players", action: "players:read", render: players },
-  { slug: "single-sign-on", title: "Single sign-on", action: "members:read", render: singleSignOn },
 ];
