@@ -12,9 +12,10 @@ from fastapi.responses import StreamingResponse
 
 from actors.ingress.tenant_deletion import TenantDeletions
 from actors.ingress.tenant_export import tenant_records
+from actors.retention import retention_of
+from engine.retention import check_retention
 from engine.tenant_lifecycle import settle, stored_state
 from serve import background
-from serve.api.retention import check_plan_retention
 from serve.api_key_auth import ID_PATTERN
 from serve.backoffice import Acting, allowed
 from serve.backoffice_schemas import (
@@ -25,6 +26,7 @@ from serve.backoffice_schemas import (
     PlanIn,
     PlanList,
     PlanReplacement,
+    RetentionSetting,
     Tenant,
     TenantDeletion,
     TenantDeletionIn,
@@ -216,6 +218,13 @@ async def replace_plan(
     before, after = await acting.control.put_plan({**body.model_dump(), "id": planId}, create=False)
     await acting.record("plan.update", planId, before=before, after=after)
     return Plan(**after)
+
+
+def check_plan_retention(acting: Acting, setting: RetentionSetting | None) -> None:
+    """A plan's retention is held to the same bounds as a tenant's (`serve/api/retention.py`)."""
+    if setting is not None:
+        platform, bounds = retention_of(acting.backend.settings)
+        check_retention(setting.model_dump(exclude_none=True), platform, bounds, "retention")
 
 
 @router.delete("/plans/{planId}", status_code=204, responses=ERRORS, summary="Delete a plan")

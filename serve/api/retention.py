@@ -6,17 +6,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 
 from actors.retention import retention_of
 from engine.retention import Retention, check_retention, effective_retention
-from serve.api_key_auth import ID_PATTERN
+from serve.api.admin import TenantId
 from serve.backoffice import Acting, allowed
 from serve.backoffice_schemas import RetentionBoundsOut, RetentionDays, RetentionSetting, TenantRetention
 from serve.problems import problem_responses
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
-TenantId = Annotated[str, Path(pattern=ID_PATTERN, examples=["acme"])]
 ERRORS = problem_responses(400, 401, 403, 404, 422, 429)
 
 
@@ -49,13 +48,6 @@ async def set_retention(
     before, after = await acting.control.update_tenant(tenantId, {"retention": setting or None})
     await acting.record("tenant.retention", tenantId, tenant_id=tenantId, before=before, after=after)
     return await _retention(acting, after)
-
-
-def check_plan_retention(acting: Acting, setting: RetentionSetting | None) -> None:
-    """A plan's retention is held to the same bounds as a tenant's."""
-    if setting is not None:
-        platform, bounds = retention_of(acting.backend.settings)
-        check_retention(setting.model_dump(exclude_none=True), platform, bounds, "retention")
 
 
 async def _retention(acting: Acting, tenant: dict[str, Any]) -> TenantRetention:
